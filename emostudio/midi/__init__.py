@@ -1,0 +1,41 @@
+"""MIDI files in and out through one small domain type.
+
+Modules, in the order data passes through them:
+
+- ``families``  General MIDI program / track role -> one of five instrument families (LPD-5 style)
+- ``song``      :class:`Song`, :class:`Track`, :class:`Note`: the one in-memory music type
+- ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
+"""
+
+from emostudio.midi.families import Family, family_for_track
+from emostudio.midi.io import MidiReadError, read_midi, song_from_bytes, write_midi, song_to_bytes
+from emostudio.midi.song import (
+    TICKS_PER_BEAT,
+    TICKS_PER_SUBBEAT,
+    SUBBEATS_PER_BAR,
+    TICKS_PER_BAR,
+    Note,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
+
+__all__ = [
+    "Family",
+    "family_for_track",
+    "MidiReadError",
+    "read_midi",
+    "song_from_bytes",
+    "write_midi",
+    "song_to_bytes",
+    "TICKS_PER_BEAT",
+    "TICKS_PER_SUBBEAT",
+    "SUBBEATS_PER_BAR",
+    "TICKS_PER_BAR",
+    "Note",
+    "Song",
+    "TempoChange",
+    "TimeSignature",
+    "Track",
+]

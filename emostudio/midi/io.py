@@ -1,0 +1,211 @@
+"""Read and write MIDI files as :class:`~emostudio.midi.song.Song` (through mido).
+
+Reading accepts type 0 and type 1 files at any resolution: ticks are rescaled to 480 per quarter
+note, notes are split into tracks by (MIDI track, channel, program), channel 10 is drums, overlapping
+notes of one pitch are closed first-in-first-out, and notes never closed end at their track's end.
+Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import defaultdict, deque
+from pathlib import Path
+
+import mido
+
+from emostudio.midi.song import (
+    DEFAULT_BPM,
+    TICKS_PER_BEAT,
+    Note,
+    Song,
+    TempoChange,
+    TimeSignature,
+    Track,
+)
+
+#: Longer files are refused (a guard against absurd delta times that would make millions of bars).
+MAX_SECONDS = 2 * 3600
+MAX_FILE_BYTES = 64 * 1024 * 1024
+DRUM_CHANNEL = 9
+
+
+class MidiReadError(ValueError):
+    """A MIDI file that cannot be used; ``str(error)`` is one line naming the file and the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+def read_midi(path: str | os.PathLike) -> Song:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MidiReadError(str(path), f"cannot open file ({exc.strerror or exc})") from exc
+    if size > MAX_FILE_BYTES:
+        raise MidiReadError(str(path), f"file too large ({size / 2**20:.0f} MiB)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MidiReadError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    return song_from_bytes(data, source=str(path), name=path.stem)
+
+
+def song_from_bytes(data: bytes, source: str = "<bytes>", name: str = "") -> Song:
+    if len(data) < 14 or not data.startswith(b"MThd"):
+        raise MidiReadError(source, "not a MIDI file (no MThd header)")
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
+        reason = str(exc).strip() or type(exc).__name__
+        raise MidiReadError(source, f"corrupt MIDI data ({reason})") from exc
+    try:
+        return _song_from_midifile(midi, source, name)
+    except MidiReadError:
+        raise
+    except Exception as exc:
+        raise MidiReadError(source, f"unusable MIDI content ({type(exc).__name__}: {exc})") from exc
+
+
+def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
+    if midi.type == 2:
+        raise MidiReadError(source, "type 2 (asynchronous) MIDI files are not supported")
+    tpb = midi.ticks_per_beat
+    if not tpb or tpb <= 0:
+        raise MidiReadError(source, f"invalid resolution ({tpb} ticks per beat)")
+    scale = TICKS_PER_BEAT / tpb
+
+    tempos: dict[int, float] = {}
+    signatures: dict[int, tuple[int, int]] = {}
+    # (midi track, channel, program) -> notes; per (track, channel): current program & names
+    notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
+    track_names: dict[int, str] = {}
+    max_tick = 0
+
+    for ti, mtrack in enumerate(midi.tracks):
+        tick = 0
+        program = [0] * 16
+        open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
+        for msg in mtrack:
+            tick += msg.time
+            t = int(round(tick * scale))
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                open_notes[(msg.channel, msg.note)].append((t, msg.velocity, program[msg.channel]))
+            elif kind == "note_off" or (kind == "note_on" and msg.velocity == 0):
+                queue = open_notes.get((msg.channel, msg.note))
+                if queue:
+                    start, vel, prog = queue.popleft()
+                    _add_note(notes[(ti, msg.channel, prog)], msg.note, start, t, vel)
+            elif kind == "program_change":
+                program[msg.channel] = msg.program
+            elif kind == "set_tempo":
+                tempos[t] = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else DEFAULT_BPM
+            elif kind == "time_signature":
+                signatures[t] = (msg.numerator, msg.denominator)
+            elif kind == "track_name" and ti not in track_names:
+                track_names[ti] = msg.name
+        end = int(round(tick * scale))
+        max_tick = max(max_tick, end)
+        for (channel, pitch), queue in open_notes.items():  # never closed: end at the track's end
+            for start, vel, prog in queue:
+                _add_note(notes[(ti, channel, prog)], pitch, start, max(end, start + 1), vel)
+
+    tempo_list = [TempoChange(t, float(b)) for t, b in sorted(tempos.items()) if 1.0 <= b <= 1000.0]
+    if not tempo_list or tempo_list[0].tick != 0:
+        first = tempo_list[0].bpm if tempo_list else DEFAULT_BPM
+        tempo_list.insert(0, TempoChange(0, first if tempo_list else DEFAULT_BPM))
+    sig_list = [TimeSignature(t, n, d) for t, (n, d) in sorted(signatures.items()) if n > 0 and d > 0]
+    if not sig_list or sig_list[0].tick != 0:
+        sig_list.insert(0, TimeSignature(0, 4, 4))
+
+    tracks = []
+    for (ti, channel, prog), track_notes in sorted(notes.items()):
+        if not track_notes:
+            continue
+        is_drum = channel == DRUM_CHANNEL
+        tracks.append(
+            Track(program=prog, is_drum=is_drum, name=track_names.get(ti, "")).with_notes(track_notes)
+        )
+    song = Song(tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name)
+    if song.duration_seconds > MAX_SECONDS:
+        raise MidiReadError(source, f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)")
+    return song
+
+
+def _add_note(bucket: list[Note], pitch: int, start: int, end: int, velocity: int) -> None:
+    if end <= start:  # a zero-length note (on and off in the same tick) still sounds briefly
+        end = start + 1
+    bucket.append(Note(int(pitch), int(start), int(end), max(1, min(127, int(velocity)))))
+
+
+def song_to_midifile(song: Song) -> mido.MidiFile:
+    """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
+    for t in song.tempos:
+        conductor.append((t.tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
+    for s in song.time_signatures:
+        conductor.append(
+            (s.tick, mido.MetaMessage("time_signature", numerator=s.numerator, denominator=_pow2(s.denominator)))
+        )
+    midi.tracks.append(_to_delta([conductor[0]] , conductor[1:]))
+    channels = [c for c in range(16) if c != DRUM_CHANNEL]
+    next_channel = 0
+    for track in song.tracks:
+        if track.is_drum:
+            channel = DRUM_CHANNEL
+        else:
+            channel = channels[next_channel % len(channels)]
+            next_channel += 1
+        header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]
+        if not track.is_drum:
+            header.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
+        events = []
+        for n in track.notes:
+            events.append((n.start, 1, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
+            events.append((n.end, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+        events.sort(key=lambda e: (e[0], e[1]))  # offs before ons at the same tick
+        midi.tracks.append(_to_delta(header, [(tick, msg) for tick, _, msg in events]))
+    return midi
+
+
+def _pow2(denominator: int) -> int:
+    """mido only writes power-of-two denominators; round anything else to the nearest one."""
+    power = 1
+    while power * 2 <= denominator:
+        power *= 2
+    return power
+
+
+def _to_delta(header: list, timed: list) -> mido.MidiTrack:
+    track = mido.MidiTrack(header)
+    last = 0
+    for tick, msg in timed:
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def song_to_bytes(song: Song) -> bytes:
+    buffer = io.BytesIO()
+    song_to_midifile(song).save(file=buffer)
+    return buffer.getvalue()
+
+
+def write_midi(song: Song, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file beside the target, then a rename (nothing half-written)."""
+    path = Path(path)
+    data = song_to_bytes(song)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

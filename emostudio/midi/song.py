@@ -1,0 +1,157 @@
+"""The in-memory music type every stage hands on: :class:`Song` with :class:`Track` s of :class:`Note` s.
+
+Times are integer ticks at a fixed resolution of :data:`TICKS_PER_BEAT` (480 per quarter note);
+:func:`emostudio.midi.io.read_midi` rescales any file to it. The model's grid is 16 sub-beats per
+bar of four quarter notes, 120 ticks per sub-beat (MODEL.md section 1).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, replace
+
+from emostudio.midi.families import Family, family_for_track
+
+TICKS_PER_BEAT = 480
+SUBBEATS_PER_BAR = 16
+TICKS_PER_SUBBEAT = TICKS_PER_BEAT // 4  # 120: a sixteenth note
+TICKS_PER_BAR = TICKS_PER_SUBBEAT * SUBBEATS_PER_BAR  # 1920: four quarter notes
+DEFAULT_BPM = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One note: MIDI pitch 0-127, start/end in ticks (end > start), velocity 1-127."""
+
+    pitch: int
+    start: int
+    end: int
+    velocity: int
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class TempoChange:
+    tick: int
+    bpm: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSignature:
+    tick: int
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True)
+class Track:
+    """One instrument: General MIDI program, drum flag, name, and notes sorted by (start, pitch)."""
+
+    program: int = 0
+    is_drum: bool = False
+    name: str = ""
+    notes: tuple[Note, ...] = ()
+    family_override: Family | None = None
+
+    @property
+    def family(self) -> Family:
+        if self.family_override is not None:
+            return self.family_override
+        return family_for_track(self.program, self.is_drum, self.name)
+
+    def with_notes(self, notes: list[Note] | tuple[Note, ...]) -> "Track":
+        return replace(self, notes=tuple(sorted(notes, key=lambda n: (n.start, n.pitch, n.end))))
+
+
+@dataclass(frozen=True)
+class Song:
+    """A piece of music: tracks, tempo map and time signatures, at :data:`TICKS_PER_BEAT`."""
+
+    tracks: tuple[Track, ...] = ()
+    tempos: tuple[TempoChange, ...] = (TempoChange(0, DEFAULT_BPM),)
+    time_signatures: tuple[TimeSignature, ...] = (TimeSignature(0, 4, 4),)
+    name: str = ""
+
+    # ---- sizes -------------------------------------------------------------------------------
+    @property
+    def note_count(self) -> int:
+        return sum(len(t.notes) for t in self.tracks)
+
+    @property
+    def end_tick(self) -> int:
+        """Tick at which the last note ends (0 for a song without notes)."""
+        return max((n.end for t in self.tracks for n in t.notes), default=0)
+
+    @property
+    def n_bars(self) -> int:
+        """Number of 16-sub-beat bars needed to hold every note."""
+        return -(-self.end_tick // TICKS_PER_BAR)
+
+    @property
+    def initial_bpm(self) -> float:
+        return self.tempos[0].bpm if self.tempos else DEFAULT_BPM
+
+    def bpm_at(self, tick: int) -> float:
+        ticks = [t.tick for t in self.tempos]
+        i = bisect.bisect_right(ticks, tick) - 1
+        return self.tempos[i].bpm if i >= 0 else self.initial_bpm
+
+    # ---- time ----------------------------------------------------------------------------------
+    def tick_to_seconds(self, tick: float) -> float:
+        """Seconds from the start at a tick, following the tempo map."""
+        seconds = 0.0
+        last_tick = 0
+        bpm = DEFAULT_BPM
+        for change in self.tempos:
+            if change.tick >= tick:
+                break
+            seconds += (change.tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
+            last_tick, bpm = change.tick, change.bpm
+        return seconds + (tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.tick_to_seconds(self.end_tick)
+
+    # ---- editing (all return new songs) ----------------------------------------------------------
+    def with_tracks(self, tracks: list[Track] | tuple[Track, ...]) -> "Song":
+        return replace(self, tracks=tuple(tracks))
+
+    def slice_bars(self, first_bar: int, n_bars: int) -> "Song":
+        """Bars [first_bar, first_bar + n_bars) as a new song starting at tick 0.
+
+        Notes are kept when they start inside the range, cut at its end."""
+        lo, hi = first_bar * TICKS_PER_BAR, (first_bar + n_bars) * TICKS_PER_BAR
+        tracks = []
+        for t in self.tracks:
+            notes = [
+                Note(n.pitch, n.start - lo, min(n.end, hi) - lo, n.velocity)
+                for n in t.notes
+                if lo <= n.start < hi
+            ]
+            tracks.append(t.with_notes(notes))
+        tempos = [TempoChange(0, self.bpm_at(lo))] + [
+            TempoChange(c.tick - lo, c.bpm) for c in self.tempos if lo < c.tick < hi
+        ]
+        sigs = [TimeSignature(0, *self._signature_at(lo))] + [
+            TimeSignature(s.tick - lo, s.numerator, s.denominator)
+            for s in self.time_signatures
+            if lo < s.tick < hi
+        ]
+        return replace(self, tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(sigs))
+
+    def _signature_at(self, tick: int) -> tuple[int, int]:
+        current = (4, 4)
+        for s in self.time_signatures:
+            if s.tick <= tick:
+                current = (s.numerator, s.denominator)
+        return current
+
+    def tracks_by_family(self) -> dict[Family, list[Track]]:
+        groups: dict[Family, list[Track]] = {}
+        for t in self.tracks:
+            groups.setdefault(t.family, []).append(t)
+        return groups

@@ -1,0 +1,27 @@
+"""Song <-> event tokens, and the two emotion features.
+
+Modules, in the order data passes through them:
+
+- ``config``     :class:`TokenizerConfig` (frozen, versioned JSON)
+- ``vocab``      :class:`Vocabulary`, derived from the config (923 tokens by default)
+- ``tokenizer``  :class:`Tokenizer`: ``encode_bars``/``encode``, ``decode`` (never raises), ``check``,
+  ``transpose``
+- ``features``   polyphony per sub-beat (rhythm feature f_r) and key per bar (key feature f_k)
+"""
+
+from emostudio.tokens.config import ConfigError, TokenizerConfig
+from emostudio.tokens.tokenizer import DecodeResult, GrammarReport, QuantisedNotes, Tokenizer
+from emostudio.tokens.vocab import BAR, EOS, PAD, Vocabulary
+
+__all__ = [
+    "ConfigError",
+    "TokenizerConfig",
+    "Tokenizer",
+    "DecodeResult",
+    "GrammarReport",
+    "QuantisedNotes",
+    "Vocabulary",
+    "PAD",
+    "EOS",
+    "BAR",
+]
