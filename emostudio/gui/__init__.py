@@ -1,0 +1,29 @@
+"""The Qt desktop app: the only package that imports PySide6 and pyqtgraph.
+
+Modules, in the order data passes through them (a file comes in, a take goes out):
+
+Qt-free helpers (importable and tested without Qt):
+
+- ``jobs``            the long-running work as generators of progress events (load a file, load a
+                      model, generate, transfer, recognise, render WAV)
+- ``roll_data``       a :class:`~emostudio.midi.Song` -> the arrays the piano roll draws
+- ``curve``           a path drawn on the pad -> one :class:`~emostudio.emotion.Emotion` per bar
+
+Qt:
+
+- ``worker``          the one worker: runs a job generator off the GUI thread, emits its events
+- ``document``        the session state: input song, takes, current take, target emotion
+- ``qt_player``       the pure :class:`~emostudio.playback.Player` adapted to Qt signals
+- ``theme``           the dark palette and the instrument-family colours
+- ``pad``             the valence-arousal pad (target point, markers, emotion curve)
+- ``transform_panel`` lambda, dimensions, bars, temperature, seed; Generate / Transfer / Cancel
+- ``piano_roll``      the pyqtgraph piano roll (input and take, A/B, grid, playhead)
+- ``takes``           the session's takes: rename, delete, export, drag out
+- ``transport``       play / stop / loop, A/B source, output and soundfont choosers
+- ``model_menu``      load another model folder, choose the device
+- ``files``           open dialog, dropped files, recent files, drag-out of a take
+- ``main_window``     composes all of the above and wires their signals
+- ``app``             the QApplication and the window: what ``emostudio`` runs
+
+This ``__init__`` imports nothing, so the Qt-free helpers stay importable without Qt.
+"""

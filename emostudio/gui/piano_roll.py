@@ -1,0 +1,338 @@
+"""The piano roll: the input and the current take, drawn from :mod:`emostudio.gui.roll_data` arrays.
+
+Each song is drawn with a pool of single-colour ``BarGraphItem`` s, one per (instrument family,
+velocity level) layer, reused with ``setOpts`` when the song changes (a take growing bar by bar
+costs a few array copies, not new items). Family is the colour, velocity the opacity. Modes:
+
+- ``overlay``: the input in grey under the take in colour (A/B at a glance),
+- ``split``: input above, take below, x axes linked,
+- ``input`` / ``take``: one of them alone.
+
+x is in beats (quarter notes; the bottom axis names bars), y in MIDI pitch. The views are fenced
+with ``setLimits``; wheel zooms, drag scrolls. A playhead line follows playback.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from emostudio.gui import theme
+from emostudio.gui.roll_data import BEATS_PER_BAR, RollData, grid_lines, pitch_name, roll_data
+from emostudio.midi import Family, Song
+
+MODES = ("overlay", "split", "input", "take")
+MODE_LABELS = {"overlay": "Overlay A/B", "split": "Split A/B", "input": "Input only", "take": "Take only"}
+BLACK_KEYS = np.array([1, 3, 6, 8, 10])
+NOTE_HEIGHT = 0.84
+MIN_VIEW_BEATS = 2.0
+MIN_VIEW_PITCHES = 12
+
+
+class BarAxis(pg.AxisItem):
+    """Bottom axis in beats, labelled with bar numbers (1-based), spaced to stay readable."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph API)
+        span_bars = max(1e-9, (maxVal - minVal) / BEATS_PER_BAR)
+        pixels_per_bar = size / span_bars
+        step = 1
+        while step * pixels_per_bar < 48:
+            step *= 2
+        major = step * BEATS_PER_BAR
+        first = np.ceil(minVal / major) * major
+        bars = list(np.arange(first, maxVal + 1e-9, major))
+        beats = []
+        if step == 1 and pixels_per_bar > 80:
+            beats = [b for b in np.arange(np.ceil(minVal), maxVal + 1e-9, 1.0) if b % BEATS_PER_BAR]
+        return [(major, bars), (1.0, beats)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        if spacing < BEATS_PER_BAR:
+            return ["" for _ in values]
+        return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
+
+
+class PitchAxis(pg.AxisItem):
+    """Left axis in MIDI pitch, labelled at every C (C4 = middle C)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+        first = int(np.ceil(minVal / 12) * 12)
+        octaves = list(range(first, int(maxVal) + 1, 12))
+        return [(12.0, [float(c) for c in octaves])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        return [pitch_name(int(v)) for v in values]
+
+
+class _SongLayers:
+    """The items drawing one song in one plot: a pool of BarGraphItems keyed by layer."""
+
+    def __init__(self, plot: pg.PlotItem, role: str, z: float) -> None:
+        self.plot = plot
+        self.role = role
+        self.z = z
+        self.items: dict[tuple[Family, int], pg.BarGraphItem] = {}
+        self.data: RollData = roll_data(None)
+        self.tint: str | None = None  # one colour for every family (the input in overlay mode)
+        self.visible = True
+
+    def show(self, data: RollData, tint: str | None, visible: bool) -> None:
+        self.data, self.tint, self.visible = data, tint, visible
+        used = set()
+        for layer in data.layers:
+            key = (layer.family, layer.level)
+            used.add(key)
+            colour = QColor(tint or theme.FAMILY_COLOURS[layer.family])
+            colour.setAlphaF(layer.alpha * (0.55 if tint else 1.0))
+            outline = QColor(colour).darker(170)
+            outline.setAlphaF(min(1.0, colour.alphaF() + 0.2))
+            opts = dict(
+                x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT,
+                brush=colour, pen=pg.mkPen(outline, width=1),
+            )
+            item = self.items.get(key)
+            if item is None:
+                item = pg.BarGraphItem(**opts)
+                item.setZValue(self.z + layer.level * 0.01)
+                self.items[key] = item
+                self.plot.addItem(item)
+            else:
+                item.setOpts(**opts)
+            item.setVisible(visible)
+        for key, item in self.items.items():
+            if key not in used:
+                item.setVisible(False)
+
+    def visible_items(self) -> list[pg.BarGraphItem]:
+        return [item for item in self.items.values() if item.isVisible()]
+
+
+class _RollPlot(pg.PlotWidget):
+    """One piano-roll view: key-row shading, grid, note layers, playhead."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, axisItems={"bottom": BarAxis("bottom"), "left": PitchAxis("left")})
+        self.setBackground(theme.BASE)
+        plot = self.getPlotItem()
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setPen(pg.mkPen(theme.BORDER))
+            axis.setTextPen(pg.mkPen(theme.DIM_TEXT))
+        plot.getAxis("left").setWidth(42)
+        self.view = plot.getViewBox()
+        self.view.setMouseEnabled(x=True, y=True)
+        self.black_keys = pg.BarGraphItem(x0=[0], width=[1], y0=[0], height=[0], brush=QColor(255, 255, 255, 9), pen=pg.mkPen(None))
+        self.black_keys.setZValue(-20)
+        plot.addItem(self.black_keys)
+        self.beat_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 16), width=1), connect="pairs")
+        self.bar_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 45), width=1), connect="pairs")
+        self.octave_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 22), width=1), connect="pairs")
+        for z, item in enumerate((self.beat_lines, self.octave_lines, self.bar_lines)):
+            item.setZValue(-10 + z)
+            plot.addItem(item)
+        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.WARNING, width=2))
+        self.playhead.setZValue(100)
+        self.playhead.setVisible(False)
+        plot.addItem(self.playhead)
+        self.label = pg.TextItem(color=theme.DIM_TEXT, anchor=(0, 0))
+        self.label.setZValue(101)
+        self.label.setParentItem(self.view)
+        self.label.setPos(6, 4)
+        self.layers = {"input": _SongLayers(plot, "input", 0.0), "take": _SongLayers(plot, "take", 1.0)}
+        self.end_beat = 0.0
+
+    def set_extent(self, end_beat: float) -> None:
+        """Grid and limits for a piece ``end_beat`` beats long (at least four bars)."""
+        end = max(end_beat, 4 * BEATS_PER_BAR)
+        if end == self.end_beat:
+            return
+        self.end_beat = end
+        bars, beats = grid_lines(end)
+        self.bar_lines.setData(*_vertical_pairs(bars))
+        self.beat_lines.setData(*_vertical_pairs(beats))
+        octaves = np.arange(0, 128, 12, dtype=np.float64) - 0.5
+        self.octave_lines.setData(np.repeat([[0.0, end]], len(octaves), axis=0).ravel(), np.repeat(octaves, 2))
+        rows = np.concatenate([o + BLACK_KEYS for o in range(0, 128, 12)])
+        rows = rows[rows < 128].astype(np.float64)
+        self.black_keys.setOpts(x0=np.zeros(len(rows)), width=np.full(len(rows), end), y0=rows - 0.5, height=np.ones(len(rows)))
+        self.view.setLimits(
+            xMin=-0.5, xMax=end + BEATS_PER_BAR, yMin=-0.5, yMax=127.5,
+            minXRange=MIN_VIEW_BEATS, minYRange=MIN_VIEW_PITCHES,
+        )
+
+    def frame(self, data: list[RollData]) -> None:
+        """Show the whole of the songs' time span and their pitch range."""
+        notes = [d for d in data if d.n_notes]
+        low = min((d.pitch_low for d in notes), default=48) - 3
+        high = max((d.pitch_high for d in notes), default=84) + 3
+        if high - low < 24:
+            middle = (high + low) / 2
+            low, high = middle - 12, middle + 12
+        end = max((d.end_beat for d in notes), default=4 * BEATS_PER_BAR)
+        self.view.setRange(xRange=(0, max(end, BEATS_PER_BAR)), yRange=(max(-0.5, low), min(127.5, high)), padding=0.02)
+
+
+def _vertical_pairs(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.repeat(xs, 2), np.tile([-0.5, 127.5], len(xs))
+
+
+class PianoRoll(QWidget):
+    mode_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.main = _RollPlot()
+        self.lower = _RollPlot()
+        self.lower.setXLink(self.main)
+        self.lower.setVisible(False)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.main)
+        splitter.addWidget(self.lower)
+        splitter.setChildrenCollapsible(False)
+
+        self.mode_box = QComboBox()
+        for mode in MODES:
+            self.mode_box.addItem(MODE_LABELS[mode], mode)
+        self.mode_box.setToolTip("Compare the input (A) with the current take (B)")
+        self.mode_box.setAccessibleName("Piano roll view")
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)
+        self.summary = QLabel()
+        self.summary.setObjectName("dim")
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.addWidget(QLabel("Piano roll"))
+        header.addWidget(self.mode_box)
+        header.addSpacing(12)
+        header.addWidget(self.legend)
+        header.addStretch(1)
+        header.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+
+        self._mode = "overlay"
+        self._input: Song | None = None
+        self._take: Song | None = None
+        self._input_data = roll_data(None)
+        self._take_data = roll_data(None)
+        self.mode_box.currentIndexChanged.connect(lambda i: self.set_mode(self.mode_box.itemData(i)))
+        self._set_legend()
+        self._redraw()
+
+    # ---- content ---------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown piano roll mode {mode!r}")
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self.mode_box.setCurrentIndex(MODES.index(mode))
+        self._redraw()
+        self.mode_changed.emit(mode)
+
+    def set_input(self, song: Song | None) -> None:
+        """A new input piece: drawn and framed."""
+        self._input = song
+        self._input_data = roll_data(song)
+        self._redraw()
+        self.frame()
+
+    def set_take(self, song: Song | None, frame: bool = False) -> None:
+        """The current take (also each time a generating take grows); ``frame`` re-frames the view."""
+        self._take = song
+        self._take_data = roll_data(song)
+        self._redraw()
+        if frame:
+            self.frame()
+
+    def frame(self) -> None:
+        data = [self._input_data, self._take_data]
+        self.main.frame(data)
+        if self._mode == "split":
+            self.lower.frame(data)
+
+    def layer_items(self, role: str) -> list[pg.BarGraphItem]:
+        """The visible items drawing ``role`` ("input" or "take"), in both views."""
+        return self.main.layers[role].visible_items() + (
+            self.lower.layers[role].visible_items() if self.lower.isVisible() else []
+        )
+
+    def drawn_notes(self, role: str) -> np.ndarray:
+        """(start beat, length, pitch) rows of every visible note of ``role``, sorted; from the items."""
+        rows = []
+        for item in self.layer_items(role):
+            o = item.opts
+            rows.append(np.column_stack([o["x0"], o["width"], np.asarray(o["y0"]) + NOTE_HEIGHT / 2]))
+        if not rows:
+            return np.zeros((0, 3))
+        out = np.concatenate(rows)
+        return out[np.lexsort((out[:, 2], out[:, 0]))]
+
+    # ---- playhead --------------------------------------------------------------------------
+    def set_playhead(self, beat: float | None) -> None:
+        for plot in (self.main, self.lower):
+            if beat is None:
+                plot.playhead.setVisible(False)
+            else:
+                plot.playhead.setPos(beat)
+                plot.playhead.setVisible(True)
+        if beat is not None:
+            self._follow(beat)
+
+    @property
+    def playhead_beat(self) -> float | None:
+        return float(self.main.playhead.value()) if self.main.playhead.isVisible() else None
+
+    def _follow(self, beat: float) -> None:
+        """Page the view when the playhead leaves it, like a DAW."""
+        (x0, x1), _ = self.main.view.viewRange()
+        if not x0 <= beat <= x1:
+            width = x1 - x0
+            self.main.view.setXRange(beat - 0.05 * width, beat + 0.95 * width, padding=0)
+
+    # ---- drawing ---------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        mode = self._mode
+        split = mode == "split"
+        self.lower.setVisible(split)
+        end = max(self._input_data.end_beat, self._take_data.end_beat)
+        self.main.set_extent(end)
+        self.lower.set_extent(end)
+        if mode == "overlay":
+            self.main.layers["input"].show(self._input_data, theme.INPUT_COLOUR, True)
+            self.main.layers["take"].show(self._take_data, None, True)
+        else:
+            self.main.layers["input"].show(self._input_data, None, mode in ("input", "split"))
+            self.main.layers["take"].show(self._take_data, None, mode == "take")
+        self.lower.layers["input"].show(roll_data(None), None, False)
+        self.lower.layers["take"].show(self._take_data, None, split)
+        names = {"input": "A · input", "take": "B · take"}
+        if split:
+            self.main.label.setText(names["input"])
+            self.lower.label.setText(names["take"])
+        elif mode == "overlay":
+            self.main.label.setText("A · input (grey)  +  B · take (colour)")
+        else:
+            self.main.label.setText(names[mode])
+        self.summary.setText(
+            f"input {self._input_data.n_notes:,} notes · take {self._take_data.n_notes:,} notes"
+        )
+
+    def _set_legend(self) -> None:
+        chips = [
+            f'<span style="color:{theme.FAMILY_COLOURS[f]}">■</span>&nbsp;{f.label}' for f in Family
+        ]
+        chips.append(f'<span style="color:{theme.INPUT_COLOUR}">■</span>&nbsp;input')
+        self.legend.setText("&nbsp;&nbsp;".join(chips))

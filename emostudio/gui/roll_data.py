@@ -1,0 +1,128 @@
+"""What the piano roll draws, as arrays: a pure function of a :class:`~emostudio.midi.Song` (no Qt).
+
+Notes are grouped into layers of one instrument family and one velocity level, so the roll draws a
+song with a handful of single-colour ``BarGraphItem`` s (fast ``drawRects``) however many notes it
+has; velocity is shown as opacity. The x axis is in quarter-note beats, the y axis in MIDI pitch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emostudio.midi import TICKS_PER_BAR, TICKS_PER_BEAT, Family, Song
+
+#: Number of opacity steps velocity is drawn with.
+VELOCITY_LEVELS = 4
+BEATS_PER_BAR = TICKS_PER_BAR // TICKS_PER_BEAT  # the model's 4/4 grid
+
+
+@dataclass(frozen=True)
+class NoteLayer:
+    """The notes of one family at one velocity level; ``x0``/``width`` in beats, ``pitch`` MIDI."""
+
+    family: Family
+    level: int
+    alpha: float
+    x0: np.ndarray
+    width: np.ndarray
+    pitch: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pitch)
+
+
+@dataclass(frozen=True)
+class RollData:
+    layers: tuple[NoteLayer, ...]
+    n_notes: int
+    end_beat: float
+    pitch_low: int  # lowest pitch played (60 for an empty song)
+    pitch_high: int
+
+    @property
+    def n_bars(self) -> int:
+        return int(np.ceil(self.end_beat / BEATS_PER_BAR))
+
+
+def velocity_level(velocity: np.ndarray) -> np.ndarray:
+    """Velocity 1-127 -> level 0..VELOCITY_LEVELS-1."""
+    v = np.clip(np.asarray(velocity, dtype=np.int64), 1, 127)
+    return np.minimum((v - 1) * VELOCITY_LEVELS // 127, VELOCITY_LEVELS - 1)
+
+
+def level_alpha(level: int) -> float:
+    """Opacity of a velocity level: soft notes stay visible, loud ones are solid."""
+    return 0.3 + 0.7 * (level + 1) / VELOCITY_LEVELS
+
+
+def roll_data(song: Song | None) -> RollData:
+    if song is None or song.note_count == 0:
+        return RollData((), 0, 0.0, 60, 72)
+    families, starts, ends, pitches, velocities = [], [], [], [], []
+    for track in song.tracks:
+        n = len(track.notes)
+        if n == 0:
+            continue
+        families.append(np.full(n, int(track.family), dtype=np.int64))
+        fields = np.array([(x.start, x.end, x.pitch, x.velocity) for x in track.notes], dtype=np.int64)
+        starts.append(fields[:, 0])
+        ends.append(fields[:, 1])
+        pitches.append(fields[:, 2])
+        velocities.append(fields[:, 3])
+    family = np.concatenate(families)
+    start = np.concatenate(starts) / TICKS_PER_BEAT
+    width = (np.concatenate(ends) - np.concatenate(starts)) / TICKS_PER_BEAT
+    pitch = np.concatenate(pitches)
+    level = velocity_level(np.concatenate(velocities))
+    key = family * VELOCITY_LEVELS + level
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
+    bounds = np.flatnonzero(np.diff(key_sorted)) + 1
+    layers = []
+    for chunk in np.split(order, bounds):
+        k = int(key[chunk[0]])
+        fam, lev = Family(k // VELOCITY_LEVELS), k % VELOCITY_LEVELS
+        layers.append(
+            NoteLayer(fam, lev, level_alpha(lev), start[chunk], width[chunk], pitch[chunk].astype(np.float64))
+        )
+    return RollData(
+        layers=tuple(layers),
+        n_notes=len(pitch),
+        end_beat=float(np.max(start + width)),
+        pitch_low=int(pitch.min()),
+        pitch_high=int(pitch.max()),
+    )
+
+
+def grid_lines(end_beat: float) -> tuple[np.ndarray, np.ndarray]:
+    """(bar line x, beat line x) in beats up to ``end_beat`` (at least one bar); beats exclude bars."""
+    n_beats = max(BEATS_PER_BAR, int(np.ceil(end_beat / BEATS_PER_BAR)) * BEATS_PER_BAR)
+    x = np.arange(n_beats + 1, dtype=np.float64)
+    on_bar = (np.arange(n_beats + 1) % BEATS_PER_BAR) == 0
+    return x[on_bar], x[~on_bar]
+
+
+def seconds_to_beat(song: Song, seconds: float) -> float:
+    """The beat (quarter note) sounding ``seconds`` after the start: the inverse of
+    :meth:`Song.tick_to_seconds`, following the tempo map."""
+    if seconds <= 0:
+        return 0.0
+    elapsed, last_tick, bpm = 0.0, 0, song.bpm_at(0)
+    for change in song.tempos:
+        if change.tick <= last_tick:
+            continue
+        span = (change.tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
+        if elapsed + span >= seconds:
+            break
+        elapsed, last_tick, bpm = elapsed + span, change.tick, change.bpm
+    return (last_tick + (seconds - elapsed) * bpm * TICKS_PER_BEAT / 60.0) / TICKS_PER_BEAT
+
+
+PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """MIDI pitch -> scientific name (60 -> C4)."""
+    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"

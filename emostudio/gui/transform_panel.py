@@ -1,0 +1,208 @@
+"""The controls of a generation or transfer: lambda, dimensions, bars, temperature, seed, actions.
+
+The panel only holds values and emits requests; the window starts the work. While a job runs the
+panel shows its progress and offers Cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+SLIDER_STEPS = 100
+RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
+
+
+@dataclass(frozen=True)
+class TransformOptions:
+    """What the panel says about the next job."""
+
+    strength: float  # lambda in [0, 1]: how far to move toward the target
+    dims: tuple[str, ...]  # subset of ("arousal", "valence")
+    bars: int
+    temperature: float
+    seed: int | None  # None: random
+
+
+class TransformPanel(QWidget):
+    generate_requested = Signal()
+    transfer_requested = Signal()
+    cancel_requested = Signal()
+    options_changed = Signal(object)  # TransformOptions
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model_ready = False
+        self._has_input = False
+        self._busy = False
+
+        transfer_box = QGroupBox("Transfer")
+        self.strength_slider = QSlider(Qt.Horizontal)
+        self.strength_slider.setRange(0, SLIDER_STEPS)
+        self.strength_slider.setValue(SLIDER_STEPS)
+        self.strength_slider.setPageStep(10)
+        self.strength_slider.setToolTip(
+            "λ: how far to move the input's emotion toward the target (0 keeps it, 1 goes all the way)"
+        )
+        self.strength_slider.setAccessibleName("Transfer strength lambda")
+        self.strength_label = QLabel()
+        self.strength_label.setMinimumWidth(36)
+        self.strength_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(QLabel("λ"))
+        strength_row.addWidget(self.strength_slider, 1)
+        strength_row.addWidget(self.strength_label)
+        self.arousal_box = QCheckBox("Arousal")
+        self.arousal_box.setToolTip("Move the arousal (energy: rhythm, density) of the input")
+        self.valence_box = QCheckBox("Valence")
+        self.valence_box.setToolTip("Move the valence (mood: key, mode) of the input")
+        for box in (self.arousal_box, self.valence_box):
+            box.setChecked(True)
+        dims_row = QHBoxLayout()
+        dims_row.addWidget(QLabel("Move"))
+        dims_row.addWidget(self.arousal_box)
+        dims_row.addWidget(self.valence_box)
+        dims_row.addStretch(1)
+        how_far = QLabel("how far to move")
+        how_far.setObjectName("dim")
+        transfer_layout = QVBoxLayout(transfer_box)
+        transfer_layout.addLayout(strength_row)
+        transfer_layout.addWidget(how_far)
+        transfer_layout.addLayout(dims_row)
+
+        sampling_box = QGroupBox("Sampling")
+        self.bars_spin = QSpinBox()
+        self.bars_spin.setRange(1, 64)
+        self.bars_spin.setValue(8)
+        self.bars_spin.setToolTip("Bars to generate (a transfer uses the input's first bars, up to this many)")
+        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin.setRange(0.1, 2.0)
+        self.temperature_spin.setSingleStep(0.05)
+        self.temperature_spin.setValue(1.0)
+        self.temperature_spin.setToolTip("Lower: safer, more repetitive; higher: more surprising")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(RANDOM_SEED, 2**31 - 1)
+        self.seed_spin.setValue(RANDOM_SEED)
+        self.seed_spin.setSpecialValueText("random")
+        self.seed_spin.setToolTip("The same seed and settings give the same take")
+        form = QFormLayout(sampling_box)
+        form.setLabelAlignment(Qt.AlignRight)
+        form.addRow("Bars", self.bars_spin)
+        form.addRow("Temperature", self.temperature_spin)
+        form.addRow("Seed", self.seed_spin)
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("primary")
+        self.generate_button.setToolTip("Write new bars in the target emotion (Ctrl+G)")
+        self.transfer_button = QPushButton("Transfer")
+        self.transfer_button.setObjectName("primary")
+        self.transfer_button.setToolTip("Move the input piece toward the target emotion (Ctrl+T)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc); the bars done so far are kept")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.transfer_button)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m bars")
+        self.progress.setVisible(False)
+        self.hint = QLabel()
+        self.hint.setObjectName("dim")
+        self.hint.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(transfer_box)
+        layout.addWidget(sampling_box)
+        layout.addLayout(buttons)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.hint)
+
+        self.generate_button.clicked.connect(self.generate_requested)
+        self.transfer_button.clicked.connect(self.transfer_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.strength_slider.valueChanged.connect(self._on_changed)
+        for box in (self.arousal_box, self.valence_box):
+            box.toggled.connect(self._on_changed)
+        self.bars_spin.valueChanged.connect(self._on_changed)
+        self.temperature_spin.valueChanged.connect(self._on_changed)
+        self.seed_spin.valueChanged.connect(self._on_changed)
+        self._on_changed()
+
+    # ---- values ----------------------------------------------------------------------------
+    def options(self) -> TransformOptions:
+        dims = tuple(d for d, box in (("arousal", self.arousal_box), ("valence", self.valence_box)) if box.isChecked())
+        seed = self.seed_spin.value()
+        return TransformOptions(
+            strength=self.strength_slider.value() / SLIDER_STEPS,
+            dims=dims,
+            bars=self.bars_spin.value(),
+            temperature=round(self.temperature_spin.value(), 3),
+            seed=None if seed == RANDOM_SEED else seed,
+        )
+
+    def set_strength(self, value: float) -> None:
+        self.strength_slider.setValue(round(max(0.0, min(1.0, value)) * SLIDER_STEPS))
+
+    # ---- state -----------------------------------------------------------------------------
+    def set_model_ready(self, ready: bool) -> None:
+        self._model_ready = ready
+        self._refresh()
+
+    def set_has_input(self, has_input: bool) -> None:
+        self._has_input = has_input
+        self._refresh()
+
+    def set_busy(self, busy: bool, total: int = 0) -> None:
+        self._busy = busy
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(0)
+        self._refresh()
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+
+    def _on_changed(self, *_args) -> None:
+        options = self.options()
+        self.strength_label.setText(f"{options.strength:.2f}")
+        self._refresh()
+        self.options_changed.emit(options)
+
+    def _refresh(self) -> None:
+        idle = not self._busy and self._model_ready
+        dims = self.options().dims
+        self.generate_button.setEnabled(idle)
+        self.transfer_button.setEnabled(idle and self._has_input and bool(dims))
+        self.cancel_button.setVisible(self._busy)
+        self.cancel_button.setEnabled(self._busy)
+        if not self._model_ready:
+            hint = "Waiting for a model (Model menu)."
+        elif not self._has_input:
+            hint = "Drop or open a MIDI file to transfer it; Generate needs no input."
+        elif not dims:
+            hint = "Tick arousal and/or valence to transfer."
+        else:
+            hint = ""
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))

@@ -1,0 +1,160 @@
+"""The one worker: runs a job generator off the GUI thread and reports its events on the GUI thread.
+
+A *job* is a callable ``job(cancel: threading.Event)`` returning a generator: every value it yields
+is a progress event, the value it returns is the result. Model loading, generation, transfer,
+recognition, file loading and WAV rendering are all jobs (see :mod:`emostudio.gui.jobs`), so the
+window never runs long work itself and never spins ``processEvents()``.
+
+The generator runs in a :class:`QThreadPool` thread. Its events cross to the GUI thread through a
+private signal connected with a queued connection to a slot of the worker (which lives on the GUI
+thread), and only there are the public ``progress`` / ``result`` / ``error`` / ``finished`` signals
+emitted, so whatever is connected to them runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[threading.Event], Generator[Any, None, Any]]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for the status bar: its message, or its type when it has none."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class Worker(QObject):
+    """One run of one job. Create it, connect its signals, then :meth:`start` it (once)."""
+
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    finished = Signal()  # always last, after result or error (also after a cancel)
+
+    _relay = Signal(str, object)  # emitted on the pool thread: (kind, payload)
+
+    def __init__(self, job: Job, name: str = "job", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.cancel_event = threading.Event()
+        self._job = job
+        self._running = False
+        self._relay.connect(self._deliver, Qt.QueuedConnection)
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def start(self, pool: QThreadPool) -> None:
+        if self._running:
+            raise RuntimeError(f"worker {self.name!r} already started")
+        self._running = True
+        pool.start(_Runnable(self._run))
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check of the cancel flag; ``finished`` follows."""
+        self.cancel_event.set()
+
+    def _run(self) -> None:  # on a pool thread
+        try:
+            events = self._job(self.cancel_event)
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration as stop:
+                    self._relay.emit("result", stop.value)
+                    break
+                self._relay.emit("progress", event)
+        except Exception as exc:  # any failure of the job is reported, never raised into Qt
+            log.warning("%s failed", self.name, exc_info=True)
+            self._relay.emit("error", one_line(exc))
+        finally:
+            self._relay.emit("finished", None)
+
+    @Slot(str, object)
+    def _deliver(self, kind: str, payload: object) -> None:  # on the GUI thread
+        if kind == "progress":
+            self.progress.emit(payload)
+        elif kind == "result":
+            self.result.emit(payload)
+        elif kind == "error":
+            self.error.emit(payload)
+        else:
+            self._running = False
+            self.finished.emit()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable[[], None]) -> None:
+        super().__init__()
+        self._fn = fn
+
+    def run(self) -> None:
+        self._fn()
+
+
+class Workers(QObject):
+    """The window's workers: starts them on its own pool and keeps them alive until they finish."""
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._active: set[Worker] = set()
+
+    def run(
+        self,
+        job: Job,
+        name: str,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> Worker:
+        worker = Worker(job, name, self)
+        for signal, slot in (
+            (worker.progress, on_progress),
+            (worker.result, on_result),
+            (worker.error, on_error),
+            (worker.finished, on_finished),
+        ):
+            if slot is not None:
+                signal.connect(slot)
+        worker.finished.connect(lambda: self._active.discard(worker))
+        self._active.add(worker)
+        worker.start(self.pool)
+        return worker
+
+    @property
+    def active(self) -> list[Worker]:
+        return sorted(self._active, key=lambda w: w.name)
+
+    def cancel_all(self) -> None:
+        for worker in self._active:
+            worker.cancel()
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every job has returned (used on close and in tests); False on timeout."""
+        return self.pool.waitForDone(msecs)
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+    """A job of one plain call without progress (e.g. reading a file)."""
+
+    def job(cancel: threading.Event) -> Generator[Any, None, Any]:
+        return fn(*args, **kwargs)
+        yield  # unreachable: it makes ``job`` a generator function
+
+    return job

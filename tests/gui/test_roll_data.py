@@ -1,0 +1,88 @@
+"""The piano roll's arrays and the emotion curve: pure functions of a Song / a path (no Qt)."""
+
+import numpy as np
+import pytest
+
+from emostudio.emotion import Emotion
+from emostudio.gui.curve import curve_to_bars
+from emostudio.gui.roll_data import (
+    VELOCITY_LEVELS,
+    grid_lines,
+    pitch_name,
+    roll_data,
+    seconds_to_beat,
+    velocity_level,
+)
+from emostudio.midi import Note, Song, TempoChange, Track
+
+
+def _song():
+    piano = Track(program=0, notes=(Note(60, 0, 480, 100), Note(64, 480, 960, 20), Note(67, 960, 1920, 127)))
+    bass = Track(program=33, notes=(Note(36, 0, 1920, 90),))
+    return Song(tracks=(piano, bass), tempos=(TempoChange(0, 120.0), TempoChange(1920, 60.0)))
+
+
+def test_roll_data_keeps_every_note_in_layers_of_one_family_and_level():
+    data = roll_data(_song())
+    assert data.n_notes == 4
+    assert sum(len(layer) for layer in data.layers) == 4
+    assert data.end_beat == 4.0
+    assert (data.pitch_low, data.pitch_high) == (36, 67)
+    keys = [(layer.family, layer.level) for layer in data.layers]
+    assert len(keys) == len(set(keys))
+    soft = [layer for layer in data.layers if 64 in layer.pitch]
+    assert soft[0].level == 0 and soft[0].x0.tolist() == [1.0] and soft[0].width.tolist() == [1.0]
+    loud = [layer for layer in data.layers if 67 in layer.pitch][0]
+    assert loud.level == VELOCITY_LEVELS - 1 and loud.alpha > soft[0].alpha
+
+
+def test_roll_data_of_nothing_is_empty():
+    assert roll_data(None).n_notes == 0
+    assert roll_data(Song()).layers == ()
+
+
+def test_velocity_levels_cover_the_range():
+    assert velocity_level(np.array([1, 127])).tolist() == [0, VELOCITY_LEVELS - 1]
+
+
+def test_grid_lines_split_bars_and_beats():
+    bars, beats = grid_lines(5.0)
+    assert bars.tolist() == [0.0, 4.0, 8.0]
+    assert beats.tolist() == [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]
+
+
+@pytest.mark.parametrize("tick", [0, 240, 1920, 2400, 5000])
+def test_seconds_to_beat_inverts_tick_to_seconds(tick):
+    song = _song()
+    assert seconds_to_beat(song, song.tick_to_seconds(tick)) == pytest.approx(tick / 480)
+
+
+def test_pitch_names():
+    assert pitch_name(60) == "C4" and pitch_name(21) == "A0"
+
+
+def test_curve_maps_a_path_onto_bars_by_arc_length():
+    bars = curve_to_bars([(-1.0, -1.0), (1.0, -1.0)], 4)
+    assert [round(e.valence, 3) for e in bars] == [-0.75, -0.25, 0.25, 0.75]
+    assert all(e.arousal == -1.0 for e in bars)
+    assert curve_to_bars([(0.2, 0.3)], 3) == [Emotion(0.2, 0.3)] * 3
+
+
+def test_curve_rejects_nothing_to_map():
+    with pytest.raises(ValueError):
+        curve_to_bars([], 4)
+
+
+def test_pure_helpers_do_not_import_qt():
+    # Another test may have imported Qt into this process already, so read the modules' imports.
+    import ast
+    from pathlib import Path
+
+    import emostudio.gui.curve as curve
+    import emostudio.gui.roll_data as rd
+
+    for module in (curve, rd):
+        tree = ast.parse(Path(module.__file__).read_text())
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not names & {"PySide6", "pyqtgraph"}, module.__name__

@@ -1,0 +1,60 @@
+"""The transform panel: values, enabling, requests."""
+
+from PySide6.QtCore import Qt
+
+from emostudio.gui.transform_panel import TransformPanel
+
+
+def _panel(qtbot):
+    panel = TransformPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    return panel
+
+
+def test_lambda_slider_by_keyboard_changes_the_strength(qtbot):
+    panel = _panel(qtbot)
+    assert panel.options().strength == 1.0
+    panel.strength_slider.setFocus()
+    with qtbot.waitSignal(panel.options_changed) as signal:
+        qtbot.keyClick(panel.strength_slider, Qt.Key_PageDown)
+    assert signal.args[0].strength == 0.9
+    panel.set_strength(0.25)
+    assert panel.options().strength == 0.25 and panel.strength_label.text() == "0.25"
+
+
+def test_buttons_follow_model_input_and_dimensions(qtbot):
+    panel = _panel(qtbot)
+    assert not panel.generate_button.isEnabled() and not panel.transfer_button.isEnabled()
+    assert "model" in panel.hint.text()
+    panel.set_model_ready(True)
+    assert panel.generate_button.isEnabled() and not panel.transfer_button.isEnabled()
+    panel.set_has_input(True)
+    assert panel.transfer_button.isEnabled()
+    panel.arousal_box.setChecked(False)
+    assert panel.options().dims == ("valence",)
+    panel.valence_box.setChecked(False)
+    assert not panel.transfer_button.isEnabled() and "arousal" in panel.hint.text()
+
+
+def test_busy_shows_progress_and_cancel(qtbot):
+    panel = _panel(qtbot)
+    panel.set_model_ready(True)
+    panel.set_busy(True, total=8)
+    assert panel.cancel_button.isVisible() and not panel.generate_button.isEnabled()
+    panel.set_progress(3, 8)
+    assert panel.progress.text() == "3 / 8 bars"
+    with qtbot.waitSignal(panel.cancel_requested):
+        qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    panel.set_busy(False)
+    assert not panel.cancel_button.isVisible() and panel.generate_button.isEnabled()
+
+
+def test_seed_and_sampling_values(qtbot):
+    panel = _panel(qtbot)
+    assert panel.options().seed is None
+    panel.seed_spin.setValue(42)
+    panel.bars_spin.setValue(4)
+    panel.temperature_spin.setValue(0.8)
+    options = panel.options()
+    assert (options.seed, options.bars, options.temperature) == (42, 4, 0.8)
