@@ -1,0 +1,313 @@
+"""CDGMVAE: two bar-recurrent encoders, two Gaussian-mixture priors, a latent-conditioned
+autoregressive decoder with a KV cache, local feature decoders and gradient-reversal adversaries.
+
+Shapes: B batch, T bars, L token slots per bar (``config.bar_len``), V vocabulary, l_r / l_k the
+latent sizes, K mixture components, S sub-beats per bar, C polyphony classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from emostudio.model.config import ModelConfig
+from emostudio.model.layers import BarStack, attention_mask
+from emostudio.model.objective import (
+    batch_mean_kl,
+    categorical_kl,
+    mixture_kl_z,
+    window_q_y,
+)
+from emostudio.model.prior import GaussianMixturePrior
+
+PAD = 0
+
+
+@dataclass
+class Batch:
+    """One training batch. Labels are per piece: 0 low, 1 high, -1 unlabelled."""
+
+    tokens: torch.Tensor  # [B, T, L] long, each bar starts with Bar, PAD-filled
+    targets: torch.Tensor  # [B, T, L] long: the next token (the next bar's Bar or EOS after a bar)
+    polyphony: torch.Tensor  # [B, T, S] long, already clipped to C - 1
+    key: torch.Tensor  # [B, T] long, 0-23
+    arousal: torch.Tensor  # [B] long
+    valence: torch.Tensor  # [B] long
+
+    def to(self, device) -> "Batch":
+        return Batch(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+
+    @property
+    def bar_mask(self) -> torch.Tensor:
+        return self.tokens[:, :, 0] != PAD  # [B, T]
+
+
+@dataclass
+class Posterior:
+    """q(z|x) per bar: means and log-variances, each [B, T, l]."""
+
+    mu_r: torch.Tensor
+    logvar_r: torch.Tensor
+    mu_k: torch.Tensor
+    logvar_k: torch.Tensor
+
+
+@dataclass
+class DecoderState:
+    """KV cache of the bar being decoded plus the memory (the previous bar's layer inputs)."""
+
+    mem: list[torch.Tensor]  # per layer [B, M, d]
+    mem_mask: torch.Tensor  # [B, M]
+    mem_kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer k, v [B, H, M, hd]
+    inputs: list[torch.Tensor]  # per layer [B, n, d]: this bar's layer inputs so far
+    keys: list[torch.Tensor]  # per layer [B, H, n, hd]
+    values: list[torch.Tensor]
+    mask: torch.Tensor  # [B, n] real (non-PAD) tokens of this bar so far
+
+    @property
+    def length(self) -> int:
+        return self.mask.shape[1]
+
+
+class _GradReverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def grad_reverse(x: torch.Tensor) -> torch.Tensor:
+    """Identity forward, negated gradient backward (the encoder maximises what the adversary minimises)."""
+    return _GradReverse.apply(x)
+
+
+class FeatureHead(nn.Module):
+    """A small MLP from one bar's latent to feature logits."""
+
+    def __init__(self, d_in: int, hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class Encoder(nn.Module):
+    """Bars -> per-bar q(z|x): bidirectional inside a bar, memory of the previous bar, mean pooling."""
+
+    def __init__(self, config: ModelConfig, latent: int) -> None:
+        super().__init__()
+        self.stack = BarStack(config, config.n_enc_layers, causal=False)
+        self.to_mu = nn.Linear(config.d_model, latent)
+        self.to_logvar = nn.Linear(config.d_model, latent)
+        self.clamp = config.logvar_clamp
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # tokens [B, T, L] -> mu, logvar [B, T, l]
+        b, t, _ = tokens.shape
+        mems, mem_mask = self.stack.empty_memory(b, tokens.device)
+        pooled = []
+        for i in range(t):
+            bar = tokens[:, i]  # [B, L]
+            h, mems = self.stack.forward_bar(bar, mems, mem_mask)  # h [B, L, d]
+            mem_mask = bar != PAD
+            w = mem_mask.unsqueeze(-1).to(h.dtype)  # [B, L, 1]
+            pooled.append((h * w).sum(1) / w.sum(1).clamp(min=1.0))  # [B, d]
+        h = torch.stack(pooled, dim=1)  # [B, T, d]
+        return self.to_mu(h), self.to_logvar(h).clamp(-self.clamp, self.clamp)
+
+
+class Decoder(nn.Module):
+    """Autoregressive over each bar's tokens; the bar's z (projected per layer) is added to every
+    layer's input; memory of the previous bar; a KV cache for incremental decoding."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.stack = BarStack(config, config.n_dec_layers, causal=True)
+        self.z_proj = nn.ModuleList(nn.Linear(config.latent, config.d_model) for _ in range(config.n_dec_layers))
+        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+
+    def hidden(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        # tokens [B, T, L], z [B, T, l_r + l_k] -> h [B, T, L, d]
+        b, t, _ = tokens.shape
+        mems, mem_mask = self.stack.empty_memory(b, tokens.device)
+        out = []
+        for i in range(t):
+            cond = [proj(z[:, i]) for proj in self.z_proj]  # per layer [B, d]
+            h, mems = self.stack.forward_bar(tokens[:, i], mems, mem_mask, cond)
+            mem_mask = tokens[:, i] != PAD
+            out.append(h)
+        return torch.stack(out, dim=1)
+
+    def start(self, batch: int, device) -> DecoderState:
+        mems, mem_mask = self.stack.empty_memory(batch, device)
+        return self._state_with_memory(mems, mem_mask)
+
+    def _state_with_memory(self, mems, mem_mask) -> DecoderState:
+        pos = torch.arange(mem_mask.shape[1], device=mem_mask.device)
+        mem_kv = [layer.memory_kv(m, pos) for layer, m in zip(self.stack.layers, mems)]
+        b, device = mem_mask.shape[0], mem_mask.device
+        d, h = self.config.d_model, self.config.n_heads
+        empty_x = torch.zeros(b, 0, d, device=device)
+        empty_kv = torch.zeros(b, h, 0, d // h, device=device)
+        n = len(self.stack.layers)
+        return DecoderState(mems, mem_mask, mem_kv, [empty_x] * n, [empty_kv] * n, [empty_kv] * n,
+                            torch.zeros(b, 0, dtype=torch.bool, device=device))
+
+    def step(self, tokens: torch.Tensor, z: torch.Tensor, state: DecoderState):
+        # tokens [B, n] (continuing the current bar), z [B, l] -> logits [B, n, V], new state
+        b, n = tokens.shape
+        if state.length + n > self.config.bar_len:
+            raise ValueError(f"a bar holds at most {self.config.bar_len} tokens (got {state.length + n})")
+        new_mask = tokens != PAD
+        pos = self.config.bar_len + state.length + torch.arange(n, device=tokens.device)
+        mask = attention_mask(state.mem_mask, state.mask, new_mask, causal=True)
+        x = self.stack.embed(tokens)  # [B, n, d]
+        inputs, keys, values = [], [], []
+        for i, layer in enumerate(self.stack.layers):
+            x = x + self.z_proj[i](z)[:, None, :]
+            inputs.append(torch.cat([state.inputs[i], x], dim=1))
+            mk, mv = state.mem_kv[i]
+            ctx_k = torch.cat([mk, state.keys[i]], dim=2)
+            ctx_v = torch.cat([mv, state.values[i]], dim=2)
+            x, k, v = layer(x, pos, ctx_k, ctx_v, mask)
+            keys.append(torch.cat([state.keys[i], k], dim=2))
+            values.append(torch.cat([state.values[i], v], dim=2))
+        logits = self.head(self.stack.ln_f(x))  # [B, n, V]
+        return logits, DecoderState(state.mem, state.mem_mask, state.mem_kv, inputs, keys, values,
+                                    torch.cat([state.mask, new_mask], dim=1))
+
+    def next_bar(self, state: DecoderState) -> DecoderState:
+        """The finished bar becomes the memory; the cache of the new bar starts empty."""
+        return self._state_with_memory(state.inputs, state.mask)
+
+
+class CDGMVAE(nn.Module):
+    """The emotion model. Inference API: see :mod:`emostudio.model`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder_r = Encoder(c, c.latent_r)
+        self.encoder_k = Encoder(c, c.latent_k)
+        self.prior_r = GaussianMixturePrior(c.n_components_r, c.latent_r, c.prior_init_scale)
+        self.prior_k = GaussianMixturePrior(c.n_components_k, c.latent_k, c.prior_init_scale)
+        self.decoder = Decoder(c)
+        self.polyphony_head = FeatureHead(c.latent_r, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes)
+        self.key_head = FeatureHead(c.latent_k, c.feature_hidden, c.n_keys)
+        if c.use_adversary:
+            self.adv_polyphony = FeatureHead(c.latent_k, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes)
+            self.adv_key = FeatureHead(c.latent_r, c.feature_hidden, c.n_keys)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return self.prior_r.means.device
+
+    # ---- inference API ----------------------------------------------------------------------------
+    def encode(self, tokens: torch.Tensor) -> Posterior:
+        """tokens [B, T, L] -> q(z|x) per bar (each field [B, T, l])."""
+        mu_r, logvar_r = self.encoder_r(tokens)
+        mu_k, logvar_k = self.encoder_k(tokens)
+        return Posterior(mu_r, logvar_r, mu_k, logvar_k)
+
+    def decoder_logits(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """tokens [B, T, L], z [B, T, l_r + l_k] -> next-token logits [B, T, L, V] (no cache)."""
+        return self.decoder.head(self.decoder.hidden(tokens, z))
+
+    def decoder_start(self, batch: int) -> DecoderState:
+        return self.decoder.start(batch, self.device)
+
+    def decoder_step(self, token_ids: torch.Tensor, z_bar: torch.Tensor, state: DecoderState):
+        """token_ids [B, n], z_bar [B, l_r + l_k] -> (logits [B, n, V], state)."""
+        return self.decoder.step(token_ids, z_bar, state)
+
+    def decoder_next_bar(self, state: DecoderState) -> DecoderState:
+        return self.decoder.next_bar(state)
+
+    def q_y(self, post: Posterior, bar_mask: torch.Tensor | None = None, n_samples: int = 0):
+        """Window-level q(y|x) for arousal (r) and valence (k), each [B, K].
+
+        ``n_samples = 0`` uses the posterior means; otherwise Monte Carlo over that many z samples."""
+        if bar_mask is None:
+            bar_mask = torch.ones(post.mu_r.shape[:2], dtype=torch.bool, device=post.mu_r.device)
+        out = []
+        for prior, mu, logvar in ((self.prior_r, post.mu_r, post.logvar_r), (self.prior_k, post.mu_k, post.logvar_k)):
+            z = mu[None] if n_samples == 0 else _sample(mu, logvar, n_samples)
+            out.append(window_q_y(prior, z, bar_mask).exp())
+        return out[0], out[1]
+
+    # ---- training ------------------------------------------------------------------------------------
+    def forward(self, batch: Batch):
+        """-> (outputs, losses): every loss unweighted; combine with objective.total_loss."""
+        c = self.config
+        tokens, bar_mask = batch.tokens, batch.bar_mask  # [B, T, L], [B, T]
+        post = self.encode(tokens)
+        zs_r = _sample(post.mu_r, post.logvar_r, c.n_y_samples)  # [S, B, T, l_r]
+        zs_k = _sample(post.mu_k, post.logvar_k, c.n_y_samples)
+        z_r, z_k = zs_r[0], zs_k[0]
+        h = self.decoder.hidden(tokens, torch.cat([z_r, z_k], dim=-1))  # [B, T, L, d]
+        tok_mask = tokens != PAD
+        n_tokens = tok_mask.sum().clamp(min=1)
+        logits = self.decoder.head(h[tok_mask])  # [N, V]
+        losses = {"token": F.cross_entropy(logits, batch.targets[tok_mask])}
+
+        poly_logits = self.polyphony_head(z_r).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+        key_logits = self.key_head(z_k)  # [B, T, 24]
+        losses["polyphony"] = F.cross_entropy(poly_logits[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten())
+        losses["key"] = F.cross_entropy(key_logits[bar_mask], batch.key[bar_mask])
+        if c.use_adversary:
+            adv_poly = self.adv_polyphony(grad_reverse(z_k)).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+            adv_key = self.adv_key(grad_reverse(z_r))
+            losses["adv_polyphony"] = F.cross_entropy(adv_poly[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten())
+            losses["adv_key"] = F.cross_entropy(adv_key[bar_mask], batch.key[bar_mask])
+
+        kl_z = kl_y = tokens.new_zeros((), dtype=h.dtype)
+        outputs = {"posterior": post, "poly_logits": poly_logits, "key_logits": key_logits}
+        for name, prior, mu, logvar, zs, labels in (
+            ("r", self.prior_r, post.mu_r, post.logvar_r, zs_r, batch.arousal),
+            ("k", self.prior_k, post.mu_k, post.logvar_k, zs_k, batch.valence),
+        ):
+            log_q = window_q_y(prior, zs, bar_mask)  # [B, K]
+            q = log_q.exp()
+            outputs[f"q_{name}"] = q
+            labelled = labels >= 0
+            onehot = F.one_hot(labels.clamp(min=0), prior.n_components).to(q.dtype)
+            q_used = torch.where(labelled[:, None], onehot, q)
+            kl_z = kl_z + (mixture_kl_z(mu, logvar, prior, q_used, c.alpha) * bar_mask).sum()
+            unlabelled = ~labelled
+            if unlabelled.any():
+                q_u = q[unlabelled]
+                if c.use_mi:
+                    kl_y = kl_y + unlabelled.sum() * batch_mean_kl(q_u, prior.log_prior_y())
+                else:
+                    kl_y = kl_y + categorical_kl(q_u, prior.log_prior_y()).sum()
+            if labelled.any():
+                losses[f"classify_{name}"] = F.nll_loss(log_q[labelled], labels[labelled])
+            else:
+                losses[f"classify_{name}"] = log_q.sum() * 0.0
+        # KL terms per token, so they sit on the scale of the per-token reconstruction (the ELBO / N)
+        losses["kl_z"] = kl_z / n_tokens
+        losses["kl_y"] = kl_y / n_tokens
+        return outputs, losses
+
+
+def _sample(mu: torch.Tensor, logvar: torch.Tensor, n: int) -> torch.Tensor:
+    """Reparameterised z = mu + sigma * eps: [..., l] -> [n, ..., l]."""
+    eps = torch.randn((n, *mu.shape), device=mu.device, dtype=mu.dtype)
+    return mu + (0.5 * logvar).exp() * eps

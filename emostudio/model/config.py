@@ -1,0 +1,104 @@
+"""The model configuration: one frozen dataclass, the only constructor argument of the model.
+
+Sizes and every weight and switch of the objective (MODEL.md section 3) live here, so an ablation
+(``alpha=1``, ``use_mi=False``, ``use_adversary=False``) is a config value, not a copied model.
+The schedule of beta over training steps is a training matter (:mod:`emostudio.training.config`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from emostudio.tokens.config import ConfigError, TokenizerConfig, config_from_dict
+from emostudio.tokens.vocab import Vocabulary
+
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """CDGMVAE sizes and objective weights; build it with :meth:`for_tokenizer`."""
+
+    # ---- sizes --------------------------------------------------------------------------------------
+    vocab_size: int = 0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
+    bar_len: int = 80  # L: tokens per bar (longer bars are cut by the data pipeline)
+    d_model: int = 192
+    n_heads: int = 4
+    n_enc_layers: int = 2  # per encoder (E_r and E_k have the same architecture)
+    n_dec_layers: int = 3
+    ff_mult: int = 4  # feed-forward width = ff_mult * d_model
+    dropout: float = 0.1
+    latent_r: int = 16  # l of z_r (rhythm/polyphony latent, arousal mixture)
+    latent_k: int = 16  # l of z_k (key latent, valence mixture)
+    n_components_r: int = 2  # arousal: 0 low, 1 high
+    n_components_k: int = 2  # valence: 0 low, 1 high
+    subbeats_per_bar: int = 16  # f_r has one class per sub-beat
+    polyphony_classes: int = 8  # notes sounding per sub-beat, clipped to polyphony_classes - 1
+    n_keys: int = 24  # f_k: 12 major + 12 minor
+    feature_hidden: int = 128  # width of the local feature decoders and adversaries
+    prior_init_scale: float = 1.0  # std of the initial component means
+    logvar_clamp: float = 8.0  # posterior log-variances are clamped to [-c, c] for stability
+
+    # ---- objective (MODEL.md section 3) ---------------------------------------------------------------
+    alpha: float = 0.2  # scale of the spread of the component means inside KL_z (1 = plain KL)
+    use_mi: bool = True  # KL(q̄(y) || p(y)) over the batch instead of KL(q(y|x) || p(y))
+    use_adversary: bool = True  # adversaries through gradient reversal
+    feature_weight: float = 1.0  # local feature decoders' CE
+    adversary_weight: float = 0.1  # adversaries' CE (the encoders get its reversed gradient)
+    classify_weight: float = 1.0  # CE of q(y|x) against the labels of labelled samples
+    n_y_samples: int = 1  # Monte Carlo samples of z for q(y|x) in training
+
+    format_version: int = MODEL_FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.format_version != MODEL_FORMAT_VERSION:
+            raise ConfigError(
+                f"model format version {self.format_version} is not supported "
+                f"(this emostudio reads version {MODEL_FORMAT_VERSION})"
+            )
+        positive = ("vocab_size", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
+                    "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
+                    "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden", "n_y_samples")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model config: {name} must be >= 1 (got {getattr(self, name)})")
+        if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
+            raise ConfigError("model config: d_model / n_heads must be an even integer (rotary positions)")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"model config: alpha must be in [0, 1] (got {self.alpha})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model config: dropout must be in [0, 1) (got {self.dropout})")
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer_config: TokenizerConfig, **overrides) -> "ModelConfig":
+        """A config whose vocabulary size is the tokenizer's."""
+        return cls(**{**overrides, "vocab_size": len(Vocabulary(tokenizer_config)),
+                      "subbeats_per_bar": tokenizer_config.subbeats_per_bar})
+
+    @property
+    def latent(self) -> int:
+        return self.latent_r + self.latent_k
+
+    def with_changes(self, **changes) -> "ModelConfig":
+        return replace(self, **changes)
+
+    # ---- JSON ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        return config_from_dict(cls, data, "model")
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ModelConfig":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read model config ({exc})") from exc
+        return cls.from_dict(data)

@@ -1,0 +1,159 @@
+"""Transformer building blocks with bar-level segment recurrence (Transformer-XL style).
+
+Each bar of ``L`` token slots is one segment. A layer's queries for bar tau attend to the bar
+itself and to a *memory*: the previous bar's inputs to the same layer, gradient-stopped. Positions
+are rotary (relative): a memory slot ``j`` sits at position ``j`` and the bar's slot ``i`` at
+``L + i``, so a query sees every key at its distance in bar slots. PAD slots are never attended to;
+every query may attend to itself, so a row is never empty.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from emostudio.model.config import ModelConfig
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding for positions 0 .. 2L-1 (memory bar + current bar)."""
+
+    def __init__(self, head_dim: int, max_pos: int, base: float = 10000.0) -> None:
+        super().__init__()
+        inv = 1.0 / base ** (torch.arange(0, head_dim, 2).float() / head_dim)
+        angles = torch.outer(torch.arange(max_pos).float(), inv)  # [P, hd/2]
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        # x [B, H, n, hd], pos [n] -> [B, H, n, hd]
+        cos, sin = self.cos[pos], self.sin[pos]  # [n, hd/2]
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+        return out.flatten(-2)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: ModelConfig, rotary: Rotary) -> None:
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model, bias=False)
+        self.proj = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.dropout = config.dropout
+        self.rotary = rotary
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)  # [B, H, n, hd]
+
+    def keys_values(self, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x [B, n, d] (already normalised) -> k, v [B, H, n, hd]
+        d = x.shape[-1]
+        k, v = F.linear(x, self.qkv.weight[d:]).split(d, dim=2)
+        return self.rotary(self._split(k), pos), self._split(v)
+
+    def forward(self, x, pos, ctx_k, ctx_v, mask):
+        # x [B, n, d]; ctx_k/ctx_v [B, H, m, hd] (memory and cached keys); mask [B, 1, n, m + n] bool
+        q, k, v = self.qkv(x).split(x.shape[-1], dim=2)
+        q, k, v = self.rotary(self._split(q), pos), self.rotary(self._split(k), pos), self._split(v)
+        k_all = torch.cat([ctx_k, k], dim=2)  # [B, H, m + n, hd]
+        v_all = torch.cat([ctx_v, v], dim=2)
+        y = F.scaled_dot_product_attention(
+            q, k_all, v_all, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )  # [B, H, n, hd]
+        y = y.transpose(1, 2).reshape(x.shape)  # [B, n, d]
+        return self.proj(y), k, v
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.up = nn.Linear(config.d_model, config.ff_mult * config.d_model)
+        self.down = nn.Linear(config.ff_mult * config.d_model, config.d_model)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.down(F.gelu(self.up(x))))
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer layer whose attention also sees a memory of the previous bar."""
+
+    def __init__(self, config: ModelConfig, rotary: Rotary) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config, rotary)
+        self.ln2 = nn.LayerNorm(config.d_model)
+        self.mlp = FeedForward(config)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def memory_kv(self, mem: torch.Tensor, pos: torch.Tensor):
+        # mem [B, M, d] (the previous bar's inputs to this layer) -> k, v [B, H, M, hd]
+        return self.attn.keys_values(self.ln1(mem), pos)
+
+    def forward(self, x, pos, ctx_k, ctx_v, mask):
+        # x [B, n, d] -> x [B, n, d], and this call's k, v [B, H, n, hd] (for a KV cache)
+        y, k, v = self.attn(self.ln1(x), pos, ctx_k, ctx_v, mask)
+        x = x + self.dropout(y)
+        x = x + self.mlp(self.ln2(x))
+        return x, k, v
+
+
+def attention_mask(mem_mask: torch.Tensor, past_mask: torch.Tensor, new_mask: torch.Tensor,
+                   causal: bool) -> torch.Tensor:
+    """bool[B, 1, n, M + p + n]: which keys each of the n new queries may attend to.
+
+    Keys are the memory (``mem_mask`` [B, M]), tokens of this bar seen before (``past_mask`` [B, p],
+    from a KV cache) and the new tokens (``new_mask`` [B, n], causal or not). A query always sees
+    itself."""
+    n = new_mask.shape[1]
+    eye = torch.eye(n, dtype=torch.bool, device=new_mask.device)
+    new = new_mask[:, None, :].expand(-1, n, -1)  # [B, n, n]
+    if causal:
+        new = new & torch.ones(n, n, dtype=torch.bool, device=new_mask.device).tril()
+    new = new | eye
+    ctx = torch.cat([mem_mask, past_mask], dim=1)[:, None, :].expand(-1, n, -1)  # [B, n, M + p]
+    return torch.cat([ctx, new], dim=2)[:, None]
+
+
+class BarStack(nn.Module):
+    """Token embedding + Transformer layers run bar by bar with a gradient-stopped memory.
+
+    Used for both encoders (bidirectional inside a bar) and the decoder (causal, with a per-layer
+    additive conditioning vector: the bar's projected latent)."""
+
+    def __init__(self, config: ModelConfig, n_layers: int, causal: bool) -> None:
+        super().__init__()
+        self.config = config
+        self.causal = causal
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.drop = nn.Dropout(config.dropout)
+        rotary = Rotary(config.d_model // config.n_heads, 2 * config.bar_len)
+        self.layers = nn.ModuleList(Block(config, rotary) for _ in range(n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+    def empty_memory(self, batch: int, device) -> tuple[list[torch.Tensor], torch.Tensor]:
+        d = self.config.d_model
+        mems = [torch.zeros(batch, 0, d, device=device) for _ in self.layers]
+        return mems, torch.zeros(batch, 0, dtype=torch.bool, device=device)
+
+    def forward_bar(self, tokens, mems, mem_mask, cond=None):
+        # tokens [B, L]; mems: per layer [B, M, d]; mem_mask [B, M]; cond: per layer [B, d] or None
+        # -> h [B, L, d] (after the final norm), layer inputs: per layer [B, L, d] (the next memory)
+        b, n = tokens.shape
+        device = tokens.device
+        tok_mask = tokens != 0  # PAD = 0
+        mem_pos = torch.arange(mems[0].shape[1], device=device)
+        pos = self.config.bar_len + torch.arange(n, device=device)
+        no_past = torch.zeros(b, 0, dtype=torch.bool, device=device)
+        mask = attention_mask(mem_mask, no_past, tok_mask, self.causal)
+        x = self.drop(self.embed(tokens))  # [B, L, d]
+        inputs = []
+        for i, layer in enumerate(self.layers):
+            if cond is not None:
+                x = x + cond[i][:, None, :]
+            inputs.append(x.detach())
+            mk, mv = layer.memory_kv(mems[i], mem_pos)
+            x, _, _ = layer(x, pos, mk, mv, mask)
+        return self.ln_f(x), inputs

@@ -1,0 +1,192 @@
+"""A model on disk: the one module that reads and writes model folders.
+
+A model folder holds ``model.safetensors`` (weights), ``config.json`` (the :class:`ModelConfig`,
+with its format version), ``tokenizer.json`` (the :class:`TokenizerConfig`), and optionally
+``MODEL_CARD.md`` and ``metrics.json``. Folders are written atomically: into a temporary sibling,
+then renamed into place (an older folder of the same name is first moved aside to ``NAME.old`` and
+removed afterwards; :func:`recover_folder` puts it back if a crash came in between). Nothing is
+ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from emostudio.model.cdgmvae import CDGMVAE
+from emostudio.model.config import ModelConfig
+from emostudio.tokens.config import ConfigError, TokenizerConfig
+from emostudio.tokens.tokenizer import Tokenizer
+from emostudio.tokens.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+TOKENIZER = "tokenizer.json"
+CARD = "MODEL_CARD.md"
+METRICS = "metrics.json"
+
+
+class ModelLoadError(Exception):
+    """A folder that is not a usable emostudio model (one line naming the folder and the reason)."""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (error if unavailable)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' requested but no CUDA GPU is available")
+        return torch.device(name)
+    raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> content) as the folder ``folder``, replacing it atomically."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        for name, data in files.items():
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.rename(folder, old)
+        os.rename(tmp, folder)
+        _fsync_dir(folder.parent)
+        if old.exists():
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def recover_folder(folder: Path) -> None:
+    """Undo a replacement interrupted between its two renames (``NAME.old`` back to ``NAME``)."""
+    folder = Path(folder)
+    old = folder.with_name(folder.name + ".old")
+    if old.exists():
+        if folder.exists():
+            shutil.rmtree(old)
+        else:
+            os.rename(old, folder)
+            log.warning("restored %s from an interrupted write", folder)
+    for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def model_files(model: CDGMVAE, tokenizer_config: TokenizerConfig, card_text: str | None = None,
+                metrics: dict | None = None) -> dict[str, bytes]:
+    """The files of a model folder, as bytes."""
+    from safetensors.torch import save
+
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": "emostudio-cdgmvae", "format_version": str(model.config.format_version)}
+    files = {
+        WEIGHTS: save(state, metadata=meta),
+        CONFIG: (json.dumps(model.config.to_dict(), indent=2) + "\n").encode(),
+        TOKENIZER: (json.dumps(tokenizer_config.to_dict(), indent=2) + "\n").encode(),
+    }
+    if card_text is not None:
+        files[CARD] = card_text.encode()
+    if metrics is not None:
+        files[METRICS] = (json.dumps(metrics, indent=2) + "\n").encode()
+    return files
+
+
+def save_model(model: CDGMVAE, tokenizer_config: TokenizerConfig, folder: str | Path,
+               card_text: str | None = None, metrics: dict | None = None) -> Path:
+    """Write a complete model folder atomically; returns its path."""
+    folder = Path(folder)
+    write_folder_atomically(folder, model_files(model, tokenizer_config, card_text, metrics))
+    return folder
+
+
+def read_configs(folder: str | Path) -> tuple[ModelConfig, TokenizerConfig]:
+    """The model and tokenizer configs of a model folder (no weights), with clear errors."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder}: not a folder")
+    for name in (CONFIG, TOKENIZER, WEIGHTS):
+        if not (folder / name).is_file():
+            raise ModelLoadError(f"{folder}: not an emostudio model folder (no {name})")
+    try:
+        model_config = ModelConfig.load(folder / CONFIG)
+        tokenizer_config = TokenizerConfig.load(folder / TOKENIZER)
+    except ConfigError as exc:
+        raise ModelLoadError(f"{folder}: {exc}") from exc
+    vocab = len(Vocabulary(tokenizer_config))
+    if model_config.vocab_size != vocab:
+        raise ModelLoadError(
+            f"{folder}: model vocabulary ({model_config.vocab_size}) does not match its tokenizer ({vocab})"
+        )
+    return model_config, tokenizer_config
+
+
+def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[CDGMVAE, Tokenizer]:
+    """Read a model folder -> (model in eval mode on ``device``, tokenizer)."""
+    folder = Path(folder)
+    model_config, tokenizer_config = read_configs(folder)
+    try:
+        state = load_file(folder / WEIGHTS, device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{folder}: cannot read {WEIGHTS} ({exc})") from exc
+    model = CDGMVAE(model_config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ModelLoadError(
+            f"{folder}: weights do not match config.json (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise ModelLoadError(
+                f"{folder}: weight {name} has shape {tuple(tensor.shape)}, "
+                f"config.json implies {tuple(expected[name].shape)}"
+            )
+    model.load_state_dict(state)
+    device = device if isinstance(device, torch.device) else resolve_device(device)
+    return model.to(device).eval(), Tokenizer(tokenizer_config)
+
+
+def read_metrics(folder: str | Path) -> dict:
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{folder}: cannot read {METRICS} ({exc})") from exc
