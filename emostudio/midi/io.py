@@ -143,6 +143,23 @@ def _add_note(bucket: list[Note], pitch: int, start: int, end: int, velocity: in
     bucket.append(Note(int(pitch), int(start), int(end), max(1, min(127, int(velocity)))))
 
 
+def track_channels(song: Song) -> tuple[int, ...]:
+    """The MIDI channel (0-15) of each track, in track order: drums on channel 10 (index 9), the
+    other tracks on the remaining 15 channels in turn (wrapping round after 15 tracks).
+
+    The one channel assignment shared by MIDI files and live playback (:mod:`emostudio.playback`)."""
+    melodic = [c for c in range(16) if c != DRUM_CHANNEL]
+    channels = []
+    next_channel = 0
+    for track in song.tracks:
+        if track.is_drum:
+            channels.append(DRUM_CHANNEL)
+        else:
+            channels.append(melodic[next_channel % len(melodic)])
+            next_channel += 1
+    return tuple(channels)
+
+
 def song_to_midifile(song: Song) -> mido.MidiFile:
     """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
@@ -154,14 +171,7 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
             (s.tick, mido.MetaMessage("time_signature", numerator=s.numerator, denominator=_pow2(s.denominator)))
         )
     midi.tracks.append(_to_delta([conductor[0]] , conductor[1:]))
-    channels = [c for c in range(16) if c != DRUM_CHANNEL]
-    next_channel = 0
-    for track in song.tracks:
-        if track.is_drum:
-            channel = DRUM_CHANNEL
-        else:
-            channel = channels[next_channel % len(channels)]
-            next_channel += 1
+    for track, channel in zip(song.tracks, track_channels(song)):
         header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]
         if not track.is_drum:
             header.append(mido.Message("program_change", channel=channel, program=track.program, time=0))

@@ -1,0 +1,364 @@
+"""The pure timing player: plays a :class:`~emostudio.midi.Song` into a :class:`Sink` on its own
+thread, and reports through callbacks (the GUI re-emits them as Qt signals).
+
+Timing: the thread sleeps on a condition variable until the next message is due (or the next
+position report, ~30 per second), so it never busy-waits, and wakes at once when the song, the
+loop flag or the state changes. All state is guarded by one lock; the sink is only ever called
+with that lock held, so a :meth:`Player.stop` can never be overtaken by a late note.
+Callbacks run on the player's thread, outside the lock (they may call back into the player).
+
+A song may be replaced while it plays (:meth:`Player.set_song`): messages already sent are not
+sent again, the rest of the new song plays on from the current position without a gap, notes
+that the new song no longer releases are released, and changed instruments are re-sent. This is
+how a song that grows bar by bar during generation is played; pass ``growing=True`` while more
+bars are coming, and if playback catches up with generation it waits (position held) instead of
+finishing, and resumes when the next bars arrive.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from typing import Callable
+
+import mido
+
+from emostudio.midi.song import Song
+from emostudio.playback.events import TimedMessage, loop_end_seconds, song_to_events
+from emostudio.playback.sinks import PlaybackError, Sink
+
+log = logging.getLogger(__name__)
+
+POSITION_INTERVAL = 1.0 / 30.0  # seconds between position callbacks while playing
+CATCH_UP_S = 0.05  # a replaced song's messages at most this overdue still play
+
+
+class Player:
+    """Plays songs into a sink. ``clock`` must advance with real time (sleeps are real)."""
+
+    def __init__(self, sink: Sink, clock: Callable[[], float] = time.monotonic) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._lock = threading.Condition()
+        self._version = 0  # bumped by every change the thread must notice
+        # the song
+        self._setup: list[mido.Message] = []  # program changes, sent when playback starts
+        self._schedule: list[TimedMessage] = []  # everything else, by time
+        self._times: list[float] = []
+        self._duration = 0.0
+        self._loop_end = 0.0
+        self._growing = False
+        # the state
+        self._loop = False
+        self._playing = False
+        self._stalled = False  # a growing song ran out: waiting for more bars
+        self._origin = 0.0  # clock time of position 0 while playing
+        self._held_position = 0.0  # the position while stopped or stalled
+        self._index = 0  # next message of the schedule to send
+        self._last_sent_time = -math.inf
+        self._sent_at_last_time: Counter = Counter()  # messages sent at _last_sent_time
+        self._played_from = 0.0  # where this run of playback started (or the loop wrapped)
+        self._sounding: set[tuple[int, int]] = set()  # (channel, note) switched on, not yet off
+        self._programs: dict[int, int] = {}
+        self._closed = False
+        self._position_callbacks: list[Callable[[float], None]] = []
+        self._finished_callbacks: list[Callable[[], None]] = []
+        self._error_callbacks: list[Callable[[str], None]] = []
+        self._thread = threading.Thread(target=self._run, name="emostudio-player", daemon=True)
+        self._thread.start()
+
+    # ---- callbacks ------------------------------------------------------------------------------
+    def on_position(self, callback: Callable[[float], None]) -> None:
+        """``callback(seconds)`` about 30 times a second while playing, and when playback ends."""
+        self._position_callbacks.append(callback)
+
+    def on_finished(self, callback: Callable[[], None]) -> None:
+        """``callback()`` when playback reaches the end of the song (not after :meth:`stop`)."""
+        self._finished_callbacks.append(callback)
+
+    def on_error(self, callback: Callable[[str], None]) -> None:
+        """``callback(message)`` when the sink fails; playback has stopped by then."""
+        self._error_callbacks.append(callback)
+
+    # ---- state ----------------------------------------------------------------------------------
+    @property
+    def is_playing(self) -> bool:
+        with self._lock:
+            return self._playing
+
+    @property
+    def position(self) -> float:
+        """Seconds from the start of the song."""
+        with self._lock:
+            return self._position()
+
+    @property
+    def duration(self) -> float:
+        """Seconds to the end of the last note (0 without a song)."""
+        with self._lock:
+            return self._duration
+
+    @property
+    def loop_end(self) -> float:
+        """Where looping wraps round: the end of the last bar with a note."""
+        with self._lock:
+            return self._loop_end
+
+    @property
+    def loop(self) -> bool:
+        with self._lock:
+            return self._loop
+
+    @loop.setter
+    def loop(self, value: bool) -> None:
+        with self._lock:
+            self._loop = bool(value)
+            self._changed()
+
+    # ---- control --------------------------------------------------------------------------------
+    def set_song(self, song: Song | None, growing: bool = False) -> None:
+        """Play ``song`` from now on (None: nothing). While playing, playback goes on seamlessly
+        from the current position. ``growing``: more bars are coming (see the module docstring)."""
+        events = song_to_events(song) if song is not None else []
+        setup = [e.message for e in events if e.message.type == "program_change"]
+        schedule = [e for e in events if e.message.type != "program_change"]
+        duration = song.duration_seconds if song is not None else 0.0
+        loop_end = loop_end_seconds(song) if song is not None else 0.0
+        error = None
+        with self._lock:
+            self._guard_open()
+            self._setup, self._schedule = setup, schedule
+            self._times = [e.seconds for e in schedule]
+            self._duration, self._loop_end, self._growing = duration, loop_end, growing
+            if self._playing:
+                try:
+                    self._continue_with_new_song()
+                except Exception as exc:
+                    error = self._fail(exc)
+            self._changed()
+        if error is not None:
+            for callback in list(self._error_callbacks):
+                _try(callback, error)
+
+    def set_sink(self, sink: Sink) -> None:
+        """Send to ``sink`` from now on; the old sink is silenced (not closed: its owner closes it)."""
+        with self._lock:
+            self._guard_open()
+            old, self._sink = self._sink, sink
+            self._sounding.clear()
+            _try(old.panic)
+            if self._playing:
+                self._programs.clear()
+                self._send_setup()
+            self._changed()
+
+    def play(self, start_seconds: float = 0.0) -> None:
+        """Start (or restart) playing at ``start_seconds``."""
+        with self._lock:
+            self._guard_open()
+            self._release_sounding()
+            self._programs.clear()
+            try:
+                self._send_setup()
+            except Exception as exc:
+                raise PlaybackError(f"cannot play: {exc}") from exc
+            start = max(0.0, float(start_seconds))
+            self._index = bisect.bisect_left(self._times, start)
+            self._last_sent_time = -math.inf
+            self._sent_at_last_time = Counter()
+            self._played_from = start
+            self._origin = self._clock() - start
+            self._playing, self._stalled = True, False
+            self._changed()
+
+    def stop(self) -> None:
+        """Stop playing and silence the sink (a panic is sent even when already stopped)."""
+        with self._lock:
+            if self._playing:
+                self._held_position = self._position()
+                self._playing = self._stalled = False
+            self._sounding.clear()
+            if not self._closed:
+                _try(self._sink.panic)
+            self._changed()
+
+    def close(self) -> None:
+        """Stop and end the player's thread. The sink is left open for its owner to close."""
+        self.stop()
+        with self._lock:
+            self._closed = True
+            self._changed()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5.0)
+
+    # ---- the thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        next_report = 0.0
+        while True:
+            notices: list[tuple[list, tuple]] = []
+            with self._lock:
+                if self._closed:
+                    return
+                if not self._playing or self._stalled:
+                    self._lock.wait()
+                    next_report = 0.0
+                    continue
+                now = self._clock()
+                position = now - self._origin
+                try:
+                    self._send_due(position)
+                    if self._index >= len(self._schedule):
+                        position = self._at_end(position, notices)
+                except Exception as exc:  # a port unplugged, a synth gone, ...
+                    notices.append((self._error_callbacks, (self._fail(exc),)))
+                if self._playing and not self._stalled and now >= next_report:
+                    notices.append((self._position_callbacks, (max(0.0, position),)))
+                    next_report = now + POSITION_INTERVAL
+                version = self._version
+                wake = self._next_wake(next_report)
+            for callbacks, args in notices:
+                for callback in list(callbacks):
+                    _try(callback, *args)
+            with self._lock:
+                if self._version == version and self._playing and not self._stalled:
+                    timeout = wake - self._clock()
+                    if timeout > 0:
+                        self._lock.wait(timeout)
+
+    def _at_end(self, position: float, notices: list) -> float:
+        """Every message is sent: wrap (loop), wait for more bars (growing) or finish."""
+        if self._growing:
+            if position >= self._duration:
+                self._stalled, self._held_position = True, position
+            return position
+        if self._loop and self._loop_end > 0:
+            if position >= self._loop_end:
+                while position >= self._loop_end:  # keep the bar grid exact across wraps
+                    self._origin += self._loop_end
+                    position -= self._loop_end
+                self._index = 0
+                self._last_sent_time = -math.inf
+                self._sent_at_last_time = Counter()
+                self._played_from = 0.0
+                self._send_due(position)
+            return position
+        if position >= self._duration:
+            self._playing = False
+            self._held_position = self._duration
+            notices.append((self._position_callbacks, (self._duration,)))
+            notices.append((self._finished_callbacks, ()))
+        return position
+
+    def _next_wake(self, next_report: float) -> float:
+        if self._index < len(self._schedule):
+            due = self._times[self._index]
+        elif self._loop and not self._growing and self._loop_end > 0:
+            due = self._loop_end
+        else:
+            due = self._duration
+        return min(self._origin + due, next_report)
+
+    # ---- helpers (lock held) --------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._version += 1
+        self._lock.notify_all()
+
+    def _fail(self, exc: Exception) -> str:
+        """Stop after the sink failed; returns the message for the error callbacks."""
+        message = f"playback stopped: {exc}"
+        log.error("%s", message)
+        self._held_position = self._position()
+        self._playing = self._stalled = False
+        self._sounding.clear()
+        _try(self._sink.panic)
+        return message
+
+    def _guard_open(self) -> None:
+        if self._closed:
+            raise PlaybackError("the player is closed")
+
+    def _position(self) -> float:
+        if not self._playing or self._stalled:
+            return self._held_position
+        position = self._clock() - self._origin
+        if self._loop and not self._growing and self._loop_end > 0:
+            return position % self._loop_end
+        return max(0.0, min(position, self._duration)) if not self._growing else max(0.0, position)
+
+    def _send(self, message: mido.Message) -> None:
+        self._sink.send(message)
+        if message.type == "note_on" and message.velocity > 0:
+            self._sounding.add((message.channel, message.note))
+        elif message.type in ("note_off", "note_on"):
+            self._sounding.discard((message.channel, message.note))
+
+    def _send_due(self, position: float) -> None:
+        while self._index < len(self._schedule) and self._times[self._index] <= position:
+            seconds, message = self._schedule[self._index]
+            self._send(message)
+            if seconds != self._last_sent_time:
+                self._last_sent_time, self._sent_at_last_time = seconds, Counter()
+            self._sent_at_last_time[_key(message)] += 1
+            self._index += 1
+
+    def _send_setup(self) -> None:
+        for message in self._setup:
+            if self._programs.get(message.channel) != message.program:
+                self._sink.send(message)
+                self._programs[message.channel] = message.program
+
+    def _release_sounding(self) -> None:
+        for channel, note in sorted(self._sounding):
+            _try(self._sink.send, mido.Message("note_off", channel=channel, note=note, velocity=0))
+        self._sounding.clear()
+
+    def _continue_with_new_song(self) -> None:
+        """After the schedule was replaced mid-play: skip what was sent, keep what was not."""
+        self._send_setup()
+        position = self._held_position if self._stalled else self._clock() - self._origin
+        # Messages more than CATCH_UP_S overdue are skipped (a replaced song must not burst out
+        # what it would have played before now); nearer ones still play, a little late.
+        catch_up_from = max(self._played_from, position - CATCH_UP_S)
+        last = self._last_sent_time
+        unsent_at_last = []
+        if last >= catch_up_from:  # messages at exactly `last`: send those not sent yet
+            already = Counter(self._sent_at_last_time)
+            start = bisect.bisect_left(self._times, last)
+            for _, message in self._schedule[start : bisect.bisect_right(self._times, last)]:
+                key = _key(message)
+                if already[key] > 0:
+                    already[key] -= 1
+                else:
+                    unsent_at_last.append(message)
+        self._index = max(
+            bisect.bisect_right(self._times, last), bisect.bisect_left(self._times, catch_up_from)
+        )
+        # notes the new song will not release (it changed under them) are released now
+        released_later = {
+            (m.channel, m.note)
+            for _, m in self._schedule[self._index :]
+            if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)
+        }
+        for channel, note in sorted(self._sounding - released_later):
+            self._send(mido.Message("note_off", channel=channel, note=note, velocity=0))
+        for message in unsent_at_last:
+            self._send(message)
+            self._sent_at_last_time[_key(message)] += 1
+        if self._stalled:
+            self._origin = self._clock() - self._held_position
+            self._stalled = False
+
+
+def _key(message: mido.Message) -> tuple:
+    return tuple(message.bytes())
+
+
+def _try(function: Callable, *args) -> None:
+    try:
+        function(*args)
+    except Exception:
+        log.exception("error in %s", getattr(function, "__qualname__", function))
