@@ -1,0 +1,127 @@
+"""``emostudio train``: train the CDGMVAE on a corpus cache (resumable; one JSON event per line with --events)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "train the emotion model on a corpus cache (see 'emostudio prepare')"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache", required=True, help="corpus cache folder written by 'emostudio prepare'")
+    p.add_argument("--out", required=True, help="run folder (best/ is the model to ship)")
+    p.add_argument("--config", help='JSON file {"model": {...}, "train": {...}} overriding the defaults')
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its resume state")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
+    p.add_argument("--max-minutes", type=float, help="stop cleanly (saving) after this many minutes")
+    p.add_argument("--max-steps", type=int, help="training steps (overrides the config)")
+    p.add_argument("--supervision-rate", type=float, metavar="RHO",
+                   help="share of training pieces that keep their labels (the rest count as unlabelled)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--plot", action="store_true", help="draw the run's curves to RUN_DIR/curves.png at the end")
+
+
+def _configs(args, tokenizer_config):
+    import json
+    from pathlib import Path
+
+    from emostudio.cli.main import CommandError
+    from emostudio.model import ModelConfig
+    from emostudio.tokens.config import ConfigError
+    from emostudio.training import TrainConfig
+
+    model_over, train_over = {}, {}
+    if args.config:
+        try:
+            data = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"cannot read config {args.config}: {exc}") from exc
+        if not isinstance(data, dict) or set(data) - {"model", "train"}:
+            raise CommandError(f'{args.config}: expected a JSON object with "model" and/or "train"')
+        model_over, train_over = dict(data.get("model", {})), dict(data.get("train", {}))
+        model_over.pop("vocab_size", None)
+    if args.max_steps is not None:
+        train_over["max_steps"] = args.max_steps
+    if args.supervision_rate is not None:
+        train_over["supervision_rate"] = args.supervision_rate
+    if args.threads is not None:
+        train_over["threads"] = args.threads
+    try:
+        return ModelConfig.for_tokenizer(tokenizer_config, **model_over), TrainConfig(**train_over)
+    except (ConfigError, TypeError) as exc:
+        raise CommandError(f"bad config: {exc}") from exc
+
+
+def run(args) -> int:
+    import signal
+    import sys
+    import threading
+    from pathlib import Path
+
+    from emostudio.cli.main import CommandError
+    from emostudio.corpus import CacheError, load_cache
+    from emostudio.model import resolve_device
+    from emostudio.training import TrainingError, train
+    from emostudio.training.checkpoint import RESUME_WEIGHTS, ResumeError
+    from emostudio.training.events import event, to_json
+
+    try:
+        cache = load_cache(args.cache)
+        device = resolve_device(args.device)
+    except (CacheError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    model_config, train_config = _configs(args, cache.tokenizer_config)
+    out = Path(args.out)
+    if not args.resume and (out / RESUME_WEIGHTS).exists():
+        raise CommandError(f"{out} already holds a run; use --resume to continue it or choose another --out")
+
+    cancel = threading.Event()
+
+    def on_signal(signum, frame):  # a pause: save and exit 0
+        cancel.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    bar = None
+    code = 0
+    try:
+        for ev in train(cache, out, model_config, train_config, device, resume=args.resume, cancel=cancel,
+                        max_minutes=args.max_minutes):
+            if args.events:
+                print(to_json(ev), flush=True)
+                continue
+            kind = ev["event"]
+            if kind == "start":
+                from tqdm import tqdm
+
+                bar = tqdm(total=ev["max_steps"], initial=ev["step"], unit="step", dynamic_ncols=True)
+            elif kind == "step" and bar is not None:
+                bar.update(ev["step"] - bar.n)
+                bar.set_postfix(loss=f"{ev['loss']:.3f}", tok_s=f"{ev['tokens_per_s']:.0f}")
+            elif kind == "val":
+                m = ev["metrics"]
+                acc = "" if m["arousal_accuracy"] is None else (
+                    f", arousal {m['arousal_accuracy']:.3f}, valence {m['valence_accuracy']:.3f}, "
+                    f"quadrant {m['quadrant_accuracy']:.3f}")
+                msg = f"step {ev['step']}: val token loss {m['token_loss']:.4f}{acc}{' (best)' if ev['best'] else ''}"
+                (bar.write if bar is not None else print)(msg)
+            elif kind == "done":
+                if bar is not None:
+                    bar.close()
+                print(f"done ({ev['reason']}) at step {ev['step']}; best model: {ev['best_path']}")
+    except (TrainingError, ResumeError, ValueError) as exc:
+        if bar is not None:
+            bar.close()
+        if args.events:
+            print(to_json(event("error", message=str(exc))), flush=True)
+            code = 1
+        else:
+            raise CommandError(str(exc)) from exc
+    if args.plot and code == 0:
+        from emostudio.training.plot import plot_run
+
+        path = plot_run(out)
+        print(f"curves: {path}", file=sys.stderr)
+    return code

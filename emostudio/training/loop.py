@@ -1,0 +1,313 @@
+"""The training loop: a generator of progress events that honours a cancel flag.
+
+``train(...)`` runs on one process or, under ``torchrun``, on each process of a
+DistributedDataParallel group (gloo on CPU, nccl on GPU): every process draws its own windows
+(seeded by rank and step), gradients are averaged, and rank 0 validates, writes checkpoints and
+yields the events of the run (the other ranks yield only ``start`` and ``done``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from emostudio.corpus.cache import CorpusCache
+from emostudio.model.cdgmvae import CDGMVAE, PAD
+from emostudio.model.config import ModelConfig
+from emostudio.model.objective import total_loss, window_q_y
+from emostudio.model.store import model_files, write_folder_atomically
+from emostudio.training.checkpoint import load_resume, recover_run, save_resume
+from emostudio.training.config import TrainConfig
+from emostudio.training.data import TrainSampler, ValidationSet, WindowData, validation_set
+from emostudio.training.events import event, to_json
+from emostudio.training.schedules import beta, learning_rate
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(Exception):
+    """Training cannot go on (one line)."""
+
+
+class _Never:
+    def is_set(self) -> bool:
+        return False
+
+
+def distributed_context(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, this process's device); starts the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def make_optimizer(model: CDGMVAE, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices of the networks, none on biases, norms and the priors."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() >= 2 and not name.startswith("prior_") else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.98))
+
+
+@torch.no_grad()
+def evaluate(model: CDGMVAE, data: WindowData, val: ValidationSet, batch_size: int, device,
+             best_emotion_weight: float = 1.0) -> dict:
+    """Validation metrics with the posterior means as z (see events.py for the fields)."""
+    was_training = model.training
+    model.eval()
+    t0 = time.perf_counter()
+    ce_sum = correct = n_tok = 0.0
+    poly_ok = poly_n = key_ok = key_n = 0.0
+    n_clips = len(val.clip_labels)
+    clip_logq = np.zeros((n_clips, 2, 2))
+    for start in range(0, len(val.windows), batch_size):
+        idx = slice(start, start + batch_size)
+        batch = data.batch(val.windows[idx], val.labels[idx]).to(device)
+        post = model.encode(batch.tokens)
+        z = torch.cat([post.mu_r, post.mu_k], dim=-1)
+        h = model.decoder.hidden(batch.tokens, z)
+        mask = batch.tokens != PAD
+        logits = model.decoder.head(h[mask])
+        targets = batch.targets[mask]
+        ce_sum += F.cross_entropy(logits, targets, reduction="sum").item()
+        correct += (logits.argmax(-1) == targets).sum().item()
+        n_tok += mask.sum().item()
+        bars = batch.bar_mask
+        c = model.config
+        poly = model.polyphony_head(post.mu_r).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+        poly_ok += (poly.argmax(-1) == batch.polyphony)[bars].sum().item()
+        poly_n += bars.sum().item() * c.subbeats_per_bar
+        key_ok += (model.key_head(post.mu_k).argmax(-1) == batch.key)[bars].sum().item()
+        key_n += bars.sum().item()
+        clips = val.clip_of[idx]
+        if (clips >= 0).any():
+            log_r = window_q_y(model.prior_r, post.mu_r[None], bars).cpu().numpy()  # [B, 2]
+            log_k = window_q_y(model.prior_k, post.mu_k[None], bars).cpu().numpy()
+            for j, clip in enumerate(clips):
+                if clip >= 0:
+                    clip_logq[clip, 0] += log_r[j]
+                    clip_logq[clip, 1] += log_k[j]
+    token_loss = ce_sum / max(1.0, n_tok)
+    metrics = {
+        "token_loss": token_loss,
+        "token_accuracy": correct / max(1.0, n_tok),
+        "polyphony_accuracy": poly_ok / max(1.0, poly_n),
+        "key_accuracy": key_ok / max(1.0, key_n),
+        "arousal_accuracy": None,
+        "valence_accuracy": None,
+        "quadrant_accuracy": None,
+        "mean_distance_r": float((model.prior_r.means[1] - model.prior_r.means[0]).norm()),
+        "mean_distance_k": float((model.prior_k.means[1] - model.prior_k.means[0]).norm()),
+        "n_windows": len(val.windows),
+        "n_clips": n_clips,
+    }
+    score = token_loss
+    if n_clips:
+        pred = clip_logq.argmax(-1)  # [n_clips, 2]: (arousal, valence)
+        truth = val.clip_labels
+        ok_a, ok_v = pred[:, 0] == truth[:, 0], pred[:, 1] == truth[:, 1]
+        metrics["arousal_accuracy"] = float(ok_a.mean())
+        metrics["valence_accuracy"] = float(ok_v.mean())
+        metrics["quadrant_accuracy"] = float((ok_a & ok_v).mean())
+        score += best_emotion_weight * (2.0 - ok_a.mean() - ok_v.mean())
+    metrics["score"] = float(score)
+    metrics["seconds"] = round(time.perf_counter() - t0, 2)
+    model.train(was_training)
+    return metrics
+
+
+def model_card(model_config: ModelConfig, train_config: TrainConfig, step: int, metrics: dict | None,
+               cache: CorpusCache) -> str:
+    sources = sorted({p.source for p in cache.pieces})
+    lines = [
+        "# emostudio CDGMVAE model",
+        "",
+        "Semi-supervised Transformer Gaussian-mixture VAE (see MODEL.md): arousal on z_r "
+        "(rhythm/polyphony), valence on z_k (key).",
+        "",
+        f"- trained steps: {step}; corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)",
+        f"- size: d_model {model_config.d_model}, {model_config.n_enc_layers} encoder / "
+        f"{model_config.n_dec_layers} decoder layers, {model_config.n_heads} heads, latents "
+        f"{model_config.latent_r}+{model_config.latent_k}, {model_config.bar_len} tokens per bar, "
+        f"{train_config.bars_per_sample} bars per sample",
+        f"- objective: alpha {model_config.alpha}, MI term {'on' if model_config.use_mi else 'off'}, "
+        f"adversaries {'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
+        "",
+        "## Validation metrics",
+        "",
+        "```json",
+        json.dumps(metrics, indent=2) if metrics else "null",
+        "```",
+        "",
+        "## Data licences",
+        "",
+        "EMOPIA clips are CC BY-NC-SA 4.0 (non-commercial); POP909 is MIT; the VGMIDI unlabelled "
+        "pieces are fan arrangements of game music (research use). A model trained on them "
+        "inherits these limits: research and non-commercial use.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, train_config: TrainConfig,
+          device: torch.device, resume: bool = False, cancel=None,
+          max_minutes: float | None = None) -> Iterator[dict]:
+    """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
+
+    ``cancel`` is anything with ``is_set()``; when it is set the loop saves a checkpoint and ends
+    with a ``done`` event (reason "cancelled"). ``max_minutes`` ends it the same way ("time_budget")."""
+    cancel = cancel or _Never()
+    started = time.monotonic()
+    run_dir = Path(run_dir)
+    rank, world, device = distributed_context(device)
+    is_main = rank == 0
+    if train_config.threads > 0:
+        torch.set_num_threads(train_config.threads)
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        recover_run(run_dir)
+    if world > 1:
+        dist.barrier()
+
+    state = load_resume(run_dir) if resume else None
+    if state is not None:
+        model_config, train_config = state.model_config, state.train_config.with_changes(threads=train_config.threads)
+        if state.tokenizer_config != cache.tokenizer_config:
+            raise TrainingError("the cache's tokenizer config differs from the run's; use the same cache")
+    if model_config.vocab_size != len(WindowData(cache, model_config, train_config).tokenizer.vocab):
+        raise TrainingError("model vocabulary size does not match the cache's tokenizer")
+    torch.manual_seed(train_config.seed)
+    model = CDGMVAE(model_config).to(device)
+    optimizer = make_optimizer(model, train_config)
+    step = 0
+    best_score, best_metrics = None, None
+    if state is not None:
+        model.load_state_dict(state.model_state)
+        optimizer.load_state_dict(state.optimizer_state)
+        step, best_score, best_metrics = state.step, state.best_score, state.best_metrics
+        if "torch" in state.rng:
+            torch.set_rng_state(state.rng["torch"])
+    elif is_main:
+        (run_dir / "train.json").write_text(json.dumps(
+            {"model": model_config.to_dict(), "train": train_config.to_dict()}, indent=2) + "\n")
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    data = WindowData(cache, model_config, train_config)
+    sampler = TrainSampler(cache, data, train_config, rank)
+    val = validation_set(cache, train_config) if is_main else None
+    per_step_bars = train_config.bars_per_sample * train_config.batch_size * world
+    epoch_steps = train_config.epoch_steps or max(1, math.ceil(sampler.total_bars / per_step_bars))
+    metrics_file = open(run_dir / "metrics.jsonl", "a") if is_main else None
+    checkpoint_every = 60.0 * train_config.checkpoint_minutes
+
+    def record(ev: dict) -> dict:
+        if metrics_file is not None and ev["event"] in ("step", "val"):
+            metrics_file.write(to_json(ev) + "\n")
+            metrics_file.flush()
+        return ev
+
+    def save_last() -> Iterator[dict]:
+        files = model_files(model, cache.tokenizer_config, model_card(model_config, train_config, step, best_metrics, cache),
+                            {"step": step, "best": best_metrics})
+        write_folder_atomically(run_dir / "last", files)
+        save_resume(run_dir, model, optimizer, step, model_config, train_config, cache.tokenizer_config,
+                    best_score, best_metrics)
+        yield event("checkpoint", step=step, kind="last", path=str(run_dir / "last"))
+
+    n_params = sum(p.numel() for p in model.parameters())
+    yield record(event("start", step=step, max_steps=train_config.max_steps, epoch_steps=epoch_steps,
+                       device=str(device), world_size=world, run_dir=str(run_dir), n_params=n_params,
+                       model=model_config.to_dict(), train=train_config.to_dict(), resumed=state is not None))
+    model.train()
+    reason = "finished"
+    last_save = time.monotonic()
+    saved_step = step
+    window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
+    try:
+        while step < train_config.max_steps:
+            stop = 0
+            if cancel.is_set():
+                stop = 1
+            elif max_minutes is not None and time.monotonic() - started > 60.0 * max_minutes:
+                stop = 2
+            if world > 1:
+                flag = torch.tensor([stop], device=device)
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                stop = int(flag.item())
+            if stop:
+                reason = "cancelled" if stop == 1 else "time_budget"
+                break
+            batch = sampler.batch(step).to(device)
+            lr, b = learning_rate(step, train_config), beta(step, train_config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            _, losses = net(batch)
+            loss = total_loss(losses, model_config, b)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"the loss became {loss.item()} at step {step} "
+                                    f"({ {k: round(v.item(), 4) for k, v in losses.items()} })")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
+            optimizer.step()
+            step += 1
+            window_tokens += int((batch.tokens != PAD).sum()) * world
+            window_samples += batch.tokens.shape[0] * world
+            if is_main and step % train_config.log_every == 0:
+                dt = max(1e-9, time.perf_counter() - window_t0)
+                yield record(event(
+                    "step", step=step, epoch=round(step / epoch_steps, 4), lr=lr, beta=b, loss=loss.item(),
+                    losses={k: round(v.item(), 5) for k, v in losses.items()}, grad_norm=float(grad_norm),
+                    tokens_per_s=round(window_tokens / dt, 1), samples_per_s=round(window_samples / dt, 2),
+                    elapsed_s=round(time.monotonic() - started, 1), truncated_bars=round(data.truncation_rate, 5)))
+                window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
+            end_of_epoch = step % epoch_steps == 0 or step == train_config.max_steps
+            if is_main and end_of_epoch:
+                metrics = evaluate(model, data, val, train_config.batch_size, device, train_config.best_emotion_weight)
+                is_best = best_score is None or metrics["score"] < best_score
+                if is_best:
+                    best_score, best_metrics = metrics["score"], {**metrics, "step": step}
+                yield record(event("val", step=step, epoch=round(step / epoch_steps, 4), metrics=metrics, best=is_best))
+                if is_best:
+                    save_path = run_dir / "best"
+                    write_folder_atomically(save_path, model_files(
+                        model, cache.tokenizer_config,
+                        model_card(model_config, train_config, step, best_metrics, cache), best_metrics))
+                    yield event("checkpoint", step=step, kind="best", path=str(save_path))
+                yield from save_last()
+                last_save, saved_step = time.monotonic(), step
+                window_t0 = time.perf_counter()
+            elif is_main and time.monotonic() - last_save > checkpoint_every:
+                yield from save_last()
+                last_save, saved_step = time.monotonic(), step
+            if world > 1 and end_of_epoch:
+                dist.barrier()
+        if is_main and saved_step != step:
+            yield from save_last()
+        if world > 1:
+            dist.barrier()
+        yield event("done", step=step, reason=reason, best=best_metrics,
+                    best_path=str(run_dir / "best") if best_metrics else None,
+                    elapsed_s=round(time.monotonic() - started, 1))
+    finally:
+        if metrics_file is not None:
+            metrics_file.close()
