@@ -11,6 +11,8 @@ import sys
 # and ``run(args) -> int``. Modules are imported only when their command runs.
 COMMANDS: dict[str, str] = {
     "app": "app",
+    "train": "train",
+    "plot": "plot",
 }
 
 
