@@ -1,0 +1,47 @@
+"""The engine: generate music for a target emotion, transfer a piece's emotion, recognise it.
+
+Qt-free and streaming: generation and transfer are generators that yield one
+:class:`BarEvent` per finished bar and stop at the next token when a ``cancel`` event is set.
+
+Modules, in the order data passes through them:
+
+- ``grammar``   which tokens may come next in a bar (a batched state machine over the vocabulary)
+- ``sampling``  temperature and nucleus (top-p) sampling under that mask
+- ``engine``    :class:`Engine`: ``Engine.load(model_dir=None, device="auto")``,
+  ``generate(target, bars, temperature, top_p, seed, cancel)``,
+  ``transfer(song, target, strength, dims, temperature, top_p, seed, cancel)``,
+  ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
+  ``encode`` / ``decode`` / ``transfer_latents`` for evaluations
+
+A target is an :class:`~emostudio.emotion.Emotion` (any point on the valence-arousal pad) or a
+list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped default model:
+``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` at the repository root.
+"""
+
+from emostudio.generation.engine import (
+    DIMENSIONS,
+    MAX_BARS,
+    MODEL_DIR_ENV,
+    BarEvent,
+    Encoding,
+    Engine,
+    EngineError,
+    Recognition,
+    clip_to_bars,
+    default_model_dir,
+)
+from emostudio.generation.sampling import SamplingError
+
+__all__ = [
+    "DIMENSIONS",
+    "MAX_BARS",
+    "MODEL_DIR_ENV",
+    "BarEvent",
+    "Encoding",
+    "Engine",
+    "EngineError",
+    "Recognition",
+    "SamplingError",
+    "clip_to_bars",
+    "default_model_dir",
+]

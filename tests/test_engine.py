@@ -1,0 +1,212 @@
+"""The engine on a tiny untrained model: bar counts, streaming, curves, transfer, recognise, cancel."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from emostudio.emotion import Emotion
+from emostudio.generation import BarEvent, Engine, EngineError, MODEL_DIR_ENV, SamplingError
+from emostudio.midi import Note, Song, TempoChange, Track
+from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
+from emostudio.model import CDGMVAE, ModelConfig, save_model
+from emostudio.model.store import ModelLoadError
+from emostudio.tokens import TokenizerConfig
+
+HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    tc = TokenizerConfig()
+    config = ModelConfig.for_tokenizer(tc, d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
+                                       bar_len=40, latent_r=4, latent_k=4, feature_hidden=16, dropout=0.0)
+    model = CDGMVAE(config)
+    with torch.no_grad():  # well separated components with small variances: latents are predictable
+        for prior in (model.prior_r, model.prior_k):
+            prior.means.copy_(torch.tensor([[-3.0] * 4, [3.0] * 4]))
+            prior.logvars.fill_(-6.0)
+    return save_model(model, tc, tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def engine(model_dir):
+    return Engine.load(model_dir, device="cpu")
+
+
+def source_song(n_bars: int = 5) -> Song:
+    """Piano (program 5, named 'Keys') chords and a bass line at 90 BPM; bar 2 is empty."""
+    keys, bass = [], []
+    for bar in range(n_bars):
+        if bar == 2:
+            continue
+        t0 = bar * TICKS_PER_BAR
+        for beat in range(4):
+            start = t0 + beat * 4 * TICKS_PER_SUBBEAT
+            keys += [Note(60 + i, start, start + 2 * TICKS_PER_SUBBEAT, 70) for i in (0, 4, 7)]
+        bass.append(Note(36, t0, t0 + TICKS_PER_BAR, 90))
+    return Song(tracks=(Track(5, False, "Keys").with_notes(keys), Track(33, False, "Bass").with_notes(bass)),
+                tempos=(TempoChange(0, 90.0),), name="source")
+
+
+def test_generate_yields_exactly_the_bars_asked_for(engine):
+    events = list(engine.generate(HAPPY, bars=6, seed=1))
+    assert [e.index for e in events] == list(range(6))
+    assert all(isinstance(e, BarEvent) and e.total == 6 for e in events)
+    assert [e.song.n_bars for e in events] == [1, 2, 3, 4, 5, 6]
+    assert events[-1].song.note_count > 0
+
+
+def test_generate_streams_before_finishing(engine):
+    stream = engine.generate(SAD, bars=4, seed=2)
+    first = next(stream)
+    assert first.index == 0 and first.song.n_bars == 1
+    rest = list(stream)
+    assert len(rest) == 3 and rest[-1].song.n_bars == 4
+
+
+def test_same_seed_same_piece_other_seed_other_piece(engine):
+    a = list(engine.generate(CALM, bars=3, seed=7))[-1].song
+    b = list(engine.generate(CALM, bars=3, seed=7))[-1].song
+    c = list(engine.generate(CALM, bars=3, seed=8))[-1].song
+    assert a == b
+    assert a != c
+
+
+def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
+    gen = torch.Generator().manual_seed(3)
+    z = engine._target_latents([[TENSE] * 5] * 3, gen)
+    bars = {r: [] for r in range(3)}
+    for _, rows in engine._decode_bars(z, 1.5, 1.0, gen, need_note=torch.ones(3, 5, dtype=torch.bool)):
+        for r, tokens in enumerate(rows):
+            assert 2 < len(tokens) <= engine.bar_len  # Bar, Tempo and at least one note
+            bars[r].append(tokens)
+    for r in range(3):
+        report = engine.tokenizer.check(np.concatenate(bars[r]))
+        assert report.ok, report.reasons
+        assert report.n_bars == 5
+
+
+def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
+    gen = torch.Generator().manual_seed(0)
+    curve = [TENSE] * 3 + [CALM] * 3 + [Emotion(0.0, 0.0)]
+    z = engine._target_latents([curve], gen)[0].detach().numpy()  # [7, 8]
+    z_r, z_k = z[:, :4], z[:, 4:]
+    assert np.all(z_r[:3] > 2.0) and np.all(z_r[3:6] < -2.0)  # arousal high, then low
+    assert np.all(z_k[:3] < -2.0) and np.all(z_k[3:6] > 2.0)  # valence low, then high
+    assert np.all(np.abs(z[6]) < 0.5)  # the centre of the pad: halfway between the components
+
+
+def test_emotion_curve_needs_one_target_per_bar(engine):
+    events = list(engine.generate([TENSE, TENSE, CALM, CALM], bars=4, seed=0))
+    assert len(events) == 4
+    with pytest.raises(EngineError, match="one target per bar"):
+        list(engine.generate([TENSE, CALM], bars=4))
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"bars": 0}, EngineError),
+    ({"bars": 2.5}, EngineError),
+    ({"temperature": 0.0}, SamplingError),
+    ({"top_p": 1.5}, SamplingError),
+])
+def test_bad_generation_settings_are_refused(engine, kwargs, error):
+    with pytest.raises(error):
+        list(engine.generate(HAPPY, **{"bars": 2, **kwargs}))
+
+
+def test_cancel_stops_generation_early(engine):
+    cancel = threading.Event()
+    events = []
+    for event in engine.generate(HAPPY, bars=8, seed=0, cancel=cancel):
+        events.append(event)
+        cancel.set()
+    assert len(events) == 1
+    cancel = threading.Event()
+    cancel.set()
+    assert list(engine.generate(HAPPY, bars=8, cancel=cancel)) == []
+
+
+def test_transfer_keeps_bars_tempo_and_instruments(engine):
+    song = source_song(5)
+    events = list(engine.transfer(song, SAD, strength=1.0, seed=4))
+    assert [e.index for e in events] == list(range(5))
+    out = events[-1].song
+    assert out.n_bars == song.n_bars
+    assert out.tempos == song.tempos
+    assert {(t.program, t.name, t.family) for t in out.tracks} <= {(t.program, t.name, t.family) for t in song.tracks}
+    assert out.note_count > 0
+
+
+def test_transfer_at_strength_zero_is_the_reconstruction(engine):
+    song = source_song(4)
+    to_sad = list(engine.transfer(song, SAD, strength=0.0, seed=5))[-1].song
+    to_happy = list(engine.transfer(song, HAPPY, strength=0.0, seed=5))[-1].song
+    code = engine.encode(song)
+    reconstruction = engine.decode(code.z_r, code.z_k, template=song, seed=5)
+    assert to_sad == to_happy == reconstruction
+
+
+def test_transfer_moves_only_the_chosen_dimension(engine):
+    song = source_song(4)
+    code = engine.encode(song)
+    z_r, z_k = engine.transfer_latents(song, HAPPY, strength=1.0, dims=("arousal",))
+    np.testing.assert_allclose(z_k, code.z_k, atol=1e-6)
+    means = engine.model.prior_r.means.detach().numpy()
+    w = HAPPY.component_weights()[0]
+    shift = (1 - w) * means[0] + w * means[1] - code.q_arousal @ means
+    np.testing.assert_allclose(z_r, code.z_r + shift, atol=1e-5)
+    half_r, _ = engine.transfer_latents(song, HAPPY, strength=0.5, dims=("arousal",))
+    np.testing.assert_allclose(half_r, code.z_r + 0.5 * shift, atol=1e-5)
+
+
+def test_transfer_many_matches_lengths(engine):
+    songs = [source_song(3), source_song(5)]
+    out = engine.transfer_many(songs, [CALM, TENSE], seed=0)
+    assert [s.n_bars for s in out] == [s.n_bars for s in songs] == [2, 5]
+    assert engine.generate_many([HAPPY, SAD, CALM], bars=2, seed=0, batch_size=2)[2].n_bars == 2
+
+
+@pytest.mark.parametrize("kwargs", [{"strength": 1.5}, {"dims": ("tempo",)}, {"dims": ()}])
+def test_bad_transfer_settings_are_refused(engine, kwargs):
+    with pytest.raises(EngineError):
+        list(engine.transfer(source_song(3), SAD, **kwargs))
+
+
+def test_recognise_gives_probabilities_per_bar_and_overall(engine):
+    song = source_song(5)
+    rec = engine.recognise(song)
+    assert rec.arousal.shape == rec.valence.shape == (5,)
+    for p in (rec.arousal, rec.valence, np.array([rec.overall_arousal, rec.overall_valence])):
+        assert np.all((p >= 0) & (p <= 1))
+    assert rec.quadrant == rec.emotion.quadrant
+    assert (rec.emotion.arousal >= 0) == (rec.overall_arousal >= 0.5)
+
+
+def test_empty_piece_is_refused(engine):
+    with pytest.raises(EngineError, match="no notes"):
+        engine.recognise(Song(name="empty"))
+    with pytest.raises(EngineError, match="no notes"):
+        list(engine.transfer(Song(), SAD))
+
+
+def test_load_errors_are_one_line(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError) as info:
+        Engine.load(tmp_path)
+    assert "\n" not in str(info.value) and str(tmp_path) in str(info.value)
+    monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ModelLoadError, match="no default model"):
+        Engine.load(None)
+
+
+def test_default_model_comes_from_the_environment(model_dir, monkeypatch):
+    monkeypatch.setenv(MODEL_DIR_ENV, str(model_dir))
+    engine = Engine.load(None, device="auto")
+    assert engine.model_dir == model_dir
+    assert engine.device == ("cuda" if torch.cuda.is_available() else "cpu")
