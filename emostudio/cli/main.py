@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "app": "app",
     "train": "train",
     "plot": "plot",
+    "render": "render",
 }
 
 

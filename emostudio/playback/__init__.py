@@ -23,6 +23,7 @@ Modules, in the order data passes through them:
 - ``fluid``      :class:`FluidSynthSink` ``(soundfont=None, driver=None, device=None)``: live audio;
                  raises ``PlaybackError("no sound output: <reason>")`` when no audio driver starts
                  (``driver="alsa", device="null"`` works without a sound card).
+                 :func:`fluidsynth_problem` -> why FluidSynth cannot be used here, or None.
 - ``soundfont``  :func:`find_soundfonts`, :func:`default_soundfont`, :func:`resolve_soundfont`,
                  :class:`SoundfontNotFound` (its message names the apt package).
 - ``render``     :func:`render_wav` ``(song, path, soundfont=None, sample_rate=44100,
@@ -35,7 +36,7 @@ package imports, and MIDI-out playback works, on machines without it.
 """
 
 from emostudio.playback.events import TimedMessage, loop_end_seconds, panic_messages, song_to_events
-from emostudio.playback.fluid import FluidSynthSink
+from emostudio.playback.fluid import FluidSynthSink, fluidsynth_problem
 from emostudio.playback.player import Player
 from emostudio.playback.render import RenderDone, RenderProgress, iter_render_wav, render_wav
 from emostudio.playback.sinks import (
@@ -66,6 +67,7 @@ __all__ = [
     "RecordingSink",
     "PlaybackError",
     "FluidSynthSink",
+    "fluidsynth_problem",
     "SoundfontNotFound",
     "find_soundfonts",
     "default_soundfont",

@@ -38,6 +38,18 @@ def load_fluidsynth():
     return fluidsynth
 
 
+def fluidsynth_problem() -> str | None:
+    """Why FluidSynth cannot be used here (library or soundfont missing), or None when it can."""
+    from emostudio.playback.soundfont import SoundfontNotFound, default_soundfont
+
+    try:
+        load_fluidsynth()
+        default_soundfont()
+    except (PlaybackError, SoundfontNotFound) as exc:
+        return str(exc)
+    return None
+
+
 def open_synth(soundfont: str | os.PathLike | None, sample_rate: int = 44100, gain: float = 0.5):
     """A ``fluidsynth.Synth`` with ``soundfont`` (None: the default one) loaded and no audio driver.
 

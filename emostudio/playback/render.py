@@ -36,6 +36,7 @@ from emostudio.playback.sinks import PlaybackError
 
 TAIL_SECONDS = 1.5  # after the last note: releases and reverb ring out
 TARGET_PEAK = 10 ** (-1.0 / 20.0)  # -1 dBFS
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this a render is silence (the synth's numeric noise: ~1e-8)
 BLOCK_FRAMES = 16384  # frames rendered per synth call (at most)
 PROGRESS_EVERY_SECONDS = 2.0  # of audio, between progress events
 
@@ -54,13 +55,20 @@ class RenderProgress:
 class RenderDone:
     path: Path
     audio_seconds: float
-    elapsed_seconds: float  # wall-clock time the render took
-    peak: float  # the raw peak before normalisation (0 for silence)
+    elapsed_seconds: float  # wall-clock time the whole render took
+    load_seconds: float  # of which loading the soundfont (FluidR3: ~1 s, once per render)
+    peak: float  # the raw peak before normalisation (below SILENCE_PEAK: written as silence)
 
     @property
     def speed(self) -> float:
-        """How many times faster than real time the render ran."""
+        """How many times faster than real time the whole render ran."""
         return self.audio_seconds / self.elapsed_seconds if self.elapsed_seconds else math.inf
+
+    @property
+    def synthesis_speed(self) -> float:
+        """The same, not counting the soundfont load."""
+        synthesis = self.elapsed_seconds - self.load_seconds
+        return self.audio_seconds / synthesis if synthesis > 0 else math.inf
 
 
 def iter_render_wav(
@@ -83,6 +91,7 @@ def iter_render_wav(
     if sample_rate < 8000 or sample_rate > 192000:
         raise PlaybackError(f"sample rate {sample_rate} Hz is out of range (8000-192000)")
     synth = open_synth(soundfont, sample_rate=sample_rate)
+    load_seconds = time.perf_counter() - started
     try:
         write_float = _float_writer(synth)
         audio_seconds = song.duration_seconds + TAIL_SECONDS
@@ -115,11 +124,11 @@ def iter_render_wav(
             except _Cancelled:
                 return
             scratch.seek(0)
-            _write_wav(scratch, path, sample_rate, TARGET_PEAK / peak if peak > 0 else 0.0)
+            _write_wav(scratch, path, sample_rate, TARGET_PEAK / peak if peak > SILENCE_PEAK else 0.0)
     finally:
         synth.delete()
     yield RenderProgress(audio_seconds, audio_seconds)
-    yield RenderDone(path, audio_seconds, time.perf_counter() - started, peak)
+    yield RenderDone(path, audio_seconds, time.perf_counter() - started, load_seconds, peak)
 
 
 def render_wav(
