@@ -12,6 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run folder (best/ is the model to ship)")
     p.add_argument("--config", help='JSON file {"model": {...}, "train": {...}} overriding the defaults')
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its resume state")
+    p.add_argument("--init-from", metavar="MODEL_DIR",
+                   help="fine-tune: start from this model folder's weights and size (its model config)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
     p.add_argument("--max-minutes", type=float, help="stop cleanly (saving) after this many minutes")
@@ -47,6 +49,14 @@ def _configs(args, tokenizer_config):
         train_over["supervision_rate"] = args.supervision_rate
     if args.threads is not None:
         train_over["threads"] = args.threads
+    if getattr(args, "init_from", None):
+        from emostudio.model.store import ModelLoadError, read_configs
+
+        try:
+            base_config, _ = read_configs(args.init_from)
+        except ModelLoadError as exc:
+            raise CommandError(str(exc)) from exc
+        model_over = {**base_config.to_dict(), **model_over}
     try:
         return ModelConfig.for_tokenizer(tokenizer_config, **model_over), TrainConfig(**train_over)
     except (ConfigError, TypeError) as exc:
@@ -88,7 +98,7 @@ def run(args) -> int:
     code = 0
     try:
         for ev in train(cache, out, model_config, train_config, device, resume=args.resume, cancel=cancel,
-                        max_minutes=args.max_minutes):
+                        max_minutes=args.max_minutes, init_from=args.init_from):
             if args.events:
                 print(to_json(ev), flush=True)
                 continue

@@ -25,7 +25,7 @@ from emostudio.corpus.cache import CorpusCache
 from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.config import ModelConfig
 from emostudio.model.objective import total_loss, window_q_y
-from emostudio.model.store import model_files, write_folder_atomically
+from emostudio.model.store import ModelLoadError, load_model, model_files, write_folder_atomically
 from emostudio.training.checkpoint import load_resume, recover_run, save_resume
 from emostudio.training.config import TrainConfig
 from emostudio.training.data import TrainSampler, ValidationSet, WindowData, validation_set
@@ -166,10 +166,26 @@ def model_card(model_config: ModelConfig, train_config: TrainConfig, step: int, 
     return "\n".join(lines)
 
 
+def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
+    """Copy a model folder's weights into ``model`` (fine-tuning); the tokenizers must agree."""
+    try:
+        base, tokenizer = load_model(folder)
+    except ModelLoadError as exc:
+        raise TrainingError(f"cannot fine-tune: {exc}") from exc
+    if tokenizer.config != cache.tokenizer_config:
+        raise TrainingError(f"cannot fine-tune {folder}: its tokenizer differs from the cache's")
+    if base.config != model.config:
+        raise TrainingError(f"cannot fine-tune {folder}: its model config differs from the run's")
+    model.load_state_dict(base.state_dict())
+
+
 def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, train_config: TrainConfig,
           device: torch.device, resume: bool = False, cancel=None,
-          max_minutes: float | None = None) -> Iterator[dict]:
+          max_minutes: float | None = None, init_from: str | Path | None = None) -> Iterator[dict]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
+
+    ``init_from`` (a model folder whose config is ``model_config``) gives a new run its starting
+    weights: fine-tuning. A resumed run continues from its own state and ignores it.
 
     ``cancel`` is anything with ``is_set()``; when it is set the loop saves a checkpoint and ends
     with a ``done`` event (reason "cancelled"). ``max_minutes`` ends it the same way ("time_budget")."""
@@ -204,9 +220,12 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
         step, best_score, best_metrics = state.step, state.best_score, state.best_metrics
         if "torch" in state.rng:
             torch.set_rng_state(state.rng["torch"])
-    elif is_main:
-        (run_dir / "train.json").write_text(json.dumps(
-            {"model": model_config.to_dict(), "train": train_config.to_dict()}, indent=2) + "\n")
+    else:
+        if init_from is not None:
+            _load_initial_weights(model, Path(init_from), cache)
+        if is_main:
+            (run_dir / "train.json").write_text(json.dumps(
+                {"model": model_config.to_dict(), "train": train_config.to_dict()}, indent=2) + "\n")
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
