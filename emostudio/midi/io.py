@@ -170,7 +170,8 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
         conductor.append(
             (s.tick, mido.MetaMessage("time_signature", numerator=s.numerator, denominator=_pow2(s.denominator)))
         )
-    midi.tracks.append(_to_delta([conductor[0]] , conductor[1:]))
+    # tempo changes and time signatures interleave by tick (a stable sort keeps each list's order)
+    midi.tracks.append(_to_delta([conductor[0]], sorted(conductor[1:], key=lambda e: e[0])))
     for track, channel in zip(song.tracks, track_channels(song)):
         header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]
         if not track.is_drum:
