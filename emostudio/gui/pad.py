@@ -97,10 +97,10 @@ class EmotionPad(QWidget):
         self.update()
 
     # ---- geometry --------------------------------------------------------------------------
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt API)
+    def hasHeightForWidth(self) -> bool:
         return True
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
+    def heightForWidth(self, width: int) -> int:
         return width
 
     def pad_rect(self) -> QRectF:
@@ -120,7 +120,7 @@ class EmotionPad(QWidget):
         return _clamp(valence), _clamp(arousal)
 
     # ---- input -----------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.LeftButton:
             return super().mousePressEvent(event)
         self._dragging = True
@@ -132,7 +132,7 @@ class EmotionPad(QWidget):
         else:
             self.set_target(Emotion(v, a))
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if not self._dragging:
             return
         v, a = self.to_pad(event.position())
@@ -143,17 +143,20 @@ class EmotionPad(QWidget):
         else:
             self.set_target(Emotion(v, a))
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.LeftButton or not self._dragging:
             return
         self._dragging = False
         if self._curve_mode:
+            v, a = self.to_pad(event.position())
+            if self._curve and (v, a) != self._curve[-1]:
+                self._curve.append((v, a))
             if len(self._curve) >= 2:
                 self.curve_changed.emit(list(self._curve))
             else:
                 self.clear_curve()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         step = KEY_BIG_STEP if event.modifiers() & Qt.ShiftModifier else KEY_STEP
         moves = {Qt.Key_Left: (-step, 0), Qt.Key_Right: (step, 0), Qt.Key_Up: (0, step), Qt.Key_Down: (0, -step)}
         key = event.key()
@@ -188,7 +191,7 @@ class EmotionPad(QWidget):
         return f"{Emotion(v, a)}\n{hint}; arrow keys move the target"
 
     # ---- drawing ---------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         r = self.pad_rect()

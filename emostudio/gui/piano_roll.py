@@ -35,7 +35,7 @@ MIN_VIEW_PITCHES = 12
 class BarAxis(pg.AxisItem):
     """Bottom axis in beats, labelled with bar numbers (1-based), spaced to stay readable."""
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph API)
+    def tickValues(self, minVal, maxVal, size):
         span_bars = max(1e-9, (maxVal - minVal) / BEATS_PER_BAR)
         pixels_per_bar = size / span_bars
         step = 1
@@ -49,7 +49,7 @@ class BarAxis(pg.AxisItem):
             beats = [b for b in np.arange(np.ceil(minVal), maxVal + 1e-9, 1.0) if b % BEATS_PER_BAR]
         return [(major, bars), (1.0, beats)]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         if spacing < BEATS_PER_BAR:
             return ["" for _ in values]
         return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
@@ -58,12 +58,12 @@ class BarAxis(pg.AxisItem):
 class PitchAxis(pg.AxisItem):
     """Left axis in MIDI pitch, labelled at every C (C4 = middle C)."""
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+    def tickValues(self, minVal, maxVal, size):
         first = int(np.ceil(minVal / 12) * 12)
         octaves = list(range(first, int(maxVal) + 1, 12))
         return [(12.0, [float(c) for c in octaves])]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         return [pitch_name(int(v)) for v in values]
 
 
@@ -278,7 +278,7 @@ class PianoRoll(QWidget):
         if not rows:
             return np.zeros((0, 3))
         out = np.concatenate(rows)
-        return out[np.lexsort((out[:, 2], out[:, 0]))]
+        return out[np.lexsort((out[:, 1], out[:, 2], out[:, 0]))]
 
     # ---- playhead --------------------------------------------------------------------------
     def set_playhead(self, beat: float | None) -> None:

@@ -4,11 +4,10 @@ import time
 
 import numpy as np
 import pytest
+from gui_songs import make_song
 
 from emostudio.gui.piano_roll import PianoRoll
 from emostudio.midi import Note, Song, Track
-
-from gui_songs import make_song
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def roll(qtbot):
 def _expected(song):
     rows = [(n.start / 480, (n.end - n.start) / 480, n.pitch) for t in song.tracks for n in t.notes]
     rows = np.array(rows, dtype=float)
-    return rows[np.lexsort((rows[:, 2], rows[:, 0]))]
+    return rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
 
 
 def test_input_notes_are_drawn_where_they_are(roll):

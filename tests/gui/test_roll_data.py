@@ -78,8 +78,8 @@ def test_pure_helpers_do_not_import_qt():
     import ast
     from pathlib import Path
 
-    import emostudio.gui.curve as curve
     import emostudio.gui.roll_data as rd
+    from emostudio.gui import curve
 
     for module in (curve, rd):
         tree = ast.parse(Path(module.__file__).read_text())

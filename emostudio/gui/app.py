@@ -1,0 +1,41 @@
+"""What ``emostudio`` runs: the QApplication, the theme, the main window; the model loads behind it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from emostudio import __version__
+from emostudio.gui.main_window import MainWindow
+from emostudio.gui.theme import apply_theme
+
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "emostudio.svg"  # in a source checkout
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("emostudio")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("emostudio")
+    app.setDesktopFileName("emostudio")
+    if ICON.is_file():
+        app.setWindowIcon(QIcon(str(ICON)))
+    apply_theme(app)
+    return app
+
+
+def run_app(files: list[Path] | None = None, model_dir: Path | None = None, device: str | None = None,
+            load_model: bool = True) -> int:
+    """Open the window at once, then load the model (and any file given) in the background."""
+    app = create_app()
+    window = MainWindow(model_dir=model_dir, device=device)
+    window.show()
+    if load_model:
+        QTimer.singleShot(0, lambda: window.load_model(window._model_dir))
+    for path in (files or [])[:1]:
+        QTimer.singleShot(0, lambda p=path: window.open_file(Path(p)))
+    return app.exec()

@@ -1,0 +1,133 @@
+"""The session's document: the input piece, the takes made from it, the current take, the target.
+
+Widgets never keep their own copy of this state: they change it through the document's methods
+and redraw from its signals (the napari pattern: the model emits, the views subscribe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from emostudio.emotion import Emotion
+from emostudio.midi import Song
+
+
+@dataclass(eq=False)
+class Take:
+    """One generated or transferred result, kept for the whole session."""
+
+    number: int
+    name: str
+    kind: str  # "generate" | "transfer"
+    target: Emotion | list[Emotion]
+    song: Song | None = None
+    complete: bool = False  # False while bars are still arriving
+    recognition: Any = None  # emostudio.generation.Recognition, once heard
+    exported_to: list[Path] = field(default_factory=list)
+    details: str = ""  # settings it was made with, for its tooltip
+
+    @property
+    def exported(self) -> bool:
+        return bool(self.exported_to)
+
+    @property
+    def target_text(self) -> str:
+        if isinstance(self.target, Emotion):
+            return self.target.name
+        return f"curve {self.target[0].name} → {self.target[-1].name}"
+
+
+class Document(QObject):
+    input_changed = Signal()  # a new input piece (or none)
+    input_recognised = Signal()
+    takes_changed = Signal()  # a take was added or removed
+    take_updated = Signal(object)  # Take: renamed, its song grew, it completed, was heard or exported
+    current_changed = Signal(object)  # Take | None
+    target_changed = Signal(object)  # Emotion
+    curve_changed = Signal(object)  # list[(valence, arousal)] | None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.input_song: Song | None = None
+        self.input_path: Path | None = None
+        self.input_recognition: Any = None
+        self.takes: list[Take] = []
+        self.current: Take | None = None
+        self.target = Emotion(0.5, 0.5)
+        self.curve: list[tuple[float, float]] | None = None
+        self._next_number = 1
+
+    # ---- input -----------------------------------------------------------------------------
+    def set_input(self, song: Song | None, path: Path | None = None) -> None:
+        self.input_song, self.input_path, self.input_recognition = song, path, None
+        self.input_changed.emit()
+
+    def set_input_recognition(self, recognition: Any) -> None:
+        self.input_recognition = recognition
+        self.input_recognised.emit()
+
+    # ---- target ----------------------------------------------------------------------------
+    def set_target(self, emotion: Emotion) -> None:
+        if emotion != self.target:
+            self.target = emotion
+            self.target_changed.emit(emotion)
+
+    def set_curve(self, points: list[tuple[float, float]] | None) -> None:
+        self.curve = list(points) if points else None
+        self.curve_changed.emit(self.curve)
+
+    # ---- takes -----------------------------------------------------------------------------
+    def new_take(self, kind: str, target: Emotion | list[Emotion], details: str = "") -> Take:
+        number = self._next_number
+        self._next_number += 1
+        source = self.input_path.stem if kind == "transfer" and self.input_path else None
+        what = target.name if isinstance(target, Emotion) else "curve"
+        name = f"{number} · {source} → {what}" if source else f"{number} · {what}"
+        take = Take(number=number, name=name, kind=kind, target=target, details=details)
+        self.takes.append(take)
+        self.takes_changed.emit()
+        self.set_current(take)
+        return take
+
+    def update_take(self, take: Take, song: Song | None = None, complete: bool | None = None) -> None:
+        if song is not None:
+            take.song = song
+        if complete is not None:
+            take.complete = complete
+        self.take_updated.emit(take)
+
+    def set_take_recognition(self, take: Take, recognition: Any) -> None:
+        take.recognition = recognition
+        self.take_updated.emit(take)
+
+    def mark_exported(self, take: Take, path: Path) -> None:
+        take.exported_to.append(Path(path))
+        self.take_updated.emit(take)
+
+    def rename_take(self, take: Take, name: str) -> None:
+        name = name.strip()
+        if name and name != take.name:
+            take.name = name
+            self.take_updated.emit(take)
+
+    def remove_take(self, take: Take) -> None:
+        if take not in self.takes:
+            return
+        index = self.takes.index(take)
+        self.takes.remove(take)
+        self.takes_changed.emit()
+        if self.current is take:
+            self.set_current(self.takes[min(index, len(self.takes) - 1)] if self.takes else None)
+
+    def set_current(self, take: Take | None) -> None:
+        if take is not self.current:
+            self.current = take
+            self.current_changed.emit(take)
+
+    def unexported_takes(self) -> list[Take]:
+        """Takes with notes that were never exported: closing asks before losing them."""
+        return [t for t in self.takes if not t.exported and t.song is not None and t.song.note_count]

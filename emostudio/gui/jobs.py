@@ -1,0 +1,181 @@
+"""The window's long work as jobs for :class:`emostudio.gui.worker.Worker` (no Qt here).
+
+A job is ``job(cancel) -> generator``: it yields progress events and returns its result. Each
+``*_job`` function below takes the job's arguments and returns such a job. Engine and playback
+modules are imported inside the jobs, on the worker thread, so the window appears before torch
+or FluidSynth are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emostudio.emotion import Emotion
+from emostudio.midi import Song, read_midi, write_midi
+
+log = logging.getLogger(__name__)
+
+#: Pieces longer than this many bars load (and play, and draw), but a transfer takes its first bars.
+LONG_PIECE_BARS = 256
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
+
+Target = Emotion | Sequence[Emotion]
+
+
+@dataclass(frozen=True)
+class LoadedSong:
+    song: Song
+    path: Path
+    note: str  # one line for the status bar (with a warning for a very long piece)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    engine: Any  # emostudio.generation.Engine
+    cuda_available: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a job: ``done`` of ``total`` units (``unit`` names them), and what exists so far."""
+
+    done: int
+    total: int
+    unit: str = "bars"
+    song: Song | None = None
+    text: str = ""
+
+
+def load_song_job(path: str | Path):
+    """Read a MIDI file; MidiReadError (one line) for anything unusable or empty."""
+    from emostudio.midi import MidiReadError
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, LoadedSong]:
+        p = Path(path)
+        yield Progress(0, 1, "files", text=f"reading {p.name}…")
+        song = read_midi(p)
+        if song.note_count == 0:
+            raise MidiReadError(str(p), "the file has no notes")
+        minutes, seconds = divmod(int(round(song.duration_seconds)), 60)
+        note = f"{p.name}: {song.n_bars} bars, {song.note_count:,} notes, {minutes}:{seconds:02d}"
+        if song.n_bars > LONG_PIECE_BARS:
+            note += " (a long piece: a transfer works on its first bars, as many as the Bars box says)"
+        return LoadedSong(song, p, note)
+
+    return job
+
+
+def load_model_job(model_dir: str | Path | None, device: str):
+    """Load an engine (None: the shipped default model); ModelLoadError says why a folder is unusable."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, LoadedModel]:
+        yield Progress(0, 1, "models", text="loading model…")
+        import torch
+
+        from emostudio.generation import Engine
+
+        engine = Engine.load(model_dir=Path(model_dir) if model_dir else None, device=device)
+        return LoadedModel(engine, bool(torch.cuda.is_available()))
+
+    return job
+
+
+def generate_job(engine, target: Target, bars: int, temperature: float, seed: int | None):
+    """New bars in the target emotion (a point, or one Emotion per bar); returns the last song."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
+        song = None
+        for event in engine.generate(_target(target), bars=bars, temperature=temperature, seed=seed, cancel=cancel):
+            song = event.song
+            yield Progress(event.index + 1, event.total, song=song)
+        return song
+
+    return job
+
+
+def transfer_job(engine, song: Song, target: Target, strength: float, dims: Sequence[str],
+                 temperature: float, seed: int | None, max_bars: int):
+    """The first ``max_bars`` bars of ``song`` moved toward ``target`` by ``strength``."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
+        source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
+        result = None
+        events = engine.transfer(
+            source, _target(target), strength=strength, dims=tuple(dims), temperature=temperature,
+            seed=seed, cancel=cancel,
+        )
+        for event in events:
+            result = event.song
+            yield Progress(event.index + 1, event.total, song=result)
+        return result
+
+    return job
+
+
+def recognise_job(engine, song: Song):
+    """The engine's Recognition of ``song`` (per-bar and overall arousal / valence)."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
+        yield Progress(0, 1, "pieces", text="listening…")
+        return engine.recognise(song)
+
+    return job
+
+
+def export_midi_job(song: Song, path: str | Path):
+    def job(cancel: threading.Event) -> Generator[Progress, None, Path]:
+        yield Progress(0, 1, "files", text=f"writing {Path(path).name}…")
+        write_midi(song, path)
+        return Path(path)
+
+    return job
+
+
+def render_wav_job(song: Song, path: str | Path, soundfont: str | Path | None):
+    """Render ``song`` to a WAV file; returns the RenderDone, or None when cancelled."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
+        from emostudio.playback.render import RenderDone, iter_render_wav
+
+        done = None
+        for event in iter_render_wav(song, path, soundfont=soundfont or None, cancel=cancel):
+            if isinstance(event, RenderDone):
+                done = event
+            else:
+                yield Progress(int(event.seconds_done), int(max(1, event.seconds_total)), "seconds")
+        return done
+
+    return job
+
+
+def open_output_job(kind: str, port: str | None, soundfont: str | Path | None):
+    """Open a playback sink: ``kind`` "fluidsynth" (live audio with ``soundfont``) or "midi" (``port``).
+
+    Raises PlaybackError / SoundfontNotFound with a one-line reason (e.g. no sound card)."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
+        from emostudio.playback import PlaybackError
+        from emostudio.playback.fluid import FluidSynthSink
+        from emostudio.playback.sinks import MidiPortSink
+
+        yield Progress(0, 1, "outputs", text="opening the sound output…")
+        if kind == "fluidsynth":
+            return FluidSynthSink(soundfont or None)
+        if kind == "midi":
+            return MidiPortSink(port)
+        raise PlaybackError(f"unknown output kind {kind!r}")
+
+    return job
+
+
+def is_midi_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in MIDI_SUFFIXES
+
+
+def _target(target: Target) -> Emotion | list[Emotion]:
+    return target if isinstance(target, Emotion) else list(target)

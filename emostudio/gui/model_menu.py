@@ -1,0 +1,54 @@
+"""The Model menu: load another model folder, go back to the default one, choose the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+
+DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA (GPU)"))
+
+
+class ModelMenu(QMenu):
+    load_requested = Signal(object)  # Path of a model folder, or None for the default model
+    device_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("&Model", parent)
+        self.status_action = self.addAction("No model loaded")
+        self.status_action.setEnabled(False)
+        self.addSeparator()
+        self.open_action = self.addAction("Load model &folder…", self.choose_folder)
+        self.default_action = self.addAction("Use the &default model", lambda: self.load_requested.emit(None))
+        self.addSeparator()
+        device_menu = self.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_actions: dict[str, QAction] = {}
+        for key, label in DEVICES:
+            action = device_menu.addAction(label)
+            action.setCheckable(True)
+            action.triggered.connect(lambda _=False, k=key: self.device_changed.emit(k))
+            self.device_group.addAction(action)
+            self.device_actions[key] = action
+        self.device_actions["auto"].setChecked(True)
+        self.set_cuda_available(False)
+        self._last_dir = ""
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.parentWidget(), "Load a model folder", self._last_dir)
+        if folder:
+            self._last_dir = folder
+            self.load_requested.emit(Path(folder))
+
+    def set_device(self, device: str) -> None:
+        self.device_actions.get(device, self.device_actions["auto"]).setChecked(True)
+
+    def set_cuda_available(self, available: bool) -> None:
+        action = self.device_actions["cuda"]
+        action.setEnabled(available)
+        action.setToolTip("" if available else "No CUDA GPU on this machine")
+
+    def set_status(self, text: str) -> None:
+        self.status_action.setText(text)

@@ -1,0 +1,178 @@
+"""The takes panel: every take of the session, to rename, delete, compare, export and drag out."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emostudio.gui import theme
+from emostudio.gui.document import Document, Take
+from emostudio.gui.files import DragHandle
+
+
+class TakesPanel(QWidget):
+    export_midi_requested = Signal(object)  # Take
+    export_wav_requested = Signal(object)  # Take
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.list = QListWidget()
+        self.list.setAccessibleName("Takes")
+        self.list.setToolTip("Every take of this session; double-click to rename")
+        self.list.setEditTriggers(QListWidget.DoubleClicked | QListWidget.EditKeyPressed)
+        self.list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.rename_button = QPushButton("Rename")
+        self.delete_button = QPushButton("Delete")
+        self.export_midi_button = QPushButton("Export MIDI…")
+        self.export_wav_button = QPushButton("Export WAV…")
+        self.delete_button.setToolTip("Remove the take from the session (asks when it was never exported)")
+        self.export_midi_button.setToolTip("Save the take as a MIDI file (Ctrl+E)")
+        self.export_wav_button.setToolTip("Render the take to a WAV file with the soundfont")
+        self.drag_handle = DragHandle(lambda: self.document.current)
+        self.drag_handle.exported.connect(self.document.mark_exported)
+        row1 = QHBoxLayout()
+        row1.addWidget(self.rename_button)
+        row1.addWidget(self.delete_button)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.export_midi_button)
+        row2.addWidget(self.export_wav_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addWidget(self.drag_handle)
+
+        self._filling = False
+        document.takes_changed.connect(self._fill)
+        document.take_updated.connect(self._update_item)
+        document.current_changed.connect(self._select)
+        self.list.currentRowChanged.connect(self._on_row)
+        self.list.itemChanged.connect(self._on_edited)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.rename_button.clicked.connect(self.rename_current)
+        self.delete_button.clicked.connect(lambda: self.delete(self.document.current))
+        self.export_midi_button.clicked.connect(lambda: self._request(self.export_midi_requested))
+        self.export_wav_button.clicked.connect(lambda: self._request(self.export_wav_requested))
+        self._fill()
+
+    # ---- actions ---------------------------------------------------------------------------
+    def rename_current(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.list.editItem(item)
+
+    def delete(self, take: Take | None) -> None:
+        if take is None:
+            return
+        if not take.exported and take.song is not None and take.song.note_count:
+            answer = QMessageBox.question(
+                self, "Delete take", f"“{take.name}” was never exported. Delete it anyway?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+            )
+            if answer != QMessageBox.Yes:
+                return
+        self.document.remove_take(take)
+
+    def _request(self, signal) -> None:
+        take = self.document.current
+        if take is not None and take.song is not None:
+            signal.emit(take)
+
+    # ---- view ------------------------------------------------------------------------------
+    def _fill(self) -> None:
+        self._filling = True
+        self.list.clear()
+        for take in self.document.takes:
+            item = QListWidgetItem()
+            item.setFlags(item.flags() | Qt.ItemIsEditable)
+            item.setData(Qt.UserRole, take)
+            self._show(item, take)
+            self.list.addItem(item)
+        self._filling = False
+        self._select(self.document.current)
+        self._refresh_buttons()
+
+    def _show(self, item: QListWidgetItem, take: Take) -> None:
+        self._filling, was = True, self._filling
+        item.setText(take.name)
+        state = "exported" if take.exported else ("generating…" if not take.complete else "not exported")
+        notes = take.song.note_count if take.song is not None else 0
+        heard = f"\nheard as {take.recognition.emotion}" if take.recognition is not None else ""
+        item.setToolTip(
+            f"{take.name}\n{take.kind} toward {take.target_text}; {notes} notes; {state}{heard}"
+            + (f"\n{take.details}" if take.details else "")
+        )
+        item.setForeground(QColor(theme.TEXT if take.complete else theme.DIM_TEXT))
+        font = item.font()
+        font.setItalic(not take.exported)
+        item.setFont(font)
+        self._filling = was
+
+    def item_for(self, take: Take) -> QListWidgetItem | None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(Qt.UserRole) is take:
+                return item
+        return None
+
+    def _update_item(self, take: Take) -> None:
+        item = self.item_for(take)
+        if item is not None:
+            self._show(item, take)
+        self._refresh_buttons()
+
+    def _select(self, take: Take | None) -> None:
+        item = self.item_for(take) if take is not None else None
+        self._filling, was = True, self._filling
+        self.list.setCurrentItem(item)
+        self._filling = was
+        self._refresh_buttons()
+
+    def _on_row(self, row: int) -> None:
+        if not self._filling:
+            item = self.list.item(row)
+            self.document.set_current(item.data(Qt.UserRole) if item is not None else None)
+
+    def _on_edited(self, item: QListWidgetItem) -> None:
+        if self._filling:
+            return
+        take = item.data(Qt.UserRole)
+        if not item.text().strip():
+            self._show(item, take)  # an empty name is refused: the old one comes back
+            return
+        self.document.rename_take(take, item.text())
+
+    def _context_menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        take = item.data(Qt.UserRole)
+        self.document.set_current(take)
+        menu = QMenu(self)
+        menu.addAction("Rename", self.rename_current)
+        menu.addAction("Export MIDI…", lambda: self._request(self.export_midi_requested))
+        menu.addAction("Export WAV…", lambda: self._request(self.export_wav_requested))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.delete(take))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _refresh_buttons(self) -> None:
+        take = self.document.current
+        has = take is not None
+        ready = has and take.complete and take.song is not None and take.song.note_count > 0
+        self.rename_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+        for widget in (self.export_midi_button, self.export_wav_button, self.drag_handle):
+            widget.setEnabled(bool(ready))

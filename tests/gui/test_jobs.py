@@ -1,0 +1,57 @@
+"""The window's jobs, run directly (no Qt): each yields progress and returns its result."""
+
+import threading
+
+import pytest
+from gui_songs import make_song
+
+from emostudio.gui import jobs
+from emostudio.midi import MidiReadError, Song, TempoChange, TimeSignature, read_midi, write_midi
+
+
+def run(job):
+    events, generator = [], job(threading.Event())
+    while True:
+        try:
+            events.append(next(generator))
+        except StopIteration as stop:
+            return events, stop.value
+
+
+def test_export_keeps_a_tempo_change_after_the_time_signature(tmp_path):
+    # a generated take has a tempo per bar; the file must interleave tempo and metre by tick
+    song = make_song(2)
+    song = Song(tracks=song.tracks, tempos=(TempoChange(0, 120.0), TempoChange(1920, 64.0)),
+                time_signatures=(TimeSignature(0, 4, 4),))
+    events, path = run(jobs.export_midi_job(song, tmp_path / "take.mid"))
+    back = read_midi(path)
+    assert [round(t.bpm) for t in back.tempos] == [120, 64] and back.tempos[1].tick == 1920
+    assert back.note_count == song.note_count and events
+
+
+def test_load_song_refuses_a_file_without_notes(tmp_path):
+    path = tmp_path / "empty.mid"
+    write_midi(Song(), path)
+    with pytest.raises(MidiReadError, match="no notes"):
+        run(jobs.load_song_job(path))
+
+
+def test_load_song_describes_the_piece(tmp_path):
+    path = tmp_path / "a.mid"
+    write_midi(make_song(4), path)
+    _, loaded = run(jobs.load_song_job(path))
+    assert loaded.note == "a.mid: 4 bars, 20 notes, 0:08"
+
+
+def test_transfer_job_takes_the_first_bars_of_a_long_piece(tiny_model_dir):
+    from emostudio.emotion import Emotion
+    from emostudio.generation import Engine
+
+    engine = Engine.load(tiny_model_dir, device="cpu")
+    events, song = run(jobs.transfer_job(engine, make_song(12), Emotion(-0.5, 0.5), 1.0, ("valence",), 1.0, 5, max_bars=3))
+    assert [e.done for e in events] == [1, 2, 3] and all(e.total == 3 for e in events)
+    assert song is events[-1].song and song.n_bars <= 3
+
+
+def test_midi_suffixes():
+    assert jobs.is_midi_path("a.MID") and jobs.is_midi_path("b.midi") and not jobs.is_midi_path("c.wav")

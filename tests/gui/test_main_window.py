@@ -1,0 +1,339 @@
+"""The whole window, driven through its real widgets: files in, a model, takes out, playback."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from gui_songs import make_song
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from emostudio.gui.main_window import MainWindow
+from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
+from emostudio.playback import RecordingSink, find_soundfonts
+from emostudio.settings import Settings, load_settings
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    window = MainWindow(settings=Settings())
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    window.close()
+    window.deleteLater()
+
+
+@pytest.fixture
+def ready_window(qtbot, window, tiny_model_dir):
+    """The window with the tiny model loaded."""
+    window.load_model(tiny_model_dir)
+    qtbot.waitUntil(lambda: window.engine is not None, timeout=WAIT_MS)
+    assert window.transform.generate_button.isEnabled()
+    return window
+
+
+def drop(window, *paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = window.rect().center()
+    enter = QDragEnterEvent(centre, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, enter)
+    event = QDropEvent(QPointF(centre), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, event)
+    return enter.isAccepted()
+
+
+def notes_of(song):
+    rows = np.array([(n.start / 480, (n.end - n.start) / 480, n.pitch) for t in song.tracks for n in t.notes], float)
+    return rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
+
+
+def open_by_drop(qtbot, window, path):
+    assert drop(window, path)
+    qtbot.waitUntil(lambda: window.document.input_path == path, timeout=WAIT_MS)
+
+
+def wait_idle(qtbot, window):
+    qtbot.waitUntil(lambda: not window.workers.active, timeout=WAIT_MS)
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+
+def test_the_window_opens_without_a_model(window):
+    assert window.isVisible()
+    assert not window.transform.generate_button.isEnabled()
+    assert "model" in window.transform.hint.text()
+
+
+def test_dropping_a_midi_file_opens_it_and_draws_it(qtbot, window, midi_file, song):
+    open_by_drop(qtbot, window, midi_file)
+    assert window.document.input_song.note_count == song.note_count
+    np.testing.assert_allclose(window.roll.drawn_notes("input"), notes_of(song))
+    assert "arpeggio.mid" in window.input_label.text()
+    assert "4 bars" in window.status_message()
+    assert load_settings().recent_files[0] == str(midi_file)
+    assert [a.text() for a in window.recent_menu.actions()][0].endswith("arpeggio.mid")
+
+
+def test_a_corrupt_file_gives_a_message_and_keeps_the_work(qtbot, window, midi_file, tmp_path):
+    open_by_drop(qtbot, window, midi_file)
+    before = window.document.input_song
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x05\x01\xe0MTrk\x00\x00\xff\xffgarbage")
+    assert drop(window, bad)
+    qtbot.waitUntil(lambda: "cannot open broken.mid" in window.status_message(), timeout=WAIT_MS)
+    text = tmp_path / "notes.txt"
+    text.write_text("not music")
+    drop(window, text)
+    assert "notes.txt: not a MIDI file" in window.status_message()
+    assert window.isVisible() and window.document.input_song is before
+
+
+def test_a_thirty_minute_piece_loads_with_a_note(qtbot, window, tmp_path):
+    bars = 900  # 2 s a bar at 120 bpm: 30 minutes
+    notes = tuple(Note(48 + (b * 7 + i) % 36, b * 1920 + i * 480, b * 1920 + (i + 1) * 480, 80) for b in range(bars) for i in range(4))
+    path = tmp_path / "long.mid"
+    write_midi(Song(tracks=(Track(program=0, notes=notes),), tempos=(TempoChange(0, 120.0),)), path)
+    open_by_drop(qtbot, window, path)
+    assert "30:00" in window.status_message() and "long piece" in window.status_message()
+    assert len(window.roll.drawn_notes("input")) == len(notes)
+
+
+# ---- model, transfer, generation -----------------------------------------------------------------
+
+
+def test_a_model_from_another_version_is_refused_clearly(qtbot, ready_window, tiny_model_dir, tmp_path):
+    window = ready_window
+    engine = window.engine
+    other = tmp_path / "future"
+    other.mkdir()
+    for name in ("model.safetensors", "tokenizer.json"):
+        (other / name).write_bytes((tiny_model_dir / name).read_bytes())
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config["format_version"] = 99
+    (other / "config.json").write_text(json.dumps(config))
+    window.load_model(other)
+    qtbot.waitUntil(lambda: "cannot load the model" in window.status_message(), timeout=WAIT_MS)
+    assert "version" in window.status_message() and "still in use" in window.status_message()
+    assert window.engine is engine and window.transform.generate_button.isEnabled()
+
+
+def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, midi_file):
+    window = ready_window
+    open_by_drop(qtbot, window, midi_file)
+    qtbot.waitUntil(lambda: any(m.kind == "input" for m in window.pad.markers), timeout=WAIT_MS)
+    # target: drag the pad's point into the sad quadrant, then nudge it with the keyboard
+    pad = window.pad
+    qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(-0.6, -0.6).toPoint())
+    qtbot.keyClick(pad, Qt.Key_Left)
+    target = window.document.target
+    assert (target.valence, target.arousal) == (pytest.approx(-0.65, abs=0.02), pytest.approx(-0.6, abs=0.02))
+    # lambda by keyboard: 1.00 -> 0.90
+    window.transform.strength_slider.setFocus()
+    qtbot.keyClick(window.transform.strength_slider, Qt.Key_PageDown)
+    window.transform.arousal_box.setChecked(False)
+    qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[0].complete, timeout=WAIT_MS)
+    take = window.document.takes[0]
+    assert take.kind == "transfer" and take.target.name == "sad"
+    assert "λ 0.90 on valence" in take.details
+    assert take.song.note_count > 0 and take.song.n_bars <= 4
+    np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
+    assert window.takes.list.count() == 1 and "arpeggio" in window.takes.list.item(0).text()
+    qtbot.waitUntil(lambda: any(m.label == "1" for m in window.pad.markers), timeout=WAIT_MS)
+    assert window.transform.generate_button.isEnabled()
+
+
+def test_generate_along_a_drawn_curve(qtbot, ready_window):
+    window = ready_window
+    window.transform.bars_spin.setValue(4)
+    window.transform.seed_spin.setValue(7)
+    window.listen_box.setChecked(False)
+    qtbot.mouseClick(window.curve_button, Qt.LeftButton)
+    pad = window.pad
+    qtbot.mousePress(pad, Qt.LeftButton, pos=pad.to_widget(-0.8, -0.8).toPoint())
+    qtbot.mouseMove(pad, pad.to_widget(0.0, 0.0).toPoint())
+    qtbot.mouseRelease(pad, Qt.LeftButton, pos=pad.to_widget(0.8, 0.8).toPoint())
+    assert "sad → happy" in window.target_label.text()
+    qtbot.keyClick(window, Qt.Key_G, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[0].complete, timeout=WAIT_MS)
+    take = window.document.takes[0]
+    assert take.target[0].name == "sad" and take.target[-1].name == "happy"
+    assert take.song.n_bars <= 4 and take.song.note_count > 0
+    np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
+
+
+def test_cancel_keeps_the_bars_done(qtbot, ready_window):
+    window = ready_window
+    window.transform.bars_spin.setValue(64)
+    window.listen_box.setChecked(False)
+    worker = window.generate()
+    qtbot.waitUntil(lambda: window.document.takes[0].song is not None, timeout=WAIT_MS)
+    qtbot.mouseClick(window.transform.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    take = window.document.takes[0]
+    assert take.complete and 0 < take.song.n_bars < 64
+    assert "cancelled" in window.status_message() or take.recognition is not None
+
+
+# ---- takes out ------------------------------------------------------------------------------------
+
+
+def make_take(qtbot, window, bars=2):
+    window.transform.bars_spin.setValue(bars)
+    window.transform.seed_spin.setValue(3)
+    window.listen_box.setChecked(False)
+    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[-1].complete, timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    return window.document.takes[-1]
+
+
+def test_export_midi_and_wav_from_the_takes_panel(qtbot, ready_window, tmp_path, monkeypatch):
+    window = ready_window
+    take = make_take(qtbot, window)
+    target = tmp_path / "out" / "take.mid"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    qtbot.mouseClick(window.takes.export_midi_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: take.exported, timeout=WAIT_MS)
+    back = read_midi(target)
+    np.testing.assert_allclose(notes_of(back), notes_of(take.song))
+    assert window.document.unexported_takes() == []
+    assert load_settings().last_export_dir == str(target.parent)
+    if not find_soundfonts():
+        pytest.skip("no soundfont on this machine for the WAV export")
+    wav = tmp_path / "out" / "take.wav"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(wav), ""))
+    qtbot.mouseClick(window.takes.export_wav_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: wav in take.exported_to, timeout=WAIT_MS)
+    assert wav.stat().st_size > 44 and wav.read_bytes()[:4] == b"RIFF"
+
+
+def test_rename_and_delete_takes(qtbot, ready_window, monkeypatch):
+    window = ready_window
+    first = make_take(qtbot, window)
+    second = make_take(qtbot, window)
+    item = window.takes.item_for(second)
+    item.setText("my favourite")
+    assert second.name == "my favourite"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
+    window.takes.delete(second)
+    assert second in window.document.takes  # unexported: asked, and the answer was no
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    qtbot.mouseClick(window.takes.delete_button, Qt.LeftButton)
+    assert window.document.takes == [first] and window.document.current is first
+    assert window.takes.list.count() == 1
+
+
+def test_drag_out_offers_the_take_as_a_midi_file(qtbot, ready_window):
+    window = ready_window
+    take = make_take(qtbot, window)
+    mime = window.takes.drag_handle.mime_for(take)
+    path = mime.urls()[0].toLocalFile()
+    assert path.endswith(".mid")
+    np.testing.assert_allclose(notes_of(read_midi(path)), notes_of(take.song))
+
+
+def test_closing_with_unexported_takes_asks_first(qtbot, ready_window, monkeypatch):
+    window = ready_window
+    make_take(qtbot, window)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    assert not window.close()
+    assert window.isVisible() and "never exported" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    assert window.close()
+    assert load_settings().window_geometry
+
+
+# ---- playback -------------------------------------------------------------------------------------
+
+
+def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, tmp_path):
+    song = make_song(1, bpm=240.0)  # quarter notes 0.25 s apart
+    path = tmp_path / "fast.mid"
+    write_midi(song, path)
+    open_by_drop(qtbot, window, path)
+    sink = RecordingSink()
+    window.set_sink(sink)
+    qtbot.mouseClick(window.transport.a_button, Qt.LeftButton)
+    playheads = []
+    window.player.position_changed.connect(lambda s: playheads.append(window.roll.playhead_beat))
+    with qtbot.waitSignal(window.player.finished, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key_Space)
+    notes = [(t, m.note, m.velocity) for t, m in sink.notes_on()]
+    assert sorted(n for _, n, _ in notes) == [36, 60, 64, 67, 72]
+    piano = sorted((t, n) for t, n, _ in notes if n >= 60)
+    assert [n for _, n in piano] == [60, 64, 67, 72]
+    gaps = np.diff([t for t, _ in piano])
+    assert np.all(np.abs(gaps - 0.25) < 0.05), gaps
+    offs = [m for _, m in sink.messages if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)]
+    assert len(offs) >= 5
+    assert any(b is not None and b > 0 for b in playheads)
+    assert window.roll.playhead_beat is None and "Play" in window.transport.play_button.text()
+
+
+def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
+    window = ready_window
+    sink = RecordingSink()
+    window.set_sink(sink)
+    window.transform.bars_spin.setValue(8)
+    window.listen_box.setChecked(True)
+    started_while_growing = []
+    window.player.playing_changed.connect(
+        lambda playing: playing and started_while_growing.append(not window.document.takes[-1].complete)
+    )
+    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
+    assert started_while_growing == [True]
+    assert sink.wait_for(lambda s: bool(s.notes_on()), timeout=5)
+    window.stop()
+    assert sink.panics
+
+
+def test_no_sound_output_is_a_message_and_export_still_works(qtbot, window, midi_file):
+    open_by_drop(qtbot, window, midi_file)
+    window.transport.set_source("input")
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: not window.workers.active, timeout=WAIT_MS)
+    message = window.status_message()
+    if window.player.sink is None:  # no sound card here (the usual case on build machines)
+        assert "export still works" in message
+    else:
+        assert "playing through" in message
+    assert window.isVisible()
+
+
+# ---- responsiveness -----------------------------------------------------------------------------
+
+
+def test_the_event_loop_stays_responsive_during_generation(qtbot, ready_window):
+    window = ready_window
+    window.listen_box.setChecked(False)
+    window.transform.bars_spin.setValue(32)
+    lateness = []
+    timer = QTimer()
+    timer.setInterval(10)
+    last = [time.perf_counter()]
+
+    def probe():
+        now = time.perf_counter()
+        lateness.append(now - last[0] - 0.010)
+        last[0] = now
+
+    timer.timeout.connect(probe)
+    timer.start()
+    window.generate()
+    qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
+    timer.stop()
+    assert len(lateness) > 5
+    assert max(lateness) < 0.25, f"the event loop stalled for {max(lateness) * 1000:.0f} ms"
