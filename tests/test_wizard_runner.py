@@ -228,10 +228,12 @@ def test_epoch_steps_and_train_overrides():
     assert epoch_steps(1000, bars_per_sample=8, batch_size=16) == 8
     assert epoch_steps(1) == 1
     scratch = train_overrides(Start.SCRATCH, epochs=10, steps_per_epoch=8, threads=1)
-    assert scratch["max_steps"] == 80 and scratch["epoch_steps"] == 8
+    assert scratch["max_steps"] == 80 and scratch["epoch_steps"] == 8 and scratch["batch_size"] == 16
     assert scratch["beta_anneal_steps"] == 26 and scratch["warmup_steps"] == 8
     tune = train_overrides(Start.FINETUNE, epochs=10, steps_per_epoch=8, threads=1)
     assert tune["beta_anneal_steps"] == 0 and tune["lr"] < 6e-4
+    small = train_overrides(Start.SCRATCH, 10, 8, 1, defaults={"batch_size": 4, "max_steps": 3, "log_every": 1})
+    assert (small["batch_size"], small["max_steps"], small["log_every"]) == (4, 80, 1)
 
 
 def test_presets_are_valid_model_configs():

@@ -31,6 +31,12 @@ MIN_LABELLED_PER_QUADRANT = 8
 MIN_BARS = 32
 
 
+def _default_presets() -> Mapping[str, Mapping]:
+    from emostudio.wizard.plan import PRESETS
+
+    return PRESETS
+
+
 class Page(enum.IntEnum):
     DATA = 0
     MODEL = 1
@@ -111,8 +117,13 @@ class WizardFlow:
 
     start: Start = Start.SCRATCH
     base_model: Path | None = None
+    #: size presets offered: name -> ModelConfig values (emostudio.wizard.plan.PRESETS by default)
+    presets: Mapping[str, Mapping] = field(default_factory=lambda: dict(_default_presets()))
     preset: str = "small"
+    #: TrainConfig values that replace the wizard's training defaults (tests use tiny batches)
+    train_defaults: Mapping[str, object] = field(default_factory=dict)
     device: str = "cpu"
+    epochs: int = 30
     seconds_per_epoch: float | None = None
 
     run_dir: Path | None = None
@@ -206,6 +217,10 @@ class WizardFlow:
                 return "Choose a model to fine-tune."
             if not (self.base_model / "config.json").is_file():
                 return f"Not a model folder (no config.json): {self.base_model}"
+        if self.start is Start.SCRATCH and self.preset not in self.presets:
+            return f"Unknown size preset {self.preset!r}."
+        if self.epochs < 1:
+            return "Train for at least one epoch."
         if self.device == "cuda" and not self.cuda_available:
             return "CUDA is not available on this machine; choose CPU."
         if self.device not in ("cpu", "cuda"):

@@ -43,7 +43,6 @@ PRESET_HELP = {
     "small": "small: a good balance for a few hours of music",
     "default": "default: the size of the shipped model (slowest)",
 }
-DEFAULT_EPOCHS = 30
 #: Training settings the wizard uses (TrainConfig defaults otherwise).
 BARS_PER_SAMPLE = 8
 BATCH_SIZE = 16
@@ -63,17 +62,28 @@ def default_cache_root() -> Path:
     return wizard_dir() / "caches"
 
 
+def training_bars(cache_dir: str | Path) -> int:
+    """Bars in the training split of a scanned cache (what one epoch passes over)."""
+    from emostudio.corpus import load_cache
+
+    cache = load_cache(cache_dir)
+    return sum(p.n_bars for p in cache.pieces if p.split == "train")
+
+
 def epoch_steps(train_bars: int, bars_per_sample: int = BARS_PER_SAMPLE, batch_size: int = BATCH_SIZE) -> int:
     """Steps of one pass over the training bars (as the training loop counts an epoch)."""
     return max(1, math.ceil(train_bars / (bars_per_sample * batch_size)))
 
 
-def train_overrides(start: Start, epochs: int, steps_per_epoch: int, threads: int) -> dict:
-    """The :class:`~emostudio.training.TrainConfig` values of a wizard run."""
+def train_overrides(start: Start, epochs: int, steps_per_epoch: int, threads: int,
+                    defaults: dict | None = None) -> dict:
+    """The :class:`~emostudio.training.TrainConfig` values of a wizard run (``defaults`` replace
+    the wizard's batch shape and any other value)."""
     max_steps = max(1, epochs * steps_per_epoch)
     values = {
         "bars_per_sample": BARS_PER_SAMPLE,
         "batch_size": BATCH_SIZE,
+        **(defaults or {}),
         "max_steps": max_steps,
         "epoch_steps": steps_per_epoch,
         "warmup_steps": min(200, max(1, max_steps // 10)),
@@ -85,6 +95,8 @@ def train_overrides(start: Start, epochs: int, steps_per_epoch: int, threads: in
     if start is Start.FINETUNE:
         # the base model's latents are already organised: no KL warm-up, a gentler rate
         values.update(lr=FINE_TUNE_LR, beta_anneal_steps=0, warmup_steps=min(50, max(1, max_steps // 10)))
+    fixed = {"max_steps", "epoch_steps"}
+    values.update({k: v for k, v in (defaults or {}).items() if k not in fixed})
     return values
 
 
@@ -115,7 +127,7 @@ class RunPlan:
     format_version: int = WIZARD_FORMAT_VERSION
 
     @classmethod
-    def from_flow(cls, flow: WizardFlow, runs_root: Path, epochs: int, train_bars: int,
+    def from_flow(cls, flow: WizardFlow, runs_root: Path, train_bars: int,
                   threads: int | None = None) -> "RunPlan":
         if flow.scan is None or flow.labels is None:
             raise ValueError("the data has not been scanned")
@@ -123,7 +135,9 @@ class RunPlan:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = f"{stamp}-{'finetune' if start is Start.FINETUNE else flow.preset}"
         run_dir = _unique(Path(runs_root) / name)
-        steps = epoch_steps(train_bars)
+        defaults = dict(flow.train_defaults)
+        steps = epoch_steps(train_bars, int(defaults.get("bars_per_sample", BARS_PER_SAMPLE)),
+                            int(defaults.get("batch_size", BATCH_SIZE)))
         threads = threads if threads is not None else (cpu_threads() if flow.device == "cpu" else 0)
         return cls(
             run_dir=run_dir,
@@ -137,9 +151,9 @@ class RunPlan:
             base_model=str(flow.base_model) if start is Start.FINETUNE else None,
             preset=flow.preset,
             device=flow.device,
-            epochs=epochs,
-            model={} if start is Start.FINETUNE else dict(PRESETS[flow.preset]),
-            train=train_overrides(start, epochs, steps, threads),
+            epochs=flow.epochs,
+            model={} if start is Start.FINETUNE else dict(flow.presets[flow.preset]),
+            train=train_overrides(start, flow.epochs, steps, threads, defaults),
             created=time.strftime("%Y-%m-%d %H:%M:%S"),
         )
 
