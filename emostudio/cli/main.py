@@ -14,6 +14,9 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "plot": "plot",
     "render": "render",
+    "generate": "generate",
+    "transfer": "transfer",
+    "evaluate": "evaluate",
 }
 
 

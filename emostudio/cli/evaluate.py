@@ -1,0 +1,92 @@
+"""``emostudio evaluate [--model DIR] --data DATA_DIR --out REPORT_DIR``: measure a model.
+
+Trains (or loads, ``--judge``) the reference emotion judge on EMOPIA's training split, then
+generates, transfers and recognises with the model and writes ``EVALUATION.md``,
+``results.json``, ``judge.json`` and PNG figures to REPORT_DIR (see
+:mod:`emostudio.evaluation.report`). ``--markdown PATH`` also writes the report there, with
+figure links relative to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "evaluate a model: judged emotion accuracy, transfer, disentanglement, realism, copying"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
+    parser.add_argument("--data", type=Path, required=True, metavar="DATA_DIR",
+                        help="the corpus folder (e.g. ../shared/data)")
+    parser.add_argument("--cache", type=Path, metavar="CACHE_DIR",
+                        help="take the splits from this corpus cache (default: assign them as prepare does)")
+    parser.add_argument("--out", "-o", type=Path, required=True, metavar="REPORT_DIR", help="where the report goes")
+    parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report here")
+    parser.add_argument("--judge", type=Path, metavar="JUDGE.json", help="use this judge instead of training one")
+    parser.add_argument("--pieces-per-quadrant", type=int, default=100, metavar="N", help="default 100")
+    parser.add_argument("--bars", type=int, default=16, metavar="N", help="bars per piece, default 16")
+    parser.add_argument("--transfer-pieces", type=int, default=0, metavar="N",
+                        help="test clips to transfer (default 0: all)")
+    parser.add_argument("--sweep-pieces", type=int, default=24, metavar="N", help="clips in the strength sweep")
+    parser.add_argument("--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test")
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--temperature", type=float, default=1.0, metavar="T")
+    parser.add_argument("--top-p", type=float, default=0.95, metavar="P")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="B")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads while decoding (default 1: fastest for token-by-token "
+                             "decoding, and safe on a busy machine; 0: torch's choice)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from emostudio.cli.main import CommandError
+    from emostudio.corpus.cache import CacheError
+    from emostudio.corpus.sources import CorpusError
+    from emostudio.evaluation.data import EvaluationCorpus
+    from emostudio.evaluation.judge import JudgeError
+    from emostudio.evaluation.report import EvaluationDone, EvaluationSettings, evaluate
+    from emostudio.generation import Engine, EngineError, SamplingError
+    from emostudio.model.store import ModelLoadError
+
+    for name in ("pieces_per_quadrant", "bars", "batch_size"):
+        if getattr(args, name) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out} exists and is not a folder")
+    if args.judge is not None and not args.judge.is_file():
+        raise CommandError(f"{args.judge}: no such judge file")
+    try:
+        engine = Engine.load(args.model, device=args.device, threads=args.threads or None)
+    except ModelLoadError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        corpus = EvaluationCorpus(args.data, args.cache)
+    except (CorpusError, CacheError) as exc:
+        raise CommandError(str(exc)) from exc
+    settings = EvaluationSettings(
+        pieces_per_quadrant=args.pieces_per_quadrant, bars=args.bars, transfer_pieces=args.transfer_pieces,
+        sweep_pieces=args.sweep_pieces, swap_pairs=args.swap_pairs, temperature=args.temperature,
+        top_p=args.top_p, seed=args.seed, batch_size=args.batch_size,
+    )
+    done = None
+    try:
+        for event in evaluate(engine, corpus, args.out, args.judge, settings, args.markdown):
+            if isinstance(event, EvaluationDone):
+                done = event
+            else:
+                print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
+    except (JudgeError, EngineError, SamplingError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    assert done is not None
+    r = done.results
+    print(f"judge (EMOPIA test): quadrant {r['judge']['test']['quadrant']:.3f}, "
+          f"arousal {r['judge']['test']['arousal']:.3f}, valence {r['judge']['test']['valence']:.3f}")
+    g = r["generation"]
+    print(f"generated: quadrant {g['quadrant']:.3f}, arousal {g['arousal']:.3f}, valence {g['valence']:.3f}")
+    print(f"transfer at strength 1: quadrant {r['transfer']['quadrant']:.3f} "
+          f"({r['transfer']['quadrant_changed_targets']:.3f} on changed targets)")
+    print(f"copying: longest {r['copy']['generated_max_bars']} bars; wrote {len(done.files)} files to {args.out}")
+    return 0

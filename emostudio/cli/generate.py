@@ -1,0 +1,147 @@
+"""``emostudio generate``: a new piece in a chosen emotion, as MIDI (and WAV).
+
+``--emotion happy|tense|sad|calm|Q1..Q4`` or ``--valence V --arousal A`` (each in [-1, 1]);
+``--bars N``, ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
+shipped model), ``--out OUT.mid`` and optionally ``--wav OUT.wav``. Outputs are written only once
+everything has succeeded, each atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that run the engine."""
+    parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed (same seed, same piece)")
+    parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="default 1.0")
+    parser.add_argument("--top-p", type=float, default=0.95, metavar="P", help="nucleus sampling mass, default 0.95")
+    parser.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write")
+    parser.add_argument("--wav", type=Path, metavar="OUT.wav", help="also render to this WAV file")
+    parser.add_argument("--soundfont", type=Path, metavar="SF", help="soundfont for --wav")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--emotion", "-e", metavar="EMOTION",
+                        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'")
+    parser.add_argument("--valence", type=float, metavar="V", help="valence in [-1, 1] (with --arousal)")
+    parser.add_argument("--arousal", type=float, metavar="A", help="arousal in [-1, 1] (with --valence)")
+    parser.add_argument("--bars", type=int, default=16, metavar="N", help="bars to generate, default 16")
+    add_model_arguments(parser)
+
+
+def parse_target(args: argparse.Namespace):
+    from emostudio.cli.main import CommandError
+    from emostudio.emotion import Emotion, EmotionError
+
+    given_point = args.valence is not None or args.arousal is not None
+    if args.emotion is not None and given_point:
+        raise CommandError("give either --emotion or --valence/--arousal, not both")
+    try:
+        if args.emotion is not None:
+            return Emotion.parse(args.emotion)
+        if args.valence is None or args.arousal is None:
+            raise CommandError("give --emotion, or both --valence and --arousal")
+        return Emotion(args.valence, args.arousal)
+    except EmotionError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse outputs that cannot be written before any work is done."""
+    from emostudio.cli.main import CommandError
+
+    for path in (args.out, args.wav):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise CommandError(f"{path} is a folder, not a file")
+        if not path.parent.is_dir():
+            raise CommandError(f"cannot write {path}: folder {path.parent} does not exist")
+    if args.wav is not None:
+        from emostudio.playback import SoundfontNotFound, resolve_soundfont
+
+        try:
+            resolve_soundfont(args.soundfont)
+        except SoundfontNotFound as exc:
+            raise CommandError(str(exc)) from exc
+
+
+def load_engine(args: argparse.Namespace):
+    from emostudio.cli.main import CommandError
+    from emostudio.generation import Engine
+    from emostudio.model.store import ModelLoadError
+
+    try:
+        return Engine.load(args.model, device=args.device)
+    except ModelLoadError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def run_engine(events, what: str):
+    """Drive a generate/transfer generator, showing progress on a terminal; the last song."""
+    from emostudio.cli.main import CommandError
+    from emostudio.generation import EngineError, SamplingError
+
+    last = None
+    show = sys.stderr.isatty()
+    try:
+        for event in events:
+            last = event
+            if show:
+                print(f"\r{what} bar {event.index + 1}/{event.total}", end="", file=sys.stderr, flush=True)
+    except (EngineError, SamplingError) as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        if show:
+            print(file=sys.stderr)
+    if last is None:
+        raise CommandError(f"{what} produced nothing")
+    return last.song
+
+
+def write_outputs(song, args: argparse.Namespace) -> None:
+    """WAV first (it can fail on the synthesiser), then MIDI: nothing is left half-done."""
+    from emostudio.cli.main import CommandError
+    from emostudio.midi import write_midi
+
+    if args.wav is not None:
+        from emostudio.playback import PlaybackError, SoundfontNotFound, render_wav
+
+        try:
+            render_wav(song, args.wav, args.soundfont)
+        except (SoundfontNotFound, PlaybackError) as exc:
+            raise CommandError(str(exc)) from exc
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.wav}: {exc.strerror or exc}") from exc
+    try:
+        write_midi(song, args.out)
+    except OSError as exc:
+        if args.wav is not None:
+            args.wav.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    from emostudio.cli.main import CommandError
+    from emostudio.generation import MAX_BARS
+
+    target = parse_target(args)
+    if not 1 <= args.bars <= MAX_BARS:
+        raise CommandError(f"--bars must be in 1..{MAX_BARS}, got {args.bars}")
+    check_outputs(args)
+    engine = load_engine(args)
+    song = run_engine(
+        engine.generate(target, bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed),
+        "generating",
+    )
+    write_outputs(song, args)
+    extra = f" and {args.wav}" if args.wav is not None else ""
+    print(f"wrote {args.out}{extra}: {song.n_bars} bars, {song.note_count} notes, {target}")
+    return 0
