@@ -1,0 +1,110 @@
+"""``emostudio analyze IN.mid [--json]``: tempo, bars, key per bar, global key, polyphony, note density.
+
+:func:`analyse_song` builds the analysis as a plain dict (what ``--json`` prints);
+:func:`format_analysis` turns it into lines for people. Further analyses (e.g. the recognised
+emotion) extend the dict in :func:`analyse_file` and add their lines in :func:`format_analysis`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from emostudio.cli.main import CommandError
+
+HELP = "print tempo, bars, key per bar, global key, mean polyphony and note density of a MIDI file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="IN.mid", help="MIDI file to analyse")
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+
+
+def analyse_song(song) -> dict:
+    """The analysis of a :class:`~emostudio.midi.Song` as JSON-ready values (bars on the model's grid)."""
+    import numpy as np
+
+    from emostudio.tokens import Tokenizer
+    from emostudio.tokens.features import bar_keys, global_key, key_name, polyphony
+
+    tokenizer = Tokenizer()
+    n_bars = len(tokenizer.encode_bars(song)) if song.note_count else 0
+    poly = polyphony(song, n_bars)
+    keys = bar_keys(song, n_bars).tolist()
+    bpms = [t.bpm for t in song.tempos]
+    pitched = sum(len(t.notes) for t in song.tracks if not t.is_drum)
+    first_sig = song.time_signatures[0] if song.time_signatures else None
+    return {
+        "name": song.name,
+        "seconds": round(song.duration_seconds, 3),
+        "tempo_bpm": round(song.initial_bpm, 2),
+        "tempo_changes": len(song.tempos) - 1,
+        "tempo_range_bpm": [round(min(bpms), 2), round(max(bpms), 2)] if bpms else None,
+        "time_signature": f"{first_sig.numerator}/{first_sig.denominator}" if first_sig else None,
+        "bars": n_bars,
+        "tracks": [
+            {"name": t.name, "program": t.program, "drums": t.is_drum, "family": t.family.label,
+             "notes": len(t.notes)}
+            for t in song.tracks
+        ],
+        "notes": song.note_count,
+        "pitched_notes": pitched,
+        "note_density": round(song.note_count / n_bars, 3) if n_bars else 0.0,
+        "mean_polyphony": round(float(np.mean(poly)), 3) if n_bars else 0.0,
+        "global_key": key_name(global_key(song)) if pitched else None,
+        "bar_keys": [key_name(k) for k in keys] if pitched else [],
+    }
+
+
+def analyse_file(path: str) -> dict:
+    """Read a MIDI file and analyse it; ``CommandError`` (one line) if it cannot be read."""
+    from emostudio.midi import MidiReadError, read_midi
+
+    try:
+        song = read_midi(path)
+    except MidiReadError as exc:
+        raise CommandError(str(exc)) from None
+    return {"file": str(path), **analyse_song(song)}
+
+
+def key_segments(bar_keys: list[str]) -> list[tuple[int, int, str]]:
+    """Runs of equal keys as (first bar, last bar, key), bars counted from 1."""
+    runs: list[tuple[int, int, str]] = []
+    for i, key in enumerate(bar_keys, start=1):
+        if runs and runs[-1][2] == key:
+            runs[-1] = (runs[-1][0], i, key)
+        else:
+            runs.append((i, i, key))
+    return runs
+
+
+def format_analysis(analysis: dict) -> list[str]:
+    lo, hi = analysis["tempo_range_bpm"] or (analysis["tempo_bpm"],) * 2
+    tempo = f"{analysis['tempo_bpm']:g} BPM"
+    if analysis["tempo_changes"]:
+        tempo += f" ({analysis['tempo_changes']} changes, {lo:g}-{hi:g} BPM)"
+    lines = [
+        f"file:          {analysis['file']}",
+        f"length:        {analysis['seconds']:.1f} s, {analysis['bars']} bars of 16 sub-beats "
+        f"(time signature {analysis['time_signature']})",
+        f"tempo:         {tempo}",
+        f"tracks:        " + ", ".join(f"{t['name'] or t['family']} ({t['family']}, {t['notes']} notes)"
+                                       for t in analysis["tracks"]),
+        f"global key:    {analysis['global_key'] or 'none (no pitched notes)'}",
+        f"mean polyphony: {analysis['mean_polyphony']:.2f} notes sounding per sub-beat",
+        f"note density:  {analysis['note_density']:.1f} notes per bar",
+        "key per bar:",
+    ]
+    for first, last, key in key_segments(analysis["bar_keys"]):
+        bars = f"bar {first}" if first == last else f"bars {first}-{last}"
+        lines.append(f"  {bars}: {key}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    analysis = analyse_file(args.input)
+    if args.json:
+        print(json.dumps(analysis, indent=2))
+    else:
+        print("\n".join(format_analysis(analysis)))
+    return 0
