@@ -124,11 +124,12 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 4, 8)
-        left_layout.addWidget(pad_box, 1)
+        left_layout.addWidget(pad_box)
         left_layout.addWidget(self.transform)
         left_layout.addWidget(self.listen_box)
-        left.setMinimumWidth(320)
-        left.setMaximumWidth(460)
+        left_layout.addStretch(1)
+        left.setMinimumWidth(330)
+        left.setMaximumWidth(480)
 
         self.roll = PianoRoll()
         centre = QWidget()
@@ -150,14 +151,14 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(4, 8, 8, 8)
         right_layout.addWidget(input_box)
         right_layout.addWidget(takes_box, 1)
-        right.setMinimumWidth(240)
-        right.setMaximumWidth(360)
+        right.setMinimumWidth(280)
+        right.setMaximumWidth(380)
 
         self.splitter = QSplitter(Qt.Horizontal)
         for widget in (left, centre, right):
             self.splitter.addWidget(widget)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([360, 1000, 270])
+        self.splitter.setSizes([380, 1000, 290])
         self.setCentralWidget(self.splitter)
 
         self.transport = TransportBar()
@@ -477,6 +478,7 @@ class MainWindow(QMainWindow):
         self.transform.set_busy(True, total)
         self.show_message(f"{verb}: {take.name}…")
         self.roll.set_take(None)
+        self.roll.frame_bars(total)
         started = {"playing": False}
 
         def progress(p: jobs.Progress) -> None:
@@ -504,6 +506,8 @@ class MainWindow(QMainWindow):
                                   error=not worker_was_cancelled)
             else:
                 self.document.update_take(take, complete=True)
+                if take is self.document.current:
+                    self.roll.frame()
                 bars = take.song.n_bars
                 note = "cancelled, the bars done so far are kept" if worker_was_cancelled else "done"
                 self.show_message(f"{take.name}: {note} ({bars} bars, {take.song.note_count} notes)")
@@ -583,7 +587,7 @@ class MainWindow(QMainWindow):
         self._refresh_actions()
 
     def _on_current_changed(self, take: Take | None) -> None:
-        self.roll.set_take(take.song if take is not None else None)
+        self.roll.set_take(take.song if take is not None else None, frame=take is not None and take.complete)
         if self.transport.source == "take":
             self._switch_playing_song()
         self._show_markers()
@@ -686,6 +690,7 @@ class MainWindow(QMainWindow):
         if not self.player.is_playing:
             self._playing_song = song
             self.player.set_song(song)
+            self.transport.set_time(0.0, song.duration_seconds if song is not None else 0.0)
             return
         if song is None:
             self.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -97,6 +97,9 @@ class EmotionPad(QWidget):
         self.update()
 
     # ---- geometry --------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(360, 360)
+
     def hasHeightForWidth(self) -> bool:
         return True
 
@@ -269,8 +272,14 @@ class EmotionPad(QWidget):
                 p.setPen(QPen(QColor("#000000"), 1))
                 p.setBrush(colour)
                 p.drawEllipse(c, 5, 5)
-            p.setPen(QColor(255, 255, 255, 200))
-            p.drawText(QPointF(c.x() + 9, c.y() + 4), m.label)
+            metrics = p.fontMetrics()
+            box = QRectF(c.x() + 9, c.y() - metrics.height() / 2 - 1, metrics.horizontalAdvance(m.label) + 8,
+                         metrics.height() + 2)
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(0, 0, 0, 150))
+            p.drawRoundedRect(box, 3, 3)
+            p.setPen(QColor(255, 255, 255, 220))
+            p.drawText(box, Qt.AlignCenter, m.label)
 
     def _paint_target(self, p: QPainter) -> None:
         c = self.to_widget(self._target.valence, self._target.arousal)

@@ -30,6 +30,7 @@ BLACK_KEYS = np.array([1, 3, 6, 8, 10])
 NOTE_HEIGHT = 0.84
 MIN_VIEW_BEATS = 2.0
 MIN_VIEW_PITCHES = 12
+MAX_FRAME_BARS = 32  # a longer piece is framed on its start; scroll or zoom out for the rest
 
 
 class BarAxis(pg.AxisItem):
@@ -80,34 +81,45 @@ class _SongLayers:
         self.visible = True
 
     def show(self, data: RollData, tint: str | None, visible: bool) -> None:
+        """Draw ``data``; items are reused, and colours are only set when they change."""
+        if data is self.data and tint == self.tint and visible == self.visible:
+            return
         self.data, self.tint, self.visible = data, tint, visible
         used = set()
         for layer in data.layers:
             key = (layer.family, layer.level)
             used.add(key)
-            colour = QColor(tint or theme.FAMILY_COLOURS[layer.family])
-            colour.setAlphaF(layer.alpha * (0.55 if tint else 1.0))
-            outline = QColor(colour).darker(170)
-            outline.setAlphaF(min(1.0, colour.alphaF() + 0.2))
-            opts = dict(
-                x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT,
-                brush=colour, pen=pg.mkPen(outline, width=1),
-            )
+            geometry = dict(x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT)
             item = self.items.get(key)
             if item is None:
-                item = pg.BarGraphItem(**opts)
+                item = pg.BarGraphItem(**geometry, **self._colours(layer, tint))
                 item.setZValue(self.z + layer.level * 0.01)
+                item.tint = tint
                 self.items[key] = item
                 self.plot.addItem(item)
+            elif item.tint != tint:
+                item.setOpts(**geometry, **self._colours(layer, tint))
+                item.tint = tint
             else:
-                item.setOpts(**opts)
+                item.setOpts(**geometry)
             item.setVisible(visible)
         for key, item in self.items.items():
             if key not in used:
                 item.setVisible(False)
 
+    @staticmethod
+    def _colours(layer, tint: str | None) -> dict:
+        colour = QColor(tint or theme.FAMILY_COLOURS[layer.family])
+        colour.setAlphaF(layer.alpha * (0.55 if tint else 1.0))
+        outline = QColor(colour).darker(170)
+        outline.setAlphaF(min(1.0, colour.alphaF() + 0.2))
+        return {"brush": colour, "pen": pg.mkPen(outline, width=1)}
+
     def visible_items(self) -> list[pg.BarGraphItem]:
         return [item for item in self.items.values() if item.isVisible()]
+
+
+_EMPTY = roll_data(None)
 
 
 class _RollPlot(pg.PlotWidget):
@@ -165,16 +177,15 @@ class _RollPlot(pg.PlotWidget):
             minXRange=MIN_VIEW_BEATS, minYRange=MIN_VIEW_PITCHES,
         )
 
-    def frame(self, data: list[RollData]) -> None:
-        """Show the whole of the songs' time span and their pitch range."""
+    def frame(self, data: list[RollData], end_beat: float) -> None:
+        """Show time 0..``end_beat`` and the pitch range of the songs' notes."""
         notes = [d for d in data if d.n_notes]
         low = min((d.pitch_low for d in notes), default=48) - 3
         high = max((d.pitch_high for d in notes), default=84) + 3
         if high - low < 24:
             middle = (high + low) / 2
             low, high = middle - 12, middle + 12
-        end = max((d.end_beat for d in notes), default=4 * BEATS_PER_BAR)
-        self.view.setRange(xRange=(0, max(end, BEATS_PER_BAR)), yRange=(max(-0.5, low), min(127.5, high)), padding=0.02)
+        self.view.setRange(xRange=(0, max(end_beat, BEATS_PER_BAR)), yRange=(max(-0.5, low), min(127.5, high)), padding=0.02)
 
 
 def _vertical_pairs(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,10 +269,17 @@ class PianoRoll(QWidget):
             self.frame()
 
     def frame(self) -> None:
+        """Frame the take (or the input when there is none), at most MAX_FRAME_BARS bars of it."""
+        focus = self._take_data if self._take_data.n_notes else self._input_data
+        end = min(focus.end_beat, MAX_FRAME_BARS * BEATS_PER_BAR) if focus.n_notes else 4 * BEATS_PER_BAR
         data = [self._input_data, self._take_data]
-        self.main.frame(data)
+        self.main.frame(data, end)
         if self._mode == "split":
-            self.lower.frame(data)
+            self.lower.frame(data, end)
+
+    def frame_bars(self, n_bars: int) -> None:
+        """Show bars 0..n_bars (a take about to be generated), keeping the pitch range."""
+        self.main.view.setXRange(0, max(1, n_bars) * BEATS_PER_BAR, padding=0.02)
 
     def layer_items(self, role: str) -> list[pg.BarGraphItem]:
         """The visible items drawing ``role`` ("input" or "take"), in both views."""
@@ -316,7 +334,7 @@ class PianoRoll(QWidget):
         else:
             self.main.layers["input"].show(self._input_data, None, mode in ("input", "split"))
             self.main.layers["take"].show(self._take_data, None, mode == "take")
-        self.lower.layers["input"].show(roll_data(None), None, False)
+        self.lower.layers["input"].show(_EMPTY, None, False)
         self.lower.layers["take"].show(self._take_data, None, split)
         names = {"input": "A · input", "take": "B · take"}
         if split:

@@ -71,6 +71,7 @@ class TransportBar(QWidget):
 
         self.output_box = QComboBox()
         self.output_box.setMinimumWidth(220)
+        self.output_box.setMaximumWidth(320)
         self.output_box.setToolTip("Where playback sounds: FluidSynth (audio) or a MIDI output port")
         self.output_box.setAccessibleName("Output")
         self.refresh_button = QToolButton()
