@@ -381,22 +381,27 @@ class Engine:
                     need_note=None if need_note is None else need_note[:, t],
                 )
                 feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
-                out = [feed[:, 0]]
+                rows: list[list[int]] = [[BAR] for _ in range(b)]
                 z_bar = z[:, t]
                 while True:
                     if cancel is not None and cancel.is_set():
                         return
                     logits, state = model.decoder_step(feed, z_bar, state)
-                    token = sample_next(logits[:, -1], grammar.allowed(g), temperature, top_p, generator)
-                    grammar.advance(g, token)
-                    if bool(g.done.all()):
+                    sampled = sample_next(logits[:, -1], grammar.allowed(g), temperature, top_p, generator)
+                    tokens = sampled.tolist()
+                    grammar.advance(g, tokens)
+                    if g.all_done:
                         break
-                    token = token.masked_fill(g.done, PAD)
-                    out.append(token)
-                    feed = token[:, None]
+                    for row, token, done in zip(rows, tokens, g.done):
+                        if not done:
+                            row.append(token)
+                    if any(g.done):
+                        tokens = [PAD if done else token for token, done in zip(tokens, g.done)]
+                        feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
+                    else:
+                        feed = sampled[:, None]
                 state = model.decoder_next_bar(state)
-                rows = torch.stack(out, dim=1).cpu().numpy().astype(np.int32)  # [B, n]
-            yield t, [row[row != PAD] for row in rows]
+            yield t, [np.asarray(row, dtype=np.int32) for row in rows]
 
     @contextlib.contextmanager
     def _decoding(self):
