@@ -84,3 +84,24 @@ def test_panic_covers_every_channel():
     assert all(isinstance(m, mido.Message) for m in messages)
     for control in (64, 120, 123):
         assert {m.channel for m in messages if m.control == control} == set(range(16))
+
+
+def test_schedule_arrays_match_the_events_and_scale_to_long_songs():
+    from emostudio.playback.events import NOTE_OFF, NOTE_ON, PROGRAM, song_schedule
+
+    song = _song_with_tempo_changes()
+    schedule = song_schedule(song)
+    assert [(e.seconds, e.message) for e in song_to_events(song)] == [
+        (float(schedule.seconds[i]), schedule.message(i)) for i in range(len(schedule))
+    ]
+    # a long piece: 3 tracks x 4,000 notes, sorted by (time, kind) with every note once
+    long_song = Song(tracks=tuple(
+        Track(program=p, notes=tuple(Note(40 + p + i % 24, i * 120, i * 120 + 200, 70) for i in range(4000)))
+        for p in (0, 1, 2)
+    ))
+    schedule = song_schedule(long_song)
+    assert len(schedule) == 3 + 2 * 12000
+    order = list(zip(schedule.seconds.tolist(), schedule.kind.tolist()))
+    assert order == sorted(order)
+    assert (schedule.kind == PROGRAM).sum() == 3 and (schedule.kind == NOTE_ON).sum() == (schedule.kind == NOTE_OFF).sum() == 12000
+    assert schedule.seconds[-1] == pytest.approx(long_song.duration_seconds)

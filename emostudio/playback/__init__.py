@@ -5,7 +5,9 @@ Modules, in the order data passes through them:
 - ``events``     :func:`song_to_events` -> ``list[TimedMessage(seconds, message)]``, sorted, on the
                  song's tempo map; program changes per track at 0 s; drums on channel 10 (index
                  9); channels as in MIDI files (:func:`emostudio.midi.io.track_channels`).
-                 :func:`panic_messages`, :func:`loop_end_seconds`.
+                 :func:`song_schedule` -> :class:`Schedule`, the same as numpy arrays (what the
+                 player and the renderer use: fast for long songs). :func:`panic_messages`,
+                 :func:`loop_end_seconds`.
 - ``player``     :class:`Player` ``(sink, clock=time.monotonic)``: the pure timing player on its own
                  thread. ``set_song(song, growing=False)`` (also while playing: playback goes on
                  seamlessly; ``growing=True`` while generation is still adding bars makes it wait
@@ -35,7 +37,14 @@ FluidSynth (``libfluidsynth``) is loaded only when a FluidSynth sink or a render
 package imports, and MIDI-out playback works, on machines without it.
 """
 
-from emostudio.playback.events import TimedMessage, loop_end_seconds, panic_messages, song_to_events
+from emostudio.playback.events import (
+    Schedule,
+    TimedMessage,
+    loop_end_seconds,
+    panic_messages,
+    song_schedule,
+    song_to_events,
+)
 from emostudio.playback.fluid import FluidSynthSink, fluidsynth_problem
 from emostudio.playback.player import Player
 from emostudio.playback.render import RenderDone, RenderProgress, iter_render_wav, render_wav
@@ -57,6 +66,8 @@ from emostudio.playback.soundfont import (
 __all__ = [
     "TimedMessage",
     "song_to_events",
+    "Schedule",
+    "song_schedule",
     "loop_end_seconds",
     "panic_messages",
     "Player",

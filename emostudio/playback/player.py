@@ -26,9 +26,16 @@ from collections import Counter
 from typing import Callable
 
 import mido
+import numpy as np
 
 from emostudio.midi.song import Song
-from emostudio.playback.events import TimedMessage, loop_end_seconds, song_to_events
+from emostudio.playback.events import (
+    NOTE_OFF,
+    PROGRAM,
+    Schedule,
+    loop_end_seconds,
+    song_schedule,
+)
 from emostudio.playback.sinks import PlaybackError, Sink
 
 log = logging.getLogger(__name__)
@@ -47,8 +54,8 @@ class Player:
         self._version = 0  # bumped by every change the thread must notice
         # the song
         self._setup: list[mido.Message] = []  # program changes, sent when playback starts
-        self._schedule: list[TimedMessage] = []  # everything else, by time
-        self._times: list[float] = []
+        self._schedule = Schedule.empty()  # everything else, by time
+        self._times: list[float] = []  # self._schedule.seconds, as a list for fast bisects
         self._duration = 0.0
         self._loop_end = 0.0
         self._growing = False
@@ -123,16 +130,18 @@ class Player:
     def set_song(self, song: Song | None, growing: bool = False) -> None:
         """Play ``song`` from now on (None: nothing). While playing, playback goes on seamlessly
         from the current position. ``growing``: more bars are coming (see the module docstring)."""
-        events = song_to_events(song) if song is not None else []
-        setup = [e.message for e in events if e.message.type == "program_change"]
-        schedule = [e for e in events if e.message.type != "program_change"]
+        full = song_schedule(song) if song is not None else Schedule.empty()
+        is_setup = full.kind == PROGRAM
+        setup = [full.message(i) for i in np.flatnonzero(is_setup)]
+        schedule = full.select(~is_setup)
+        times = schedule.seconds.tolist()
         duration = song.duration_seconds if song is not None else 0.0
         loop_end = loop_end_seconds(song) if song is not None else 0.0
         error = None
         with self._lock:
             self._guard_open()
             self._setup, self._schedule = setup, schedule
-            self._times = [e.seconds for e in schedule]
+            self._times = times
             self._duration, self._loop_end, self._growing = duration, loop_end, growing
             if self._playing:
                 try:
@@ -298,11 +307,11 @@ class Player:
 
     def _send_due(self, position: float) -> None:
         while self._index < len(self._schedule) and self._times[self._index] <= position:
-            seconds, message = self._schedule[self._index]
-            self._send(message)
+            seconds = self._times[self._index]
+            self._send(self._schedule.message(self._index))
             if seconds != self._last_sent_time:
                 self._last_sent_time, self._sent_at_last_time = seconds, Counter()
-            self._sent_at_last_time[_key(message)] += 1
+            self._sent_at_last_time[self._schedule.key(self._index)] += 1
             self._index += 1
 
     def _send_setup(self) -> None:
@@ -328,33 +337,27 @@ class Player:
         if last >= catch_up_from:  # messages at exactly `last`: send those not sent yet
             already = Counter(self._sent_at_last_time)
             start = bisect.bisect_left(self._times, last)
-            for _, message in self._schedule[start : bisect.bisect_right(self._times, last)]:
-                key = _key(message)
+            for i in range(start, bisect.bisect_right(self._times, last)):
+                key = self._schedule.key(i)
                 if already[key] > 0:
                     already[key] -= 1
                 else:
-                    unsent_at_last.append(message)
+                    unsent_at_last.append(i)
         self._index = max(
             bisect.bisect_right(self._times, last), bisect.bisect_left(self._times, catch_up_from)
         )
         # notes the new song will not release (it changed under them) are released now
-        released_later = {
-            (m.channel, m.note)
-            for _, m in self._schedule[self._index :]
-            if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)
-        }
+        rest = self._schedule.select(np.arange(len(self._schedule)) >= self._index)
+        is_off = rest.kind == NOTE_OFF
+        released_later = set(zip(rest.channel[is_off].tolist(), rest.data1[is_off].tolist()))
         for channel, note in sorted(self._sounding - released_later):
             self._send(mido.Message("note_off", channel=channel, note=note, velocity=0))
-        for message in unsent_at_last:
-            self._send(message)
-            self._sent_at_last_time[_key(message)] += 1
+        for i in unsent_at_last:
+            self._send(self._schedule.message(i))
+            self._sent_at_last_time[self._schedule.key(i)] += 1
         if self._stalled:
             self._origin = self._clock() - self._held_position
             self._stalled = False
-
-
-def _key(message: mido.Message) -> tuple:
-    return tuple(message.bytes())
 
 
 def _try(function: Callable, *args) -> None:

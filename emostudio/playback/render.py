@@ -1,7 +1,7 @@
 """Offline rendering of a :class:`~emostudio.midi.Song` to a WAV file with FluidSynth.
 
 No audio driver is involved: the synthesiser is driven by the same message schedule as live
-playback (:func:`~emostudio.playback.events.song_to_events`) and asked for exactly the samples
+playback (:func:`~emostudio.playback.events.song_schedule`) and asked for exactly the samples
 between messages, so timing is sample-accurate and rendering runs far faster than real time.
 
 Samples are rendered as 32-bit floats (``fluid_synth_write_float``; pyfluidsynth's
@@ -30,8 +30,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from emostudio.midi.song import Song
-from emostudio.playback.events import song_to_events
-from emostudio.playback.fluid import load_fluidsynth, open_synth, send_to_synth
+from emostudio.playback.events import NOTE_OFF, NOTE_ON, song_schedule
+from emostudio.playback.fluid import load_fluidsynth, open_synth
 from emostudio.playback.sinks import PlaybackError
 
 TAIL_SECONDS = 1.5  # after the last note: releases and reverb ring out
@@ -117,9 +117,11 @@ def iter_render_wav(
                         yield RenderProgress(seconds_done, audio_seconds)
 
             try:
-                for seconds, message in song_to_events(song):
-                    yield from render_until(min(total_frames, round(seconds * sample_rate)))
-                    send_to_synth(synth, message)
+                schedule = song_schedule(song)
+                frames = np.minimum(np.round(schedule.seconds * sample_rate), total_frames)
+                for i, frame in enumerate(frames.astype(np.int64).tolist()):
+                    yield from render_until(frame)
+                    _apply(synth, *schedule.key(i))
                 yield from render_until(total_frames)
             except _Cancelled:
                 return
@@ -147,6 +149,15 @@ def render_wav(
         elif progress is not None:
             progress(event)
     return done
+
+
+def _apply(synth, kind: int, channel: int, data1: int, data2: int) -> None:
+    if kind == NOTE_ON:
+        synth.noteon(channel, data1, data2)
+    elif kind == NOTE_OFF:
+        synth.noteoff(channel, data1)
+    else:
+        synth.program_change(channel, data1)
 
 
 class _Cancelled(Exception):
