@@ -179,3 +179,17 @@ def test_evaluate_refuses_a_folder_without_midi(model_dir, tmp_path, capsys):
     assert main(["evaluate", "--model", str(model_dir), "--data", str(empty), "--out", str(out)]) == 1
     assert "no MIDI files" in one_line_error(capsys)
     assert not out.exists()
+
+
+def test_analyze_adds_the_recognised_emotion(model_dir, tmp_path, capsys):
+    src = tmp_path / "in.mid"
+    write_midi(chord_song(3, 4, minor=True), src)
+    assert main(["analyze", str(src), "--json", "--model", str(model_dir)]) == 0
+    emotion = json.loads(capsys.readouterr().out)["emotion"]
+    assert emotion["quadrant"] in (1, 2, 3, 4)
+    assert len(emotion["bar_p_high_arousal"]) == len(emotion["bar_p_high_valence"]) == 3
+    assert 0.0 <= emotion["p_high_valence"] <= 1.0
+    assert main(["analyze", str(src), "--model", str(model_dir)]) == 0
+    assert f"emotion:       Q{emotion['quadrant']}" in capsys.readouterr().out
+    assert main(["analyze", str(src), "--model", str(tmp_path)]) == 1
+    assert "not an emostudio model folder" in one_line_error(capsys)

@@ -18,6 +18,8 @@ HELP = "print tempo, bars, key per bar, global key, mean polyphony and note dens
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN.mid", help="MIDI file to analyse")
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    parser.add_argument("--model", metavar="DIR",
+                        help="model folder for the recognised emotion (default: the shipped model, if present)")
 
 
 def analyse_song(song) -> dict:
@@ -56,7 +58,7 @@ def analyse_song(song) -> dict:
     }
 
 
-def analyse_file(path: str) -> dict:
+def analyse_file(path: str, model_dir: str | None = None) -> dict:
     """Read a MIDI file and analyse it; ``CommandError`` (one line) if it cannot be read."""
     from emostudio.midi import MidiReadError, read_midi
 
@@ -64,7 +66,33 @@ def analyse_file(path: str) -> dict:
         song = read_midi(path)
     except MidiReadError as exc:
         raise CommandError(str(exc)) from None
-    return {"file": str(path), **analyse_song(song)}
+    return {"file": str(path), **analyse_song(song), "emotion": recognised_emotion(song, model_dir)}
+
+
+def recognised_emotion(song, model_dir: str | None = None) -> dict | None:
+    """The model's recognised emotion (overall and per bar), or ``None`` when there is nothing to
+    recognise (no notes) or no model (no ``model_dir`` and no shipped default model)."""
+    from emostudio.generation import Engine, EngineError, default_model_dir
+    from emostudio.model.store import ModelLoadError
+
+    if song.note_count == 0 or (model_dir is None and not default_model_dir().exists()):
+        return None
+    try:
+        engine = Engine.load(model_dir)
+        rec = engine.recognise(song)
+    except (ModelLoadError, EngineError) as exc:
+        raise CommandError(str(exc)) from None
+    return {
+        "model": str(engine.model_dir),
+        "quadrant": rec.quadrant,
+        "name": rec.emotion.name,
+        "valence": round(rec.emotion.valence, 3),
+        "arousal": round(rec.emotion.arousal, 3),
+        "p_high_arousal": round(rec.overall_arousal, 3),
+        "p_high_valence": round(rec.overall_valence, 3),
+        "bar_p_high_arousal": [round(float(p), 3) for p in rec.arousal],
+        "bar_p_high_valence": [round(float(p), 3) for p in rec.valence],
+    }
 
 
 def key_segments(bar_keys: list[str]) -> list[tuple[int, int, str]]:
@@ -93,8 +121,15 @@ def format_analysis(analysis: dict) -> list[str]:
         f"global key:    {analysis['global_key'] or 'none (no pitched notes)'}",
         f"mean polyphony: {analysis['mean_polyphony']:.2f} notes sounding per sub-beat",
         f"note density:  {analysis['note_density']:.1f} notes per bar",
-        "key per bar:",
     ]
+    emotion = analysis.get("emotion")
+    if emotion is not None:
+        lines.append(f"emotion:       Q{emotion['quadrant']} {emotion['name']} (P(high arousal) "
+                     f"{emotion['p_high_arousal']:.2f}, P(high valence) {emotion['p_high_valence']:.2f}; "
+                     f"model {emotion['model']})")
+    else:
+        lines.append("emotion:       not recognised (no notes, or no model: pass --model DIR)")
+    lines.append("key per bar:")
     for first, last, key in key_segments(analysis["bar_keys"]):
         bars = f"bar {first}" if first == last else f"bars {first}-{last}"
         lines.append(f"  {bars}: {key}")
@@ -102,7 +137,7 @@ def format_analysis(analysis: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse_file(args.input)
+    analysis = analyse_file(args.input, args.model)
     if args.json:
         print(json.dumps(analysis, indent=2))
     else:
