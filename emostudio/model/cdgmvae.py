@@ -152,7 +152,7 @@ class Decoder(nn.Module):
 
     def _state_with_memory(self, mems, mem_mask) -> DecoderState:
         pos = torch.arange(mem_mask.shape[1], device=mem_mask.device)
-        mem_kv = [layer.memory_kv(m, pos) for layer, m in zip(self.stack.layers, mems)]
+        mem_kv = [layer.memory_kv(m, pos, mem_mask) for layer, m in zip(self.stack.layers, mems)]
         b, device = mem_mask.shape[0], mem_mask.device
         d, h = self.config.d_model, self.config.n_heads
         empty_x = torch.zeros(b, 0, d, device=device)
@@ -177,7 +177,7 @@ class Decoder(nn.Module):
             mk, mv = state.mem_kv[i]
             ctx_k = torch.cat([mk, state.keys[i]], dim=2)
             ctx_v = torch.cat([mv, state.values[i]], dim=2)
-            x, k, v = layer(x, pos, ctx_k, ctx_v, mask)
+            x, k, v = layer(x, pos, ctx_k, ctx_v, mask, new_mask)
             keys.append(torch.cat([state.keys[i], k], dim=2))
             values.append(torch.cat([state.values[i], v], dim=2))
         logits = self.head(self.stack.ln_f(x))  # [B, n, V]

@@ -47,15 +47,16 @@ class SelfAttention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)  # [B, H, n, hd]
 
-    def keys_values(self, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # x [B, n, d] (already normalised) -> k, v [B, H, n, hd]
+    def keys_values(self, x: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x [B, n, d] (already normalised), keep [B, n] -> k, v [B, H, n, hd]
         d = x.shape[-1]
-        k, v = F.linear(x, self.qkv.weight[d:]).split(d, dim=2)
+        k, v = on_tokens(lambda t: F.linear(t, self.qkv.weight[d:]), x, keep, 2 * d).split(d, dim=2)
         return self.rotary(self._split(k), pos), self._split(v)
 
-    def forward(self, x, pos, ctx_k, ctx_v, mask):
-        # x [B, n, d]; ctx_k/ctx_v [B, H, m, hd] (memory and cached keys); mask [B, 1, n, m + n] bool
-        q, k, v = self.qkv(x).split(x.shape[-1], dim=2)
+    def forward(self, x, pos, ctx_k, ctx_v, mask, keep):
+        # x [B, n, d]; ctx_k/ctx_v [B, H, m, hd] (memory and cached keys); mask [B, 1, n, m + n] bool;
+        # keep [B, n]: real tokens (projections are computed for those only)
+        q, k, v = on_tokens(self.qkv, x, keep, 3 * x.shape[-1]).split(x.shape[-1], dim=2)
         q, k, v = self.rotary(self._split(q), pos), self.rotary(self._split(k), pos), self._split(v)
         k_all = torch.cat([ctx_k, k], dim=2)  # [B, H, m + n, hd]
         v_all = torch.cat([ctx_v, v], dim=2)
@@ -63,7 +64,7 @@ class SelfAttention(nn.Module):
             q, k_all, v_all, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
         )  # [B, H, n, hd]
         y = y.transpose(1, 2).reshape(x.shape)  # [B, n, d]
-        return self.proj(y), k, v
+        return on_tokens(self.proj, y, keep, y.shape[-1]), k, v
 
 
 class FeedForward(nn.Module):
@@ -88,16 +89,28 @@ class Block(nn.Module):
         self.mlp = FeedForward(config)
         self.dropout = nn.Dropout(config.dropout)
 
-    def memory_kv(self, mem: torch.Tensor, pos: torch.Tensor):
-        # mem [B, M, d] (the previous bar's inputs to this layer) -> k, v [B, H, M, hd]
-        return self.attn.keys_values(self.ln1(mem), pos)
+    def memory_kv(self, mem: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor):
+        # mem [B, M, d] (the previous bar's inputs to this layer), keep [B, M] -> k, v [B, H, M, hd]
+        return self.attn.keys_values(self.ln1(mem), pos, keep)
 
-    def forward(self, x, pos, ctx_k, ctx_v, mask):
-        # x [B, n, d] -> x [B, n, d], and this call's k, v [B, H, n, hd] (for a KV cache)
-        y, k, v = self.attn(self.ln1(x), pos, ctx_k, ctx_v, mask)
+    def forward(self, x, pos, ctx_k, ctx_v, mask, keep):
+        # x [B, n, d], keep [B, n] -> x [B, n, d], and this call's k, v [B, H, n, hd] (for a KV cache)
+        y, k, v = self.attn(self.ln1(x), pos, ctx_k, ctx_v, mask, keep)
         x = x + self.dropout(y)
-        x = x + self.mlp(self.ln2(x))
+        x = x + on_tokens(lambda t: self.mlp(self.ln2(t)), x, keep, x.shape[-1])
         return x, k, v
+
+
+def on_tokens(fn, x: torch.Tensor, keep: torch.Tensor, d_out: int) -> torch.Tensor:
+    """fn applied to the real tokens of x [B, n, d] only (keep [B, n]); PAD slots get zeros.
+
+    Bars are padded to L slots and often half full, so this skips much of the matmul work; a PAD
+    slot's output is never used (PAD keys are masked, PAD positions carry no loss)."""
+    if bool(keep.all()):
+        return fn(x)
+    out = x.new_zeros((*x.shape[:-1], d_out))
+    out[keep] = fn(x[keep]).to(out.dtype)
+    return out
 
 
 def attention_mask(mem_mask: torch.Tensor, past_mask: torch.Tensor, new_mask: torch.Tensor,
@@ -154,6 +167,6 @@ class BarStack(nn.Module):
             if cond is not None:
                 x = x + cond[i][:, None, :]
             inputs.append(x.detach())
-            mk, mv = layer.memory_kv(mems[i], mem_pos)
-            x, _, _ = layer(x, pos, mk, mv, mask)
+            mk, mv = layer.memory_kv(mems[i], mem_pos, mem_mask)
+            x, _, _ = layer(x, pos, mk, mv, mask, tok_mask)
         return self.ln_f(x), inputs
