@@ -14,6 +14,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
@@ -38,9 +39,9 @@ class Settings:
     """Everything the app remembers between sessions. Empty strings mean "not chosen"."""
 
     soundfont: str = ""  # a .sf2/.sf3 file; "" = the best one found on the system
-    output: str = "fluidsynth"  # "fluidsynth" (audio) or "midi" (a MIDI output port)
+    output: Literal["fluidsynth", "midi"] = "fluidsynth"  # live audio, or a MIDI output port
     midi_port: str = ""
-    device: str = "auto"  # where the model runs: "auto", "cpu" or "cuda"
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # where the model runs
     model_dir: str = ""  # "" = the shipped default model
     last_open_dir: str = ""
     last_export_dir: str = ""
