@@ -82,7 +82,7 @@ def main() -> int:
     window.transform.seed_spin.setValue(args.seed)
     window.listen_box.setChecked(False)
     window.transfer()
-    wait_until(lambda: window.document.takes and window.document.takes[-1].complete, "the transfer")
+    wait_until(lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the transfer")
     wait_until(lambda: window.document.takes[-1].recognition is not None, "recognising the take")
     window.roll.frame()
     window.roll.set_playhead(9.0)

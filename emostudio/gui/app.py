@@ -43,7 +43,7 @@ def run_app(files: list[Path] | None = None, model_dir: Path | None = None, devi
     window = MainWindow(model_dir=model_dir, device=device)
     window.show()
     if load_model:
-        QTimer.singleShot(0, lambda: window.load_model(window._model_dir))
+        QTimer.singleShot(0, lambda: window.load_model(window.model.model_dir))
     for path in (files or [])[:1]:
         QTimer.singleShot(0, lambda p=path: window.open_file(Path(p)))
     return app.exec()

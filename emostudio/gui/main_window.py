@@ -1,5 +1,6 @@
-"""The main window: it composes the document, the player, the workers, the panels and the actions,
-and wires their signals. Each feature lives in its own module; what is here is glue.
+"""The main window: it composes the document, the workers, the model and playback controls, the
+panels and the actions, and wires their signals. Each feature lives in its own module (see
+:mod:`emostudio.gui`); what is here is layout, glue, files in and out, settings and closing.
 
 Layout: the transport bar on top; the pad and the transform controls on the left, the piano roll
 large in the middle, the takes on the right; the status bar says what the model and the output are
@@ -32,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emostudio.emotion import Emotion
 from emostudio.gui import jobs, theme
 from emostudio.gui.curve import curve_to_bars
 from emostudio.gui.document import Document, Take
@@ -43,17 +43,15 @@ from emostudio.gui.files import (
     recent_without_missing,
     safe_file_name,
 )
+from emostudio.gui.model_control import ModelControl
 from emostudio.gui.model_menu import ModelMenu
 from emostudio.gui.pad import EmotionPad, PadMarker
 from emostudio.gui.piano_roll import MODE_LABELS, MODES, PianoRoll
-from emostudio.gui.qt_player import QtPlayer
-from emostudio.gui.roll_data import seconds_to_beat
+from emostudio.gui.playback_control import PlaybackControl
 from emostudio.gui.takes import TakesPanel
 from emostudio.gui.transform_panel import TransformPanel
-from emostudio.gui.transport import FLUIDSYNTH, TransportBar
+from emostudio.gui.transport import TransportBar
 from emostudio.gui.worker import Worker, Workers
-from emostudio.midi import Song
-from emostudio.playback import PlaybackError, Sink
 from emostudio.settings import Settings, load_settings, save_settings
 
 log = logging.getLogger(__name__)
@@ -70,25 +68,18 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else load_settings()
         self.document = Document(self)
         self.workers = Workers(self)
-        self.player = QtPlayer(self)
-        self.engine = None  # emostudio.generation.Engine, once loaded
-        self._model_worker: Worker | None = None  # generation / transfer / recognition: one at a time
-        self._model_loader: Worker | None = None
-        self._pending_recognitions: list[tuple[object, Song]] = []
-        self._opening_output: Worker | None = None
-        self._play_when_open = False
-        self._playing_song: Song | None = None
-        self._play_source = "take"
-        self._model_dir = Path(model_dir) if model_dir else (Path(self.settings.model_dir) if self.settings.model_dir else None)
-        self._device = device or self.settings.device
+        chosen = model_dir or self.settings.model_dir
+        self.model = ModelControl(self.document, self.workers, Path(chosen) if chosen else None,
+                                  device or self.settings.device, self)
 
         self._build_panels()
+        self.playback = PlaybackControl(self.document, self.transport, self.roll, self.workers, self)
         self._build_actions()
         self._build_menus()
         self._wire()
         self.transport.set_soundfont(self.settings.soundfont)
         self.transport.refresh_ports(keep=(self.settings.output, self.settings.midi_port))
-        self.model_menu.set_device(self._device)
+        self.model_menu.set_device(self.model.device)
         self.recent_menu.set_files(recent_without_missing(self.settings.recent_files))
         self._restore_geometry()
         self._show_markers()
@@ -224,6 +215,12 @@ class MainWindow(QMainWindow):
             view_menu.addAction(a)
         self.model_menu = ModelMenu(self)
         menu.addMenu(self.model_menu)
+        self.model_menu.addAction("&Train a model on my music…", self.open_training_wizard)  # training wizard (issue 6)
+
+    def open_training_wizard(self):  # the training wizard (issue 6): emostudio/gui/wizard
+        from emostudio.gui.wizard.window import open_wizard
+
+        return open_wizard(self)
 
     def _wire(self) -> None:
         d = self.document
@@ -244,15 +241,19 @@ class MainWindow(QMainWindow):
         self.transform.options_changed.connect(lambda _o: self._show_target())
         self.takes.export_midi_requested.connect(self.export_midi_dialog)
         self.takes.export_wav_requested.connect(self.export_wav_dialog)
-        self.transport.play_requested.connect(self.toggle_play)
-        self.transport.stop_requested.connect(self.stop)
-        self.transport.loop_toggled.connect(self.player.set_loop)
-        self.transport.source_changed.connect(self._on_source_changed)
-        self.transport.output_changed.connect(self._on_output_changed)
-        self.transport.soundfont_chosen.connect(self._on_soundfont_chosen)
-        self.player.position_changed.connect(self._on_position)
-        self.player.playing_changed.connect(self._on_playing_changed)
-        self.player.error.connect(lambda message: self.show_message(message, error=True))
+        m = self.model
+        m.message.connect(self.show_message)
+        m.loading.connect(self._on_model_loading)
+        m.ready.connect(self._on_model_ready)
+        m.failed.connect(self._on_model_failed)
+        m.cuda_checked.connect(self.model_menu.set_cuda_available)
+        m.job_started.connect(self._on_job_started)
+        m.job_progress.connect(self.transform.set_progress)
+        m.busy_changed.connect(self._on_model_busy)
+        m.first_bars.connect(lambda take: self.listen_box.isChecked() and self.playback.play_take_as_it_grows(take))
+        m.take_done.connect(lambda take: take is self.document.current and self.roll.frame())
+        self.playback.message.connect(self.show_message)
+        self.playback.settings_changed.connect(lambda changes: self._update_settings(**changes))
         self.recent_menu.file_chosen.connect(self.open_file)
         self.recent_menu.clear_requested.connect(self._clear_recent)
         self.model_menu.load_requested.connect(self.load_model)
@@ -281,49 +282,6 @@ class MainWindow(QMainWindow):
         self.job_progress.setVisible(True)
         self.job_progress.setRange(0, max(1, total))
         self.job_progress.setValue(done)
-
-    # =========================================================================================
-    # model
-    # =========================================================================================
-    def load_model(self, model_dir: Path | None = None) -> Worker:
-        """Load a model in the background; the current one stays until the new one is ready."""
-        if model_dir is not None or self._model_dir is None:
-            self._model_dir = model_dir
-        where = str(model_dir) if model_dir else "the default model"
-        self.model_label.setText("loading model…")
-        self.model_menu.set_status(f"Loading {where}…")
-        self.show_message(f"loading model… ({where}, device {self._device})")
-        worker = self.workers.run(
-            jobs.load_model_job(model_dir, self._device), "load model",
-            on_result=self._on_model_loaded, on_error=self._on_model_error,
-        )
-        self._model_loader = worker
-        worker.finished.connect(self._refresh_actions)
-        return worker
-
-    def _on_model_loaded(self, loaded: jobs.LoadedModel) -> None:
-        self.engine = loaded.engine
-        self.model_menu.set_cuda_available(loaded.cuda_available)
-        name = Path(self.engine.model_dir).name
-        self.model_label.setText(f"ready · {name} · {self.engine.device}")
-        self.model_menu.set_status(f"Model: {name} on {self.engine.device}")
-        self.show_message(f"ready: model {name} on {self.engine.device}")
-        self._update_settings(model_dir=str(self._model_dir) if self._model_dir else "")
-        self.transform.set_model_ready(True)
-        if self.document.input_song is not None:
-            self._recognise(None, self.document.input_song)
-
-    def _on_model_error(self, message: str) -> None:
-        kept = " (the previous model is still in use)" if self.engine is not None else ""
-        self.model_label.setText("model: error" if self.engine is None else self.model_label.text())
-        self.model_menu.set_status("No model loaded" if self.engine is None else self.model_menu.status_action.text())
-        self.show_message(f"cannot load the model: {message}{kept}", error=True)
-
-    def _on_device_changed(self, device: str) -> None:
-        self._device = device
-        self._update_settings(device=device)
-        if self.engine is not None or self._model_dir is not None:
-            self.load_model(self._model_dir)
 
     # =========================================================================================
     # files
@@ -355,8 +313,6 @@ class MainWindow(QMainWindow):
             recent_files=self.settings.with_recent_file(str(loaded.path)).recent_files,
         )
         self.recent_menu.set_files(recent_without_missing(self.settings.recent_files))
-        if self.engine is not None:
-            self._recognise(None, loaded.song)
 
     def _clear_recent(self) -> None:
         self._update_settings(recent_files=())
@@ -427,143 +383,74 @@ class MainWindow(QMainWindow):
         self.show_message(f"exported {take.name} to {path}")
 
     # =========================================================================================
-    # generate / transfer / recognise
+    # model
     # =========================================================================================
-    def _target_for(self, n_bars: int) -> Emotion | list[Emotion]:
-        if self.document.curve:
-            return curve_to_bars(self.document.curve, n_bars)
-        return self.document.target
+    @property
+    def engine(self):
+        return self.model.engine
+
+    def load_model(self, model_dir: Path | None = None) -> Worker:
+        return self.model.load(model_dir)
 
     def generate(self) -> Worker | None:
-        if not self._can_start():
-            return None
-        o = self.transform.options()
-        target = self._target_for(o.bars)
-        take = self.document.new_take("generate", target, self._details(o, transfer=False))
-        job = jobs.generate_job(self.engine, target, o.bars, o.temperature, o.seed)
-        return self._start_take_job(take, job, o.bars, "generate")
+        return self.model.generate(self.transform.options())
 
     def transfer(self) -> Worker | None:
-        if not self._can_start():
-            return None
-        song = self.document.input_song
-        if song is None:
-            self.show_message("open or drop a MIDI file to transfer first", error=True)
-            return None
-        o = self.transform.options()
-        if not o.dims:
-            self.show_message("tick arousal and/or valence to transfer", error=True)
-            return None
-        n_bars = min(o.bars, max(1, song.n_bars))
-        target = self._target_for(n_bars)
-        take = self.document.new_take("transfer", target, self._details(o, transfer=True))
-        job = jobs.transfer_job(self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars)
-        return self._start_take_job(take, job, n_bars, "transfer")
-
-    def _details(self, o, transfer: bool) -> str:
-        seed = "random seed" if o.seed is None else f"seed {o.seed}"
-        head = f"λ {o.strength:.2f} on {' + '.join(o.dims)}; " if transfer else ""
-        return f"{head}{o.bars} bars, temperature {o.temperature:g}, {seed}"
-
-    def _can_start(self) -> bool:
-        if self.engine is None:
-            self.show_message("no model yet: wait for it to load, or load one from the Model menu", error=True)
-            return False
-        if self._model_worker is not None:
-            self.show_message("the model is busy: wait, or Cancel (Esc)", error=True)
-            return False
-        return True
-
-    def _start_take_job(self, take: Take, job, total: int, verb: str) -> Worker:
-        self.transform.set_busy(True, total)
-        self.show_message(f"{verb}: {take.name}…")
-        self.roll.set_take(None)
-        self.roll.frame_bars(total)
-        started = {"playing": False}
-
-        def progress(p: jobs.Progress) -> None:
-            self.transform.set_progress(p.done, p.total)
-            if p.song is None:
-                return
-            self.document.update_take(take, song=p.song)
-            if self.listen_box.isChecked() and not started["playing"] and self.document.current is take:
-                started["playing"] = True
-                self.transport.set_source("take")
-                self.play_song(p.song, growing=True)
-
-        def result(song: Song | None) -> None:
-            if song is not None:
-                self.document.update_take(take, song=song)
-
-        def finished() -> None:
-            worker_was_cancelled = worker.cancelled
-            self._model_worker = None
-            self.transform.set_busy(False)
-            has_notes = take.song is not None and take.song.note_count > 0
-            if not has_notes:
-                self.document.remove_take(take)
-                self.show_message(f"{verb} {'cancelled' if worker_was_cancelled else 'made no notes'}: no take kept",
-                                  error=not worker_was_cancelled)
-            else:
-                self.document.update_take(take, complete=True)
-                if take is self.document.current:
-                    self.roll.frame()
-                bars = take.song.n_bars
-                note = "cancelled, the bars done so far are kept" if worker_was_cancelled else "done"
-                self.show_message(f"{take.name}: {note} ({bars} bars, {take.song.note_count} notes)")
-                self._recognise(take, take.song)
-            self._run_pending_recognition()
-            self._refresh_actions()
-
-        worker = self.workers.run(
-            job, verb, on_progress=progress, on_result=result,
-            on_error=lambda message: self.show_message(f"{verb} failed: {message}", error=True),
-        )
-        worker.finished.connect(finished)
-        self._model_worker = worker
-        self._refresh_actions()
-        return worker
+        return self.model.transfer(self.transform.options())
 
     def cancel_job(self) -> None:
-        if self._model_worker is not None:
-            self._model_worker.cancel()
-            self.show_message("cancelling…")
+        self.model.cancel()
 
-    def _recognise(self, take: Take | None, song: Song) -> None:
-        """Hear the emotion of the input (take None) or of a take; queued while the model is busy."""
-        if self.engine is None:
-            return
-        if self._model_worker is not None:
-            self._pending_recognitions.append((take, song))
-            return
+    def _on_model_loading(self, where: str) -> None:
+        self.model_label.setText("loading model…")
+        self.model_menu.set_status(f"Loading {where}…")
 
-        def result(recognition) -> None:
-            if take is None:
-                if song is self.document.input_song:
-                    self.document.set_input_recognition(recognition)
-            elif take in self.document.takes:
-                self.document.set_take_recognition(take, recognition)
+    def _on_model_ready(self, engine) -> None:
+        name = Path(engine.model_dir).name
+        self.model_label.setText(f"ready · {name} · {engine.device}")
+        self.model_menu.set_status(f"Model: {name} on {engine.device}")
+        self.transform.set_model_ready(True)
+        self._update_settings(model_dir=str(self.model.model_dir) if self.model.model_dir else "")
+        self._refresh_actions()
 
-        def finished() -> None:
-            self._model_worker = None
-            self._run_pending_recognition()
-            self._refresh_actions()
+    def _on_model_failed(self, reason: str) -> None:
+        if self.model.engine is None:
+            self.model_label.setText("model: error")
+            self.model_menu.set_status("No model loaded")
+        self.model_label.setToolTip(f"The last model folder could not be loaded: {reason}")
 
-        worker = self.workers.run(
-            jobs.recognise_job(self.engine, song), "recognise", on_result=result,
-            on_error=lambda message: self.show_message(f"cannot recognise the emotion: {message}", error=True),
-        )
-        worker.finished.connect(finished)
-        self._model_worker = worker
+    def _on_device_changed(self, device: str) -> None:
+        self._update_settings(device=device)
+        self.model.set_device(device)
 
-    def _run_pending_recognition(self) -> None:
-        if self._pending_recognitions and self._model_worker is None:
-            take, song = self._pending_recognitions.pop(0)
-            self._recognise(take, song)
+    def _on_job_started(self, take: Take, total: int) -> None:
+        self.transform.set_busy(True, total)
+        self.roll.set_take(None)
+        self.roll.frame_bars(total)
 
+    def _on_model_busy(self, busy: bool) -> None:
+        if not busy:
+            self.transform.set_busy(False)
+        self._refresh_actions()
+
+    # =========================================================================================
+    # playback (see PlaybackControl)
+    # =========================================================================================
     @property
-    def busy(self) -> bool:
-        return bool(self.workers.active)
+    def player(self):
+        return self.playback.player
+
+    def toggle_play(self) -> None:
+        self.playback.toggle()
+
+    def stop(self) -> None:
+        self.playback.stop()
+
+    def switch_source(self) -> None:
+        self.playback.switch_source()
+
+    def set_sink(self, sink) -> None:
+        self.playback.set_sink(sink)
 
     # =========================================================================================
     # document -> views
@@ -579,26 +466,17 @@ class MainWindow(QMainWindow):
             self.input_label.setText(
                 f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · {len(song.tracks)} tracks"
             )
-            self.input_label.setObjectName("")
-            self.input_label.setStyleSheet("")
-            if self.transport.source == "input":
-                self._switch_playing_song()
         self._show_markers()
         self._refresh_actions()
 
     def _on_current_changed(self, take: Take | None) -> None:
         self.roll.set_take(take.song if take is not None else None, frame=take is not None and take.complete)
-        if self.transport.source == "take":
-            self._switch_playing_song()
         self._show_markers()
         self._refresh_actions()
 
     def _on_take_updated(self, take: Take) -> None:
         if take is self.document.current:
             self.roll.set_take(take.song)
-            if self.transport.source == "take" and self.player.is_playing and take.song is not None:
-                self._playing_song = take.song
-                self.player.set_song(take.song, growing=not take.complete)
         self._show_markers()
         self._refresh_actions()
 
@@ -634,136 +512,10 @@ class MainWindow(QMainWindow):
         ready = take is not None and take.complete and take.song is not None and take.song.note_count > 0
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
-        idle = self.engine is not None and self._model_worker is None
+        idle = self.model.engine is not None and not self.model.busy
         self.generate_action.setEnabled(idle)
         self.transfer_action.setEnabled(idle and self.document.input_song is not None)
-        self.cancel_action.setEnabled(self._model_worker is not None)
-
-    # =========================================================================================
-    # playback
-    # =========================================================================================
-    def _source_song(self) -> Song | None:
-        if self.transport.source == "input":
-            return self.document.input_song
-        take = self.document.current
-        return take.song if take is not None else None
-
-    def toggle_play(self) -> None:
-        if self.player.is_playing:
-            self.stop()
-        else:
-            song = self._source_song()
-            if song is None:
-                other = "input" if self.transport.source == "take" else "take"
-                self.show_message(f"nothing to play as {self.transport.source}: try {other} (Tab)", error=True)
-                return
-            take = self.document.current
-            growing = self.transport.source == "take" and take is not None and not take.complete
-            self.play_song(song, growing=growing)
-
-    def play_song(self, song: Song, growing: bool = False, start_seconds: float = 0.0) -> None:
-        """Play ``song``; the output is opened first when there is none (in the background)."""
-        self._playing_song = song
-        self.player.set_song(song, growing=growing)
-        if self.player.sink is None:
-            self._play_when_open = True
-            self.open_output()
-            return
-        try:
-            self.player.play(start_seconds)
-        except PlaybackError as exc:
-            self.show_message(str(exc), error=True)
-
-    def stop(self) -> None:
-        self.player.stop()
-        self.roll.set_playhead(None)
-
-    def switch_source(self) -> None:
-        self.transport.set_source("input" if self.transport.source == "take" else "take")
-
-    def _on_source_changed(self, source: str) -> None:
-        self._switch_playing_song()
-
-    def _switch_playing_song(self) -> None:
-        """A/B: the other song carries on from the same position."""
-        song = self._source_song()
-        if not self.player.is_playing:
-            self._playing_song = song
-            self.player.set_song(song)
-            self.transport.set_time(0.0, song.duration_seconds if song is not None else 0.0)
-            return
-        if song is None:
-            self.stop()
-            return
-        position = self.player.position
-        take = self.document.current
-        growing = self.transport.source == "take" and take is not None and not take.complete
-        self._playing_song = song
-        self.player.set_song(song, growing=growing)
-        if position > song.duration_seconds:
-            self.player.play(0.0)
-
-    def set_sink(self, sink: Sink) -> None:
-        """Use an already-open output (tests give a RecordingSink)."""
-        self.player.set_sink(sink)
-
-    def open_output(self) -> Worker | None:
-        """Open the output the transport names (FluidSynth or a MIDI port) in the background."""
-        if self._opening_output is not None:
-            return self._opening_output
-        kind, port = self.transport.output
-        soundfont = self.transport.soundfont
-        what = "FluidSynth" if kind == FLUIDSYNTH else f"MIDI port {port}"
-        self.show_message(f"opening {what}…")
-
-        def opened(sink: Sink) -> None:
-            self.player.set_sink(sink)
-            self.show_message(f"playing through {what}")
-            if self._play_when_open and self._playing_song is not None:
-                try:
-                    self.player.play(0.0)
-                except PlaybackError as exc:
-                    self.show_message(str(exc), error=True)
-
-        def failed(message: str) -> None:
-            self.show_message(f"{message} (export still works)", error=True)
-
-        def done() -> None:
-            self._opening_output = None
-            self._play_when_open = False
-
-        worker = self.workers.run(jobs.open_output_job(kind, port, soundfont), "open output",
-                                  on_result=opened, on_error=failed)
-        worker.finished.connect(done)
-        self._opening_output = worker
-        return worker
-
-    def _on_output_changed(self, kind: str, port: str) -> None:
-        self._update_settings(output=kind, midi_port=port)
-        was_playing = self.player.is_playing
-        self.stop()
-        self._play_when_open = was_playing
-        if self.player.sink is not None or was_playing:
-            self.open_output()
-
-    def _on_soundfont_chosen(self, path: str) -> None:
-        self._update_settings(soundfont=path)
-        if self.transport.output[0] == FLUIDSYNTH and self.player.sink is not None:
-            self.stop()
-            self.open_output()
-
-    def _on_position(self, seconds: float) -> None:
-        song = self._playing_song
-        if song is None:
-            return
-        self.transport.set_time(seconds, song.duration_seconds)
-        if self.player.is_playing:
-            self.roll.set_playhead(seconds_to_beat(song, seconds))
-
-    def _on_playing_changed(self, playing: bool) -> None:
-        self.transport.set_playing(playing)
-        if not playing:
-            self.roll.set_playhead(None)
+        self.cancel_action.setEnabled(self.model.busy)
 
     # =========================================================================================
     # settings and closing
@@ -798,7 +550,7 @@ class MainWindow(QMainWindow):
             window_state=base64.b64encode(bytes(self.saveState())).decode(),
         )
         self.workers.cancel_all()
-        self.player.close()
+        self.playback.close()
         self.workers.wait(10_000)
         self.takes.drag_handle.close_scratch()
         event.accept()

@@ -140,7 +140,7 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     qtbot.keyClick(window.transform.strength_slider, Qt.Key_PageDown)
     window.transform.arousal_box.setChecked(False)
     qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[0].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
     take = window.document.takes[0]
     assert take.kind == "transfer" and take.target.name == "sad"
     assert "λ 0.90 on valence" in take.details
@@ -163,7 +163,7 @@ def test_generate_along_a_drawn_curve(qtbot, ready_window):
     qtbot.mouseRelease(pad, Qt.LeftButton, pos=pad.to_widget(0.8, 0.8).toPoint())
     assert "sad → happy" in window.target_label.text()
     qtbot.keyClick(window, Qt.Key_G, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[0].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
     take = window.document.takes[0]
     assert take.target[0].name == "sad" and take.target[-1].name == "happy"
     assert take.song.n_bars <= 4 and take.song.note_count > 0
@@ -192,7 +192,7 @@ def make_take(qtbot, window, bars=2):
     window.transform.seed_spin.setValue(3)
     window.listen_box.setChecked(False)
     qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.document.takes and window.document.takes[-1].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[-1].complete, timeout=WAIT_MS)
     wait_idle(qtbot, window)
     return window.document.takes[-1]
 

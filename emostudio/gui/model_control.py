@@ -1,0 +1,210 @@
+"""The model's side of the window: load an engine, and run generations, transfers and recognitions.
+
+One model job runs at a time (the engine decodes one piece at a time); recognitions asked for
+while the model is busy wait in a queue. Each job is a :mod:`emostudio.gui.jobs` generator run by
+the window's :class:`~emostudio.gui.worker.Workers`; this object turns its events into changes of
+the :class:`~emostudio.gui.document.Document` and into signals the window shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from emostudio.emotion import Emotion
+from emostudio.gui import jobs
+from emostudio.gui.curve import curve_to_bars
+from emostudio.gui.document import Document, Take
+from emostudio.gui.transform_panel import TransformOptions
+from emostudio.gui.worker import Worker, Workers
+from emostudio.midi import Song
+
+
+class ModelControl(QObject):
+    message = Signal(str, bool)  # text, is an error
+    loading = Signal(str)  # what is being loaded
+    ready = Signal(object)  # the Engine
+    failed = Signal(str)  # why the model could not be loaded (the previous one, if any, stays)
+    cuda_checked = Signal(bool)  # whether CUDA is available
+    busy_changed = Signal(bool)
+    job_started = Signal(object, int)  # Take, bars to make
+    job_progress = Signal(int, int)  # bars done, bars in all
+    first_bars = Signal(object)  # Take: its first bars exist (playback may start)
+    take_done = Signal(object)  # Take: complete (also after a cancel that kept bars)
+
+    def __init__(self, document: Document, workers: Workers, model_dir: Path | None = None,
+                 device: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.workers = workers
+        self.engine = None  # emostudio.generation.Engine, once loaded
+        self.model_dir = model_dir  # None: the shipped default model
+        self.device = device
+        self._job: Worker | None = None
+        self._pending: list[tuple[Take | None, Song]] = []
+        document.input_changed.connect(self._on_input_changed)
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    # ---- loading ---------------------------------------------------------------------------
+    def load(self, model_dir: Path | None = None) -> Worker:
+        """Load a model folder (None: the default) in the background; the current one stays meanwhile."""
+        where = str(model_dir) if model_dir else "the default model"
+        self.loading.emit(where)
+        self.message.emit(f"loading model… ({where}, device {self.device})", False)
+
+        def loaded(result: jobs.LoadedModel) -> None:
+            self.engine, self.model_dir = result.engine, model_dir
+            self.cuda_checked.emit(result.cuda_available)
+            self.ready.emit(self.engine)
+            name = Path(self.engine.model_dir).name
+            self.message.emit(f"ready: model {name} on {self.engine.device}", False)
+            if self.document.input_song is not None:
+                self.recognise(None, self.document.input_song)
+
+        def failed(reason: str) -> None:
+            kept = " (the previous model is still in use)" if self.engine is not None else ""
+            self.failed.emit(reason)
+            self.message.emit(f"cannot load the model: {reason}{kept}", True)
+
+        return self.workers.run(jobs.load_model_job(model_dir, self.device), "load model",
+                                on_result=loaded, on_error=failed)
+
+    def set_device(self, device: str) -> Worker | None:
+        """Run on ``device`` from now on: the model is loaded again there."""
+        self.device = device
+        if self.engine is not None or self.model_dir is not None:
+            return self.load(self.model_dir)
+        return None
+
+    # ---- generate / transfer -----------------------------------------------------------------
+    def target_for(self, n_bars: int) -> Emotion | list[Emotion]:
+        """The pad's target: the drawn curve spread over ``n_bars`` bars, else the point."""
+        if self.document.curve:
+            return curve_to_bars(self.document.curve, n_bars)
+        return self.document.target
+
+    def generate(self, o: TransformOptions) -> Worker | None:
+        if not self._can_start():
+            return None
+        target = self.target_for(o.bars)
+        take = self.document.new_take("generate", target, describe(o, transfer=False))
+        return self._run_take(take, jobs.generate_job(self.engine, target, o.bars, o.temperature, o.seed),
+                              o.bars, "generate")
+
+    def transfer(self, o: TransformOptions) -> Worker | None:
+        if not self._can_start():
+            return None
+        song = self.document.input_song
+        if song is None:
+            self.message.emit("open or drop a MIDI file to transfer first", True)
+            return None
+        if not o.dims:
+            self.message.emit("tick arousal and/or valence to transfer", True)
+            return None
+        n_bars = min(o.bars, max(1, song.n_bars))
+        target = self.target_for(n_bars)
+        take = self.document.new_take("transfer", target, describe(o, transfer=True))
+        job = jobs.transfer_job(self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars)
+        return self._run_take(take, job, n_bars, "transfer")
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.message.emit("cancelling…", False)
+
+    def _can_start(self) -> bool:
+        if self.engine is None:
+            self.message.emit("no model yet: wait for it to load, or load one from the Model menu", True)
+            return False
+        if self._job is not None:
+            self.message.emit("the model is busy: wait, or Cancel (Esc)", True)
+            return False
+        return True
+
+    def _run_take(self, take: Take, job, total: int, verb: str) -> Worker:
+        self.job_started.emit(take, total)
+        self.message.emit(f"{verb}: {take.name}…", False)
+        announced = False
+
+        def progress(p: jobs.Progress) -> None:
+            nonlocal announced
+            self.job_progress.emit(p.done, p.total)
+            if p.song is not None:
+                self.document.update_take(take, song=p.song)
+                if not announced:
+                    announced = True
+                    self.first_bars.emit(take)
+
+        def result(song: Song | None) -> None:
+            if song is not None:
+                self.document.update_take(take, song=song)
+
+        def finished() -> None:
+            cancelled = worker.cancelled
+            if take.song is None or take.song.note_count == 0:
+                self.document.remove_take(take)
+                what = "cancelled" if cancelled else "made no notes"
+                self.message.emit(f"{verb} {what}: no take kept", not cancelled)
+            else:
+                self.document.update_take(take, complete=True)
+                self.take_done.emit(take)
+                note = "cancelled, the bars done so far are kept" if cancelled else "done"
+                self.message.emit(f"{take.name}: {note} ({take.song.n_bars} bars, {take.song.note_count} notes)", False)
+                self._pending.append((take, take.song))
+            self._job_done()
+
+        worker = self.workers.run(job, verb, on_progress=progress, on_result=result,
+                                  on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True))
+        worker.finished.connect(finished)
+        self._job_started(worker)
+        return worker
+
+    # ---- recognise ---------------------------------------------------------------------------
+    def recognise(self, take: Take | None, song: Song) -> None:
+        """Hear the emotion of the input (``take`` None) or of a take; queued while the model is busy."""
+        if self.engine is None:
+            return
+        if self._job is not None:
+            self._pending.append((take, song))
+            return
+
+        def heard(recognition) -> None:
+            if take is None:
+                if song is self.document.input_song:
+                    self.document.set_input_recognition(recognition)
+            elif take in self.document.takes:
+                self.document.set_take_recognition(take, recognition)
+
+        worker = self.workers.run(
+            jobs.recognise_job(self.engine, song), "recognise", on_result=heard,
+            on_error=lambda reason: self.message.emit(f"cannot recognise the emotion: {reason}", True),
+        )
+        worker.finished.connect(self._job_done)
+        self._job_started(worker)
+
+    def _on_input_changed(self) -> None:
+        if self.document.input_song is not None:
+            self.recognise(None, self.document.input_song)
+
+    def _job_started(self, worker: Worker) -> None:
+        self._job = worker
+        self.busy_changed.emit(True)
+
+    def _job_done(self) -> None:
+        self._job = None
+        if self._pending:
+            take, song = self._pending.pop(0)
+            self.recognise(take, song)
+        if self._job is None:
+            self.busy_changed.emit(False)
+
+
+def describe(o: TransformOptions, transfer: bool) -> str:
+    """The settings a take was made with, for its tooltip."""
+    seed = "random seed" if o.seed is None else f"seed {o.seed}"
+    head = f"λ {o.strength:.2f} on {' + '.join(o.dims)}; " if transfer else ""
+    return f"{head}{o.bars} bars, temperature {o.temperature:g}, {seed}"
