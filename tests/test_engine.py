@@ -210,3 +210,11 @@ def test_default_model_comes_from_the_environment(model_dir, monkeypatch):
     engine = Engine.load(None, device="auto")
     assert engine.model_dir == model_dir
     assert engine.device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_decode_many_decodes_each_latent_code(engine):
+    codes = [engine.encode(source_song(n)) for n in (2, 5)]
+    songs = engine.decode_many([(c.z_r, c.z_k) for c in codes], seed=0, batch_size=2)
+    assert [s.n_bars for s in songs] == [len(c.z_r) for c in codes] == [2, 5]
+    with pytest.raises(EngineError):
+        engine.decode_many([(codes[0].z_r, codes[1].z_k)])

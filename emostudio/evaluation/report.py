@@ -277,30 +277,28 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def _latent_swap(engine, sources: list[Song], settings: EvaluationSettings, rng) -> dict:
     """MODEL.md section 5: swap one latent between A and B; which piece do the features follow?"""
     n = len(sources)
-    pairs = [tuple(rng.choice(n, 2, replace=False)) for _ in range(min(settings.swap_pairs, n * (n - 1)))]
-    rows = {"swap_r": [], "swap_k": [], "reconstruct": []}
-    for k, (a, b) in enumerate(pairs):
-        A, B = sources[a], sources[b]
-        bars = min(A.n_bars, B.n_bars)
-        A, B = A.slice_bars(0, bars), B.slice_bars(0, bars)
+    pairs = [tuple(int(i) for i in rng.choice(n, 2, replace=False)) for _ in range(min(settings.swap_pairs, n * (n - 1)))]
+    jobs, features = [], []  # jobs: (variant, z_r, z_k); features: per pair (A's, B's, bars)
+    for a, b in pairs:
+        bars = min(sources[a].n_bars, sources[b].n_bars)
+        A, B = sources[a].slice_bars(0, bars), sources[b].slice_bars(0, bars)
         if A.note_count == 0 or B.note_count == 0:
             continue
         ea, eb = engine.encode(A), engine.encode(B)
-        fa, fb = feature_vectors(A, bars), feature_vectors(B, bars)
-        seed = settings.seed + k
-        variants = {
-            "swap_r": (eb.z_r[:bars], ea.z_k[:bars]),
-            "swap_k": (ea.z_r[:bars], eb.z_k[:bars]),
-            "reconstruct": (ea.z_r[:bars], ea.z_k[:bars]),
-        }
-        for name, (z_r, z_k) in variants.items():
-            song = engine.decode(z_r, z_k, temperature=settings.temperature, top_p=settings.top_p, seed=seed)
-            fr = feature_vectors(song, bars)
-            rows[name].append([_cosine(fr[0], fa[0]), _cosine(fr[0], fb[0]),
-                               _cosine(fr[1], fa[1]), _cosine(fr[1], fb[1])])
-    out = {"n_pairs": len(rows["reconstruct"])}
+        features.append((feature_vectors(A, bars), feature_vectors(B, bars), bars))
+        jobs += [("reconstruct", ea.z_r[:bars], ea.z_k[:bars]),
+                 ("swap_r", eb.z_r[:bars], ea.z_k[:bars]),
+                 ("swap_k", ea.z_r[:bars], eb.z_k[:bars])]
+    songs = engine.decode_many([(z_r, z_k) for _, z_r, z_k in jobs], temperature=settings.temperature,
+                               top_p=settings.top_p, seed=settings.seed, batch_size=settings.batch_size)
+    rows: dict[str, list] = {"swap_r": [], "swap_k": [], "reconstruct": []}
+    for k, ((name, _, _), song) in enumerate(zip(jobs, songs)):
+        fa, fb, bars = features[k // 3]
+        fr = feature_vectors(song, bars)
+        rows[name].append([_cosine(fr[0], fa[0]), _cosine(fr[0], fb[0]), _cosine(fr[1], fa[1]), _cosine(fr[1], fb[1])])
+    out = {"n_pairs": len(features)}
     for name, values in rows.items():
-        v = np.asarray(values).reshape(-1, 4)
+        v = np.asarray(values, dtype=np.float64).reshape(-1, 4)
         out[name] = {
             "polyphony_cos_A": float(v[:, 0].mean()), "polyphony_cos_B": float(v[:, 1].mean()),
             "key_cos_A": float(v[:, 2].mean()), "key_cos_B": float(v[:, 3].mean()),

@@ -11,7 +11,7 @@ Modules, in the order data passes through them:
   ``generate(target, bars, temperature, top_p, seed, cancel)``,
   ``transfer(song, target, strength, dims, temperature, top_p, seed, cancel)``,
   ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
-  ``encode`` / ``decode`` / ``transfer_latents`` for evaluations
+  ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations
 
 A target is an :class:`~emostudio.emotion.Emotion` (any point on the valence-arousal pad) or a
 list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped default model:

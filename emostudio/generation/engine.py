@@ -314,6 +314,31 @@ class Engine:
                                                          generator=generator, **plan)]
         return self._song_from_bars(bars, template)
 
+    def decode_many(self, latents: Sequence[tuple[np.ndarray, np.ndarray]], temperature: float = 1.0,
+                    top_p: float = 0.95, seed: int | None = None, batch_size: int = 32) -> list[Song]:
+        """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
+        check_settings(temperature, top_p)
+        lengths = [len(z_r) for z_r, _ in latents]
+        if any(len(z_r) != len(z_k) or len(z_r) == 0 for z_r, z_k in latents):
+            raise EngineError("each z_r and z_k need the same number of bars (at least one)")
+        generator = self._generator(seed)
+        out: list[Song] = []
+        for lo in range(0, len(latents), batch_size):
+            chunk, sizes = latents[lo : lo + batch_size], lengths[lo : lo + batch_size]
+            z = np.zeros((len(chunk), max(sizes), self.model.config.latent), dtype=np.float32)
+            need = torch.zeros(len(chunk), max(sizes), dtype=torch.bool)
+            for i, (z_r, z_k) in enumerate(chunk):
+                z[i, : sizes[i]] = np.concatenate([z_r, z_k], axis=1)
+                need[i, : sizes[i]] = True
+            rows: list[list[np.ndarray]] = [[] for _ in chunk]
+            z_t = torch.as_tensor(z, device=self.model.device)
+            for _, bar_rows in self._decode_bars(z_t, temperature=temperature, top_p=top_p,
+                                                 generator=generator, need_note=need):
+                for r, tokens in zip(rows, bar_rows):
+                    r.append(tokens)
+            out += [self._song_from_bars(r[:n], None) for r, n in zip(rows, sizes)]
+        return out
+
     # ---- latents ------------------------------------------------------------------------------------
     def _target_latents(self, targets: list[list[Emotion]], generator: torch.Generator) -> torch.Tensor:
         """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects."""
