@@ -51,6 +51,8 @@ def test_progress_follows_start_step_val_checkpoint_done():
     assert progress.fraction == 0.2
     assert progress.remaining_s() == pytest.approx(8.0 / 20 * 80)
     progress.update(event("val", step=20, metrics=_metrics(arousal=None, valence=None), best=True))
+    progress.update(event("checkpoint", step=20, kind="best", path="x"))
+    assert progress.checkpoint_step is None  # "best" is a model folder, not a resume state
     progress.update(event("checkpoint", step=20, kind="last", path="x"))
     assert progress.steps == [10, 20] and progress.losses == [5.0, 4.0]
     assert progress.val_steps == [20] and math.isnan(progress.val_arousal[0])

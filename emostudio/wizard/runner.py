@@ -88,7 +88,7 @@ class RunProgress:
     val_arousal: list[float] = field(default_factory=list)
     val_valence: list[float] = field(default_factory=list)
     best: dict | None = None
-    checkpoint_step: int | None = None
+    checkpoint_step: int | None = None  # of the last resumable checkpoint
     done_reason: str | None = None
     error: str | None = None
     # times of this invocation of the child
@@ -110,7 +110,7 @@ class RunProgress:
             self.elapsed_s = float(ev.get("elapsed_s", self.elapsed_s))
         elif kind == "val":
             self._add_val(ev)
-        elif kind == "checkpoint":
+        elif kind == "checkpoint" and ev.get("kind") == "last":  # "last" carries the resume state
             self.checkpoint_step = int(ev.get("step", 0))
         elif kind == "done":
             self.step = int(ev.get("step", self.step))
