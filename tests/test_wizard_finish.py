@@ -6,7 +6,6 @@ pytest-qt wizard tests), on a tiny generated folder.
 
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -46,7 +46,7 @@ def test_progress_follows_start_step_val_checkpoint_done():
     progress = RunProgress()
     progress.update(event("start", step=0, max_steps=100, epoch_steps=20, device="cpu"))
     assert progress.remaining_s() is None and progress.fraction == 0.0
-    progress.update(event("step", step=10, loss=5.0, elapsed_s=4.0))
+    progress.update(event("step", step=10, loss=5.0, losses={"token": 3.0, "kl_z": 1.0}, elapsed_s=4.0))
     progress.update(event("step", step=20, loss=4.0, elapsed_s=8.0))
     assert progress.fraction == 0.2
     assert progress.remaining_s() == pytest.approx(8.0 / 20 * 80)
@@ -55,6 +55,7 @@ def test_progress_follows_start_step_val_checkpoint_done():
     assert progress.checkpoint_step is None  # "best" is a model folder, not a resume state
     progress.update(event("checkpoint", step=20, kind="last", path="x"))
     assert progress.steps == [10, 20] and progress.losses == [5.0, 4.0]
+    assert progress.token_losses[0] == 3.0 and math.isnan(progress.token_losses[1])
     assert progress.val_steps == [20] and math.isnan(progress.val_arousal[0])
     assert progress.best["step"] == 20 and progress.checkpoint_step == 20
     progress.update(event("done", step=20, reason="cancelled", best=None, elapsed_s=9.0))

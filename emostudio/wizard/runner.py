@@ -81,7 +81,8 @@ class RunProgress:
     device: str = ""
     # curves: training loss per logged step, validation metrics per epoch
     steps: list[int] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # the weighted total
+    token_losses: list[float] = field(default_factory=list)  # the token term, comparable with validation
     val_steps: list[int] = field(default_factory=list)
     val_token_loss: list[float] = field(default_factory=list)
     val_token_accuracy: list[float] = field(default_factory=list)
@@ -127,6 +128,8 @@ class RunProgress:
         if loss is not None:
             self.steps.append(self.step)
             self.losses.append(float(loss))
+            token = (ev.get("losses") or {}).get("token")
+            self.token_losses.append(math.nan if token is None else float(token))
 
     def _add_val(self, ev: dict) -> None:
         metrics = ev.get("metrics") or {}

@@ -72,11 +72,11 @@ class TrainPage(QWidget):
         self.message_label.setWordWrap(True)
 
         pg.setConfigOptions(antialias=True)
-        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.loss_plot = pg.PlotWidget(title="Token loss (cross-entropy)")
         self.loss_plot.setBackground(theme.BASE)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "step")
-        self.train_loss_curve = self.loss_plot.plot(pen=pg.mkPen(theme.ACCENT, width=2), name="training loss")
+        self.train_loss_curve = self.loss_plot.plot(pen=pg.mkPen(theme.ACCENT, width=2), name="training token loss")
         self.val_loss_curve = self.loss_plot.plot(pen=pg.mkPen(theme.WARNING, width=2), symbol="o", symbolSize=6,
                                                   symbolBrush=theme.WARNING, name="validation token loss")
         self.accuracy_plot = pg.PlotWidget(title="Validation accuracy")
@@ -268,7 +268,7 @@ class TrainPage(QWidget):
         p = self.progress
         self.progress_bar.setRange(0, max(1, p.max_steps))
         self.progress_bar.setValue(p.step)
-        self.train_loss_curve.setData(np.asarray(p.steps, float), np.asarray(p.losses, float))
+        self.train_loss_curve.setData(np.asarray(p.steps, float), np.asarray(p.token_losses, float), connect="finite")
         steps = np.asarray(p.val_steps, float)
         self.val_loss_curve.setData(steps, np.asarray(p.val_token_loss, float), connect="finite")
         for key, values in (("arousal", p.val_arousal), ("valence", p.val_valence),
