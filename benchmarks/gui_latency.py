@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
+    parser.add_argument("--verbose", action="store_true", help="list the ticks later than 20 ms")
     args = parser.parse_args()
 
     import numpy as np
@@ -137,13 +138,15 @@ def main() -> int:
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     print(f"model {window.engine.model_dir} on {window.engine.device}; {args.bars} bars, {args.repeats} repeats;"
           f" probe every {PROBE_MS} ms; lateness in ms")
-    print("| condition | median | p95 | p99 | max | ticks | wall s (median) | p95 / baseline p95 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| condition | median | p95 | p99 | max | ticks | ticks > 50 ms | wall s (median) | p95 / baseline p95 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, values in results.items():
         v = np.asarray(values)
         ratio = float(np.percentile(v, 95)) / base_p95 if base_p95 > 0 else float("nan")
         print(f"| {name} | {np.median(v):.2f} | {np.percentile(v, 95):.2f} | {np.percentile(v, 99):.2f} | "
-              f"{v.max():.2f} | {len(v)} | {statistics.median(walls[name]):.2f} | {ratio:.2f} |")
+              f"{v.max():.2f} | {len(v)} | {int((v > 50).sum())} | {statistics.median(walls[name]):.2f} | {ratio:.2f} |")
+        if args.verbose:
+            print("   late ticks (index: ms):", [(i, round(x, 1)) for i, x in enumerate(values) if x > 20])
     window.document.takes.clear()
     window.close()
     app.quit()

@@ -22,6 +22,8 @@ Qt:
 - ``transport``       play / stop / loop, A/B source, output and soundfont choosers
 - ``model_menu``      load another model folder, choose the device
 - ``files``           open dialog, dropped files, recent files, drag-out of a take
+- ``model_control``   the engine in the window: load, generate, transfer, recognise (one job at a time)
+- ``playback_control`` what plays (A input / B take), where (outputs opened in a worker), the playhead
 - ``main_window``     composes all of the above and wires their signals
 - ``app``             the QApplication and the window: what ``emostudio`` runs
 

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.model_menu.set_device(self.model.device)
         self.recent_menu.set_files(recent_without_missing(self.settings.recent_files))
         self._restore_geometry()
+        self._marked_takes: set[int] = set()  # takes whose recognised emotion the pad shows
         self._show_markers()
 
     # =========================================================================================
@@ -477,7 +478,8 @@ class MainWindow(QMainWindow):
     def _on_take_updated(self, take: Take) -> None:
         if take is self.document.current:
             self.roll.set_take(take.song)
-        self._show_markers()
+        if take.recognition is not None and take.number not in self._marked_takes:
+            self._show_markers()
         self._refresh_actions()
 
     def _show_markers(self) -> None:
@@ -489,6 +491,7 @@ class MainWindow(QMainWindow):
             if take.recognition is not None:
                 markers.append(PadMarker(str(take.number), take.recognition.emotion, current=take is self.document.current))
         self.pad.set_markers(markers)
+        self._marked_takes = {t.number for t in self.document.takes if t.recognition is not None}
         if rec is not None and self.document.input_path is not None:
             song = self.document.input_song
             self.input_label.setText(

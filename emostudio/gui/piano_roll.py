@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -68,6 +68,24 @@ class PitchAxis(pg.AxisItem):
         return [pitch_name(int(v)) for v in values]
 
 
+class _NoteBars(pg.BarGraphItem):
+    """A BarGraphItem whose bounding rect is its data bounds plus a fixed margin in data units.
+
+    pyqtgraph's own pads by the outline's width in pixels, which maps pixels into the view on every
+    call (~0.1 ms, and the scene asks for it many times a frame: the playhead repaints ~30 times a
+    second). A note outline is one pixel; a margin of a tenth of a beat / pitch covers it at every
+    zoom level the roll allows except the farthest out, where at most the outermost pixel is cut."""
+
+    MARGIN = 0.1
+
+    def boundingRect(self):  # noqa: N802 (Qt API)
+        (x0, x1), (y0, y1) = self.dataBounds(ax=0), self.dataBounds(ax=1)
+        if x0 is None or x1 is None or y0 is None or y1 is None:
+            return QRectF()
+        m = self.MARGIN
+        return QRectF(x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m)
+
+
 class _SongLayers:
     """The items drawing one song in one plot: a pool of BarGraphItems keyed by layer."""
 
@@ -92,7 +110,7 @@ class _SongLayers:
             geometry = dict(x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT)
             item = self.items.get(key)
             if item is None:
-                item = pg.BarGraphItem(**geometry, **self._colours(layer, tint))
+                item = _NoteBars(**geometry, **self._colours(layer, tint))
                 item.setZValue(self.z + layer.level * 0.01)
                 item.tint = tint
                 self.items[key] = item
