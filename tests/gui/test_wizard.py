@@ -200,7 +200,7 @@ def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wiz
     assert "resume it" in wizard.blocker_label.text()
 
 
-def test_unlabelled_data_offers_only_fine_tuning(qtbot, make_wizard, music, tmp_path, tiny_model_dir):
+def test_unlabelled_data_can_only_fine_tune_and_does(qtbot, make_wizard, music, tmp_path, tiny_model_dir):
     plain = tmp_path / "plain"
     plain.mkdir()
     for i, path in enumerate(sorted(music.rglob("*.mid"))[:12]):
@@ -214,7 +214,16 @@ def test_unlabelled_data_offers_only_fine_tuning(qtbot, make_wizard, music, tmp_
     assert not model_page.scratch_radio.isEnabled() and model_page.finetune_radio.isChecked()
     assert "unlabelled" in model_page.scratch_reason.text()
     assert wizard.flow.base_model == tiny_model_dir and not model_page.preset_combo.isEnabled()
-    model_page.stop_measuring()
+    model_page.epochs_spin.setValue(1)
+    wizard.next_button.click()
+    train = wizard.train_page
+    train.start_button.click()
+    qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
+    assert wizard.flow.run_state is RunState.FINISHED, train.message_label.text() + train.log_view.toPlainText()
+    assert f"--init-from {tiny_model_dir}" in train.log_view.toPlainText()
+    assert "fine-tuned from" in train.settings_label.text()
+    model, _ = load_model(train.plan.run_dir / "best")
+    assert model.config.d_model == 32 and model.config.bar_len == 48  # the base model's size, not a preset's
 
 
 def test_no_model_and_no_labels_blocks_the_data_page(qtbot, make_wizard, tmp_path, music):

@@ -270,10 +270,13 @@ class TrainPage(QWidget):
         self.progress_bar.setValue(p.step)
         self.train_loss_curve.setData(np.asarray(p.steps, float), np.asarray(p.token_losses, float), connect="finite")
         steps = np.asarray(p.val_steps, float)
-        self.val_loss_curve.setData(steps, np.asarray(p.val_token_loss, float), connect="finite")
-        for key, values in (("arousal", p.val_arousal), ("valence", p.val_valence),
-                            ("token", p.val_token_accuracy)):
-            self.accuracy_curves[key].setData(steps, np.asarray(values, float), connect="finite")
+        for curve, values in ((self.val_loss_curve, p.val_token_loss),
+                              (self.accuracy_curves["arousal"], p.val_arousal),
+                              (self.accuracy_curves["valence"], p.val_valence),
+                              (self.accuracy_curves["token"], p.val_token_accuracy)):
+            values = np.asarray(values, float)
+            measured = np.isfinite(values)  # no emotion accuracy without labelled validation clips
+            curve.setData(steps[measured], values[measured])
         self._show_times()
 
     def _show_times(self) -> None:
