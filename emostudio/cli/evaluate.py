@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T")
     parser.add_argument("--top-p", type=float, default=0.95, metavar="P")
-    parser.add_argument("--batch-size", type=int, default=32, metavar="B")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="pieces decoded together, default 64")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads while decoding (default 1: fastest for token-by-token "

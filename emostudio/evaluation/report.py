@@ -65,7 +65,7 @@ class EvaluationSettings:
     temperature: float = 1.0
     top_p: float = 0.95
     seed: int = 0
-    batch_size: int = 32
+    batch_size: int = 64
 
 
 @dataclass(frozen=True)
