@@ -180,12 +180,15 @@ def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(qtbot, 
     assert resumed.plan.run_dir == run_dir and again.next_button.isEnabled()
 
 
-def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wizard, music):
+def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wizard, music, monkeypatch):
     wizard = make_wizard()
     to_train_page(qtbot, wizard, music, epochs=4)
     train = wizard.train_page
     train.start_button.click()
     wait_for_checkpoint(qtbot, train)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
+    train.cancel_button.click()  # asks; "No" leaves it running
+    assert train.running and train.process.stop.value == "none"
     train.kill()
     qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
     outcome = train.outcome
@@ -198,6 +201,17 @@ def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wiz
     assert model.config.d_model == TEST_PRESET["d_model"]
     assert train.resume_button.isEnabled() and not wizard.next_button.isEnabled()
     assert "resume it" in wizard.blocker_label.text()
+
+    # the checkpoint resumes; Cancel (asked, "Yes") stops again and keeps a checkpoint
+    killed_at = outcome.checkpoint_step
+    train.resume_button.click()
+    qtbot.waitUntil(lambda: f"Resumed at step {killed_at}" in train.log_view.toPlainText(), timeout=WAIT_MS)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    train.cancel_button.click()
+    qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
+    assert wizard.flow.run_state is RunState.FAILED and train.outcome.returncode == 0
+    assert "Training cancelled at step" in train.message_label.text()
+    assert train.outcome.checkpoint_step >= killed_at and train.resume_button.isEnabled()
 
 
 def test_unlabelled_data_can_only_fine_tune_and_does(qtbot, make_wizard, music, tmp_path, tiny_model_dir):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -22,6 +22,9 @@ from emostudio.wizard.estimate import Estimate, measure_epoch
 from emostudio.wizard.flow import Start, WizardFlow
 from emostudio.wizard.plan import PRESET_HELP, RunPlan, training_bars
 from emostudio.wizard.runner import format_duration
+
+
+MEASURE_DELAY_MS = 400
 
 
 class ModelPage(QWidget):
@@ -81,6 +84,11 @@ class ModelPage(QWidget):
         self.device_combo.currentIndexChanged.connect(self._on_choice)
         self.epochs_spin.valueChanged.connect(self._on_epochs)
         self.measure_button.clicked.connect(self.start_measuring)
+        # choices often change in bursts (a radio pair toggles twice): measure once they settle
+        self._measure_soon = QTimer(self)
+        self._measure_soon.setSingleShot(True)
+        self._measure_soon.setInterval(MEASURE_DELAY_MS)
+        self._measure_soon.timeout.connect(self.start_measuring)
 
     def enter(self) -> None:
         """Shown (again): offer what the data allows, then measure."""
@@ -109,7 +117,9 @@ class ModelPage(QWidget):
         self.base_combo.setEnabled(start is Start.FINETUNE)
         self.preset_combo.setEnabled(start is Start.SCRATCH)
         self.changed.emit()
-        self.start_measuring()
+        self.stop_measuring()
+        self.estimate_label.setText("Time per epoch: measuring soon…")
+        self._measure_soon.start()
 
     def _on_epochs(self, epochs: int) -> None:
         self.flow.epochs = epochs
@@ -133,6 +143,7 @@ class ModelPage(QWidget):
         self._measure = worker
 
     def stop_measuring(self) -> None:
+        self._measure_soon.stop()
         if self._measure is not None:
             self._measure.cancel()
             self._measure = None
