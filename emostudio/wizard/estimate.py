@@ -54,6 +54,8 @@ def measure_epoch(plan: RunPlan, cancel=None, warmup: int = WARMUP_STEPS,
     train_config = TrainConfig(**{**plan.train, "max_steps": 10**9, "epoch_steps": 10**9, "log_every": 1,
                                   "checkpoint_minutes": 10**6, "warmup_steps": 0})
     device = resolve_device(plan.device)
+    if cancel is not None and cancel.is_set():
+        return None
     threads_before = torch.get_num_threads()
     stamps: list[float] = []
     try:
