@@ -129,3 +129,18 @@ def test_key_relations():
     assert relation(c_minor, c_major) == "parallel"
     assert relation(g_major, c_major) == "fifth" and relation(f_major, c_major) == "fifth"
     assert relation(2, c_major) == "other"
+
+
+@pytest.mark.corpus
+def test_global_key_on_pop909_annotations(shared_data):
+    """A sample of 60 POP909 songs: the estimated global key matches the annotated (longest) key
+    in at least 75% (the whole set: benchmarks/key_accuracy.py)."""
+    from emostudio.midi import read_midi
+
+    paths = sorted((shared_data / "pop909").glob("*.mid"))[::15]
+    right = 0
+    for path in paths:
+        segments = [line.split("\t") for line in path.with_suffix(".key.txt").read_text().splitlines() if line]
+        truth = parse_key(max(segments, key=lambda s: float(s[1]) - float(s[0]))[2])
+        right += global_key(read_midi(path)) == truth
+    assert right / len(paths) >= 0.75, (right, len(paths))

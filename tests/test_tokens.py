@@ -213,3 +213,18 @@ def test_transpose_moves_pitched_notes_and_leaves_drums():
     assert TOKENIZER.transpose(ids, 0) is ids
     assert TOKENIZER.transpose(ids, 61) is None  # 67 + 61 > 127
     assert TOKENIZER.transpose(ids, -61) is None  # 60 - 61 < 0
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("source", ["emopia", "pop909", "vgmidi"])
+def test_round_trip_on_shared_files(shared_data, source):
+    """Every grid note of 20 real files of each source comes back (all files: benchmarks/roundtrip.py)."""
+    from emostudio.midi import read_midi
+
+    paths = sorted((shared_data / source).glob("*.mid"))[::30][:20]
+    assert paths
+    for path in paths:
+        song = read_midi(path)
+        result = TOKENIZER.decode(TOKENIZER.encode(song), template=song)
+        before, after = kept(song, result.song)
+        assert after == before and result.n_skipped == 0, path.name

@@ -173,6 +173,7 @@ def prepare(
     # 1. hash every file; a result is reused when files/<sha>.npz exists with this fingerprint
     hashes: list[str | None] = []
     tasks: list[tuple[str, str]] = []
+    queued: set[str] = set()  # identical files are processed once
     reused = 0
     for n, src in enumerate(sources, start=1):
         if cancelled():
@@ -182,7 +183,8 @@ def prepare(
         if digest is not None:
             if _result_fingerprint(files_dir / f"{digest}.npz") == fingerprint:
                 reused += 1
-            elif all(d != digest for _, d in tasks):
+            elif digest not in queued:
+                queued.add(digest)
                 tasks.append((str(data_dir / src.path), digest))
         if n % 200 == 0 or n == len(sources):
             yield Progress("hash", n, len(sources), src.path)
