@@ -42,7 +42,8 @@ class ModelControl(QObject):
         self.model_dir = model_dir  # None: the shipped default model
         self.device = device
         self._job: Worker | None = None
-        self._pending: list[tuple[Take | None, Song]] = []
+        self._pending: list[tuple[Take | None, Song]] = []  # recognitions waiting for the model
+        self._deferred = None  # (generate or transfer, its options) waiting for a recognition to end
         document.input_changed.connect(self._on_input_changed)
 
     @property
@@ -88,7 +89,7 @@ class ModelControl(QObject):
         return self.document.target
 
     def generate(self, o: TransformOptions) -> Worker | None:
-        if not self._can_start():
+        if not self._can_start(self.generate, o):
             return None
         target = self.target_for(o.bars)
         take = self.document.new_take("generate", target, describe(o, transfer=False))
@@ -96,7 +97,7 @@ class ModelControl(QObject):
                               o.bars, "generate")
 
     def transfer(self, o: TransformOptions) -> Worker | None:
-        if not self._can_start():
+        if not self._can_start(self.transfer, o):
             return None
         song = self.document.input_song
         if song is None:
@@ -116,12 +117,18 @@ class ModelControl(QObject):
             self._job.cancel()
             self.message.emit("cancelling…", False)
 
-    def _can_start(self) -> bool:
+    def _can_start(self, request, options: TransformOptions) -> bool:
+        """Whether a take job may start now. While the model is only listening to a piece (a few
+        seconds at most), the request waits for it and starts right after."""
         if self.engine is None:
             self.message.emit("no model yet: wait for it to load, or load one from the Model menu", True)
             return False
         if self._job is not None:
-            self.message.emit("the model is busy: wait, or Cancel (Esc)", True)
+            if self._job.name == "recognise" and self._deferred is None:
+                self._deferred = (request, options)
+                self.message.emit("starting as soon as the model has listened to the piece…", False)
+            else:
+                self.message.emit("the model is busy: wait, or Cancel (Esc)", True)
             return False
         return True
 
@@ -196,6 +203,11 @@ class ModelControl(QObject):
 
     def _job_done(self) -> None:
         self._job = None
+        if self._deferred is not None:
+            request, options = self._deferred
+            self._deferred = None
+            if request(options) is not None:
+                return
         if self._pending:
             take, song = self._pending.pop(0)
             self.recognise(take, song)

@@ -148,7 +148,7 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
     assert window.takes.list.count() == 1 and "arpeggio" in window.takes.list.item(0).text()
     qtbot.waitUntil(lambda: any(m.label == "1" for m in window.pad.markers), timeout=WAIT_MS)
-    assert window.transform.generate_button.isEnabled()
+    qtbot.waitUntil(window.transform.generate_button.isEnabled, timeout=WAIT_MS)  # the model is free again
 
 
 def test_generate_along_a_drawn_curve(qtbot, ready_window):
@@ -337,3 +337,15 @@ def test_the_event_loop_stays_responsive_during_generation(qtbot, ready_window):
     timer.stop()
     assert len(lateness) > 5
     assert max(lateness) < 0.25, f"the event loop stalled for {max(lateness) * 1000:.0f} ms"
+
+
+def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(qtbot, ready_window, midi_file):
+    window = ready_window
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    window.model.recognise(None, window.document.input_song)  # the model is busy listening
+    assert window.model.busy
+    assert window.transfer() is None
+    assert "as soon as the model has listened" in window.status_message()
+    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
+    assert window.document.takes[0].kind == "transfer"
