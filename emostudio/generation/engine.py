@@ -488,7 +488,11 @@ class Engine:
         song = self.tokenizer.decode(ids, template=template).song
         song = clip_to_bars(song, len(bars))
         if template is not None:
-            song = replace(song, tempos=template.slice_bars(0, len(bars)).tempos)
+            order = {}
+            for i, track in enumerate(template.tracks):
+                order.setdefault(track.family, i)
+            tracks = sorted(song.tracks, key=lambda t: order.get(t.family, len(order)))
+            song = replace(song, tracks=tuple(tracks), tempos=template.slice_bars(0, len(bars)).tempos)
         return song
 
     # ---- checks -----------------------------------------------------------------------------------
