@@ -216,12 +216,6 @@ class MainWindow(QMainWindow):
             view_menu.addAction(a)
         self.model_menu = ModelMenu(self)
         menu.addMenu(self.model_menu)
-        self.model_menu.addAction("&Train a model on my music…", self.open_training_wizard)  # training wizard (issue 6)
-
-    def open_training_wizard(self):  # the training wizard (issue 6): emostudio/gui/wizard
-        from emostudio.gui.wizard.window import open_wizard
-
-        return open_wizard(self)
 
     def _wire(self) -> None:
         d = self.document
@@ -259,6 +253,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear_requested.connect(self._clear_recent)
         self.model_menu.load_requested.connect(self.load_model)
         self.model_menu.device_changed.connect(self._on_device_changed)
+        self.model_menu.train_requested.connect(self.open_training_wizard)
         self._show_target()
         self._refresh_actions()
 
@@ -402,6 +397,13 @@ class MainWindow(QMainWindow):
     def cancel_job(self) -> None:
         self.model.cancel()
 
+    def open_training_wizard(self):
+        """The training wizard (issue 6, :mod:`emostudio.gui.wizard`): its own window; the model it
+        makes can be loaded here."""
+        from emostudio.gui.wizard.window import open_wizard
+
+        return open_wizard(self)
+
     def _on_model_loading(self, where: str) -> None:
         self.model_label.setText("loading model…")
         self.model_menu.set_status(f"Loading {where}…")
@@ -537,6 +539,11 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # windows of our own (the training wizard) close first, and may refuse (a run in progress)
+        for child in self.findChildren(QWidget):
+            if child.isWindow() and child.isVisible() and not child.close():
+                event.ignore()
+                return
         unexported = self.document.unexported_takes()
         if unexported:
             names = ", ".join(t.name for t in unexported[:3]) + (" …" if len(unexported) > 3 else "")

@@ -1,4 +1,4 @@
-"""The Model menu: load another model folder, go back to the default one, choose the device."""
+"""The Model menu: load another model folder, go back to the default one, train one, choose the device."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA (GPU)"))
 class ModelMenu(QMenu):
     load_requested = Signal(object)  # Path of a model folder, or None for the default model
     device_changed = Signal(str)
+    train_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("&Model", parent)
@@ -22,6 +23,8 @@ class ModelMenu(QMenu):
         self.addSeparator()
         self.open_action = self.addAction("Load model &folder…", self.choose_folder)
         self.default_action = self.addAction("Use the &default model", lambda: self.load_requested.emit(None))
+        self.train_action = self.addAction("&Train a model on my music…", self.train_requested.emit)
+        self.train_action.setToolTip("Train a new model or fine-tune this one on your own MIDI files")
         self.addSeparator()
         device_menu = self.addMenu("&Device")
         self.device_group = QActionGroup(self)
