@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--verbose", action="store_true", help="list the ticks later than 20 ms")
+    parser.add_argument("--untuned", action="store_true",
+                        help="for comparison: Python's default 5 ms GIL switch interval and workers at normal priority")
     args = parser.parse_args()
 
     import numpy as np
@@ -48,6 +50,11 @@ def main() -> int:
     from emostudio.settings import Settings
 
     app = create_app([sys.argv[0]])
+    if args.untuned:
+        from emostudio.gui import worker
+
+        sys.setswitchinterval(0.005)
+        worker.WORKER_NICENESS = 0
     window = MainWindow(settings=Settings())
     window.resize(1600, 1000)
     window.show()
@@ -136,7 +143,8 @@ def main() -> int:
     base = results["baseline (idle)"]
     base_p95 = float(np.percentile(base, 95))
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
-    print(f"model {window.engine.model_dir} on {window.engine.device}; {args.bars} bars, {args.repeats} repeats;"
+    print(f"{'UNTUNED ' if args.untuned else ''}model {window.engine.model_dir} on {window.engine.device}; "
+          f"{args.bars} bars, {args.repeats} repeats;"
           f" probe every {PROBE_MS} ms; lateness in ms")
     print("| condition | median | p95 | p99 | max | ticks | ticks > 50 ms | wall s (median) | p95 / baseline p95 |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -118,7 +118,7 @@ def _lower_this_threads_priority() -> None:
     tid = threading.get_native_id()
     try:
         current = os.getpriority(os.PRIO_PROCESS, tid)
-        if current < WORKER_NICENESS:
+        if WORKER_NICENESS and current < WORKER_NICENESS:
             os.setpriority(os.PRIO_PROCESS, tid, WORKER_NICENESS)
     except OSError:  # not allowed here: run at the normal priority
         pass
