@@ -246,3 +246,17 @@ def test_shared_corpus_split_is_song_level_and_stratified(shared_data):
     for split in ("val", "test"):
         per_q = Counter(f.quadrant for f, s in zip(files, splits) if s == split and f.labelled)
         assert all(20 <= per_q[q] <= 40 for q in (1, 2, 3, 4)), per_q
+
+
+def test_a_different_tokenizer_config_reprocesses_everything(tmp_path):
+    from emostudio.tokens import TokenizerConfig
+
+    data, out = tmp_path / "data", tmp_path / "cache"
+    write_corpus(data, manifest=False, n_emopia=2, n_other=2, bad=False)
+    run(data, out, jobs=1)
+    config = TokenizerConfig(velocity_bins=8)
+    report, _ = run(data, out, jobs=1, config=config)
+    assert (report.processed, report.reused) == (4, 0)
+    cache = load_cache(out)
+    assert cache.tokenizer_config == config
+    assert cache.tokens.max() < len(Tokenizer(config).vocab)
