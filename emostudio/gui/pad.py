@@ -255,6 +255,8 @@ class EmotionPad(QWidget):
 
     def _paint_markers(self, p: QPainter, font: QFont) -> None:
         p.setFont(font)
+        labels: list[QRectF] = []  # label boxes drawn so far: later ones step aside
+        pad = self.pad_rect()
         for m in self._markers:
             c = self.to_widget(m.emotion.valence, m.emotion.arousal)
             if m.kind == "input":
@@ -275,6 +277,13 @@ class EmotionPad(QWidget):
             metrics = p.fontMetrics()
             box = QRectF(c.x() + 9, c.y() - metrics.height() / 2 - 1, metrics.horizontalAdvance(m.label) + 8,
                          metrics.height() + 2)
+            if box.right() > pad.right():
+                box.moveRight(c.x() - 9)
+            if box.top() < pad.top():
+                box.moveTop(pad.top() + 1)
+            while any(box.intersects(other) for other in labels):
+                box.translate(0, box.height() + 1)
+            labels.append(box)
             p.setPen(Qt.NoPen)
             p.setBrush(QColor(0, 0, 0, 150))
             p.drawRoundedRect(box, 3, 3)
