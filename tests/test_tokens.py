@@ -228,3 +228,10 @@ def test_round_trip_on_shared_files(shared_data, source):
         result = TOKENIZER.decode(TOKENIZER.encode(song), template=song)
         before, after = kept(song, result.song)
         assert after == before and result.n_skipped == 0, path.name
+
+
+def test_transpose_leaves_ids_outside_the_vocabulary_alone():
+    v = TOKENIZER.vocab
+    ids = np.array([BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_60"), -4, 5000])
+    out = TOKENIZER.transpose(ids, 2)
+    assert out.tolist() == [BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_62"), -4, 5000]

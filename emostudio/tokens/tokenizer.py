@@ -256,7 +256,9 @@ class Tokenizer:
         v = self.vocab
         kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
         ids = np.asarray(ids)
-        mask = (kinds[ids] == _K_PITCH) & (fams[ids] != int(Family.DRUMS))
+        valid = (ids >= 0) & (ids < v.size)  # ids outside the vocabulary are left as they are
+        safe = np.where(valid, ids, 0)
+        mask = valid & (kinds[safe] == _K_PITCH) & (fams[safe] != int(Family.DRUMS))
         if not mask.any():
             return ids.copy()
         new_pitch = vals[ids[mask]].astype(np.int64) + semitones
