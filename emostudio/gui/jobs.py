@@ -118,11 +118,13 @@ def transfer_job(engine, song: Song, target: Target, strength: float, dims: Sequ
 
 
 def recognise_job(engine, song: Song):
-    """The engine's Recognition of ``song`` (per-bar and overall arousal / valence)."""
+    """The engine's Recognition of ``song`` (per-bar and overall arousal / valence); a long piece is
+    heard on its first LONG_PIECE_BARS bars (the pad shows one point for the piece anyway)."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
         yield Progress(0, 1, "pieces", text="listening…")
-        return engine.recognise(song)
+        heard = song.slice_bars(0, LONG_PIECE_BARS) if song.n_bars > LONG_PIECE_BARS else song
+        return engine.recognise(heard)
 
     return job
 

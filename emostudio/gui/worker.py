@@ -79,7 +79,12 @@ class Worker(QObject):
                     break
                 self._relay.emit("progress", event)
         except Exception as exc:  # any failure of the job is reported, never raised into Qt
-            log.warning("%s failed", self.name, exc_info=True)
+            # emostudio's own errors and OS errors are user-facing (a bad file, no sound card): the
+            # window shows and logs them; anything else is a bug and keeps its traceback in the log
+            if type(exc).__module__.startswith("emostudio") or isinstance(exc, OSError):
+                log.debug("%s failed: %s", self.name, one_line(exc))
+            else:
+                log.warning("%s failed", self.name, exc_info=True)
             self._relay.emit("error", one_line(exc))
         finally:
             self._relay.emit("finished", None)

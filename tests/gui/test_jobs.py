@@ -55,3 +55,11 @@ def test_transfer_job_takes_the_first_bars_of_a_long_piece(tiny_model_dir):
 
 def test_midi_suffixes():
     assert jobs.is_midi_path("a.MID") and jobs.is_midi_path("b.midi") and not jobs.is_midi_path("c.wav")
+
+
+def test_a_long_piece_is_heard_on_its_first_bars(tiny_model_dir):
+    from emostudio.generation import Engine
+
+    engine = Engine.load(tiny_model_dir, device="cpu")
+    _, recognition = run(jobs.recognise_job(engine, make_song(jobs.LONG_PIECE_BARS + 40)))
+    assert len(recognition.arousal) == jobs.LONG_PIECE_BARS
