@@ -51,13 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
-        args = parser.parse_args(["app", *(argv or sys.argv[1:])])
+        args = parser.parse_args([*argv, "app"])  # global options (-v) stay before the command
     try:
         return int(args._module.run(args) or 0)
     except CommandError as exc:
