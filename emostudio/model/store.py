@@ -73,8 +73,9 @@ def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     recover_folder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a model folder is not
         for name, data in files.items():
-            with open(tmp / name, "wb") as fh:
+            with open(tmp / name, "wb") as fh:  # plain open: permissions follow the umask
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -91,6 +92,12 @@ def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def recover_folder(folder: Path) -> None:

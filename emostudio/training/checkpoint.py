@@ -30,7 +30,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from emostudio.model.config import ModelConfig
-from emostudio.model.store import recover_folder
+from emostudio.model.store import _umask, recover_folder
 from emostudio.tokens.config import ConfigError, TokenizerConfig
 from emostudio.training.config import TrainConfig
 
@@ -60,6 +60,7 @@ def write_file_atomically(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

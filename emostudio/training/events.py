@@ -2,7 +2,8 @@
 
 Every event has ``"event"`` (its kind) and ``"time"`` (Unix seconds). Kinds and their fields:
 
-- ``start``: ``step`` (first step to run; > 0 when resumed), ``max_steps``, ``epoch_steps``,
+- ``start``: ``rank`` (the process; only rank 0 yields the events between start and done),
+  ``step`` (first step to run; > 0 when resumed), ``max_steps``, ``epoch_steps``,
   ``device``, ``world_size``, ``run_dir``, ``n_params``, ``model`` and ``train`` (the two configs
   as dicts), ``resumed`` (bool).
 - ``step`` (every ``log_every`` steps): ``step`` (steps done), ``epoch`` (float), ``lr``, ``beta``,
@@ -18,7 +19,8 @@ Every event has ``"event"`` (its kind) and ``"time"`` (Unix seconds). Kinds and 
   ``seconds``; and ``best`` (bool: this validation is the best so far).
 - ``checkpoint``: ``step``, ``kind`` ("last" or "best"), ``path``.
 - ``done``: ``step``, ``reason`` ("finished", "time_budget" or "cancelled"), ``best`` (the best
-  validation metrics, or null), ``best_path``, ``elapsed_s``.
+  validation metrics, or null), ``best_path``, ``elapsed_s``, ``rank``, ``weights_sha256`` (a
+  fingerprint of the final weights: equal on every rank of a DDP run).
 - ``error``: ``message`` (one line). The process then exits with a non-zero code.
 """
 

@@ -8,6 +8,7 @@ yields the events of the run (the other ranks yield only ``start`` and ``done``)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -55,6 +56,15 @@ def distributed_context(device: torch.device) -> tuple[int, int, torch.device]:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     return dist.get_rank(), dist.get_world_size(), device
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 of the model's weights (the same on every DDP rank after a synchronised step)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def make_optimizer(model: CDGMVAE, config: TrainConfig) -> torch.optim.AdamW:
@@ -253,7 +263,7 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
         yield event("checkpoint", step=step, kind="last", path=str(run_dir / "last"))
 
     n_params = sum(p.numel() for p in model.parameters())
-    yield record(event("start", step=step, max_steps=train_config.max_steps, epoch_steps=epoch_steps,
+    yield record(event("start", step=step, rank=rank, max_steps=train_config.max_steps, epoch_steps=epoch_steps,
                        device=str(device), world_size=world, run_dir=str(run_dir), n_params=n_params,
                        model=model_config.to_dict(), train=train_config.to_dict(), resumed=state is not None))
     model.train()
@@ -326,7 +336,8 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
             dist.barrier()
         yield event("done", step=step, reason=reason, best=best_metrics,
                     best_path=str(run_dir / "best") if best_metrics else None,
-                    elapsed_s=round(time.monotonic() - started, 1))
+                    elapsed_s=round(time.monotonic() - started, 1), rank=rank,
+                    weights_sha256=weights_fingerprint(model))
     finally:
         if metrics_file is not None:
             metrics_file.close()

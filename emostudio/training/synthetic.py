@@ -9,6 +9,7 @@ prepared corpus.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,13 @@ MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 
 
-def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: bool, n_bars: int) -> Song:
-    tonic = int(rng.integers(0, 12))
+def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: bool, n_bars: int,
+                   random_tonic: bool = True) -> Song:
+    tonic = int(rng.integers(0, 12)) if random_tonic else 0
     scale = MAJOR if valence_high else MINOR
     third = 4 if valence_high else 3
     step = 2 if arousal_high else 8  # sub-beats between melody notes
-    velocity = int(rng.integers(90, 120)) if arousal_high else int(rng.integers(40, 70))
+    lo, hi = (90, 120) if arousal_high else (40, 70)  # velocities vary per note: no piece has its own token
     melody, chords = [], []
     degree = int(rng.integers(0, 7))
     for bar in range(n_bars):
@@ -37,9 +39,9 @@ def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: b
             degree = int(np.clip(degree + rng.integers(-2, 3), 0, 13))
             pitch = 60 + tonic + scale[degree % 7] + 12 * (degree // 7)
             start = base + pos * TICKS_PER_SUBBEAT
-            melody.append(Note(pitch, start, start + step * TICKS_PER_SUBBEAT, velocity))
+            melody.append(Note(pitch, start, start + step * TICKS_PER_SUBBEAT, int(rng.integers(lo, hi))))
         for interval in (0, third, 7):
-            chords.append(Note(48 + tonic + interval, base, base + TICKS_PER_BAR, velocity - 20))
+            chords.append(Note(48 + tonic + interval, base, base + TICKS_PER_BAR, int(rng.integers(lo, hi)) - 20))
     bpm = float(rng.uniform(130, 160)) if arousal_high else float(rng.uniform(60, 80))
     return Song(tracks=(Track(program=0, name="melody").with_notes(melody),
                         Track(program=0, name="chords").with_notes(chords)),
@@ -47,9 +49,10 @@ def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: b
 
 
 def synthetic_cache(n_pieces: int = 48, n_bars: tuple[int, int] = (8, 16), labelled_share: float = 0.5,
-                    val_share: float = 0.25, seed: int = 0,
+                    val_share: float = 0.25, seed: int = 0, random_tonic: bool = True,
                     tokenizer_config: TokenizerConfig | None = None) -> CorpusCache:
-    """An in-memory corpus cache of synthetic pieces, balanced over the four quadrants."""
+    """An in-memory corpus cache of synthetic pieces, balanced over the four quadrants
+    (every tonic is C when ``random_tonic`` is false: then the mode is a matter of pitch identity)."""
     rng = np.random.default_rng(seed)
     config = tokenizer_config or TokenizerConfig()
     tokenizer = Tokenizer(config)
@@ -58,7 +61,7 @@ def synthetic_cache(n_pieces: int = 48, n_bars: tuple[int, int] = (8, 16), label
         quadrant = i % 4 + 1
         valence_high, arousal_high = quadrant in (1, 4), quadrant in (1, 2)
         bars_n = int(rng.integers(n_bars[0], n_bars[1] + 1))
-        song = synthetic_song(rng, arousal_high, valence_high, bars_n)
+        song = synthetic_song(rng, arousal_high, valence_high, bars_n, random_tonic)
         bars = tokenizer.encode_bars(song, bars_n)
         for b in bars:
             tokens.append(b.astype(np.int16))
@@ -85,3 +88,18 @@ def synthetic_cache(n_pieces: int = 48, n_bars: tuple[int, int] = (8, 16), label
     }
     meta = {"format_version": CACHE_FORMAT_VERSION, "tokenizer": config.to_dict(), "pieces": pieces}
     return CorpusCache(Path("<synthetic>"), meta, arrays)
+
+
+def write_cache(cache: CorpusCache, folder: str | Path) -> Path:
+    """Store a cache in the on-disk layout of :mod:`emostudio.corpus` (``cache.json`` +
+    ``arrays.npz``), so that ``emostudio train --cache`` can read a synthetic corpus."""
+    from emostudio.corpus.cache import ARRAYS_NPZ, CACHE_JSON
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / ARRAYS_NPZ, tokens=cache.tokens, bar_offsets=cache.bar_offsets,
+             piece_bar_offsets=cache.piece_bar_offsets, polyphony=cache.polyphony_all, key=cache.key_all)
+    meta = {"format_version": CACHE_FORMAT_VERSION, "tokenizer": cache.tokenizer_config.to_dict(),
+            "pieces": [p.to_dict() for p in cache.pieces]}
+    (folder / CACHE_JSON).write_text(json.dumps(meta))
+    return folder
