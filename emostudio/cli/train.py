@@ -43,12 +43,13 @@ def _configs(args, tokenizer_config):
             raise CommandError(f'{args.config}: expected a JSON object with "model" and/or "train"')
         model_over, train_over = dict(data.get("model", {})), dict(data.get("train", {}))
         model_over.pop("vocab_size", None)
+    changes = {}  # command-line settings: they also apply to a resumed run
     if args.max_steps is not None:
-        train_over["max_steps"] = args.max_steps
+        changes["max_steps"] = args.max_steps
     if args.supervision_rate is not None:
-        train_over["supervision_rate"] = args.supervision_rate
+        changes["supervision_rate"] = args.supervision_rate
     if args.threads is not None:
-        train_over["threads"] = args.threads
+        changes["threads"] = args.threads
     if getattr(args, "init_from", None):
         from emostudio.model.store import ModelLoadError, read_configs
 
@@ -58,7 +59,7 @@ def _configs(args, tokenizer_config):
             raise CommandError(str(exc)) from exc
         model_over = {**base_config.to_dict(), **model_over}
     try:
-        return ModelConfig.for_tokenizer(tokenizer_config, **model_over), TrainConfig(**train_over)
+        return ModelConfig.for_tokenizer(tokenizer_config, **model_over), TrainConfig(**train_over), changes
     except (ConfigError, TypeError) as exc:
         raise CommandError(f"bad config: {exc}") from exc
 
@@ -90,6 +91,7 @@ def run(args) -> int:
     from emostudio.cli.main import CommandError
     from emostudio.corpus import CacheError, load_cache
     from emostudio.model import resolve_device
+    from emostudio.tokens.config import ConfigError
     from emostudio.training import TrainingError, train
     from emostudio.training.checkpoint import RESUME_WEIGHTS, ResumeError
     from emostudio.training.events import event, to_json
@@ -99,7 +101,7 @@ def run(args) -> int:
         device = resolve_device(args.device)
     except (CacheError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
-    model_config, train_config = _configs(args, cache.tokenizer_config)
+    model_config, train_config, changes = _configs(args, cache.tokenizer_config)
     out = Path(args.out)
     if not args.resume and (out / RESUME_WEIGHTS).exists():
         raise CommandError(f"{out} already holds a run; use --resume to continue it or choose another --out")
@@ -117,7 +119,7 @@ def run(args) -> int:
     code = 0
     try:
         for ev in train(cache, out, model_config, train_config, device, resume=args.resume, cancel=cancel,
-                        max_minutes=args.max_minutes, init_from=args.init_from):
+                        max_minutes=args.max_minutes, init_from=args.init_from, changes=changes):
             if args.events:
                 print(to_json(ev), flush=True)
                 continue
@@ -140,7 +142,7 @@ def run(args) -> int:
                 if bar is not None:
                     bar.close()
                 print(f"done ({ev['reason']}) at step {ev['step']}; best model: {ev['best_path']}")
-    except (TrainingError, ResumeError, ValueError) as exc:
+    except (TrainingError, ResumeError, ConfigError, ValueError) as exc:
         if bar is not None:
             bar.close()
         if args.events:

@@ -191,14 +191,18 @@ def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> N
 
 def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, train_config: TrainConfig,
           device: torch.device, resume: bool = False, cancel=None,
-          max_minutes: float | None = None, init_from: str | Path | None = None) -> Iterator[dict]:
+          max_minutes: float | None = None, init_from: str | Path | None = None,
+          changes: dict | None = None) -> Iterator[dict]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
 
     ``init_from`` (a model folder whose config is ``model_config``) gives a new run its starting
     weights: fine-tuning. A resumed run continues from its own state and ignores it.
 
     ``cancel`` is anything with ``is_set()``; when it is set the loop saves a checkpoint and ends
-    with a ``done`` event (reason "cancelled"). ``max_minutes`` ends it the same way ("time_budget")."""
+    with a ``done`` event (reason "cancelled"). ``max_minutes`` ends it the same way ("time_budget").
+    On ``resume`` the run's own configs are restored (``model_config`` and ``train_config`` are
+    ignored); ``changes`` (e.g. ``{"max_steps": 3000, "threads": 1}``) then applies to its
+    training config, as it does to ``train_config`` otherwise."""
     cancel = cancel or _Never()
     started = time.monotonic()
     run_dir = Path(run_dir)
@@ -214,9 +218,11 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
 
     state = load_resume(run_dir) if resume else None
     if state is not None:
-        model_config, train_config = state.model_config, state.train_config.with_changes(threads=train_config.threads)
+        model_config, train_config = state.model_config, state.train_config
         if state.tokenizer_config != cache.tokenizer_config:
             raise TrainingError("the cache's tokenizer config differs from the run's; use the same cache")
+    if changes:
+        train_config = train_config.with_changes(**changes)
     if model_config.vocab_size != len(WindowData(cache, model_config, train_config).tokenizer.vocab):
         raise TrainingError("model vocabulary size does not match the cache's tokenizer")
     torch.manual_seed(train_config.seed)
