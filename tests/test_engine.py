@@ -61,6 +61,7 @@ def test_generate_yields_exactly_the_bars_asked_for(engine):
     assert all(isinstance(e, BarEvent) and e.total == 6 for e in events)
     assert [e.song.n_bars for e in events] == [1, 2, 3, 4, 5, 6]
     assert events[-1].song.note_count > 0
+    assert len(events[-1].song.tempos) == 1  # the first bar's tempo holds for the piece
 
 
 def test_generate_streams_before_finishing(engine):

@@ -386,12 +386,15 @@ class Engine:
         families: torch.Tensor | None = None,
         need_note: torch.Tensor | None = None,
         cancel: threading.Event | None = None,
+        hold_tempo: bool = True,
     ) -> Iterator[tuple[int, list[np.ndarray]]]:
         """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
 
         ``tempo`` long[B, T]: forced Tempo token per bar; ``families`` bool[B, 5]: allowed
-        instrument families; ``need_note`` bool[B, T]: bars that must hold a note. Stops (returns)
-        at the next token boundary once ``cancel`` is set."""
+        instrument families; ``need_note`` bool[B, T]: bars that must hold a note. Without
+        ``tempo`` and with ``hold_tempo``, the tempo the model picks for the first bar is kept for
+        every later bar (a piece has one tempo; the per-bar Tempo token would otherwise wander).
+        Stops (returns) at the next token boundary once ``cancel`` is set."""
         b, n_bars, _ = z.shape
         model, grammar = self.model, self.grammar
         device = model.device
@@ -426,6 +429,9 @@ class Engine:
                     else:
                         feed = sampled[:, None]
                 state = model.decoder_next_bar(state)
+            if t == 0 and tempo is None and hold_tempo:
+                first = torch.tensor([row[1] for row in rows], dtype=torch.long)  # each row's Tempo token
+                tempo = first[:, None].expand(b, n_bars)
             yield t, [np.asarray(row, dtype=np.int32) for row in rows]
 
     @contextlib.contextmanager
