@@ -139,14 +139,34 @@ def main() -> None:
           f"{kv['max_logit_diff']:.2e}")
 
     profile = cProfile.Profile()
+    t0 = time.perf_counter()
     profile.enable()
     list(engine.generate(Emotion.from_quadrant(3), bars=args.bars, seed=99))
     profile.disable()
+    wall = time.perf_counter() - t0
+    stats = pstats.Stats(profile)
+    parts = {
+        "decoder step (model.decoder_step)": ("cdgmvae.py", "decoder_step"),
+        "bar memory (model.decoder_next_bar)": ("cdgmvae.py", "decoder_next_bar"),
+        "sampling (mask, softmax, top-p, multinomial)": ("sampling.py", "sample_next"),
+        "grammar masks": ("grammar.py", "allowed"),
+        "grammar state": ("grammar.py", "advance"),
+        "tokens -> Song for each BarEvent": ("engine.py", "_song_from_bars"),
+        "latent sampling": ("engine.py", "_target_latents"),
+    }
+    print(f"\nwhere the time goes in one {args.bars}-bar generation ({wall:.3f} s under the profiler):")
+    print("| part | seconds | share |")
+    print("|---|---|---|")
+    accounted = 0.0
+    for label, (file, func) in parts.items():
+        seconds = sum(v[3] for k, v in stats.stats.items() if k[0].endswith(file) and k[2] == func)
+        accounted += seconds
+        print(f"| {label} | {seconds:.3f} | {seconds / wall:.0%} |")
+    print(f"| rest (loop, tensors to lists) | {wall - accounted:.3f} | {(wall - accounted) / wall:.0%} |")
     buffer = io.StringIO()
-    pstats.Stats(profile, stream=buffer).sort_stats("tottime").print_stats(14)
-    print("\nprofile of one generation (internal time):")
-    print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:4000])
-
+    pstats.Stats(profile, stream=buffer).sort_stats("tottime").print_stats(10)
+    print("\ntop functions by internal time:")
+    print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:3000])
 
 if __name__ == "__main__":
     main()
