@@ -135,7 +135,7 @@ class Engine:
         except ValueError as exc:
             raise ModelLoadError(str(exc)) from exc
         model, tokenizer = load_model(folder, torch_device)
-        log.info("loaded model %s on %s", folder, torch_device)
+        log.debug("loaded model %s on %s", folder, torch_device)
         return cls(model, tokenizer, folder, threads)
 
     @property
