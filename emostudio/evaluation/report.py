@@ -89,7 +89,8 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     started = time.monotonic()
     try:
-        results: dict = {"settings": asdict(settings), "model": str(engine.model_dir)}
+        results: dict = {"settings": asdict(settings), "model": str(engine.model_dir),
+                         "model_validation": _model_metrics(engine.model_dir)}
         rng = np.random.default_rng(settings.seed)
 
         # 1. the judge ----------------------------------------------------------------------------
@@ -231,6 +232,17 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
 
 
 # ---- measures ---------------------------------------------------------------------------------------
+def _model_metrics(model_dir: Path) -> dict:
+    """The validation metrics stored in the model folder (training step, accuracies), if any."""
+    from emostudio.model.store import ModelLoadError, read_metrics
+
+    try:
+        return read_metrics(model_dir)
+    except ModelLoadError:
+        return {}
+
+
+
 def _emotion_accuracy(verdicts: Verdicts, targets: np.ndarray) -> dict:
     """Accuracy per quadrant and dimension, precision/recall/F1 of each dimension, confusion [4, 4]."""
     from sklearn.metrics import precision_recall_fscore_support
@@ -431,10 +443,12 @@ def render_markdown(r: dict, figures: str = ".") -> str:
     s = r["settings"]
     j, g, t, sw, sp, rec, cp = (r[k] for k in ("judge", "generation", "transfer", "sweep", "swap",
                                                "recognition", "copy"))
+    step = r.get("model_validation", {}).get("step")
+    trained = f" (trained {step} steps)" if step is not None else ""
     lines = [
         "# Evaluation",
         "",
-        f"Model: `{r['model']}`. Settings: {s['pieces_per_quadrant']} generated pieces per quadrant of "
+        f"Model: `{r['model']}`{trained}. Settings: {s['pieces_per_quadrant']} generated pieces per quadrant of "
         f"{s['bars']} bars, temperature {s['temperature']}, top-p {s['top_p']}, seed {s['seed']}. "
         f"Run time {r['seconds'] / 60:.1f} min. Produced by `emostudio evaluate`; every number below "
         "is measured by that run.",
