@@ -34,8 +34,9 @@ def run_one(args) -> dict:
     from emostudio.model.objective import total_loss
     from emostudio.training import TrainConfig
     from emostudio.training.data import TrainSampler, WindowData
-    from emostudio.training.loop import make_optimizer
+    from emostudio.training.loop import limit_heap_fragmentation, make_optimizer
 
+    limit_heap_fragmentation()  # as `emostudio train` does
     torch.set_num_threads(args.threads)
     if args.cache:
         from emostudio.corpus import load_cache

@@ -64,24 +64,6 @@ def _configs(args, tokenizer_config):
         raise CommandError(f"bad config: {exc}") from exc
 
 
-def _limit_heap_fragmentation() -> None:
-    """Training allocates tensors of a new size every step (bars hold varying numbers of tokens);
-    with glibc's default thresholds the freed blocks fragment the heap and the resident size grows
-    by ~100 MB a minute. Serving large blocks with mmap and trimming the heap keeps it flat."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 0)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 def run(args) -> int:
     import signal
     import sys
@@ -93,6 +75,7 @@ def run(args) -> int:
     from emostudio.model import resolve_device
     from emostudio.tokens.config import ConfigError
     from emostudio.training import TrainingError, train
+    from emostudio.training.loop import limit_heap_fragmentation
     from emostudio.training.checkpoint import RESUME_WEIGHTS, ResumeError
     from emostudio.training.events import event, to_json
 
@@ -106,7 +89,7 @@ def run(args) -> int:
     if not args.resume and (out / RESUME_WEIGHTS).exists():
         raise CommandError(f"{out} already holds a run; use --resume to continue it or choose another --out")
 
-    _limit_heap_fragmentation()
+    limit_heap_fragmentation()
     cancel = threading.Event()
 
     def on_signal(signum, frame):  # a pause: save and exit 0

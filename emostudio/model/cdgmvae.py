@@ -207,6 +207,8 @@ class CDGMVAE(nn.Module):
             self.adv_polyphony = FeatureHead(c.latent_k, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes)
             self.adv_key = FeatureHead(c.latent_r, c.feature_hidden, c.n_keys)
         self.apply(self._init_weights)
+        for encoder in (self.encoder_r, self.encoder_k):
+            nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

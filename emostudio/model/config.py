@@ -40,6 +40,8 @@ class ModelConfig:
     feature_hidden: int = 128  # width of the local feature decoders and adversaries
     prior_init_scale: float = 1.0  # std of the initial component means
     logvar_clamp: float = 8.0  # posterior log-variances are clamped to [-c, c] for stability
+    posterior_logvar_init: float = -4.0  # initial posterior log-variance (bias of the log sigma^2 head):
+    #                                      a quiet start lets z carry information from the first steps
 
     # ---- objective (MODEL.md section 3) ---------------------------------------------------------------
     alpha: float = 0.2  # scale of the spread of the component means inside KL_z (1 = plain KL)

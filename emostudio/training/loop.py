@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,23 @@ def distributed_context(device: torch.device) -> tuple[int, int, torch.device]:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     return dist.get_rank(), dist.get_world_size(), device
+
+
+def limit_heap_fragmentation() -> None:
+    """Training allocates tensors of a new size every step (bars hold varying numbers of tokens);
+    with glibc's default thresholds the freed blocks fragment the heap and the resident size grows
+    by ~100 MB a minute. Serving large blocks with mmap and trimming the heap keeps it flat."""
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 0)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
