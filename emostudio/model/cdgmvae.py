@@ -209,6 +209,13 @@ class CDGMVAE(nn.Module):
         self.apply(self._init_weights)
         for encoder in (self.encoder_r, self.encoder_k):
             nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
+        # the feature heads read a small latent (fan-in l, not d_model): torch's fan-in scaled
+        # init, not the 0.02 of the Transformer, or they start too quiet to learn for hundreds of steps
+        for head in (self.polyphony_head, self.key_head, getattr(self, "adv_polyphony", None), getattr(self, "adv_key", None)):
+            if head is not None:
+                for layer in head.net:
+                    if isinstance(layer, nn.Linear):
+                        layer.reset_parameters()
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
