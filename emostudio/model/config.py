@@ -47,7 +47,9 @@ class ModelConfig:
     alpha: float = 0.2  # scale of the spread of the component means inside KL_z (1 = plain KL)
     use_mi: bool = True  # KL(q̄(y) || p(y)) over the batch instead of KL(q(y|x) || p(y))
     use_adversary: bool = True  # adversaries through gradient reversal
-    feature_weight: float = 1.0  # local feature decoders' CE
+    feature_weight: float = 16.0  # local feature decoders' CE (per sub-beat / per bar); 16 weighs
+    #                               them like the CE summed over a bar's 16 sub-beats: with 1 the
+    #                               latents of a real-corpus run stayed uninformative (BENCHMARKS.md)
     adversary_weight: float = 0.1  # adversaries' CE (the encoders get its reversed gradient)
     classify_weight: float = 1.0  # CE of q(y|x) against the labels of labelled samples
     n_y_samples: int = 1  # Monte Carlo samples of z for q(y|x) in training
