@@ -511,11 +511,13 @@ def render_markdown(r: dict, figures: str = ".") -> str:
     for i, lam in enumerate(sw["lambda"]):
         lines.append(f"| {lam:g} | {_pct(sw['p_quadrant'][i])} | {_pct(sw['p_arousal'][i])} | "
                      f"{_pct(sw['p_valence'][i])} | {_pct(sw['accuracy'][i])} |")
-    rising = all(b >= a for a, b in zip(sw["p_quadrant"], sw["p_quadrant"][1:]))
+    p = sw["p_quadrant"]
+    monotonic = all(b >= a for a, b in zip(p, p[1:]))
+    trend = "rises" if p[-1] > p[0] else "does not rise"
     lines += [
         "",
-        f"P(target quadrant) {'rises monotonically' if rising else 'does not rise monotonically'} with λ "
-        f"({_pct(sw['p_quadrant'][0])} → {_pct(sw['p_quadrant'][-1])}).",
+        f"P(target quadrant) {trend} from {_pct(p[0])} at λ = 0 to {_pct(p[-1])} at λ = 1 "
+        f"({'monotonically' if monotonic else 'not monotonically: it dips somewhere in between'}).",
         "",
         f"![strength sweep]({fig('strength_sweep.png')})",
         "",
