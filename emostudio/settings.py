@@ -18,7 +18,7 @@ from typing import Literal
 
 import platformdirs
 
-from emostudio.tokens.config import ConfigError, config_from_dict
+from emostudio.jsonconfig import ConfigError, config_from_dict
 
 log = logging.getLogger(__name__)
 

@@ -7,19 +7,20 @@ The schedule of beta over training steps is a training matter (:mod:`emostudio.t
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
-from emostudio.tokens.config import ConfigError, TokenizerConfig, config_from_dict
+from emostudio.jsonconfig import ConfigError, JsonConfig
+from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
 
 MODEL_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """CDGMVAE sizes and objective weights; build it with :meth:`for_tokenizer`."""
+
+    config_name = "model"
 
     # ---- sizes --------------------------------------------------------------------------------------
     vocab_size: int = 0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
@@ -84,25 +85,3 @@ class ModelConfig:
     @property
     def latent(self) -> int:
         return self.latent_r + self.latent_k
-
-    def with_changes(self, **changes) -> "ModelConfig":
-        return replace(self, **changes)
-
-    # ---- JSON ------------------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        return config_from_dict(cls, data, "model")
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "ModelConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read model config ({exc})") from exc
-        return cls.from_dict(data)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
+
+# ConfigError and config_from_dict are re-exported here for the modules that import them from tokens
+from emostudio.jsonconfig import ConfigError, JsonConfig, config_from_dict  # noqa: F401
 
 TOKENIZER_FORMAT_VERSION = 1
 
 
-class ConfigError(ValueError):
-    """A configuration file that cannot be used (wrong version, unknown or bad fields)."""
-
-
 @dataclass(frozen=True)
-class TokenizerConfig:
+class TokenizerConfig(JsonConfig):
     """Event vocabulary of MODEL.md section 1. The defaults give the paper's 923 tokens."""
+
+    config_name = "tokenizer"
 
     subbeats_per_bar: int = 16
     tempo_bins: int = 24
@@ -56,36 +55,3 @@ class TokenizerConfig:
     def velocity_of_bin(self, b: int) -> int:
         width = 128 / self.velocity_bins
         return int(min(127, max(1, round((b + 0.5) * width))))
-
-    # ---- JSON ------------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TokenizerConfig":
-        return config_from_dict(cls, data, "tokenizer")
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "TokenizerConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read tokenizer config ({exc})") from exc
-        return cls.from_dict(data)
-
-
-def config_from_dict(cls, data: dict, what: str):
-    """Build a frozen config dataclass from a dict, refusing unknown fields (shared by all configs)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} config must be a JSON object")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{what} config: unknown fields {unknown}")
-    try:
-        return cls(**data)
-    except TypeError as exc:
-        raise ConfigError(f"{what} config: {exc}") from exc

@@ -6,17 +6,19 @@ how it is trained: data sampling, optimisation, the beta schedule, validation an
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
-from emostudio.tokens.config import ConfigError, config_from_dict
+from emostudio.jsonconfig import ConfigError, JsonConfig
 
 TRAIN_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
+    """How the model is trained; every field has a named default."""
+
+    config_name = "training"
+
     # ---- data ----------------------------------------------------------------------------------------
     bars_per_sample: int = 8  # T: consecutive bars per training window
     batch_size: int = 16  # per process
@@ -66,24 +68,3 @@ class TrainConfig:
             raise ConfigError("training config: need lr > 0 and 0 <= min_lr_ratio <= 1")
         if self.beta_start < 0 or self.beta_max < 0:
             raise ConfigError("training config: beta must be >= 0")
-
-    def with_changes(self, **changes) -> "TrainConfig":
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        return config_from_dict(cls, data, "training")
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read training config ({exc})") from exc
-        return cls.from_dict(data)
