@@ -45,6 +45,8 @@ def make_wizard(qtbot, tmp_path, monkeypatch):
     from emostudio.gui.wizard.window import TrainingWizard, open_wizard
 
     made = []
+    # the tests choose the models to fine-tune themselves: the shipped default is not one of them
+    monkeypatch.setenv("EMOSTUDIO_MODEL_DIR", str(tmp_path / "no-shipped-model"))
 
     def make(main=None, **kwargs):
         options = {"runs_root": tmp_path / "runs", "cache_root": tmp_path / "caches",
