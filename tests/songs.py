@@ -250,3 +250,16 @@ def write_corpus(folder: str | Path, manifest: bool = True, n_emopia: int = 8, n
                 writer.writerow([path.relative_to(folder).as_posix(), source, song_id, quadrant, valence,
                                  arousal, len(data), hashlib.sha256(data).hexdigest()])
     return paths
+
+
+def drain(generator, on_event=None):
+    """Run a progress-event generator to its end -> (the events it yielded, its return value)."""
+    events = []
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as stop:
+            return events, stop.value
+        events.append(item)
+        if on_event is not None:
+            on_event(item)

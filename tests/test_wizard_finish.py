@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from songs import drain
+
 from emostudio.corpus import load_cache
 from emostudio.midi import read_midi, write_midi
 from emostudio.model import ModelConfig, load_model
@@ -36,13 +38,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _drain(generator):
-    events = []
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as stop:
-            return events, stop.value
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +49,7 @@ def scanned(tmp_path_factory):
     for q, (valence_high, arousal_high) in DIMENSIONS.items():
         for i in range(10):
             write_midi(synthetic_song(rng, arousal_high, valence_high, 4), root / "data" / f"Q{q}_s{q}{i}_0.mid")
-    _, result = _drain(scan([root / "data"], root / "caches"))
+    _, result = drain(scan([root / "data"], root / "caches"))
     flow = WizardFlow()
     flow.set_folders([root / "data"])
     flow.labels, flow.scan = result.labels, result.summary
@@ -103,7 +98,7 @@ def test_fine_tune_plan_names_the_base_model(scanned, tmp_path):
 def test_estimate_is_measured_with_real_steps(scanned, tmp_path):
     _, flow = scanned
     plan = _plan(flow, tmp_path, 3, train_bars=training_bars(flow.scan.cache_dir), threads=1)
-    events, estimate = _drain(measure_epoch(plan, warmup=1, steps=2))
+    events, estimate = drain(measure_epoch(plan, warmup=1, steps=2))
     assert events == [(1, 3), (2, 3), (3, 3)]
     assert estimate.seconds_per_step > 0 and estimate.epoch_steps == plan.train["epoch_steps"]
     assert estimate.seconds_per_epoch == pytest.approx(estimate.seconds_per_step * estimate.epoch_steps)
@@ -115,7 +110,7 @@ def test_cancelled_estimate_returns_none(scanned, tmp_path):
     plan = _plan(flow, tmp_path, 3, train_bars=100, threads=1)
     cancel = threading.Event()
     cancel.set()
-    assert _drain(measure_epoch(plan, cancel=cancel))[1] is None
+    assert drain(measure_epoch(plan, cancel=cancel))[1] is None
 
 
 def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
@@ -136,7 +131,7 @@ def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
     model, _ = load_model(folder)
     assert model.config.d_model == 32
 
-    progress, examples = _drain(generate_examples(folder, plan.run_dir / "examples", bars=2))
+    progress, examples = drain(generate_examples(folder, plan.run_dir / "examples", bars=2))
     assert progress[-1] == (8, 8)
     assert [e.quadrant for e in examples] == [1, 2, 3, 4]
     for example in examples:

@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+from songs import drain
+
 from emostudio.training.events import event, to_json
 from emostudio.wizard.flow import RunState, Start
 from emostudio.wizard.plan import PRESETS, epoch_steps, train_overrides
@@ -158,16 +160,7 @@ def _child(max_steps=5, crash=-1):
 
 
 def _drain(process, on_event=None):
-    generator = process.events()
-    seen = []
-    while True:
-        try:
-            item = next(generator)
-        except StopIteration as stop:
-            return seen, stop.value
-        seen.append(item)
-        if on_event is not None:
-            on_event(item)
+    return drain(process.events(), on_event)
 
 
 def test_a_child_that_finishes(tmp_path):

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from songs import drain
+
 from emostudio.corpus import Progress, load_cache
 from emostudio.midi import write_midi
 from emostudio.training.synthetic import synthetic_song
@@ -28,13 +30,7 @@ def write_songs(folder: Path, quadrant: int, n: int, name: str, seed: int = 0) -
 
 
 def run_scan(folders, cache_root, csv_file=None) -> tuple[list, ScanResult]:
-    events = []
-    generator = scan(folders, cache_root, csv_file)
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as stop:
-            return events, stop.value
+    return drain(scan(folders, cache_root, csv_file))
 
 
 def test_emopia_names_and_a_plain_folder_scan_into_one_cache(tmp_path):

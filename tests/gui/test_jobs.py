@@ -4,18 +4,14 @@ import threading
 
 import pytest
 from gui_songs import make_song
+from songs import drain
 
 from emostudio.gui import jobs
 from emostudio.midi import MidiReadError, Song, TempoChange, TimeSignature, read_midi, write_midi
 
 
 def run(job):
-    events, generator = [], job(threading.Event())
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as stop:
-            return events, stop.value
+    return drain(job(threading.Event()))
 
 
 def test_export_keeps_a_tempo_change_after_the_time_signature(tmp_path):
