@@ -104,6 +104,20 @@ def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
     assert np.all(np.abs(z[6]) < 0.5)  # the centre of the pad: halfway between the components
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.9])
+def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model_dir, rho):
+    engine = Engine.load(model_dir, device="cpu", continuity=rho)
+    noise = engine._bar_noise(torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1)).numpy()
+    assert abs(noise.std() - 1.0) < 0.03 and abs(noise[:, -1].std() - 1.0) < 0.05  # every bar N(0, 1)
+    lag1 = np.mean([np.corrcoef(noise[:, t, 0], noise[:, t + 1, 0])[0, 1] for t in range(5)])
+    assert abs(lag1 - rho) < 0.05
+
+
+def test_continuity_out_of_range_is_refused(model_dir):
+    with pytest.raises(ValueError, match="continuity"):
+        Engine.load(model_dir, device="cpu", continuity=1.0)
+
+
 def test_emotion_curve_needs_one_target_per_bar(engine):
     events = list(engine.generate([TENSE, TENSE, CALM, CALM], bars=4, seed=0))
     assert len(events) == 4

@@ -81,6 +81,38 @@ def test_shapes_and_finite_losses():
     assert no_grad == []
 
 
+def test_key_chroma_reads_the_pitch_class_profile_of_pitched_notes():
+    from emostudio.tokens.vocab import Vocabulary
+    from emostudio.midi.families import Family
+
+    c = tiny_config()
+    vocab = Vocabulary(TokenizerConfig())
+    piano, drums = vocab.families[Family.PIANO].pitch, vocab.families[Family.DRUMS].pitch
+    encoder = CDGMVAE(c).encoder_k
+    # C4, E4, G4, C5 on the piano, then a drum hit on note 62 and a velocity token: neither counts
+    bar = torch.tensor([[2, piano + 60, piano + 64, piano + 67, piano + 72, drums + 62,
+                         vocab.families[Family.PIANO].velocity + 3, 0]])
+    chroma = encoder.bar_chroma(bar)[0]
+    expected = torch.zeros(12)
+    expected[0], expected[4], expected[7] = 0.5, 0.25, 0.25
+    assert torch.allclose(chroma, expected)
+    assert torch.equal(encoder.bar_chroma(torch.tensor([[2, drums + 36, 0]])), torch.zeros(1, 12))
+    # the profile's MLP starts silent, then moves the posterior once its last layer has weights
+    batch = random_batch(c)
+    model = CDGMVAE(c)
+    silent = model.encode(batch.tokens).mu_k
+    torch.nn.init.normal_(model.encoder_k.chroma[-1].weight)
+    assert not torch.allclose(model.encode(batch.tokens).mu_k, silent)
+
+
+def test_version_one_config_reads_without_key_chroma():
+    old = {k: v for k, v in tiny_config().to_dict().items() if k not in ("key_chroma", "pitch_starts", "pitch_count")}
+    c = ModelConfig.from_dict({**old, "format_version": 1})
+    assert not c.key_chroma and c.format_version == 2 and CDGMVAE(c).encoder_k.chroma is None
+    with pytest.raises(ConfigError, match="pitch layout"):
+        ModelConfig(vocab_size=923, key_chroma=True)
+
+
 def test_variants_are_config_values():
     c = tiny_config(use_adversary=False, use_mi=False, alpha=1.0)
     model = CDGMVAE(c)

@@ -222,3 +222,39 @@ def test_nan_loss_is_an_error(cache, tmp_path):
     tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=5, lr=float("inf"), warmup_steps=0)
     with pytest.raises(TrainingError, match="loss became nan"):
         list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu")))
+
+
+def test_fine_tuning_may_change_objective_weights_not_the_architecture(cache, tmp_path):
+    from emostudio.model import CDGMVAE, save_model
+    from emostudio.training import TrainingError
+
+    torch.manual_seed(0)
+    base = save_model(CDGMVAE(tiny_model_config(cache)), cache.tokenizer_config, tmp_path / "base")
+    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0)
+    reweighted = tiny_model_config(cache, classify_weight=8.0, alpha=0.5)
+    events = list(train(cache, tmp_path / "tuned", reweighted, tc, torch.device("cpu"), init_from=base))
+    assert events[-1]["event"] == "done"
+    tuned, _ = load_model(tmp_path / "tuned" / "last")
+    original, _ = load_model(base)
+    assert tuned.config.classify_weight == 8.0
+    assert torch.allclose(tuned.decoder.head.weight, original.decoder.head.weight, atol=1e-6)
+    with pytest.raises(TrainingError, match=r"architecture differs.*d_model"):
+        list(train(cache, tmp_path / "wider", tiny_model_config(cache, d_model=64), tc, torch.device("cpu"),
+                   init_from=base))
+
+
+def test_priors_learn_at_their_own_rate():
+    from emostudio.model import CDGMVAE
+    from emostudio.training.loop import make_optimizer
+    from emostudio.tokens import TokenizerConfig
+
+    mc = ModelConfig.for_tokenizer(TokenizerConfig(), d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
+                                   latent_r=4, latent_k=4, feature_hidden=16)
+    model = CDGMVAE(mc)
+    opt = make_optimizer(model, TrainConfig(prior_lr_scale=30.0))
+    prior_ids = {id(p) for name, p in model.named_parameters() if name.startswith("prior_")}
+    scales = {id(p): g["lr_scale"] for g in opt.param_groups for p in g["params"]}
+    assert all(scales[i] == 30.0 for i in prior_ids) and len(prior_ids) == 4
+    assert {s for i, s in scales.items() if i not in prior_ids} == {1.0}
+    with pytest.raises(ConfigError, match="prior_lr_scale"):
+        TrainConfig(prior_lr_scale=0.0)

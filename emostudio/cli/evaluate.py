@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T")
     parser.add_argument("--top-p", type=float, default=0.95, metavar="P")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="pieces decoded together, default 64")
+    parser.add_argument("--continuity", type=float, default=None, metavar="RHO",
+                        help="correlation of neighbouring bars' latent noise in generation "
+                             "(default: the engine's; 0: independent draws per bar)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads while decoding (default 1: fastest for token-by-token "
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.evaluation.judge import JudgeError
     from emostudio.evaluation.report import EvaluationDone, EvaluationSettings, evaluate
     from emostudio.generation import Engine, EngineError, SamplingError
+    from emostudio.generation.engine import DEFAULT_CONTINUITY
     from emostudio.model.store import ModelLoadError
 
     for name in ("pieces_per_quadrant", "bars", "batch_size"):
@@ -58,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out} exists and is not a folder")
     if args.judge is not None and not args.judge.is_file():
         raise CommandError(f"{args.judge}: no such judge file")
+    continuity = DEFAULT_CONTINUITY if args.continuity is None else args.continuity
+    if not 0.0 <= continuity < 1.0:
+        raise CommandError(f"--continuity must be in [0, 1) (got {continuity})")
     try:
-        engine = Engine.load(args.model, device=args.device, threads=args.threads or None)
+        engine = Engine.load(args.model, device=args.device, threads=args.threads or None,
+                             continuity=continuity)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
     try:

@@ -89,7 +89,8 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     started = time.monotonic()
     try:
-        results: dict = {"settings": asdict(settings), "model": str(engine.model_dir),
+        results: dict = {"settings": asdict(settings), "continuity": engine.continuity,
+                         "model": str(engine.model_dir),
                          "model_validation": _model_metrics(engine.model_dir)}
         rng = np.random.default_rng(settings.seed)
 
@@ -449,7 +450,8 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "# Evaluation",
         "",
         f"Model: `{r['model']}`{trained}. Settings: {s['pieces_per_quadrant']} generated pieces per quadrant of "
-        f"{s['bars']} bars, temperature {s['temperature']}, top-p {s['top_p']}, seed {s['seed']}. "
+        f"{s['bars']} bars, temperature {s['temperature']}, top-p {s['top_p']}, "
+        f"latent continuity {r.get('continuity', 0.0)}, seed {s['seed']}. "
         f"Run time {r['seconds'] / 60:.1f} min. Produced by `emostudio evaluate`; every number below "
         "is measured by that run.",
         "",

@@ -6,7 +6,11 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
 - **generate**: for each bar, the target point's :meth:`~emostudio.emotion.Emotion.component_weights`
   mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
   variance are the weighted sums of the components', so the middle of the pad really lies between
-  them. z is sampled per bar and decoded bar by bar with the KV cache.
+  them. z is sampled per bar and decoded bar by bar with the KV cache. Each bar's z is a draw
+  from that mixture, but the draws of neighbouring bars are correlated (an AR(1) process of the
+  standardised noise, correlation :attr:`Engine.continuity`): the bars of a real piece have
+  posteriors close to each other (the same key, a similar texture), and independent draws made
+  every bar jump to another key.
 - **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
@@ -50,6 +54,9 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: the most bars one call generates
 MAX_BARS = 1024
 DIMENSIONS = ("arousal", "valence")
+# correlation of neighbouring bars' latent noise in generation (Engine.continuity); 0 = independent
+# draws per bar. Measured choice: BENCHMARKS.md, "Latent continuity".
+DEFAULT_CONTINUITY = 0.9
 
 
 class EngineError(ValueError):
@@ -105,7 +112,8 @@ class Encoding:
 class Engine:
     """A loaded model with its tokenizer, ready to generate, transfer and recognise."""
 
-    def __init__(self, model: CDGMVAE, tokenizer: Tokenizer, model_dir: Path, threads: int | None = 1) -> None:
+    def __init__(self, model: CDGMVAE, tokenizer: Tokenizer, model_dir: Path, threads: int | None = 1,
+                 continuity: float = DEFAULT_CONTINUITY) -> None:
         for prior in (model.prior_r, model.prior_k):
             if prior.n_components != 2:
                 raise ModelLoadError(f"{model_dir}: the engine needs 2 components per mixture "
@@ -114,13 +122,16 @@ class Engine:
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir)
         self.threads = threads
+        if not 0.0 <= continuity < 1.0:
+            raise ValueError(f"continuity must be in [0, 1) (got {continuity})")
+        self.continuity = continuity
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None, device: str = "auto",
-             threads: int | None = 1) -> "Engine":
+             threads: int | None = 1, continuity: float = DEFAULT_CONTINUITY) -> "Engine":
         """Load a model folder (``None``: :func:`default_model_dir`) on ``device`` ("auto": CUDA if any).
 
         ``threads``: torch CPU threads while decoding (1 is as fast for single-token steps and
@@ -136,7 +147,7 @@ class Engine:
             raise ModelLoadError(str(exc)) from exc
         model, tokenizer = load_model(folder, torch_device)
         log.debug("loaded model %s on %s", folder, torch_device)
-        return cls(model, tokenizer, folder, threads)
+        return cls(model, tokenizer, folder, threads, continuity)
 
     @property
     def device(self) -> str:
@@ -349,9 +360,18 @@ class Engine:
             mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
             mean = mix @ prior.means  # [B, T, l]
             std = (mix @ prior.logvars.exp()).sqrt()
-            eps = torch.randn(mean.shape, generator=generator, device=mean.device)
-            parts.append(mean + std * eps)
+            parts.append(mean + std * self._bar_noise(mean.shape, generator))
         return torch.cat(parts, dim=-1)
+
+    def _bar_noise(self, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+        """Standard normal noise [B, T, l], AR(1) over bars: every bar is N(0, 1), neighbours
+        correlate by ``continuity``."""
+        eps = torch.randn(shape, generator=generator, device=self.model.device)
+        rho, keep = self.continuity, (1.0 - self.continuity ** 2) ** 0.5
+        out = [eps[:, 0]]
+        for t in range(1, shape[1]):
+            out.append(rho * out[-1] + keep * eps[:, t])
+        return torch.stack(out, dim=1)
 
     def _moved_latents(self, tokens: torch.Tensor, targets: list[list[Emotion]], strength: float,
                        dims: tuple[str, ...]) -> torch.Tensor:

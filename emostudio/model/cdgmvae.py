@@ -98,15 +98,36 @@ class FeatureHead(nn.Module):
         return self.net(z)
 
 
-class Encoder(nn.Module):
-    """Bars -> per-bar q(z|x): bidirectional inside a bar, memory of the previous bar, mean pooling."""
+def pitch_class_table(config: ModelConfig) -> torch.Tensor:
+    """long[V]: the pitch class (0-11) of each pitched Pitch token, 12 for every other token."""
+    table = torch.full((config.vocab_size,), 12, dtype=torch.long)
+    for start in config.pitch_starts:
+        table[start : start + config.pitch_count] = torch.arange(config.pitch_count) % 12
+    return table
 
-    def __init__(self, config: ModelConfig, latent: int) -> None:
+
+class Encoder(nn.Module):
+    """Bars -> per-bar q(z|x): bidirectional inside a bar, memory of the previous bar, mean pooling.
+
+    With ``chroma`` the bar's pitch-class profile goes through a small MLP whose output is added to
+    the pooled vector (its last layer starts at zero, so the profile's influence is learnt)."""
+
+    def __init__(self, config: ModelConfig, latent: int, chroma: bool = False) -> None:
         super().__init__()
         self.stack = BarStack(config, config.n_enc_layers, causal=False)
         self.to_mu = nn.Linear(config.d_model, latent)
         self.to_logvar = nn.Linear(config.d_model, latent)
         self.clamp = config.logvar_clamp
+        self.chroma = None
+        if chroma:
+            self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
+            d = config.d_model
+            self.chroma = nn.Sequential(nn.Linear(12, d), nn.GELU(), nn.Linear(d, d))
+
+    def bar_chroma(self, bar: torch.Tensor) -> torch.Tensor:
+        """bar [B, L] -> the share of its pitched notes on each pitch class, [B, 12] (zeros if none)."""
+        counts = F.one_hot(self.pitch_class[bar], 13)[..., :12].sum(1).to(torch.float32)  # [B, 12]
+        return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # tokens [B, T, L] -> mu, logvar [B, T, l]
@@ -118,7 +139,10 @@ class Encoder(nn.Module):
             h, mems = self.stack.forward_bar(bar, mems, mem_mask)  # h [B, L, d]
             mem_mask = bar != PAD
             w = mem_mask.unsqueeze(-1).to(h.dtype)  # [B, L, 1]
-            pooled.append((h * w).sum(1) / w.sum(1).clamp(min=1.0))  # [B, d]
+            pooled_bar = (h * w).sum(1) / w.sum(1).clamp(min=1.0)  # [B, d]
+            if self.chroma is not None:
+                pooled_bar = pooled_bar + self.chroma(self.bar_chroma(bar).to(h.dtype))
+            pooled.append(pooled_bar)
         h = torch.stack(pooled, dim=1)  # [B, T, d]
         return self.to_mu(h), self.to_logvar(h).clamp(-self.clamp, self.clamp)
 
@@ -197,7 +221,7 @@ class CDGMVAE(nn.Module):
         self.config = config
         c = config
         self.encoder_r = Encoder(c, c.latent_r)
-        self.encoder_k = Encoder(c, c.latent_k)
+        self.encoder_k = Encoder(c, c.latent_k, chroma=c.key_chroma)
         self.prior_r = GaussianMixturePrior(c.n_components_r, c.latent_r, c.prior_init_scale)
         self.prior_k = GaussianMixturePrior(c.n_components_k, c.latent_k, c.prior_init_scale)
         self.decoder = Decoder(c)
@@ -209,6 +233,8 @@ class CDGMVAE(nn.Module):
         self.apply(self._init_weights)
         for encoder in (self.encoder_r, self.encoder_k):
             nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
+            if encoder.chroma is not None:
+                nn.init.zeros_(encoder.chroma[-1].weight)
         # the feature heads read a small latent (fan-in l, not d_model): torch's fan-in scaled
         # init, not the 0.02 of the Transformer, or they start too quiet to learn for hundreds of steps
         for head in (self.polyphony_head, self.key_head, getattr(self, "adv_polyphony", None), getattr(self, "adv_key", None)):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emostudio.jsonconfig import ConfigError, JsonConfig
+from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
 
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: key_chroma and the pitch layout (a version-1 config reads as key_chroma=False)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class ModelConfig(JsonConfig):
 
     # ---- sizes --------------------------------------------------------------------------------------
     vocab_size: int = 0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
+    pitch_starts: tuple[int, ...] = ()  # derived: ids of Pitch_0 of the pitched (non-drum) families
+    pitch_count: int = 128  # derived: Pitch tokens per family
     bar_len: int = 80  # L: tokens per bar (longer bars are cut by the data pipeline)
     d_model: int = 192
     n_heads: int = 4
@@ -39,6 +42,10 @@ class ModelConfig(JsonConfig):
     polyphony_classes: int = 8  # notes sounding per sub-beat, clipped to polyphony_classes - 1
     n_keys: int = 24  # f_k: 12 major + 12 minor
     feature_hidden: int = 128  # width of the local feature decoders and adversaries
+    key_chroma: bool = True  # E_k also reads each bar's pitch-class profile (the share of its pitched
+    #                          notes on each of the 12 pitch classes) through a small MLP added to its
+    #                          pooled output: mode, the main cue of valence, is then one nonlinear step
+    #                          away instead of a relation between 88 separately learnt pitch embeddings
     prior_init_scale: float = 1.0  # std of the initial component means
     logvar_clamp: float = 8.0  # posterior log-variances are clamped to [-c, c] for stability
     posterior_logvar_init: float = -4.0  # initial posterior log-variance (bias of the log sigma^2 head):
@@ -63,6 +70,12 @@ class ModelConfig(JsonConfig):
                 f"model format version {self.format_version} is not supported "
                 f"(this emostudio reads version {MODEL_FORMAT_VERSION})"
             )
+        object.__setattr__(self, "pitch_starts", tuple(int(i) for i in self.pitch_starts))
+        if self.key_chroma and not self.pitch_starts:
+            raise ConfigError("model config: key_chroma needs the tokenizer's pitch layout "
+                              "(build the config with ModelConfig.for_tokenizer)")
+        if any(not 0 <= i <= self.vocab_size - self.pitch_count for i in self.pitch_starts):
+            raise ConfigError("model config: pitch_starts lie outside the vocabulary")
         positive = ("vocab_size", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
                     "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
                     "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden", "n_y_samples")
@@ -77,10 +90,30 @@ class ModelConfig(JsonConfig):
             raise ConfigError(f"model config: dropout must be in [0, 1) (got {self.dropout})")
 
     @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        if isinstance(data, dict) and data.get("format_version") == 1:  # before the chroma input
+            data = {**data, "format_version": MODEL_FORMAT_VERSION, "key_chroma": False}
+        return super().from_dict(data)
+
+    @classmethod
     def for_tokenizer(cls, tokenizer_config: TokenizerConfig, **overrides) -> "ModelConfig":
-        """A config whose vocabulary size is the tokenizer's."""
-        return cls(**{**overrides, "vocab_size": len(Vocabulary(tokenizer_config)),
+        """A config whose vocabulary size and pitch layout are the tokenizer's."""
+        vocab = Vocabulary(tokenizer_config)
+        pitched = tuple(r.pitch for f, r in vocab.families.items() if f != Family.DRUMS)
+        return cls(**{**overrides, "vocab_size": len(vocab), "pitch_starts": pitched,
+                      "pitch_count": tokenizer_config.pitch_count,
                       "subbeats_per_bar": tokenizer_config.subbeats_per_bar})
+
+    # fields that decide the set and shapes of the weights; the others (objective weights, dropout,
+    # initialisation) may change when a run fine-tunes another model's weights
+    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
+                           "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
+                           "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden",
+                           "use_adversary", "format_version")
+
+    def architecture_differences(self, other: "ModelConfig") -> list[str]:
+        """Names of the architecture fields where ``other`` differs from this config."""
+        return [f for f in self.ARCHITECTURE_FIELDS if getattr(self, f) != getattr(other, f)]
 
     @property
     def latent(self) -> int:

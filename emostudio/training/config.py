@@ -34,6 +34,7 @@ class TrainConfig(JsonConfig):
     warmup_steps: int = 200
     max_steps: int = 20000  # end of the cosine and of training
     weight_decay: float = 0.01
+    prior_lr_scale: float = 1.0  # learning rate of the mixture priors' means and variances, times lr
     grad_clip: float = 1.0
     # ---- beta annealing (weight of the KL terms) ------------------------------------------------------------
     beta_start: float = 0.0
@@ -64,6 +65,8 @@ class TrainConfig(JsonConfig):
             raise ConfigError("training config: labelled_fraction must be in [0, 1]")
         if self.warmup_steps < 0 or self.beta_anneal_steps < 0 or self.epoch_steps < 0:
             raise ConfigError("training config: step counts must be >= 0")
+        if self.prior_lr_scale <= 0:
+            raise ConfigError("training config: prior_lr_scale must be > 0")
         if self.lr <= 0 or not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError("training config: need lr > 0 and 0 <= min_lr_ratio <= 1")
         if self.beta_start < 0 or self.beta_max < 0:

@@ -86,11 +86,20 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
 
 
 def make_optimizer(model: CDGMVAE, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices of the networks, none on biases, norms and the priors."""
-    decay, no_decay = [], []
+    """AdamW; weight decay on matrices of the networks, none on biases, norms and the priors.
+
+    The mixture priors get their own group, ``lr_scale = config.prior_lr_scale`` times the
+    learning rate: Adam moves a parameter by about lr per step, and the component means must
+    travel several units to where the encoders put the posteriors."""
+    decay, no_decay, prior = [], [], []
     for name, p in model.named_parameters():
-        (decay if p.dim() >= 2 and not name.startswith("prior_") else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if name.startswith("prior_"):
+            prior.append(p)
+        else:
+            (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": config.weight_decay, "lr_scale": 1.0},
+              {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
+              {"params": prior, "weight_decay": 0.0, "lr_scale": config.prior_lr_scale}]
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.98))
 
 
@@ -202,8 +211,10 @@ def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> N
         raise TrainingError(f"cannot fine-tune: {exc}") from exc
     if tokenizer.config != cache.tokenizer_config:
         raise TrainingError(f"cannot fine-tune {folder}: its tokenizer differs from the cache's")
-    if base.config != model.config:
-        raise TrainingError(f"cannot fine-tune {folder}: its model config differs from the run's")
+    differences = base.config.architecture_differences(model.config)
+    if differences:
+        raise TrainingError(f"cannot fine-tune {folder}: its architecture differs from the run's "
+                            f"({', '.join(differences)})")
     model.load_state_dict(base.state_dict())
 
 
@@ -213,8 +224,8 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
           changes: dict | None = None) -> Iterator[dict]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
 
-    ``init_from`` (a model folder whose config is ``model_config``) gives a new run its starting
-    weights: fine-tuning. A resumed run continues from its own state and ignores it.
+    ``init_from`` (a model folder with ``model_config``'s architecture; objective weights may differ)
+    gives a new run its starting weights: fine-tuning. A resumed run continues from its own state and ignores it.
 
     ``cancel`` is anything with ``is_set()``; when it is set the loop saves a checkpoint and ends
     with a ``done`` event (reason "cancelled"). ``max_minutes`` ends it the same way ("time_budget").
@@ -312,7 +323,7 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
             batch = sampler.batch(step).to(device)
             lr, b = learning_rate(step, train_config), beta(step, train_config)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             _, losses = net(batch)
             loss = total_loss(losses, model_config, b)
             if not torch.isfinite(loss):
