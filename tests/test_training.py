@@ -243,6 +243,15 @@ def test_fine_tuning_may_change_objective_weights_not_the_architecture(cache, tm
                    init_from=base))
 
 
+def test_priors_learn_at_their_own_rate_in_the_loop(cache, tmp_path):
+    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=3, epoch_steps=1000, warmup_steps=0,
+                     prior_lr_scale=10.0)
+    list(train(cache, tmp_path / "run", tiny_model_config(cache), tc, torch.device("cpu")))
+    groups = json.loads((tmp_path / "run" / "resume.json").read_text())["param_groups"]
+    lrs = sorted(g["lr"] for g in groups)
+    assert lrs[0] > 0 and lrs[0] == lrs[1] and lrs[2] == pytest.approx(10.0 * lrs[0])
+
+
 def test_priors_learn_at_their_own_rate():
     from emostudio.model import CDGMVAE
     from emostudio.training.loop import make_optimizer

@@ -129,6 +129,10 @@ class Encoder(nn.Module):
         counts = F.one_hot(self.pitch_class[bar], 13)[..., :12].sum(1).to(torch.float32)  # [B, 12]
         return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
+    def chroma_input(self, bar: torch.Tensor) -> torch.Tensor:
+        """The profile as the MLP reads it: times 12, so an even spread is all ones."""
+        return 12.0 * self.bar_chroma(bar)
+
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # tokens [B, T, L] -> mu, logvar [B, T, l]
         b, t, _ = tokens.shape
@@ -141,7 +145,7 @@ class Encoder(nn.Module):
             w = mem_mask.unsqueeze(-1).to(h.dtype)  # [B, L, 1]
             pooled_bar = (h * w).sum(1) / w.sum(1).clamp(min=1.0)  # [B, d]
             if self.chroma is not None:
-                pooled_bar = pooled_bar + self.chroma(self.bar_chroma(bar).to(h.dtype))
+                pooled_bar = pooled_bar + self.chroma(self.chroma_input(bar).to(h.dtype))
             pooled.append(pooled_bar)
         h = torch.stack(pooled, dim=1)  # [B, T, d]
         return self.to_mu(h), self.to_logvar(h).clamp(-self.clamp, self.clamp)
@@ -233,7 +237,8 @@ class CDGMVAE(nn.Module):
         self.apply(self._init_weights)
         for encoder in (self.encoder_r, self.encoder_k):
             nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
-            if encoder.chroma is not None:
+            if encoder.chroma is not None:  # fan-in 12: torch's scaled init for the first layer, the
+                encoder.chroma[0].reset_parameters()  # last at zero (a fine-tuned model starts unchanged)
                 nn.init.zeros_(encoder.chroma[-1].weight)
         # the feature heads read a small latent (fan-in l, not d_model): torch's fan-in scaled
         # init, not the 0.02 of the Transformer, or they start too quiet to learn for hundreds of steps
