@@ -105,12 +105,41 @@ def test_key_chroma_reads_the_pitch_class_profile_of_pitched_notes():
     assert not torch.allclose(model.encode(batch.tokens).mu_k, silent)
 
 
-def test_version_one_config_reads_without_key_chroma():
-    old = {k: v for k, v in tiny_config().to_dict().items() if k not in ("key_chroma", "pitch_starts", "pitch_count")}
-    c = ModelConfig.from_dict({**old, "format_version": 1})
-    assert not c.key_chroma and c.format_version == 2 and CDGMVAE(c).encoder_k.chroma is None
+def test_older_configs_read_with_the_later_features_off():
+    new = {"key_chroma", "pitch_starts", "pitch_count", "pitch_class_tokens"}
+    v1 = {k: v for k, v in tiny_config().to_dict().items() if k not in new}
+    c = ModelConfig.from_dict({**v1, "format_version": 1})
+    assert not c.key_chroma and not c.pitch_class_tokens and c.format_version == 3
+    model = CDGMVAE(c)
+    assert model.encoder_k.chroma is None and model.decoder.pc_head is None and model.decoder.stack.pc_embed is None
+    v2 = {k: v for k, v in tiny_config().to_dict().items() if k != "pitch_class_tokens"}
+    c = ModelConfig.from_dict({**v2, "format_version": 2})
+    assert c.key_chroma and not c.pitch_class_tokens
     with pytest.raises(ConfigError, match="pitch layout"):
-        ModelConfig(vocab_size=923, key_chroma=True)
+        ModelConfig(vocab_size=923, key_chroma=False, pitch_class_tokens=True)
+
+
+def test_pitch_class_terms_are_shared_across_octaves_and_families():
+    from emostudio.midi.families import Family
+    from emostudio.tokens.vocab import Vocabulary
+
+    c = tiny_config()
+    vocab = Vocabulary(TokenizerConfig())
+    model = CDGMVAE(c)
+    dec = model.decoder
+    h = torch.randn(5, c.d_model)
+    assert torch.equal(dec.logits(h), dec.head(h))  # the pitch-class head starts at zero
+    torch.nn.init.normal_(dec.pc_head.weight)
+    with torch.no_grad():  # as training leaves it: the not-pitched row is the padding row, never updated
+        dec.stack.pc_embed.weight[:12].normal_()
+    delta = dec.logits(h) - dec.head(h)
+    piano, bass = vocab.families[Family.PIANO].pitch, vocab.families[Family.BASS].pitch
+    drums = vocab.families[Family.DRUMS].pitch
+    assert torch.allclose(delta[:, piano + 60], delta[:, piano + 72]) and torch.allclose(delta[:, piano + 60], delta[:, bass + 36])
+    assert not torch.allclose(delta[:, piano + 60], delta[:, piano + 61])
+    assert torch.all(delta[:, drums + 60] == 0) and torch.all(delta[:, vocab.families[Family.PIANO].velocity] == 0)
+    e = dec.stack.embed_tokens(torch.tensor([piano + 60, piano + 72, drums + 60])) - dec.stack.embed(torch.tensor([piano + 60, piano + 72, drums + 60]))
+    assert torch.allclose(e[0], e[1]) and torch.all(e[2] == 0) and e[0].abs().sum() > 0
 
 
 def test_variants_are_config_values():

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from emostudio.model.config import ModelConfig
-from emostudio.model.layers import BarStack, attention_mask
+from emostudio.model.layers import NOT_PITCHED, BarStack, attention_mask, pitch_class_table
 from emostudio.model.objective import (
     batch_mean_kl,
     categorical_kl,
@@ -98,14 +98,6 @@ class FeatureHead(nn.Module):
         return self.net(z)
 
 
-def pitch_class_table(config: ModelConfig) -> torch.Tensor:
-    """long[V]: the pitch class (0-11) of each pitched Pitch token, 12 for every other token."""
-    table = torch.full((config.vocab_size,), 12, dtype=torch.long)
-    for start in config.pitch_starts:
-        table[start : start + config.pitch_count] = torch.arange(config.pitch_count) % 12
-    return table
-
-
 class Encoder(nn.Module):
     """Bars -> per-bar q(z|x): bidirectional inside a bar, memory of the previous bar, mean pooling.
 
@@ -126,7 +118,7 @@ class Encoder(nn.Module):
 
     def bar_chroma(self, bar: torch.Tensor) -> torch.Tensor:
         """bar [B, L] -> the share of its pitched notes on each pitch class, [B, 12] (zeros if none)."""
-        counts = F.one_hot(self.pitch_class[bar], 13)[..., :12].sum(1).to(torch.float32)  # [B, 12]
+        counts = F.one_hot(self.pitch_class[bar], NOT_PITCHED + 1)[..., :12].sum(1).to(torch.float32)  # [B, 12]
         return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
     def chroma_input(self, bar: torch.Tensor) -> torch.Tensor:
@@ -153,7 +145,11 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """Autoregressive over each bar's tokens; the bar's z (projected per layer) is added to every
-    layer's input; memory of the previous bar; a KV cache for incremental decoding."""
+    layer's input; memory of the previous bar; a KV cache for incremental decoding.
+
+    With ``config.pitch_class_tokens`` the output is factorised like the input: a pitched note's
+    logit also gets its pitch class's logit (one per class, shared across octaves and families),
+    so "stay in this key" is one small decision instead of 352 separate ones."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -161,6 +157,15 @@ class Decoder(nn.Module):
         self.stack = BarStack(config, config.n_dec_layers, causal=True)
         self.z_proj = nn.ModuleList(nn.Linear(config.latent, config.d_model) for _ in range(config.n_dec_layers))
         self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.pc_head = nn.Linear(config.d_model, NOT_PITCHED, bias=False) if config.pitch_class_tokens else None
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Final hidden states [..., d] -> next-token logits [..., V]."""
+        out = self.head(h)
+        if self.pc_head is not None:
+            pc = F.pad(self.pc_head(h), (0, 1))  # [..., 13], 0 for tokens that are not pitched notes
+            out = out + pc[..., self.stack.pitch_class]
+        return out
 
     def hidden(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         # tokens [B, T, L], z [B, T, l_r + l_k] -> h [B, T, L, d]
@@ -197,7 +202,7 @@ class Decoder(nn.Module):
         new_mask = tokens != PAD
         pos = self.config.bar_len + state.length + torch.arange(n, device=tokens.device)
         mask = attention_mask(state.mem_mask, state.mask, new_mask, causal=True)
-        x = self.stack.embed(tokens)  # [B, n, d]
+        x = self.stack.embed_tokens(tokens)  # [B, n, d]
         inputs, keys, values = [], [], []
         for i, layer in enumerate(self.stack.layers):
             x = x + self.z_proj[i](z)[:, None, :]
@@ -208,7 +213,7 @@ class Decoder(nn.Module):
             x, k, v = layer(x, pos, ctx_k, ctx_v, mask, new_mask)
             keys.append(torch.cat([state.keys[i], k], dim=2))
             values.append(torch.cat([state.values[i], v], dim=2))
-        logits = self.head(self.stack.ln_f(x))  # [B, n, V]
+        logits = self.logits(self.stack.ln_f(x))  # [B, n, V]
         return logits, DecoderState(state.mem, state.mem_mask, state.mem_kv, inputs, keys, values,
                                     torch.cat([state.mask, new_mask], dim=1))
 
@@ -240,6 +245,12 @@ class CDGMVAE(nn.Module):
             if encoder.chroma is not None:  # fan-in 12: torch's scaled init for the first layer, the
                 encoder.chroma[0].reset_parameters()  # last at zero (a fine-tuned model starts unchanged)
                 nn.init.zeros_(encoder.chroma[-1].weight)
+        # the pitch-class parts of embeddings and output start at zero (a fine-tuned model starts unchanged)
+        for stack in (self.encoder_r.stack, self.encoder_k.stack, self.decoder.stack):
+            if stack.pc_embed is not None:
+                nn.init.zeros_(stack.pc_embed.weight)
+        if self.decoder.pc_head is not None:
+            nn.init.zeros_(self.decoder.pc_head.weight)
         # the feature heads read a small latent (fan-in l, not d_model): torch's fan-in scaled
         # init, not the 0.02 of the Transformer, or they start too quiet to learn for hundreds of steps
         for head in (self.polyphony_head, self.key_head, getattr(self, "adv_polyphony", None), getattr(self, "adv_key", None)):
@@ -268,7 +279,7 @@ class CDGMVAE(nn.Module):
 
     def decoder_logits(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """tokens [B, T, L], z [B, T, l_r + l_k] -> next-token logits [B, T, L, V] (no cache)."""
-        return self.decoder.head(self.decoder.hidden(tokens, z))
+        return self.decoder.logits(self.decoder.hidden(tokens, z))
 
     def decoder_start(self, batch: int) -> DecoderState:
         return self.decoder.start(batch, self.device)
@@ -304,7 +315,7 @@ class CDGMVAE(nn.Module):
         h = self.decoder.hidden(tokens, torch.cat([z_r, z_k], dim=-1))  # [B, T, L, d]
         tok_mask = tokens != PAD
         n_tokens = tok_mask.sum().clamp(min=1)
-        logits = self.decoder.head(h[tok_mask])  # [N, V]
+        logits = self.decoder.logits(h[tok_mask])  # [N, V]
         losses = {"token": F.cross_entropy(logits, batch.targets[tok_mask])}
 
         poly_logits = self.polyphony_head(z_r).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))

@@ -14,7 +14,9 @@ from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
 
-MODEL_FORMAT_VERSION = 2  # 2: key_chroma and the pitch layout (a version-1 config reads as key_chroma=False)
+MODEL_FORMAT_VERSION = 3  # 2: key_chroma and the pitch layout; 3: pitch_class_tokens. An older config
+#                           reads with the features it did not have switched off (from_dict)
+_ADDED_IN = {2: ("key_chroma",), 3: ("pitch_class_tokens",)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class ModelConfig(JsonConfig):
     polyphony_classes: int = 8  # notes sounding per sub-beat, clipped to polyphony_classes - 1
     n_keys: int = 24  # f_k: 12 major + 12 minor
     feature_hidden: int = 128  # width of the local feature decoders and adversaries
+    pitch_class_tokens: bool = True  # factorised pitch: a pitched note's input embedding and output
+    #                                  logit each add a pitch-class term shared across octaves and
+    #                                  families, so tonality is learnt once, not per pitch and family
     key_chroma: bool = True  # E_k also reads each bar's pitch-class profile (the share of its pitched
     #                          notes on each of the 12 pitch classes) through a small MLP added to its
     #                          pooled output: mode, the main cue of valence, is then one nonlinear step
@@ -71,9 +76,9 @@ class ModelConfig(JsonConfig):
                 f"(this emostudio reads version {MODEL_FORMAT_VERSION})"
             )
         object.__setattr__(self, "pitch_starts", tuple(int(i) for i in self.pitch_starts))
-        if self.key_chroma and not self.pitch_starts:
-            raise ConfigError("model config: key_chroma needs the tokenizer's pitch layout "
-                              "(build the config with ModelConfig.for_tokenizer)")
+        if (self.key_chroma or self.pitch_class_tokens) and not self.pitch_starts:
+            raise ConfigError("model config: key_chroma and pitch_class_tokens need the tokenizer's pitch "
+                              "layout (build the config with ModelConfig.for_tokenizer)")
         if any(not 0 <= i <= self.vocab_size - self.pitch_count for i in self.pitch_starts):
             raise ConfigError("model config: pitch_starts lie outside the vocabulary")
         positive = ("vocab_size", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
@@ -91,8 +96,10 @@ class ModelConfig(JsonConfig):
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
-        if isinstance(data, dict) and data.get("format_version") == 1:  # before the chroma input
-            data = {**data, "format_version": MODEL_FORMAT_VERSION, "key_chroma": False}
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if isinstance(version, int) and 1 <= version < MODEL_FORMAT_VERSION:
+            added = {name: False for v, names in _ADDED_IN.items() if v > version for name in names}
+            data = {**data, **added, "format_version": MODEL_FORMAT_VERSION}
         return super().from_dict(data)
 
     @classmethod
@@ -106,7 +113,7 @@ class ModelConfig(JsonConfig):
 
     # fields that decide the set and shapes of the weights; the others (objective weights, dropout,
     # initialisation) may change when a run fine-tunes another model's weights
-    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
+    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "pitch_class_tokens", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
                            "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
                            "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden",
                            "use_adversary", "format_version")

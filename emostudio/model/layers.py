@@ -130,21 +130,45 @@ def attention_mask(mem_mask: torch.Tensor, past_mask: torch.Tensor, new_mask: to
     return torch.cat([ctx, new], dim=2)[:, None]
 
 
+NOT_PITCHED = 12  # the pitch-class index of every token that is not a pitched Pitch token
+
+
+def pitch_class_table(config: ModelConfig) -> torch.Tensor:
+    """long[V]: the pitch class (0-11) of each pitched Pitch token, NOT_PITCHED for every other token."""
+    table = torch.full((config.vocab_size,), NOT_PITCHED, dtype=torch.long)
+    for start in config.pitch_starts:
+        table[start : start + config.pitch_count] = torch.arange(config.pitch_count) % 12
+    return table
+
+
 class BarStack(nn.Module):
     """Token embedding + Transformer layers run bar by bar with a gradient-stopped memory.
 
     Used for both encoders (bidirectional inside a bar) and the decoder (causal, with a per-layer
-    additive conditioning vector: the bar's projected latent)."""
+    additive conditioning vector: the bar's projected latent). With ``config.pitch_class_tokens``
+    a pitched note's embedding also gets its pitch class's (shared across octaves and families;
+    it starts at zero)."""
 
     def __init__(self, config: ModelConfig, n_layers: int, causal: bool) -> None:
         super().__init__()
         self.config = config
         self.causal = causal
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.pc_embed = None
+        if config.pitch_class_tokens:
+            self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
+            self.pc_embed = nn.Embedding(NOT_PITCHED + 1, config.d_model, padding_idx=NOT_PITCHED)
         self.drop = nn.Dropout(config.dropout)
         rotary = Rotary(config.d_model // config.n_heads, 2 * config.bar_len)
         self.layers = nn.ModuleList(Block(config, rotary) for _ in range(n_layers))
         self.ln_f = nn.LayerNorm(config.d_model)
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens [...] -> embeddings [..., d]."""
+        x = self.embed(tokens)
+        if self.pc_embed is not None:
+            x = x + self.pc_embed(self.pitch_class[tokens])
+        return x
 
     def empty_memory(self, batch: int, device) -> tuple[list[torch.Tensor], torch.Tensor]:
         d = self.config.d_model
@@ -161,7 +185,7 @@ class BarStack(nn.Module):
         pos = self.config.bar_len + torch.arange(n, device=device)
         no_past = torch.zeros(b, 0, dtype=torch.bool, device=device)
         mask = attention_mask(mem_mask, no_past, tok_mask, self.causal)
-        x = self.drop(self.embed(tokens))  # [B, L, d]
+        x = self.drop(self.embed_tokens(tokens))  # [B, L, d]
         inputs = []
         for i, layer in enumerate(self.layers):
             if cond is not None:

@@ -121,7 +121,7 @@ def evaluate(model: CDGMVAE, data: WindowData, val: ValidationSet, batch_size: i
         z = torch.cat([post.mu_r, post.mu_k], dim=-1)
         h = model.decoder.hidden(batch.tokens, z)
         mask = batch.tokens != PAD
-        logits = model.decoder.head(h[mask])
+        logits = model.decoder.logits(h[mask])
         targets = batch.targets[mask]
         ce_sum += F.cross_entropy(logits, targets, reduction="sum").item()
         correct += (logits.argmax(-1) == targets).sum().item()
