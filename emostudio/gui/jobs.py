@@ -64,7 +64,7 @@ def load_song_job(path: str | Path):
         minutes, seconds = divmod(int(round(song.duration_seconds)), 60)
         note = f"{p.name}: {song.n_bars} bars, {song.note_count:,} notes, {minutes}:{seconds:02d}"
         if song.n_bars > LONG_PIECE_BARS:
-            note += " (a long piece: a transfer works on its first bars, as many as the Bars box says)"
+            note += f" (a long piece: a transfer works on its first {LONG_PIECE_BARS} bars)"
         return LoadedSong(song, p, note)
 
     return job

@@ -106,7 +106,7 @@ class ModelControl(QObject):
         if not o.dims:
             self.message.emit("tick arousal and/or valence to transfer", True)
             return None
-        n_bars = min(o.bars, max(1, song.n_bars))
+        n_bars = min(jobs.LONG_PIECE_BARS if o.whole_piece else o.bars, max(1, song.n_bars))
         target = self.target_for(n_bars)
         take = self.document.new_take("transfer", target, describe(o, transfer=True))
         job = jobs.transfer_job(self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars)
@@ -218,5 +218,7 @@ class ModelControl(QObject):
 def describe(o: TransformOptions, transfer: bool) -> str:
     """The settings a take was made with, for its tooltip."""
     seed = "random seed" if o.seed is None else f"seed {o.seed}"
-    head = f"λ {o.strength:.2f} on {' + '.join(o.dims)}; " if transfer else ""
-    return f"{head}{o.bars} bars, temperature {o.temperature:g}, {seed}"
+    if transfer:
+        bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
+        return f"λ {o.strength:.2f} on {' + '.join(o.dims)}; {bars}, temperature {o.temperature:g}, {seed}"
+    return f"{o.bars} bars, temperature {o.temperature:g}, {seed}"

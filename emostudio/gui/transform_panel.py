@@ -37,6 +37,7 @@ class TransformOptions:
     bars: int
     temperature: float
     seed: int | None  # None: random
+    whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
 
 
 class TransformPanel(QWidget):
@@ -78,6 +79,11 @@ class TransformPanel(QWidget):
         dims_row.addWidget(self.arousal_box)
         dims_row.addWidget(self.valence_box)
         dims_row.addStretch(1)
+        self.whole_box = QCheckBox("Whole piece")
+        self.whole_box.setChecked(True)
+        self.whole_box.setToolTip("Transfer the whole input; untick to transfer only its first bars, "
+                                  "as many as the Bars box says")
+        dims_row.addWidget(self.whole_box)
         how_far = QLabel("how far to move")
         how_far.setObjectName("dim")
         transfer_layout = QVBoxLayout(transfer_box)
@@ -89,7 +95,8 @@ class TransformPanel(QWidget):
         self.bars_spin = QSpinBox()
         self.bars_spin.setRange(1, 64)
         self.bars_spin.setValue(8)
-        self.bars_spin.setToolTip("Bars to generate (a transfer uses the input's first bars, up to this many)")
+        self.bars_spin.setToolTip("Bars to generate (and the input's first bars a transfer uses when "
+                                  "Whole piece is off)")
         self.temperature_spin = QDoubleSpinBox()
         self.temperature_spin.setRange(0.1, 2.0)
         self.temperature_spin.setSingleStep(0.05)
@@ -140,7 +147,7 @@ class TransformPanel(QWidget):
         self.transfer_button.clicked.connect(self.transfer_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.strength_slider.valueChanged.connect(self._on_changed)
-        for box in (self.arousal_box, self.valence_box):
+        for box in (self.arousal_box, self.valence_box, self.whole_box):
             box.toggled.connect(self._on_changed)
         self.bars_spin.valueChanged.connect(self._on_changed)
         self.temperature_spin.valueChanged.connect(self._on_changed)
@@ -157,6 +164,7 @@ class TransformPanel(QWidget):
             bars=self.bars_spin.value(),
             temperature=round(self.temperature_spin.value(), 3),
             seed=None if seed == RANDOM_SEED else seed,
+            whole_piece=self.whole_box.isChecked(),
         )
 
     def set_strength(self, value: float) -> None:

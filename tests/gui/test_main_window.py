@@ -339,6 +339,28 @@ def test_the_event_loop_stays_responsive_during_generation(qtbot, ready_window):
     assert max(lateness) < 0.25, f"the event loop stalled for {max(lateness) * 1000:.0f} ms"
 
 
+def test_transfer_rewrites_the_whole_piece_or_its_first_bars(qtbot, ready_window, tmp_path):
+    from gui_songs import make_song
+
+    from emostudio.midi import write_midi
+
+    window = ready_window
+    path = tmp_path / "six.mid"
+    write_midi(make_song(n_bars=6), path)
+    open_by_drop(qtbot, window, path)
+    wait_idle(qtbot, window)
+    window.transform.bars_spin.setValue(2)
+    assert window.transform.whole_box.isChecked()
+    for whole, expected in ((True, 6), (False, 2)):
+        window.transform.whole_box.setChecked(whole)
+        qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[-1].complete, timeout=WAIT_MS)
+        wait_idle(qtbot, window)
+        take = window.document.takes[-1]
+        assert take.kind == "transfer" and take.song.n_bars == expected
+        assert ("whole piece" if whole else "first 2 bars") in take.details
+
+
 def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(qtbot, ready_window, midi_file):
     window = ready_window
     open_by_drop(qtbot, window, midi_file)
