@@ -23,6 +23,10 @@ SIZES = {
     "S": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=2, latent_r=16, latent_k=16, bar_len=96),
     "M": dict(d_model=192, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96),
     "L": dict(d_model=256, n_heads=4, n_enc_layers=3, n_dec_layers=3, latent_r=32, latent_k=32, bar_len=96),
+    # the shipped size, without and with the pitch-class parts (key_chroma, pitch_class_tokens)
+    "S3-plain": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96,
+                     key_chroma=False, pitch_class_tokens=False),
+    "S3": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96),
 }
 
 
