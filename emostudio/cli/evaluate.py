@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+
 HELP = "evaluate a model: judged emotion accuracy, transfer, disentanglement, realism, copying"
 
 
@@ -32,12 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep-pieces", type=int, default=24, metavar="N", help="clips in the strength sweep")
     parser.add_argument("--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test")
     parser.add_argument("--seed", type=int, default=0, metavar="S")
-    parser.add_argument("--temperature", type=float, default=1.0, metavar="T")
-    parser.add_argument("--top-p", type=float, default=0.95, metavar="P")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
+                        help=f"default {DEFAULT_TEMPERATURE}")
+    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, metavar="P", help=f"default {DEFAULT_TOP_P}")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="pieces decoded together, default 64")
     parser.add_argument("--continuity", type=float, default=None, metavar="RHO",
                         help="correlation of neighbouring bars' latent noise in generation "
-                             "(default: the engine's; 0: independent draws per bar)")
+                             f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads while decoding (default 1: fastest for token-by-token "
@@ -52,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.evaluation.judge import JudgeError
     from emostudio.evaluation.report import EvaluationDone, EvaluationSettings, evaluate
     from emostudio.generation import Engine, EngineError, SamplingError
-    from emostudio.generation.engine import DEFAULT_CONTINUITY
     from emostudio.model.store import ModelLoadError
 
     for name in ("pieces_per_quadrant", "bars", "batch_size"):

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+
 HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
 
 
@@ -20,8 +22,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (same seed, same piece)")
-    parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="default 1.0")
-    parser.add_argument("--top-p", type=float, default=0.95, metavar="P", help="nucleus sampling mass, default 0.95")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
+                        help=f"default {DEFAULT_TEMPERATURE}")
+    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, metavar="P",
+                        help=f"nucleus sampling mass, default {DEFAULT_TOP_P}")
     parser.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write")
     parser.add_argument("--wav", type=Path, metavar="OUT.wav", help="also render to this WAV file")
     parser.add_argument("--soundfont", type=Path, metavar="SF", help="soundfont for --wav")

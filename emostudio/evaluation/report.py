@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+
 from emostudio.emotion import QUADRANT_NAMES, Emotion
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
 from emostudio.evaluation.data import EvaluationCorpus
@@ -62,8 +64,8 @@ class EvaluationSettings:
     transfer_pieces: int = 0  # EMOPIA test clips transferred at strength 1 (0: all)
     sweep_pieces: int = 24  # clips in the strength sweep (each to the three other quadrants)
     swap_pairs: int = 40
-    temperature: float = 1.0
-    top_p: float = 0.95
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
     seed: int = 0
     batch_size: int = 64
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from emostudio.emotion import Emotion
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
@@ -54,9 +55,6 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: the most bars one call generates
 MAX_BARS = 1024
 DIMENSIONS = ("arousal", "valence")
-# correlation of neighbouring bars' latent noise in generation (Engine.continuity); 0 = independent
-# draws per bar. Measured choice: BENCHMARKS.md, "Latent continuity".
-DEFAULT_CONTINUITY = 0.9
 
 
 class EngineError(ValueError):
@@ -158,8 +156,8 @@ class Engine:
         self,
         target: Emotion | Sequence[Emotion],
         bars: int = 16,
-        temperature: float = 1.0,
-        top_p: float = 0.95,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[BarEvent]:
@@ -181,8 +179,8 @@ class Engine:
         self,
         targets: Sequence[Emotion | Sequence[Emotion]],
         bars: int = 16,
-        temperature: float = 1.0,
-        top_p: float = 0.95,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
         batch_size: int = 32,
     ) -> list[Song]:
@@ -211,8 +209,8 @@ class Engine:
         target: Emotion | Sequence[Emotion],
         strength: float = 1.0,
         dims: Sequence[str] = DIMENSIONS,
-        temperature: float = 1.0,
-        top_p: float = 0.95,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[BarEvent]:
@@ -238,8 +236,8 @@ class Engine:
         targets: Sequence[Emotion],
         strength: float = 1.0,
         dims: Sequence[str] = DIMENSIONS,
-        temperature: float = 1.0,
-        top_p: float = 0.95,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
         batch_size: int = 32,
     ) -> list[Song]:
@@ -305,7 +303,7 @@ class Engine:
         )
 
     def decode(self, z_r: np.ndarray, z_k: np.ndarray, template: Song | None = None,
-               temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None) -> Song:
+               temperature: float = DEFAULT_TEMPERATURE, top_p: float = DEFAULT_TOP_P, seed: int | None = None) -> Song:
         """Decode given latents (one row per bar); with a template, as a transfer of it would."""
         check_settings(temperature, top_p)
         if len(z_r) != len(z_k) or len(z_r) == 0:
@@ -325,8 +323,8 @@ class Engine:
                                                          generator=generator, **plan)]
         return self._song_from_bars(bars, template)
 
-    def decode_many(self, latents: Sequence[tuple[np.ndarray, np.ndarray]], temperature: float = 1.0,
-                    top_p: float = 0.95, seed: int | None = None, batch_size: int = 32) -> list[Song]:
+    def decode_many(self, latents: Sequence[tuple[np.ndarray, np.ndarray]], temperature: float = DEFAULT_TEMPERATURE,
+                    top_p: float = DEFAULT_TOP_P, seed: int | None = None, batch_size: int = 32) -> list[Song]:
         """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
         check_settings(temperature, top_p)
         lengths = [len(z_r) for z_r, _ in latents]

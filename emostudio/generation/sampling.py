@@ -23,8 +23,8 @@ TOP_K = 64
 def sample_next(
     logits: torch.Tensor,
     allowed: torch.Tensor,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
+    temperature: float,
+    top_p: float,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """logits [B, V], allowed bool[B, V] (at least one True per row) -> token ids long[B].

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emostudio.decoding import DEFAULT_TEMPERATURE
+
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
 
@@ -100,7 +102,7 @@ class TransformPanel(QWidget):
         self.temperature_spin = QDoubleSpinBox()
         self.temperature_spin.setRange(0.1, 2.0)
         self.temperature_spin.setSingleStep(0.05)
-        self.temperature_spin.setValue(1.0)
+        self.temperature_spin.setValue(DEFAULT_TEMPERATURE)
         self.temperature_spin.setToolTip("Lower: safer, more repetitive; higher: more surprising")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(RANDOM_SEED, 2**31 - 1)

@@ -1,0 +1,11 @@
+"""Default decoding settings, shared by the engine, the CLI, the evaluation and the GUI.
+
+A plain module (no torch), so the window and the argument parsers read them without loading the
+engine. The values are measured choices: BENCHMARKS.md, "Decoding settings".
+"""
+
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_P = 0.95
+# correlation of neighbouring bars' latent noise in generation (Engine.continuity); 0 = an
+# independent draw from the target's mixture for every bar
+DEFAULT_CONTINUITY = 0.0
