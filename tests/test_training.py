@@ -231,12 +231,12 @@ def test_fine_tuning_may_change_objective_weights_not_the_architecture(cache, tm
     torch.manual_seed(0)
     base = save_model(CDGMVAE(tiny_model_config(cache)), cache.tokenizer_config, tmp_path / "base")
     tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0)
-    reweighted = tiny_model_config(cache, classify_weight=8.0, alpha=0.5)
+    reweighted = tiny_model_config(cache, classify_weight=4.0, alpha=0.5)
     events = list(train(cache, tmp_path / "tuned", reweighted, tc, torch.device("cpu"), init_from=base))
     assert events[-1]["event"] == "done"
     tuned, _ = load_model(tmp_path / "tuned" / "last")
     original, _ = load_model(base)
-    assert tuned.config.classify_weight == 8.0
+    assert tuned.config.classify_weight == 4.0
     assert torch.allclose(tuned.decoder.head.weight, original.decoder.head.weight, atol=1e-6)
     with pytest.raises(TrainingError, match=r"architecture differs.*d_model"):
         list(train(cache, tmp_path / "wider", tiny_model_config(cache, d_model=64), tc, torch.device("cpu"),

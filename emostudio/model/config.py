@@ -29,13 +29,13 @@ class ModelConfig(JsonConfig):
     vocab_size: int = 0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
     pitch_starts: tuple[int, ...] = ()  # derived: ids of Pitch_0 of the pitched (non-drum) families
     pitch_count: int = 128  # derived: Pitch tokens per family
-    bar_len: int = 80  # L: tokens per bar (longer bars are cut by the data pipeline)
-    d_model: int = 192
+    bar_len: int = 96  # L: tokens per bar (longer bars are cut by the data pipeline; 13 % at 96)
+    d_model: int = 128  # the defaults are the shipped model's size (BENCHMARKS.md, "Model and training")
     n_heads: int = 4
     n_enc_layers: int = 2  # per encoder (E_r and E_k have the same architecture)
     n_dec_layers: int = 3
     ff_mult: int = 4  # feed-forward width = ff_mult * d_model
-    dropout: float = 0.1
+    dropout: float = 0.0  # the shipped runs see each window about once: nothing to regularise
     latent_r: int = 16  # l of z_r (rhythm/polyphony latent, arousal mixture)
     latent_k: int = 16  # l of z_k (key latent, valence mixture)
     n_components_r: int = 2  # arousal: 0 low, 1 high
@@ -64,7 +64,8 @@ class ModelConfig(JsonConfig):
     #                               them like the CE summed over a bar's 16 sub-beats: with 1 the
     #                               latents of a real-corpus run stayed uninformative (BENCHMARKS.md)
     adversary_weight: float = 0.1  # adversaries' CE (the encoders get its reversed gradient)
-    classify_weight: float = 1.0  # CE of q(y|x) against the labels of labelled samples
+    classify_weight: float = 8.0  # CE of q(y|x) against the labels of labelled samples (with 1 the
+    #                               valence of q(y|x) stayed at chance on the real corpus)
     n_y_samples: int = 1  # Monte Carlo samples of z for q(y|x) in training
 
     format_version: int = MODEL_FORMAT_VERSION

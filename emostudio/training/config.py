@@ -23,7 +23,7 @@ class TrainConfig(JsonConfig):
     bars_per_sample: int = 8  # T: consecutive bars per training window
     batch_size: int = 16  # per process
     max_pitch_shift: int = 5  # pitch-shift augmentation: a random shift in [-s, s] semitones
-    labelled_fraction: float = 0.3  # share of each batch drawn from labelled pieces (when there are both)
+    labelled_fraction: float = 0.5  # share of each batch drawn from labelled pieces (when there are both)
     supervision_rate: float | None = None  # rho: share of training pieces that keep their labels
     #                                        (None = every label the corpus has); the others are
     #                                        used as unlabelled, to reproduce the paper's rho curves
@@ -34,7 +34,9 @@ class TrainConfig(JsonConfig):
     warmup_steps: int = 200
     max_steps: int = 20000  # end of the cosine and of training
     weight_decay: float = 0.01
-    prior_lr_scale: float = 1.0  # learning rate of the mixture priors' means and variances, times lr
+    prior_lr_scale: float = 30.0  # learning rate of the mixture priors' means and variances, times lr
+    #                               (with 1 the component means had barely left their initial
+    #                               places after 370 steps, far from the posteriors)
     grad_clip: float = 1.0
     # ---- beta annealing (weight of the KL terms) ------------------------------------------------------------
     beta_start: float = 0.0

@@ -34,9 +34,9 @@ WIZARD_DIR_ENV = "EMOSTUDIO_WIZARD_DIR"
 PRESETS: dict[str, dict] = {
     "tiny": {"d_model": 64, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 2, "ff_mult": 2,
              "latent_r": 8, "latent_k": 8, "feature_hidden": 64},
-    "small": {"d_model": 128, "n_heads": 4, "n_enc_layers": 2, "n_dec_layers": 2,
-              "latent_r": 16, "latent_k": 16},
-    "default": {},
+    "small": {"d_model": 96, "n_heads": 4, "n_enc_layers": 1, "n_dec_layers": 2,
+              "latent_r": 12, "latent_k": 12, "feature_hidden": 96},
+    "default": {},  # the ModelConfig defaults: the shipped model's size
 }
 PRESET_HELP = {
     "tiny": "tiny: quick to train, for a first try or a small folder",
