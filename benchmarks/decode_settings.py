@@ -1,9 +1,9 @@
 """Judged emotion of generated music under several decoding settings, one model, one run.
 
     .venv/bin/python benchmarks/decode_settings.py --model models/default \\
-        --judge docs/evaluation/judge.json --pieces 32 --settings 1.0,0.95,0.9 0.8,0.95,0.9 1.0,0.95,0
+        --judge docs/evaluation/judge.json --pieces 32 --settings 1.0,0.95,0,1 0.6,0.9,0,1 0.6,0.9,0,0.5
 
-Each setting is ``temperature,top_p,continuity``. For each, ``--pieces`` pieces per quadrant of
+Each setting is ``temperature,top_p,continuity,latent_temperature``. For each, ``--pieces`` pieces per quadrant of
 ``--bars`` bars are generated (the same seeds for every setting) and judged by the reference judge
 of ``emostudio evaluate``; pitch-class entropy (bits) tells how tonal they are (real music: ~2.7).
 """
@@ -24,7 +24,7 @@ def main() -> None:
     p.add_argument("--pieces", type=int, default=32, help="per quadrant")
     p.add_argument("--bars", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--settings", nargs="+", required=True, metavar="T,TOP_P,CONTINUITY")
+    p.add_argument("--settings", nargs="+", required=True, metavar="T,TOP_P,CONTINUITY,TAU")
     args = p.parse_args()
 
     import torch
@@ -40,8 +40,8 @@ def main() -> None:
     quadrants = np.repeat([1, 2, 3, 4], args.pieces)
     rows = []
     for setting in args.settings:
-        temperature, top_p, continuity = (float(x) for x in setting.split(","))
-        engine.continuity = continuity
+        temperature, top_p, continuity, tau = (float(x) for x in setting.split(","))
+        engine.continuity, engine.latent_temperature = continuity, tau
         t0 = time.perf_counter()
         songs = engine.generate_many([Emotion.from_quadrant(int(q)) for q in quadrants], bars=args.bars,
                                      temperature=temperature, top_p=top_p, seed=args.seed, batch_size=64)
@@ -49,14 +49,17 @@ def main() -> None:
         verdicts, kept = judge.judge(songs)
         s = score(verdicts, quadrants[kept])
         entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
-        rows.append({"temperature": temperature, "top_p": top_p, "continuity": continuity, "n": len(kept),
+        target = quadrants[kept]
+        per_quadrant = {int(q): float(np.mean(verdicts.quadrant[target == q] == q)) for q in (1, 2, 3, 4)}
+        rows.append({"per_quadrant": per_quadrant, "temperature": temperature, "top_p": top_p, "continuity": continuity, "latent_temperature": tau,
+                     "n": len(kept),
                      "quadrant": s.quadrant, "arousal": s.arousal, "valence": s.valence,
                      "pc_entropy": entropy, "seconds": round(seconds, 1)})
         print(json.dumps(rows[-1]), flush=True)
-    print("\n| temperature | top-p | continuity | quadrant | arousal | valence | pitch-class entropy |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| temperature | top-p | continuity | latent temperature | quadrant | arousal | valence | pitch-class entropy |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['quadrant']:.3f} | {r['arousal']:.3f} | "
+        print(f"| {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['latent_temperature']} | {r['quadrant']:.3f} | {r['arousal']:.3f} | "
               f"{r['valence']:.3f} | {r['pc_entropy']:.2f} |")
 
 

@@ -9,3 +9,6 @@ DEFAULT_TOP_P = 0.95
 # correlation of neighbouring bars' latent noise in generation (Engine.continuity); 0 = an
 # independent draw from the target's mixture for every bar
 DEFAULT_CONTINUITY = 0.0
+# tau: generation draws z = mu_y + tau * sigma_y * eps from the target's mixture (1 = the prior
+# itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest)
+DEFAULT_LATENT_TEMPERATURE = 1.0

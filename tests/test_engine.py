@@ -113,9 +113,26 @@ def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model
     assert abs(lag1 - rho) < 0.05
 
 
-def test_continuity_out_of_range_is_refused(model_dir):
+def test_continuity_and_latent_temperature_out_of_range_are_refused(model_dir):
     with pytest.raises(ValueError, match="continuity"):
         Engine.load(model_dir, device="cpu", continuity=1.0)
+    with pytest.raises(ValueError, match="latent temperature"):
+        Engine.load(model_dir, device="cpu", latent_temperature=-0.1)
+
+
+def test_latent_temperature_scales_the_spread_of_the_draws(model_dir):
+    engine = Engine.load(model_dir, device="cpu", latent_temperature=0.0)
+    z = engine._target_latents([[HAPPY, SAD]], torch.Generator().manual_seed(0))[0]
+    for row, emotion in zip(z, (HAPPY, SAD)):  # no noise: exactly the mixed component means
+        w_r, w_k = emotion.component_weights()
+        for prior, w, part in ((engine.model.prior_r, w_r, row[:4]), (engine.model.prior_k, w_k, row[4:])):
+            torch.testing.assert_close(part, (1 - w) * prior.means[0] + w * prior.means[1])
+    spreads = []
+    for tau in (0.5, 1.0):
+        engine.latent_temperature = tau
+        z = engine._target_latents([[HAPPY] * 2000], torch.Generator().manual_seed(0))[0]
+        spreads.append(float(z.std(0).mean()))
+    assert spreads[0] == pytest.approx(0.5 * spreads[1], rel=1e-4)
 
 
 def test_emotion_curve_needs_one_target_per_bar(engine):

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_LATENT_TEMPERATURE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 HELP = "evaluate a model: judged emotion accuracy, transfer, disentanglement, realism, copying"
 
@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--continuity", type=float, default=None, metavar="RHO",
                         help="correlation of neighbouring bars' latent noise in generation "
                              f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)")
+    parser.add_argument("--latent-temperature", type=float, default=DEFAULT_LATENT_TEMPERATURE, metavar="TAU",
+                        help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads while decoding (default 1: fastest for token-by-token "
@@ -67,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
     continuity = DEFAULT_CONTINUITY if args.continuity is None else args.continuity
     if not 0.0 <= continuity < 1.0:
         raise CommandError(f"--continuity must be in [0, 1) (got {continuity})")
+    if not 0.0 <= args.latent_temperature <= 2.0:
+        raise CommandError(f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})")
     try:
         engine = Engine.load(args.model, device=args.device, threads=args.threads or None,
-                             continuity=continuity)
+                             continuity=continuity, latent_temperature=args.latent_temperature)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
     try:

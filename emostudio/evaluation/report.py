@@ -92,6 +92,7 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
     started = time.monotonic()
     try:
         results: dict = {"settings": asdict(settings), "continuity": engine.continuity,
+                         "latent_temperature": engine.latent_temperature,
                          "model": str(engine.model_dir),
                          "model_validation": _model_metrics(engine.model_dir)}
         rng = np.random.default_rng(settings.seed)
@@ -453,7 +454,8 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "",
         f"Model: `{r['model']}`{trained}. Settings: {s['pieces_per_quadrant']} generated pieces per quadrant of "
         f"{s['bars']} bars, temperature {s['temperature']}, top-p {s['top_p']}, "
-        f"latent continuity {r.get('continuity', 0.0)}, seed {s['seed']}. "
+        f"latent temperature {r.get('latent_temperature', 1.0)}, latent continuity {r.get('continuity', 0.0)}, "
+        f"seed {s['seed']}. "
         f"Run time {r['seconds'] / 60:.1f} min. Produced by `emostudio evaluate`; every number below "
         "is measured by that run.",
         "",

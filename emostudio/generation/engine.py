@@ -10,7 +10,10 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
   from that mixture, but the draws of neighbouring bars are correlated (an AR(1) process of the
   standardised noise, correlation :attr:`Engine.continuity`): the bars of a real piece have
   posteriors close to each other (the same key, a similar texture), and independent draws made
-  every bar jump to another key.
+  every bar jump to another key. The draws can be made narrower than the prior
+  (:attr:`Engine.latent_temperature`, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
+  sampling does: the emotion lives along the line between the components, the noise in every
+  direction.
 - **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
@@ -37,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_LATENT_TEMPERATURE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from emostudio.emotion import Emotion
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
@@ -111,7 +114,8 @@ class Engine:
     """A loaded model with its tokenizer, ready to generate, transfer and recognise."""
 
     def __init__(self, model: CDGMVAE, tokenizer: Tokenizer, model_dir: Path, threads: int | None = 1,
-                 continuity: float = DEFAULT_CONTINUITY) -> None:
+                 continuity: float = DEFAULT_CONTINUITY,
+                 latent_temperature: float = DEFAULT_LATENT_TEMPERATURE) -> None:
         for prior in (model.prior_r, model.prior_k):
             if prior.n_components != 2:
                 raise ModelLoadError(f"{model_dir}: the engine needs 2 components per mixture "
@@ -123,13 +127,17 @@ class Engine:
         if not 0.0 <= continuity < 1.0:
             raise ValueError(f"continuity must be in [0, 1) (got {continuity})")
         self.continuity = continuity
+        if not 0.0 <= latent_temperature <= 2.0:
+            raise ValueError(f"latent temperature must be in [0, 2] (got {latent_temperature})")
+        self.latent_temperature = latent_temperature
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None, device: str = "auto",
-             threads: int | None = 1, continuity: float = DEFAULT_CONTINUITY) -> "Engine":
+             threads: int | None = 1, continuity: float = DEFAULT_CONTINUITY,
+             latent_temperature: float = DEFAULT_LATENT_TEMPERATURE) -> "Engine":
         """Load a model folder (``None``: :func:`default_model_dir`) on ``device`` ("auto": CUDA if any).
 
         ``threads``: torch CPU threads while decoding (1 is as fast for single-token steps and
@@ -145,7 +153,7 @@ class Engine:
             raise ModelLoadError(str(exc)) from exc
         model, tokenizer = load_model(folder, torch_device)
         log.debug("loaded model %s on %s", folder, torch_device)
-        return cls(model, tokenizer, folder, threads, continuity)
+        return cls(model, tokenizer, folder, threads, continuity, latent_temperature)
 
     @property
     def device(self) -> str:
@@ -358,7 +366,7 @@ class Engine:
             mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
             mean = mix @ prior.means  # [B, T, l]
             std = (mix @ prior.logvars.exp()).sqrt()
-            parts.append(mean + std * self._bar_noise(mean.shape, generator))
+            parts.append(mean + self.latent_temperature * std * self._bar_noise(mean.shape, generator))
         return torch.cat(parts, dim=-1)
 
     def _bar_noise(self, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
