@@ -107,10 +107,18 @@ def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
 @pytest.mark.parametrize("rho", [0.0, 0.9])
 def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model_dir, rho):
     engine = Engine.load(model_dir, device="cpu", continuity=rho)
-    noise = engine._bar_noise(torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1)).numpy()
+    noise = engine._bar_noise(torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1), engine.continuity).numpy()
     assert abs(noise.std() - 1.0) < 0.03 and abs(noise[:, -1].std() - 1.0) < 0.05  # every bar N(0, 1)
     lag1 = np.mean([np.corrcoef(noise[:, t, 0], noise[:, t + 1, 0])[0, 1] for t in range(5)])
     assert abs(lag1 - rho) < 0.05
+
+
+def test_continuity_holds_the_key_latent_only(model_dir):
+    engine = Engine.load(model_dir, device="cpu", continuity=0.95)
+    z = engine._target_latents([[HAPPY] * 6] * 3000, torch.Generator().manual_seed(2)).detach().numpy()
+    lag1 = [np.corrcoef(z[:, 2, i], z[:, 3, i])[0, 1] for i in range(8)]  # bars 2 and 3, each dimension
+    assert all(abs(c) < 0.06 for c in lag1[:4])  # z_r: a fresh draw every bar
+    assert all(abs(c - 0.95) < 0.03 for c in lag1[4:])  # z_k: the piece keeps its key
 
 
 def test_continuity_and_latent_temperature_out_of_range_are_refused(model_dir):

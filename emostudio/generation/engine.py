@@ -7,10 +7,11 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
   mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
   variance are the weighted sums of the components', so the middle of the pad really lies between
   them. z is sampled per bar and decoded bar by bar with the KV cache. Each bar's z is a draw
-  from that mixture, but the draws of neighbouring bars are correlated (an AR(1) process of the
-  standardised noise, correlation :attr:`Engine.continuity`): the bars of a real piece have
-  posteriors close to each other (the same key, a similar texture), and independent draws made
-  every bar jump to another key. The draws can be made narrower than the prior
+  from that mixture; the key latent's draws of neighbouring bars can be correlated (an AR(1)
+  process of the standardised noise, correlation :attr:`Engine.continuity`): the bars of a real
+  piece have key posteriors close to each other, and independent draws jump to another key every
+  bar (music with no key). The rhythm latent is drawn afresh every bar. The draws can be made
+  narrower than the prior
   (:attr:`Engine.latent_temperature`, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
   sampling does: the emotion lives along the line between the components, the noise in every
   direction.
@@ -362,18 +363,20 @@ class Engine:
         parts = []
         weights = torch.tensor([[e.component_weights() for e in row] for row in targets],
                                dtype=torch.float32, device=self.model.device)  # [B, T, 2]: arousal, valence
-        for prior, w in ((self.model.prior_r, weights[..., 0]), (self.model.prior_k, weights[..., 1])):
+        # the key latent keeps its course over bars (a piece keeps its key); rhythm is drawn afresh
+        for prior, w, rho in ((self.model.prior_r, weights[..., 0], 0.0),
+                              (self.model.prior_k, weights[..., 1], self.continuity)):
             mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
             mean = mix @ prior.means  # [B, T, l]
             std = (mix @ prior.logvars.exp()).sqrt()
-            parts.append(mean + self.latent_temperature * std * self._bar_noise(mean.shape, generator))
+            parts.append(mean + self.latent_temperature * std * self._bar_noise(mean.shape, generator, rho))
         return torch.cat(parts, dim=-1)
 
-    def _bar_noise(self, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+    def _bar_noise(self, shape: torch.Size, generator: torch.Generator, rho: float) -> torch.Tensor:
         """Standard normal noise [B, T, l], AR(1) over bars: every bar is N(0, 1), neighbours
-        correlate by ``continuity``."""
+        correlate by ``rho``."""
         eps = torch.randn(shape, generator=generator, device=self.model.device)
-        rho, keep = self.continuity, (1.0 - self.continuity ** 2) ** 0.5
+        keep = (1.0 - rho ** 2) ** 0.5
         out = [eps[:, 0]]
         for t in range(1, shape[1]):
             out.append(rho * out[-1] + keep * eps[:, t])
