@@ -4,11 +4,11 @@ A plain module (no torch), so the window and the argument parsers read them with
 engine. The values are measured choices: BENCHMARKS.md, "Decoding settings".
 """
 
-DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TEMPERATURE = 0.8
 DEFAULT_TOP_P = 0.95
-# correlation of neighbouring bars' latent noise in generation (Engine.continuity); 0 = an
-# independent draw from the target's mixture for every bar
-DEFAULT_CONTINUITY = 0.0
+# correlation of neighbouring bars' key-latent noise in generation (Engine.continuity); 0 = an
+# independent draw from the target's mixture for every bar, which changes key every bar
+DEFAULT_CONTINUITY = 0.9
 # tau: generation draws z = mu_y + tau * sigma_y * eps from the target's mixture (1 = the prior
 # itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest)
 DEFAULT_LATENT_TEMPERATURE = 1.0
