@@ -267,3 +267,31 @@ def test_priors_learn_at_their_own_rate():
     assert {s for i, s in scales.items() if i not in prior_ids} == {1.0}
     with pytest.raises(ConfigError, match="prior_lr_scale"):
         TrainConfig(prior_lr_scale=0.0)
+
+
+def test_fine_tuning_may_add_the_pitch_class_features_to_an_older_model(cache, tmp_path):
+    from emostudio.model import CDGMVAE, save_model
+
+    torch.manual_seed(0)
+    old_config = tiny_model_config(cache, key_chroma=False, pitch_class_tokens=False)
+    base = save_model(CDGMVAE(old_config), cache.tokenizer_config, tmp_path / "old")
+    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0)
+    events = list(train(cache, tmp_path / "tuned", tiny_model_config(cache), tc, torch.device("cpu"), init_from=base))
+    assert events[-1]["event"] == "done"
+    tuned, _ = load_model(tmp_path / "tuned" / "last")
+    original, _ = load_model(base)
+    assert tuned.config.key_chroma and tuned.config.pitch_class_tokens
+    # the added parts start silent: the same posteriors and the same logits as the base model
+    mc = tuned.config
+    batch = TrainSampler(cache, WindowData(cache, mc, tc), tc).batch(0)
+    with torch.no_grad():
+        a, b = original.encode(batch.tokens), tuned.encode(batch.tokens)
+        torch.testing.assert_close(a.mu_k, b.mu_k, atol=1e-5, rtol=0)
+        z = torch.cat([a.mu_r, a.mu_k], dim=-1)
+        torch.testing.assert_close(original.decoder_logits(batch.tokens, z), tuned.decoder_logits(batch.tokens, z),
+                                   atol=1e-5, rtol=0)
+    # but a run that drops a feature the base has, or changes a size, is refused
+    from emostudio.training import TrainingError
+
+    with pytest.raises(TrainingError, match="architecture differs.*key_chroma"):
+        list(train(cache, tmp_path / "drop", old_config, tc, torch.device("cpu"), init_from=tmp_path / "tuned" / "last"))

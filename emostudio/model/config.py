@@ -119,9 +119,23 @@ class ModelConfig(JsonConfig):
                            "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden",
                            "use_adversary", "format_version")
 
+    # switches that add modules on top of an older model (zero-initialised, so the outputs start
+    # unchanged): a fine-tune may turn them on (``--init-from`` an older model); their weights' names
+    ADDABLE_FEATURES = {"key_chroma": ("encoder_k.chroma.",),
+                        "pitch_class_tokens": (".pc_embed.", "decoder.pc_head.")}
+
     def architecture_differences(self, other: "ModelConfig") -> list[str]:
-        """Names of the architecture fields where ``other`` differs from this config."""
-        return [f for f in self.ARCHITECTURE_FIELDS if getattr(self, f) != getattr(other, f)]
+        """Names of the architecture fields where ``other`` differs from this config, leaving out
+        the features ``other`` adds to this one (and the pitch layout they bring)."""
+        added = [f for f in self.ADDABLE_FEATURES if not getattr(self, f) and getattr(other, f)]
+        ignore = set(added) | ({"pitch_starts", "pitch_count"} if added and not self.pitch_starts else set())
+        return [f for f in self.ARCHITECTURE_FIELDS
+                if f not in ignore and getattr(self, f) != getattr(other, f)]
+
+    def added_weight_prefixes(self, other: "ModelConfig") -> tuple[str, ...]:
+        """Name fragments of the weights ``other`` has and this config's model lacks."""
+        return tuple(p for f, parts in self.ADDABLE_FEATURES.items()
+                     if not getattr(self, f) and getattr(other, f) for p in parts)
 
     @property
     def latent(self) -> int:

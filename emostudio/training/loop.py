@@ -204,7 +204,9 @@ def model_card(model_config: ModelConfig, train_config: TrainConfig, step: int, 
 
 
 def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
-    """Copy a model folder's weights into ``model`` (fine-tuning); the tokenizers must agree."""
+    """Copy a model folder's weights into ``model`` (fine-tuning); the tokenizers must agree. The
+    run may add features the base model lacks (ModelConfig.ADDABLE_FEATURES): their weights keep
+    their initial values, which leave the outputs unchanged."""
     try:
         base, tokenizer = load_model(folder)
     except ModelLoadError as exc:
@@ -215,7 +217,12 @@ def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> N
     if differences:
         raise TrainingError(f"cannot fine-tune {folder}: its architecture differs from the run's "
                             f"({', '.join(differences)})")
-    model.load_state_dict(base.state_dict())
+    added = base.config.added_weight_prefixes(model.config)
+    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+    stray = [k for k in missing if not any(p in k for p in added)]
+    if stray or unexpected:
+        raise TrainingError(f"cannot fine-tune {folder}: weights do not match (missing {stray[:3]}, "
+                            f"unexpected {unexpected[:3]})")
 
 
 def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, train_config: TrainConfig,
