@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"default {DEFAULT_TEMPERATURE}")
     parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, metavar="P", help=f"default {DEFAULT_TOP_P}")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="pieces decoded together, default 64")
-    parser.add_argument("--continuity", type=float, default=None, metavar="RHO",
-                        help="correlation of neighbouring bars' latent noise in generation "
+    parser.add_argument("--continuity", type=float, default=DEFAULT_CONTINUITY, metavar="RHO",
+                        help="correlation of neighbouring bars' key-latent noise in generation "
                              f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)")
     parser.add_argument("--latent-temperature", type=float, default=DEFAULT_LATENT_TEMPERATURE, metavar="TAU",
                         help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})")
@@ -66,14 +66,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out} exists and is not a folder")
     if args.judge is not None and not args.judge.is_file():
         raise CommandError(f"{args.judge}: no such judge file")
-    continuity = DEFAULT_CONTINUITY if args.continuity is None else args.continuity
-    if not 0.0 <= continuity < 1.0:
-        raise CommandError(f"--continuity must be in [0, 1) (got {continuity})")
+    if not 0.0 <= args.continuity < 1.0:
+        raise CommandError(f"--continuity must be in [0, 1) (got {args.continuity})")
     if not 0.0 <= args.latent_temperature <= 2.0:
         raise CommandError(f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})")
     try:
         engine = Engine.load(args.model, device=args.device, threads=args.threads or None,
-                             continuity=continuity, latent_temperature=args.latent_temperature)
+                             continuity=args.continuity, latent_temperature=args.latent_temperature)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
     try:

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from emostudio.model.config import ModelConfig
-from emostudio.model.layers import NOT_PITCHED, BarStack, attention_mask, pitch_class_table
+from emostudio.model.layers import NOT_PITCHED, BarStack, attention_mask
 from emostudio.model.objective import (
     batch_mean_kl,
     categorical_kl,
@@ -112,13 +112,12 @@ class Encoder(nn.Module):
         self.clamp = config.logvar_clamp
         self.chroma = None
         if chroma:
-            self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
             d = config.d_model
             self.chroma = nn.Sequential(nn.Linear(12, d), nn.GELU(), nn.Linear(d, d))
 
     def bar_chroma(self, bar: torch.Tensor) -> torch.Tensor:
         """bar [B, L] -> the share of its pitched notes on each pitch class, [B, 12] (zeros if none)."""
-        counts = F.one_hot(self.pitch_class[bar], NOT_PITCHED + 1)[..., :12].sum(1).to(torch.float32)  # [B, 12]
+        counts = F.one_hot(self.stack.pitch_class[bar], NOT_PITCHED + 1)[..., :12].sum(1).to(torch.float32)  # [B, 12]
         return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
     def chroma_input(self, bar: torch.Tensor) -> torch.Tensor:

@@ -114,8 +114,8 @@ class ModelConfig(JsonConfig):
 
     # fields that decide the set and shapes of the weights; the others (objective weights, dropout,
     # initialisation) may change when a run fine-tunes another model's weights
-    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "pitch_class_tokens", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
-                           "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
+    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "pitch_class_tokens",
+                           "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers", "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
                            "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden",
                            "use_adversary", "format_version")
 

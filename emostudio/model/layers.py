@@ -154,9 +154,9 @@ class BarStack(nn.Module):
         self.config = config
         self.causal = causal
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
         self.pc_embed = None
         if config.pitch_class_tokens:
-            self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
             self.pc_embed = nn.Embedding(NOT_PITCHED + 1, config.d_model, padding_idx=NOT_PITCHED)
         self.drop = nn.Dropout(config.dropout)
         rotary = Rotary(config.d_model // config.n_heads, 2 * config.bar_len)
