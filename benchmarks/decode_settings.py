@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/decode_settings.py --model models/default \\
         --judge docs/evaluation/judge.json --pieces 32 --settings 1.0,0.95,0,1 0.6,0.9,0,1 0.6,0.9,0,0.5
 
-Each setting is ``temperature,top_p,continuity,latent_temperature``. For each, ``--pieces`` pieces per quadrant of
-``--bars`` bars are generated (the same seeds for every setting) and judged by the reference judge
+Each setting is ``temperature,top_p,continuity,latent_temperature``. For each, ``--pieces``
+pieces per quadrant of ``--bars`` bars are generated (the same seeds for every setting) and judged by the reference judge
 of ``emostudio evaluate``; pitch-class entropy (bits) tells how tonal they are (real music: ~2.7).
 """
 
@@ -51,16 +51,16 @@ def main() -> None:
         entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
         target = quadrants[kept]
         per_quadrant = {int(q): float(np.mean(verdicts.quadrant[target == q] == q)) for q in (1, 2, 3, 4)}
-        rows.append({"per_quadrant": per_quadrant, "temperature": temperature, "top_p": top_p, "continuity": continuity, "latent_temperature": tau,
-                     "n": len(kept),
-                     "quadrant": s.quadrant, "arousal": s.arousal, "valence": s.valence,
+        rows.append({"temperature": temperature, "top_p": top_p, "continuity": continuity,
+                     "latent_temperature": tau, "n": len(kept), "quadrant": s.quadrant,
+                     "arousal": s.arousal, "valence": s.valence, "per_quadrant": per_quadrant,
                      "pc_entropy": entropy, "seconds": round(seconds, 1)})
         print(json.dumps(rows[-1]), flush=True)
     print("\n| temperature | top-p | continuity | latent temperature | quadrant | arousal | valence | pitch-class entropy |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['latent_temperature']} | {r['quadrant']:.3f} | {r['arousal']:.3f} | "
-              f"{r['valence']:.3f} | {r['pc_entropy']:.2f} |")
+        print(f"| {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['latent_temperature']} | "
+              f"{r['quadrant']:.3f} | {r['arousal']:.3f} | {r['valence']:.3f} | {r['pc_entropy']:.2f} |")
 
 
 if __name__ == "__main__":

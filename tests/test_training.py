@@ -295,3 +295,22 @@ def test_fine_tuning_may_add_the_pitch_class_features_to_an_older_model(cache, t
 
     with pytest.raises(TrainingError, match="architecture differs.*key_chroma"):
         list(train(cache, tmp_path / "drop", old_config, tc, torch.device("cpu"), init_from=tmp_path / "tuned" / "last"))
+
+
+def test_resuming_an_optimizer_state_of_another_layout_is_a_clear_error(cache, tmp_path):
+    from emostudio.training import TrainingError
+
+    mc = tiny_model_config(cache)
+    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=2, epoch_steps=1000)
+    list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu")))
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = tmp_path / "run" / "resume.safetensors"
+    with safe_open(path, framework="pt") as fh:
+        meta = json.loads(fh.metadata()["resume"])
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    meta["param_groups"] = meta["param_groups"][:2]  # the layout before the priors had their own group
+    save_file(tensors, path, metadata={"resume": json.dumps(meta)})
+    with pytest.raises(TrainingError, match="--init-from"):
+        list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu"), resume=True, changes={"max_steps": 3}))

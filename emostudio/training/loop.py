@@ -268,7 +268,11 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
     best_score, best_metrics = None, None
     if state is not None:
         model.load_state_dict(state.model_state)
-        optimizer.load_state_dict(state.optimizer_state)
+        try:
+            optimizer.load_state_dict(state.optimizer_state)
+        except ValueError as exc:  # an optimizer layout of an older emostudio (before the priors' own group)
+            raise TrainingError(f"{run_dir}: its optimizer state does not fit this emostudio ({exc}); "
+                                f"start a new run from its weights with --init-from {run_dir / 'last'}") from exc
         step, best_score, best_metrics = state.step, state.best_score, state.best_metrics
         if "torch" in state.rng:
             torch.set_rng_state(state.rng["torch"])
