@@ -193,3 +193,14 @@ def test_analyze_adds_the_recognised_emotion(model_dir, tmp_path, capsys):
     assert f"emotion:       Q{emotion['quadrant']}" in capsys.readouterr().out
     assert main(["analyze", str(src), "--model", str(tmp_path)]) == 1
     assert "not an emostudio model folder" in one_line_error(capsys)
+
+
+def test_generate_with_prior_fitted_needs_a_fitted_prior(model_dir, tmp_path, capsys):
+    out = tmp_path / "x.mid"
+    code = main(["generate", "--emotion", "calm", "--model", str(model_dir), "--prior", "fitted",
+                     "--out", str(out), "--device", "cpu"])
+    assert code == 1 and not out.exists()
+    assert "no fitted prior" in capsys.readouterr().err
+    assert main(["generate", "--emotion", "calm", "--model", str(model_dir), "--prior", "learned",
+                     "--bars", "2", "--out", str(out), "--device", "cpu"]) == 0
+    assert out.exists()

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emostudio.cli.generate import add_prior_argument
 from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_LATENT_TEMPERATURE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 HELP = "evaluate a model: judged emotion accuracy, transfer, disentanglement, realism, copying"
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)")
     parser.add_argument("--latent-temperature", type=float, default=DEFAULT_LATENT_TEMPERATURE, metavar="TAU",
                         help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})")
+    add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads while decoding (default 1: fastest for token-by-token "
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})")
     try:
         engine = Engine.load(args.model, device=args.device, threads=args.threads or None,
-                             continuity=args.continuity, latent_temperature=args.latent_temperature)
+                             continuity=args.continuity, latent_temperature=args.latent_temperature,
+                             prior=args.prior)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
     try:

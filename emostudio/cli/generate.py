@@ -17,9 +17,16 @@ from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
 
 
+def add_prior_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prior", default="auto", choices=("auto", "fitted", "learned"),
+                        help="the latent prior to sample from: the model folder's fitted prior if it has "
+                             "one (auto, the default), it or an error (fitted), or the model's own (learned)")
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the commands that run the engine."""
     parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
+    add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (same seed, same piece)")
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
@@ -83,7 +90,7 @@ def load_engine(args: argparse.Namespace):
     from emostudio.model.store import ModelLoadError
 
     try:
-        return Engine.load(args.model, device=args.device)
+        return Engine.load(args.model, device=args.device, prior=args.prior)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -12,6 +12,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "app": "app",
     "train": "train",
+    "fit-prior": "fit_prior",
     "plot": "plot",
     "render": "render",
     "prepare": "prepare",

@@ -93,6 +93,7 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
     try:
         results: dict = {"settings": asdict(settings), "continuity": engine.continuity,
                          "latent_temperature": engine.latent_temperature,
+                         "prior": engine.prior_kind,
                          "model": str(engine.model_dir),
                          "model_validation": _model_metrics(engine.model_dir)}
         rng = np.random.default_rng(settings.seed)
@@ -455,6 +456,7 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         f"Model: `{r['model']}`{trained}. Settings: {s['pieces_per_quadrant']} generated pieces per quadrant of "
         f"{s['bars']} bars, temperature {s['temperature']}, top-p {s['top_p']}, "
         f"latent temperature {r.get('latent_temperature', 1.0)}, latent continuity {r.get('continuity', 0.0)}, "
+        f"latents drawn from the {r.get('prior', 'learned')} prior, "
         f"seed {s['seed']}. "
         f"Run time {r['seconds'] / 60:.1f} min. Produced by `emostudio evaluate`; every number below "
         "is measured by that run.",

@@ -15,11 +15,19 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
   (:attr:`Engine.latent_temperature`, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
   sampling does: the emotion lives along the line between the components, the noise in every
   direction.
+- **the prior sampled from**: a model folder with a fitted prior (``fitted_prior.safetensors``,
+  :mod:`emostudio.model.fitted_prior`) is sampled from that instead: per class a mixture fitted to
+  the encoded training clips, so a draw lands in a real key region of the right mode rather than
+  between them. The pad weights blend a draw of each class (paired components, one noise path);
+  the key latent keeps its component for the piece when continuity is on. ``prior="learned"``
+  keeps the model's own mixture.
 - **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
   (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
-  mu_source the q(y|x)-weighted component mean. It is decoded with the source as template: the
+  mu_source the q(y|x)-weighted component mean (with a fitted prior: the means of each bar's
+  nearest component of each class, so a bar moves to the neighbouring region of the other class).
+  It is decoded with the source as template: the
   same bar count, each bar's tempo forced to the source's, only the source's instrument families,
   and the source's tempo map, time signatures and instruments on the result.
 - **recognise**: q(y|z) of each bar's posterior mean, and q(y|x) of the whole piece.
@@ -46,7 +54,8 @@ from emostudio.emotion import Emotion
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
 from emostudio.model import CDGMVAE
-from emostudio.model.store import ModelLoadError, load_model, resolve_device
+from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
+from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.generation.grammar import K_DUR, K_PITCH, K_TEMPO, BarGrammar
 from emostudio.generation.sampling import check_settings, sample_next
 from emostudio.tokens.tokenizer import Tokenizer
@@ -59,6 +68,9 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: the most bars one call generates
 MAX_BARS = 1024
 DIMENSIONS = ("arousal", "valence")
+#: which prior generation samples from: the fitted one when the folder has a usable one ("auto"),
+#: the fitted one or an error ("fitted"), or the model's own ("learned")
+PRIOR_CHOICES = ("auto", "fitted", "learned")
 
 
 class EngineError(ValueError):
@@ -116,7 +128,8 @@ class Engine:
 
     def __init__(self, model: CDGMVAE, tokenizer: Tokenizer, model_dir: Path, threads: int | None = 1,
                  continuity: float = DEFAULT_CONTINUITY,
-                 latent_temperature: float = DEFAULT_LATENT_TEMPERATURE) -> None:
+                 latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
+                 fitted_prior: FittedPrior | None = None) -> None:
         for prior in (model.prior_r, model.prior_k):
             if prior.n_components != 2:
                 raise ModelLoadError(f"{model_dir}: the engine needs 2 components per mixture "
@@ -131,6 +144,13 @@ class Engine:
         if not 0.0 <= latent_temperature <= 2.0:
             raise ValueError(f"latent temperature must be in [0, 2] (got {latent_temperature})")
         self.latent_temperature = latent_temperature
+        if fitted_prior is not None:
+            try:
+                fitted_prior.check_dims(model.config.latent_r, model.config.latent_k)
+            except FittedPriorError as exc:
+                raise ModelLoadError(f"{model_dir}: {exc}") from exc
+            fitted_prior = fitted_prior.to(model.device)
+        self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
         self._lock = threading.Lock()
@@ -138,8 +158,11 @@ class Engine:
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None, device: str = "auto",
              threads: int | None = 1, continuity: float = DEFAULT_CONTINUITY,
-             latent_temperature: float = DEFAULT_LATENT_TEMPERATURE) -> "Engine":
+             latent_temperature: float = DEFAULT_LATENT_TEMPERATURE, prior: str = "auto") -> "Engine":
         """Load a model folder (``None``: :func:`default_model_dir`) on ``device`` ("auto": CUDA if any).
+
+        ``prior``: one of :data:`PRIOR_CHOICES`. With "auto" a fitted prior that cannot be used
+        (unreadable, or fitted to other weights) is logged and the model's own prior is used.
 
         ``threads``: torch CPU threads while decoding (1 is as fast for single-token steps and
         leaves a core for playback; ``None`` leaves torch's setting alone)."""
@@ -152,13 +175,30 @@ class Engine:
             torch_device = resolve_device(device)
         except ValueError as exc:
             raise ModelLoadError(str(exc)) from exc
+        if prior not in PRIOR_CHOICES:
+            raise ModelLoadError(f"unknown prior {prior!r}: use one of {', '.join(PRIOR_CHOICES)}")
         model, tokenizer = load_model(folder, torch_device)
-        log.debug("loaded model %s on %s", folder, torch_device)
-        return cls(model, tokenizer, folder, threads, continuity, latent_temperature)
+        fitted = None
+        if prior != "learned":
+            try:
+                fitted = load_fitted_prior(folder)
+            except FittedPriorError as exc:
+                if prior == "fitted":
+                    raise ModelLoadError(str(exc)) from exc
+                log.warning("%s; generating from the model's own prior", exc)
+            if fitted is None and prior == "fitted":
+                raise ModelLoadError(f"{folder}: has no fitted prior (emostudio fit-prior)")
+        log.debug("loaded model %s on %s (prior: %s)", folder, torch_device, "fitted" if fitted else "learned")
+        return cls(model, tokenizer, folder, threads, continuity, latent_temperature, fitted)
 
     @property
     def device(self) -> str:
         return self.model.device.type
+
+    @property
+    def prior_kind(self) -> str:
+        """"fitted" or "learned": the prior generation and transfer use."""
+        return "learned" if self.fitted_prior is None else "fitted"
 
     # ---- generate -------------------------------------------------------------------------------
     def generate(
@@ -272,6 +312,14 @@ class Engine:
             out += [self._song_from_bars(r[:n], s) for r, n, s in zip(rows, lengths, chunk)]
         return out
 
+    def target_latents(self, target: Emotion | Sequence[Emotion], bars: int = 16,
+                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The latents (z_r [bars, l_r], z_k [bars, l_k]) ``generate`` with this seed would decode."""
+        targets = self._targets_per_bar(target, bars)
+        with self._decoding():
+            z = self._target_latents([targets], self._generator(seed))[0].cpu().numpy()
+        return z[:, : self.model.config.latent_r], z[:, self.model.config.latent_r :]
+
     def transfer_latents(self, song: Song, target: Emotion | Sequence[Emotion], strength: float = 1.0,
                          dims: Sequence[str] = DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
         """The moved latents (z_r [n_bars, l_r], z_k [n_bars, l_k]) a transfer would decode."""
@@ -364,15 +412,20 @@ class Engine:
         weights = torch.tensor([[e.component_weights() for e in row] for row in targets],
                                dtype=torch.float32, device=self.model.device)  # [B, T, 2]: arousal, valence
         # the key latent keeps its course over bars (a piece keeps its key); rhythm is drawn afresh
-        for prior, w, rho in ((self.model.prior_r, weights[..., 0], 0.0),
-                              (self.model.prior_k, weights[..., 1], self.continuity)):
+        for dim, prior, w, rho in (("arousal", self.model.prior_r, weights[..., 0], 0.0),
+                                   ("valence", self.model.prior_k, weights[..., 1], self.continuity)):
+            noise = self._bar_noise((*w.shape, prior.means.shape[1]), generator, rho)
+            if self.fitted_prior is not None:
+                parts.append(self.fitted_prior.sample(dim, w, noise, per_piece=rho > 0, generator=generator,
+                                                      temperature=self.latent_temperature))
+                continue
             mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
             mean = mix @ prior.means  # [B, T, l]
             std = (mix @ prior.logvars.exp()).sqrt()
-            parts.append(mean + self.latent_temperature * std * self._bar_noise(mean.shape, generator, rho))
+            parts.append(mean + self.latent_temperature * std * noise)
         return torch.cat(parts, dim=-1)
 
-    def _bar_noise(self, shape: torch.Size, generator: torch.Generator, rho: float) -> torch.Tensor:
+    def _bar_noise(self, shape: tuple[int, ...], generator: torch.Generator, rho: float) -> torch.Tensor:
         """Standard normal noise [B, T, l], AR(1) over bars: every bar is N(0, 1), neighbours
         correlate by ``rho``."""
         eps = torch.randn(shape, generator=generator, device=self.model.device)
@@ -398,9 +451,15 @@ class Engine:
             ("valence", self.model.prior_k, post.mu_k, q_k, weights[..., 1]),
         ):
             if dim in dims:
-                mu_source = q @ prior.means  # [B, l]
-                mu_target = torch.stack([1.0 - w, w], dim=-1) @ prior.means  # [B, T, l]
-                mu = mu + strength * (mu_target - mu_source[:, None, :])
+                mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
+                if self.fitted_prior is None:
+                    mu_source = (q @ prior.means)[:, None, :]  # [B, 1, l]
+                    mu_target = mix @ prior.means  # [B, T, l]
+                else:  # each bar's nearest component of each class
+                    anchors = self.fitted_prior.anchors(dim, mu)  # [B, T, K, l]
+                    mu_source = torch.einsum("bk,btkl->btl", q, anchors)
+                    mu_target = torch.einsum("btk,btkl->btl", mix, anchors)
+                mu = mu + strength * (mu_target - mu_source)
             out.append(mu)
         return torch.cat(out, dim=-1)
 

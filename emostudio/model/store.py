@@ -2,7 +2,9 @@
 
 A model folder holds ``model.safetensors`` (weights), ``config.json`` (the :class:`ModelConfig`,
 with its format version), ``tokenizer.json`` (the :class:`TokenizerConfig`), and optionally
-``MODEL_CARD.md`` and ``metrics.json``. Folders are written atomically: into a temporary sibling,
+``MODEL_CARD.md``, ``metrics.json`` and ``fitted_prior.safetensors`` (a
+:class:`~emostudio.model.fitted_prior.FittedPrior` for generation, fitted to these weights after
+training; it records the weights' SHA-256 and is refused for other weights). Folders are written atomically: into a temporary sibling,
 then renamed into place (an older folder of the same name is first moved aside to ``NAME.old`` and
 removed afterwards; :func:`recover_folder` puts it back if a crash came in between). Nothing is
 ever unpickled.
@@ -17,9 +19,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import hashlib
+
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
+
+from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 
 from emostudio.model.cdgmvae import CDGMVAE
 from emostudio.model.config import ModelConfig
@@ -34,6 +40,7 @@ CONFIG = "config.json"
 TOKENIZER = "tokenizer.json"
 CARD = "MODEL_CARD.md"
 METRICS = "metrics.json"
+FITTED_PRIOR = "fitted_prior.safetensors"
 
 
 class ModelLoadError(Exception):
@@ -117,8 +124,6 @@ def recover_folder(folder: Path) -> None:
 def model_files(model: CDGMVAE, tokenizer_config: TokenizerConfig, card_text: str | None = None,
                 metrics: dict | None = None) -> dict[str, bytes]:
     """The files of a model folder, as bytes."""
-    from safetensors.torch import save
-
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {"format": "emostudio-cdgmvae", "format_version": str(model.config.format_version)}
     files = {
@@ -197,3 +202,56 @@ def read_metrics(folder: str | Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{folder}: cannot read {METRICS} ({exc})") from exc
+
+
+def weights_sha256(folder: str | Path) -> str:
+    """SHA-256 of a model folder's weights file (what a fitted prior is tied to)."""
+    digest = hashlib.sha256()
+    with open(Path(folder) / WEIGHTS, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_fitted_prior(folder: str | Path, prior: FittedPrior) -> Path:
+    """Write ``prior`` into a model folder (atomically: a temporary file, then a rename)."""
+    folder = Path(folder)
+    read_configs(folder)  # a model folder, or a clear error
+    path = folder / FITTED_PRIOR
+    tmp = folder / f".{FITTED_PRIOR}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(save(prior.tensors(), metadata=prior.metadata()))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
+    """The folder's fitted prior; ``None`` when it has none.
+
+    Raises :class:`FittedPriorError` (one line) for an unreadable file, or one fitted to other
+    weights (its recorded ``model_sha256`` is not this folder's)."""
+    folder = Path(folder)
+    path = folder / FITTED_PRIOR
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(path, framework="pt", device="cpu") as fh:
+            metadata = fh.metadata()
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise FittedPriorError(f"{path}: cannot read ({exc})") from exc
+    try:
+        prior = FittedPrior.from_tensors(tensors, metadata)
+    except FittedPriorError as exc:
+        raise FittedPriorError(f"{path}: {exc}") from exc
+    recorded = prior.info.get("model_sha256")
+    if recorded != weights_sha256(folder):
+        raise FittedPriorError(f"{path}: fitted to other weights than {WEIGHTS}; fit it again (emostudio fit-prior)")
+    return prior
