@@ -16,10 +16,11 @@ from songs import drain
 from emostudio.corpus import load_cache
 from emostudio.midi import read_midi, write_midi
 from emostudio.model import ModelConfig, load_model
+from emostudio.model.store import FITTED_PRIOR, load_fitted_prior, weights_sha256
 from emostudio.training import TrainConfig, train
 from emostudio.training.synthetic import synthetic_song
 from emostudio.wizard.estimate import measure_epoch
-from emostudio.wizard.finish import generate_examples, validation_lines, write_model
+from emostudio.wizard.finish import fit_generation_prior, generate_examples, validation_lines, write_model
 from emostudio.wizard.flow import Start, WizardFlow
 from emostudio.wizard.plan import CONFIG_JSON, RunPlan, training_bars
 from emostudio.wizard.runs import list_runs
@@ -130,6 +131,15 @@ def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
     assert "labelled validation clips: arousal" in card and "preset test" in card
     model, _ = load_model(folder)
     assert model.config.d_model == 32
+
+    fit_progress, _ = drain(fit_generation_prior(plan, folder))
+    assert fit_progress and fit_progress[-1][0] == fit_progress[-1][1]
+    assert load_fitted_prior(folder).info["model_sha256"] == weights_sha256(folder)
+    cancel = threading.Event()
+    cancel.set()
+    (folder / FITTED_PRIOR).unlink()
+    drain(fit_generation_prior(plan, folder, cancel=cancel))  # cancelled: no prior, no error
+    assert not (folder / FITTED_PRIOR).exists()
 
     progress, examples = drain(generate_examples(folder, plan.run_dir / "examples", bars=2))
     assert progress[-1] == (8, 8)

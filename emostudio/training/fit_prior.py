@@ -11,7 +11,8 @@ other splits and unlabelled pieces are not used.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,9 +58,14 @@ class EncodedBars:
     q_high: dict[str, np.ndarray]  # dimension -> float[N]
 
 
+class FitCancelled(Exception):
+    """The fit was cancelled (its cancel flag was set between two batches)."""
+
+
 def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
-                    progress: Callable[[int, int], None] | None = None) -> EncodedBars:
-    """Encode the labelled training pieces' windows in every transposition."""
+                    cancel: threading.Event | None = None) -> Generator[tuple[int, int], None, EncodedBars]:
+    """Encode the labelled training pieces' windows in every transposition; yields (windows done,
+    windows in all) after each batch and returns the encoded bars."""
     data = WindowData(cache, model.config, TrainConfig(bars_per_sample=settings.window_bars))
     windows, labels = [], []
     for i in cache.split_indices("train"):
@@ -78,6 +84,8 @@ def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
     device = model.device
     with torch.inference_mode():
         for lo in range(0, len(windows), settings.batch_size):
+            if cancel is not None and cancel.is_set():
+                raise FitCancelled("fitting the prior was cancelled")
             chunk = windows[lo : lo + settings.batch_size]
             tokens = torch.from_numpy(np.stack([data.window_arrays(w)[0] for w in chunk])).to(device)
             post = model.encode(tokens)
@@ -89,8 +97,7 @@ def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
                 per_bar = keep.sum(axis=1)
                 lab[dim].append(np.repeat([row[j] for row in labels[lo : lo + len(chunk)]], per_bar))
                 q_high[dim].append(np.repeat(q[:, 1].cpu().numpy(), per_bar))
-            if progress is not None:
-                progress(min(lo + len(chunk), len(windows)), len(windows))
+            yield min(lo + len(chunk), len(windows)), len(windows)
     return EncodedBars(
         z={d: np.concatenate(v).astype(np.float32) for d, v in z.items()},
         label={d: np.concatenate(v) for d, v in lab.items()},
@@ -137,7 +144,21 @@ def fit_mixtures(bars: EncodedBars, settings: FitSettings) -> tuple[dict[str, Cl
 def fit_prior(model: CDGMVAE, cache: CorpusCache, model_sha256: str, settings: FitSettings = FitSettings(),
               progress: Callable[[int, int], None] | None = None) -> FittedPrior:
     """Encode the cache's labelled training pieces and fit the class mixtures of both dimensions."""
-    bars = encode_labelled(model, cache, settings, progress)
+    steps = iter_fit_prior(model, cache, model_sha256, settings)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(done, total)
+
+
+def iter_fit_prior(model: CDGMVAE, cache: CorpusCache, model_sha256: str, settings: FitSettings = FitSettings(),
+                   cancel: threading.Event | None = None) -> Generator[tuple[int, int], None, FittedPrior]:
+    """:func:`fit_prior` as a generator of (windows encoded, windows in all), for background jobs;
+    raises :class:`FitCancelled` once ``cancel`` is set."""
+    bars = yield from encode_labelled(model, cache, settings, cancel)
     mixtures, counts = fit_mixtures(bars, settings)
     info = {
         "model_sha256": model_sha256,

@@ -4,6 +4,8 @@
 - :func:`write_model`: the run's best model re-saved (through :mod:`emostudio.model.store`) as
   ``RUN_DIR/model``, a normal model folder whose card names the data folders, the labels, the
   settings and the measured quality;
+- :func:`fit_generation_prior`: the model's fitted generation prior on the run's cache (as
+  ``emostudio fit-prior`` does), so the new model generates the way the shipped one does;
 - :func:`generate_examples`: one short piece per quadrant from the new model (a job for the GUI
   worker), written as MIDI beside it, each with the emotion the model itself hears in it.
 """
@@ -105,6 +107,28 @@ def write_model(plan: RunPlan) -> Path:
     save_model(model, tokenizer.config, folder, model_card(plan, metrics, model.config), metrics)
     log.info("model written to %s", folder)
     return folder
+
+
+def fit_generation_prior(plan: RunPlan, model_dir: str | Path, device: str = "cpu",
+                         cancel=None) -> Iterator[tuple[int, int]]:
+    """Fit and save ``model_dir``'s generation prior on the run's cache; yields (windows done, in all).
+
+    A cache without labelled training pieces leaves the model with its learned prior (logged)."""
+    from emostudio.corpus import load_cache
+    from emostudio.model.fitted_prior import FittedPriorError
+    from emostudio.model.store import load_model, save_fitted_prior, weights_sha256
+    from emostudio.training.fit_prior import FitCancelled, iter_fit_prior
+
+    model, _ = load_model(model_dir, device)
+    try:
+        prior = yield from iter_fit_prior(model, load_cache(plan.cache_dir), weights_sha256(model_dir), cancel=cancel)
+    except FittedPriorError as exc:
+        log.warning("no fitted prior for %s: %s", model_dir, exc)
+        return
+    except FitCancelled:
+        log.info("fitting the prior of %s was cancelled; it generates from its learned prior", model_dir)
+        return
+    save_fitted_prior(model_dir, prior)
 
 
 def generate_examples(model_dir: str | Path, out_dir: str | Path, device: str = "cpu",

@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
 
 from emostudio.gui.worker import Worker, Workers
 from emostudio.midi import Song
-from emostudio.wizard.finish import EXAMPLES_FOLDER, Example, generate_examples, validation_lines, write_model
+from emostudio.wizard.finish import (EXAMPLES_FOLDER, Example, fit_generation_prior, generate_examples,
+                                     validation_lines, write_model)
 from emostudio.wizard.plan import RunPlan
+
+EXAMPLES_FORMAT = "generating examples: bar %v of %m"
 
 
 class FinishPage(QWidget):
@@ -43,7 +46,7 @@ class FinishPage(QWidget):
         self.model_label.setObjectName("dim")
         self.model_label.setWordWrap(True)
         self.examples_progress = QProgressBar()
-        self.examples_progress.setFormat("generating examples: bar %v of %m")
+        self.examples_progress.setFormat(EXAMPLES_FORMAT)
         self.example_list = QListWidget()
         self.play_button = QPushButton("▶ Play example")
         self.play_button.setEnabled(False)
@@ -81,6 +84,8 @@ class FinishPage(QWidget):
         def job(cancel):
             model_dir = write_model(plan)
             yield ("model", model_dir)
+            for done, total in fit_generation_prior(plan, model_dir, device=device, cancel=cancel):
+                yield ("prior", done, total)
             examples = yield from generate_examples(model_dir, plan.run_dir / EXAMPLES_FOLDER, device=device,
                                                     cancel=cancel)
             return model_dir, examples
@@ -95,6 +100,13 @@ class FinishPage(QWidget):
             self._show_model()
             self.use_button.setEnabled(True)
             return
+        if event[0] == "prior":
+            _, done, total = event
+            self.examples_progress.setFormat("fitting the generation prior… %p%")
+            self.examples_progress.setRange(0, total)
+            self.examples_progress.setValue(done)
+            return
+        self.examples_progress.setFormat(EXAMPLES_FORMAT)
         done, total = event
         self.examples_progress.setRange(0, total)
         self.examples_progress.setValue(done)
