@@ -9,6 +9,7 @@ DEFAULT_TOP_P = 0.95
 # correlation of neighbouring bars' key-latent noise in generation (Engine.continuity); 0 = an
 # independent draw from the target's mixture for every bar, which changes key every bar
 DEFAULT_CONTINUITY = 0.9
-# tau: generation draws z = mu_y + tau * sigma_y * eps from the target's mixture (1 = the prior
-# itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest)
-DEFAULT_LATENT_TEMPERATURE = 1.0
+# tau: generation draws z = mu + tau * sigma * eps from the target's component (1 = the prior
+# itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest).
+# With the shipped model's fitted prior 0.7 was judged best (BENCHMARKS.md, "Session 3")
+DEFAULT_LATENT_TEMPERATURE = 0.7

@@ -201,10 +201,24 @@ def test_transfer_moves_only_the_chosen_dimension(engine):
     np.testing.assert_allclose(z_k, code.z_k, atol=1e-6)
     means = engine.model.prior_r.means.detach().numpy()
     w = HAPPY.component_weights()[0]
-    shift = (1 - w) * means[0] + w * means[1] - code.q_arousal @ means
+    mu_source = code.q_arousal @ means
+    tau = engine.latent_temperature
+    # full strength: the target's mean plus the bar's deviation from the source's, scaled by tau
+    shift = (1 - w) * means[0] + w * means[1] - mu_source + (tau - 1.0) * (code.z_r - mu_source)
     np.testing.assert_allclose(z_r, code.z_r + shift, atol=1e-5)
     half_r, _ = engine.transfer_latents(song, HAPPY, strength=0.5, dims=("arousal",))
     np.testing.assert_allclose(half_r, code.z_r + 0.5 * shift, atol=1e-5)
+
+
+def test_transfer_at_tau_one_keeps_each_bars_deviation(model_dir):
+    engine = Engine.load(model_dir, device="cpu", latent_temperature=1.0)
+    song = source_song(4)
+    code = engine.encode(song)
+    z_r, _ = engine.transfer_latents(song, SAD, strength=1.0, dims=("arousal",))
+    means = engine.model.prior_r.means.detach().numpy()
+    w = SAD.component_weights()[0]
+    np.testing.assert_allclose(z_r, code.z_r + (1 - w) * means[0] + w * means[1] - code.q_arousal @ means,
+                               atol=1e-5)
 
 
 def test_transfer_many_matches_lengths(engine):

@@ -27,6 +27,9 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
   (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
   mu_source the q(y|x)-weighted component mean (with a fitted prior: the means of each bar's
   nearest component of each class, so a bar moves to the neighbouring region of the other class).
+  The bar's own deviation from mu_source is scaled by the latent temperature as generation scales
+  its draws: ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source -
+  mu_source))``, so at full strength a bar is the target's mean plus tau times its own deviation.
   It is decoded with the source as template: the
   same bar count, each bar's tempo forced to the source's, only the source's instrument families,
   and the source's tempo map, time signatures and instruments on the result.
@@ -459,7 +462,10 @@ class Engine:
                     anchors = self.fitted_prior.anchors(dim, mu)  # [B, T, K, l]
                     mu_source = torch.einsum("bk,btkl->btl", q, anchors)
                     mu_target = torch.einsum("btk,btkl->btl", mix, anchors)
-                mu = mu + strength * (mu_target - mu_source)
+                # at full strength: the target's mean plus the bar's own deviation from the
+                # source's, scaled by tau as generation scales its draws
+                deviation = mu - mu_source
+                mu = mu + strength * (mu_target - mu_source + (self.latent_temperature - 1.0) * deviation)
             out.append(mu)
         return torch.cat(out, dim=-1)
 
