@@ -4,10 +4,11 @@ A model folder holds ``model.safetensors`` (weights), ``config.json`` (the :clas
 with its format version), ``tokenizer.json`` (the :class:`TokenizerConfig`), and optionally
 ``MODEL_CARD.md``, ``metrics.json`` and ``fitted_prior.safetensors`` (a
 :class:`~emostudio.model.fitted_prior.FittedPrior` for generation, fitted to these weights after
-training; it records the weights' SHA-256 and is refused for other weights). Folders are written atomically: into a temporary sibling,
-then renamed into place (an older folder of the same name is first moved aside to ``NAME.old`` and
-removed afterwards; :func:`recover_folder` puts it back if a crash came in between). Nothing is
-ever unpickled.
+training; it records the weights' SHA-256 and is refused for other weights). Folders are written
+atomically: into a temporary sibling, then renamed into place (an older folder of the same name is
+first moved aside to ``NAME.old`` and removed afterwards; :func:`recover_folder` puts it back if a
+crash came in between); a fitted prior added later is written by a rename too. Nothing is ever
+unpickled.
 """
 
 from __future__ import annotations
@@ -253,5 +254,6 @@ def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
         raise FittedPriorError(f"{path}: {exc}") from exc
     recorded = prior.info.get("model_sha256")
     if recorded != weights_sha256(folder):
-        raise FittedPriorError(f"{path}: fitted to other weights than {WEIGHTS}; fit it again (emostudio fit-prior)")
+        raise FittedPriorError(f"{path}: fitted to other weights than {WEIGHTS}; "
+                               "fit it again (emostudio fit-prior)")
     return prior

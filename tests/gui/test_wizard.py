@@ -142,6 +142,7 @@ def test_a_whole_run_to_a_model_the_main_window_generates_with(qtbot, make_wizar
         finish.use_button.click()
     qtbot.waitUntil(lambda: main.engine is not None, timeout=WAIT_MS)
     assert main.engine.model_dir == finish.model_dir
+    assert main.engine.prior_kind == "fitted"  # the wizard fitted the new model's generation prior
     song = None
     for event in main.engine.generate(Emotion.from_quadrant(3), bars=2, seed=1):
         song = event.song

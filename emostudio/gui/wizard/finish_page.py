@@ -77,6 +77,7 @@ class FinishPage(QWidget):
         if self._worker is not None or (self.plan == plan and self.model_dir is not None):
             return
         self.plan = plan
+        self.use_button.setEnabled(False)
         self.summary_label.setText("Writing the model folder…")
         self.example_list.clear()
         self.examples = []
@@ -98,7 +99,6 @@ class FinishPage(QWidget):
         if event[0] == "model":
             self.model_dir = Path(event[1])
             self._show_model()
-            self.use_button.setEnabled(True)
             return
         if event[0] == "prior":
             _, done, total = event
@@ -106,6 +106,7 @@ class FinishPage(QWidget):
             self.examples_progress.setRange(0, total)
             self.examples_progress.setValue(done)
             return
+        self.use_button.setEnabled(True)  # the folder is complete, its fitted prior included
         self.examples_progress.setFormat(EXAMPLES_FORMAT)
         done, total = event
         self.examples_progress.setRange(0, total)
@@ -131,6 +132,7 @@ class FinishPage(QWidget):
 
     def _on_finished(self) -> None:
         self._worker = None
+        self.use_button.setEnabled(self.model_dir is not None)
         self.examples_progress.setVisible(False)
         self.changed.emit()
 
