@@ -78,13 +78,17 @@ def test_per_piece_keeps_one_component_and_pairs_it_with_the_nearest_of_the_othe
     assert torch.allclose(mid[..., 1].abs(), torch.tensor(1.1), atol=0.01)
 
 
-def test_anchors_are_the_nearest_component_of_each_class():
+def test_valence_anchors_are_the_nearest_component_of_each_class_arousal_ones_the_class_means():
     p = prior()
     z = torch.tensor([[-4.0, -0.9, 3.0, 0.0], [4.0, 1.1, 3.0, 0.0]])
     a = p.anchors("valence", z)  # [2, 2 classes, L]
     assert a.shape == (2, 2, L)
     assert a[0, 0, 1] == -1.0 and a[0, 1, 1] == -1.2
     assert a[1, 0, 1] == 1.0 and a[1, 1, 1] == 1.2
+    # arousal: each class's mixture mean, whatever the bar
+    b = p.anchors("arousal", z)
+    assert torch.allclose(b[0], b[1]) and b[0, 0, 0] == -5.0 and b[0, 1, 0] == 5.0
+    assert torch.allclose(b[0, :, 1], torch.zeros(2), atol=1e-6)  # (-1 + 1) / 2 and (1.2 - 1.2) / 2
 
 
 # ---- the file -------------------------------------------------------------------------------------

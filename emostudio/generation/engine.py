@@ -25,8 +25,9 @@ Everything here follows MODEL.md section 4 on top of the model's inference API
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
   (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
-  mu_source the q(y|x)-weighted component mean (with a fitted prior: the means of each bar's
-  nearest component of each class, so a bar moves to the neighbouring region of the other class).
+  mu_source the q(y|x)-weighted component mean (with a fitted prior, its anchors: for valence each
+  bar's nearest component of each class, so a bar moves to the neighbouring key region of the other
+  mode; for arousal each class's mixture mean).
   The bar's own deviation from mu_source is scaled by the latent temperature as generation scales
   its draws: ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source -
   mu_source))``, so at full strength a bar is the target's mean plus tau times its own deviation.

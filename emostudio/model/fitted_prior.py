@@ -19,9 +19,13 @@ For one dimension (arousal on z_r, valence on z_k) the prior holds, for class 0 
   (the nearest key region of the other mode, say), draws both from one shared noise path, and
   blends them: z = (1 - w) z_low + w z_high. At the pad's corners that is a draw from the class's
   mixture; in the middle it lies in between.
-- :meth:`FittedPrior.anchors`: for transfer, each bar's nearest component of each class (highest
-  responsibility): the transfer moves a bar from its own class's component towards the target
-  class's component next to it (from a major key region to the neighbouring minor one).
+- :meth:`FittedPrior.anchors`: for transfer, the point of each class a bar moves from and to. For
+  valence, each bar's nearest component of each class (highest responsibility): the bar moves from
+  its key region to the neighbouring one of the other mode, and the piece keeps its tonic (the
+  class's mean would be the ring's centre: no key). For arousal, each class's mixture mean: the
+  nearest busy texture to a calm bar is the calmest busy one, and moving there barely changed the
+  judged arousal (transfer arousal 0.787 against 0.926 with the class means; BENCHMARKS.md,
+  "Session 3").
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ import torch
 FORMAT = "emostudio-fitted-prior"
 FORMAT_VERSION = 1
 DIMENSIONS = ("arousal", "valence")  # arousal on z_r, valence on z_k
+#: per dimension, whether transfer anchors a bar at its nearest component of each class (True) or
+#: at each class's mixture mean (False); see :meth:`FittedPrior.anchors`
+NEAREST_ANCHORS = {"arousal": False, "valence": True}
 
 
 class FittedPriorError(ValueError):
@@ -128,8 +135,11 @@ class FittedPrior:
         return (1.0 - w)[..., None] * z_low + w[..., None] * z_high
 
     def anchors(self, dimension: str, z: torch.Tensor) -> torch.Tensor:
-        """z [..., l] -> each class's most responsible component mean for z: [..., 2, l]."""
+        """z [..., l] -> each class's anchor for z: [..., 2, l] (:data:`NEAREST_ANCHORS` says which:
+        the class's most responsible component mean, or the class's mixture mean)."""
         mix = self.mixtures(dimension)
+        if not NEAREST_ANCHORS[dimension]:
+            return torch.einsum("kc,kcl->kl", mix.weights, mix.means).expand(*z.shape[:-1], 2, mix.dim)
         best = mix.log_resp(z).argmax(dim=-1)  # [..., 2]
         return torch.stack([mix.means[0][best[..., 0]], mix.means[1][best[..., 1]]], dim=-2)
 
