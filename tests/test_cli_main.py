@@ -23,3 +23,12 @@ def test_every_listed_command_has_help(capsys):
             cli_main.main([name, "--help"])
         assert exit_info.value.code == 0
         assert name in capsys.readouterr().out
+
+
+def test_building_the_parser_does_not_load_torch():
+    import subprocess
+    import sys
+
+    code = "import sys; from emostudio.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -13,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from emostudio.training.fit_prior import FitSettings
-
 HELP = "fit a trained model's generation prior on a corpus cache"
 
 
@@ -22,11 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, metavar="DIR", help="the model folder to fit for")
     parser.add_argument("--cache", type=Path, required=True, metavar="CACHE_DIR",
                         help="the corpus cache it was trained on (emostudio prepare)")
-    parser.add_argument("--components", type=int, default=FitSettings.components, metavar="C",
-                        help=f"mixture components per class, default {FitSettings.components}")
-    parser.add_argument("--confidence", type=float, default=FitSettings.confidence, metavar="P",
+    # defaults come from FitSettings inside run(): importing it here would load torch for every command
+    parser.add_argument("--components", type=int, metavar="C",
+                        help="mixture components per class (default: the shipped model's setting, 12)")
+    parser.add_argument("--confidence", type=float, metavar="P",
                         help="keep windows the model recognises as their labelled class with at least "
-                             f"this probability, default {FitSettings.confidence}")
+                             "this probability (default: the shipped model's setting, 0.8)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch CPU threads (0: default)")
 
@@ -39,12 +38,13 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.corpus import CacheError, load_cache
     from emostudio.model.fitted_prior import FittedPriorError
     from emostudio.model.store import ModelLoadError, load_model, save_fitted_prior, weights_sha256
-    from emostudio.training.fit_prior import fit_prior
+    from emostudio.training.fit_prior import FitSettings, fit_prior
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
-        settings = FitSettings(components=args.components, confidence=args.confidence)
+        given = {"components": args.components, "confidence": args.confidence}
+        settings = FitSettings(**{name: value for name, value in given.items() if value is not None})
         model, tokenizer = load_model(args.model, args.device)
         cache = load_cache(args.cache)
     except (FittedPriorError, ModelLoadError, CacheError, ValueError) as exc:
