@@ -4,7 +4,10 @@ A plain module (no torch), so the window and the argument parsers read them with
 engine. The values are measured choices: BENCHMARKS.md, "Decoding settings".
 """
 
-DEFAULT_TEMPERATURE = 0.8
+# token sampling: 1.0 (unscaled) with nucleus 0.95 was judged best with the fitted prior; lower
+# temperatures use fewer pitch classes and write sad and calm pieces that are judged more aroused
+# (BENCHMARKS.md, "Session 4")
+DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_P = 0.95
 # correlation of neighbouring bars' key-latent noise in generation (Engine.continuity); 0 = an
 # independent draw from the target's mixture for every bar, which changes key every bar

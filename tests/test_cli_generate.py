@@ -164,6 +164,7 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
     assert len(results["sweep"]["p_quadrant"]) == 5
     assert sum(map(sum, results["transfer"]["confusion"])) == results["transfer"]["n"]
     assert "(report/confusion_transfer.png)" in md.read_text()
+    assert "(confusion_transfer.png)" in (out / "EVALUATION.md").read_text()
     # the saved judge is reused as is
     again = tmp_path / "again"
     assert main(["evaluate", "--model", str(model_dir), "--data", str(data), "--out", str(again), "--judge",

@@ -222,13 +222,12 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
         results["seconds"] = time.monotonic() - started
 
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        figures_rel = os.path.relpath(out_dir, Path(markdown_path).parent) if markdown_path else "."
-        (work / "EVALUATION.md").write_text(render_markdown(results, figures_rel))
+        (work / "EVALUATION.md").write_text(render_markdown(results))  # figures beside it
         files = _move_into_place(work, out_dir)
-        if markdown_path is not None:
+        if markdown_path is not None:  # the same report, its figure links relative to where it goes
             target = Path(markdown_path)
             tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            shutil.copyfile(out_dir / "EVALUATION.md", tmp)
+            tmp.write_text(render_markdown(results, os.path.relpath(out_dir, target.parent)))
             os.replace(tmp, target)
             files.append(target)
         yield EvaluationDone(results, files)
