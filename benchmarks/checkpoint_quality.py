@@ -27,14 +27,21 @@ MODEL_FILES = ("model.safetensors", "config.json", "tokenizer.json", "metrics.js
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint folders (a run's best/ or last/)")
+    p.add_argument(
+        "checkpoints", nargs="+", type=Path, help="checkpoint folders (a run's best/ or last/)"
+    )
     p.add_argument("--cache", required=True, type=Path)
     p.add_argument("--judge", required=True)
     p.add_argument("--pieces", type=int, default=32, help="per quadrant")
     p.add_argument("--bars", type=int, default=16)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--shifts", type=int, nargs="+", default=list(range(-5, 7)),
-                   help="pitch shifts of the prior's fit (default: all 12, as the shipped fit)")
+    p.add_argument(
+        "--shifts",
+        type=int,
+        nargs="+",
+        default=list(range(-5, 7)),
+        help="pitch shifts of the prior's fit (default: all 12, as the shipped fit)",
+    )
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
 
@@ -60,7 +67,11 @@ def main() -> None:
             for name in MODEL_FILES:
                 if (checkpoint / name).exists():
                     shutil.copy2(checkpoint / name, folder / name)
-            metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+            metrics = (
+                json.loads((folder / "metrics.json").read_text())
+                if (folder / "metrics.json").exists()
+                else {}
+            )
             # best/ holds its own validation metrics; last/ only its step (and the best's so far)
             val = metrics if "token_loss" in metrics else {}
             t0 = time.perf_counter()
@@ -69,26 +80,43 @@ def main() -> None:
             fit_s = time.perf_counter() - t0
             engine = Engine.load(folder, device="cpu", prior="fitted")
             t0 = time.perf_counter()
-            songs = engine.generate_many([Emotion.from_quadrant(int(q)) for q in quadrants], bars=args.bars,
-                                         seed=args.seed, batch_size=64)
+            songs = engine.generate_many(
+                [Emotion.from_quadrant(int(q)) for q in quadrants],
+                bars=args.bars,
+                seed=args.seed,
+                batch_size=64,
+            )
             gen_s = time.perf_counter() - t0
         verdicts, kept = judge.judge(songs)
         s = score(verdicts, quadrants[kept])
         target = quadrants[kept]
-        rows.append({
-            "checkpoint": str(checkpoint), "step": metrics.get("step"),
-            "val_token_loss": val.get("token_loss"), "val_quadrant": val.get("quadrant_accuracy"),
-            "n": len(kept), "quadrant": s.quadrant, "arousal": s.arousal, "valence": s.valence,
-            "per_quadrant": {int(q): float(np.mean(verdicts.quadrant[target == q] == q)) for q in (1, 2, 3, 4)},
-            "fit_s": round(fit_s, 1), "generate_s": round(gen_s, 1),
-        })
+        rows.append(
+            {
+                "checkpoint": str(checkpoint),
+                "step": metrics.get("step"),
+                "val_token_loss": val.get("token_loss"),
+                "val_quadrant": val.get("quadrant_accuracy"),
+                "n": len(kept),
+                "quadrant": s.quadrant,
+                "arousal": s.arousal,
+                "valence": s.valence,
+                "per_quadrant": {
+                    int(q): float(np.mean(verdicts.quadrant[target == q] == q))
+                    for q in (1, 2, 3, 4)
+                },
+                "fit_s": round(fit_s, 1),
+                "generate_s": round(gen_s, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     print("\n| checkpoint | step | validation token loss | judged quadrant | arousal | valence |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         loss = f"{r['val_token_loss']:.3f}" if r["val_token_loss"] is not None else "–"
-        print(f"| {r['checkpoint']} | {r['step']} | {loss} | {r['quadrant']:.3f} | {r['arousal']:.3f} | "
-              f"{r['valence']:.3f} |")
+        print(
+            f"| {r['checkpoint']} | {r['step']} | {loss} | {r['quadrant']:.3f} | {r['arousal']:.3f} | "
+            f"{r['valence']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

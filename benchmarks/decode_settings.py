@@ -47,25 +47,49 @@ def main() -> None:
         temperature, top_p, continuity, tau = (float(x) for x in setting.split(","))
         engine.continuity, engine.latent_temperature = continuity, tau
         t0 = time.perf_counter()
-        songs = engine.generate_many([Emotion.from_quadrant(int(q)) for q in quadrants], bars=args.bars,
-                                     temperature=temperature, top_p=top_p, seed=args.seed, batch_size=64)
+        songs = engine.generate_many(
+            [Emotion.from_quadrant(int(q)) for q in quadrants],
+            bars=args.bars,
+            temperature=temperature,
+            top_p=top_p,
+            seed=args.seed,
+            batch_size=64,
+        )
         seconds = time.perf_counter() - t0
         verdicts, kept = judge.judge(songs)
         s = score(verdicts, quadrants[kept])
         entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
         target = quadrants[kept]
-        per_quadrant = {int(q): float(np.mean(verdicts.quadrant[target == q] == q)) for q in (1, 2, 3, 4)}
-        rows.append({"prior": engine.prior_kind, "temperature": temperature, "top_p": top_p, "continuity": continuity,
-                     "latent_temperature": tau, "n": len(kept), "quadrant": s.quadrant,
-                     "arousal": s.arousal, "valence": s.valence, "per_quadrant": per_quadrant,
-                     "pc_entropy": entropy, "seconds": round(seconds, 1)})
+        per_quadrant = {
+            int(q): float(np.mean(verdicts.quadrant[target == q] == q)) for q in (1, 2, 3, 4)
+        }
+        rows.append(
+            {
+                "prior": engine.prior_kind,
+                "temperature": temperature,
+                "top_p": top_p,
+                "continuity": continuity,
+                "latent_temperature": tau,
+                "n": len(kept),
+                "quadrant": s.quadrant,
+                "arousal": s.arousal,
+                "valence": s.valence,
+                "per_quadrant": per_quadrant,
+                "pc_entropy": entropy,
+                "seconds": round(seconds, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    print("\n| prior | temperature | top-p | continuity | latent temperature | quadrant | arousal | valence "
-          "| pitch-class entropy |")
+    print(
+        "\n| prior | temperature | top-p | continuity | latent temperature | quadrant | arousal | valence "
+        "| pitch-class entropy |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['prior']} | {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['latent_temperature']} | "
-              f"{r['quadrant']:.3f} | {r['arousal']:.3f} | {r['valence']:.3f} | {r['pc_entropy']:.2f} |")
+        print(
+            f"| {r['prior']} | {r['temperature']} | {r['top_p']} | {r['continuity']} | {r['latent_temperature']} | "
+            f"{r['quadrant']:.3f} | {r['arousal']:.3f} | {r['valence']:.3f} | {r['pc_entropy']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

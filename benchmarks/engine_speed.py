@@ -47,7 +47,7 @@ def generation_times(engine: Engine, bars: int, seed: int) -> tuple[float, float
     """(total seconds, seconds to the first bar, tokens) of one generation."""
     t0 = time.perf_counter()
     first = None
-    for event in engine.generate(Emotion.from_quadrant(seed % 4 + 1), bars=bars, seed=seed):
+    for event in engine.generate(Emotion.from_quadrant(seed % 4 + 1), bars=bars, seed=seed):  # noqa: B007
         if first is None:
             first = time.perf_counter() - t0
     total = time.perf_counter() - t0
@@ -92,10 +92,14 @@ def kv_versus_recompute(engine: Engine, bars: int, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model folder (default: models/default)")
-    parser.add_argument("--untrained", action="store_true", help="a random model of the default size")
+    parser.add_argument(
+        "--untrained", action="store_true", help="a random model of the default size"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--bars", type=int, default=16)
-    parser.add_argument("--kv-bars", type=int, default=8, help="bars in the cached-vs-recompute comparison")
+    parser.add_argument(
+        "--kv-bars", type=int, default=8, help="bars in the cached-vs-recompute comparison"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     folder = untrained_model_dir() if args.untrained else args.model
@@ -109,34 +113,55 @@ def main() -> None:
     gens = [generation_times(engine, args.bars, seed) for seed in range(args.repeats)]
     totals, firsts, tokens = zip(*gens)
 
-    sources = [list(engine.generate(Emotion.from_quadrant(2), bars=args.bars, seed=100 + i))[-1].song
-               for i in range(args.repeats)]
-    transfers = [timed(lambda s=s: list(engine.transfer(s, Emotion.from_quadrant(4), seed=1)))[0] for s in sources]
+    sources = [
+        list(engine.generate(Emotion.from_quadrant(2), bars=args.bars, seed=100 + i))[-1].song
+        for i in range(args.repeats)
+    ]
+    transfers = [
+        timed(lambda s=s: list(engine.transfer(s, Emotion.from_quadrant(4), seed=1)))[0]
+        for s in sources
+    ]
     recognise = [timed(lambda s=s: engine.recognise(s))[0] for s in sources]
 
     kv = kv_versus_recompute(engine, args.kv_bars, seed=5)
 
     med = statistics.median
-    print(f"model: {engine.model_dir} (d_model {engine.model.config.d_model}, decoder layers "
-          f"{engine.model.config.n_dec_layers}, L {engine.bar_len}); torch threads 1; repeats {args.repeats}")
+    print(
+        f"model: {engine.model_dir} (d_model {engine.model.config.d_model}, decoder layers "
+        f"{engine.model.config.n_dec_layers}, L {engine.bar_len}); torch threads 1; repeats {args.repeats}"
+    )
     print()
     print("| what | median | min | max | target |")
     print("|---|---|---|---|---|")
-    print(f"| model load (`Engine.load`) | {med(loads):.3f} s | {min(loads):.3f} | {max(loads):.3f} | ≤ 2 s |")
-    print(f"| generate {args.bars} bars | {med(totals):.3f} s | {min(totals):.3f} | {max(totals):.3f} | ≤ 1.0 s |")
-    print(f"| first bar ready | {1000 * med(firsts):.0f} ms | {1000 * min(firsts):.0f} | "
-          f"{1000 * max(firsts):.0f} | ≤ 150 ms |")
-    print(f"| transfer {args.bars} bars | {med(transfers):.3f} s | {min(transfers):.3f} | {max(transfers):.3f} | ≤ 1.5 s |")
-    print(f"| recognise {args.bars} bars | {1000 * med(recognise):.0f} ms | {1000 * min(recognise):.0f} | "
-          f"{1000 * max(recognise):.0f} | |")
+    print(
+        f"| model load (`Engine.load`) | {med(loads):.3f} s | {min(loads):.3f} | {max(loads):.3f} | ≤ 2 s |"
+    )
+    print(
+        f"| generate {args.bars} bars | {med(totals):.3f} s | {min(totals):.3f} | {max(totals):.3f} | ≤ 1.0 s |"
+    )
+    print(
+        f"| first bar ready | {1000 * med(firsts):.0f} ms | {1000 * min(firsts):.0f} | "
+        f"{1000 * max(firsts):.0f} | ≤ 150 ms |"
+    )
+    print(
+        f"| transfer {args.bars} bars | {med(transfers):.3f} s | {min(transfers):.3f} | {max(transfers):.3f} | ≤ 1.5 s |"
+    )
+    print(
+        f"| recognise {args.bars} bars | {1000 * med(recognise):.0f} ms | {1000 * min(recognise):.0f} | "
+        f"{1000 * max(recognise):.0f} | |"
+    )
     print()
-    print(f"tokens per generated piece: median {med(tokens):.0f} "
-          f"({1000 * med(t / n for t, n in zip(totals, tokens)):.2f} ms per token)")
-    print(f"KV cache vs recomputing the prefix, {args.kv_bars} bars, {kv['tokens']} tokens: cached "
-          f"{kv['cached']:.3f} s ({1000 * kv['cached'] / kv['tokens']:.2f} ms/token), recompute "
-          f"{kv['recompute']:.3f} s ({1000 * kv['recompute'] / kv['tokens']:.2f} ms/token): "
-          f"**{kv['recompute'] / kv['cached']:.1f}x** faster with the cache; max |logit diff| "
-          f"{kv['max_logit_diff']:.2e}")
+    print(
+        f"tokens per generated piece: median {med(tokens):.0f} "
+        f"({1000 * med(t / n for t, n in zip(totals, tokens)):.2f} ms per token)"
+    )
+    print(
+        f"KV cache vs recomputing the prefix, {args.kv_bars} bars, {kv['tokens']} tokens: cached "
+        f"{kv['cached']:.3f} s ({1000 * kv['cached'] / kv['tokens']:.2f} ms/token), recompute "
+        f"{kv['recompute']:.3f} s ({1000 * kv['recompute'] / kv['tokens']:.2f} ms/token): "
+        f"**{kv['recompute'] / kv['cached']:.1f}x** faster with the cache; max |logit diff| "
+        f"{kv['max_logit_diff']:.2e}"
+    )
 
     profile = cProfile.Profile()
     t0 = time.perf_counter()
@@ -154,7 +179,9 @@ def main() -> None:
         "tokens -> Song for each BarEvent": ("engine.py", "_song_from_bars"),
         "latent sampling": ("engine.py", "_target_latents"),
     }
-    print(f"\nwhere the time goes in one {args.bars}-bar generation ({wall:.3f} s under the profiler):")
+    print(
+        f"\nwhere the time goes in one {args.bars}-bar generation ({wall:.3f} s under the profiler):"
+    )
     print("| part | seconds | share |")
     print("|---|---|---|")
     accounted = 0.0
@@ -162,11 +189,14 @@ def main() -> None:
         seconds = sum(v[3] for k, v in stats.stats.items() if k[0].endswith(file) and k[2] == func)
         accounted += seconds
         print(f"| {label} | {seconds:.3f} | {seconds / wall:.0%} |")
-    print(f"| rest (loop, tensors to lists) | {wall - accounted:.3f} | {(wall - accounted) / wall:.0%} |")
+    print(
+        f"| rest (loop, tensors to lists) | {wall - accounted:.3f} | {(wall - accounted) / wall:.0%} |"
+    )
     buffer = io.StringIO()
     pstats.Stats(profile, stream=buffer).sort_stats("tottime").print_stats(10)
     print("\ntop functions by internal time:")
     print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:3000])
+
 
 if __name__ == "__main__":
     main()

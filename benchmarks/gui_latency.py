@@ -35,8 +35,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--verbose", action="store_true", help="list the ticks later than 20 ms")
-    parser.add_argument("--untuned", action="store_true",
-                        help="for comparison: Python's default 5 ms GIL switch interval and workers at normal priority")
+    parser.add_argument(
+        "--untuned",
+        action="store_true",
+        help="for comparison: Python's default 5 ms GIL switch interval and workers at normal priority",
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -102,12 +105,21 @@ def main() -> int:
     window.transform.bars_spin.setValue(args.bars)
     window.transform.seed_spin.setValue(1)
 
-    results: dict[str, list[float]] = {"baseline (idle)": [], "generating + playing": [], "transfer": []}
+    results: dict[str, list[float]] = {
+        "baseline (idle)": [],
+        "generating + playing": [],
+        "transfer": [],
+    }
     walls: dict[str, list[float]] = {k: [] for k in results}
     piece = Path(tempfile.mkdtemp()) / "piece.mid"
-    notes = tuple(Note(48 + (b * 5 + i * 7) % 30, b * 1920 + i * 240, b * 1920 + (i + 2) * 240, 70 + i * 5)
-                  for b in range(args.bars) for i in range(8))
-    write_midi(Song(tracks=(Track(program=0, notes=notes),), tempos=(TempoChange(0, 110.0),)), piece)
+    notes = tuple(
+        Note(48 + (b * 5 + i * 7) % 30, b * 1920 + i * 240, b * 1920 + (i + 2) * 240, 70 + i * 5)
+        for b in range(args.bars)
+        for i in range(8)
+    )
+    write_midi(
+        Song(tracks=(Track(program=0, notes=notes),), tempos=(TempoChange(0, 110.0),)), piece
+    )
     window.open_file(piece)
     run_until(lambda: window.document.input_song is not None and not window.workers.active)
 
@@ -115,7 +127,7 @@ def main() -> int:
     for _ in range(args.repeats):
         probe.start()
         t0 = time.perf_counter()
-        run_until(lambda: time.perf_counter() - t0 >= args.idle_seconds)
+        run_until(lambda t0=t0: time.perf_counter() - t0 >= args.idle_seconds)
         results["baseline (idle)"] += probe.stop()
         walls["baseline (idle)"].append(time.perf_counter() - t0)
 
@@ -143,18 +155,27 @@ def main() -> int:
     base = results["baseline (idle)"]
     base_p95 = float(np.percentile(base, 95))
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
-    print(f"{'UNTUNED ' if args.untuned else ''}model {window.engine.model_dir} on {window.engine.device}; "
-          f"{args.bars} bars, {args.repeats} repeats;"
-          f" probe every {PROBE_MS} ms; lateness in ms")
-    print("| condition | median | p95 | p99 | max | ticks | ticks > 50 ms | wall s (median) | p95 / baseline p95 |")
+    print(
+        f"{'UNTUNED ' if args.untuned else ''}model {window.engine.model_dir} on {window.engine.device}; "
+        f"{args.bars} bars, {args.repeats} repeats;"
+        f" probe every {PROBE_MS} ms; lateness in ms"
+    )
+    print(
+        "| condition | median | p95 | p99 | max | ticks | ticks > 50 ms | wall s (median) | p95 / baseline p95 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, values in results.items():
         v = np.asarray(values)
         ratio = float(np.percentile(v, 95)) / base_p95 if base_p95 > 0 else float("nan")
-        print(f"| {name} | {np.median(v):.2f} | {np.percentile(v, 95):.2f} | {np.percentile(v, 99):.2f} | "
-              f"{v.max():.2f} | {len(v)} | {int((v > 50).sum())} | {statistics.median(walls[name]):.2f} | {ratio:.2f} |")
+        print(
+            f"| {name} | {np.median(v):.2f} | {np.percentile(v, 95):.2f} | {np.percentile(v, 99):.2f} | "
+            f"{v.max():.2f} | {len(v)} | {int((v > 50).sum())} | {statistics.median(walls[name]):.2f} | {ratio:.2f} |"
+        )
         if args.verbose:
-            print("   late ticks (index: ms):", [(i, round(x, 1)) for i, x in enumerate(values) if x > 20])
+            print(
+                "   late ticks (index: ms):",
+                [(i, round(x, 1)) for i, x in enumerate(values) if x > 20],
+            )
     window.document.takes.clear()
     window.close()
     app.quit()

@@ -87,16 +87,24 @@ def main(argv: list[str] | None = None) -> int:
             bars[kind] += 1
             right += kind == "same"
         if mask.any():
-            worst.append((right / mask.sum(), path.name, key_name(estimate), key_name(truth_global)))
+            worst.append(
+                (right / mask.sum(), path.name, key_name(estimate), key_name(truth_global))
+            )
 
     n_songs, n_bars_total = sum(songs.values()), sum(bars.values())
     elapsed = time.perf_counter() - started
-    print(f"POP909 songs: {n_songs}, bars scored: {n_bars_total}, window {args.window}, "
-          f"penalty {args.penalty}, {elapsed:.1f} s")
+    print(
+        f"POP909 songs: {n_songs}, bars scored: {n_bars_total}, window {args.window}, "
+        f"penalty {args.penalty}, {elapsed:.1f} s"
+    )
     print("| | " + " | ".join(KINDS) + " |")
     print("|---|" + "---|" * len(KINDS))
     print("| global key (songs) | " + " | ".join(f"{songs[k] / n_songs:.3f}" for k in KINDS) + " |")
-    print("| key per bar (bars) | " + " | ".join(f"{bars[k] / n_bars_total:.3f}" for k in KINDS) + " |")
+    print(
+        "| key per bar (bars) | "
+        + " | ".join(f"{bars[k] / n_bars_total:.3f}" for k in KINDS)
+        + " |"
+    )
     worst.sort()
     print("worst songs (per-bar accuracy, estimated global key, annotated key):")
     for acc, name, est, true in worst[:5]:

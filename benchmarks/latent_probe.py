@@ -35,7 +35,9 @@ def main() -> None:
     model, _ = load_model(args.model)
     cache = load_cache(args.cache)
     data = WindowData(cache, model.config, TrainConfig(bars_per_sample=args.bars))
-    pieces = [int(i) for i in cache.split_indices("val") if cache.pieces[int(i)].valence is not None][: args.pieces]
+    pieces = [
+        int(i) for i in cache.split_indices("val") if cache.pieces[int(i)].valence is not None
+    ][: args.pieces]
     mus, logvars, keys, labels = [], [], [], []
     with torch.no_grad():
         for i in pieces:
@@ -45,7 +47,12 @@ def main() -> None:
             logvars.append(post.logvar_k[0].numpy())
             keys.append(key)
             labels.append(label_of(cache.pieces[i].valence))
-        mus, logvars, keys, labels = np.stack(mus), np.stack(logvars), np.stack(keys), np.array(labels)
+        mus, logvars, keys, labels = (
+            np.stack(mus),
+            np.stack(logvars),
+            np.stack(keys),
+            np.array(labels),
+        )
         means = model.prior_k.means.numpy()
         stds = np.exp(0.5 * model.prior_k.logvars.numpy())
         axis = (means[1] - means[0]) / np.linalg.norm(means[1] - means[0])
@@ -56,19 +63,31 @@ def main() -> None:
         drawn_keys = model.key_head(drawn).argmax(-1).numpy()
     print(f"clips: {len(pieces)} ({(labels == 0).sum()} low valence, {(labels == 1).sum()} high)")
     print(f"posterior sigma (mean): {np.exp(0.5 * logvars).mean():.3f}")
-    print(f"posterior mean of z_k: std within a piece {mus.std(1).mean():.3f}, "
-          f"between pieces {mus.mean(1).std(0).mean():.3f}, |mu| {np.linalg.norm(mus, axis=-1).mean():.2f}")
+    print(
+        f"posterior mean of z_k: std within a piece {mus.std(1).mean():.3f}, "
+        f"between pieces {mus.mean(1).std(0).mean():.3f}, |mu| {np.linalg.norm(mus, axis=-1).mean():.2f}"
+    )
     separation = np.sqrt((((means[1] - means[0]) / stds.mean(0)) ** 2).sum())
-    print(f"valence components: distance {np.linalg.norm(means[1] - means[0]):.2f}, prior sigma {stds.mean():.2f}, "
-          f"distance in sigmas {separation:.2f}")
-    print(f"projection on the low->high axis (half distance {np.linalg.norm(means[1] - means[0]) / 2:.2f}): "
-          f"low-valence clips {projection[labels == 0].mean():+.2f}, high {projection[labels == 1].mean():+.2f}")
-    print(f"key head on posteriors: accuracy {np.mean(heard == keys):.3f}, distinct keys per window "
-          f"{np.mean([len(set(r)) for r in heard]):.2f} (key finder: {np.mean([len(set(r)) for r in keys]):.2f})")
-    print(f"minor share - key finder: low {np.mean(keys[labels == 0] >= 12):.2f}, high {np.mean(keys[labels == 1] >= 12):.2f}; "
-          f"key head on posteriors: low {np.mean(heard[labels == 0] >= 12):.2f}, high {np.mean(heard[labels == 1] >= 12):.2f}; "
-          f"on prior draws: low component {np.mean(drawn_keys[:n] >= 12):.2f}, high {np.mean(drawn_keys[n:] >= 12):.2f}")
-    print(f"distinct keys per window of prior draws: {np.mean([len(set(r)) for r in drawn_keys]):.2f}")
+    print(
+        f"valence components: distance {np.linalg.norm(means[1] - means[0]):.2f}, prior sigma {stds.mean():.2f}, "
+        f"distance in sigmas {separation:.2f}"
+    )
+    print(
+        f"projection on the low->high axis (half distance {np.linalg.norm(means[1] - means[0]) / 2:.2f}): "
+        f"low-valence clips {projection[labels == 0].mean():+.2f}, high {projection[labels == 1].mean():+.2f}"
+    )
+    print(
+        f"key head on posteriors: accuracy {np.mean(heard == keys):.3f}, distinct keys per window "
+        f"{np.mean([len(set(r)) for r in heard]):.2f} (key finder: {np.mean([len(set(r)) for r in keys]):.2f})"
+    )
+    print(
+        f"minor share - key finder: low {np.mean(keys[labels == 0] >= 12):.2f}, high {np.mean(keys[labels == 1] >= 12):.2f}; "
+        f"key head on posteriors: low {np.mean(heard[labels == 0] >= 12):.2f}, high {np.mean(heard[labels == 1] >= 12):.2f}; "
+        f"on prior draws: low component {np.mean(drawn_keys[:n] >= 12):.2f}, high {np.mean(drawn_keys[n:] >= 12):.2f}"
+    )
+    print(
+        f"distinct keys per window of prior draws: {np.mean([len(set(r)) for r in drawn_keys]):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ def main() -> None:
     quadrants = np.repeat([1, 2, 3, 4], args.pieces)
     latents = []
     for q in quadrants:
-        z = engine._target_latents([[Emotion.from_quadrant(int(q))] * bars], generator)[0].detach().numpy()
+        z = (
+            engine._target_latents([[Emotion.from_quadrant(int(q))] * bars], generator)[0]
+            .detach()
+            .numpy()
+        )
         pool = bank[int(q) in (1, 4)]
         latents.append((z[:, : engine.model.config.latent_r], pool[rng.integers(len(pool))]))
     songs = engine.decode_many(latents, seed=args.seed)
@@ -58,8 +62,10 @@ def main() -> None:
     s = score(verdicts, quadrants[kept])
     entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
     print(f"clips in the bank: {len(bank[False])} low valence, {len(bank[True])} high")
-    print(f"z_k from real clips: quadrant {s.quadrant:.3f}, arousal {s.arousal:.3f}, valence {s.valence:.3f}, "
-          f"pitch-class entropy {entropy:.2f} ({s.n} pieces)")
+    print(
+        f"z_k from real clips: quadrant {s.quadrant:.3f}, arousal {s.arousal:.3f}, valence {s.valence:.3f}, "
+        f"pitch-class entropy {entropy:.2f} ({s.n} pieces)"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ import argparse
 
 import numpy as np
 
-COLUMNS = ("notes_per_bar", "onsets_per_bar", "velocity_mean", "polyphony_mean", "duration_mean", "ioi_mean")
+COLUMNS = (
+    "notes_per_bar",
+    "onsets_per_bar",
+    "velocity_mean",
+    "polyphony_mean",
+    "duration_mean",
+    "ioi_mean",
+)
 
 
 def main() -> None:
@@ -48,14 +55,21 @@ def main() -> None:
     def row(name: str, songs) -> None:
         d = np.array([describe(s) for s in songs if s.note_count])[:, cols].mean(axis=0)
         verdicts, _ = judge.judge(songs)
-        print(f"| {name} | " + " | ".join(f"{x:.2f}" for x in d) + f" | {verdicts.p_arousal_high.mean():.2f} |",
-              flush=True)
+        print(
+            f"| {name} | "
+            + " | ".join(f"{x:.2f}" for x in d)
+            + f" | {verdicts.p_arousal_high.mean():.2f} |",
+            flush=True,
+        )
 
     row("real", real)
     for model in args.models:
         engine = Engine.load(model, device="cpu", prior="learned")
         codes = [engine.encode(s) for s in real]
-        row(f"reconstructed by `{model}`", engine.decode_many([(c.z_r, c.z_k) for c in codes], seed=args.seed))
+        row(
+            f"reconstructed by `{model}`",
+            engine.decode_many([(c.z_r, c.z_k) for c in codes], seed=args.seed),
+        )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,10 @@ def bench_render(song: Song, repeats: int) -> None:
     ours_m, load_m, base_m = (statistics.median(x) for x in (ours, loads, baseline))
     print(f"render: {audio:.1f} s piece, soundfont {soundfont.name}, {repeats} runs, medians")
     print(f"  render_wav (WAV written):         {ours_m:.3f} s = {audio / ours_m:.0f}x real time")
-    print(f"    of which soundfont load:        {load_m:.3f} s; synthesis + WAV {ours_m - load_m:.3f} s "
-          f"= {audio / (ours_m - load_m):.0f}x real time")
+    print(
+        f"    of which soundfont load:        {load_m:.3f} s; synthesis + WAV {ours_m - load_m:.3f} s "
+        f"= {audio / (ours_m - load_m):.0f}x real time"
+    )
     print(f"  baseline pretty_midi.fluidsynth:  {base_m:.3f} s = {audio / base_m:.0f}x real time")
     print(f"  ratio render_wav / baseline:      {ours_m / base_m:.2f}")
 
@@ -98,10 +100,10 @@ def play_with_player(song: Song) -> list[float]:
 def play_with_mido(song: Song) -> list[float]:
     expected = [e.seconds for e in song_to_events(song)]
     midi = song_to_midifile(song)
-    midi.merged_track  # built (and cached) before the clock starts, to time playback alone
+    _ = midi.merged_track  # built (and cached) before the clock starts, to time playback alone
     arrivals = []
     started = time.monotonic()
-    for message in midi.play(now=time.monotonic):
+    for _message in midi.play(now=time.monotonic):
         arrivals.append(time.monotonic())
     # mido plays note messages in merged-track order; match them by count (same schedule times)
     return _lateness_ms(arrivals, expected, started)
@@ -111,22 +113,28 @@ def _summary(name: str, late: list[float]) -> tuple[float, float]:
     late_sorted = sorted(late)
     p95 = late_sorted[int(0.95 * (len(late_sorted) - 1))]
     median = statistics.median(late)
-    print(f"  {name:34s} median {median:6.2f} ms  p95 {p95:6.2f} ms  max {max(late):6.2f} ms  "
-          f"min {min(late):6.2f} ms  ({len(late)} messages)")
+    print(
+        f"  {name:34s} median {median:6.2f} ms  p95 {p95:6.2f} ms  max {max(late):6.2f} ms  "
+        f"min {min(late):6.2f} ms  ({len(late)} messages)"
+    )
     return median, p95
 
 
 def bench_jitter(runs: int) -> None:
     song = make_piece(10.0, bpm=120.0, subdivision=4)
-    print(f"jitter: {song.note_count} notes, {len(song_to_events(song))} messages over "
-          f"{song.duration_seconds:.1f} s, {runs} runs each, pooled; lateness = arrival - scheduled")
+    print(
+        f"jitter: {song.note_count} notes, {len(song_to_events(song))} messages over "
+        f"{song.duration_seconds:.1f} s, {runs} runs each, pooled; lateness = arrival - scheduled"
+    )
     for condition in ("idle", "busy Python thread"):
         stop = threading.Event()
         if condition != "idle":
-            def spin():
+
+            def spin(stop=stop):
                 x = 0
                 while not stop.is_set():
                     x += 1
+
             threading.Thread(target=spin, daemon=True).start()
         print(f" {condition}:")
         ours, base = [], []

@@ -57,11 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     grid = sum(r[2] for r in ok)
     kept = sum(r[3] for r in ok)
     skipped = sum(r[4] for r in ok)
-    print(f"files: {len(rows)} ({len(errors)} unreadable), {elapsed:.1f} s on {args.jobs} processes")
-    print(f"raw notes: {raw}, distinct grid notes: {grid} ({grid / raw:.4f} of raw; the rest merge "
-          f"on the grid: same family, pitch and onset sub-beat)")
-    print(f"grid notes kept by encode -> decode: {kept} of {grid} = {kept / grid:.6f}; decoder skipped "
-          f"{skipped} tokens")
+    print(
+        f"files: {len(rows)} ({len(errors)} unreadable), {elapsed:.1f} s on {args.jobs} processes"
+    )
+    print(
+        f"raw notes: {raw}, distinct grid notes: {grid} ({grid / raw:.4f} of raw; the rest merge "
+        f"on the grid: same family, pitch and onset sub-beat)"
+    )
+    print(
+        f"grid notes kept by encode -> decode: {kept} of {grid} = {kept / grid:.6f}; decoder skipped "
+        f"{skipped} tokens"
+    )
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for path, n_raw, n_grid, n_kept, _, _ in ok:
         acc = by_source[source_of[path]]
@@ -69,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         acc[1] += n_grid
         acc[2] += n_kept
     for source, (n_raw, n_grid, n_kept) in sorted(by_source.items()):
-        print(f"  {source or '(top)'}: kept {n_kept / n_grid:.6f} of grid notes; grid/raw {n_grid / n_raw:.4f}")
+        print(
+            f"  {source or '(top)'}: kept {n_kept / n_grid:.6f} of grid notes; grid/raw {n_grid / n_raw:.4f}"
+        )
     worst = sorted(ok, key=lambda r: (r[3] / r[2] if r[2] else 1.0, r[2] / r[1] if r[1] else 1.0))
     print(f"worst {args.worst} files (kept/grid, grid/raw):")
     for path, n_raw, n_grid, n_kept, _, _ in worst[: args.worst]:
-        print(f"  {Path(path).relative_to(args.data)}: {n_kept / max(1, n_grid):.4f}, {n_grid / max(1, n_raw):.4f}"
-              f" ({n_raw} notes)")
+        print(
+            f"  {Path(path).relative_to(args.data)}: {n_kept / max(1, n_grid):.4f}, {n_grid / max(1, n_raw):.4f}"
+            f" ({n_raw} notes)"
+        )
     for path, error in errors:
         print(f"  unreadable: {path}: {error}", file=sys.stderr)
     return 0

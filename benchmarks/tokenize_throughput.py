@@ -35,7 +35,10 @@ def _init(kind: str) -> None:
         import miditok
 
         config = miditok.TokenizerConfig(
-            use_tempos=True, use_programs=True, num_velocities=32, beat_res={(0, 4): 4, (4, 12): 4},
+            use_tempos=True,
+            use_programs=True,
+            num_velocities=32,
+            beat_res={(0, 4): 4, (4, 12): 4},
         )
         _tokenizer = miditok.REMI(config)
 
@@ -81,7 +84,13 @@ def one_pass(kind: str, paths: list[str], jobs: int) -> tuple[float, int, int, f
         rows = pool.map(func, paths, chunksize=8)
         wall = time.perf_counter() - started
     tokens = sum(r[0] for r in rows if r[0] >= 0)
-    return wall, tokens, sum(r[0] < 0 for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows)
+    return (
+        wall,
+        tokens,
+        sum(r[0] < 0 for r in rows),
+        sum(r[1] for r in rows),
+        sum(r[2] for r in rows),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,16 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = [str(args.data / f.path) for f in discover(args.data)]
 
-    results: dict[str, list[tuple[float, int, int, float, float]]] = {"emostudio": [], "miditok": []}
+    results: dict[str, list[tuple[float, int, int, float, float]]] = {
+        "emostudio": [],
+        "miditok": [],
+    }
     for r in range(args.repeats):
         for kind in ("emostudio", "miditok") if r % 2 == 0 else ("miditok", "emostudio"):
             results[kind].append(one_pass(kind, paths, args.jobs))
             wall, tokens, failed, cpu, read = results[kind][-1]
-            print(f"pass {r + 1} {kind}: {wall:.1f} s wall, {cpu:.1f} s worker CPU (reading files: "
-                  f"{read:.1f} s), {tokens} tokens, {failed} failed", flush=True)
+            print(
+                f"pass {r + 1} {kind}: {wall:.1f} s wall, {cpu:.1f} s worker CPU (reading files: "
+                f"{read:.1f} s), {tokens} tokens, {failed} failed",
+                flush=True,
+            )
 
     print(f"\n{len(paths)} files, {args.jobs} processes, median of {args.repeats} passes")
-    print("| tokenizer | wall s | files/s | tokens/s | worker CPU s | of which reading files | tokens | failed files |")
+    print(
+        "| tokenizer | wall s | files/s | tokens/s | worker CPU s | of which reading files | tokens | failed files |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     medians = {}
     for kind, rows in results.items():
@@ -111,12 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         tokens, failed = rows[0][1], rows[0][2]
         medians[kind] = (wall, cpu, cpu - read)
         read_text = f"{read:.1f}"
-        print(f"| {kind} | {wall:.1f} | {len(paths) / wall:.1f} | {tokens / wall:,.0f} | {cpu:.1f} | "
-              f"{read_text} | {tokens:,} | {failed} |")
-    (ours_wall, ours_cpu, ours_tok), (theirs_wall, theirs_cpu, theirs_tok) = medians["emostudio"], medians["miditok"]
-    print(f"\nfiles/s ratio emostudio / MidiTok REMI: {theirs_wall / ours_wall:.2f} (wall), "
-          f"{theirs_cpu / ours_cpu:.2f} (worker CPU); tokenising the parsed music only (worker CPU): "
-          f"{theirs_tok / ours_tok:.2f}")
+        print(
+            f"| {kind} | {wall:.1f} | {len(paths) / wall:.1f} | {tokens / wall:,.0f} | {cpu:.1f} | "
+            f"{read_text} | {tokens:,} | {failed} |"
+        )
+    (ours_wall, ours_cpu, ours_tok), (theirs_wall, theirs_cpu, theirs_tok) = (
+        medians["emostudio"],
+        medians["miditok"],
+    )
+    print(
+        f"\nfiles/s ratio emostudio / MidiTok REMI: {theirs_wall / ours_wall:.2f} (wall), "
+        f"{theirs_cpu / ours_cpu:.2f} (worker CPU); tokenising the parsed music only (worker CPU): "
+        f"{theirs_tok / ours_tok:.2f}"
+    )
     return 0
 
 

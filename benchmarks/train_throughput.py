@@ -20,13 +20,30 @@ import sys
 import time
 
 SIZES = {
-    "S": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=2, latent_r=16, latent_k=16, bar_len=96),
-    "M": dict(d_model=192, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96),
-    "L": dict(d_model=256, n_heads=4, n_enc_layers=3, n_dec_layers=3, latent_r=32, latent_k=32, bar_len=96),
+    "S": dict(
+        d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=2, latent_r=16, latent_k=16, bar_len=96
+    ),
+    "M": dict(
+        d_model=192, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96
+    ),
+    "L": dict(
+        d_model=256, n_heads=4, n_enc_layers=3, n_dec_layers=3, latent_r=32, latent_k=32, bar_len=96
+    ),
     # the shipped size, without and with the pitch-class parts (key_chroma, pitch_class_tokens)
-    "S3-plain": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96,
-                     key_chroma=False, pitch_class_tokens=False),
-    "S3": dict(d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96),
+    "S3-plain": dict(
+        d_model=128,
+        n_heads=4,
+        n_enc_layers=2,
+        n_dec_layers=3,
+        latent_r=16,
+        latent_k=16,
+        bar_len=96,
+        key_chroma=False,
+        pitch_class_tokens=False,
+    ),
+    "S3": dict(
+        d_model=128, n_heads=4, n_enc_layers=2, n_dec_layers=3, latent_r=16, latent_k=16, bar_len=96
+    ),
 }
 
 
@@ -78,10 +95,15 @@ def run_one(args) -> dict:
     samples_s = args.batch_size / med
     windows_per_epoch = sampler.total_bars / args.bars
     return {
-        "size": args.one, "config": overrides, "params": sum(p.numel() for p in model.parameters()),
-        "median_step_s": round(med, 3), "tokens_per_s": round(float(np.mean(tokens)) / med, 1),
-        "samples_per_s": round(samples_s, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "epoch_minutes": round(windows_per_epoch / samples_s / 60, 1), "truncated_bars": round(data.truncation_rate, 4),
+        "size": args.one,
+        "config": overrides,
+        "params": sum(p.numel() for p in model.parameters()),
+        "median_step_s": round(med, 3),
+        "tokens_per_s": round(float(np.mean(tokens)) / med, 1),
+        "samples_per_s": round(samples_s, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "epoch_minutes": round(windows_per_epoch / samples_s / 60, 1),
+        "truncated_bars": round(data.truncation_rate, 4),
         "train_bars": sampler.total_bars,
     }
 
@@ -103,21 +125,44 @@ def main() -> None:
         return
     results = []
     for size in args.sizes.split(","):
-        cmd = [sys.executable, __file__, "--one", size, "--threads", str(args.threads), "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--batch-size", str(args.batch_size), "--bars", str(args.bars),
-               "--bar-len", str(args.bar_len)] + (["--cache", args.cache] if args.cache else [])
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            size,
+            "--threads",
+            str(args.threads),
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--batch-size",
+            str(args.batch_size),
+            "--bars",
+            str(args.bars),
+            "--bar-len",
+            str(args.bar_len),
+        ] + (["--cache", args.cache] if args.cache else [])
+        out = (
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         results.append(json.loads(out))
         print(json.dumps(results[-1]), flush=True)
     base = results[0]
-    print("\n| size | config | params | median step (s) | tokens/s | samples/s | peak RSS (MB) | epoch (min) | bars cut | vs first |")
+    print(
+        "\n| size | config | params | median step (s) | tokens/s | samples/s | peak RSS (MB) | epoch (min) | bars cut | vs first |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         c = r["config"]
         desc = f"d{c['d_model']} enc{c['n_enc_layers']} dec{c['n_dec_layers']} l{c['latent_r']} L{c['bar_len']}"
-        print(f"| {r['size']} | {desc} | {r['params'] / 1e6:.2f}M | {r['median_step_s']} | {r['tokens_per_s']} | "
-              f"{r['samples_per_s']} | {r['peak_rss_mb']} | {r['epoch_minutes']} | {r['truncated_bars']:.1%} | "
-              f"{base['median_step_s'] / r['median_step_s']:.2f}x |")
+        print(
+            f"| {r['size']} | {desc} | {r['params'] / 1e6:.2f}M | {r['median_step_s']} | {r['tokens_per_s']} | "
+            f"{r['samples_per_s']} | {r['peak_rss_mb']} | {r['epoch_minutes']} | {r['truncated_bars']:.1%} | "
+            f"{base['median_step_s'] / r['median_step_s']:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

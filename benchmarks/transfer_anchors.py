@@ -38,8 +38,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     judge = EmotionJudge.load(args.judge)
-    clips = [clip_to_bars(p.song, 16) for p in EvaluationCorpus(args.data, args.cache).pieces(
-        "test", labelled_only=True)[::2]]
+    clips = [
+        clip_to_bars(p.song, 16)
+        for p in EvaluationCorpus(args.data, args.cache).pieces("test", labelled_only=True)[::2]
+    ]
     sources = [song for song in clips for _ in range(4)]
     targets = np.tile([1, 2, 3, 4], len(clips))
     engine = Engine.load(args.model, device="cpu", prior="fitted")
@@ -47,11 +49,18 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for setting in args.settings:
         arousal, valence = setting.split(",")
-        fitted_prior.NEAREST_ANCHORS.update(arousal=arousal == "nearest", valence=valence == "nearest")
-        songs = engine.transfer_many(sources, [Emotion.from_quadrant(int(q)) for q in targets], seed=args.seed)
+        fitted_prior.NEAREST_ANCHORS.update(
+            arousal=arousal == "nearest", valence=valence == "nearest"
+        )
+        songs = engine.transfer_many(
+            sources, [Emotion.from_quadrant(int(q)) for q in targets], seed=args.seed
+        )
         verdicts, kept = judge.judge(songs)
         s = score(verdicts, targets[kept])
-        print(f"| {arousal} | {valence} | {s.n} | {s.quadrant:.3f} | {s.arousal:.3f} | {s.valence:.3f} |", flush=True)
+        print(
+            f"| {arousal} | {valence} | {s.n} | {s.quadrant:.3f} | {s.arousal:.3f} | {s.valence:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

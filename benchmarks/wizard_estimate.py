@@ -43,7 +43,9 @@ def child_seconds_per_step(plan: RunPlan, steps: int) -> float:
     config["train"].update(log_every=1, max_steps=steps, epoch_steps=10**6)
     (plan.run_dir / "wizard_config.json").write_text(json.dumps(config))
     stamps = []
-    with subprocess.Popen(plan.command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as child:
+    with subprocess.Popen(
+        plan.command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as child:
         for line in child.stdout:
             ev = parse_event(line)
             if ev and ev["event"] == "step":
@@ -62,7 +64,10 @@ def main() -> None:
         for q, name in {1: "happy", 2: "tense", 3: "sad", 4: "calm"}.items():
             (root / "music" / name).mkdir(parents=True)
             for i in range(16):
-                write_midi(synthetic_song(rng, q in (1, 2), q in (1, 4), 8), root / "music" / name / f"{i}.mid")
+                write_midi(
+                    synthetic_song(rng, q in (1, 2), q in (1, 4), 8),
+                    root / "music" / name / f"{i}.mid",
+                )
         flow = WizardFlow()
         flow.set_folders([root / "music"])
         generator = scan(flow.folders, root / "caches")
@@ -77,8 +82,10 @@ def main() -> None:
             estimate = drain(measure_epoch(plan))
             plan.write()
             actual = child_seconds_per_step(plan, args.steps)
-            print(f"{preset:8s} {estimate.seconds_per_step:15.3f} {actual:14.3f} "
-                  f"{estimate.seconds_per_step / actual:16.2f}")
+            print(
+                f"{preset:8s} {estimate.seconds_per_step:15.3f} {actual:14.3f} "
+                f"{estimate.seconds_per_step / actual:16.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -38,14 +38,14 @@ class Emotion:
                 raise EmotionError(f"{axis} must be a number in [-1, 1], got {value!r}")
 
     @classmethod
-    def from_quadrant(cls, quadrant: int) -> "Emotion":
+    def from_quadrant(cls, quadrant: int) -> Emotion:
         if quadrant not in _QUADRANT_SIGNS:
             raise EmotionError(f"quadrant must be 1-4, got {quadrant!r}")
         v, a = _QUADRANT_SIGNS[quadrant]
         return cls(0.8 * v, 0.8 * a)
 
     @classmethod
-    def parse(cls, text: str) -> "Emotion":
+    def parse(cls, text: str) -> Emotion:
         """``happy|tense|sad|calm``, ``Q1``..``Q4`` or ``V,A`` (e.g. ``0.5,-0.3``)."""
         key = text.strip().lower()
         if key in _NAME_TO_QUADRANT:

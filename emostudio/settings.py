@@ -57,11 +57,20 @@ class Settings:
                 f"(this emostudio reads version {SETTINGS_FORMAT_VERSION})"
             )
         if self.output not in OUTPUT_KINDS:
-            raise SettingsError(f"settings: output must be one of {OUTPUT_KINDS}, not {self.output!r}")
+            raise SettingsError(
+                f"settings: output must be one of {OUTPUT_KINDS}, not {self.output!r}"
+            )
         if self.device not in DEVICES:
             raise SettingsError(f"settings: device must be one of {DEVICES}, not {self.device!r}")
-        for name in ("soundfont", "midi_port", "model_dir", "last_open_dir", "last_export_dir",
-                     "window_geometry", "window_state"):
+        for name in (
+            "soundfont",
+            "midi_port",
+            "model_dir",
+            "last_open_dir",
+            "last_export_dir",
+            "window_geometry",
+            "window_state",
+        ):
             if not isinstance(getattr(self, name), str):
                 raise SettingsError(f"settings: {name} must be a string")
         recent = self.recent_files
@@ -70,7 +79,7 @@ class Settings:
         # JSON gives a list; keep a tuple (frozen) of at most MAX_RECENT_FILES
         object.__setattr__(self, "recent_files", tuple(recent)[:MAX_RECENT_FILES])
 
-    def with_recent_file(self, path: str | os.PathLike) -> "Settings":
+    def with_recent_file(self, path: str | os.PathLike) -> Settings:
         """``path`` first in the recent files (moved there if already listed), at most 10 kept."""
         path = str(path)
         recent = (path, *(p for p in self.recent_files if p != path))
@@ -82,7 +91,7 @@ class Settings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Settings":
+    def from_dict(cls, data: dict) -> Settings:
         """Raises :class:`SettingsError` for unknown fields, wrong values or another version."""
         try:
             return config_from_dict(cls, data, "settings")

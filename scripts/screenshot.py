@@ -24,8 +24,12 @@ SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
-    parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped model)")
-    parser.add_argument("--input", type=Path, default=None, help="MIDI file to load (default: a POP909 piece)")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="model folder (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--input", type=Path, default=None, help="MIDI file to load (default: a POP909 piece)"
+    )
     parser.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT")
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11)
@@ -41,7 +45,7 @@ def main() -> int:
     from emostudio.midi import write_midi
     from emostudio.settings import Settings
 
-    app = create_app([sys.argv[0]])
+    _app = create_app([sys.argv[0]])  # kept alive for the whole script
     width, height = (int(x) for x in args.size.split("x"))
     window = MainWindow(settings=Settings())
     window.resize(width, height)
@@ -61,7 +65,9 @@ def main() -> int:
             raise SystemExit(f"screenshot: gave up waiting for {what}: {window.status_message()}")
 
     window.load_model(args.model)
-    wait_until(lambda: window.engine is not None or "cannot load" in window.status_message(), "the model")
+    wait_until(
+        lambda: window.engine is not None or "cannot load" in window.status_message(), "the model"
+    )
     if window.engine is None:
         raise SystemExit(f"screenshot: {window.status_message()}")
 
@@ -82,7 +88,9 @@ def main() -> int:
     window.transform.seed_spin.setValue(args.seed)
     window.listen_box.setChecked(False)
     window.transfer()
-    wait_until(lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the transfer")
+    wait_until(
+        lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the transfer"
+    )
     wait_until(lambda: window.document.takes[-1].recognition is not None, "recognising the take")
     window.roll.frame()
     window.roll.set_playhead(9.0)
@@ -93,13 +101,17 @@ def main() -> int:
 
     screen = QGuiApplication.primaryScreen()
     if QGuiApplication.platformName() == "xcb":
-        image = screen.grabWindow(0, 0, 0, window.frameGeometry().width(), window.frameGeometry().height())
+        image = screen.grabWindow(
+            0, 0, 0, window.frameGeometry().width(), window.frameGeometry().height()
+        )
     else:
         image = window.grab()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(args.out)):
         raise SystemExit(f"screenshot: cannot write {args.out}")
-    print(f"wrote {args.out} ({image.width()}x{image.height()}, platform {QGuiApplication.platformName()})")
+    print(
+        f"wrote {args.out} ({image.width()}x{image.height()}, platform {QGuiApplication.platformName()})"
+    )
     window.document.takes.clear()  # nothing to ask about on close: this was a demonstration
     window.close()
     return 0

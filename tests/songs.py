@@ -39,23 +39,36 @@ HARMONIC_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
 
 # ---- hypothesis strategies ---------------------------------------------------------------------
 @st.composite
-def grid_notes(draw, max_bars: int = 4, max_notes: int = 40, pitches=st.integers(0, 127)) -> list[Note]:
+def grid_notes(draw, max_bars: int = 4, max_notes: int = 40, pitches=None) -> list[Note]:
     """Notes whose onset and length are whole sub-beats (1-16), in ``max_bars`` bars."""
+    pitches = st.integers(0, 127) if pitches is None else pitches
     n = draw(st.integers(0, max_notes))
     notes = []
     for _ in range(n):
         onset = draw(st.integers(0, max_bars * 16 - 1))
         length = draw(st.integers(1, 16))
-        notes.append(Note(draw(pitches), onset * TICKS_PER_SUBBEAT, (onset + length) * TICKS_PER_SUBBEAT,
-                          draw(st.integers(1, 127))))
+        notes.append(
+            Note(
+                draw(pitches),
+                onset * TICKS_PER_SUBBEAT,
+                (onset + length) * TICKS_PER_SUBBEAT,
+                draw(st.integers(1, 127)),
+            )
+        )
     return notes
 
 
 @st.composite
-def grid_songs(draw, max_bars: int = 4, max_notes_per_track: int = 40, with_drums: bool = True) -> Song:
+def grid_songs(
+    draw, max_bars: int = 4, max_notes_per_track: int = 40, with_drums: bool = True
+) -> Song:
     """Songs of 1-5 tracks, one per family, notes on the grid; a tempo per bar (the token grammar's)."""
-    families = [Family.PIANO, Family.GUITAR, Family.BASS, Family.STRINGS] + ([Family.DRUMS] if with_drums else [])
-    chosen = draw(st.lists(st.sampled_from(families), min_size=1, max_size=len(families), unique=True))
+    families = [Family.PIANO, Family.GUITAR, Family.BASS, Family.STRINGS] + (
+        [Family.DRUMS] if with_drums else []
+    )
+    chosen = draw(
+        st.lists(st.sampled_from(families), min_size=1, max_size=len(families), unique=True)
+    )
     tracks = []
     for fam in chosen:
         notes = draw(grid_notes(max_bars, max_notes_per_track))
@@ -65,13 +78,19 @@ def grid_songs(draw, max_bars: int = 4, max_notes_per_track: int = 40, with_drum
             tracks.append(Track(program=FAMILY_PROGRAMS[fam], name=fam.label).with_notes(notes))
     bpm = draw(st.sampled_from([60.0, 90.0, 120.0, 150.0]))
     changes = [TempoChange(0, bpm)]
-    for bar in sorted(draw(st.sets(st.integers(1, max_bars - 1), max_size=2)) if max_bars > 1 else []):
-        changes.append(TempoChange(bar * TICKS_PER_BAR, draw(st.sampled_from([70.0, 100.0, 180.0]))))
+    for bar in sorted(
+        draw(st.sets(st.integers(1, max_bars - 1), max_size=2)) if max_bars > 1 else []
+    ):
+        changes.append(
+            TempoChange(bar * TICKS_PER_BAR, draw(st.sampled_from([70.0, 100.0, 180.0])))
+        )
     return Song(tracks=tuple(tracks), tempos=tuple(changes))
 
 
 @st.composite
-def any_songs(draw, max_ticks: int = 8 * TICKS_PER_BAR, max_tracks: int = 6, max_notes: int = 30) -> Song:
+def any_songs(
+    draw, max_ticks: int = 8 * TICKS_PER_BAR, max_tracks: int = 6, max_notes: int = 30
+) -> Song:
     """Songs with notes at any tick and length (overlaps, tiny and very long notes), any programs,
     drums, tempo and time-signature changes anywhere."""
     tracks = []
@@ -79,19 +98,39 @@ def any_songs(draw, max_ticks: int = 8 * TICKS_PER_BAR, max_tracks: int = 6, max
         notes = []
         for _ in range(draw(st.integers(0, max_notes))):
             start = draw(st.integers(0, max_ticks))
-            notes.append(Note(draw(st.integers(0, 127)), start, start + draw(st.integers(1, 3 * TICKS_PER_BAR)),
-                              draw(st.integers(1, 127))))
-        tracks.append(Track(program=draw(st.integers(0, 127)), is_drum=draw(st.booleans()),
-                            name=draw(st.sampled_from(["", "MELODY", "BRIDGE", "PIANO", "Bass"]))).with_notes(notes))
+            notes.append(
+                Note(
+                    draw(st.integers(0, 127)),
+                    start,
+                    start + draw(st.integers(1, 3 * TICKS_PER_BAR)),
+                    draw(st.integers(1, 127)),
+                )
+            )
+        tracks.append(
+            Track(
+                program=draw(st.integers(0, 127)),
+                is_drum=draw(st.booleans()),
+                name=draw(st.sampled_from(["", "MELODY", "BRIDGE", "PIANO", "Bass"])),
+            ).with_notes(notes)
+        )
     tempo_ticks = sorted(draw(st.sets(st.integers(1, max_ticks), max_size=3)))
     tempos = [TempoChange(t, draw(st.floats(20.0, 300.0))) for t in [0, *tempo_ticks]]
-    signatures = [TimeSignature(0, draw(st.sampled_from([1, 2, 3, 4, 5, 6, 7, 12])), draw(st.sampled_from([2, 4, 8])))]
+    signatures = [
+        TimeSignature(
+            0, draw(st.sampled_from([1, 2, 3, 4, 5, 6, 7, 12])), draw(st.sampled_from([2, 4, 8]))
+        )
+    ]
     return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(signatures))
 
 
 # ---- hand-made songs ----------------------------------------------------------------------------
-def song_of(notes: Iterable[tuple[int, int, int]], program: int = 0, drums: bool = False,
-            velocity: int = 80, bpm: float = 120.0) -> Song:
+def song_of(
+    notes: Iterable[tuple[int, int, int]],
+    program: int = 0,
+    drums: bool = False,
+    velocity: int = 80,
+    bpm: float = 120.0,
+) -> Song:
     """A one-track song from (pitch, onset sub-beat, length in sub-beats) triples."""
     track = Track(program=program, is_drum=drums, name="drums" if drums else "").with_notes(
         [Note(p, o * TICKS_PER_SUBBEAT, (o + d) * TICKS_PER_SUBBEAT, velocity) for p, o, d in notes]
@@ -109,7 +148,7 @@ def scale_song(tonic: int, minor: bool = False, octave: int = 4, bars: int = 4) 
     notes.append((base, 4 * len(line), 8))
     notes.append((base - 12, 4 * len(line), 8))
     n = max(bars * 4, len(line) + 2)
-    return song_of(notes[: n])
+    return song_of(notes[:n])
 
 
 def cadence_song(tonic: int, minor: bool = False, repeats: int = 2) -> Song:
@@ -126,12 +165,18 @@ def cadence_song(tonic: int, minor: bool = False, repeats: int = 2) -> Song:
     return song_of(notes)
 
 
-def chord_song(bars: int, onsets_per_bar: int, minor: bool = False, root: int = 60, velocity: int = 80) -> Song:
+def chord_song(
+    bars: int, onsets_per_bar: int, minor: bool = False, root: int = 60, velocity: int = 80
+) -> Song:
     """A tonic triad repeated ``onsets_per_bar`` times per bar (a simple busy/calm, major/minor piece)."""
     triad = (0, 3 if minor else 4, 7)
     step = max(1, 16 // onsets_per_bar)
-    notes = [(root + iv, 16 * b + step * k, step) for b in range(bars) for k in range(onsets_per_bar)
-             for iv in triad]
+    notes = [
+        (root + iv, 16 * b + step * k, step)
+        for b in range(bars)
+        for k in range(onsets_per_bar)
+        for iv in triad
+    ]
     return song_of(notes, velocity=velocity)
 
 
@@ -147,9 +192,13 @@ class RawTrack:
     meta: Sequence[tuple[int, mido.MetaMessage]] = field(default_factory=list)  # (tick, message)
 
 
-def midi_bytes(tracks: Sequence[RawTrack], midi_type: int = 1, ticks_per_beat: int = 480,
-               tempos: Sequence[tuple[int, float]] = ((0, 120.0),),
-               time_signatures: Sequence[tuple[int, int, int]] = ((0, 4, 4),)) -> bytes:
+def midi_bytes(
+    tracks: Sequence[RawTrack],
+    midi_type: int = 1,
+    ticks_per_beat: int = 480,
+    tempos: Sequence[tuple[int, float]] = ((0, 120.0),),
+    time_signatures: Sequence[tuple[int, int, int]] = ((0, 4, 4),),
+) -> bytes:
     """A standard MIDI file. Type 1: a conductor track with tempo and metre, then ``tracks``.
     Type 0: everything merged into one track. Ticks are at ``ticks_per_beat``."""
     import io
@@ -165,12 +214,22 @@ def midi_bytes(tracks: Sequence[RawTrack], midi_type: int = 1, ticks_per_beat: i
         if t.name:
             events.append((0, 0, mido.MetaMessage("track_name", name=t.name)))
         if t.program is not None:
-            events.append((0, 0, mido.Message("program_change", channel=t.channel, program=t.program)))
+            events.append(
+                (0, 0, mido.Message("program_change", channel=t.channel, program=t.program))
+            )
         for tick, msg in t.meta:
             events.append((tick, 0, msg))
         for pitch, start, end, velocity in t.notes:
-            events.append((start, 2, mido.Message("note_on", channel=t.channel, note=pitch, velocity=velocity)))
-            events.append((end, 1, mido.Message("note_off", channel=t.channel, note=pitch, velocity=0)))
+            events.append(
+                (
+                    start,
+                    2,
+                    mido.Message("note_on", channel=t.channel, note=pitch, velocity=velocity),
+                )
+            )
+            events.append(
+                (end, 1, mido.Message("note_off", channel=t.channel, note=pitch, velocity=0))
+            )
         events.sort(key=lambda e: (e[0], e[1]))
         timed_tracks.append([(tick, msg) for tick, _, msg in events])
 
@@ -211,14 +270,22 @@ def piece(seed: int, bars: int = 4, ticks_per_beat: int = 480) -> list[RawTrack]
     root = 48 + seed % 12
     minor = seed % 2 == 1
     triad = (0, 3 if minor else 4, 7)
-    right = [(root + 12 + triad[(i + seed) % 3] + 12 * (i % 2), i * q, (i + 1) * q, 60 + (i * 7 + seed) % 50)
-             for i in range(4 * bars)]
+    right = [
+        (
+            root + 12 + triad[(i + seed) % 3] + 12 * (i % 2),
+            i * q,
+            (i + 1) * q,
+            60 + (i * 7 + seed) % 50,
+        )
+        for i in range(4 * bars)
+    ]
     left = [(root + iv, b * 4 * q, (b + 1) * 4 * q, 70) for b in range(bars) for iv in triad]
     return [RawTrack(right, channel=0, name="right"), RawTrack(left, channel=1, name="left")]
 
 
-def write_corpus(folder: str | Path, manifest: bool = True, n_emopia: int = 8, n_other: int = 4,
-                 bad: bool = True) -> list[Path]:
+def write_corpus(
+    folder: str | Path, manifest: bool = True, n_emopia: int = 8, n_other: int = 4, bad: bool = True
+) -> list[Path]:
     """A tiny corpus like ../shared/data: ``emopia/Q<n>_<id>_<clip>.mid`` clips of 4 songs (all four
     quadrants), ``other/piece_<i>.mid``, optionally a corrupt ``other/broken.mid``, and (if
     ``manifest``) a ``manifest.csv`` with labels and song ids. Returns the MIDI paths written."""
@@ -228,12 +295,16 @@ def write_corpus(folder: str | Path, manifest: bool = True, n_emopia: int = 8, n
     for i in range(n_emopia):
         quadrant = i % 4 + 1
         song_id = song_ids[i % len(song_ids)]
-        path = write_midi_file(folder / "emopia" / f"Q{quadrant}_{song_id}_{i}.mid", piece(i), ticks_per_beat=384)
+        path = write_midi_file(
+            folder / "emopia" / f"Q{quadrant}_{song_id}_{i}.mid", piece(i), ticks_per_beat=384
+        )
         paths.append(path)
         valence, arousal = {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}[quadrant]
         rows.append((path, "emopia", song_id, f"Q{quadrant}", valence, arousal))
     for i in range(n_other):
-        path = write_midi_file(folder / "other" / f"piece_{i}.mid", piece(100 + i, bars=6), midi_type=i % 2)
+        path = write_midi_file(
+            folder / "other" / f"piece_{i}.mid", piece(100 + i, bars=6), midi_type=i % 2
+        )
         paths.append(path)
         rows.append((path, "other", f"piece{i}", "", "", ""))
     if bad:
@@ -244,11 +315,23 @@ def write_corpus(folder: str | Path, manifest: bool = True, n_emopia: int = 8, n
     if manifest:
         with (folder / "manifest.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "source", "song_id", "quadrant", "valence", "arousal", "bytes", "sha256"])
+            writer.writerow(
+                ["path", "source", "song_id", "quadrant", "valence", "arousal", "bytes", "sha256"]
+            )
             for path, source, song_id, quadrant, valence, arousal in rows:
                 data = path.read_bytes()
-                writer.writerow([path.relative_to(folder).as_posix(), source, song_id, quadrant, valence,
-                                 arousal, len(data), hashlib.sha256(data).hexdigest()])
+                writer.writerow(
+                    [
+                        path.relative_to(folder).as_posix(),
+                        source,
+                        song_id,
+                        quadrant,
+                        valence,
+                        arousal,
+                        len(data),
+                        hashlib.sha256(data).hexdigest(),
+                    ]
+                )
     return paths
 
 

@@ -20,25 +20,63 @@ from emostudio.training.synthetic import synthetic_cache, write_cache
 
 torch.set_num_threads(1)
 
-MODEL = dict(d_model=16, n_heads=2, n_enc_layers=1, n_dec_layers=1, bar_len=48, latent_r=2, latent_k=2,
-             feature_hidden=8, dropout=0.0)
+MODEL = dict(
+    d_model=16,
+    n_heads=2,
+    n_enc_layers=1,
+    n_dec_layers=1,
+    bar_len=48,
+    latent_r=2,
+    latent_k=2,
+    feature_hidden=8,
+    dropout=0.0,
+)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    return write_cache(synthetic_cache(n_pieces=16, n_bars=(4, 6)), tmp_path_factory.mktemp("cache"))
+    return write_cache(
+        synthetic_cache(n_pieces=16, n_bars=(4, 6)), tmp_path_factory.mktemp("cache")
+    )
 
 
 def write_config(path: Path, **train) -> Path:
-    path.write_text(json.dumps({"model": MODEL, "train": {
-        "batch_size": 4, "bars_per_sample": 4, "epoch_steps": 4, "checkpoint_minutes": 0.0,
-        "log_every": 1, "warmup_steps": 2, "threads": 1, **train}}))
+    path.write_text(
+        json.dumps(
+            {
+                "model": MODEL,
+                "train": {
+                    "batch_size": 4,
+                    "bars_per_sample": 4,
+                    "epoch_steps": 4,
+                    "checkpoint_minutes": 0.0,
+                    "log_every": 1,
+                    "warmup_steps": 2,
+                    "threads": 1,
+                    **train,
+                },
+            }
+        )
+    )
     return path
 
 
 def start(cache: Path, run: Path, config: Path, resume: bool) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "emostudio", "train", "--cache", str(cache), "--out", str(run),
-           "--config", str(config), "--events", "--device", "cpu"] + (["--resume"] if resume else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "emostudio",
+        "train",
+        "--cache",
+        str(cache),
+        "--out",
+        str(run),
+        "--config",
+        str(config),
+        "--events",
+        "--device",
+        "cpu",
+    ] + (["--resume"] if resume else [])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -72,7 +110,11 @@ def test_kill_during_training_and_during_a_write_then_resume(corpus, tmp_path):
     deadline = time.monotonic() + 60
     caught = []
     while time.monotonic() < deadline and proc.poll() is None and not caught:
-        caught = [p.name for p in run.iterdir() if p.name.startswith((".last.tmp-", ".best.tmp-", ".resume."))]
+        caught = [
+            p.name
+            for p in run.iterdir()
+            if p.name.startswith((".last.tmp-", ".best.tmp-", ".resume."))
+        ]
         if caught:
             proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -93,13 +135,19 @@ def test_kill_during_training_and_during_a_write_then_resume(corpus, tmp_path):
     assert proc.returncode == 0, err
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert events[0]["step"] == second
-    assert events[-1]["event"] == "done" and events[-1]["reason"] == "finished" and events[-1]["step"] == 60
+    assert (
+        events[-1]["event"] == "done"
+        and events[-1]["reason"] == "finished"
+        and events[-1]["step"] == 60
+    )
     assert assert_checkpoint_loads(run) == 60
 
 
 def test_sigterm_pauses_with_a_checkpoint(corpus, tmp_path):
     run = tmp_path / "run"
-    config = write_config(tmp_path / "config.json", max_steps=10_000, epoch_steps=10_000, checkpoint_minutes=60.0)
+    config = write_config(
+        tmp_path / "config.json", max_steps=10_000, epoch_steps=10_000, checkpoint_minutes=60.0
+    )
     proc = start(corpus, run, config, resume=False)
     read_events(proc, lambda e: e["event"] == "step" and e["step"] >= 2)
     proc.send_signal(signal.SIGTERM)
@@ -117,11 +165,38 @@ def test_resume_errors(tmp_path, corpus):
     with pytest.raises(ResumeError, match="cannot read"):
         load_resume(tmp_path)
     # the CLI says so in one line
-    result = subprocess.run([sys.executable, "-m", "emostudio", "train", "--cache", str(corpus), "--out",
-                             str(tmp_path / "new"), "--resume", "--device", "cpu"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emostudio",
+            "train",
+            "--cache",
+            str(corpus),
+            "--out",
+            str(tmp_path / "new"),
+            "--resume",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "nothing to resume" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "emostudio", "train", "--cache", str(tmp_path / "none"),
-                             "--out", str(tmp_path / "new")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emostudio",
+            "train",
+            "--cache",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "new"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "not a corpus cache" in result.stderr
 
 

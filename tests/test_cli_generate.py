@@ -23,8 +23,18 @@ def model_dir(tmp_path_factory):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(tc, d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
-                                       bar_len=32, latent_r=4, latent_k=4, feature_hidden=16, dropout=0.0)
+    config = ModelConfig.for_tokenizer(
+        tc,
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        bar_len=32,
+        latent_r=4,
+        latent_k=4,
+        feature_hidden=16,
+        dropout=0.0,
+    )
     return save_model(CDGMVAE(config), tc, tmp_path_factory.mktemp("models") / "tiny")
 
 
@@ -34,8 +44,12 @@ def chord_song(n_bars: int, per_bar: int, minor: bool, root: int = 60, program: 
     for bar in range(n_bars):
         for k in range(per_bar):
             start = bar * TICKS_PER_BAR + k * step * SB
-            notes += [Note(root + i, start, start + step * SB, 80) for i in (0, 3 if minor else 4, 7)]
-    return Song(tracks=(Track(program, False, "Keys").with_notes(notes),), tempos=(TempoChange(0, 100.0),))
+            notes += [
+                Note(root + i, start, start + step * SB, 80) for i in (0, 3 if minor else 4, 7)
+            ]
+    return Song(
+        tracks=(Track(program, False, "Keys").with_notes(notes),), tempos=(TempoChange(0, 100.0),)
+    )
 
 
 def one_line_error(capsys) -> str:
@@ -46,25 +60,56 @@ def one_line_error(capsys) -> str:
 
 def test_generate_writes_the_bars_asked_for(model_dir, tmp_path, capsys):
     out = tmp_path / "happy.mid"
-    code = main(["generate", "--emotion", "happy", "--bars", "3", "--seed", "1", "--model", str(model_dir),
-                 "--out", str(out)])
+    code = main(
+        [
+            "generate",
+            "--emotion",
+            "happy",
+            "--bars",
+            "3",
+            "--seed",
+            "1",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     song = read_midi(out)
     assert song.n_bars == 3 and song.note_count > 0
     assert "wrote" in capsys.readouterr().out
     again = tmp_path / "again.mid"
-    main(["generate", "--valence", "0.8", "--arousal", "0.8", "--bars", "3", "--seed", "1", "--model",
-          str(model_dir), "--out", str(again)])
+    main(
+        [
+            "generate",
+            "--valence",
+            "0.8",
+            "--arousal",
+            "0.8",
+            "--bars",
+            "3",
+            "--seed",
+            "1",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(again),
+        ]
+    )
     assert again.read_bytes() == out.read_bytes()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--valence", "7", "--arousal", "0"], "valence must be a number in [-1, 1]"),
-    (["--emotion", "furious"], "unknown emotion"),
-    (["--valence", "0.5"], "both --valence and --arousal"),
-    (["--emotion", "sad", "--arousal", "0.1"], "not both"),
-    (["--emotion", "sad", "--bars", "0"], "--bars"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--valence", "7", "--arousal", "0"], "valence must be a number in [-1, 1]"),
+        (["--emotion", "furious"], "unknown emotion"),
+        (["--valence", "0.5"], "both --valence and --arousal"),
+        (["--emotion", "sad", "--arousal", "0.1"], "not both"),
+        (["--emotion", "sad", "--bars", "0"], "--bars"),
+    ],
+)
 def test_generate_refuses_impossible_targets(model_dir, tmp_path, capsys, args, message):
     out = tmp_path / "x.mid"
     assert main(["generate", *args, "--model", str(model_dir), "--out", str(out)]) == 1
@@ -77,14 +122,18 @@ def test_generate_refuses_a_folder_that_is_not_a_model(tmp_path, capsys):
     not_model.mkdir()
     (not_model / "notes.txt").write_text("hello")
     out = tmp_path / "x.mid"
-    assert main(["generate", "--emotion", "calm", "--model", str(not_model), "--out", str(out)]) == 1
+    assert (
+        main(["generate", "--emotion", "calm", "--model", str(not_model), "--out", str(out)]) == 1
+    )
     assert "not an emostudio model folder" in one_line_error(capsys)
     assert not out.exists()
 
 
 def test_generate_refuses_an_output_in_a_missing_folder(model_dir, tmp_path, capsys):
     out = tmp_path / "missing" / "x.mid"
-    assert main(["generate", "--emotion", "calm", "--model", str(model_dir), "--out", str(out)]) == 1
+    assert (
+        main(["generate", "--emotion", "calm", "--model", str(model_dir), "--out", str(out)]) == 1
+    )
     assert "does not exist" in one_line_error(capsys)
 
 
@@ -92,8 +141,24 @@ def test_transfer_keeps_bars_tempo_and_instrument(model_dir, tmp_path, capsys):
     src = tmp_path / "in.mid"
     write_midi(chord_song(4, 4, minor=False, program=5), src)
     out = tmp_path / "out.mid"
-    code = main(["transfer", str(src), "--to", "sad", "--strength", "0.7", "--only", "valence", "--seed", "2",
-                 "--model", str(model_dir), "--out", str(out)])
+    code = main(
+        [
+            "transfer",
+            str(src),
+            "--to",
+            "sad",
+            "--strength",
+            "0.7",
+            "--only",
+            "valence",
+            "--seed",
+            "2",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result, source = read_midi(out), read_midi(src)
     assert result.n_bars == source.n_bars == 4
@@ -103,11 +168,14 @@ def test_transfer_keeps_bars_tempo_and_instrument(model_dir, tmp_path, capsys):
     assert "recognised" in stdout and "valence" in stdout
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"this is not midi at all", "not a MIDI file"),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff", "corrupt MIDI data"),
-    (None, "has no notes"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"this is not midi at all", "not a MIDI file"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff", "corrupt MIDI data"),
+        (None, "has no notes"),
+    ],
+)
 def test_transfer_refuses_unreadable_and_empty_files(model_dir, tmp_path, capsys, content, message):
     src = tmp_path / "in.mid"
     if content is None:
@@ -115,7 +183,10 @@ def test_transfer_refuses_unreadable_and_empty_files(model_dir, tmp_path, capsys
     else:
         src.write_bytes(content)
     out = tmp_path / "out.mid"
-    assert main(["transfer", str(src), "--to", "calm", "--model", str(model_dir), "--out", str(out)]) == 1
+    assert (
+        main(["transfer", str(src), "--to", "calm", "--model", str(model_dir), "--out", str(out)])
+        == 1
+    )
     assert message in one_line_error(capsys)
     assert not out.exists()
 
@@ -123,8 +194,23 @@ def test_transfer_refuses_unreadable_and_empty_files(model_dir, tmp_path, capsys
 def test_transfer_refuses_a_bad_strength(model_dir, tmp_path, capsys):
     src = tmp_path / "in.mid"
     write_midi(chord_song(2, 2, minor=True), src)
-    assert main(["transfer", str(src), "--to", "Q1", "--strength", "1.5", "--model", str(model_dir),
-                 "--out", str(tmp_path / "o.mid")]) == 1
+    assert (
+        main(
+            [
+                "transfer",
+                str(src),
+                "--to",
+                "Q1",
+                "--strength",
+                "1.5",
+                "--model",
+                str(model_dir),
+                "--out",
+                str(tmp_path / "o.mid"),
+            ]
+        )
+        == 1
+    )
     assert "--strength" in one_line_error(capsys)
 
 
@@ -139,8 +225,16 @@ def make_corpus(root, n_per_quadrant: int = 10):
             song = chord_song(3, 8 if busy else 2, minor=not major, root=int(rng.integers(52, 68)))
             path = f"emopia/Q{q}_song{q}x{i:02d}_0.mid"
             write_midi(song, root / path)
-            rows.append({"path": path, "source": "emopia", "song_id": f"song{q}x{i:02d}", "quadrant": f"Q{q}",
-                         "valence": 1 if major else -1, "arousal": 1 if busy else -1})
+            rows.append(
+                {
+                    "path": path,
+                    "source": "emopia",
+                    "song_id": f"song{q}x{i:02d}",
+                    "quadrant": f"Q{q}",
+                    "valence": 1 if major else -1,
+                    "arousal": 1 if busy else -1,
+                }
+            )
     with open(root / "manifest.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -152,13 +246,38 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
     make_corpus(data)
     out = tmp_path / "report"
     md = tmp_path / "EVALUATION.md"
-    code = main(["evaluate", "--model", str(model_dir), "--data", str(data), "--out", str(out), "--markdown",
-                 str(md), "--pieces-per-quadrant", "2", "--bars", "2", "--sweep-pieces", "2",
-                 "--swap-pairs", "2"])
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--markdown",
+            str(md),
+            "--pieces-per-quadrant",
+            "2",
+            "--bars",
+            "2",
+            "--sweep-pieces",
+            "2",
+            "--swap-pairs",
+            "2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     names = {p.name for p in out.iterdir()}
-    assert {"EVALUATION.md", "results.json", "judge.json", "confusion_generation.png", "confusion_transfer.png",
-            "strength_sweep.png", "latent_space.png"} <= names
+    assert {
+        "EVALUATION.md",
+        "results.json",
+        "judge.json",
+        "confusion_generation.png",
+        "confusion_transfer.png",
+        "strength_sweep.png",
+        "latent_space.png",
+    } <= names
     results = json.loads((out / "results.json").read_text())
     assert results["generation"]["n"] == 8
     assert len(results["sweep"]["p_quadrant"]) == 5
@@ -167,17 +286,42 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
     assert "(confusion_transfer.png)" in (out / "EVALUATION.md").read_text()
     # the saved judge is reused as is
     again = tmp_path / "again"
-    assert main(["evaluate", "--model", str(model_dir), "--data", str(data), "--out", str(again), "--judge",
-                 str(out / "judge.json"), "--pieces-per-quadrant", "1", "--bars", "2", "--sweep-pieces", "1",
-                 "--swap-pairs", "1"]) == 0
-    assert json.loads((again / "judge.json").read_text()) == json.loads((out / "judge.json").read_text())
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(data),
+                "--out",
+                str(again),
+                "--judge",
+                str(out / "judge.json"),
+                "--pieces-per-quadrant",
+                "1",
+                "--bars",
+                "2",
+                "--sweep-pieces",
+                "1",
+                "--swap-pairs",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert json.loads((again / "judge.json").read_text()) == json.loads(
+        (out / "judge.json").read_text()
+    )
 
 
 def test_evaluate_refuses_a_folder_without_midi(model_dir, tmp_path, capsys):
     empty = tmp_path / "data"
     empty.mkdir()
     out = tmp_path / "report"
-    assert main(["evaluate", "--model", str(model_dir), "--data", str(empty), "--out", str(out)]) == 1
+    assert (
+        main(["evaluate", "--model", str(model_dir), "--data", str(empty), "--out", str(out)]) == 1
+    )
     assert "no MIDI files" in one_line_error(capsys)
     assert not out.exists()
 
@@ -198,10 +342,41 @@ def test_analyze_adds_the_recognised_emotion(model_dir, tmp_path, capsys):
 
 def test_generate_with_prior_fitted_needs_a_fitted_prior(model_dir, tmp_path, capsys):
     out = tmp_path / "x.mid"
-    code = main(["generate", "--emotion", "calm", "--model", str(model_dir), "--prior", "fitted",
-                     "--out", str(out), "--device", "cpu"])
+    code = main(
+        [
+            "generate",
+            "--emotion",
+            "calm",
+            "--model",
+            str(model_dir),
+            "--prior",
+            "fitted",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 1 and not out.exists()
     assert "no fitted prior" in capsys.readouterr().err
-    assert main(["generate", "--emotion", "calm", "--model", str(model_dir), "--prior", "learned",
-                     "--bars", "2", "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--emotion",
+                "calm",
+                "--model",
+                str(model_dir),
+                "--prior",
+                "learned",
+                "--bars",
+                "2",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert out.exists()

@@ -31,7 +31,9 @@ def test_tokens_prints_one_bar_per_line(midi_file, capsys):
 def test_tokens_ids(midi_file, capsys):
     assert main(["tokens", str(midi_file), "--ids"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert [int(x) for x in first.split()] == Tokenizer().encode_bars(read_midi(midi_file))[0].tolist()
+    assert [int(x) for x in first.split()] == Tokenizer().encode_bars(read_midi(midi_file))[
+        0
+    ].tolist()
 
 
 def test_tokens_decode_writes_the_round_trip(midi_file, tmp_path, capsys):
@@ -57,7 +59,9 @@ def test_analyze_text_and_json(tmp_path, capsys):
     assert "global key:    A minor" in text and "bars 1-8: A minor" in text and "120 BPM" in text
 
 
-@pytest.mark.parametrize("command", [["tokens"], ["tokens", "--decode", "x.mid"], ["analyze"], ["analyze", "--json"]])
+@pytest.mark.parametrize(
+    "command", [["tokens"], ["tokens", "--decode", "x.mid"], ["analyze"], ["analyze", "--json"]]
+)
 def test_unreadable_file_is_one_line_and_exit_code_1(tmp_path, capsys, command):
     bad = tmp_path / "broken.mid"
     bad.write_bytes(midi_bytes(piece(1))[:30])  # truncated
@@ -70,7 +74,10 @@ def test_unreadable_file_is_one_line_and_exit_code_1(tmp_path, capsys, command):
 def test_prepare_command_prints_the_report(tmp_path, capsys):
     write_corpus(tmp_path / "data", manifest=True)
     out = tmp_path / "cache"
-    assert main(["prepare", str(tmp_path / "data"), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    assert (
+        main(["prepare", str(tmp_path / "data"), "--out", str(out), "--jobs", "1", "--no-progress"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "accepted: 12  rejected: 1" in text and "Q4: 2" in text and (out / "arrays.npz").exists()
 

@@ -30,5 +30,7 @@ def test_building_the_parser_does_not_load_torch():
     import sys
 
     code = "import sys; from emostudio.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"

@@ -37,8 +37,11 @@ def run(data, out, **kwargs):
 # ---- sources ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, song_id",
-    [("Q1__8v0MFBZoco_0.mid", "_8v0MFBZoco"), ("Q3_-kLmNoPqRsT_12.mid", "-kLmNoPqRsT"),
-     ("Q4_abc_defghij_3.mid", "abc_defghij")],
+    [
+        ("Q1__8v0MFBZoco_0.mid", "_8v0MFBZoco"),
+        ("Q3_-kLmNoPqRsT_12.mid", "-kLmNoPqRsT"),
+        ("Q4_abc_defghij_3.mid", "abc_defghij"),
+    ],
 )
 def test_emopia_song_ids(name, song_id):
     assert emopia_song_id(name) == song_id
@@ -50,7 +53,12 @@ def test_discover_with_and_without_manifest(tmp_path):
     assert len(files) == 13
     first = files[0]
     assert (first.source, first.song_id, first.quadrant, first.valence, first.arousal) == (
-        "emopia", "_abcdefghij", 1, 1, 1)
+        "emopia",
+        "_abcdefghij",
+        1,
+        1,
+        1,
+    )
     assert sum(f.labelled for f in files) == 8
 
     write_corpus(tmp_path / "b", manifest=False)
@@ -135,7 +143,12 @@ def test_prepare_with_manifest_reports_and_writes_a_readable_cache(tmp_path):
         assert np.array_equal(cache.keys(i), bar_keys(song, len(bars)))
         assert info.n_tokens == sum(len(b) for b in bars)
     labelled = [p for p in cache.pieces if p.labelled]
-    assert {(p.quadrant, p.valence, p.arousal) for p in labelled} == {(1, 1, 1), (2, -1, 1), (3, -1, -1), (4, 1, -1)}
+    assert {(p.quadrant, p.valence, p.arousal) for p in labelled} == {
+        (1, 1, 1),
+        (2, -1, 1),
+        (3, -1, -1),
+        (4, 1, -1),
+    }
     all_indices = np.concatenate([cache.split_indices(s) for s in ("train", "val", "test")])
     assert sorted(all_indices.tolist()) == list(range(12))
     with pytest.raises(ValueError):
@@ -179,8 +192,11 @@ def test_bad_files_are_rejected_never_fatal(tmp_path):
     report, _ = run(data, out, jobs=1)
     reasons = dict(report.rejected)
     assert report.accepted == 1
-    assert reasons == {"empty.mid": "not a MIDI file (no MThd header)", "silent.mid": "no notes",
-                       "text.midi": "not a MIDI file (no MThd header)"}
+    assert reasons == {
+        "empty.mid": "not a MIDI file (no MThd header)",
+        "silent.mid": "no notes",
+        "text.midi": "not a MIDI file (no MThd header)",
+    }
 
 
 def test_cancel_stops_without_writing_a_cache(tmp_path):
@@ -214,7 +230,7 @@ def test_load_cache_refuses_other_versions_and_damage(tmp_path):
         load_cache(out)
     meta_path.write_text(json.dumps(meta))
     (out / "arrays.npz").write_bytes(b"nonsense")
-    with pytest.raises(CacheError, match="arrays.npz"):
+    with pytest.raises(CacheError, match=r"arrays\.npz"):
         load_cache(out)
 
 
@@ -234,13 +250,18 @@ def test_shared_manifest_song_ids_and_labels(shared_data):
 @pytest.mark.corpus
 def test_shared_corpus_split_is_song_level_and_stratified(shared_data):
     files = discover(shared_data)
-    splits = assign_splits([f.source for f in files], [f.song_id for f in files], [f.quadrant for f in files])
+    splits = assign_splits(
+        [f.source for f in files], [f.song_id for f in files], [f.quadrant for f in files]
+    )
     songs: dict[tuple[str, str], set] = {}
     for f, s in zip(files, splits):
         songs.setdefault((f.source, f.song_id), set()).add(s)
     assert all(len(v) == 1 for v in songs.values())
-    for group in (("TNoaOTrTkTQ", "bIx4DwkZxFY"), ("FoTXpYZXxJs", "Ie5koh4qvJc", "jO2zX6Ul8GM"),
-                  ("ZTrEoB8T9YA", "k-FNDbK6Qhg")):
+    for group in (
+        ("TNoaOTrTkTQ", "bIx4DwkZxFY"),
+        ("FoTXpYZXxJs", "Ie5koh4qvJc", "jO2zX6Ul8GM"),
+        ("ZTrEoB8T9YA", "k-FNDbK6Qhg"),
+    ):
         assert len(set().union(*(songs[("emopia", g)] for g in group))) == 1
     assert songs[("pop909", "017")] == songs[("pop909", "018")]
     for split in ("val", "test"):

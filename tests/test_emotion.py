@@ -7,7 +7,16 @@ from emostudio.emotion import Emotion, EmotionError, dimensions_of, quadrant_of
 
 @pytest.mark.parametrize(
     "text, quadrant",
-    [("happy", 1), ("Tense", 2), ("sad", 3), ("calm", 4), ("Q1", 1), ("q3", 3), ("0.5,-0.3", 4), ("-0.2,0.9", 2)],
+    [
+        ("happy", 1),
+        ("Tense", 2),
+        ("sad", 3),
+        ("calm", 4),
+        ("Q1", 1),
+        ("q3", 3),
+        ("0.5,-0.3", 4),
+        ("-0.2,0.9", 2),
+    ],
 )
 def test_parse_names_quadrants_and_points(text, quadrant):
     assert Emotion.parse(text).quadrant == quadrant

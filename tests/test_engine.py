@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emostudio.emotion import Emotion
-from emostudio.generation import BarEvent, Engine, EngineError, MODEL_DIR_ENV, SamplingError
+from emostudio.generation import MODEL_DIR_ENV, BarEvent, Engine, EngineError, SamplingError
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model import CDGMVAE, ModelConfig, save_model
@@ -24,8 +24,18 @@ def model_dir(tmp_path_factory):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(tc, d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
-                                       bar_len=40, latent_r=4, latent_k=4, feature_hidden=16, dropout=0.0)
+    config = ModelConfig.for_tokenizer(
+        tc,
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        bar_len=40,
+        latent_r=4,
+        latent_k=4,
+        feature_hidden=16,
+        dropout=0.0,
+    )
     model = CDGMVAE(config)
     with torch.no_grad():  # well separated components with small variances: latents are predictable
         for prior in (model.prior_r, model.prior_k):
@@ -51,8 +61,14 @@ def source_song(n_bars: int = 5) -> Song:
             keys += [Note(60 + i, start, start + 2 * TICKS_PER_SUBBEAT, 70) for i in (0, 4, 7)]
         bass.append(Note(36, t0, t0 + TICKS_PER_BAR, 90))
     # the bass comes first: a transfer keeps the source's track order (not the family order)
-    return Song(tracks=(Track(33, False, "Bass").with_notes(bass), Track(5, False, "Keys").with_notes(keys)),
-                tempos=(TempoChange(0, 90.0),), name="source")
+    return Song(
+        tracks=(
+            Track(33, False, "Bass").with_notes(bass),
+            Track(5, False, "Keys").with_notes(keys),
+        ),
+        tempos=(TempoChange(0, 90.0),),
+        name="source",
+    )
 
 
 def test_generate_yields_exactly_the_bars_asked_for(engine):
@@ -84,7 +100,9 @@ def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
     gen = torch.Generator().manual_seed(3)
     z = engine._target_latents([[TENSE] * 5] * 3, gen)
     bars = {r: [] for r in range(3)}
-    for _, rows in engine._decode_bars(z, 1.5, 1.0, gen, need_note=torch.ones(3, 5, dtype=torch.bool)):
+    for _, rows in engine._decode_bars(
+        z, 1.5, 1.0, gen, need_note=torch.ones(3, 5, dtype=torch.bool)
+    ):
         for r, tokens in enumerate(rows):
             assert 2 < len(tokens) <= engine.bar_len  # Bar, Tempo and at least one note
             bars[r].append(tokens)
@@ -107,16 +125,26 @@ def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
 @pytest.mark.parametrize("rho", [0.0, 0.9])
 def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model_dir, rho):
     engine = Engine.load(model_dir, device="cpu", continuity=rho)
-    noise = engine._bar_noise(torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1), engine.continuity).numpy()
-    assert abs(noise.std() - 1.0) < 0.03 and abs(noise[:, -1].std() - 1.0) < 0.05  # every bar N(0, 1)
+    noise = engine._bar_noise(
+        torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1), engine.continuity
+    ).numpy()
+    assert (
+        abs(noise.std() - 1.0) < 0.03 and abs(noise[:, -1].std() - 1.0) < 0.05
+    )  # every bar N(0, 1)
     lag1 = np.mean([np.corrcoef(noise[:, t, 0], noise[:, t + 1, 0])[0, 1] for t in range(5)])
     assert abs(lag1 - rho) < 0.05
 
 
 def test_continuity_holds_the_key_latent_only(model_dir):
     engine = Engine.load(model_dir, device="cpu", continuity=0.95)
-    z = engine._target_latents([[HAPPY] * 6] * 3000, torch.Generator().manual_seed(2)).detach().numpy()
-    lag1 = [np.corrcoef(z[:, 2, i], z[:, 3, i])[0, 1] for i in range(8)]  # bars 2 and 3, each dimension
+    z = (
+        engine._target_latents([[HAPPY] * 6] * 3000, torch.Generator().manual_seed(2))
+        .detach()
+        .numpy()
+    )
+    lag1 = [
+        np.corrcoef(z[:, 2, i], z[:, 3, i])[0, 1] for i in range(8)
+    ]  # bars 2 and 3, each dimension
     assert all(abs(c) < 0.06 for c in lag1[:4])  # z_r: a fresh draw every bar
     assert all(abs(c - 0.95) < 0.03 for c in lag1[4:])  # z_k: the piece keeps its key
 
@@ -133,7 +161,10 @@ def test_latent_temperature_scales_the_spread_of_the_draws(model_dir):
     z = engine._target_latents([[HAPPY, SAD]], torch.Generator().manual_seed(0))[0]
     for row, emotion in zip(z, (HAPPY, SAD)):  # no noise: exactly the mixed component means
         w_r, w_k = emotion.component_weights()
-        for prior, w, part in ((engine.model.prior_r, w_r, row[:4]), (engine.model.prior_k, w_k, row[4:])):
+        for prior, w, part in (
+            (engine.model.prior_r, w_r, row[:4]),
+            (engine.model.prior_k, w_k, row[4:]),
+        ):
             torch.testing.assert_close(part, (1 - w) * prior.means[0] + w * prior.means[1])
     spreads = []
     for tau in (0.5, 1.0):
@@ -150,12 +181,15 @@ def test_emotion_curve_needs_one_target_per_bar(engine):
         list(engine.generate([TENSE, CALM], bars=4))
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"bars": 0}, EngineError),
-    ({"bars": 2.5}, EngineError),
-    ({"temperature": 0.0}, SamplingError),
-    ({"top_p": 1.5}, SamplingError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"bars": 0}, EngineError),
+        ({"bars": 2.5}, EngineError),
+        ({"temperature": 0.0}, SamplingError),
+        ({"top_p": 1.5}, SamplingError),
+    ],
+)
 def test_bad_generation_settings_are_refused(engine, kwargs, error):
     with pytest.raises(error):
         list(engine.generate(HAPPY, **{"bars": 2, **kwargs}))
@@ -181,7 +215,9 @@ def test_transfer_keeps_bars_tempo_and_instruments(engine):
     assert out.n_bars == song.n_bars
     assert out.tempos == song.tempos
     kept = [(t.program, t.name, t.family) for t in out.tracks]
-    assert kept == [(t.program, t.name, t.family) for t in song.tracks if (t.program, t.name, t.family) in kept]
+    assert kept == [
+        (t.program, t.name, t.family) for t in song.tracks if (t.program, t.name, t.family) in kept
+    ]
     assert out.note_count > 0
 
 
@@ -217,8 +253,9 @@ def test_transfer_at_tau_one_keeps_each_bars_deviation(model_dir):
     z_r, _ = engine.transfer_latents(song, SAD, strength=1.0, dims=("arousal",))
     means = engine.model.prior_r.means.detach().numpy()
     w = SAD.component_weights()[0]
-    np.testing.assert_allclose(z_r, code.z_r + (1 - w) * means[0] + w * means[1] - code.q_arousal @ means,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        z_r, code.z_r + (1 - w) * means[0] + w * means[1] - code.q_arousal @ means, atol=1e-5
+    )
 
 
 def test_transfer_many_matches_lengths(engine):

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
-from emostudio.evaluation.descriptors import DESCRIPTOR_NAMES, EmptySongError, describe, describe_many
+from emostudio.evaluation.descriptors import (
+    DESCRIPTOR_NAMES,
+    EmptySongError,
+    describe,
+    describe_many,
+)
 from emostudio.evaluation.judge import EmotionJudge, JudgeError, score
 from emostudio.evaluation.realism import compare, overlapping_area, piece_metrics
 from emostudio.midi import Note, Song, Track
@@ -18,7 +23,9 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SB = TICKS_PER_SUBBEAT
 
 
-def chord_song(n_bars: int, per_bar: int, minor: bool, root: int = 60, velocity: int = 80, rng=None) -> Song:
+def chord_song(
+    n_bars: int, per_bar: int, minor: bool, root: int = 60, velocity: int = 80, rng=None
+) -> Song:
     """``per_bar`` triads per bar (major or minor) on ``root``, evenly spaced."""
     third = 3 if minor else 4
     notes = []
@@ -34,7 +41,10 @@ def chord_song(n_bars: int, per_bar: int, minor: bool, root: int = 60, velocity:
 
 def melody_song(pitches: list[int], step: int = 2, offset_bars: int = 0) -> Song:
     start0 = offset_bars * TICKS_PER_BAR
-    notes = [Note(p, start0 + i * step * SB, start0 + (i + 1) * step * SB, 80) for i, p in enumerate(pitches)]
+    notes = [
+        Note(p, start0 + i * step * SB, start0 + (i + 1) * step * SB, 80)
+        for i, p in enumerate(pitches)
+    ]
     return Song(tracks=(Track(0).with_notes(notes),))
 
 
@@ -47,8 +57,10 @@ def test_descriptors_have_their_names_and_known_values():
     assert d["polyphony_mean"] == 3 and d["silent_subbeat_fraction"] == 0
     assert d["pitch_range"] == pytest.approx(7, abs=0.5)
     assert d["mode_major_minus_minor"] > 0
-    assert describe(chord_song(4, 4, minor=True))[DESCRIPTOR_NAMES.index("mode_major_minus_minor")] < 0
-    assert sum(x[DESCRIPTOR_NAMES.index("pc_rel_tonic_0"):]) == pytest.approx(1.0)
+    assert (
+        describe(chord_song(4, 4, minor=True))[DESCRIPTOR_NAMES.index("mode_major_minus_minor")] < 0
+    )
+    assert sum(x[DESCRIPTOR_NAMES.index("pc_rel_tonic_0") :]) == pytest.approx(1.0)
 
 
 def test_empty_song_has_no_descriptors():
@@ -66,8 +78,16 @@ def synthetic_set(n: int, seed: int):
         q = i % 4 + 1
         busy = q in (1, 2)
         major = q in (1, 4)
-        songs.append(chord_song(4, 8 if busy else 2, minor=not major, root=int(rng.integers(48, 72)),
-                                velocity=100 if busy else 50, rng=rng))
+        songs.append(
+            chord_song(
+                4,
+                8 if busy else 2,
+                minor=not major,
+                root=int(rng.integers(48, 72)),
+                velocity=100 if busy else 50,
+                rng=rng,
+            )
+        )
         labels.append(q)
     return songs, np.array(labels)
 
@@ -95,7 +115,7 @@ def test_judge_refuses_bad_files_and_labels(tmp_path):
     bad.write_text('{"format_version": 99}')
     with pytest.raises(JudgeError, match="format"):
         EmotionJudge.load(bad)
-    with pytest.raises(JudgeError, match="Q1..Q4"):
+    with pytest.raises(JudgeError, match=r"Q1\.\.Q4"):
         EmotionJudge.train(np.zeros((4, len(DESCRIPTOR_NAMES))), np.array([1, 1, 2, 2]))
 
 

@@ -49,8 +49,12 @@ def test_polyphony_uses_the_tokenizer_grid():
 
 def test_polyphony_clips_at_255():
     song = song_of([(p, 0, 4) for p in range(128)])
-    wide = Song(tracks=tuple(song_of([(p, 0, 4) for p in range(128)], program=prog).tracks[0]
-                             for prog in (0, 25, 33)), tempos=(TempoChange(0, 120.0),))
+    wide = Song(
+        tracks=tuple(
+            song_of([(p, 0, 4) for p in range(128)], program=prog).tracks[0] for prog in (0, 25, 33)
+        ),
+        tempos=(TempoChange(0, 120.0),),
+    )
     assert polyphony(song, 1)[0, 0] == 128
     assert polyphony(wide, 1)[0, 0] == 255  # 384 notes clipped
 
@@ -86,7 +90,9 @@ def test_cadences_give_their_key_in_every_bar(tonic, minor):
 def test_a_modulation_is_followed_per_bar():
     # four cadences in C major, then four in Eb major (eight bars each)
     first, second = cadence_song(0, repeats=4), cadence_song(3, repeats=4)
-    shifted = [(n.pitch, n.start // 120 + 16 * 16, n.duration // 120) for n in second.tracks[0].notes]
+    shifted = [
+        (n.pitch, n.start // 120 + 16 * 16, n.duration // 120) for n in second.tracks[0].notes
+    ]
     notes = [(n.pitch, n.start // 120, n.duration // 120) for n in first.tracks[0].notes] + shifted
     keys = bar_keys(song_of(notes), 32)
     assert keys[:13].tolist() == [0] * 13
@@ -94,8 +100,12 @@ def test_a_modulation_is_followed_per_bar():
 
 
 def test_silent_bars_take_a_neighbours_key():
-    song = song_of([(n.pitch, n.start // 120 + 3 * 16, n.duration // 120)
-                    for n in cadence_song(9, minor=True).tracks[0].notes])  # starts at bar 3
+    song = song_of(
+        [
+            (n.pitch, n.start // 120 + 3 * 16, n.duration // 120)
+            for n in cadence_song(9, minor=True).tracks[0].notes
+        ]
+    )  # starts at bar 3
     keys = bar_keys(song, 14)  # 3 silent bars, 8 bars of A minor, 3 silent bars
     assert keys.tolist() == [21] * 14
 
@@ -140,7 +150,11 @@ def test_global_key_on_pop909_annotations(shared_data):
     paths = sorted((shared_data / "pop909").glob("*.mid"))[::15]
     right = 0
     for path in paths:
-        segments = [line.split("\t") for line in path.with_suffix(".key.txt").read_text().splitlines() if line]
+        segments = [
+            line.split("\t")
+            for line in path.with_suffix(".key.txt").read_text().splitlines()
+            if line
+        ]
         truth = parse_key(max(segments, key=lambda s: float(s[1]) - float(s[0]))[2])
         right += global_key(read_midi(path)) == truth
     assert right / len(paths) >= 0.75, (right, len(paths))

@@ -13,7 +13,13 @@ from emostudio.emotion import Emotion
 from emostudio.generation import Engine
 from emostudio.model import CDGMVAE, ModelConfig, save_model
 from emostudio.model.fitted_prior import ClassMixtures, FittedPrior, FittedPriorError
-from emostudio.model.store import FITTED_PRIOR, ModelLoadError, load_fitted_prior, save_fitted_prior, weights_sha256
+from emostudio.model.store import (
+    FITTED_PRIOR,
+    ModelLoadError,
+    load_fitted_prior,
+    save_fitted_prior,
+    weights_sha256,
+)
 from emostudio.tokens import TokenizerConfig
 from emostudio.training.fit_prior import FitSettings, fit_prior
 from emostudio.training.synthetic import synthetic_cache, write_cache
@@ -35,7 +41,9 @@ def prior(sha: str = "x") -> FittedPrior:
     return FittedPrior(mixtures(0.0), mixtures(3.0), {"model_sha256": sha})
 
 
-def draw(p: FittedPrior, w: float, per_piece: bool, rows: int = 64, bars: int = 6, seed: int = 0) -> torch.Tensor:
+def draw(
+    p: FittedPrior, w: float, per_piece: bool, rows: int = 64, bars: int = 6, seed: int = 0
+) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     weights = torch.full((rows, bars), w)
     noise = torch.randn(rows, bars, L, generator=g)
@@ -43,12 +51,15 @@ def draw(p: FittedPrior, w: float, per_piece: bool, rows: int = 64, bars: int = 
 
 
 # ---- the type -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("change, message", [
-    (dict(weights=torch.tensor([[0.5, 0.5]])), "weights \\[2, C\\]"),
-    (dict(weights=torch.tensor([[0.9, 0.5], [0.5, 0.5]])), "sum to 1"),
-    (dict(stds=torch.zeros(2, 2, L)), "stds > 0"),
-    (dict(means=torch.full((2, 2, L), float("nan"))), "non-finite"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(weights=torch.tensor([[0.5, 0.5]])), "weights \\[2, C\\]"),
+        (dict(weights=torch.tensor([[0.9, 0.5], [0.5, 0.5]])), "sum to 1"),
+        (dict(stds=torch.zeros(2, 2, L)), "stds > 0"),
+        (dict(means=torch.full((2, 2, L), float("nan"))), "non-finite"),
+    ],
+)
 def test_class_mixtures_refuse_bad_values(change, message):
     good = mixtures(0.0)
     parts = dict(weights=good.weights, means=good.means, stds=good.stds) | change
@@ -62,7 +73,9 @@ def test_corner_draws_come_from_that_class_and_the_middle_lies_between():
     assert torch.allclose(high[..., 0], torch.tensor(5.0), atol=0.01)
     assert torch.allclose(low[..., 0], torch.tensor(-5.0), atol=0.01)
     assert torch.allclose(mid[..., 0], torch.tensor(0.0), atol=0.01)
-    assert torch.allclose(high[..., 2], torch.tensor(3.0), atol=0.01)  # the valence mixtures, not arousal's
+    assert torch.allclose(
+        high[..., 2], torch.tensor(3.0), atol=0.01
+    )  # the valence mixtures, not arousal's
     # both components of the class get drawn
     assert set(torch.sign(high[:, 0, 1]).tolist()) == {-1.0, 1.0}
 
@@ -96,8 +109,18 @@ def test_valence_anchors_are_the_nearest_component_of_each_class_arousal_ones_th
 def model_dir(tmp_path):
     torch.manual_seed(0)
     tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(tc, d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
-                                       bar_len=40, latent_r=L, latent_k=L, feature_hidden=16, dropout=0.0)
+    config = ModelConfig.for_tokenizer(
+        tc,
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        bar_len=40,
+        latent_r=L,
+        latent_k=L,
+        feature_hidden=16,
+        dropout=0.0,
+    )
     return save_model(CDGMVAE(config), tc, tmp_path / "tiny")
 
 
@@ -121,7 +144,9 @@ def test_round_trip_and_the_engine_uses_it(model_dir):
 
 def test_transfer_moves_each_bar_to_the_neighbouring_region_of_the_target_class(model_dir):
     save_fitted_prior(model_dir, prior(weights_sha256(model_dir)))
-    engine = Engine.load(model_dir, device="cpu", latent_temperature=1.0)  # bars keep their deviation
+    engine = Engine.load(
+        model_dir, device="cpu", latent_temperature=1.0
+    )  # bars keep their deviation
     from tests.test_engine import source_song
 
     song = source_song(4)
@@ -154,7 +179,9 @@ def test_a_prior_for_other_weights_or_a_broken_file_falls_back_or_fails_clearly(
 
 def test_a_prior_for_other_latent_sizes_is_refused(model_dir):
     small = ClassMixtures(torch.tensor([[1.0], [1.0]]), torch.zeros(2, 1, 2), torch.ones(2, 1, 2))
-    save_fitted_prior(model_dir, FittedPrior(small, small, {"model_sha256": weights_sha256(model_dir)}))
+    save_fitted_prior(
+        model_dir, FittedPrior(small, small, {"model_sha256": weights_sha256(model_dir)})
+    )
     with pytest.raises(ModelLoadError, match="2 \\+ 2 dimensions"):
         Engine.load(model_dir, device="cpu", prior="fitted")
 
@@ -165,9 +192,13 @@ def test_fit_prior_on_a_cache_separates_the_classes_it_was_given(model_dir):
     from emostudio.model.store import load_model
 
     model, _ = load_model(model_dir)
-    settings = FitSettings(components=2, confidence=0.5, window_bars=4, transpositions=(0, 2), min_bars=1)
+    settings = FitSettings(
+        components=2, confidence=0.5, window_bars=4, transpositions=(0, 2), min_bars=1
+    )
     calls = []
-    fitted = fit_prior(model, cache, "abc", settings, progress=lambda done, total: calls.append((done, total)))
+    fitted = fit_prior(
+        model, cache, "abc", settings, progress=lambda done, total: calls.append((done, total))
+    )
     assert calls and calls[-1][0] == calls[-1][1]
     assert fitted.info["model_sha256"] == "abc" and fitted.info["components"] == 2
     assert fitted.valence.means.shape == (2, 2, L) and fitted.arousal.means.shape == (2, 2, L)
@@ -177,13 +208,39 @@ def test_fit_prior_on_a_cache_separates_the_classes_it_was_given(model_dir):
 
 
 def test_cli_fit_prior_writes_a_prior_the_engine_loads(model_dir, tmp_path, capsys):
-    cache_dir = write_cache(synthetic_cache(n_pieces=8, n_bars=(4, 6), labelled_share=1.0), tmp_path / "cache")
-    code = cli_main(["fit-prior", "--model", str(model_dir), "--cache", str(cache_dir), "--components", "2",
-                     "--device", "cpu"])
+    cache_dir = write_cache(
+        synthetic_cache(n_pieces=8, n_bars=(4, 6), labelled_share=1.0), tmp_path / "cache"
+    )
+    code = cli_main(
+        [
+            "fit-prior",
+            "--model",
+            str(model_dir),
+            "--cache",
+            str(cache_dir),
+            "--components",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert "wrote" in capsys.readouterr().out
     assert Engine.load(model_dir, device="cpu", prior="fitted").prior_kind == "fitted"
     assert cli_main(["fit-prior", "--model", str(tmp_path), "--cache", str(cache_dir)]) == 1
     assert "not an emostudio model folder" in capsys.readouterr().err
-    assert cli_main(["fit-prior", "--model", str(model_dir), "--cache", str(cache_dir), "--confidence", "1.5"]) == 1
+    assert (
+        cli_main(
+            [
+                "fit-prior",
+                "--model",
+                str(model_dir),
+                "--cache",
+                str(cache_dir),
+                "--confidence",
+                "1.5",
+            ]
+        )
+        == 1
+    )
     assert "confidence" in capsys.readouterr().err

@@ -21,12 +21,18 @@ def seed_files() -> list[bytes]:
     metre changes, drums, pitch 0, many tracks."""
     drums = RawTrack([(36, i * 240, i * 240 + 60, 100) for i in range(16)], channel=9, program=None)
     low = RawTrack([(0, 0, 480, 40), (6, 480, 960, 50)], channel=3, program=33)
-    many = [RawTrack([(50 + i, i * 30, i * 30 + 200, 70)], channel=i % 16, program=i) for i in range(20)]
+    many = [
+        RawTrack([(50 + i, i * 30, i * 30 + 200, 70)], channel=i % 16, program=i) for i in range(20)
+    ]
     return [
         midi_bytes(piece(0)),
         midi_bytes(piece(1, ticks_per_beat=96), midi_type=0, ticks_per_beat=96),
-        midi_bytes(piece(2, ticks_per_beat=1024) + [drums, low], ticks_per_beat=1024,
-                   tempos=[(0, 70.0), (2048, 150.0)], time_signatures=[(0, 7, 8), (4096, 3, 4)]),
+        midi_bytes(
+            [*piece(2, ticks_per_beat=1024), drums, low],
+            ticks_per_beat=1024,
+            tempos=[(0, 70.0), (2048, 150.0)],
+            time_signatures=[(0, 7, 8), (4096, 3, 4)],
+        ),
         midi_bytes(many, ticks_per_beat=384),
         midi_bytes(piece(5, bars=8), tempos=[]),
     ]

@@ -20,27 +20,46 @@ from emostudio.midi import (
 
 
 def notes_of(song: Song) -> list[tuple[int, int, int, int, bool]]:
-    return sorted((n.pitch, n.start, n.end, n.velocity, t.is_drum) for t in song.tracks for n in t.notes)
+    return sorted(
+        (n.pitch, n.start, n.end, n.velocity, t.is_drum) for t in song.tracks for n in t.notes
+    )
 
 
 @pytest.mark.parametrize("midi_type", [0, 1])
 @pytest.mark.parametrize("tpb", [48, 96, 384, 480, 960, 1024, 15360])
 def test_any_resolution_and_type_is_rescaled_to_480(tmp_path, midi_type, tpb):
-    path = write_midi_file(tmp_path / "x.mid", piece(3, bars=2, ticks_per_beat=tpb), midi_type=midi_type,
-                           ticks_per_beat=tpb)
+    path = write_midi_file(
+        tmp_path / "x.mid",
+        piece(3, bars=2, ticks_per_beat=tpb),
+        midi_type=midi_type,
+        ticks_per_beat=tpb,
+    )
     song = read_midi(path)
-    reference = read_midi(write_midi_file(tmp_path / "ref.mid", piece(3, bars=2), ticks_per_beat=480))
+    reference = read_midi(
+        write_midi_file(tmp_path / "ref.mid", piece(3, bars=2), ticks_per_beat=480)
+    )
     assert notes_of(song) == notes_of(reference)
     assert song.end_tick == 2 * 4 * TICKS_PER_BEAT
     assert len(song.tracks) == 2  # two channels stay two tracks even in a type 0 file
 
 
 def test_tempo_changes_and_time_signatures_are_kept(tmp_path):
-    path = write_midi_file(tmp_path / "t.mid", piece(0, bars=4), tempos=[(0, 90.0), (1920, 140.0), (3840, 60.0)],
-                           time_signatures=[(0, 7, 8), (1920, 5, 4)])
+    path = write_midi_file(
+        tmp_path / "t.mid",
+        piece(0, bars=4),
+        tempos=[(0, 90.0), (1920, 140.0), (3840, 60.0)],
+        time_signatures=[(0, 7, 8), (1920, 5, 4)],
+    )
     song = read_midi(path)
-    assert [(t.tick, round(t.bpm, 3)) for t in song.tempos] == [(0, 90.0), (1920, 140.0), (3840, 60.0)]
-    assert [(s.tick, s.numerator, s.denominator) for s in song.time_signatures] == [(0, 7, 8), (1920, 5, 4)]
+    assert [(t.tick, round(t.bpm, 3)) for t in song.tempos] == [
+        (0, 90.0),
+        (1920, 140.0),
+        (3840, 60.0),
+    ]
+    assert [(s.tick, s.numerator, s.denominator) for s in song.time_signatures] == [
+        (0, 7, 8),
+        (1920, 5, 4),
+    ]
     # seconds follow the tempo map: 4 beats at 90, 4 at 140, the rest at 60
     assert song.tick_to_seconds(1920) == pytest.approx(4 * 60 / 90)
     assert song.tick_to_seconds(3840) == pytest.approx(4 * 60 / 90 + 4 * 60 / 140)
@@ -66,8 +85,10 @@ def test_drums_channel_10_and_pitch_zero(tmp_path):
 
 
 def test_33_tracks(tmp_path):
-    tracks = [RawTrack([(40 + i, i * 60, i * 60 + 240, 64)], channel=i % 16, program=i * 3 % 128)
-              for i in range(33)]
+    tracks = [
+        RawTrack([(40 + i, i * 60, i * 60 + 240, 64)], channel=i % 16, program=i * 3 % 128)
+        for i in range(33)
+    ]
     song = read_midi(write_midi_file(tmp_path / "many.mid", tracks))
     assert song.note_count == 33
     assert len(song.tracks) == 33
@@ -76,37 +97,48 @@ def test_33_tracks(tmp_path):
 
 
 def test_program_changes_split_a_channel_and_pop909_roles_stay_apart(tmp_path):
-    tracks = [RawTrack([(72, 0, 480, 80)], channel=0, name="MELODY"),
-              RawTrack([(64, 0, 480, 80)], channel=1, name="BRIDGE"),
-              RawTrack([(48, 0, 480, 80)], channel=2, name="PIANO")]
+    tracks = [
+        RawTrack([(72, 0, 480, 80)], channel=0, name="MELODY"),
+        RawTrack([(64, 0, 480, 80)], channel=1, name="BRIDGE"),
+        RawTrack([(48, 0, 480, 80)], channel=2, name="PIANO"),
+    ]
     song = read_midi(write_midi_file(tmp_path / "pop.mid", tracks))
     assert sorted(t.family for t in song.tracks) == [Family.PIANO, Family.GUITAR, Family.STRINGS]
 
 
 def test_overlapping_and_unclosed_notes(tmp_path):
     midi = mido.MidiFile(type=0, ticks_per_beat=480)
-    track = mido.MidiTrack([
-        mido.Message("note_on", note=60, velocity=80, time=0),
-        mido.Message("note_on", note=60, velocity=90, time=100),  # same pitch again before the off
-        mido.Message("note_off", note=60, time=100),  # closes the first (FIFO)
-        mido.Message("note_off", note=60, time=100),  # closes the second
-        mido.Message("note_on", note=64, velocity=70, time=0),  # never closed
-        mido.Message("note_on", note=67, velocity=70, time=0),
-        mido.Message("note_on", note=67, velocity=0, time=0),  # zero length: still a note
-        mido.MetaMessage("end_of_track", time=500),
-    ])
+    track = mido.MidiTrack(
+        [
+            mido.Message("note_on", note=60, velocity=80, time=0),
+            mido.Message(
+                "note_on", note=60, velocity=90, time=100
+            ),  # same pitch again before the off
+            mido.Message("note_off", note=60, time=100),  # closes the first (FIFO)
+            mido.Message("note_off", note=60, time=100),  # closes the second
+            mido.Message("note_on", note=64, velocity=70, time=0),  # never closed
+            mido.Message("note_on", note=67, velocity=70, time=0),
+            mido.Message("note_on", note=67, velocity=0, time=0),  # zero length: still a note
+            mido.MetaMessage("end_of_track", time=500),
+        ]
+    )
     midi.tracks.append(track)
     path = tmp_path / "o.mid"
     midi.save(path)
     song = read_midi(path)
-    assert notes_of(song) == [(60, 0, 200, 80, False), (60, 100, 300, 90, False),
-                              (64, 300, 800, 70, False), (67, 300, 301, 70, False)]
+    assert notes_of(song) == [
+        (60, 0, 200, 80, False),
+        (60, 100, 300, 90, False),
+        (64, 300, 800, 70, False),
+        (67, 300, 301, 70, False),
+    ]
 
 
 @settings(max_examples=60)
 @given(any_songs(max_tracks=4, max_notes=15))
 def test_write_then_read_gives_the_same_song(song):
     again = song_from_bytes(song_to_bytes(song))
+
     # overlapping notes of one pitch on one channel are ambiguous in MIDI (offs pair first-in-first-
     # out), so what is kept is every onset with its velocity and every release
     def onsets(s: Song) -> list:

@@ -22,8 +22,17 @@ from emostudio.tokens.config import ConfigError
 
 torch.set_num_threads(1)
 
-TINY = dict(d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=2, bar_len=20, latent_r=4, latent_k=6,
-            feature_hidden=16, dropout=0.0)
+TINY = dict(
+    d_model=32,
+    n_heads=2,
+    n_enc_layers=1,
+    n_dec_layers=2,
+    bar_len=20,
+    latent_r=4,
+    latent_k=6,
+    feature_hidden=16,
+    dropout=0.0,
+)
 
 
 def tiny_config(**changes) -> ModelConfig:
@@ -66,32 +75,56 @@ def test_shapes_and_finite_losses():
     model = CDGMVAE(c)
     batch = random_batch(c)
     post = model.encode(batch.tokens)
-    for t, l in ((post.mu_r, 4), (post.logvar_r, 4), (post.mu_k, 6), (post.logvar_k, 6)):
-        assert t.shape == (3, 4, l)
+    for t, size in ((post.mu_r, 4), (post.logvar_r, 4), (post.mu_k, 6), (post.logvar_k, 6)):
+        assert t.shape == (3, 4, size)
     z = torch.randn(3, 4, c.latent)
     assert model.decoder_logits(batch.tokens, z).shape == (3, 4, c.bar_len, c.vocab_size)
     outputs, losses = model(batch)
-    expected = {"token", "polyphony", "key", "adv_polyphony", "adv_key", "classify_r", "classify_k", "kl_z", "kl_y"}
+    expected = {
+        "token",
+        "polyphony",
+        "key",
+        "adv_polyphony",
+        "adv_key",
+        "classify_r",
+        "classify_k",
+        "kl_z",
+        "kl_y",
+    }
     assert set(losses) == expected
     assert all(torch.isfinite(v) and v.dim() == 0 for v in losses.values())
     assert outputs["q_r"].shape == (3, 2) and torch.allclose(outputs["q_r"].sum(-1), torch.ones(3))
     assert outputs["poly_logits"].shape == (3, 4, c.subbeats_per_bar, c.polyphony_classes)
     total_loss(losses, c, beta=0.5).backward()
-    no_grad = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    no_grad = [
+        n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()
+    ]
     assert no_grad == []
 
 
 def test_key_chroma_reads_the_pitch_class_profile_of_pitched_notes():
-    from emostudio.tokens.vocab import Vocabulary
     from emostudio.midi.families import Family
+    from emostudio.tokens.vocab import Vocabulary
 
     c = tiny_config()
     vocab = Vocabulary(TokenizerConfig())
     piano, drums = vocab.families[Family.PIANO].pitch, vocab.families[Family.DRUMS].pitch
     encoder = CDGMVAE(c).encoder_k
     # C4, E4, G4, C5 on the piano, then a drum hit on note 62 and a velocity token: neither counts
-    bar = torch.tensor([[2, piano + 60, piano + 64, piano + 67, piano + 72, drums + 62,
-                         vocab.families[Family.PIANO].velocity + 3, 0]])
+    bar = torch.tensor(
+        [
+            [
+                2,
+                piano + 60,
+                piano + 64,
+                piano + 67,
+                piano + 72,
+                drums + 62,
+                vocab.families[Family.PIANO].velocity + 3,
+                0,
+            ]
+        ]
+    )
     chroma = encoder.bar_chroma(bar)[0]
     expected = torch.zeros(12)
     expected[0], expected[4], expected[7] = 0.5, 0.25, 0.25
@@ -111,7 +144,11 @@ def test_older_configs_read_with_the_later_features_off():
     c = ModelConfig.from_dict({**v1, "format_version": 1})
     assert not c.key_chroma and not c.pitch_class_tokens and c.format_version == 3
     model = CDGMVAE(c)
-    assert model.encoder_k.chroma is None and model.decoder.pc_head is None and model.decoder.stack.pc_embed is None
+    assert (
+        model.encoder_k.chroma is None
+        and model.decoder.pc_head is None
+        and model.decoder.stack.pc_embed is None
+    )
     v2 = {k: v for k, v in tiny_config().to_dict().items() if k != "pitch_class_tokens"}
     c = ModelConfig.from_dict({**v2, "format_version": 2})
     assert c.key_chroma and not c.pitch_class_tokens
@@ -130,15 +167,23 @@ def test_pitch_class_terms_are_shared_across_octaves_and_families():
     h = torch.randn(5, c.d_model)
     assert torch.equal(dec.logits(h), dec.head(h))  # the pitch-class head starts at zero
     torch.nn.init.normal_(dec.pc_head.weight)
-    with torch.no_grad():  # as training leaves it: the not-pitched row is the padding row, never updated
+    with (
+        torch.no_grad()
+    ):  # as training leaves it: the not-pitched row is the padding row, never updated
         dec.stack.pc_embed.weight[:12].normal_()
     delta = dec.logits(h) - dec.head(h)
     piano, bass = vocab.families[Family.PIANO].pitch, vocab.families[Family.BASS].pitch
     drums = vocab.families[Family.DRUMS].pitch
-    assert torch.allclose(delta[:, piano + 60], delta[:, piano + 72]) and torch.allclose(delta[:, piano + 60], delta[:, bass + 36])
+    assert torch.allclose(delta[:, piano + 60], delta[:, piano + 72]) and torch.allclose(
+        delta[:, piano + 60], delta[:, bass + 36]
+    )
     assert not torch.allclose(delta[:, piano + 60], delta[:, piano + 61])
-    assert torch.all(delta[:, drums + 60] == 0) and torch.all(delta[:, vocab.families[Family.PIANO].velocity] == 0)
-    e = dec.stack.embed_tokens(torch.tensor([piano + 60, piano + 72, drums + 60])) - dec.stack.embed(torch.tensor([piano + 60, piano + 72, drums + 60]))
+    assert torch.all(delta[:, drums + 60] == 0) and torch.all(
+        delta[:, vocab.families[Family.PIANO].velocity] == 0
+    )
+    e = dec.stack.embed_tokens(
+        torch.tensor([piano + 60, piano + 72, drums + 60])
+    ) - dec.stack.embed(torch.tensor([piano + 60, piano + 72, drums + 60]))
     assert torch.allclose(e[0], e[1]) and torch.all(e[2] == 0) and e[0].abs().sum() > 0
 
 
@@ -162,7 +207,11 @@ def test_cached_decoding_equals_full_decoding():
         bars = []
         for t in range(4):
             pieces = []
-            for lo, hi in ((0, 1), (1, 7), (7, c.bar_len)):  # one token, a chunk, the rest (with PAD)
+            for lo, hi in (
+                (0, 1),
+                (1, 7),
+                (7, c.bar_len),
+            ):  # one token, a chunk, the rest (with PAD)
                 logits, state = model.decoder_step(batch.tokens[:, t, lo:hi], z[:, t], state)
                 pieces.append(logits)
             bars.append(torch.cat(pieces, dim=1))
@@ -197,8 +246,13 @@ def test_prior_bayes_rule():
     q = prior.q_y(z)
     manual = []
     for zi in z:
-        dens = [torch.distributions.Normal(prior.means[y], (0.5 * prior.logvars[y]).exp()).log_prob(zi).sum().exp()
-                for y in range(2)]
+        dens = [
+            torch.distributions.Normal(prior.means[y], (0.5 * prior.logvars[y]).exp())
+            .log_prob(zi)
+            .sum()
+            .exp()
+            for y in range(2)
+        ]
         manual.append(torch.stack(dens) / sum(dens))
     assert torch.allclose(q, torch.stack(manual), atol=1e-5)
     s = prior.sample(torch.tensor([0, 1]), (7,))
@@ -209,7 +263,9 @@ def test_window_q_y_averages_bar_log_likelihoods_over_real_bars():
     prior = GaussianMixturePrior(2, 2)
     with torch.no_grad():
         prior.means.copy_(torch.tensor([[-2.0, 0.0], [2.0, 0.0]]))
-    z = torch.tensor([[[[2.0, 0.0], [2.0, 0.0], [-50.0, 0.0]]]])  # [S=1, B=1, T=3, 2]; bar 3 is padding
+    z = torch.tensor(
+        [[[[2.0, 0.0], [2.0, 0.0], [-50.0, 0.0]]]]
+    )  # [S=1, B=1, T=3, 2]; bar 3 is padding
     mask = torch.tensor([[True, True, False]])
     q = window_q_y(prior, z, mask).exp()
     assert q[0, 1] > 0.99
@@ -224,14 +280,21 @@ def test_mixture_kl_alpha_decomposition():
         prior.logvars.fill_(0.3)  # equal component variances: MODEL.md's decomposition is exact
     mu, logvar = torch.randn(2, 4, 3), torch.randn(2, 4, 3) * 0.3
     q = torch.tensor([[0.3, 0.7], [0.9, 0.1]])
-    plain = sum(q[:, y, None] * diag_gaussian_kl(mu, logvar, prior.means[y], prior.logvars[y]) for y in range(2))
+    plain = sum(
+        q[:, y, None] * diag_gaussian_kl(mu, logvar, prior.means[y], prior.logvars[y])
+        for y in range(2)
+    )
     assert torch.allclose(mixture_kl_z(mu, logvar, prior, q, alpha=1.0), plain, atol=1e-5)
     centre = q @ prior.means  # [B, l]
-    spread = (q[:, :, None] * (prior.means[None] - centre[:, None]).pow(2)).sum((1, 2)) / (2 * math.exp(0.3))
+    spread = (q[:, :, None] * (prior.means[None] - centre[:, None]).pow(2)).sum((1, 2)) / (
+        2 * math.exp(0.3)
+    )
     reduced = mixture_kl_z(mu, logvar, prior, q, alpha=0.2)
     assert torch.allclose(plain - reduced, 0.8 * spread[:, None].expand(-1, 4), atol=1e-5)
     onehot = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # labelled samples: alpha makes no difference
-    assert torch.allclose(mixture_kl_z(mu, logvar, prior, onehot, 0.0), mixture_kl_z(mu, logvar, prior, onehot, 1.0))
+    assert torch.allclose(
+        mixture_kl_z(mu, logvar, prior, onehot, 0.0), mixture_kl_z(mu, logvar, prior, onehot, 1.0)
+    )
     assert (mixture_kl_z(mu, logvar, prior, q, 0.0) >= 0).all()
 
 

@@ -8,7 +8,14 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from emostudio.model import CDGMVAE, ModelConfig, ModelLoadError, load_model, resolve_device, save_model
+from emostudio.model import (
+    CDGMVAE,
+    ModelConfig,
+    ModelLoadError,
+    load_model,
+    resolve_device,
+    save_model,
+)
 from emostudio.model.store import recover_folder, write_folder_atomically
 from emostudio.tokens import TokenizerConfig
 
@@ -17,9 +24,20 @@ torch.set_num_threads(1)
 
 def tiny_model(**changes) -> CDGMVAE:
     torch.manual_seed(0)
-    return CDGMVAE(ModelConfig.for_tokenizer(TokenizerConfig(), d_model=32, n_heads=2, n_enc_layers=1,
-                                             n_dec_layers=1, bar_len=16, latent_r=4, latent_k=4,
-                                             feature_hidden=16, **changes))
+    return CDGMVAE(
+        ModelConfig.for_tokenizer(
+            TokenizerConfig(),
+            d_model=32,
+            n_heads=2,
+            n_enc_layers=1,
+            n_dec_layers=1,
+            bar_len=16,
+            latent_r=4,
+            latent_k=4,
+            feature_hidden=16,
+            **changes,
+        )
+    )
 
 
 def tokens(model: CDGMVAE) -> torch.Tensor:
@@ -32,9 +50,16 @@ def tokens(model: CDGMVAE) -> torch.Tensor:
 
 def test_save_load_identical_outputs(tmp_path):
     model = tiny_model().eval()
-    folder = save_model(model, TokenizerConfig(), tmp_path / "m", card_text="# card\n", metrics={"acc": 0.5})
+    folder = save_model(
+        model, TokenizerConfig(), tmp_path / "m", card_text="# card\n", metrics={"acc": 0.5}
+    )
     assert sorted(p.name for p in folder.iterdir()) == [
-        "MODEL_CARD.md", "config.json", "metrics.json", "model.safetensors", "tokenizer.json"]
+        "MODEL_CARD.md",
+        "config.json",
+        "metrics.json",
+        "model.safetensors",
+        "tokenizer.json",
+    ]
     loaded, tokenizer = load_model(folder, "cpu")
     assert not loaded.training and len(tokenizer.vocab) == model.config.vocab_size
     assert loaded.config == model.config
@@ -96,7 +121,7 @@ def test_missing_weights_and_corrupt_file(tmp_path):
     with pytest.raises(ModelLoadError, match="missing"):
         load_model(folder)
     (folder / "model.safetensors").write_bytes(b"\x80\x04 not safetensors")
-    with pytest.raises(ModelLoadError, match="cannot read model.safetensors"):
+    with pytest.raises(ModelLoadError, match=r"cannot read model\.safetensors"):
         load_model(folder)
 
 

@@ -9,9 +9,15 @@ from emostudio.playback.events import TempoMap, loop_end_seconds, panic_messages
 
 
 def _song_with_tempo_changes() -> Song:
-    piano = Track(program=0, name="piano", notes=tuple(Note(60 + i, i * 480, i * 480 + 240, 80) for i in range(8)))
+    piano = Track(
+        program=0,
+        name="piano",
+        notes=tuple(Note(60 + i, i * 480, i * 480 + 240, 80) for i in range(8)),
+    )
     bass = Track(program=33, name="bass", notes=(Note(36, 0, 1920, 90), Note(38, 1920, 3840, 90)))
-    drums = Track(is_drum=True, name="drums", notes=(Note(36, 0, 120, 100), Note(38, 960, 1080, 100)))
+    drums = Track(
+        is_drum=True, name="drums", notes=(Note(36, 0, 120, 100), Note(38, 960, 1080, 100))
+    )
     tempos = (TempoChange(0, 120.0), TempoChange(960, 60.0), TempoChange(2400, 240.0))
     return Song(tracks=(piano, bass, drums), tempos=tempos)
 
@@ -46,13 +52,26 @@ def test_program_changes_first_drums_on_channel_ten_offs_before_ons():
     song = _song_with_tempo_changes()
     events = song_to_events(song)
     programs = [e for e in events if e.message.type == "program_change"]
-    assert [(e.seconds, e.message.channel, e.message.program) for e in programs] == [(0.0, 0, 0), (0.0, 1, 33)]
+    assert [(e.seconds, e.message.channel, e.message.program) for e in programs] == [
+        (0.0, 0, 0),
+        (0.0, 1, 33),
+    ]
     assert events[: len(programs)] == programs  # before any note at 0 s
-    drum_channels = {e.message.channel for e in events if e.message.type == "note_on" and e.message.note in (36, 38) and e.seconds in (0.0, song.tick_to_seconds(960))}
+    drum_channels = {
+        e.message.channel
+        for e in events
+        if e.message.type == "note_on"
+        and e.message.note in (36, 38)
+        and e.seconds in (0.0, song.tick_to_seconds(960))
+    }
     assert 9 in drum_channels
     assert not any(e.message.type == "program_change" and e.message.channel == 9 for e in events)
     # a repeated note: its release comes before its new strike at the same instant
-    bass_at_bar = [e.message.type for e in events if e.message.channel == 1 and e.seconds == pytest.approx(song.tick_to_seconds(1920))]
+    bass_at_bar = [
+        e.message.type
+        for e in events
+        if e.message.channel == 1 and e.seconds == pytest.approx(song.tick_to_seconds(1920))
+    ]
     assert bass_at_bar == ["note_off", "note_on"]
 
 
@@ -69,7 +88,9 @@ def test_channels_are_the_ones_midi_files_use():
     for mtrack in midi.tracks[1:]:
         file_channels.append(next(m.channel for m in mtrack if m.type == "note_on"))
     assert tuple(file_channels) == channels
-    event_channels = {e.message.channel for e in song_to_events(song) if e.message.type == "note_on"}
+    event_channels = {
+        e.message.channel for e in song_to_events(song) if e.message.type == "note_on"
+    }
     assert event_channels == set(channels)
 
 
@@ -95,13 +116,20 @@ def test_schedule_arrays_match_the_events_and_scale_to_long_songs():
         (float(schedule.seconds[i]), schedule.message(i)) for i in range(len(schedule))
     ]
     # a long piece: 3 tracks x 4,000 notes, sorted by (time, kind) with every note once
-    long_song = Song(tracks=tuple(
-        Track(program=p, notes=tuple(Note(40 + p + i % 24, i * 120, i * 120 + 200, 70) for i in range(4000)))
-        for p in (0, 1, 2)
-    ))
+    long_song = Song(
+        tracks=tuple(
+            Track(
+                program=p,
+                notes=tuple(Note(40 + p + i % 24, i * 120, i * 120 + 200, 70) for i in range(4000)),
+            )
+            for p in (0, 1, 2)
+        )
+    )
     schedule = song_schedule(long_song)
     assert len(schedule) == 3 + 2 * 12000
     order = list(zip(schedule.seconds.tolist(), schedule.kind.tolist()))
     assert order == sorted(order)
-    assert (schedule.kind == PROGRAM).sum() == 3 and (schedule.kind == NOTE_ON).sum() == (schedule.kind == NOTE_OFF).sum() == 12000
+    assert (schedule.kind == PROGRAM).sum() == 3 and (schedule.kind == NOTE_ON).sum() == (
+        schedule.kind == NOTE_OFF
+    ).sum() == 12000
     assert schedule.seconds[-1] == pytest.approx(long_song.duration_seconds)

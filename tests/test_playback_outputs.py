@@ -26,7 +26,6 @@ from emostudio.playback import soundfont as soundfont_module
 from emostudio.playback.fluid import load_fluidsynth
 
 
-
 def _load_problem() -> str | None:
     try:
         load_fluidsynth()
@@ -40,7 +39,9 @@ needs_fluidsynth = pytest.mark.skipif(LOAD_PROBLEM is not None, reason=f"{LOAD_P
 needs_soundfont = pytest.mark.skipif(RENDER_PROBLEM is not None, reason=f"{RENDER_PROBLEM}")
 
 SONG = Song(
-    tracks=(Track(program=0, notes=tuple(Note(60 + i, i * 240, i * 240 + 200, 90) for i in range(4))),),
+    tracks=(
+        Track(program=0, notes=tuple(Note(60 + i, i * 240, i * 240 + 200, 90) for i in range(4))),
+    ),
     tempos=(TempoChange(0, 240.0),),  # 4 notes in 0.5 s
 )
 
@@ -72,7 +73,9 @@ def test_listing_reports_a_backend_error(monkeypatch):
     import rtmidi
 
     def broken():
-        raise rtmidi.SystemError("MidiOutAlsa::initialize: error creating ALSA sequencer client object.")
+        raise rtmidi.SystemError(
+            "MidiOutAlsa::initialize: error creating ALSA sequencer client object."
+        )
 
     monkeypatch.setattr(mido, "get_output_names", broken)
     listing = list_output_ports()
@@ -118,7 +121,7 @@ def test_player_into_a_recording_midi_port():
 
 @needs_fluidsynth
 def test_fluidsynth_without_an_audio_driver_is_a_clear_error():
-    with pytest.raises(PlaybackError, match="^no sound output: .*nosuch") as info:
+    with pytest.raises(PlaybackError, match=r"^no sound output: .*nosuch") as info:
         FluidSynthSink(driver="nosuch")
     assert "\n" not in str(info.value)
 
@@ -181,7 +184,7 @@ def test_no_soundfont_names_the_package_to_install(monkeypatch, tmp_path):
     assert find_soundfonts() == []
     with pytest.raises(SoundfontNotFound, match="apt install fluid-soundfont-gm"):
         default_soundfont()
-    with pytest.raises(SoundfontNotFound, match="gone.sf2 not found"):
+    with pytest.raises(SoundfontNotFound, match=r"gone\.sf2 not found"):
         resolve_soundfont(tmp_path / "gone.sf2")
     text = tmp_path / "notes.txt"
     text.write_text("x")

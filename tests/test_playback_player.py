@@ -19,9 +19,7 @@ TICK_S = 60.0 / (BPM * 480)
 
 def _bar_song(n_bars: int, pitch0: int = 60) -> Song:
     """Four quarter notes per bar, each 0.1 s long; bar b uses pitches pitch0 + 4b ..."""
-    notes = [
-        Note(pitch0 + i, i * 480, i * 480 + 384, 90) for i in range(4 * n_bars)
-    ]
+    notes = [Note(pitch0 + i, i * 480, i * 480 + 384, 90) for i in range(4 * n_bars)]
     return Song(tracks=(Track(program=0, notes=tuple(notes)),), tempos=(TempoChange(0, BPM),))
 
 
@@ -161,7 +159,10 @@ def test_growing_song_waits_for_the_next_bar_when_playback_catches_up(player_and
     assert [m.note for _, m in ons] == [60, 60]
     assert ons[1][0] - resumed <= LATE_S  # bar 2 starts at once, from where playback waited
     assert [m.type for _, m in sink.messages if m.type != "program_change"] == [
-        "note_on", "note_off", "note_on", "note_off"
+        "note_on",
+        "note_off",
+        "note_on",
+        "note_off",
     ]
 
 
@@ -238,5 +239,5 @@ def test_set_sink_moves_playback_to_the_new_sink(player_and_sink):
     _wait(finished)
     assert first.panics
     assert second.messages[0][1].type == "program_change"  # instruments re-sent
-    assert [m.note for _, m in second.notes_on()] == [61, 62, 63][-len(second.notes_on()):]
+    assert [m.note for _, m in second.notes_on()] == [61, 62, 63][-len(second.notes_on()) :]
     assert len(first.notes_on()) + len(second.notes_on()) == 4

@@ -13,10 +13,16 @@ import pytest
 from emostudio.cli import main as cli_main
 from emostudio.cli import render as render_command
 from emostudio.midi import Note, Song, TempoChange, Track, write_midi
-from emostudio.playback import PlaybackError, RenderDone, RenderProgress, iter_render_wav, render_wav
+from emostudio.playback import (
+    PlaybackError,
+    RenderDone,
+    RenderProgress,
+    iter_render_wav,
+    render_wav,
+)
 from emostudio.playback import soundfont as soundfont_module
-from emostudio.playback.render import SILENCE_PEAK, TAIL_SECONDS, TARGET_PEAK
 from emostudio.playback.fluid import fluidsynth_problem
+from emostudio.playback.render import SILENCE_PEAK, TAIL_SECONDS, TARGET_PEAK
 
 RENDER_PROBLEM = fluidsynth_problem()  # None, or why (no libfluidsynth3, no soundfont)
 needs_soundfont = pytest.mark.skipif(RENDER_PROBLEM is not None, reason=f"{RENDER_PROBLEM}")
@@ -24,7 +30,13 @@ needs_soundfont = pytest.mark.skipif(RENDER_PROBLEM is not None, reason=f"{RENDE
 # 120 bpm: silence for the first 2 beats (1.0 s), then a C major arpeggio and a bass note to 3.0 s
 SONG = Song(
     tracks=(
-        Track(program=0, notes=tuple(Note(p, 960 + k * 240, 960 + k * 240 + 480, 100) for k, p in enumerate((60, 64, 67, 72)))),
+        Track(
+            program=0,
+            notes=tuple(
+                Note(p, 960 + k * 240, 960 + k * 240 + 480, 100)
+                for k, p in enumerate((60, 64, 67, 72))
+            ),
+        ),
         Track(program=33, notes=(Note(36, 960, 2880, 90),)),
     ),
     tempos=(TempoChange(0, 120.0),),
@@ -119,7 +131,9 @@ def test_render_command_writes_a_wav(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out.wav"
     assert _run_render([str(midi), "--out", str(out), "--sample-rate", "16000"], monkeypatch) == 0
     rate, frames = _read_wav(out)
-    assert rate == 16000 and frames.shape[0] == pytest.approx((SONG.duration_seconds + TAIL_SECONDS) * rate, abs=1)
+    assert rate == 16000 and frames.shape[0] == pytest.approx(
+        (SONG.duration_seconds + TAIL_SECONDS) * rate, abs=1
+    )
     assert f"wrote {out}" in capsys.readouterr().out
 
 

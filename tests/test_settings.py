@@ -71,7 +71,9 @@ def test_missing_file_gives_defaults_quietly(config_dir, caplog):
         (b"\xff\xfe\x00garbage", "codec"),
     ],
 )
-def test_unusable_file_gives_defaults_with_a_warning_and_keeps_it(config_dir, caplog, content, reason):
+def test_unusable_file_gives_defaults_with_a_warning_and_keeps_it(
+    config_dir, caplog, content, reason
+):
     path = config_dir / "settings.json"
     config_dir.mkdir()
     if isinstance(content, bytes):
@@ -93,7 +95,9 @@ def test_recent_files_newest_first_without_repeats_at_most_ten():
     for i in range(12):
         settings = settings.with_recent_file(f"/music/{i}.mid")
     assert len(settings.recent_files) == MAX_RECENT_FILES
-    assert settings.recent_files[0] == "/music/11.mid" and settings.recent_files[-1] == "/music/2.mid"
+    assert (
+        settings.recent_files[0] == "/music/11.mid" and settings.recent_files[-1] == "/music/2.mid"
+    )
     settings = settings.with_recent_file("/music/5.mid")
     assert settings.recent_files[0] == "/music/5.mid"
     assert settings.recent_files.count("/music/5.mid") == 1 and len(settings.recent_files) == 10

@@ -15,7 +15,9 @@ SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 
 @pytest.fixture(scope="module")
 def engine():
-    return Engine.load(SHIPPED, device="cpu", prior="fitted")  # an error if the prior does not fit the weights
+    return Engine.load(
+        SHIPPED, device="cpu", prior="fitted"
+    )  # an error if the prior does not fit the weights
 
 
 def test_the_shipped_prior_belongs_to_the_shipped_weights(engine):
@@ -36,6 +38,13 @@ def test_the_shipped_folder_is_small_and_documented():
     size = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())
     assert size < 50 * 2**20
     card = (SHIPPED / "MODEL_CARD.md").read_text()
-    for needle in ("CC BY-NC-SA 4.0", "MIT", "research use only", "emostudio train", "emostudio fit-prior",
-                   "Measured quality", FITTED_PRIOR):
+    for needle in (
+        "CC BY-NC-SA 4.0",
+        "MIT",
+        "research use only",
+        "emostudio train",
+        "emostudio fit-prior",
+        "Measured quality",
+        FITTED_PRIOR,
+    ):
         assert needle in card, needle

@@ -66,7 +66,12 @@ def test_bars_start_with_bar_and_tempo_and_padding_cuts_or_extends():
     assert len(TOKENIZER.encode_bars(song, n_bars=1)) == 1
     assert TOKENIZER.encode(song)[-1] == EOS
     names = v.to_names(bars[1])
-    assert names[2:] == ["Beat_4", "Pitch-piano_64", f"Velocity-piano_{80 * 32 // 128}", "Duration-piano_4"]
+    assert names[2:] == [
+        "Beat_4",
+        "Pitch-piano_64",
+        f"Velocity-piano_{80 * 32 // 128}",
+        "Duration-piano_4",
+    ]
 
 
 def test_empty_song_is_one_empty_bar():
@@ -86,7 +91,10 @@ def test_decode_with_template_keeps_programs_and_names():
     song = song_of([(60, 0, 4)], program=5)
     decoded = TOKENIZER.decode(TOKENIZER.encode(song), template=song).song
     assert decoded.tracks[0].program == 5
-    assert TOKENIZER.decode(TOKENIZER.encode(song)).song.tracks[0].program == Family.PIANO.default_program
+    assert (
+        TOKENIZER.decode(TOKENIZER.encode(song)).song.tracks[0].program
+        == Family.PIANO.default_program
+    )
 
 
 # ---- config and vocabulary ---------------------------------------------------------------------
@@ -157,7 +165,10 @@ def test_decoder_skips_mutations_of_valid_sequences(song, data):
         if op == "drop" and ids:
             del ids[data.draw(st.integers(0, len(ids) - 1))]
         elif op == "insert":
-            ids.insert(data.draw(st.integers(0, len(ids))), data.draw(st.integers(0, len(TOKENIZER.vocab) - 1)))
+            ids.insert(
+                data.draw(st.integers(0, len(ids))),
+                data.draw(st.integers(0, len(TOKENIZER.vocab) - 1)),
+            )
         elif op == "swap" and len(ids) > 1:
             i = data.draw(st.integers(0, len(ids) - 2))
             ids[i], ids[i + 1] = ids[i + 1], ids[i]
@@ -194,8 +205,14 @@ def test_each_grammar_error_is_named_and_counted():
 
 def test_mixed_family_note_is_skipped():
     v = TOKENIZER.vocab
-    ids = [BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_60"),
-           v.id_of("Velocity-bass_20"), v.id_of("Duration-piano_4")]
+    ids = [
+        BAR,
+        v.id_of("Tempo_3"),
+        v.id_of("Beat_0"),
+        v.id_of("Pitch-piano_60"),
+        v.id_of("Velocity-bass_20"),
+        v.id_of("Duration-piano_4"),
+    ]
     result = TOKENIZER.decode(ids)
     assert result.n_notes == 0 and result.n_skipped == 2
 
@@ -232,6 +249,15 @@ def test_round_trip_on_shared_files(shared_data, source):
 
 def test_transpose_leaves_ids_outside_the_vocabulary_alone():
     v = TOKENIZER.vocab
-    ids = np.array([BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_60"), -4, 5000])
+    ids = np.array(
+        [BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_60"), -4, 5000]
+    )
     out = TOKENIZER.transpose(ids, 2)
-    assert out.tolist() == [BAR, v.id_of("Tempo_3"), v.id_of("Beat_0"), v.id_of("Pitch-piano_62"), -4, 5000]
+    assert out.tolist() == [
+        BAR,
+        v.id_of("Tempo_3"),
+        v.id_of("Beat_0"),
+        v.id_of("Pitch-piano_62"),
+        -4,
+        5000,
+    ]

@@ -3,6 +3,7 @@ the alpha penalty against collapse, plots."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 
@@ -26,12 +27,23 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def cache():
-    return synthetic_cache(n_pieces=48, n_bars=(4, 8), random_tonic=False, labelled_share=0.5, seed=0)
+    return synthetic_cache(
+        n_pieces=48, n_bars=(4, 8), random_tonic=False, labelled_share=0.5, seed=0
+    )
 
 
 def tiny_model_config(cache, **changes) -> ModelConfig:
-    base = dict(d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1, bar_len=48, latent_r=4, latent_k=4,
-                dropout=0.0, feature_hidden=32)
+    base = dict(
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        bar_len=48,
+        latent_r=4,
+        latent_k=4,
+        dropout=0.0,
+        feature_hidden=32,
+    )
     return ModelConfig.for_tokenizer(cache.tokenizer_config, **{**base, **changes})
 
 
@@ -45,7 +57,7 @@ def test_learning_rate_boundaries():
     assert learning_rate(110, c) == pytest.approx(1e-4)
     assert learning_rate(1000, c) == pytest.approx(1e-4)  # constant after the end
     lrs = [learning_rate(s, c) for s in range(10, 111)]
-    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(lrs))
     assert learning_rate(0, TrainConfig(warmup_steps=0, lr=2e-3)) == pytest.approx(2e-3)
 
 
@@ -94,7 +106,10 @@ def test_windows_targets_truncation_and_shift(cache):
     assert (poly <= mc.polyphony_classes - 1).all()
     shifted = data.window_arrays(Window(piece, 0, shift=3))
     assert (shifted[3] == rotate_key(key, 3)).all()
-    assert data.tokenizer.transpose(tokens[0][tokens[0] != PAD], 3).tolist() == shifted[0][0][shifted[0][0] != PAD].tolist()
+    assert (
+        data.tokenizer.transpose(tokens[0][tokens[0] != PAD], 3).tolist()
+        == shifted[0][0][shifted[0][0] != PAD].tolist()
+    )
     # a window running past a short piece is padded with empty bars
     long = data.window_arrays(Window(piece, 2))[0]
     assert (long[2:] == PAD).all() and (long[:2, 0] == BAR).all()
@@ -117,11 +132,15 @@ def test_supervision_rate_hides_labels(cache):
     mc = tiny_model_config(cache)
     train_ids = cache.split_indices("train")
     full = TrainSampler(cache, WindowData(cache, mc, TrainConfig()), TrainConfig())
-    rho = TrainSampler(cache, WindowData(cache, mc, TrainConfig()), TrainConfig(supervision_rate=0.1))
+    rho = TrainSampler(
+        cache, WindowData(cache, mc, TrainConfig()), TrainConfig(supervision_rate=0.1)
+    )
     assert len(rho.labelled) == round(0.1 * len(train_ids)) < len(full.labelled)
     assert len(rho.labelled) + len(rho.unlabelled) == len(train_ids)
     with pytest.raises(ValueError, match="supervision rate"):
-        TrainSampler(cache, WindowData(cache, mc, TrainConfig()), TrainConfig(supervision_rate=0.99))
+        TrainSampler(
+            cache, WindowData(cache, mc, TrainConfig()), TrainConfig(supervision_rate=0.99)
+        )
 
 
 def test_validation_set_covers_labelled_clips(cache):
@@ -135,8 +154,18 @@ def test_validation_set_covers_labelled_clips(cache):
 def test_short_training_separates_the_synthetic_classes(cache, tmp_path):
     """Arousal = note density, valence = mode: after a short training q(y|x) gets both right."""
     mc = tiny_model_config(cache)
-    tc = TrainConfig(batch_size=16, bars_per_sample=4, max_steps=100, warmup_steps=10, epoch_steps=50,
-                     log_every=10, beta_anneal_steps=20, lr=3e-3, max_pitch_shift=0, seed=0)
+    tc = TrainConfig(
+        batch_size=16,
+        bars_per_sample=4,
+        max_steps=100,
+        warmup_steps=10,
+        epoch_steps=50,
+        log_every=10,
+        beta_anneal_steps=20,
+        lr=3e-3,
+        max_pitch_shift=0,
+        seed=0,
+    )
     events = list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu")))
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("val") == 2
@@ -148,7 +177,7 @@ def test_short_training_separates_the_synthetic_classes(cache, tmp_path):
     assert all(np.isfinite(e["loss"]) for e in steps)
     assert steps[-1]["losses"]["token"] < steps[0]["losses"]["token"]
     # best/ is a complete model folder, and it classifies as well as the metrics say
-    model, _ = load_model(tmp_path / "run" / "best")
+    _model, _ = load_model(tmp_path / "run" / "best")
     metrics = json.loads((tmp_path / "run" / "best" / "metrics.json").read_text())
     assert metrics["step"] in (50, 100) and "arousal_accuracy" in metrics
     assert (tmp_path / "run" / "best" / "MODEL_CARD.md").read_text().startswith("# emostudio")
@@ -179,7 +208,11 @@ def test_alpha_keeps_components_apart_where_alpha_one_collapses():
         for _ in range(300):
             z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
             q = window_q_y(prior, z[None], mask).exp()
-            kl_y = batch_mean_kl(q, prior.log_prior_y()) if use_mi else categorical_kl(q, prior.log_prior_y()).mean()
+            kl_y = (
+                batch_mean_kl(q, prior.log_prior_y())
+                if use_mi
+                else categorical_kl(q, prior.log_prior_y()).mean()
+            )
             loss = mixture_kl_z(mu, logvar, prior, q, alpha).sum(1).mean() + kl_y
             opt.zero_grad()
             loss.backward()
@@ -187,7 +220,10 @@ def test_alpha_keeps_components_apart_where_alpha_one_collapses():
         return float((prior.means[1] - prior.means[0]).norm().detach())
 
     for use_mi in (True, False):
-        apart, collapsed = distance_after_training(0.2, use_mi), distance_after_training(1.0, use_mi)
+        apart, collapsed = (
+            distance_after_training(0.2, use_mi),
+            distance_after_training(1.0, use_mi),
+        )
         assert collapsed < 0.05, collapsed
         assert apart > 0.8, apart
 
@@ -201,9 +237,23 @@ def test_cancel_flag_saves_and_stops(cache, tmp_path):
         events.append(ev)
         if ev["event"] == "step" and ev["step"] == 3:
             cancel.set()
-    assert events[-1]["event"] == "done" and events[-1]["reason"] == "cancelled" and events[-1]["step"] == 3
+    assert (
+        events[-1]["event"] == "done"
+        and events[-1]["reason"] == "cancelled"
+        and events[-1]["step"] == 3
+    )
     assert any(e["event"] == "checkpoint" and e["kind"] == "last" for e in events)
-    resumed = list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu"), resume=True, changes={"max_steps": 5}))
+    resumed = list(
+        train(
+            cache,
+            tmp_path / "run",
+            mc,
+            tc,
+            torch.device("cpu"),
+            resume=True,
+            changes={"max_steps": 5},
+        )
+    )
     assert resumed[0]["event"] == "start" and resumed[0]["step"] == 3 and resumed[0]["resumed"]
     assert resumed[-1]["step"] == 5
 
@@ -230,22 +280,40 @@ def test_fine_tuning_may_change_objective_weights_not_the_architecture(cache, tm
 
     torch.manual_seed(0)
     base = save_model(CDGMVAE(tiny_model_config(cache)), cache.tokenizer_config, tmp_path / "base")
-    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0)
+    tc = TrainConfig(
+        batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0
+    )
     reweighted = tiny_model_config(cache, classify_weight=4.0, alpha=0.5)
-    events = list(train(cache, tmp_path / "tuned", reweighted, tc, torch.device("cpu"), init_from=base))
+    events = list(
+        train(cache, tmp_path / "tuned", reweighted, tc, torch.device("cpu"), init_from=base)
+    )
     assert events[-1]["event"] == "done"
     tuned, _ = load_model(tmp_path / "tuned" / "last")
     original, _ = load_model(base)
     assert tuned.config.classify_weight == 4.0
     assert torch.allclose(tuned.decoder.head.weight, original.decoder.head.weight, atol=1e-6)
     with pytest.raises(TrainingError, match=r"architecture differs.*d_model"):
-        list(train(cache, tmp_path / "wider", tiny_model_config(cache, d_model=64), tc, torch.device("cpu"),
-                   init_from=base))
+        list(
+            train(
+                cache,
+                tmp_path / "wider",
+                tiny_model_config(cache, d_model=64),
+                tc,
+                torch.device("cpu"),
+                init_from=base,
+            )
+        )
 
 
 def test_priors_learn_at_their_own_rate_in_the_loop(cache, tmp_path):
-    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=3, epoch_steps=1000, warmup_steps=0,
-                     prior_lr_scale=10.0)
+    tc = TrainConfig(
+        batch_size=4,
+        bars_per_sample=4,
+        max_steps=3,
+        epoch_steps=1000,
+        warmup_steps=0,
+        prior_lr_scale=10.0,
+    )
     list(train(cache, tmp_path / "run", tiny_model_config(cache), tc, torch.device("cpu")))
     groups = json.loads((tmp_path / "run" / "resume.json").read_text())["param_groups"]
     lrs = sorted(g["lr"] for g in groups)
@@ -254,11 +322,19 @@ def test_priors_learn_at_their_own_rate_in_the_loop(cache, tmp_path):
 
 def test_priors_learn_at_their_own_rate():
     from emostudio.model import CDGMVAE
-    from emostudio.training.loop import make_optimizer
     from emostudio.tokens import TokenizerConfig
+    from emostudio.training.loop import make_optimizer
 
-    mc = ModelConfig.for_tokenizer(TokenizerConfig(), d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
-                                   latent_r=4, latent_k=4, feature_hidden=16)
+    mc = ModelConfig.for_tokenizer(
+        TokenizerConfig(),
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        latent_r=4,
+        latent_k=4,
+        feature_hidden=16,
+    )
     model = CDGMVAE(mc)
     opt = make_optimizer(model, TrainConfig(prior_lr_scale=30.0))
     prior_ids = {id(p) for name, p in model.named_parameters() if name.startswith("prior_")}
@@ -275,8 +351,19 @@ def test_fine_tuning_may_add_the_pitch_class_features_to_an_older_model(cache, t
     torch.manual_seed(0)
     old_config = tiny_model_config(cache, key_chroma=False, pitch_class_tokens=False)
     base = save_model(CDGMVAE(old_config), cache.tokenizer_config, tmp_path / "old")
-    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0)
-    events = list(train(cache, tmp_path / "tuned", tiny_model_config(cache), tc, torch.device("cpu"), init_from=base))
+    tc = TrainConfig(
+        batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0
+    )
+    events = list(
+        train(
+            cache,
+            tmp_path / "tuned",
+            tiny_model_config(cache),
+            tc,
+            torch.device("cpu"),
+            init_from=base,
+        )
+    )
     assert events[-1]["event"] == "done"
     tuned, _ = load_model(tmp_path / "tuned" / "last")
     original, _ = load_model(base)
@@ -288,13 +375,26 @@ def test_fine_tuning_may_add_the_pitch_class_features_to_an_older_model(cache, t
         a, b = original.encode(batch.tokens), tuned.encode(batch.tokens)
         torch.testing.assert_close(a.mu_k, b.mu_k, atol=1e-5, rtol=0)
         z = torch.cat([a.mu_r, a.mu_k], dim=-1)
-        torch.testing.assert_close(original.decoder_logits(batch.tokens, z), tuned.decoder_logits(batch.tokens, z),
-                                   atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            original.decoder_logits(batch.tokens, z),
+            tuned.decoder_logits(batch.tokens, z),
+            atol=1e-5,
+            rtol=0,
+        )
     # but a run that drops a feature the base has, or changes a size, is refused
     from emostudio.training import TrainingError
 
-    with pytest.raises(TrainingError, match="architecture differs.*key_chroma"):
-        list(train(cache, tmp_path / "drop", old_config, tc, torch.device("cpu"), init_from=tmp_path / "tuned" / "last"))
+    with pytest.raises(TrainingError, match=r"architecture differs.*key_chroma"):
+        list(
+            train(
+                cache,
+                tmp_path / "drop",
+                old_config,
+                tc,
+                torch.device("cpu"),
+                init_from=tmp_path / "tuned" / "last",
+            )
+        )
 
 
 def test_resuming_an_optimizer_state_of_another_layout_is_a_clear_error(cache, tmp_path):
@@ -309,8 +409,20 @@ def test_resuming_an_optimizer_state_of_another_layout_is_a_clear_error(cache, t
     path = tmp_path / "run" / "resume.safetensors"
     with safe_open(path, framework="pt") as fh:
         meta = json.loads(fh.metadata()["resume"])
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-    meta["param_groups"] = meta["param_groups"][:2]  # the layout before the priors had their own group
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    meta["param_groups"] = meta["param_groups"][
+        :2
+    ]  # the layout before the priors had their own group
     save_file(tensors, path, metadata={"resume": json.dumps(meta)})
     with pytest.raises(TrainingError, match="--init-from"):
-        list(train(cache, tmp_path / "run", mc, tc, torch.device("cpu"), resume=True, changes={"max_steps": 3}))
+        list(
+            train(
+                cache,
+                tmp_path / "run",
+                mc,
+                tc,
+                torch.device("cpu"),
+                resume=True,
+                changes={"max_steps": 3},
+            )
+        )

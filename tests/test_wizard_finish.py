@@ -10,7 +10,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-
 from songs import drain
 
 from emostudio.corpus import load_cache
@@ -20,14 +19,28 @@ from emostudio.model.store import FITTED_PRIOR, load_fitted_prior, weights_sha25
 from emostudio.training import TrainConfig, train
 from emostudio.training.synthetic import synthetic_song
 from emostudio.wizard.estimate import measure_epoch
-from emostudio.wizard.finish import fit_generation_prior, generate_examples, validation_lines, write_model
+from emostudio.wizard.finish import (
+    fit_generation_prior,
+    generate_examples,
+    validation_lines,
+    write_model,
+)
 from emostudio.wizard.flow import Start, WizardFlow
 from emostudio.wizard.plan import CONFIG_JSON, RunPlan, training_bars
 from emostudio.wizard.runs import list_runs
 from emostudio.wizard.scan import scan
 
-TEST_PRESET = {"d_model": 32, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 1, "ff_mult": 2,
-               "latent_r": 4, "latent_k": 4, "feature_hidden": 16, "bar_len": 64}
+TEST_PRESET = {
+    "d_model": 32,
+    "n_heads": 2,
+    "n_enc_layers": 1,
+    "n_dec_layers": 1,
+    "ff_mult": 2,
+    "latent_r": 4,
+    "latent_k": 4,
+    "feature_hidden": 16,
+    "bar_len": 64,
+}
 DIMENSIONS = {1: (True, True), 2: (False, True), 3: (False, False), 4: (True, False)}
 
 
@@ -39,8 +52,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-
-
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
     """A flow whose Data page is done: 40 labelled pieces of 4 bars (10 per quadrant)."""
@@ -49,7 +60,10 @@ def scanned(tmp_path_factory):
     rng = np.random.default_rng(0)
     for q, (valence_high, arousal_high) in DIMENSIONS.items():
         for i in range(10):
-            write_midi(synthetic_song(rng, arousal_high, valence_high, 4), root / "data" / f"Q{q}_s{q}{i}_0.mid")
+            write_midi(
+                synthetic_song(rng, arousal_high, valence_high, 4),
+                root / "data" / f"Q{q}_s{q}{i}_0.mid",
+            )
     _, result = drain(scan([root / "data"], root / "caches"))
     flow = WizardFlow()
     flow.set_folders([root / "data"])
@@ -72,7 +86,11 @@ def test_plan_writes_its_folder_and_command(scanned, tmp_path):
     plan.write()
     assert RunPlan.load(plan.run_dir) == plan
     config = json.loads((plan.run_dir / CONFIG_JSON).read_text())
-    assert config["model"]["d_model"] == 32 and config["train"]["batch_size"] == 4 and config["train"]["max_steps"] == plan.max_steps
+    assert (
+        config["model"]["d_model"] == 32
+        and config["train"]["batch_size"] == 4
+        and config["train"]["max_steps"] == plan.max_steps
+    )
     command = plan.command()
     assert command[2:4] == ["emostudio", "train"] and "--resume" not in command
     assert "--resume" in plan.command(resume=True)
@@ -102,7 +120,9 @@ def test_estimate_is_measured_with_real_steps(scanned, tmp_path):
     events, estimate = drain(measure_epoch(plan, warmup=1, steps=2))
     assert events == [(1, 3), (2, 3), (3, 3)]
     assert estimate.seconds_per_step > 0 and estimate.epoch_steps == plan.train["epoch_steps"]
-    assert estimate.seconds_per_epoch == pytest.approx(estimate.seconds_per_step * estimate.epoch_steps)
+    assert estimate.seconds_per_epoch == pytest.approx(
+        estimate.seconds_per_step * estimate.epoch_steps
+    )
     assert torch.get_num_threads() == 1
 
 
@@ -119,8 +139,15 @@ def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
     plan = _plan(flow, tmp_path, 2, train_bars=training_bars(flow.scan.cache_dir), threads=1)
     plan.write()
     cache = load_cache(plan.cache_dir)
-    events = list(train(cache, plan.run_dir, ModelConfig.for_tokenizer(cache.tokenizer_config, **plan.model),
-                        TrainConfig(**plan.train), torch.device("cpu")))
+    events = list(
+        train(
+            cache,
+            plan.run_dir,
+            ModelConfig.for_tokenizer(cache.tokenizer_config, **plan.model),
+            TrainConfig(**plan.train),
+            torch.device("cpu"),
+        )
+    )
     assert events[-1]["reason"] == "finished"
     [info] = list_runs(tmp_path / "runs")
     assert info.finished and "finished" in info.label
@@ -151,7 +178,19 @@ def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
 
 def test_validation_lines():
     assert validation_lines(None) == ["No validation was run."]
-    lines = validation_lines({"step": 9, "token_loss": 1.5, "token_accuracy": 0.5, "arousal_accuracy": 0.8,
-                              "valence_accuracy": 0.6, "quadrant_accuracy": 0.5, "n_clips": 4})
+    lines = validation_lines(
+        {
+            "step": 9,
+            "token_loss": 1.5,
+            "token_accuracy": 0.5,
+            "arousal_accuracy": 0.8,
+            "valence_accuracy": 0.6,
+            "quadrant_accuracy": 0.5,
+            "n_clips": 4,
+        }
+    )
     assert "step 9" in lines[0] and "arousal 80%, valence 60%, quadrant 50%" in lines[1]
-    assert "could not be measured" in validation_lines({"token_loss": 1.0, "arousal_accuracy": None})[1]
+    assert (
+        "could not be measured"
+        in validation_lines({"token_loss": 1.0, "arousal_accuracy": None})[1]
+    )

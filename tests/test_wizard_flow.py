@@ -149,7 +149,12 @@ def test_valence_arousal_to_quadrant(valence, arousal, expected):
 
 @pytest.mark.parametrize(
     "valence, arousal, message",
-    [("7", "1", "outside"), ("x", "1", "not a number"), ("1", "nan", "outside"), ("0", "1", "neither")],
+    [
+        ("7", "1", "outside"),
+        ("x", "1", "not a number"),
+        ("1", "nan", "outside"),
+        ("0", "1", "neither"),
+    ],
 )
 def test_valence_arousal_rejects(valence, arousal, message):
     with pytest.raises(ValueError, match=message):
@@ -164,7 +169,10 @@ def _summary(tmp_path, files=40, accepted=40, bars=400, per_quadrant=(10, 10, 10
         cache_dir=tmp_path / "cache",
         files=files,
         accepted=accepted,
-        rejected=tuple(Rejection(tmp_path / f"bad{i}.mid", "corrupt MIDI data") for i in range(files - accepted)),
+        rejected=tuple(
+            Rejection(tmp_path / f"bad{i}.mid", "corrupt MIDI data")
+            for i in range(files - accepted)
+        ),
         hours=0.5,
         bars=bars,
         tokens=bars * 30,

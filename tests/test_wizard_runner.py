@@ -12,7 +12,6 @@ import sys
 import textwrap
 
 import pytest
-
 from songs import drain
 
 from emostudio.training.events import event, to_json
@@ -29,8 +28,13 @@ from emostudio.wizard.runner import (
 
 
 def _metrics(arousal=0.75, valence=0.5, loss=2.0):
-    return {"token_loss": loss, "token_accuracy": 0.4, "arousal_accuracy": arousal,
-            "valence_accuracy": valence, "quadrant_accuracy": 0.25}
+    return {
+        "token_loss": loss,
+        "token_accuracy": 0.4,
+        "arousal_accuracy": arousal,
+        "valence_accuracy": valence,
+        "quadrant_accuracy": 0.25,
+    }
 
 
 # ---- parsing and progress -------------------------------------------------------------------------
@@ -40,7 +44,14 @@ def test_parse_event_accepts_the_training_events_and_nothing_else():
     line = to_json(event("step", step=10, loss=float("nan")))
     parsed = parse_event(line + "\n")
     assert parsed["event"] == "step" and parsed["step"] == 10 and parsed["loss"] is None
-    for other in ("INFO training pieces: 3", "", "{not json", '{"event": "party"}', "[1, 2]", '"text"'):
+    for other in (
+        "INFO training pieces: 3",
+        "",
+        "{not json",
+        '{"event": "party"}',
+        "[1, 2]",
+        '"text"',
+    ):
         assert parse_event(other) is None
 
 
@@ -48,7 +59,9 @@ def test_progress_follows_start_step_val_checkpoint_done():
     progress = RunProgress()
     progress.update(event("start", step=0, max_steps=100, epoch_steps=20, device="cpu"))
     assert progress.remaining_s() is None and progress.fraction == 0.0
-    progress.update(event("step", step=10, loss=5.0, losses={"token": 3.0, "kl_z": 1.0}, elapsed_s=4.0))
+    progress.update(
+        event("step", step=10, loss=5.0, losses={"token": 3.0, "kl_z": 1.0}, elapsed_s=4.0)
+    )
     progress.update(event("step", step=20, loss=4.0, elapsed_s=8.0))
     assert progress.fraction == 0.2
     assert progress.remaining_s() == pytest.approx(8.0 / 20 * 80)
@@ -77,7 +90,9 @@ def test_resumed_progress_reads_the_history_and_times_only_the_new_steps(tmp_pat
     assert progress.remaining_s() == pytest.approx(2.0)  # 10 steps in 2 s, 10 to go
 
 
-@pytest.mark.parametrize("seconds, text", [(5, "5 s"), (75, "1 min 15 s"), (3725, "1 h 02 min"), (None, "-")])
+@pytest.mark.parametrize(
+    "seconds, text", [(5, "5 s"), (75, "1 min 15 s"), (3725, "1 h 02 min"), (None, "-")]
+)
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
@@ -87,7 +102,9 @@ def test_format_duration(seconds, text):
 
 def _checkpoint(run_dir, step=40):
     (run_dir / "resume.safetensors").write_bytes(b"x")
-    (run_dir / "resume.json").write_text(json.dumps({"step": step, "train": {"max_steps": 100}, "best_metrics": None}))
+    (run_dir / "resume.json").write_text(
+        json.dumps({"step": step, "train": {"max_steps": 100}, "best_metrics": None})
+    )
 
 
 def _ended(reason=None, error=None, step=50):
@@ -105,7 +122,9 @@ def test_paused_and_cancelled_keep_the_checkpoint(tmp_path):
     _checkpoint(tmp_path)
     paused = describe_exit(0, _ended("cancelled"), Stop.PAUSE, [], tmp_path)
     assert paused.state is RunState.PAUSED and paused.checkpoint_step == 40
-    assert "Paused at step 50" in paused.message and "checkpoint (step 40) is kept" in paused.message
+    assert (
+        "Paused at step 50" in paused.message and "checkpoint (step 40) is kept" in paused.message
+    )
     cancelled = describe_exit(0, _ended("cancelled"), Stop.CANCEL, [], tmp_path)
     assert cancelled.state is RunState.FAILED and "cancelled at step 50" in cancelled.message
     assert "Resume continues" in cancelled.message
@@ -121,10 +140,14 @@ def test_killed_says_memory_and_names_the_checkpoint(tmp_path):
 
 def test_crash_out_of_memory_and_error_event(tmp_path):
     crash = describe_exit(1, _ended(), Stop.NONE, ["Traceback", "ZeroDivisionError"], tmp_path)
-    assert "crashed (exit code 1)" in crash.message and "No checkpoint had been saved" in crash.message
+    assert (
+        "crashed (exit code 1)" in crash.message and "No checkpoint had been saved" in crash.message
+    )
     oom = describe_exit(1, _ended(), Stop.NONE, ["RuntimeError: CUDA out of memory."], tmp_path)
     assert "ran out of memory" in oom.message
-    failed = describe_exit(1, _ended(error="the loss became nan at step 3"), Stop.NONE, [], tmp_path)
+    failed = describe_exit(
+        1, _ended(error="the loss became nan at step 3"), Stop.NONE, [], tmp_path
+    )
     assert "Training failed: the loss became nan at step 3" in failed.message
 
 
@@ -224,11 +247,15 @@ def test_epoch_steps_and_train_overrides():
     assert epoch_steps(1000, bars_per_sample=8, batch_size=16) == 8
     assert epoch_steps(1) == 1
     scratch = train_overrides(Start.SCRATCH, epochs=10, steps_per_epoch=8, threads=1)
-    assert scratch["max_steps"] == 80 and scratch["epoch_steps"] == 8 and scratch["batch_size"] == 16
+    assert (
+        scratch["max_steps"] == 80 and scratch["epoch_steps"] == 8 and scratch["batch_size"] == 16
+    )
     assert scratch["beta_anneal_steps"] == 26 and scratch["warmup_steps"] == 8
     tune = train_overrides(Start.FINETUNE, epochs=10, steps_per_epoch=8, threads=1)
     assert tune["beta_anneal_steps"] == 0 and tune["lr"] < 6e-4
-    small = train_overrides(Start.SCRATCH, 10, 8, 1, defaults={"batch_size": 4, "max_steps": 3, "log_every": 1})
+    small = train_overrides(
+        Start.SCRATCH, 10, 8, 1, defaults={"batch_size": 4, "max_steps": 3, "log_every": 1}
+    )
     assert (small["batch_size"], small["max_steps"], small["log_every"]) == (4, 80, 1)
 
 
@@ -236,6 +263,8 @@ def test_presets_are_valid_model_configs():
     from emostudio.model import ModelConfig
     from emostudio.tokens import TokenizerConfig
 
-    sizes = [ModelConfig.for_tokenizer(TokenizerConfig(), **PRESETS[name]).d_model
-             for name in ("tiny", "small", "default")]
+    sizes = [
+        ModelConfig.for_tokenizer(TokenizerConfig(), **PRESETS[name]).d_model
+        for name in ("tiny", "small", "default")
+    ]
     assert sizes == sorted(sizes) and len(set(sizes)) == 3

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import numpy as np
-
 from songs import drain
 
 from emostudio.corpus import Progress, load_cache
@@ -63,14 +62,16 @@ def test_emopia_names_and_a_plain_folder_scan_into_one_cache(tmp_path):
 
 def test_csv_labels_reach_the_cache(tmp_path):
     folder = tmp_path / "mine"
-    a, b = write_songs(folder, 3, 2, "piece{i}.mid")
+    _a, _b = write_songs(folder, 3, 2, "piece{i}.mid")
     (folder / "moods.csv").write_text("file,valence,arousal\npiece0.mid,-1,-1\npiece1.mid,1,1\n")
     _, result = run_scan([folder], tmp_path / "cache")
     assert result.labels.kinds == (LabelKind.CSV,)
     assert result.summary.labelled == {1: 1, 2: 0, 3: 1, 4: 0}
     cache = load_cache(result.summary.cache_dir)
     assert sorted((p.path, p.quadrant, p.valence, p.arousal) for p in cache.pieces) == [
-        ("piece0.mid", 3, -1, -1), ("piece1.mid", 1, 1, 1)]
+        ("piece0.mid", 3, -1, -1),
+        ("piece1.mid", 1, 1, 1),
+    ]
 
 
 def test_sub_folders_and_a_second_scan_reuses_the_cache(tmp_path):

@@ -18,8 +18,11 @@ HELP = "print tempo, bars, key per bar, global key, mean polyphony and note dens
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN.mid", help="MIDI file to analyse")
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    parser.add_argument("--model", metavar="DIR",
-                        help="model folder for the recognised emotion (default: the shipped model, if present)")
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        help="model folder for the recognised emotion (default: the shipped model, if present)",
+    )
 
 
 def analyse_song(song) -> dict:
@@ -45,8 +48,13 @@ def analyse_song(song) -> dict:
         "time_signature": f"{first_sig.numerator}/{first_sig.denominator}" if first_sig else None,
         "bars": n_bars,
         "tracks": [
-            {"name": t.name, "program": t.program, "drums": t.is_drum, "family": t.family.label,
-             "notes": len(t.notes)}
+            {
+                "name": t.name,
+                "program": t.program,
+                "drums": t.is_drum,
+                "family": t.family.label,
+                "notes": len(t.notes),
+            }
             for t in song.tracks
         ],
         "notes": song.note_count,
@@ -116,17 +124,22 @@ def format_analysis(analysis: dict) -> list[str]:
         f"length:        {analysis['seconds']:.1f} s, {analysis['bars']} bars of 16 sub-beats "
         f"(time signature {analysis['time_signature']})",
         f"tempo:         {tempo}",
-        f"tracks:        " + ", ".join(f"{t['name'] or t['family']} ({t['family']}, {t['notes']} notes)"
-                                       for t in analysis["tracks"]),
+        "tracks:        "
+        + ", ".join(
+            f"{t['name'] or t['family']} ({t['family']}, {t['notes']} notes)"
+            for t in analysis["tracks"]
+        ),
         f"global key:    {analysis['global_key'] or 'none (no pitched notes)'}",
         f"mean polyphony: {analysis['mean_polyphony']:.2f} notes sounding per sub-beat",
         f"note density:  {analysis['note_density']:.1f} notes per bar",
     ]
     emotion = analysis.get("emotion")
     if emotion is not None:
-        lines.append(f"emotion:       Q{emotion['quadrant']} {emotion['name']} (P(high arousal) "
-                     f"{emotion['p_high_arousal']:.2f}, P(high valence) {emotion['p_high_valence']:.2f}; "
-                     f"model {emotion['model']})")
+        lines.append(
+            f"emotion:       Q{emotion['quadrant']} {emotion['name']} (P(high arousal) "
+            f"{emotion['p_high_arousal']:.2f}, P(high valence) {emotion['p_high_valence']:.2f}; "
+            f"model {emotion['model']})"
+        )
     else:
         lines.append("emotion:       not recognised (no notes, or no model: pass --model DIR)")
     lines.append("key per bar:")

@@ -12,10 +12,19 @@ HELP = "open the desktop app (the default command)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", type=Path, help="a MIDI file to open as the input")
-    parser.add_argument("--model", type=Path, default=None, metavar="DIR",
-                        help="model folder to load (default: the shipped model, or the one last chosen)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
-                        help="where the model runs (default: as last chosen, else auto)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="model folder to load (default: the shipped model, or the one last chosen)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default=None,
+        help="where the model runs (default: as last chosen, else auto)",
+    )
     parser.add_argument("--no-model", action="store_true", help="start without loading a model")
 
 
@@ -29,4 +38,9 @@ def run(args: argparse.Namespace) -> int:
         from emostudio.gui.app import run_app
     except ImportError as exc:  # PySide6 / pyqtgraph missing, or a Qt library of the system
         raise CommandError(f"the desktop app cannot start: {exc}") from exc
-    return run_app(files=list(args.files), model_dir=args.model, device=args.device, load_model=not args.no_model)
+    return run_app(
+        files=list(args.files),
+        model_dir=args.model,
+        device=args.device,
+        load_model=not args.no_model,
+    )

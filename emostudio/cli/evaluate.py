@@ -14,41 +14,102 @@ import sys
 from pathlib import Path
 
 from emostudio.cli.generate import add_prior_argument
-from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_LATENT_TEMPERATURE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from emostudio.decoding import (
+    DEFAULT_CONTINUITY,
+    DEFAULT_LATENT_TEMPERATURE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+)
 
 HELP = "evaluate a model: judged emotion accuracy, transfer, disentanglement, realism, copying"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
-    parser.add_argument("--data", type=Path, required=True, metavar="DATA_DIR",
-                        help="the corpus folder (e.g. ../shared/data)")
-    parser.add_argument("--cache", type=Path, metavar="CACHE_DIR",
-                        help="take the splits from this corpus cache (default: assign them as prepare does)")
-    parser.add_argument("--out", "-o", type=Path, required=True, metavar="REPORT_DIR", help="where the report goes")
+    parser.add_argument(
+        "--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DATA_DIR",
+        help="the corpus folder (e.g. ../shared/data)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="CACHE_DIR",
+        help="take the splits from this corpus cache (default: assign them as prepare does)",
+    )
+    parser.add_argument(
+        "--out", "-o", type=Path, required=True, metavar="REPORT_DIR", help="where the report goes"
+    )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report here")
-    parser.add_argument("--judge", type=Path, metavar="JUDGE.json", help="use this judge instead of training one")
-    parser.add_argument("--pieces-per-quadrant", type=int, default=100, metavar="N", help="default 100")
-    parser.add_argument("--bars", type=int, default=16, metavar="N", help="bars per piece, default 16")
-    parser.add_argument("--transfer-pieces", type=int, default=0, metavar="N",
-                        help="test clips to transfer (default 0: all)")
-    parser.add_argument("--sweep-pieces", type=int, default=24, metavar="N", help="clips in the strength sweep")
-    parser.add_argument("--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test")
+    parser.add_argument(
+        "--judge", type=Path, metavar="JUDGE.json", help="use this judge instead of training one"
+    )
+    parser.add_argument(
+        "--pieces-per-quadrant", type=int, default=100, metavar="N", help="default 100"
+    )
+    parser.add_argument(
+        "--bars", type=int, default=16, metavar="N", help="bars per piece, default 16"
+    )
+    parser.add_argument(
+        "--transfer-pieces",
+        type=int,
+        default=0,
+        metavar="N",
+        help="test clips to transfer (default 0: all)",
+    )
+    parser.add_argument(
+        "--sweep-pieces", type=int, default=24, metavar="N", help="clips in the strength sweep"
+    )
+    parser.add_argument(
+        "--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test"
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
-                        help=f"default {DEFAULT_TEMPERATURE}")
-    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, metavar="P", help=f"default {DEFAULT_TOP_P}")
-    parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="pieces decoded together, default 64")
-    parser.add_argument("--continuity", type=float, default=DEFAULT_CONTINUITY, metavar="RHO",
-                        help="correlation of neighbouring bars' key-latent noise in generation "
-                             f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)")
-    parser.add_argument("--latent-temperature", type=float, default=DEFAULT_LATENT_TEMPERATURE, metavar="TAU",
-                        help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=DEFAULT_TEMPERATURE,
+        metavar="T",
+        help=f"default {DEFAULT_TEMPERATURE}",
+    )
+    parser.add_argument(
+        "--top-p", type=float, default=DEFAULT_TOP_P, metavar="P", help=f"default {DEFAULT_TOP_P}"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        metavar="B",
+        help="pieces decoded together, default 64",
+    )
+    parser.add_argument(
+        "--continuity",
+        type=float,
+        default=DEFAULT_CONTINUITY,
+        metavar="RHO",
+        help="correlation of neighbouring bars' key-latent noise in generation "
+        f"(default {DEFAULT_CONTINUITY}; 0: an independent draw per bar)",
+    )
+    parser.add_argument(
+        "--latent-temperature",
+        type=float,
+        default=DEFAULT_LATENT_TEMPERATURE,
+        metavar="TAU",
+        help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})",
+    )
     add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="torch CPU threads while decoding (default 1: fastest for token-by-token "
-                             "decoding, and safe on a busy machine; 0: torch's choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch CPU threads while decoding (default 1: fastest for token-by-token "
+        "decoding, and safe on a busy machine; 0: torch's choice)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,11 +132,18 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.continuity < 1.0:
         raise CommandError(f"--continuity must be in [0, 1) (got {args.continuity})")
     if not 0.0 <= args.latent_temperature <= 2.0:
-        raise CommandError(f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})")
+        raise CommandError(
+            f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})"
+        )
     try:
-        engine = Engine.load(args.model, device=args.device, threads=args.threads or None,
-                             continuity=args.continuity, latent_temperature=args.latent_temperature,
-                             prior=args.prior)
+        engine = Engine.load(
+            args.model,
+            device=args.device,
+            threads=args.threads or None,
+            continuity=args.continuity,
+            latent_temperature=args.latent_temperature,
+            prior=args.prior,
+        )
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
     try:
@@ -83,9 +151,15 @@ def run(args: argparse.Namespace) -> int:
     except (CorpusError, CacheError) as exc:
         raise CommandError(str(exc)) from exc
     settings = EvaluationSettings(
-        pieces_per_quadrant=args.pieces_per_quadrant, bars=args.bars, transfer_pieces=args.transfer_pieces,
-        sweep_pieces=args.sweep_pieces, swap_pairs=args.swap_pairs, temperature=args.temperature,
-        top_p=args.top_p, seed=args.seed, batch_size=args.batch_size,
+        pieces_per_quadrant=args.pieces_per_quadrant,
+        bars=args.bars,
+        transfer_pieces=args.transfer_pieces,
+        sweep_pieces=args.sweep_pieces,
+        swap_pairs=args.swap_pairs,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+        batch_size=args.batch_size,
     )
     done = None
     try:
@@ -98,11 +172,19 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     assert done is not None
     r = done.results
-    print(f"judge (EMOPIA test): quadrant {r['judge']['test']['quadrant']:.3f}, "
-          f"arousal {r['judge']['test']['arousal']:.3f}, valence {r['judge']['test']['valence']:.3f}")
+    print(
+        f"judge (EMOPIA test): quadrant {r['judge']['test']['quadrant']:.3f}, "
+        f"arousal {r['judge']['test']['arousal']:.3f}, valence {r['judge']['test']['valence']:.3f}"
+    )
     g = r["generation"]
-    print(f"generated: quadrant {g['quadrant']:.3f}, arousal {g['arousal']:.3f}, valence {g['valence']:.3f}")
-    print(f"transfer at strength 1: quadrant {r['transfer']['quadrant']:.3f} "
-          f"({r['transfer']['quadrant_changed_targets']:.3f} on changed targets)")
-    print(f"copying: longest {r['copy']['generated_max_bars']} bars; wrote {len(done.files)} files to {args.out}")
+    print(
+        f"generated: quadrant {g['quadrant']:.3f}, arousal {g['arousal']:.3f}, valence {g['valence']:.3f}"
+    )
+    print(
+        f"transfer at strength 1: quadrant {r['transfer']['quadrant']:.3f} "
+        f"({r['transfer']['quadrant_changed_targets']:.3f} on changed targets)"
+    )
+    print(
+        f"copying: longest {r['copy']['generated_max_bars']} bars; wrote {len(done.files)} files to {args.out}"
+    )
     return 0

@@ -17,17 +17,36 @@ HELP = "fit a trained model's generation prior on a corpus cache"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, metavar="DIR", help="the model folder to fit for")
-    parser.add_argument("--cache", type=Path, required=True, metavar="CACHE_DIR",
-                        help="the corpus cache it was trained on (emostudio prepare)")
+    parser.add_argument(
+        "--model", type=Path, required=True, metavar="DIR", help="the model folder to fit for"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        required=True,
+        metavar="CACHE_DIR",
+        help="the corpus cache it was trained on (emostudio prepare)",
+    )
     # defaults come from FitSettings inside run(): importing it here would load torch for every command
-    parser.add_argument("--components", type=int, metavar="C",
-                        help="mixture components per class (default: the shipped model's setting, 12)")
-    parser.add_argument("--confidence", type=float, metavar="P",
-                        help="keep windows the model recognises as their labelled class with at least "
-                             "this probability (default: the shipped model's setting, 0.8)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    parser.add_argument("--threads", type=int, default=0, metavar="N", help="torch CPU threads (0: default)")
+    parser.add_argument(
+        "--components",
+        type=int,
+        metavar="C",
+        help="mixture components per class (default: the shipped model's setting, 12)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        metavar="P",
+        help="keep windows the model recognises as their labelled class with at least "
+        "this probability (default: the shipped model's setting, 0.8)",
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, metavar="N", help="torch CPU threads (0: default)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         given = {"components": args.components, "confidence": args.confidence}
-        settings = FitSettings(**{name: value for name, value in given.items() if value is not None})
+        settings = FitSettings(
+            **{name: value for name, value in given.items() if value is not None}
+        )
         model, tokenizer = load_model(args.model, args.device)
         cache = load_cache(args.cache)
     except (FittedPriorError, ModelLoadError, CacheError, ValueError) as exc:
@@ -65,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     path = save_fitted_prior(args.model, prior)
     bars = prior.info["bars"]
-    print(f"wrote {path}: {settings.components} components per class; bars fitted "
-          f"arousal {bars['arousal']['low_bars']} low / {bars['arousal']['high_bars']} high, "
-          f"valence {bars['valence']['low_bars']} low / {bars['valence']['high_bars']} high")
+    print(
+        f"wrote {path}: {settings.components} components per class; bars fitted "
+        f"arousal {bars['arousal']['low_bars']} low / {bars['arousal']['high_bars']} high, "
+        f"valence {bars['valence']['low_bars']} low / {bars['valence']['high_bars']} high"
+    )
     return 0

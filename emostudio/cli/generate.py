@@ -18,32 +18,62 @@ HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
 
 
 def add_prior_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prior", default="auto", choices=("auto", "fitted", "learned"),
-                        help="the latent prior to sample from: the model folder's fitted prior if it has "
-                             "one (auto, the default), it or an error (fitted), or the model's own (learned)")
+    parser.add_argument(
+        "--prior",
+        default="auto",
+        choices=("auto", "fitted", "learned"),
+        help="the latent prior to sample from: the model folder's fitted prior if it has "
+        "one (auto, the default), it or an error (fitted), or the model's own (learned)",
+    )
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the commands that run the engine."""
-    parser.add_argument("--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)")
+    parser.add_argument(
+        "--model", type=Path, metavar="DIR", help="model folder (default: the shipped model)"
+    )
     add_prior_argument(parser)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto"
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (same seed, same piece)")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
-                        help=f"default {DEFAULT_TEMPERATURE}")
-    parser.add_argument("--top-p", type=float, default=DEFAULT_TOP_P, metavar="P",
-                        help=f"nucleus sampling mass, default {DEFAULT_TOP_P}")
-    parser.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=DEFAULT_TEMPERATURE,
+        metavar="T",
+        help=f"default {DEFAULT_TEMPERATURE}",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=float,
+        default=DEFAULT_TOP_P,
+        metavar="P",
+        help=f"nucleus sampling mass, default {DEFAULT_TOP_P}",
+    )
+    parser.add_argument(
+        "--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write"
+    )
     parser.add_argument("--wav", type=Path, metavar="OUT.wav", help="also render to this WAV file")
     parser.add_argument("--soundfont", type=Path, metavar="SF", help="soundfont for --wav")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--emotion", "-e", metavar="EMOTION",
-                        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'")
-    parser.add_argument("--valence", type=float, metavar="V", help="valence in [-1, 1] (with --arousal)")
-    parser.add_argument("--arousal", type=float, metavar="A", help="arousal in [-1, 1] (with --valence)")
-    parser.add_argument("--bars", type=int, default=16, metavar="N", help="bars to generate, default 16")
+    parser.add_argument(
+        "--emotion",
+        "-e",
+        metavar="EMOTION",
+        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'",
+    )
+    parser.add_argument(
+        "--valence", type=float, metavar="V", help="valence in [-1, 1] (with --arousal)"
+    )
+    parser.add_argument(
+        "--arousal", type=float, metavar="A", help="arousal in [-1, 1] (with --valence)"
+    )
+    parser.add_argument(
+        "--bars", type=int, default=16, metavar="N", help="bars to generate, default 16"
+    )
     add_model_arguments(parser)
 
 
@@ -106,7 +136,12 @@ def run_engine(events, what: str):
         for event in events:
             last = event
             if show:
-                print(f"\r{what} bar {event.index + 1}/{event.total}", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r{what} bar {event.index + 1}/{event.total}",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
     except (EngineError, SamplingError) as exc:
         raise CommandError(str(exc)) from exc
     finally:
@@ -149,7 +184,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     engine = load_engine(args)
     song = run_engine(
-        engine.generate(target, bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed),
+        engine.generate(
+            target, bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed
+        ),
         "generating",
     )
     write_outputs(song, args)

@@ -11,10 +11,18 @@ HELP = "tokenise a folder of MIDI files into a training cache (incremental)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="folder of MIDI files (with manifest.csv if any)")
-    parser.add_argument("--out", required=True, metavar="CACHE_DIR", help="cache folder to create or update")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="worker processes (default: 2, or 1 on a one-core machine)")
+    parser.add_argument(
+        "data_dir", metavar="DATA_DIR", help="folder of MIDI files (with manifest.csv if any)"
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="CACHE_DIR", help="cache folder to create or update"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: 2, or 1 on a one-core machine)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -32,8 +40,13 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, Progress):
                 bar = bars.get(event.stage)
                 if bar is None:
-                    bar = bars[event.stage] = tqdm(total=event.total, desc=event.stage, unit="file",
-                                                   disable=args.no_progress, leave=False)
+                    bar = bars[event.stage] = tqdm(
+                        total=event.total,
+                        desc=event.stage,
+                        unit="file",
+                        disable=args.no_progress,
+                        leave=False,
+                    )
                 bar.update(event.done - bar.n)
             elif isinstance(event, Finished):
                 report = event.report

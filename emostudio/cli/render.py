@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SF",
         help="a .sf2/.sf3 soundfont (default: $EMOSTUDIO_SOUNDFONT or the best one installed)",
     )
-    parser.add_argument("--sample-rate", type=int, default=44100, metavar="HZ", help="default 44100")
+    parser.add_argument(
+        "--sample-rate", type=int, default=44100, metavar="HZ", help="default 44100"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 

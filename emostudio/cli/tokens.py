@@ -11,8 +11,11 @@ HELP = "print a MIDI file's event tokens, one bar per line (or write the decoded
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN.mid", help="MIDI file to tokenise")
-    parser.add_argument("--decode", metavar="OUT.mid",
-                        help="decode the tokens again and write the result here instead of printing them")
+    parser.add_argument(
+        "--decode",
+        metavar="OUT.mid",
+        help="decode the tokens again and write the result here instead of printing them",
+    )
     parser.add_argument("--ids", action="store_true", help="print token ids instead of names")
 
 
@@ -28,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
     bars = tokenizer.encode_bars(song)
     if args.decode is None:
         for bar in bars:
-            print(" ".join(map(str, bar.tolist())) if args.ids else " ".join(tokenizer.vocab.to_names(bar)))
+            print(
+                " ".join(map(str, bar.tolist()))
+                if args.ids
+                else " ".join(tokenizer.vocab.to_names(bar))
+            )
         print(tokenizer.vocab.eos if args.ids else "EOS")
         return 0
 
@@ -42,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     on_grid = tokenizer.quantise(song).as_set()
     kept = len(on_grid & tokenizer.quantise(result.song).as_set())
     print(f"wrote {args.decode}: {len(bars)} bars, {len(ids)} tokens")
-    print(f"notes: {original} in {args.input}, {len(on_grid)} on the grid, {kept} kept, "
-          f"{original - kept} skipped (merged by quantisation or lost)")
+    print(
+        f"notes: {original} in {args.input}, {len(on_grid)} on the grid, {kept} kept, "
+        f"{original - kept} skipped (merged by quantisation or lost)"
+    )
     if result.n_skipped:
         print(f"decoder skipped {result.n_skipped} tokens: {result.reasons}")
     return 0

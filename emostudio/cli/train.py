@@ -8,20 +8,41 @@ HELP = "train the emotion model on a corpus cache (see 'emostudio prepare')"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cache", required=True, help="corpus cache folder written by 'emostudio prepare'")
+    p.add_argument(
+        "--cache", required=True, help="corpus cache folder written by 'emostudio prepare'"
+    )
     p.add_argument("--out", required=True, help="run folder (best/ is the model to ship)")
-    p.add_argument("--config", help='JSON file {"model": {...}, "train": {...}} overriding the defaults')
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its resume state")
-    p.add_argument("--init-from", metavar="MODEL_DIR",
-                   help="fine-tune: start from this model folder's weights and size (its model config)")
+    p.add_argument(
+        "--config", help='JSON file {"model": {...}, "train": {...}} overriding the defaults'
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its resume state"
+    )
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="fine-tune: start from this model folder's weights and size (its model config)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
-    p.add_argument("--max-minutes", type=float, help="stop cleanly (saving) after this many minutes")
+    p.add_argument(
+        "--events",
+        action="store_true",
+        help="print one JSON object per line instead of a progress bar",
+    )
+    p.add_argument(
+        "--max-minutes", type=float, help="stop cleanly (saving) after this many minutes"
+    )
     p.add_argument("--max-steps", type=int, help="training steps (overrides the config)")
-    p.add_argument("--supervision-rate", type=float, metavar="RHO",
-                   help="share of training pieces that keep their labels (the rest count as unlabelled)")
+    p.add_argument(
+        "--supervision-rate",
+        type=float,
+        metavar="RHO",
+        help="share of training pieces that keep their labels (the rest count as unlabelled)",
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--plot", action="store_true", help="draw the run's curves to RUN_DIR/curves.png at the end")
+    p.add_argument(
+        "--plot", action="store_true", help="draw the run's curves to RUN_DIR/curves.png at the end"
+    )
 
 
 def _configs(args, tokenizer_config):
@@ -59,7 +80,11 @@ def _configs(args, tokenizer_config):
             raise CommandError(str(exc)) from exc
         model_over = {**base_config.to_dict(), **model_over}
     try:
-        return ModelConfig.for_tokenizer(tokenizer_config, **model_over), TrainConfig(**train_over), changes
+        return (
+            ModelConfig.for_tokenizer(tokenizer_config, **model_over),
+            TrainConfig(**train_over),
+            changes,
+        )
     except (ConfigError, TypeError) as exc:
         raise CommandError(f"bad config: {exc}") from exc
 
@@ -75,9 +100,9 @@ def run(args) -> int:
     from emostudio.model import resolve_device
     from emostudio.tokens.config import ConfigError
     from emostudio.training import TrainingError, train
-    from emostudio.training.loop import limit_heap_fragmentation
     from emostudio.training.checkpoint import RESUME_WEIGHTS, ResumeError
     from emostudio.training.events import event, to_json
+    from emostudio.training.loop import limit_heap_fragmentation
 
     try:
         cache = load_cache(args.cache)
@@ -87,7 +112,9 @@ def run(args) -> int:
     model_config, train_config, changes = _configs(args, cache.tokenizer_config)
     out = Path(args.out)
     if not args.resume and (out / RESUME_WEIGHTS).exists():
-        raise CommandError(f"{out} already holds a run; use --resume to continue it or choose another --out")
+        raise CommandError(
+            f"{out} already holds a run; use --resume to continue it or choose another --out"
+        )
 
     limit_heap_fragmentation()
     cancel = threading.Event()
@@ -101,8 +128,18 @@ def run(args) -> int:
     bar = None
     code = 0
     try:
-        for ev in train(cache, out, model_config, train_config, device, resume=args.resume, cancel=cancel,
-                        max_minutes=args.max_minutes, init_from=args.init_from, changes=changes):
+        for ev in train(
+            cache,
+            out,
+            model_config,
+            train_config,
+            device,
+            resume=args.resume,
+            cancel=cancel,
+            max_minutes=args.max_minutes,
+            init_from=args.init_from,
+            changes=changes,
+        ):
             if args.events:
                 print(to_json(ev), flush=True)
                 continue
@@ -110,15 +147,22 @@ def run(args) -> int:
             if kind == "start":
                 from tqdm import tqdm
 
-                bar = tqdm(total=ev["max_steps"], initial=ev["step"], unit="step", dynamic_ncols=True)
+                bar = tqdm(
+                    total=ev["max_steps"], initial=ev["step"], unit="step", dynamic_ncols=True
+                )
             elif kind == "step" and bar is not None:
                 bar.update(ev["step"] - bar.n)
                 bar.set_postfix(loss=f"{ev['loss']:.3f}", tok_s=f"{ev['tokens_per_s']:.0f}")
             elif kind == "val":
                 m = ev["metrics"]
-                acc = "" if m["arousal_accuracy"] is None else (
-                    f", arousal {m['arousal_accuracy']:.3f}, valence {m['valence_accuracy']:.3f}, "
-                    f"quadrant {m['quadrant_accuracy']:.3f}")
+                acc = (
+                    ""
+                    if m["arousal_accuracy"] is None
+                    else (
+                        f", arousal {m['arousal_accuracy']:.3f}, valence {m['valence_accuracy']:.3f}, "
+                        f"quadrant {m['quadrant_accuracy']:.3f}"
+                    )
+                )
                 msg = f"step {ev['step']}: val token loss {m['token_loss']:.4f}{acc}{' (best)' if ev['best'] else ''}"
                 (bar.write if bar is not None else print)(msg)
             elif kind == "done":

@@ -16,10 +16,19 @@ HELP = "move the emotion of an existing MIDI piece towards a target emotion"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to transfer")
-    parser.add_argument("--to", required=True, metavar="EMOTION",
-                        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'")
-    parser.add_argument("--strength", type=float, default=1.0, metavar="L",
-                        help="how far to move, 0 (not at all) .. 1 (all the way), default 1")
+    parser.add_argument(
+        "--to",
+        required=True,
+        metavar="EMOTION",
+        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'",
+    )
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        metavar="L",
+        help="how far to move, 0 (not at all) .. 1 (all the way), default 1",
+    )
     parser.add_argument("--only", choices=("arousal", "valence"), help="move only this dimension")
     add_model_arguments(parser)
 
@@ -51,14 +60,23 @@ def run(args: argparse.Namespace) -> int:
     except EngineError as exc:
         raise CommandError(f"{args.input}: {exc}") from exc
     result = run_engine(
-        engine.transfer(song, target, strength=args.strength, dims=dims, temperature=args.temperature,
-                        top_p=args.top_p, seed=args.seed),
+        engine.transfer(
+            song,
+            target,
+            strength=args.strength,
+            dims=dims,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        ),
         "transferring",
     )
     write_outputs(result, args)
     after = engine.recognise(result)
     print(f"{args.input}: recognised {before.emotion}")
     extra = f" and {args.wav}" if args.wav is not None else ""
-    print(f"wrote {args.out}{extra}: {result.n_bars} bars, moved {'/'.join(dims)} towards {target} "
-          f"(strength {args.strength:g}); recognised {after.emotion}")
+    print(
+        f"wrote {args.out}{extra}: {result.n_bars} bars, moved {'/'.join(dims)} towards {target} "
+        f"(strength {args.strength:g}); recognised {after.emotion}"
+    )
     return 0

@@ -103,7 +103,9 @@ def load_cache(directory: str | Path) -> CorpusCache:
     try:
         meta = json.loads(meta_path.read_text())
     except FileNotFoundError:
-        raise CacheError(f"{directory}: not a corpus cache (no {CACHE_JSON}; run 'emostudio prepare')") from None
+        raise CacheError(
+            f"{directory}: not a corpus cache (no {CACHE_JSON}; run 'emostudio prepare')"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise CacheError(f"{meta_path}: cannot read ({exc})") from exc
     version = meta.get("format_version") if isinstance(meta, dict) else None
@@ -122,6 +124,9 @@ def load_cache(directory: str | Path) -> CorpusCache:
     except (ConfigError, KeyError, TypeError) as exc:
         raise CacheError(f"{meta_path}: damaged cache ({exc})") from exc
     n_pieces = len(cache.pieces)
-    if len(cache.piece_bar_offsets) != n_pieces + 1 or len(cache.bar_offsets) != len(cache.key_all) + 1:
+    if (
+        len(cache.piece_bar_offsets) != n_pieces + 1
+        or len(cache.bar_offsets) != len(cache.key_all) + 1
+    ):
         raise CacheError(f"{directory}: arrays do not match the piece table")
     return cache

@@ -98,10 +98,13 @@ class PrepareReport:
             "bars": self.bars,
             "tokens": self.tokens,
             "bars_over_cap": self.bars_over_cap,
-            "labelled_per_quadrant": {f"Q{q}": n for q, n in sorted(self.labelled_per_quadrant.items())},
+            "labelled_per_quadrant": {
+                f"Q{q}": n for q, n in sorted(self.labelled_per_quadrant.items())
+            },
             "pieces_per_split": dict(self.pieces_per_split),
             "labelled_per_split_quadrant": {
-                s: {f"Q{q}": n for q, n in sorted(c.items())} for s, c in self.labelled_per_split_quadrant.items()
+                s: {f"Q{q}": n for q, n in sorted(c.items())}
+                for s, c in self.labelled_per_split_quadrant.items()
             },
             "seconds_elapsed": round(self.seconds_elapsed, 1),
         }
@@ -118,8 +121,10 @@ class PrepareReport:
             out.append(f"    {path}: {reason}")
         if len(self.rejected) > 10:
             out.append(f"    ... and {len(self.rejected) - 10} more (see cache.json)")
-        out.append(f"hours: {self.hours:.2f}  bars: {self.bars}  tokens: {self.tokens}  "
-                   f"bars over {MAX_TOKENS_PER_BAR} tokens: {self.bars_over_cap}")
+        out.append(
+            f"hours: {self.hours:.2f}  bars: {self.bars}  tokens: {self.tokens}  "
+            f"bars over {MAX_TOKENS_PER_BAR} tokens: {self.bars_over_cap}"
+        )
         quads = "  ".join(f"Q{q}: {self.labelled_per_quadrant.get(q, 0)}" for q in (1, 2, 3, 4))
         out.append(f"labelled pieces: {sum(self.labelled_per_quadrant.values())}  ({quads})")
         for s in SPLITS:
@@ -191,11 +196,9 @@ def prepare(
 
     # 2. process new or changed files in worker processes
     work = [(path, digest, str(files_dir), config.to_dict(), fingerprint) for path, digest in tasks]
-    done = 0
-    for path in _run_tasks(work, jobs, cancel):
+    for done, path in enumerate(_run_tasks(work, jobs, cancel), start=1):
         if path is None:  # cancelled
             return
-        done += 1
         yield Progress("process", done, len(work), path)
     if cancelled():
         return
@@ -262,7 +265,9 @@ def _process_task(task: tuple) -> str:
     return process_file(*task)
 
 
-def process_file(path: str, digest: str, files_dir: str, config_dict: dict, fingerprint: str) -> str:
+def process_file(
+    path: str, digest: str, files_dir: str, config_dict: dict, fingerprint: str
+) -> str:
     """Read, tokenise and measure one file; write ``files_dir/<digest>.npz``; return ``path``.
 
     Never raises for a bad file: the result then holds the reason it was rejected."""
@@ -338,20 +343,33 @@ def _consolidate(
     bar_lengths, piece_bars = [], [0]
     for (src, digest, result), split in zip(accepted, splits):
         lengths = result["bar_lengths"]
-        pieces.append(PieceInfo(
-            path=src.path, song_id=src.song_id, source=src.source, split=split,
-            quadrant=src.quadrant, valence=src.valence, arousal=src.arousal,
-            n_bars=len(lengths), n_tokens=int(lengths.sum()), seconds=round(float(result["seconds"]), 3),
-            sha256=digest,
-        ))
+        pieces.append(
+            PieceInfo(
+                path=src.path,
+                song_id=src.song_id,
+                source=src.source,
+                split=split,
+                quadrant=src.quadrant,
+                valence=src.valence,
+                arousal=src.arousal,
+                n_bars=len(lengths),
+                n_tokens=int(lengths.sum()),
+                seconds=round(float(result["seconds"]), 3),
+                sha256=digest,
+            )
+        )
         bar_lengths.append(lengths)
         piece_bars.append(piece_bars[-1] + len(lengths))
     lengths_all = np.concatenate(bar_lengths) if bar_lengths else np.zeros(0, dtype=np.int32)
     arrays = {
         "tokens": _concat([r["tokens"] for _, _, r in accepted], np.int16),
-        "bar_offsets": np.concatenate([[0], np.cumsum(lengths_all, dtype=np.int64)]).astype(np.int64),
+        "bar_offsets": np.concatenate([[0], np.cumsum(lengths_all, dtype=np.int64)]).astype(
+            np.int64
+        ),
         "piece_bar_offsets": np.asarray(piece_bars, dtype=np.int64),
-        "polyphony": _concat([r["polyphony"] for _, _, r in accepted], np.uint8, (0, config.subbeats_per_bar)),
+        "polyphony": _concat(
+            [r["polyphony"] for _, _, r in accepted], np.uint8, (0, config.subbeats_per_bar)
+        ),
         "key": _concat([r["key"] for _, _, r in accepted], np.int8),
     }
     out_dir.joinpath(CACHE_JSON).unlink(missing_ok=True)  # a half-updated cache must not load
@@ -361,10 +379,12 @@ def _consolidate(
 
     report.accepted = len(pieces)
     report.hours = sum(p.seconds for p in pieces) / 3600
-    report.bars = int(len(lengths_all))
+    report.bars = len(lengths_all)
     report.tokens = int(lengths_all.sum())
     report.bars_over_cap = int(np.sum(lengths_all > MAX_TOKENS_PER_BAR))
-    report.labelled_per_quadrant = dict(sorted(Counter(p.quadrant for p in pieces if p.labelled).items()))
+    report.labelled_per_quadrant = dict(
+        sorted(Counter(p.quadrant for p in pieces if p.labelled).items())
+    )
     report.pieces_per_split = {s: sum(p.split == s for p in pieces) for s in SPLITS}
     report.labelled_per_split_quadrant = {
         s: dict(sorted(Counter(p.quadrant for p in pieces if p.labelled and p.split == s).items()))

@@ -59,16 +59,23 @@ def assign_splits(
     order = sorted(members)
     random.Random(seed).shuffle(order)
     # labelled groups first (they are what must be balanced), then bigger groups first
-    order.sort(key=lambda g: (-sum(v for k, v in group_counts[g].items() if k[0] == "quadrant"),
-                              -len(members[g])))
+    order.sort(
+        key=lambda g: (
+            -sum(v for k, v in group_counts[g].items() if k[0] == "quadrant"),
+            -len(members[g]),
+        )
+    )
     assigned: list[Counter] = [Counter() for _ in SPLITS]
     result = [""] * len(sources)
     for g in order:
         counts = group_counts[g]
 
-        def need(s: int) -> float:
+        def need(s: int, counts: Counter = counts) -> float:
             # how far below its share this split is, in the strata this group brings
-            return sum(n * (fractions[s] * totals[k] - assigned[s][k]) / totals[k] for k, n in counts.items())
+            return sum(
+                n * (fractions[s] * totals[k] - assigned[s][k]) / totals[k]
+                for k, n in counts.items()
+            )
 
         best = max(range(len(SPLITS)), key=need)
         assigned[best].update(counts)

@@ -43,7 +43,9 @@ class EvaluationCorpus:
             log.info("splits from the corpus cache %s", cache_dir)
             return {p.path: p.split for p in cache.pieces}
         names = assign_splits(
-            [f.source for f in self.files], [f.song_id for f in self.files], [f.quadrant for f in self.files]
+            [f.source for f in self.files],
+            [f.song_id for f in self.files],
+            [f.quadrant for f in self.files],
         )
         return {f.path: s for f, s in zip(self.files, names)}
 
@@ -57,7 +59,9 @@ class EvaluationCorpus:
                 self._songs[file.path] = None
         return self._songs[file.path]
 
-    def pieces(self, split: str, labelled_only: bool = False, sources: tuple[str, ...] | None = None) -> list[Piece]:
+    def pieces(
+        self, split: str, labelled_only: bool = False, sources: tuple[str, ...] | None = None
+    ) -> list[Piece]:
         """Readable pieces of one split (files the cache rejected have no split and are left out)."""
         out = []
         for f in self.files:

@@ -57,7 +57,9 @@ def pitched_notes(song: Song, tokenizer: Tokenizer | None = None) -> QuantisedNo
     """The song's non-drum notes on the grid (sorted by onset, family, pitch)."""
     q = (tokenizer or Tokenizer()).quantise(song)
     keep = q.family != int(Family.DRUMS)
-    return QuantisedNotes(q.family[keep], q.pitch[keep], q.onset[keep], q.duration[keep], q.velocity[keep])
+    return QuantisedNotes(
+        q.family[keep], q.pitch[keep], q.onset[keep], q.duration[keep], q.velocity[keep]
+    )
 
 
 def describe(song: Song, config: TokenizerConfig | None = None) -> np.ndarray:

@@ -63,7 +63,7 @@ class LinearHead:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LinearHead":
+    def from_dict(cls, data: dict) -> LinearHead:
         head = cls(
             classes=tuple(int(c) for c in data["classes"]),
             mean=np.asarray(data["mean"], dtype=np.float64),
@@ -124,13 +124,15 @@ class EmotionJudge:
     n_train: int
 
     @classmethod
-    def train(cls, features: np.ndarray, quadrants: np.ndarray, c: float = JUDGE_C) -> "EmotionJudge":
+    def train(cls, features: np.ndarray, quadrants: np.ndarray, c: float = JUDGE_C) -> EmotionJudge:
         """Fit on descriptor rows and their quadrant labels 1-4."""
         quadrants = np.asarray(quadrants, dtype=np.int64)
         if len(features) != len(quadrants) or len(features) == 0:
             raise JudgeError("need one quadrant label per descriptor row, and at least one row")
         if set(np.unique(quadrants)) != {1, 2, 3, 4}:
-            raise JudgeError(f"training labels must cover Q1..Q4, got {sorted(set(quadrants.tolist()))}")
+            raise JudgeError(
+                f"training labels must cover Q1..Q4, got {sorted(set(quadrants.tolist()))}"
+            )
         valence_high = np.array([dimensions_of(int(q))[0] for q in quadrants], dtype=np.int64)
         arousal_high = np.array([dimensions_of(int(q))[1] for q in quadrants], dtype=np.int64)
         return cls(
@@ -179,7 +181,7 @@ class EmotionJudge:
                 tmp.unlink()
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "EmotionJudge":
+    def load(cls, path: str | os.PathLike) -> EmotionJudge:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emostudio.evaluation.descriptors import pitched_notes
 from emostudio.midi.song import Song
 from emostudio.tokens.features import bar_chroma, polyphony
-from emostudio.evaluation.descriptors import pitched_notes
 
 METRICS = ("pitch_range", "polyphony", "rhythm_density", "pitch_class_entropy")
 

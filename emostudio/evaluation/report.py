@@ -28,6 +28,7 @@ nothing half-written): ``EVALUATION.md``, ``results.json``, ``judge.json`` and P
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -41,7 +42,6 @@ from pathlib import Path
 import numpy as np
 
 from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
-
 from emostudio.emotion import QUADRANT_NAMES, Emotion
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
 from emostudio.evaluation.data import EvaluationCorpus
@@ -82,20 +82,28 @@ class EvaluationDone:
     files: list[Path] = field(default_factory=list)
 
 
-def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: str | Path | None = None,
-             settings: EvaluationSettings = EvaluationSettings(),
-             markdown_path: str | Path | None = None) -> Iterator[Progress | EvaluationDone]:
+def evaluate(
+    engine,
+    corpus: EvaluationCorpus,
+    out_dir: str | Path,
+    judge_path: str | Path | None = None,
+    settings: EvaluationSettings = EvaluationSettings(),
+    markdown_path: str | Path | None = None,
+) -> Iterator[Progress | EvaluationDone]:
     """Run the whole evaluation (see the module docstring); the last event is :class:`EvaluationDone`."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     started = time.monotonic()
     try:
-        results: dict = {"settings": asdict(settings), "continuity": engine.continuity,
-                         "latent_temperature": engine.latent_temperature,
-                         "prior": engine.prior_kind,
-                         "model": str(engine.model_dir),
-                         "model_validation": _model_metrics(engine.model_dir)}
+        results: dict = {
+            "settings": asdict(settings),
+            "continuity": engine.continuity,
+            "latent_temperature": engine.latent_temperature,
+            "prior": engine.prior_kind,
+            "model": str(engine.model_dir),
+            "model_validation": _model_metrics(engine.model_dir),
+        }
         rng = np.random.default_rng(settings.seed)
 
         # 1. the judge ----------------------------------------------------------------------------
@@ -114,75 +122,132 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
         judge.save(work / "judge.json")
         verdicts, kept = judge.judge([p.song for p in test])
         judge_scores = score(verdicts, np.array([test[i].file.quadrant for i in kept]))
-        results["judge"] = {"test": asdict(judge_scores), "published": EMOPIA_PUBLISHED, "n_train": judge.n_train}
-        yield Progress("judge", f"held-out accuracy: quadrant {judge_scores.quadrant:.3f}, "
-                                f"arousal {judge_scores.arousal:.3f}, valence {judge_scores.valence:.3f}")
+        results["judge"] = {
+            "test": asdict(judge_scores),
+            "published": EMOPIA_PUBLISHED,
+            "n_train": judge.n_train,
+        }
+        yield Progress(
+            "judge",
+            f"held-out accuracy: quadrant {judge_scores.quadrant:.3f}, "
+            f"arousal {judge_scores.arousal:.3f}, valence {judge_scores.valence:.3f}",
+        )
 
         # 2. generated music ----------------------------------------------------------------------
         targets = [q for q in QUADRANTS for _ in range(settings.pieces_per_quadrant)]
         yield Progress("generate", f"generating {len(targets)} pieces of {settings.bars} bars")
         t0 = time.monotonic()
-        generated = engine.generate_many([Emotion.from_quadrant(q) for q in targets], bars=settings.bars,
-                                         temperature=settings.temperature, top_p=settings.top_p,
-                                         seed=settings.seed, batch_size=settings.batch_size)
+        generated = engine.generate_many(
+            [Emotion.from_quadrant(q) for q in targets],
+            bars=settings.bars,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            seed=settings.seed,
+            batch_size=settings.batch_size,
+        )
         gen_seconds = time.monotonic() - t0
         verdicts, kept = judge.judge(generated)
         gen_targets = np.asarray(targets)[kept]
         results["generation"] = _emotion_accuracy(verdicts, gen_targets)
         results["generation"]["n_empty"] = len(generated) - len(kept)
         results["generation"]["seconds"] = gen_seconds
-        _confusion_plot(results["generation"]["confusion"], "Generated music: target vs judged quadrant",
-                        work / "confusion_generation.png")
-        yield Progress("generate", f"judged quadrant accuracy {results['generation']['quadrant']:.3f} "
-                                   f"({gen_seconds:.0f} s)")
+        _confusion_plot(
+            results["generation"]["confusion"],
+            "Generated music: target vs judged quadrant",
+            work / "confusion_generation.png",
+        )
+        yield Progress(
+            "generate",
+            f"judged quadrant accuracy {results['generation']['quadrant']:.3f} "
+            f"({gen_seconds:.0f} s)",
+        )
 
         # 3. transfer at strength 1 -----------------------------------------------------------------
         clips = [p for p in test if p.song.n_bars >= 2]
         if settings.transfer_pieces:
-            clips = [clips[i] for i in sorted(rng.choice(len(clips), min(settings.transfer_pieces, len(clips)),
-                                                         replace=False))]
-        cut = [(p.song.slice_bars(0, min(settings.bars, p.song.n_bars)), p.file.quadrant) for p in clips]
+            clips = [
+                clips[i]
+                for i in sorted(
+                    rng.choice(len(clips), min(settings.transfer_pieces, len(clips)), replace=False)
+                )
+            ]
+        cut = [
+            (p.song.slice_bars(0, min(settings.bars, p.song.n_bars)), p.file.quadrant)
+            for p in clips
+        ]
         cut = [(song, q) for song, q in cut if song.note_count > 0]
         sources = [song for song, _ in cut]
         source_q = [q for _, q in cut]
         pairs = [(i, q) for i in range(len(sources)) for q in QUADRANTS]
         yield Progress("transfer", f"transferring {len(sources)} test clips to each quadrant")
-        moved = engine.transfer_many([sources[i] for i, _ in pairs], [Emotion.from_quadrant(q) for _, q in pairs],
-                                     strength=1.0, temperature=settings.temperature, top_p=settings.top_p,
-                                     seed=settings.seed, batch_size=settings.batch_size)
+        moved = engine.transfer_many(
+            [sources[i] for i, _ in pairs],
+            [Emotion.from_quadrant(q) for _, q in pairs],
+            strength=1.0,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            seed=settings.seed,
+            batch_size=settings.batch_size,
+        )
         verdicts, kept = judge.judge(moved)
         t_targets = np.array([q for _, q in pairs])[kept]
         t_sources = np.array([source_q[i] for i, _ in pairs])[kept]
         transfer = _emotion_accuracy(verdicts, t_targets)
         changed = t_targets != t_sources
-        transfer["quadrant_changed_targets"] = float(np.mean(verdicts.quadrant[changed] == t_targets[changed]))
+        transfer["quadrant_changed_targets"] = float(
+            np.mean(verdicts.quadrant[changed] == t_targets[changed])
+        )
         transfer["n_changed"] = int(changed.sum())
         src_verdicts, _ = judge.judge(sources)
-        transfer["source_judged_as_target_baseline"] = float(np.mean(
-            src_verdicts.quadrant[[i for i, _ in pairs]][kept][changed] == t_targets[changed]))
+        transfer["source_judged_as_target_baseline"] = float(
+            np.mean(
+                src_verdicts.quadrant[[i for i, _ in pairs]][kept][changed] == t_targets[changed]
+            )
+        )
         results["transfer"] = transfer
-        _confusion_plot(transfer["confusion"], "Transfer at strength 1: target vs judged quadrant",
-                        work / "confusion_transfer.png")
-        yield Progress("transfer", f"judged = target in {transfer['quadrant']:.3f} "
-                                   f"({transfer['quadrant_changed_targets']:.3f} for changed targets)")
+        _confusion_plot(
+            transfer["confusion"],
+            "Transfer at strength 1: target vs judged quadrant",
+            work / "confusion_transfer.png",
+        )
+        yield Progress(
+            "transfer",
+            f"judged = target in {transfer['quadrant']:.3f} "
+            f"({transfer['quadrant_changed_targets']:.3f} for changed targets)",
+        )
 
         # 4. strength sweep -------------------------------------------------------------------------
         pick = rng.choice(len(sources), min(settings.sweep_pieces, len(sources)), replace=False)
         sweep_pairs = [(int(i), q) for i in pick for q in QUADRANTS if q != source_q[int(i)]]
-        sweep = {"lambda": list(LAMBDAS), "p_quadrant": [], "p_arousal": [], "p_valence": [], "accuracy": []}
+        sweep = {
+            "lambda": list(LAMBDAS),
+            "p_quadrant": [],
+            "p_arousal": [],
+            "p_valence": [],
+            "accuracy": [],
+        }
         for lam in LAMBDAS:
             yield Progress("sweep", f"strength {lam:g}: {len(sweep_pairs)} transfers")
-            out = engine.transfer_many([sources[i] for i, _ in sweep_pairs],
-                                       [Emotion.from_quadrant(q) for _, q in sweep_pairs], strength=lam,
-                                       temperature=settings.temperature, top_p=settings.top_p,
-                                       seed=settings.seed, batch_size=settings.batch_size)
+            out = engine.transfer_many(
+                [sources[i] for i, _ in sweep_pairs],
+                [Emotion.from_quadrant(q) for _, q in sweep_pairs],
+                strength=lam,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                seed=settings.seed,
+                batch_size=settings.batch_size,
+            )
             v, kept = judge.judge(out)
             tq = np.array([q for _, q in sweep_pairs])[kept]
             v_high = np.isin(tq, (1, 4))
             a_high = np.isin(tq, (1, 2))
             sweep["p_quadrant"].append(float(np.mean(v.p_quadrant[np.arange(len(tq)), tq - 1])))
-            sweep["p_arousal"].append(float(np.mean(np.where(a_high, v.p_arousal_high, 1 - v.p_arousal_high))))
-            sweep["p_valence"].append(float(np.mean(np.where(v_high, v.p_valence_high, 1 - v.p_valence_high))))
+            sweep["p_arousal"].append(
+                float(np.mean(np.where(a_high, v.p_arousal_high, 1 - v.p_arousal_high)))
+            )
+            sweep["p_valence"].append(
+                float(np.mean(np.where(v_high, v.p_valence_high, 1 - v.p_valence_high)))
+            )
             sweep["accuracy"].append(float(np.mean(v.quadrant == tq)))
         results["sweep"] = sweep
         _sweep_plot(sweep, work / "strength_sweep.png")
@@ -210,11 +275,15 @@ def evaluate(engine, corpus: EvaluationCorpus, out_dir: str | Path, judge_path: 
         results["copy"] = {
             "n_training_pieces": index.n_pieces,
             "generated_max_bars": max((c.longest_bars for c in gen_copies), default=0),
-            "generated_median_bars": float(np.median([c.longest_bars for c in gen_copies])) if gen_copies else 0.0,
+            "generated_median_bars": float(np.median([c.longest_bars for c in gen_copies]))
+            if gen_copies
+            else 0.0,
             "generated_over_4_bars": int(sum(c.longest_bars > 4 for c in gen_copies)),
             "generated_max_notes": max((c.longest_notes for c in gen_copies), default=0),
             "real_test_max_bars": max((c.longest_bars for c in real_copies), default=0),
-            "real_test_median_bars": float(np.median([c.longest_bars for c in real_copies])) if real_copies else 0.0,
+            "real_test_median_bars": float(np.median([c.longest_bars for c in real_copies]))
+            if real_copies
+            else 0.0,
             "real_test_over_4_bars": int(sum(c.longest_bars > 4 for c in real_copies)),
             "n_generated": len(gen_copies),
             "n_real": len(real_copies),
@@ -246,7 +315,6 @@ def _model_metrics(model_dir: Path) -> dict:
         return {}
 
 
-
 def _emotion_accuracy(verdicts: Verdicts, targets: np.ndarray) -> dict:
     """Accuracy per quadrant and dimension, precision/recall/F1 of each dimension, confusion [4, 4]."""
     from sklearn.metrics import precision_recall_fscore_support
@@ -258,7 +326,7 @@ def _emotion_accuracy(verdicts: Verdicts, targets: np.ndarray) -> dict:
     for t, j in zip(targets, verdicts.quadrant):
         confusion[t - 1, j - 1] += 1
     out = {
-        "n": int(len(targets)),
+        "n": len(targets),
         "quadrant": float(np.mean(verdicts.quadrant == targets)),
         "arousal": float(np.mean(verdicts.arousal_high == a_true)),
         "valence": float(np.mean(verdicts.valence_high == v_true)),
@@ -274,8 +342,13 @@ def _emotion_accuracy(verdicts: Verdicts, targets: np.ndarray) -> dict:
                 "valence": float(np.mean(verdicts.valence_high[m] == v_true[m])),
                 "n": int(m.sum()),
             }
-    for name, truth, guess in (("arousal", a_true, verdicts.arousal_high), ("valence", v_true, verdicts.valence_high)):
-        p, r, f, _ = precision_recall_fscore_support(truth, guess, average="binary", zero_division=0)
+    for name, truth, guess in (
+        ("arousal", a_true, verdicts.arousal_high),
+        ("valence", v_true, verdicts.valence_high),
+    ):
+        p, r, f, _ = precision_recall_fscore_support(
+            truth, guess, average="binary", zero_division=0
+        )
         out[f"{name}_prf"] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     return out
 
@@ -293,7 +366,10 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def _latent_swap(engine, sources: list[Song], settings: EvaluationSettings, rng) -> dict:
     """MODEL.md section 5: swap one latent between A and B; which piece do the features follow?"""
     n = len(sources)
-    pairs = [tuple(int(i) for i in rng.choice(n, 2, replace=False)) for _ in range(min(settings.swap_pairs, n * (n - 1)))]
+    pairs = [
+        tuple(int(i) for i in rng.choice(n, 2, replace=False))
+        for _ in range(min(settings.swap_pairs, n * (n - 1)))
+    ]
     jobs, features = [], []  # jobs: (variant, z_r, z_k); features: per pair (A's, B's, bars)
     for a, b in pairs:
         bars = min(sources[a].n_bars, sources[b].n_bars)
@@ -302,22 +378,38 @@ def _latent_swap(engine, sources: list[Song], settings: EvaluationSettings, rng)
             continue
         ea, eb = engine.encode(A), engine.encode(B)
         features.append((feature_vectors(A, bars), feature_vectors(B, bars), bars))
-        jobs += [("reconstruct", ea.z_r[:bars], ea.z_k[:bars]),
-                 ("swap_r", eb.z_r[:bars], ea.z_k[:bars]),
-                 ("swap_k", ea.z_r[:bars], eb.z_k[:bars])]
-    songs = engine.decode_many([(z_r, z_k) for _, z_r, z_k in jobs], temperature=settings.temperature,
-                               top_p=settings.top_p, seed=settings.seed, batch_size=settings.batch_size)
+        jobs += [
+            ("reconstruct", ea.z_r[:bars], ea.z_k[:bars]),
+            ("swap_r", eb.z_r[:bars], ea.z_k[:bars]),
+            ("swap_k", ea.z_r[:bars], eb.z_k[:bars]),
+        ]
+    songs = engine.decode_many(
+        [(z_r, z_k) for _, z_r, z_k in jobs],
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        seed=settings.seed,
+        batch_size=settings.batch_size,
+    )
     rows: dict[str, list] = {"swap_r": [], "swap_k": [], "reconstruct": []}
     for k, ((name, _, _), song) in enumerate(zip(jobs, songs)):
         fa, fb, bars = features[k // 3]
         fr = feature_vectors(song, bars)
-        rows[name].append([_cosine(fr[0], fa[0]), _cosine(fr[0], fb[0]), _cosine(fr[1], fa[1]), _cosine(fr[1], fb[1])])
+        rows[name].append(
+            [
+                _cosine(fr[0], fa[0]),
+                _cosine(fr[0], fb[0]),
+                _cosine(fr[1], fa[1]),
+                _cosine(fr[1], fb[1]),
+            ]
+        )
     out = {"n_pairs": len(features)}
     for name, values in rows.items():
         v = np.asarray(values, dtype=np.float64).reshape(-1, 4)
         out[name] = {
-            "polyphony_cos_A": float(v[:, 0].mean()), "polyphony_cos_B": float(v[:, 1].mean()),
-            "key_cos_A": float(v[:, 2].mean()), "key_cos_B": float(v[:, 3].mean()),
+            "polyphony_cos_A": float(v[:, 0].mean()),
+            "polyphony_cos_B": float(v[:, 1].mean()),
+            "key_cos_A": float(v[:, 2].mean()),
+            "key_cos_B": float(v[:, 3].mean()),
             "polyphony_closer_to_B": float(np.mean(v[:, 1] > v[:, 0])),
             "key_closer_to_B": float(np.mean(v[:, 3] > v[:, 2])),
         }
@@ -341,7 +433,7 @@ def _recognition(engine, sources: list[Song], quadrants: list[int], plot_path: P
     means_k = engine.model.prior_k.means.detach().cpu().numpy()
     _latent_plot(np.asarray(z_r), np.asarray(z_k), a_true, v_true, means_r, means_k, plot_path)
     return {
-        "n": int(len(q)),
+        "n": len(q),
         "arousal": float(np.mean(a_hat == a_true)),
         "valence": float(np.mean(v_hat == v_true)),
         "quadrant": float(np.mean(quadrant_hat == q)),
@@ -373,8 +465,15 @@ def _confusion_plot(confusion: list[list[int]], title: str, path: Path) -> None:
     ax.set_ylabel("target")
     for i in range(4):
         for j in range(4):
-            ax.text(j, i, f"{rows[i, j]:.2f}\n({int(m[i, j])})", ha="center", va="center",
-                    color="white" if rows[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                f"{rows[i, j]:.2f}\n({int(m[i, j])})",
+                ha="center",
+                va="center",
+                color="white" if rows[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
@@ -385,8 +484,12 @@ def _confusion_plot(confusion: list[list[int]], title: str, path: Path) -> None:
 def _sweep_plot(sweep: dict, path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for key, label in (("p_quadrant", "P(target quadrant)"), ("p_arousal", "P(target arousal)"),
-                       ("p_valence", "P(target valence)"), ("accuracy", "judged = target")):
+    for key, label in (
+        ("p_quadrant", "P(target quadrant)"),
+        ("p_arousal", "P(target arousal)"),
+        ("p_valence", "P(target valence)"),
+        ("accuracy", "judged = target"),
+    ):
         ax.plot(sweep["lambda"], sweep[key], marker="o", label=label)
     ax.set_xlabel("strength λ")
     ax.set_ylabel("judge")
@@ -413,10 +516,19 @@ def _latent_plot(z_r, z_k, a_true, v_true, means_r, means_k, path: Path) -> None
         mproj = (means - centre) @ vt[:2].T
         for value, colour, name in ((False, "tab:blue", names[0]), (True, "tab:red", names[1])):
             sel = labels == value
-            ax.scatter(proj[sel, 0], proj[sel, 1], s=12, alpha=0.6, c=colour, label=f"clips: {name}")
+            ax.scatter(
+                proj[sel, 0], proj[sel, 1], s=12, alpha=0.6, c=colour, label=f"clips: {name}"
+            )
         for k, colour in enumerate(("tab:blue", "tab:red")):
-            ax.scatter(mproj[k, 0], mproj[k, 1], s=180, marker="*", c=colour, edgecolors="black",
-                       label=f"component mean: {names[k]}")
+            ax.scatter(
+                mproj[k, 0],
+                mproj[k, 1],
+                s=180,
+                marker="*",
+                c=colour,
+                edgecolors="black",
+                label=f"component mean: {names[k]}",
+            )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("PC 1")
         ax.set_ylabel("PC 2")
@@ -445,8 +557,9 @@ def render_markdown(r: dict, figures: str = ".") -> str:
     """The report as markdown; ``figures`` is the folder of the PNGs relative to the markdown file."""
     fig = (lambda name: f"{figures}/{name}") if figures != "." else (lambda name: name)
     s = r["settings"]
-    j, g, t, sw, sp, rec, cp = (r[k] for k in ("judge", "generation", "transfer", "sweep", "swap",
-                                               "recognition", "copy"))
+    j, g, t, sw, sp, rec, cp = (
+        r[k] for k in ("judge", "generation", "transfer", "sweep", "swap", "recognition", "copy")
+    )
     step = r.get("model_validation", {}).get("step")
     trained = f" (trained {step} steps)" if step is not None else ""
     lines = [
@@ -481,8 +594,10 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "|---|---|---|---|---|",
     ]
     for q, v in g["per_quadrant"].items():
-        lines.append(f"| Q{q} {QUADRANT_NAMES[int(q)]} | {v['n']} | {_pct(v['quadrant'])} | "
-                     f"{_pct(v['arousal'])} | {_pct(v['valence'])} |")
+        lines.append(
+            f"| Q{q} {QUADRANT_NAMES[int(q)]} | {v['n']} | {_pct(v['quadrant'])} | "
+            f"{_pct(v['arousal'])} | {_pct(v['valence'])} |"
+        )
     lines += [
         f"| **all** | {g['n']} | **{_pct(g['quadrant'])}** | **{_pct(g['arousal'])}** | **{_pct(g['valence'])}** |",
         "",
@@ -491,7 +606,9 @@ def render_markdown(r: dict, figures: str = ".") -> str:
     ]
     for dim in ("arousal", "valence"):
         p = g[f"{dim}_prf"]
-        lines.append(f"| {dim} (high = positive) | {_pct(p['precision'])} | {_pct(p['recall'])} | {_pct(p['f1'])} |")
+        lines.append(
+            f"| {dim} (high = positive) | {_pct(p['precision'])} | {_pct(p['recall'])} | {_pct(p['f1'])} |"
+        )
     lines += [
         "",
         f"![generation confusion matrix]({fig('confusion_generation.png')})",
@@ -516,10 +633,12 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "|---|---|---|---|---|",
     ]
     for i, lam in enumerate(sw["lambda"]):
-        lines.append(f"| {lam:g} | {_pct(sw['p_quadrant'][i])} | {_pct(sw['p_arousal'][i])} | "
-                     f"{_pct(sw['p_valence'][i])} | {_pct(sw['accuracy'][i])} |")
+        lines.append(
+            f"| {lam:g} | {_pct(sw['p_quadrant'][i])} | {_pct(sw['p_arousal'][i])} | "
+            f"{_pct(sw['p_valence'][i])} | {_pct(sw['accuracy'][i])} |"
+        )
     p = sw["p_quadrant"]
-    monotonic = all(b >= a for a, b in zip(p, p[1:]))
+    monotonic = all(b >= a for a, b in itertools.pairwise(p))
     trend = "rises" if p[-1] > p[0] else "does not rise"
     lines += [
         "",
@@ -538,12 +657,17 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "| decoded | polyphony cos A | polyphony cos B | key cos A | key cos B | polyphony closer to B | key closer to B |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, label in (("reconstruct", "z_r A, z_k A"), ("swap_r", "z_r **B**, z_k A"),
-                        ("swap_k", "z_r A, z_k **B**")):
+    for name, label in (
+        ("reconstruct", "z_r A, z_k A"),
+        ("swap_r", "z_r **B**, z_k A"),
+        ("swap_k", "z_r A, z_k **B**"),
+    ):
         v = sp[name]
-        lines.append(f"| {label} | {_pct(v['polyphony_cos_A'])} | {_pct(v['polyphony_cos_B'])} | "
-                     f"{_pct(v['key_cos_A'])} | {_pct(v['key_cos_B'])} | {_pct(v['polyphony_closer_to_B'])} | "
-                     f"{_pct(v['key_closer_to_B'])} |")
+        lines.append(
+            f"| {label} | {_pct(v['polyphony_cos_A'])} | {_pct(v['polyphony_cos_B'])} | "
+            f"{_pct(v['key_cos_A'])} | {_pct(v['key_cos_B'])} | {_pct(v['polyphony_closer_to_B'])} | "
+            f"{_pct(v['key_closer_to_B'])} |"
+        )
     lines += [
         "",
         "## 6. The model's own recognition and its latent space",
@@ -563,8 +687,10 @@ def render_markdown(r: dict, figures: str = ".") -> str:
         "|---|---|---|---|",
     ]
     for c in r["realism"]:
-        lines.append(f"| {c['name'].replace('_', ' ')} | {c['generated_mean']:.2f} ± {c['generated_std']:.2f} | "
-                     f"{c['real_mean']:.2f} ± {c['real_std']:.2f} | {c['overlap']:.2f} |")
+        lines.append(
+            f"| {c['name'].replace('_', ' ')} | {c['generated_mean']:.2f} ± {c['generated_std']:.2f} | "
+            f"{c['real_mean']:.2f} ± {c['real_std']:.2f} | {c['overlap']:.2f} |"
+        )
     lines += [
         "",
         "## 8. Copy check",

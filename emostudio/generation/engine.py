@@ -53,15 +53,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import DEFAULT_CONTINUITY, DEFAULT_LATENT_TEMPERATURE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from emostudio.decoding import (
+    DEFAULT_CONTINUITY,
+    DEFAULT_LATENT_TEMPERATURE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+)
 from emostudio.emotion import Emotion
+from emostudio.generation.grammar import K_DUR, K_PITCH, K_TEMPO, BarGrammar
+from emostudio.generation.sampling import check_settings, sample_next
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
 from emostudio.model import CDGMVAE
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
-from emostudio.generation.grammar import K_DUR, K_PITCH, K_TEMPO, BarGrammar
-from emostudio.generation.sampling import check_settings, sample_next
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import BAR, PAD
 
@@ -110,7 +115,9 @@ class Recognition:
     @property
     def emotion(self) -> Emotion:
         """The overall probabilities as a pad point: 2p - 1 on each axis."""
-        return Emotion(valence=2.0 * self.overall_valence - 1.0, arousal=2.0 * self.overall_arousal - 1.0)
+        return Emotion(
+            valence=2.0 * self.overall_valence - 1.0, arousal=2.0 * self.overall_arousal - 1.0
+        )
 
     @property
     def quadrant(self) -> int:
@@ -130,14 +137,22 @@ class Encoding:
 class Engine:
     """A loaded model with its tokenizer, ready to generate, transfer and recognise."""
 
-    def __init__(self, model: CDGMVAE, tokenizer: Tokenizer, model_dir: Path, threads: int | None = 1,
-                 continuity: float = DEFAULT_CONTINUITY,
-                 latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
-                 fitted_prior: FittedPrior | None = None) -> None:
+    def __init__(
+        self,
+        model: CDGMVAE,
+        tokenizer: Tokenizer,
+        model_dir: Path,
+        threads: int | None = 1,
+        continuity: float = DEFAULT_CONTINUITY,
+        latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
+        fitted_prior: FittedPrior | None = None,
+    ) -> None:
         for prior in (model.prior_r, model.prior_k):
             if prior.n_components != 2:
-                raise ModelLoadError(f"{model_dir}: the engine needs 2 components per mixture "
-                                     f"(low, high), this model has {prior.n_components}")
+                raise ModelLoadError(
+                    f"{model_dir}: the engine needs 2 components per mixture "
+                    f"(low, high), this model has {prior.n_components}"
+                )
         self.model = model
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir)
@@ -160,9 +175,15 @@ class Engine:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike | None = None, device: str = "auto",
-             threads: int | None = 1, continuity: float = DEFAULT_CONTINUITY,
-             latent_temperature: float = DEFAULT_LATENT_TEMPERATURE, prior: str = "auto") -> "Engine":
+    def load(
+        cls,
+        model_dir: str | os.PathLike | None = None,
+        device: str = "auto",
+        threads: int | None = 1,
+        continuity: float = DEFAULT_CONTINUITY,
+        latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
+        prior: str = "auto",
+    ) -> Engine:
         """Load a model folder (``None``: :func:`default_model_dir`) on ``device`` ("auto": CUDA if any).
 
         ``prior``: one of :data:`PRIOR_CHOICES`. With "auto" a fitted prior that cannot be used
@@ -192,7 +213,12 @@ class Engine:
                 log.warning("%s; generating from the model's own prior", exc)
             if fitted is None and prior == "fitted":
                 raise ModelLoadError(f"{folder}: has no fitted prior (emostudio fit-prior)")
-        log.debug("loaded model %s on %s (prior: %s)", folder, torch_device, "fitted" if fitted else "learned")
+        log.debug(
+            "loaded model %s on %s (prior: %s)",
+            folder,
+            torch_device,
+            "fitted" if fitted else "learned",
+        )
         return cls(model, tokenizer, folder, threads, continuity, latent_temperature, fitted)
 
     @property
@@ -201,7 +227,7 @@ class Engine:
 
     @property
     def prior_kind(self) -> str:
-        """"fitted" or "learned": the prior generation and transfer use."""
+        """ "fitted" or "learned": the prior generation and transfer use."""
         return "learned" if self.fitted_prior is None else "fitted"
 
     # ---- generate -------------------------------------------------------------------------------
@@ -223,8 +249,14 @@ class Engine:
         with self._decoding():
             z = self._target_latents([targets], generator)  # [1, T, l]
         bar_tokens: list[np.ndarray] = []
-        for t, rows in self._decode_bars(z, temperature=temperature, top_p=top_p, generator=generator,
-                                         need_note=torch.ones(1, bars, dtype=torch.bool), cancel=cancel):
+        for t, rows in self._decode_bars(
+            z,
+            temperature=temperature,
+            top_p=top_p,
+            generator=generator,
+            need_note=torch.ones(1, bars, dtype=torch.bool),
+            cancel=cancel,
+        ):
             bar_tokens.append(rows[0])
             yield BarEvent(t, bars, self._song_from_bars(bar_tokens, None))
 
@@ -248,8 +280,9 @@ class Engine:
                 z = self._target_latents(chunk, generator)
             rows: list[list[np.ndarray]] = [[] for _ in chunk]
             need = torch.ones(len(chunk), bars, dtype=torch.bool)
-            for _, bar_rows in self._decode_bars(z, temperature=temperature, top_p=top_p,
-                                                 generator=generator, need_note=need):
+            for _, bar_rows in self._decode_bars(
+                z, temperature=temperature, top_p=top_p, generator=generator, need_note=need
+            ):
                 for r, tokens in zip(rows, bar_rows):
                     r.append(tokens)
             songs += [self._song_from_bars(r, None) for r in rows]
@@ -278,8 +311,9 @@ class Engine:
             z = self._moved_latents(tokens, [targets], strength, dims)
         plan = self._template_plan(tokens, [n_bars])
         bar_tokens: list[np.ndarray] = []
-        for t, rows in self._decode_bars(z, temperature=temperature, top_p=top_p, generator=generator,
-                                         cancel=cancel, **plan):
+        for t, rows in self._decode_bars(
+            z, temperature=temperature, top_p=top_p, generator=generator, cancel=cancel, **plan
+        ):
             bar_tokens.append(rows[0])
             yield BarEvent(t, n_bars, self._song_from_bars(bar_tokens, song))
 
@@ -296,7 +330,9 @@ class Engine:
     ) -> list[Song]:
         """``transfer`` of each song to its target, decoded in batches (for evaluations)."""
         if len(songs) != len(targets):
-            raise EngineError(f"need one target per song ({len(songs)} songs, {len(targets)} targets)")
+            raise EngineError(
+                f"need one target per song ({len(songs)} songs, {len(targets)} targets)"
+            )
         check_settings(temperature, top_p)
         dims = self._check_transfer(strength, dims)
         generator = self._generator(seed)
@@ -304,28 +340,41 @@ class Engine:
         for lo in range(0, len(songs), batch_size):
             chunk = list(songs[lo : lo + batch_size])
             lengths = [self._check_piece(s) for s in chunk]
-            per_bar = [self._targets_per_bar(t, n) for t, n in zip(targets[lo : lo + batch_size], lengths)]
+            per_bar = [
+                self._targets_per_bar(t, n) for t, n in zip(targets[lo : lo + batch_size], lengths)
+            ]
             with self._decoding():
                 tokens = self._song_tensor(chunk, lengths)
                 z = self._moved_latents(tokens, per_bar, strength, dims)
             rows: list[list[np.ndarray]] = [[] for _ in chunk]
-            for _, bar_rows in self._decode_bars(z, temperature=temperature, top_p=top_p, generator=generator,
-                                                 **self._template_plan(tokens, lengths)):
+            for _, bar_rows in self._decode_bars(
+                z,
+                temperature=temperature,
+                top_p=top_p,
+                generator=generator,
+                **self._template_plan(tokens, lengths),
+            ):
                 for r, t in zip(rows, bar_rows):
                     r.append(t)
             out += [self._song_from_bars(r[:n], s) for r, n, s in zip(rows, lengths, chunk)]
         return out
 
-    def target_latents(self, target: Emotion | Sequence[Emotion], bars: int = 16,
-                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def target_latents(
+        self, target: Emotion | Sequence[Emotion], bars: int = 16, seed: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The latents (z_r [bars, l_r], z_k [bars, l_k]) ``generate`` with this seed would decode."""
         targets = self._targets_per_bar(target, bars)
         with self._decoding():
             z = self._target_latents([targets], self._generator(seed))[0].cpu().numpy()
         return z[:, : self.model.config.latent_r], z[:, self.model.config.latent_r :]
 
-    def transfer_latents(self, song: Song, target: Emotion | Sequence[Emotion], strength: float = 1.0,
-                         dims: Sequence[str] = DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
+    def transfer_latents(
+        self,
+        song: Song,
+        target: Emotion | Sequence[Emotion],
+        strength: float = 1.0,
+        dims: Sequence[str] = DIMENSIONS,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The moved latents (z_r [n_bars, l_r], z_k [n_bars, l_k]) a transfer would decode."""
         n_bars = self._check_piece(song)
         targets = self._targets_per_bar(target, n_bars)
@@ -363,15 +412,23 @@ class Engine:
             q_valence=q_k[0].cpu().numpy().astype(np.float64),
         )
 
-    def decode(self, z_r: np.ndarray, z_k: np.ndarray, template: Song | None = None,
-               temperature: float = DEFAULT_TEMPERATURE, top_p: float = DEFAULT_TOP_P, seed: int | None = None) -> Song:
+    def decode(
+        self,
+        z_r: np.ndarray,
+        z_k: np.ndarray,
+        template: Song | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
+        seed: int | None = None,
+    ) -> Song:
         """Decode given latents (one row per bar); with a template, as a transfer of it would."""
         check_settings(temperature, top_p)
         if len(z_r) != len(z_k) or len(z_r) == 0:
             raise EngineError("z_r and z_k need the same number of bars (at least one)")
         n_bars = len(z_r)
-        z = torch.as_tensor(np.concatenate([z_r, z_k], axis=1), dtype=torch.float32,
-                            device=self.model.device)[None]  # [1, T, l]
+        z = torch.as_tensor(
+            np.concatenate([z_r, z_k], axis=1), dtype=torch.float32, device=self.model.device
+        )[None]  # [1, T, l]
         generator = self._generator(seed)
         if template is not None:
             if self._check_piece(template) != n_bars:
@@ -380,12 +437,22 @@ class Engine:
                 plan = self._template_plan(self._song_tensor([template], [n_bars]), [n_bars])
         else:
             plan = {"need_note": torch.ones(1, n_bars, dtype=torch.bool)}
-        bars = [rows[0] for _, rows in self._decode_bars(z, temperature=temperature, top_p=top_p,
-                                                         generator=generator, **plan)]
+        bars = [
+            rows[0]
+            for _, rows in self._decode_bars(
+                z, temperature=temperature, top_p=top_p, generator=generator, **plan
+            )
+        ]
         return self._song_from_bars(bars, template)
 
-    def decode_many(self, latents: Sequence[tuple[np.ndarray, np.ndarray]], temperature: float = DEFAULT_TEMPERATURE,
-                    top_p: float = DEFAULT_TOP_P, seed: int | None = None, batch_size: int = 32) -> list[Song]:
+    def decode_many(
+        self,
+        latents: Sequence[tuple[np.ndarray, np.ndarray]],
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = DEFAULT_TOP_P,
+        seed: int | None = None,
+        batch_size: int = 32,
+    ) -> list[Song]:
         """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
         check_settings(temperature, top_p)
         lengths = [len(z_r) for z_r, _ in latents]
@@ -402,26 +469,42 @@ class Engine:
                 need[i, : sizes[i]] = True
             rows: list[list[np.ndarray]] = [[] for _ in chunk]
             z_t = torch.as_tensor(z, device=self.model.device)
-            for _, bar_rows in self._decode_bars(z_t, temperature=temperature, top_p=top_p,
-                                                 generator=generator, need_note=need):
+            for _, bar_rows in self._decode_bars(
+                z_t, temperature=temperature, top_p=top_p, generator=generator, need_note=need
+            ):
                 for r, tokens in zip(rows, bar_rows):
                     r.append(tokens)
             out += [self._song_from_bars(r[:n], None) for r, n in zip(rows, sizes)]
         return out
 
     # ---- latents ------------------------------------------------------------------------------------
-    def _target_latents(self, targets: list[list[Emotion]], generator: torch.Generator) -> torch.Tensor:
+    def _target_latents(
+        self, targets: list[list[Emotion]], generator: torch.Generator
+    ) -> torch.Tensor:
         """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects."""
         parts = []
-        weights = torch.tensor([[e.component_weights() for e in row] for row in targets],
-                               dtype=torch.float32, device=self.model.device)  # [B, T, 2]: arousal, valence
+        weights = torch.tensor(
+            [[e.component_weights() for e in row] for row in targets],
+            dtype=torch.float32,
+            device=self.model.device,
+        )  # [B, T, 2]: arousal, valence
         # the key latent keeps its course over bars (a piece keeps its key); rhythm is drawn afresh
-        for dim, prior, w, rho in (("arousal", self.model.prior_r, weights[..., 0], 0.0),
-                                   ("valence", self.model.prior_k, weights[..., 1], self.continuity)):
+        for dim, prior, w, rho in (
+            ("arousal", self.model.prior_r, weights[..., 0], 0.0),
+            ("valence", self.model.prior_k, weights[..., 1], self.continuity),
+        ):
             noise = self._bar_noise((*w.shape, prior.means.shape[1]), generator, rho)
             if self.fitted_prior is not None:
-                parts.append(self.fitted_prior.sample(dim, w, noise, per_piece=rho > 0, generator=generator,
-                                                      temperature=self.latent_temperature))
+                parts.append(
+                    self.fitted_prior.sample(
+                        dim,
+                        w,
+                        noise,
+                        per_piece=rho > 0,
+                        generator=generator,
+                        temperature=self.latent_temperature,
+                    )
+                )
                 continue
             mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
             mean = mix @ prior.means  # [B, T, l]
@@ -429,26 +512,36 @@ class Engine:
             parts.append(mean + self.latent_temperature * std * noise)
         return torch.cat(parts, dim=-1)
 
-    def _bar_noise(self, shape: tuple[int, ...], generator: torch.Generator, rho: float) -> torch.Tensor:
+    def _bar_noise(
+        self, shape: tuple[int, ...], generator: torch.Generator, rho: float
+    ) -> torch.Tensor:
         """Standard normal noise [B, T, l], AR(1) over bars: every bar is N(0, 1), neighbours
         correlate by ``rho``."""
         eps = torch.randn(shape, generator=generator, device=self.model.device)
-        keep = (1.0 - rho ** 2) ** 0.5
+        keep = (1.0 - rho**2) ** 0.5
         out = [eps[:, 0]]
         for t in range(1, shape[1]):
             out.append(rho * out[-1] + keep * eps[:, t])
         return torch.stack(out, dim=1)
 
-    def _moved_latents(self, tokens: torch.Tensor, targets: list[list[Emotion]], strength: float,
-                       dims: tuple[str, ...]) -> torch.Tensor:
+    def _moved_latents(
+        self,
+        tokens: torch.Tensor,
+        targets: list[list[Emotion]],
+        strength: float,
+        dims: tuple[str, ...],
+    ) -> torch.Tensor:
         """z [B, T, l]: the posterior means moved towards the targets (MODEL.md section 4)."""
         post = self.model.encode(tokens)
         bar_mask = tokens[:, :, 0] != PAD  # [B, T]
         q_r, q_k = self.model.q_y(post, bar_mask)  # [B, K]
         t_max = tokens.shape[1]
         padded = [row + [row[-1]] * (t_max - len(row)) for row in targets]
-        weights = torch.tensor([[e.component_weights() for e in row] for row in padded],
-                               dtype=torch.float32, device=tokens.device)  # [B, T, 2]
+        weights = torch.tensor(
+            [[e.component_weights() for e in row] for row in padded],
+            dtype=torch.float32,
+            device=tokens.device,
+        )  # [B, T, 2]
         out = []
         for dim, prior, mu, q, w in (
             ("arousal", self.model.prior_r, post.mu_r, q_r, weights[..., 0]),
@@ -466,7 +559,9 @@ class Engine:
                 # at full strength: the target's mean plus the bar's own deviation from the
                 # source's, scaled by tau as generation scales its draws
                 deviation = mu - mu_source
-                mu = mu + strength * (mu_target - mu_source + (self.latent_temperature - 1.0) * deviation)
+                mu = mu + strength * (
+                    mu_target - mu_source + (self.latent_temperature - 1.0) * deviation
+                )
             out.append(mu)
         return torch.cat(out, dim=-1)
 
@@ -510,7 +605,9 @@ class Engine:
                     if cancel is not None and cancel.is_set():
                         return
                     logits, state = model.decoder_step(feed, z_bar, state)
-                    sampled = sample_next(logits[:, -1], grammar.allowed(g), temperature, top_p, generator)
+                    sampled = sample_next(
+                        logits[:, -1], grammar.allowed(g), temperature, top_p, generator
+                    )
                     tokens = sampled.tolist()
                     grammar.advance(g, tokens)
                     if g.all_done:
@@ -525,7 +622,9 @@ class Engine:
                         feed = sampled[:, None]
                 state = model.decoder_next_bar(state)
             if t == 0 and tempo is None and hold_tempo:
-                first = torch.tensor([row[1] for row in rows], dtype=torch.long)  # each row's Tempo token
+                first = torch.tensor(
+                    [row[1] for row in rows], dtype=torch.long
+                )  # each row's Tempo token
                 tempo = first[:, None].expand(b, n_bars)
             yield t, [np.asarray(row, dtype=np.int32) for row in rows]
 
@@ -569,8 +668,10 @@ class Engine:
         """Decoding constraints that keep a source's shape: its tempo per bar, its families, and a
         note in every bar that had one (and in the last bar, so the bar count holds)."""
         kinds = torch.as_tensor(self.tokenizer.vocab.kinds, dtype=torch.long, device=tokens.device)
-        fams = torch.as_tensor(self.tokenizer.vocab.family_of_id, dtype=torch.long, device=tokens.device)
-        b, t_max, _ = tokens.shape
+        fams = torch.as_tensor(
+            self.tokenizer.vocab.family_of_id, dtype=torch.long, device=tokens.device
+        )
+        b, _t_max, _ = tokens.shape
         tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
         is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
         families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
@@ -593,13 +694,19 @@ class Engine:
             for i, track in enumerate(template.tracks):
                 order.setdefault(track.family, i)
             tracks = sorted(song.tracks, key=lambda t: order.get(t.family, len(order)))
-            song = replace(song, tracks=tuple(tracks), tempos=template.slice_bars(0, len(bars)).tempos)
+            song = replace(
+                song, tracks=tuple(tracks), tempos=template.slice_bars(0, len(bars)).tempos
+            )
         return song
 
     # ---- checks -----------------------------------------------------------------------------------
     @staticmethod
     def _targets_per_bar(target: Emotion | Sequence[Emotion], bars: int) -> list[Emotion]:
-        if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or not 1 <= bars <= MAX_BARS:
+        if (
+            isinstance(bars, bool)
+            or not isinstance(bars, (int, np.integer))
+            or not 1 <= bars <= MAX_BARS
+        ):
             raise EngineError(f"bars must be an integer in 1..{MAX_BARS}, got {bars!r}")
         if isinstance(target, Emotion):
             return [target] * int(bars)
@@ -607,7 +714,9 @@ class Engine:
         if not all(isinstance(e, Emotion) for e in targets):
             raise EngineError("a target is an Emotion or a list of Emotions (one per bar)")
         if len(targets) != bars:
-            raise EngineError(f"an emotion curve needs one target per bar ({bars}), got {len(targets)}")
+            raise EngineError(
+                f"an emotion curve needs one target per bar ({bars}), got {len(targets)}"
+            )
         return targets
 
     @staticmethod
@@ -615,7 +724,9 @@ class Engine:
         if song.note_count == 0:
             raise EngineError(f"{song.name or 'the piece'} has no notes")
         if song.n_bars > MAX_BARS:
-            raise EngineError(f"{song.name or 'the piece'} has {song.n_bars} bars; at most {MAX_BARS}")
+            raise EngineError(
+                f"{song.name or 'the piece'} has {song.n_bars} bars; at most {MAX_BARS}"
+            )
         return song.n_bars
 
     @staticmethod

@@ -40,7 +40,9 @@ ALL_FAMILIES = (1 << N_FAMILIES) - 1
 class GrammarState:
     """Per-row decoding state of one bar (lists with one entry per row)."""
 
-    def __init__(self, batch: int, families: list[int], tempo: list[int], need_note: list[bool]) -> None:
+    def __init__(
+        self, batch: int, families: list[int], tempo: list[int], need_note: list[bool]
+    ) -> None:
         self.kind = [K_BAR] * batch  # kind of the last token
         self.pos = [-1] * batch  # position of the last Beat (-1 before any)
         self.family = [0] * batch  # family of the note in progress
@@ -73,8 +75,13 @@ class BarGrammar:
         self._beat = kinds == K_BEAT
         self._cache: dict[tuple, torch.Tensor] = {}
 
-    def start(self, batch: int, families: torch.Tensor | None = None, forced_tempo: torch.Tensor | None = None,
-              need_note: torch.Tensor | None = None) -> GrammarState:
+    def start(
+        self,
+        batch: int,
+        families: torch.Tensor | None = None,
+        forced_tempo: torch.Tensor | None = None,
+        need_note: torch.Tensor | None = None,
+    ) -> GrammarState:
         """The state of ``batch`` bars right after their ``Bar`` token.
 
         ``families`` bool[B, 5]: the families each row may use (default all); ``forced_tempo``

@@ -13,7 +13,9 @@ from emostudio import __version__
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.theme import apply_theme
 
-ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "emostudio.svg"  # in a source checkout
+ICON = (
+    Path(__file__).resolve().parents[2] / "resources" / "icons" / "emostudio.svg"
+)  # in a source checkout
 
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005). The
@@ -36,8 +38,12 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_app(files: list[Path] | None = None, model_dir: Path | None = None, device: str | None = None,
-            load_model: bool = True) -> int:
+def run_app(
+    files: list[Path] | None = None,
+    model_dir: Path | None = None,
+    device: str | None = None,
+    load_model: bool = True,
+) -> int:
     """Open the window at once, then load the model (and any file given) in the background."""
     app = create_app()
     window = MainWindow(model_dir=model_dir, device=device)

@@ -45,7 +45,9 @@ class Document(QObject):
     input_changed = Signal()  # a new input piece (or none)
     input_recognised = Signal()
     takes_changed = Signal()  # a take was added or removed
-    take_updated = Signal(object)  # Take: renamed, its song grew, it completed, was heard or exported
+    take_updated = Signal(
+        object
+    )  # Take: renamed, its song grew, it completed, was heard or exported
     current_changed = Signal(object)  # Take | None
     target_changed = Signal(object)  # Emotion
     curve_changed = Signal(object)  # list[(valence, arousal)] | None
@@ -93,7 +95,9 @@ class Document(QObject):
         self.set_current(take)
         return take
 
-    def update_take(self, take: Take, song: Song | None = None, complete: bool | None = None) -> None:
+    def update_take(
+        self, take: Take, song: Song | None = None, complete: bool | None = None
+    ) -> None:
         if song is not None:
             take.song = song
         if complete is not None:
@@ -130,4 +134,6 @@ class Document(QObject):
 
     def unexported_takes(self) -> list[Take]:
         """Takes with notes that were never exported: closing asks before losing them."""
-        return [t for t in self.takes if not t.exported and t.song is not None and t.song.note_count]
+        return [
+            t for t in self.takes if not t.exported and t.song is not None and t.song.note_count
+        ]

@@ -67,7 +67,9 @@ class DragHandle(QLabel):
 
     exported = Signal(object, Path)  # Take, the file
 
-    def __init__(self, take_provider: Callable[[], Take | None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, take_provider: Callable[[], Take | None], parent: QWidget | None = None
+    ) -> None:
         super().__init__("⇱  Drag take out as .mid", parent)
         self._take_provider = take_provider
         self._press: QPoint | None = None
@@ -99,7 +101,9 @@ class DragHandle(QLabel):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is None or not event.buttons() & Qt.LeftButton:
             return
-        if (event.position().toPoint() - self._press).manhattanLength() < QApplication.startDragDistance():
+        if (
+            event.position().toPoint() - self._press
+        ).manhattanLength() < QApplication.startDragDistance():
             return
         self._press = None
         take = self._take_provider()

@@ -61,7 +61,7 @@ def load_song_job(path: str | Path):
         song = read_midi(p)
         if song.note_count == 0:
             raise MidiReadError(str(p), "the file has no notes")
-        minutes, seconds = divmod(int(round(song.duration_seconds)), 60)
+        minutes, seconds = divmod(round(song.duration_seconds), 60)
         note = f"{p.name}: {song.n_bars} bars, {song.note_count:,} notes, {minutes}:{seconds:02d}"
         if song.n_bars > LONG_PIECE_BARS:
             note += f" (a long piece: a transfer works on its first {LONG_PIECE_BARS} bars)"
@@ -90,7 +90,9 @@ def generate_job(engine, target: Target, bars: int, temperature: float, seed: in
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
         song = None
-        for event in engine.generate(_target(target), bars=bars, temperature=temperature, seed=seed, cancel=cancel):
+        for event in engine.generate(
+            _target(target), bars=bars, temperature=temperature, seed=seed, cancel=cancel
+        ):
             song = event.song
             yield Progress(event.index + 1, event.total, song=song)
         return song
@@ -98,16 +100,29 @@ def generate_job(engine, target: Target, bars: int, temperature: float, seed: in
     return job
 
 
-def transfer_job(engine, song: Song, target: Target, strength: float, dims: Sequence[str],
-                 temperature: float, seed: int | None, max_bars: int):
+def transfer_job(
+    engine,
+    song: Song,
+    target: Target,
+    strength: float,
+    dims: Sequence[str],
+    temperature: float,
+    seed: int | None,
+    max_bars: int,
+):
     """The first ``max_bars`` bars of ``song`` moved toward ``target`` by ``strength``."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
         source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
         result = None
         events = engine.transfer(
-            source, _target(target), strength=strength, dims=tuple(dims), temperature=temperature,
-            seed=seed, cancel=cancel,
+            source,
+            _target(target),
+            strength=strength,
+            dims=tuple(dims),
+            temperature=temperature,
+            seed=seed,
+            cancel=cancel,
         )
         for event in events:
             result = event.song

@@ -60,8 +60,13 @@ MESSAGE_MS = 12_000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, model_dir: str | Path | None = None,
-                 device: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        model_dir: str | Path | None = None,
+        device: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("emostudio")
         self.setAcceptDrops(True)
@@ -69,11 +74,18 @@ class MainWindow(QMainWindow):
         self.document = Document(self)
         self.workers = Workers(self)
         chosen = model_dir or self.settings.model_dir
-        self.model = ModelControl(self.document, self.workers, Path(chosen) if chosen else None,
-                                  device or self.settings.device, self)
+        self.model = ModelControl(
+            self.document,
+            self.workers,
+            Path(chosen) if chosen else None,
+            device or self.settings.device,
+            self,
+        )
 
         self._build_panels()
-        self.playback = PlaybackControl(self.document, self.transport, self.roll, self.workers, self)
+        self.playback = PlaybackControl(
+            self.document, self.transport, self.roll, self.workers, self
+        )
         self._build_actions()
         self._build_menus()
         self._wire()
@@ -93,9 +105,13 @@ class MainWindow(QMainWindow):
         self.pad.set_target(self.document.target)
         self.curve_button = QPushButton("✎ Draw curve")
         self.curve_button.setCheckable(True)
-        self.curve_button.setToolTip("Draw the emotion over time across the pad; it is spread over the bars")
+        self.curve_button.setToolTip(
+            "Draw the emotion over time across the pad; it is spread over the bars"
+        )
         self.clear_curve_button = QPushButton("Clear")
-        self.clear_curve_button.setToolTip("Forget the drawn curve: use the target point (Esc on the pad)")
+        self.clear_curve_button.setToolTip(
+            "Forget the drawn curve: use the target point (Esc on the pad)"
+        )
         self.target_label = QLabel()
         self.target_label.setObjectName("dim")
         self.target_label.setWordWrap(True)
@@ -180,11 +196,23 @@ class MainWindow(QMainWindow):
             self.addAction(a)  # shortcuts work wherever the focus is in the window
             return a
 
-        self.open_action = action("&Open MIDI…", self.open_dialog, QKeySequence.Open, "Open a MIDI file as the input")
-        self.export_midi_action = action("&Export take as MIDI…", lambda: self.export_midi_dialog(self.document.current), "Ctrl+E")
-        self.export_wav_action = action("Export take as &WAV…", lambda: self.export_wav_dialog(self.document.current), "Ctrl+Shift+E")
+        self.open_action = action(
+            "&Open MIDI…", self.open_dialog, QKeySequence.Open, "Open a MIDI file as the input"
+        )
+        self.export_midi_action = action(
+            "&Export take as MIDI…",
+            lambda: self.export_midi_dialog(self.document.current),
+            "Ctrl+E",
+        )
+        self.export_wav_action = action(
+            "Export take as &WAV…",
+            lambda: self.export_wav_dialog(self.document.current),
+            "Ctrl+Shift+E",
+        )
         self.quit_action = action("&Quit", self.close, QKeySequence.Quit)
-        self.play_action = action("Play / Stop", self.toggle_play, Qt.Key_Space, "Play or stop (Space)")
+        self.play_action = action(
+            "Play / Stop", self.toggle_play, Qt.Key_Space, "Play or stop (Space)"
+        )
         self.loop_action = action("Loop", lambda: self.transport.loop_button.toggle(), "L")
         self.generate_action = action("&Generate", self.generate, "Ctrl+G")
         self.transfer_action = action("&Transfer", self.transfer, "Ctrl+T")
@@ -192,7 +220,13 @@ class MainWindow(QMainWindow):
         self.ab_action = action("Switch A/B", self.switch_source, "Tab")
         self.mode_actions = []
         for i, mode in enumerate(MODES):
-            self.mode_actions.append(action(MODE_LABELS[mode], lambda _=False, m=mode: self.roll.set_mode(m), f"Ctrl+{i + 1}"))
+            self.mode_actions.append(
+                action(
+                    MODE_LABELS[mode],
+                    lambda _=False, m=mode: self.roll.set_mode(m),
+                    f"Ctrl+{i + 1}",
+                )
+            )
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -245,7 +279,9 @@ class MainWindow(QMainWindow):
         m.job_started.connect(self._on_job_started)
         m.job_progress.connect(self.transform.set_progress)
         m.busy_changed.connect(self._on_model_busy)
-        m.first_bars.connect(lambda take: self.listen_box.isChecked() and self.playback.play_take_as_it_grows(take))
+        m.first_bars.connect(
+            lambda take: self.listen_box.isChecked() and self.playback.play_take_as_it_grows(take)
+        )
         m.take_done.connect(lambda take: take is self.document.current and self.roll.frame())
         self.playback.message.connect(self.show_message)
         self.playback.settings_changed.connect(lambda changes: self._update_settings(**changes))
@@ -284,7 +320,9 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     def open_dialog(self) -> None:
         start = self.settings.last_open_dir or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open a MIDI file", start, "MIDI files (*.mid *.midi *.kar);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a MIDI file", start, "MIDI files (*.mid *.midi *.kar);;All files (*)"
+        )
         if path:
             self.open_file(Path(path))
 
@@ -292,13 +330,18 @@ class MainWindow(QMainWindow):
         """Load ``path`` as the input in the background; a bad file leaves the current work as it is."""
         path = Path(path)
         if not jobs.is_midi_path(path):
-            self.show_message(f"{path.name} is not a MIDI file (.mid or .midi): nothing was opened", error=True)
+            self.show_message(
+                f"{path.name} is not a MIDI file (.mid or .midi): nothing was opened", error=True
+            )
             return None
         self.show_message(f"reading {path.name}…")
         return self.workers.run(
-            jobs.load_song_job(path), f"open {path.name}",
+            jobs.load_song_job(path),
+            f"open {path.name}",
             on_result=self._on_song_loaded,
-            on_error=lambda message: self.show_message(f"cannot open {path.name}: {message}", error=True),
+            on_error=lambda message: self.show_message(
+                f"cannot open {path.name}: {message}", error=True
+            ),
         )
 
     def _on_song_loaded(self, loaded: jobs.LoadedSong) -> None:
@@ -327,44 +370,58 @@ class MainWindow(QMainWindow):
         midi = [p for p in paths if jobs.is_midi_path(p)]
         if not midi:
             names = ", ".join(p.name for p in paths) or "that"
-            self.show_message(f"{names}: not a MIDI file (.mid or .midi): nothing was opened", error=True)
+            self.show_message(
+                f"{names}: not a MIDI file (.mid or .midi): nothing was opened", error=True
+            )
             event.ignore()
             return
         event.acceptProposedAction()
         self.open_file(midi[0])
         if len(midi) > 1:
-            self.show_message(f"opened {midi[0].name}; one input at a time, the other files were left")
+            self.show_message(
+                f"opened {midi[0].name}; one input at a time, the other files were left"
+            )
 
     def export_midi_dialog(self, take: Take | None) -> None:
         if take is None or take.song is None:
             self.show_message("no take to export: generate or transfer first", error=True)
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export take as MIDI", self._export_name(take, ".mid"), "MIDI files (*.mid)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export take as MIDI", self._export_name(take, ".mid"), "MIDI files (*.mid)"
+        )
         if path:
             self.export_midi(take, Path(path) if Path(path).suffix else Path(path + ".mid"))
 
     def export_midi(self, take: Take, path: Path) -> Worker:
         return self.workers.run(
-            jobs.export_midi_job(take.song, path), "export MIDI",
+            jobs.export_midi_job(take.song, path),
+            "export MIDI",
             on_result=lambda p: self._exported(take, p),
-            on_error=lambda message: self.show_message(f"cannot export {path.name}: {message}", error=True),
+            on_error=lambda message: self.show_message(
+                f"cannot export {path.name}: {message}", error=True
+            ),
         )
 
     def export_wav_dialog(self, take: Take | None) -> None:
         if take is None or take.song is None:
             self.show_message("no take to export: generate or transfer first", error=True)
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export take as WAV", self._export_name(take, ".wav"), "WAV audio (*.wav)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export take as WAV", self._export_name(take, ".wav"), "WAV audio (*.wav)"
+        )
         if path:
             self.export_wav(take, Path(path) if Path(path).suffix else Path(path + ".wav"))
 
     def export_wav(self, take: Take, path: Path) -> Worker:
         self.show_message(f"rendering {path.name}…")
         worker = self.workers.run(
-            jobs.render_wav_job(take.song, path, self.settings.soundfont), "render WAV",
+            jobs.render_wav_job(take.song, path, self.settings.soundfont),
+            "render WAV",
             on_progress=lambda p: self._show_progress(p.done, p.total),
             on_result=lambda done: done is not None and self._exported(take, done.path),
-            on_error=lambda message: self.show_message(f"cannot render {path.name}: {message}", error=True),
+            on_error=lambda message: self.show_message(
+                f"cannot render {path.name}: {message}", error=True
+            ),
         )
         worker.finished.connect(lambda: self._show_progress(None))
         return worker
@@ -473,7 +530,9 @@ class MainWindow(QMainWindow):
         self._refresh_actions()
 
     def _on_current_changed(self, take: Take | None) -> None:
-        self.roll.set_take(take.song if take is not None else None, frame=take is not None and take.complete)
+        self.roll.set_take(
+            take.song if take is not None else None, frame=take is not None and take.complete
+        )
         self._show_markers()
         self._refresh_actions()
 
@@ -491,7 +550,13 @@ class MainWindow(QMainWindow):
             markers.append(PadMarker("input", rec.emotion, kind="input"))
         for take in self.document.takes:
             if take.recognition is not None:
-                markers.append(PadMarker(str(take.number), take.recognition.emotion, current=take is self.document.current))
+                markers.append(
+                    PadMarker(
+                        str(take.number),
+                        take.recognition.emotion,
+                        current=take is self.document.current,
+                    )
+                )
         self.pad.set_markers(markers)
         self._marked_takes = {t.number for t in self.document.takes if t.recognition is not None}
         if rec is not None and self.document.input_path is not None:
@@ -514,7 +579,12 @@ class MainWindow(QMainWindow):
 
     def _refresh_actions(self) -> None:
         take = self.document.current
-        ready = take is not None and take.complete and take.song is not None and take.song.note_count > 0
+        ready = (
+            take is not None
+            and take.complete
+            and take.song is not None
+            and take.song.note_count > 0
+        )
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
         idle = self.model.engine is not None and not self.model.busy
@@ -546,11 +616,15 @@ class MainWindow(QMainWindow):
                 return
         unexported = self.document.unexported_takes()
         if unexported:
-            names = ", ".join(t.name for t in unexported[:3]) + (" …" if len(unexported) > 3 else "")
+            names = ", ".join(t.name for t in unexported[:3]) + (
+                " …" if len(unexported) > 3 else ""
+            )
             answer = QMessageBox.question(
-                self, "Close emostudio",
+                self,
+                "Close emostudio",
                 f"{len(unexported)} take(s) were never exported ({names}). They will be lost. Close anyway?",
-                QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel,
+                QMessageBox.Discard | QMessageBox.Cancel,
+                QMessageBox.Cancel,
             )
             if answer != QMessageBox.Discard:
                 event.ignore()

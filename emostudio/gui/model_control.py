@@ -33,8 +33,14 @@ class ModelControl(QObject):
     first_bars = Signal(object)  # Take: its first bars exist (playback may start)
     take_done = Signal(object)  # Take: complete (also after a cancel that kept bars)
 
-    def __init__(self, document: Document, workers: Workers, model_dir: Path | None = None,
-                 device: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        document: Document,
+        workers: Workers,
+        model_dir: Path | None = None,
+        device: str = "auto",
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.workers = workers
@@ -43,7 +49,9 @@ class ModelControl(QObject):
         self.device = device
         self._job: Worker | None = None
         self._pending: list[tuple[Take | None, Song]] = []  # recognitions waiting for the model
-        self._deferred = None  # (generate or transfer, its options) waiting for a recognition to end
+        self._deferred = (
+            None  # (generate or transfer, its options) waiting for a recognition to end
+        )
         document.input_changed.connect(self._on_input_changed)
 
     @property
@@ -71,8 +79,12 @@ class ModelControl(QObject):
             self.failed.emit(reason)
             self.message.emit(f"cannot load the model: {reason}{kept}", True)
 
-        return self.workers.run(jobs.load_model_job(model_dir, self.device), "load model",
-                                on_result=loaded, on_error=failed)
+        return self.workers.run(
+            jobs.load_model_job(model_dir, self.device),
+            "load model",
+            on_result=loaded,
+            on_error=failed,
+        )
 
     def set_device(self, device: str) -> Worker | None:
         """Run on ``device`` from now on: the model is loaded again there."""
@@ -93,8 +105,12 @@ class ModelControl(QObject):
             return None
         target = self.target_for(o.bars)
         take = self.document.new_take("generate", target, describe(o, transfer=False))
-        return self._run_take(take, jobs.generate_job(self.engine, target, o.bars, o.temperature, o.seed),
-                              o.bars, "generate")
+        return self._run_take(
+            take,
+            jobs.generate_job(self.engine, target, o.bars, o.temperature, o.seed),
+            o.bars,
+            "generate",
+        )
 
     def transfer(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.transfer, o):
@@ -109,7 +125,9 @@ class ModelControl(QObject):
         n_bars = min(jobs.LONG_PIECE_BARS if o.whole_piece else o.bars, max(1, song.n_bars))
         target = self.target_for(n_bars)
         take = self.document.new_take("transfer", target, describe(o, transfer=True))
-        job = jobs.transfer_job(self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars)
+        job = jobs.transfer_job(
+            self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars
+        )
         return self._run_take(take, job, n_bars, "transfer")
 
     def cancel(self) -> None:
@@ -121,7 +139,9 @@ class ModelControl(QObject):
         """Whether a take job may start now. While the model is only listening to a piece (a few
         seconds at most), the request waits for it and starts right after."""
         if self.engine is None:
-            self.message.emit("no model yet: wait for it to load, or load one from the Model menu", True)
+            self.message.emit(
+                "no model yet: wait for it to load, or load one from the Model menu", True
+            )
             return False
         if self._job is not None:
             if self._job.name == "recognise" and self._deferred is None:
@@ -160,12 +180,20 @@ class ModelControl(QObject):
                 self.document.update_take(take, complete=True)
                 self.take_done.emit(take)
                 note = "cancelled, the bars done so far are kept" if cancelled else "done"
-                self.message.emit(f"{take.name}: {note} ({take.song.n_bars} bars, {take.song.note_count} notes)", False)
+                self.message.emit(
+                    f"{take.name}: {note} ({take.song.n_bars} bars, {take.song.note_count} notes)",
+                    False,
+                )
                 self._pending.append((take, take.song))
             self._job_done()
 
-        worker = self.workers.run(job, verb, on_progress=progress, on_result=result,
-                                  on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True))
+        worker = self.workers.run(
+            job,
+            verb,
+            on_progress=progress,
+            on_result=result,
+            on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True),
+        )
         worker.finished.connect(finished)
         self._job_started(worker)
         return worker
@@ -187,8 +215,12 @@ class ModelControl(QObject):
                 self.document.set_take_recognition(take, recognition)
 
         worker = self.workers.run(
-            jobs.recognise_job(self.engine, song), "recognise", on_result=heard,
-            on_error=lambda reason: self.message.emit(f"cannot recognise the emotion: {reason}", True),
+            jobs.recognise_job(self.engine, song),
+            "recognise",
+            on_result=heard,
+            on_error=lambda reason: self.message.emit(
+                f"cannot recognise the emotion: {reason}", True
+            ),
         )
         worker.finished.connect(self._job_done)
         self._job_started(worker)

@@ -22,9 +22,13 @@ class ModelMenu(QMenu):
         self.status_action.setEnabled(False)
         self.addSeparator()
         self.open_action = self.addAction("Load model &folder…", self.choose_folder)
-        self.default_action = self.addAction("Use the &default model", lambda: self.load_requested.emit(None))
+        self.default_action = self.addAction(
+            "Use the &default model", lambda: self.load_requested.emit(None)
+        )
         self.train_action = self.addAction("&Train a model on my music…", self.train_requested.emit)
-        self.train_action.setToolTip("Train a new model or fine-tune this one on your own MIDI files")
+        self.train_action.setToolTip(
+            "Train a new model or fine-tune this one on your own MIDI files"
+        )
         self.addSeparator()
         device_menu = self.addMenu("&Device")
         self.device_group = QActionGroup(self)
@@ -40,7 +44,9 @@ class ModelMenu(QMenu):
         self._last_dir = ""
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.parentWidget(), "Load a model folder", self._last_dir)
+        folder = QFileDialog.getExistingDirectory(
+            self.parentWidget(), "Load a model folder", self._last_dir
+        )
         if folder:
             self._last_dir = folder
             self.load_requested.emit(Path(folder))

@@ -37,7 +37,9 @@ class PadMarker:
 
 class EmotionPad(QWidget):
     target_changed = Signal(object)  # Emotion
-    curve_changed = Signal(object)  # list[tuple[float, float]] (valence, arousal), or None when cleared
+    curve_changed = Signal(
+        object
+    )  # list[tuple[float, float]] (valence, arousal), or None when cleared
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +116,9 @@ class EmotionPad(QWidget):
 
     def to_widget(self, valence: float, arousal: float) -> QPointF:
         r = self.pad_rect()
-        return QPointF(r.left() + (valence + 1) / 2 * r.width(), r.top() + (1 - arousal) / 2 * r.height())
+        return QPointF(
+            r.left() + (valence + 1) / 2 * r.width(), r.top() + (1 - arousal) / 2 * r.height()
+        )
 
     def to_pad(self, point: QPointF) -> tuple[float, float]:
         r = self.pad_rect()
@@ -161,12 +165,20 @@ class EmotionPad(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         step = KEY_BIG_STEP if event.modifiers() & Qt.ShiftModifier else KEY_STEP
-        moves = {Qt.Key_Left: (-step, 0), Qt.Key_Right: (step, 0), Qt.Key_Up: (0, step), Qt.Key_Down: (0, -step)}
+        moves = {
+            Qt.Key_Left: (-step, 0),
+            Qt.Key_Right: (step, 0),
+            Qt.Key_Up: (0, step),
+            Qt.Key_Down: (0, -step),
+        }
         key = event.key()
         if key in moves:
             dv, da = moves[key]
             self.set_target(
-                Emotion(_clamp(round(self._target.valence + dv, 4)), _clamp(round(self._target.arousal + da, 4)))
+                Emotion(
+                    _clamp(round(self._target.valence + dv, 4)),
+                    _clamp(round(self._target.arousal + da, 4)),
+                )
             )
         elif key == Qt.Key_Home:
             self.set_target(Emotion(0.0, 0.0))
@@ -184,13 +196,19 @@ class EmotionPad(QWidget):
     def tooltip_at(self, point: QPointF) -> str:
         """What hovering at ``point`` explains: the markers under it, else the emotion there."""
         hits = [
-            m for m in self._markers
-            if (self.to_widget(m.emotion.valence, m.emotion.arousal) - point).manhattanLength() <= MARKER_HIT_PX
+            m
+            for m in self._markers
+            if (self.to_widget(m.emotion.valence, m.emotion.arousal) - point).manhattanLength()
+            <= MARKER_HIT_PX
         ]
         if hits:
             return "\n".join(f"{m.label}: heard as {m.emotion}" for m in hits)
         v, a = self.to_pad(point)
-        hint = "drag to draw the emotion over time" if self._curve_mode else "click or drag to set the target"
+        hint = (
+            "drag to draw the emotion over time"
+            if self._curve_mode
+            else "click or drag to set the target"
+        )
         return f"{Emotion(v, a)}\n{hint}; arrow keys move the target"
 
     # ---- drawing ---------------------------------------------------------------------------
@@ -203,17 +221,30 @@ class EmotionPad(QWidget):
         label_font.setPointSizeF(label_font.pointSizeF() * 1.05)
         label_font.setBold(True)
         for name, sv, sa in QUADRANTS:
-            quad = QRectF(r.left() + (half_w if sv > 0 else 0), r.top() + (0 if sa > 0 else half_h), half_w, half_h)
+            quad = QRectF(
+                r.left() + (half_w if sv > 0 else 0),
+                r.top() + (0 if sa > 0 else half_h),
+                half_w,
+                half_h,
+            )
             p.fillRect(quad, QColor(theme.QUADRANT_COLOURS[name]))
             p.setPen(QColor(255, 255, 255, 150))
             p.setFont(label_font)
-            align = (Qt.AlignRight if sv > 0 else Qt.AlignLeft) | (Qt.AlignTop if sa > 0 else Qt.AlignBottom)
+            align = (Qt.AlignRight if sv > 0 else Qt.AlignLeft) | (
+                Qt.AlignTop if sa > 0 else Qt.AlignBottom
+            )
             p.drawText(quad.adjusted(8, 6, -8, -6), align, name)
         # grid and axes
         p.setPen(QPen(QColor(255, 255, 255, 25), 1))
         for i in (1, 3):
-            p.drawLine(QPointF(r.left() + i * r.width() / 4, r.top()), QPointF(r.left() + i * r.width() / 4, r.bottom()))
-            p.drawLine(QPointF(r.left(), r.top() + i * r.height() / 4), QPointF(r.right(), r.top() + i * r.height() / 4))
+            p.drawLine(
+                QPointF(r.left() + i * r.width() / 4, r.top()),
+                QPointF(r.left() + i * r.width() / 4, r.bottom()),
+            )
+            p.drawLine(
+                QPointF(r.left(), r.top() + i * r.height() / 4),
+                QPointF(r.right(), r.top() + i * r.height() / 4),
+            )
         p.setPen(QPen(QColor(255, 255, 255, 80), 1))
         p.drawLine(QPointF(r.center().x(), r.top()), QPointF(r.center().x(), r.bottom()))
         p.drawLine(QPointF(r.left(), r.center().y()), QPointF(r.right(), r.center().y()))
@@ -275,8 +306,12 @@ class EmotionPad(QWidget):
                 p.setBrush(colour)
                 p.drawEllipse(c, 5, 5)
             metrics = p.fontMetrics()
-            box = QRectF(c.x() + 9, c.y() - metrics.height() / 2 - 1, metrics.horizontalAdvance(m.label) + 8,
-                         metrics.height() + 2)
+            box = QRectF(
+                c.x() + 9,
+                c.y() - metrics.height() / 2 - 1,
+                metrics.horizontalAdvance(m.label) + 8,
+                metrics.height() + 2,
+            )
             if box.right() > pad.right():
                 box.moveRight(c.x() - 9)
             if box.top() < pad.top():

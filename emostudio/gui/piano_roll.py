@@ -25,7 +25,12 @@ from emostudio.gui.roll_data import BEATS_PER_BAR, RollData, grid_lines, pitch_n
 from emostudio.midi import Family, Song
 
 MODES = ("overlay", "split", "input", "take")
-MODE_LABELS = {"overlay": "Overlay A/B", "split": "Split A/B", "input": "Input only", "take": "Take only"}
+MODE_LABELS = {
+    "overlay": "Overlay A/B",
+    "split": "Split A/B",
+    "input": "Input only",
+    "take": "Take only",
+}
 BLACK_KEYS = np.array([1, 3, 6, 8, 10])
 NOTE_HEIGHT = 0.84
 MIN_VIEW_BEATS = 2.0
@@ -53,7 +58,7 @@ class BarAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
         if spacing < BEATS_PER_BAR:
             return ["" for _ in values]
-        return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
+        return [str(round(v / BEATS_PER_BAR) + 1) for v in values]
 
 
 class PitchAxis(pg.AxisItem):
@@ -78,7 +83,7 @@ class _NoteBars(pg.BarGraphItem):
 
     MARGIN = 0.1
 
-    def boundingRect(self):  # noqa: N802 (Qt API)
+    def boundingRect(self):
         (x0, x1), (y0, y1) = self.dataBounds(ax=0), self.dataBounds(ax=1)
         if x0 is None or x1 is None or y0 is None or y1 is None:
             return QRectF()
@@ -107,7 +112,9 @@ class _SongLayers:
         for layer in data.layers:
             key = (layer.family, layer.level)
             used.add(key)
-            geometry = dict(x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT)
+            geometry = dict(
+                x0=layer.x0, width=layer.width, y0=layer.pitch - NOTE_HEIGHT / 2, height=NOTE_HEIGHT
+            )
             item = self.items.get(key)
             if item is None:
                 item = _NoteBars(**geometry, **self._colours(layer, tint))
@@ -156,16 +163,31 @@ class _RollPlot(pg.PlotWidget):
         plot.getAxis("left").setWidth(42)
         self.view = plot.getViewBox()
         self.view.setMouseEnabled(x=True, y=True)
-        self.black_keys = pg.BarGraphItem(x0=[0], width=[1], y0=[0], height=[0], brush=QColor(255, 255, 255, 9), pen=pg.mkPen(None))
+        self.black_keys = pg.BarGraphItem(
+            x0=[0],
+            width=[1],
+            y0=[0],
+            height=[0],
+            brush=QColor(255, 255, 255, 9),
+            pen=pg.mkPen(None),
+        )
         self.black_keys.setZValue(-20)
         plot.addItem(self.black_keys)
-        self.beat_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 16), width=1), connect="pairs")
-        self.bar_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 45), width=1), connect="pairs")
-        self.octave_lines = pg.PlotCurveItem(pen=pg.mkPen(QColor(255, 255, 255, 22), width=1), connect="pairs")
+        self.beat_lines = pg.PlotCurveItem(
+            pen=pg.mkPen(QColor(255, 255, 255, 16), width=1), connect="pairs"
+        )
+        self.bar_lines = pg.PlotCurveItem(
+            pen=pg.mkPen(QColor(255, 255, 255, 45), width=1), connect="pairs"
+        )
+        self.octave_lines = pg.PlotCurveItem(
+            pen=pg.mkPen(QColor(255, 255, 255, 22), width=1), connect="pairs"
+        )
         for z, item in enumerate((self.beat_lines, self.octave_lines, self.bar_lines)):
             item.setZValue(-10 + z)
             plot.addItem(item)
-        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.WARNING, width=2))
+        self.playhead = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(theme.WARNING, width=2)
+        )
         self.playhead.setZValue(100)
         self.playhead.setVisible(False)
         plot.addItem(self.playhead)
@@ -173,7 +195,10 @@ class _RollPlot(pg.PlotWidget):
         self.label.setZValue(101)
         self.label.setParentItem(self.view)
         self.label.setPos(6, 4)
-        self.layers = {"input": _SongLayers(plot, "input", 0.0), "take": _SongLayers(plot, "take", 1.0)}
+        self.layers = {
+            "input": _SongLayers(plot, "input", 0.0),
+            "take": _SongLayers(plot, "take", 1.0),
+        }
         self.end_beat = 0.0
 
     def set_extent(self, end_beat: float) -> None:
@@ -186,13 +211,24 @@ class _RollPlot(pg.PlotWidget):
         self.bar_lines.setData(*_vertical_pairs(bars))
         self.beat_lines.setData(*_vertical_pairs(beats))
         octaves = np.arange(0, 128, 12, dtype=np.float64) - 0.5
-        self.octave_lines.setData(np.repeat([[0.0, end]], len(octaves), axis=0).ravel(), np.repeat(octaves, 2))
+        self.octave_lines.setData(
+            np.repeat([[0.0, end]], len(octaves), axis=0).ravel(), np.repeat(octaves, 2)
+        )
         rows = np.concatenate([o + BLACK_KEYS for o in range(0, 128, 12)])
         rows = rows[rows < 128].astype(np.float64)
-        self.black_keys.setOpts(x0=np.zeros(len(rows)), width=np.full(len(rows), end), y0=rows - 0.5, height=np.ones(len(rows)))
+        self.black_keys.setOpts(
+            x0=np.zeros(len(rows)),
+            width=np.full(len(rows), end),
+            y0=rows - 0.5,
+            height=np.ones(len(rows)),
+        )
         self.view.setLimits(
-            xMin=-0.5, xMax=end + BEATS_PER_BAR, yMin=-0.5, yMax=127.5,
-            minXRange=MIN_VIEW_BEATS, minYRange=MIN_VIEW_PITCHES,
+            xMin=-0.5,
+            xMax=end + BEATS_PER_BAR,
+            yMin=-0.5,
+            yMax=127.5,
+            minXRange=MIN_VIEW_BEATS,
+            minYRange=MIN_VIEW_PITCHES,
         )
 
     def frame(self, data: list[RollData], end_beat: float) -> None:
@@ -203,7 +239,11 @@ class _RollPlot(pg.PlotWidget):
         if high - low < 24:
             middle = (high + low) / 2
             low, high = middle - 12, middle + 12
-        self.view.setRange(xRange=(0, max(end_beat, BEATS_PER_BAR)), yRange=(max(-0.5, low), min(127.5, high)), padding=0.02)
+        self.view.setRange(
+            xRange=(0, max(end_beat, BEATS_PER_BAR)),
+            yRange=(max(-0.5, low), min(127.5, high)),
+            padding=0.02,
+        )
 
 
 def _vertical_pairs(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +292,9 @@ class PianoRoll(QWidget):
         self._take: Song | None = None
         self._input_data = roll_data(None)
         self._take_data = roll_data(None)
-        self.mode_box.currentIndexChanged.connect(lambda i: self.set_mode(self.mode_box.itemData(i)))
+        self.mode_box.currentIndexChanged.connect(
+            lambda i: self.set_mode(self.mode_box.itemData(i))
+        )
         self._set_legend()
         self._redraw()
 
@@ -289,7 +331,11 @@ class PianoRoll(QWidget):
     def frame(self) -> None:
         """Frame the take (or the input when there is none), at most MAX_FRAME_BARS bars of it."""
         focus = self._take_data if self._take_data.n_notes else self._input_data
-        end = min(focus.end_beat, MAX_FRAME_BARS * BEATS_PER_BAR) if focus.n_notes else 4 * BEATS_PER_BAR
+        end = (
+            min(focus.end_beat, MAX_FRAME_BARS * BEATS_PER_BAR)
+            if focus.n_notes
+            else 4 * BEATS_PER_BAR
+        )
         data = [self._input_data, self._take_data]
         self.main.frame(data, end)
         if self._mode == "split":
@@ -310,7 +356,9 @@ class PianoRoll(QWidget):
         rows = []
         for item in self.layer_items(role):
             o = item.opts
-            rows.append(np.column_stack([o["x0"], o["width"], np.asarray(o["y0"]) + NOTE_HEIGHT / 2]))
+            rows.append(
+                np.column_stack([o["x0"], o["width"], np.asarray(o["y0"]) + NOTE_HEIGHT / 2])
+            )
         if not rows:
             return np.zeros((0, 3))
         out = np.concatenate(rows)

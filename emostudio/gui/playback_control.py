@@ -25,8 +25,14 @@ class PlaybackControl(QObject):
     message = Signal(str, bool)  # text, is an error
     settings_changed = Signal(dict)  # fields of Settings to change
 
-    def __init__(self, document: Document, transport: TransportBar, roll: PianoRoll, workers: Workers,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        document: Document,
+        transport: TransportBar,
+        roll: PianoRoll,
+        workers: Workers,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.transport = transport
@@ -46,8 +52,12 @@ class PlaybackControl(QObject):
         self.player.position_changed.connect(self._on_position)
         self.player.playing_changed.connect(self._on_playing_changed)
         self.player.error.connect(lambda text: self.message.emit(text, True))
-        document.input_changed.connect(lambda: self.transport.source == "input" and self.follow_source())
-        document.current_changed.connect(lambda _take: self.transport.source == "take" and self.follow_source())
+        document.input_changed.connect(
+            lambda: self.transport.source == "input" and self.follow_source()
+        )
+        document.current_changed.connect(
+            lambda _take: self.transport.source == "take" and self.follow_source()
+        )
         document.take_updated.connect(self._on_take_updated)
 
     # ---- what plays ------------------------------------------------------------------------
@@ -79,7 +89,11 @@ class PlaybackControl(QObject):
             self.player.play(0.0)
 
     def _on_take_updated(self, take: Take) -> None:
-        if take is self.document.current and self.transport.source == "take" and take.song is not None:
+        if (
+            take is self.document.current
+            and self.transport.source == "take"
+            and take.song is not None
+        ):
             if self.player.is_playing:
                 self._song = take.song
                 self.player.set_song(take.song, growing=not take.complete)
@@ -95,7 +109,9 @@ class PlaybackControl(QObject):
         song = self.source_song()
         if song is None:
             other = "input" if self.transport.source == "take" else "take"
-            self.message.emit(f"nothing to play as {self.transport.source}: try {other} (Tab)", True)
+            self.message.emit(
+                f"nothing to play as {self.transport.source}: try {other} (Tab)", True
+            )
             return
         self.play(song, growing=self._growing())
 
@@ -152,7 +168,9 @@ class PlaybackControl(QObject):
             self._play_when_open = False
 
         worker = self.workers.run(
-            jobs.open_output_job(kind, port, self.transport.soundfont), "open output", on_result=opened,
+            jobs.open_output_job(kind, port, self.transport.soundfont),
+            "open output",
+            on_result=opened,
             on_error=lambda reason: self.message.emit(f"{reason} (export still works)", True),
         )
         worker.finished.connect(done)

@@ -66,7 +66,9 @@ def roll_data(song: Song | None) -> RollData:
         if n == 0:
             continue
         families.append(np.full(n, int(track.family), dtype=np.int64))
-        fields = np.array([(x.start, x.end, x.pitch, x.velocity) for x in track.notes], dtype=np.int64)
+        fields = np.array(
+            [(x.start, x.end, x.pitch, x.velocity) for x in track.notes], dtype=np.int64
+        )
         starts.append(fields[:, 0])
         ends.append(fields[:, 1])
         pitches.append(fields[:, 2])
@@ -85,7 +87,14 @@ def roll_data(song: Song | None) -> RollData:
         k = int(key[chunk[0]])
         fam, lev = Family(k // VELOCITY_LEVELS), k % VELOCITY_LEVELS
         layers.append(
-            NoteLayer(fam, lev, level_alpha(lev), start[chunk], width[chunk], pitch[chunk].astype(np.float64))
+            NoteLayer(
+                fam,
+                lev,
+                level_alpha(lev),
+                start[chunk],
+                width[chunk],
+                pitch[chunk].astype(np.float64),
+            )
         )
     return RollData(
         layers=tuple(layers),

@@ -36,7 +36,9 @@ class TakesPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.export_midi_button = QPushButton("Export MIDI…")
         self.export_wav_button = QPushButton("Export WAV…")
-        self.delete_button.setToolTip("Remove the take from the session (asks when it was never exported)")
+        self.delete_button.setToolTip(
+            "Remove the take from the session (asks when it was never exported)"
+        )
         self.export_midi_button.setToolTip("Save the take as a MIDI file (Ctrl+E)")
         self.export_wav_button.setToolTip("Render the take to a WAV file with the soundfont")
         self.drag_handle = DragHandle(lambda: self.document.current)
@@ -78,8 +80,11 @@ class TakesPanel(QWidget):
             return
         if not take.exported and take.song is not None and take.song.note_count:
             answer = QMessageBox.question(
-                self, "Delete take", f"“{take.name}” was never exported. Delete it anyway?",
-                QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+                self,
+                "Delete take",
+                f"“{take.name}” was never exported. Delete it anyway?",
+                QMessageBox.Yes | QMessageBox.No,
+                QMessageBox.No,
             )
             if answer != QMessageBox.Yes:
                 return
@@ -107,7 +112,11 @@ class TakesPanel(QWidget):
     def _show(self, item: QListWidgetItem, take: Take) -> None:
         self._filling, was = True, self._filling
         item.setText(take.name)
-        state = "exported" if take.exported else ("generating…" if not take.complete else "not exported")
+        state = (
+            "exported"
+            if take.exported
+            else ("generating…" if not take.complete else "not exported")
+        )
         notes = take.song.note_count if take.song is not None else 0
         heard = f"\nheard as {take.recognition.emotion}" if take.recognition is not None else ""
         item.setToolTip(

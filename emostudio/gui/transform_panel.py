@@ -83,8 +83,10 @@ class TransformPanel(QWidget):
         dims_row.addStretch(1)
         self.whole_box = QCheckBox("Whole piece")
         self.whole_box.setChecked(True)
-        self.whole_box.setToolTip("Transfer the whole input; untick to transfer only its first bars, "
-                                  "as many as the Bars box says")
+        self.whole_box.setToolTip(
+            "Transfer the whole input; untick to transfer only its first bars, "
+            "as many as the Bars box says"
+        )
         dims_row.addWidget(self.whole_box)
         how_far = QLabel("how far to move")
         how_far.setObjectName("dim")
@@ -97,8 +99,9 @@ class TransformPanel(QWidget):
         self.bars_spin = QSpinBox()
         self.bars_spin.setRange(1, 64)
         self.bars_spin.setValue(8)
-        self.bars_spin.setToolTip("Bars to generate (and the input's first bars a transfer uses when "
-                                  "Whole piece is off)")
+        self.bars_spin.setToolTip(
+            "Bars to generate (and the input's first bars a transfer uses when Whole piece is off)"
+        )
         self.temperature_spin = QDoubleSpinBox()
         self.temperature_spin.setRange(0.1, 2.0)
         self.temperature_spin.setSingleStep(0.05)
@@ -158,7 +161,11 @@ class TransformPanel(QWidget):
 
     # ---- values ----------------------------------------------------------------------------
     def options(self) -> TransformOptions:
-        dims = tuple(d for d, box in (("arousal", self.arousal_box), ("valence", self.valence_box)) if box.isChecked())
+        dims = tuple(
+            d
+            for d, box in (("arousal", self.arousal_box), ("valence", self.valence_box))
+            if box.isChecked()
+        )
         seed = self.seed_spin.value()
         return TransformOptions(
             strength=self.strength_slider.value() / SLIDER_STEPS,

@@ -72,7 +72,9 @@ class TransportBar(QWidget):
         self.output_box = QComboBox()
         self.output_box.setMinimumWidth(220)
         self.output_box.setMaximumWidth(320)
-        self.output_box.setToolTip("Where playback sounds: FluidSynth (audio) or a MIDI output port")
+        self.output_box.setToolTip(
+            "Where playback sounds: FluidSynth (audio) or a MIDI output port"
+        )
         self.output_box.setAccessibleName("Output")
         self.refresh_button = QToolButton()
         self.refresh_button.setText("⟳")
@@ -168,7 +170,9 @@ class TransportBar(QWidget):
 
     def choose_soundfont(self) -> None:
         start = str(Path(self._soundfont).parent) if self._soundfont else "/usr/share/sounds"
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a soundfont", start, "Soundfonts (*.sf2 *.sf3)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a soundfont", start, "Soundfonts (*.sf2 *.sf3)"
+        )
         if path:
             self.set_soundfont(path)
             self.soundfont_chosen.emit(path)

@@ -8,12 +8,12 @@ Modules, in the order data passes through them:
 """
 
 from emostudio.midi.families import Family, family_for_track
-from emostudio.midi.io import MidiReadError, read_midi, song_from_bytes, write_midi, song_to_bytes
+from emostudio.midi.io import MidiReadError, read_midi, song_from_bytes, song_to_bytes, write_midi
 from emostudio.midi.song import (
-    TICKS_PER_BEAT,
-    TICKS_PER_SUBBEAT,
     SUBBEATS_PER_BAR,
     TICKS_PER_BAR,
+    TICKS_PER_BEAT,
+    TICKS_PER_SUBBEAT,
     Note,
     Song,
     TempoChange,
@@ -22,20 +22,20 @@ from emostudio.midi.song import (
 )
 
 __all__ = [
-    "Family",
-    "family_for_track",
-    "MidiReadError",
-    "read_midi",
-    "song_from_bytes",
-    "write_midi",
-    "song_to_bytes",
-    "TICKS_PER_BEAT",
-    "TICKS_PER_SUBBEAT",
     "SUBBEATS_PER_BAR",
     "TICKS_PER_BAR",
+    "TICKS_PER_BEAT",
+    "TICKS_PER_SUBBEAT",
+    "Family",
+    "MidiReadError",
     "Note",
     "Song",
     "TempoChange",
     "TimeSignature",
     "Track",
+    "family_for_track",
+    "read_midi",
+    "song_from_bytes",
+    "song_to_bytes",
+    "write_midi",
 ]

@@ -92,7 +92,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
         open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
         for msg in mtrack:
             tick += msg.time
-            t = int(round(tick * scale))
+            t = round(tick * scale)
             kind = msg.type
             if kind == "note_on" and msg.velocity > 0:
                 open_notes[(msg.channel, msg.note)].append((t, msg.velocity, program[msg.channel]))
@@ -109,7 +109,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
                 signatures[t] = (msg.numerator, msg.denominator)
             elif kind == "track_name" and ti not in track_names:
                 track_names[ti] = msg.name
-        end = int(round(tick * scale))
+        end = round(tick * scale)
         max_tick = max(max_tick, end)
         for (channel, pitch), queue in open_notes.items():  # never closed: end at the track's end
             for start, vel, prog in queue:
@@ -119,7 +119,9 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
     if not tempo_list or tempo_list[0].tick != 0:
         first = tempo_list[0].bpm if tempo_list else DEFAULT_BPM
         tempo_list.insert(0, TempoChange(0, first if tempo_list else DEFAULT_BPM))
-    sig_list = [TimeSignature(t, n, d) for t, (n, d) in sorted(signatures.items()) if n > 0 and d > 0]
+    sig_list = [
+        TimeSignature(t, n, d) for t, (n, d) in sorted(signatures.items()) if n > 0 and d > 0
+    ]
     if not sig_list or sig_list[0].tick != 0:
         sig_list.insert(0, TimeSignature(0, 4, 4))
 
@@ -129,11 +131,18 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             continue
         is_drum = channel == DRUM_CHANNEL
         tracks.append(
-            Track(program=prog, is_drum=is_drum, name=track_names.get(ti, "")).with_notes(track_notes)
+            Track(program=prog, is_drum=is_drum, name=track_names.get(ti, "")).with_notes(
+                track_notes
+            )
         )
-    song = Song(tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name)
+    song = Song(
+        tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name
+    )
     if song.duration_seconds > MAX_SECONDS:
-        raise MidiReadError(source, f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)")
+        raise MidiReadError(
+            source,
+            f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)",
+        )
     return song
 
 
@@ -168,18 +177,33 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
         conductor.append((t.tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
     for s in song.time_signatures:
         conductor.append(
-            (s.tick, mido.MetaMessage("time_signature", numerator=s.numerator, denominator=_pow2(s.denominator)))
+            (
+                s.tick,
+                mido.MetaMessage(
+                    "time_signature", numerator=s.numerator, denominator=_pow2(s.denominator)
+                ),
+            )
         )
     # tempo changes and time signatures interleave by tick (a stable sort keeps each list's order)
     midi.tracks.append(_to_delta([conductor[0]], sorted(conductor[1:], key=lambda e: e[0])))
     for track, channel in zip(song.tracks, track_channels(song)):
         header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]
         if not track.is_drum:
-            header.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
+            header.append(
+                mido.Message("program_change", channel=channel, program=track.program, time=0)
+            )
         events = []
         for n in track.notes:
-            events.append((n.start, 1, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
-            events.append((n.end, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+            events.append(
+                (
+                    n.start,
+                    1,
+                    mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity),
+                )
+            )
+            events.append(
+                (n.end, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0))
+            )
         events.sort(key=lambda e: (e[0], e[1]))  # offs before ons at the same tick
         midi.tracks.append(_to_delta(header, [(tick, msg) for tick, _, msg in events]))
     return midi

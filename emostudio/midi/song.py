@@ -62,7 +62,7 @@ class Track:
             return self.family_override
         return family_for_track(self.program, self.is_drum, self.name)
 
-    def with_notes(self, notes: list[Note] | tuple[Note, ...]) -> "Track":
+    def with_notes(self, notes: list[Note] | tuple[Note, ...]) -> Track:
         return replace(self, notes=tuple(sorted(notes, key=lambda n: (n.start, n.pitch, n.end))))
 
 
@@ -117,10 +117,10 @@ class Song:
         return self.tick_to_seconds(self.end_tick)
 
     # ---- editing (all return new songs) ----------------------------------------------------------
-    def with_tracks(self, tracks: list[Track] | tuple[Track, ...]) -> "Song":
+    def with_tracks(self, tracks: list[Track] | tuple[Track, ...]) -> Song:
         return replace(self, tracks=tuple(tracks))
 
-    def slice_bars(self, first_bar: int, n_bars: int) -> "Song":
+    def slice_bars(self, first_bar: int, n_bars: int) -> Song:
         """Bars [first_bar, first_bar + n_bars) as a new song starting at tick 0.
 
         Notes are kept when they start inside the range, cut at its end."""
@@ -141,7 +141,9 @@ class Song:
             for s in self.time_signatures
             if lo < s.tick < hi
         ]
-        return replace(self, tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(sigs))
+        return replace(
+            self, tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(sigs)
+        )
 
     def _signature_at(self, tick: int) -> tuple[int, int]:
         current = (4, 4)

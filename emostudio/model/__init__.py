@@ -41,14 +41,14 @@ from emostudio.model.store import ModelLoadError, load_model, resolve_device, sa
 
 __all__ = [
     "CDGMVAE",
+    "MODEL_FORMAT_VERSION",
     "Batch",
     "DecoderState",
-    "Posterior",
-    "ModelConfig",
-    "MODEL_FORMAT_VERSION",
     "GaussianMixturePrior",
+    "ModelConfig",
     "ModelLoadError",
+    "Posterior",
     "load_model",
-    "save_model",
     "resolve_device",
+    "save_model",
 ]

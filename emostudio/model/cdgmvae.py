@@ -37,7 +37,7 @@ class Batch:
     arousal: torch.Tensor  # [B] long
     valence: torch.Tensor  # [B] long
 
-    def to(self, device) -> "Batch":
+    def to(self, device) -> Batch:
         return Batch(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
     @property
@@ -117,7 +117,11 @@ class Encoder(nn.Module):
 
     def bar_chroma(self, bar: torch.Tensor) -> torch.Tensor:
         """bar [B, L] -> the share of its pitched notes on each pitch class, [B, 12] (zeros if none)."""
-        counts = F.one_hot(self.stack.pitch_class[bar], NOT_PITCHED + 1)[..., :12].sum(1).to(torch.float32)  # [B, 12]
+        counts = (
+            F.one_hot(self.stack.pitch_class[bar], NOT_PITCHED + 1)[..., :12]
+            .sum(1)
+            .to(torch.float32)
+        )  # [B, 12]
         return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
     def chroma_input(self, bar: torch.Tensor) -> torch.Tensor:
@@ -154,15 +158,23 @@ class Decoder(nn.Module):
         super().__init__()
         self.config = config
         self.stack = BarStack(config, config.n_dec_layers, causal=True)
-        self.z_proj = nn.ModuleList(nn.Linear(config.latent, config.d_model) for _ in range(config.n_dec_layers))
+        self.z_proj = nn.ModuleList(
+            nn.Linear(config.latent, config.d_model) for _ in range(config.n_dec_layers)
+        )
         self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.pc_head = nn.Linear(config.d_model, NOT_PITCHED, bias=False) if config.pitch_class_tokens else None
+        self.pc_head = (
+            nn.Linear(config.d_model, NOT_PITCHED, bias=False)
+            if config.pitch_class_tokens
+            else None
+        )
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Final hidden states [..., d] -> next-token logits [..., V]."""
         out = self.head(h)
         if self.pc_head is not None:
-            pc = F.pad(self.pc_head(h), (0, 1))  # [..., 13], 0 for tokens that are not pitched notes
+            pc = F.pad(
+                self.pc_head(h), (0, 1)
+            )  # [..., 13], 0 for tokens that are not pitched notes
             out = out + pc[..., self.stack.pitch_class]
         return out
 
@@ -190,14 +202,23 @@ class Decoder(nn.Module):
         empty_x = torch.zeros(b, 0, d, device=device)
         empty_kv = torch.zeros(b, h, 0, d // h, device=device)
         n = len(self.stack.layers)
-        return DecoderState(mems, mem_mask, mem_kv, [empty_x] * n, [empty_kv] * n, [empty_kv] * n,
-                            torch.zeros(b, 0, dtype=torch.bool, device=device))
+        return DecoderState(
+            mems,
+            mem_mask,
+            mem_kv,
+            [empty_x] * n,
+            [empty_kv] * n,
+            [empty_kv] * n,
+            torch.zeros(b, 0, dtype=torch.bool, device=device),
+        )
 
     def step(self, tokens: torch.Tensor, z: torch.Tensor, state: DecoderState):
         # tokens [B, n] (continuing the current bar), z [B, l] -> logits [B, n, V], new state
-        b, n = tokens.shape
+        _b, n = tokens.shape
         if state.length + n > self.config.bar_len:
-            raise ValueError(f"a bar holds at most {self.config.bar_len} tokens (got {state.length + n})")
+            raise ValueError(
+                f"a bar holds at most {self.config.bar_len} tokens (got {state.length + n})"
+            )
         new_mask = tokens != PAD
         pos = self.config.bar_len + state.length + torch.arange(n, device=tokens.device)
         mask = attention_mask(state.mem_mask, state.mask, new_mask, causal=True)
@@ -213,8 +234,15 @@ class Decoder(nn.Module):
             keys.append(torch.cat([state.keys[i], k], dim=2))
             values.append(torch.cat([state.values[i], v], dim=2))
         logits = self.logits(self.stack.ln_f(x))  # [B, n, V]
-        return logits, DecoderState(state.mem, state.mem_mask, state.mem_kv, inputs, keys, values,
-                                    torch.cat([state.mask, new_mask], dim=1))
+        return logits, DecoderState(
+            state.mem,
+            state.mem_mask,
+            state.mem_kv,
+            inputs,
+            keys,
+            values,
+            torch.cat([state.mask, new_mask], dim=1),
+        )
 
     def next_bar(self, state: DecoderState) -> DecoderState:
         """The finished bar becomes the memory; the cache of the new bar starts empty."""
@@ -233,16 +261,24 @@ class CDGMVAE(nn.Module):
         self.prior_r = GaussianMixturePrior(c.n_components_r, c.latent_r, c.prior_init_scale)
         self.prior_k = GaussianMixturePrior(c.n_components_k, c.latent_k, c.prior_init_scale)
         self.decoder = Decoder(c)
-        self.polyphony_head = FeatureHead(c.latent_r, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes)
+        self.polyphony_head = FeatureHead(
+            c.latent_r, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes
+        )
         self.key_head = FeatureHead(c.latent_k, c.feature_hidden, c.n_keys)
         if c.use_adversary:
-            self.adv_polyphony = FeatureHead(c.latent_k, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes)
+            self.adv_polyphony = FeatureHead(
+                c.latent_k, c.feature_hidden, c.subbeats_per_bar * c.polyphony_classes
+            )
             self.adv_key = FeatureHead(c.latent_r, c.feature_hidden, c.n_keys)
         self.apply(self._init_weights)
         for encoder in (self.encoder_r, self.encoder_k):
             nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
-            if encoder.chroma is not None:  # fan-in 12: torch's scaled init for the first layer, the
-                encoder.chroma[0].reset_parameters()  # last at zero (a fine-tuned model starts unchanged)
+            if (
+                encoder.chroma is not None
+            ):  # fan-in 12: torch's scaled init for the first layer, the
+                encoder.chroma[
+                    0
+                ].reset_parameters()  # last at zero (a fine-tuned model starts unchanged)
                 nn.init.zeros_(encoder.chroma[-1].weight)
         # the pitch-class parts of embeddings and output start at zero (a fine-tuned model starts unchanged)
         for stack in (self.encoder_r.stack, self.encoder_k.stack, self.decoder.stack):
@@ -252,7 +288,12 @@ class CDGMVAE(nn.Module):
             nn.init.zeros_(self.decoder.pc_head.weight)
         # the feature heads read a small latent (fan-in l, not d_model): torch's fan-in scaled
         # init, not the 0.02 of the Transformer, or they start too quiet to learn for hundreds of steps
-        for head in (self.polyphony_head, self.key_head, getattr(self, "adv_polyphony", None), getattr(self, "adv_key", None)):
+        for head in (
+            self.polyphony_head,
+            self.key_head,
+            getattr(self, "adv_polyphony", None),
+            getattr(self, "adv_key", None),
+        ):
             if head is not None:
                 for layer in head.net:
                     if isinstance(layer, nn.Linear):
@@ -297,7 +338,10 @@ class CDGMVAE(nn.Module):
         if bar_mask is None:
             bar_mask = torch.ones(post.mu_r.shape[:2], dtype=torch.bool, device=post.mu_r.device)
         out = []
-        for prior, mu, logvar in ((self.prior_r, post.mu_r, post.logvar_r), (self.prior_k, post.mu_k, post.logvar_k)):
+        for prior, mu, logvar in (
+            (self.prior_r, post.mu_r, post.logvar_r),
+            (self.prior_k, post.mu_k, post.logvar_k),
+        ):
             z = mu[None] if n_samples == 0 else _sample(mu, logvar, n_samples)
             out.append(window_q_y(prior, z, bar_mask).exp())
         return out[0], out[1]
@@ -317,14 +361,22 @@ class CDGMVAE(nn.Module):
         logits = self.decoder.logits(h[tok_mask])  # [N, V]
         losses = {"token": F.cross_entropy(logits, batch.targets[tok_mask])}
 
-        poly_logits = self.polyphony_head(z_r).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+        poly_logits = self.polyphony_head(z_r).unflatten(
+            -1, (c.subbeats_per_bar, c.polyphony_classes)
+        )
         key_logits = self.key_head(z_k)  # [B, T, 24]
-        losses["polyphony"] = F.cross_entropy(poly_logits[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten())
+        losses["polyphony"] = F.cross_entropy(
+            poly_logits[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten()
+        )
         losses["key"] = F.cross_entropy(key_logits[bar_mask], batch.key[bar_mask])
         if c.use_adversary:
-            adv_poly = self.adv_polyphony(grad_reverse(z_k)).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+            adv_poly = self.adv_polyphony(grad_reverse(z_k)).unflatten(
+                -1, (c.subbeats_per_bar, c.polyphony_classes)
+            )
             adv_key = self.adv_key(grad_reverse(z_r))
-            losses["adv_polyphony"] = F.cross_entropy(adv_poly[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten())
+            losses["adv_polyphony"] = F.cross_entropy(
+                adv_poly[bar_mask].flatten(0, 1), batch.polyphony[bar_mask].flatten()
+            )
             losses["adv_key"] = F.cross_entropy(adv_key[bar_mask], batch.key[bar_mask])
 
         kl_z = kl_y = tokens.new_zeros((), dtype=h.dtype)

@@ -8,13 +8,16 @@ The schedule of beta over training steps is a training matter (:mod:`emostudio.t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emostudio.jsonconfig import ConfigError, JsonConfig
 from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
 
-MODEL_FORMAT_VERSION = 3  # 2: key_chroma and the pitch layout; 3: pitch_class_tokens. An older config
+MODEL_FORMAT_VERSION = (
+    3  # 2: key_chroma and the pitch layout; 3: pitch_class_tokens. An older config
+)
 #                           reads with the features it did not have switched off (from_dict)
 _ADDED_IN = {2: ("key_chroma",), 3: ("pitch_class_tokens",)}
 
@@ -26,11 +29,15 @@ class ModelConfig(JsonConfig):
     config_name = "model"
 
     # ---- sizes --------------------------------------------------------------------------------------
-    vocab_size: int = 0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
+    vocab_size: int = (
+        0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
+    )
     pitch_starts: tuple[int, ...] = ()  # derived: ids of Pitch_0 of the pitched (non-drum) families
     pitch_count: int = 128  # derived: Pitch tokens per family
     bar_len: int = 96  # L: tokens per bar (longer bars are cut by the data pipeline; 13 % at 96)
-    d_model: int = 128  # the defaults are the shipped model's size (BENCHMARKS.md, "Model and training")
+    d_model: int = (
+        128  # the defaults are the shipped model's size (BENCHMARKS.md, "Model and training")
+    )
     n_heads: int = 4
     n_enc_layers: int = 2  # per encoder (E_r and E_k have the same architecture)
     n_dec_layers: int = 3
@@ -47,13 +54,17 @@ class ModelConfig(JsonConfig):
     pitch_class_tokens: bool = True  # factorised pitch: a pitched note's input embedding and output
     #                                  logit each add a pitch-class term shared across octaves and
     #                                  families, so tonality is learnt once, not per pitch and family
-    key_chroma: bool = True  # E_k also reads each bar's pitch-class profile (the share of its pitched
+    key_chroma: bool = (
+        True  # E_k also reads each bar's pitch-class profile (the share of its pitched
+    )
     #                          notes on each of the 12 pitch classes) through a small MLP added to its
     #                          pooled output: mode, the main cue of valence, is then one nonlinear step
     #                          away instead of a relation between 88 separately learnt pitch embeddings
     prior_init_scale: float = 1.0  # std of the initial component means
     logvar_clamp: float = 8.0  # posterior log-variances are clamped to [-c, c] for stability
-    posterior_logvar_init: float = -4.0  # initial posterior log-variance (bias of the log sigma^2 head):
+    posterior_logvar_init: float = (
+        -4.0
+    )  # initial posterior log-variance (bias of the log sigma^2 head):
     #                                      a quiet start lets z carry information from the first steps
 
     # ---- objective (MODEL.md section 3) ---------------------------------------------------------------
@@ -78,25 +89,44 @@ class ModelConfig(JsonConfig):
             )
         object.__setattr__(self, "pitch_starts", tuple(int(i) for i in self.pitch_starts))
         if (self.key_chroma or self.pitch_class_tokens) and not self.pitch_starts:
-            raise ConfigError("model config: key_chroma and pitch_class_tokens need the tokenizer's pitch "
-                              "layout (build the config with ModelConfig.for_tokenizer)")
+            raise ConfigError(
+                "model config: key_chroma and pitch_class_tokens need the tokenizer's pitch "
+                "layout (build the config with ModelConfig.for_tokenizer)"
+            )
         if any(not 0 <= i <= self.vocab_size - self.pitch_count for i in self.pitch_starts):
             raise ConfigError("model config: pitch_starts lie outside the vocabulary")
-        positive = ("vocab_size", "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers",
-                    "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
-                    "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden", "n_y_samples")
+        positive = (
+            "vocab_size",
+            "bar_len",
+            "d_model",
+            "n_heads",
+            "n_enc_layers",
+            "n_dec_layers",
+            "ff_mult",
+            "latent_r",
+            "latent_k",
+            "n_components_r",
+            "n_components_k",
+            "subbeats_per_bar",
+            "polyphony_classes",
+            "n_keys",
+            "feature_hidden",
+            "n_y_samples",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"model config: {name} must be >= 1 (got {getattr(self, name)})")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
-            raise ConfigError("model config: d_model / n_heads must be an even integer (rotary positions)")
+            raise ConfigError(
+                "model config: d_model / n_heads must be an even integer (rotary positions)"
+            )
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"model config: alpha must be in [0, 1] (got {self.alpha})")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model config: dropout must be in [0, 1) (got {self.dropout})")
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         version = data.get("format_version") if isinstance(data, dict) else None
         if isinstance(version, int) and 1 <= version < MODEL_FORMAT_VERSION:
             added = {name: False for v, names in _ADDED_IN.items() if v > version for name in names}
@@ -104,38 +134,74 @@ class ModelConfig(JsonConfig):
         return super().from_dict(data)
 
     @classmethod
-    def for_tokenizer(cls, tokenizer_config: TokenizerConfig, **overrides) -> "ModelConfig":
+    def for_tokenizer(cls, tokenizer_config: TokenizerConfig, **overrides) -> ModelConfig:
         """A config whose vocabulary size and pitch layout are the tokenizer's."""
         vocab = Vocabulary(tokenizer_config)
         pitched = tuple(r.pitch for f, r in vocab.families.items() if f != Family.DRUMS)
-        return cls(**{**overrides, "vocab_size": len(vocab), "pitch_starts": pitched,
-                      "pitch_count": tokenizer_config.pitch_count,
-                      "subbeats_per_bar": tokenizer_config.subbeats_per_bar})
+        return cls(
+            **{
+                **overrides,
+                "vocab_size": len(vocab),
+                "pitch_starts": pitched,
+                "pitch_count": tokenizer_config.pitch_count,
+                "subbeats_per_bar": tokenizer_config.subbeats_per_bar,
+            }
+        )
 
     # fields that decide the set and shapes of the weights; the others (objective weights, dropout,
     # initialisation) may change when a run fine-tunes another model's weights
-    ARCHITECTURE_FIELDS = ("vocab_size", "pitch_starts", "pitch_count", "key_chroma", "pitch_class_tokens",
-                           "bar_len", "d_model", "n_heads", "n_enc_layers", "n_dec_layers", "ff_mult", "latent_r", "latent_k", "n_components_r", "n_components_k",
-                           "subbeats_per_bar", "polyphony_classes", "n_keys", "feature_hidden",
-                           "use_adversary", "format_version")
+    ARCHITECTURE_FIELDS = (
+        "vocab_size",
+        "pitch_starts",
+        "pitch_count",
+        "key_chroma",
+        "pitch_class_tokens",
+        "bar_len",
+        "d_model",
+        "n_heads",
+        "n_enc_layers",
+        "n_dec_layers",
+        "ff_mult",
+        "latent_r",
+        "latent_k",
+        "n_components_r",
+        "n_components_k",
+        "subbeats_per_bar",
+        "polyphony_classes",
+        "n_keys",
+        "feature_hidden",
+        "use_adversary",
+        "format_version",
+    )
 
     # switches that add modules on top of an older model (zero-initialised, so the outputs start
     # unchanged): a fine-tune may turn them on (``--init-from`` an older model); their weights' names
-    ADDABLE_FEATURES = {"key_chroma": ("encoder_k.chroma.",),
-                        "pitch_class_tokens": (".pc_embed.", "decoder.pc_head.")}
+    ADDABLE_FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "key_chroma": ("encoder_k.chroma.",),
+        "pitch_class_tokens": (".pc_embed.", "decoder.pc_head."),
+    }
 
-    def architecture_differences(self, other: "ModelConfig") -> list[str]:
+    def architecture_differences(self, other: ModelConfig) -> list[str]:
         """Names of the architecture fields where ``other`` differs from this config, leaving out
         the features ``other`` adds to this one (and the pitch layout they bring)."""
         added = [f for f in self.ADDABLE_FEATURES if not getattr(self, f) and getattr(other, f)]
-        ignore = set(added) | ({"pitch_starts", "pitch_count"} if added and not self.pitch_starts else set())
-        return [f for f in self.ARCHITECTURE_FIELDS
-                if f not in ignore and getattr(self, f) != getattr(other, f)]
+        ignore = set(added) | (
+            {"pitch_starts", "pitch_count"} if added and not self.pitch_starts else set()
+        )
+        return [
+            f
+            for f in self.ARCHITECTURE_FIELDS
+            if f not in ignore and getattr(self, f) != getattr(other, f)
+        ]
 
-    def added_weight_prefixes(self, other: "ModelConfig") -> tuple[str, ...]:
+    def added_weight_prefixes(self, other: ModelConfig) -> tuple[str, ...]:
         """Name fragments of the weights ``other`` has and this config's model lacks."""
-        return tuple(p for f, parts in self.ADDABLE_FEATURES.items()
-                     if not getattr(self, f) and getattr(other, f) for p in parts)
+        return tuple(
+            p
+            for f, parts in self.ADDABLE_FEATURES.items()
+            if not getattr(self, f) and getattr(other, f)
+            for p in parts
+        )
 
     @property
     def latent(self) -> int:

@@ -57,7 +57,13 @@ class ClassMixtures:
 
     def __post_init__(self) -> None:
         w, m, s = self.weights, self.means, self.stds
-        if w.ndim != 2 or w.shape[0] != 2 or m.shape[:2] != w.shape or m.ndim != 3 or s.shape != m.shape:
+        if (
+            w.ndim != 2
+            or w.shape[0] != 2
+            or m.shape[:2] != w.shape
+            or m.ndim != 3
+            or s.shape != m.shape
+        ):
             raise FittedPriorError(
                 f"class mixtures need weights [2, C], means and stds [2, C, l]; got "
                 f"{tuple(w.shape)}, {tuple(m.shape)}, {tuple(s.shape)}"
@@ -77,7 +83,7 @@ class ClassMixtures:
     def n_components(self) -> int:
         return self.means.shape[1]
 
-    def to(self, device: torch.device | str) -> "ClassMixtures":
+    def to(self, device: torch.device | str) -> ClassMixtures:
         return ClassMixtures(self.weights.to(device), self.means.to(device), self.stds.to(device))
 
     def partner(self) -> torch.Tensor:
@@ -88,7 +94,11 @@ class ClassMixtures:
     def log_resp(self, z: torch.Tensor) -> torch.Tensor:
         """z [..., l] -> log pi_c N(z; mu_c, s_c^2) for each class and component: [..., 2, C]."""
         diff = (z[..., None, None, :] - self.means) / self.stds  # [..., 2, C, l]
-        return self.weights.clamp_min(1e-12).log() - 0.5 * diff.pow(2).sum(-1) - self.stds.log().sum(-1)
+        return (
+            self.weights.clamp_min(1e-12).log()
+            - 0.5 * diff.pow(2).sum(-1)
+            - self.stds.log().sum(-1)
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ class FittedPrior:
             raise FittedPriorError(f"unknown dimension {dimension!r}")
         return self.arousal if dimension == "arousal" else self.valence
 
-    def to(self, device: torch.device | str) -> "FittedPrior":
+    def to(self, device: torch.device | str) -> FittedPrior:
         return FittedPrior(self.arousal.to(device), self.valence.to(device), self.info)
 
     def check_dims(self, latent_r: int, latent_k: int) -> None:
@@ -115,8 +125,15 @@ class FittedPrior:
             )
 
     # ---- sampling --------------------------------------------------------------------------------
-    def sample(self, dimension: str, w: torch.Tensor, noise: torch.Tensor, per_piece: bool,
-               generator: torch.Generator, temperature: float = 1.0) -> torch.Tensor:
+    def sample(
+        self,
+        dimension: str,
+        w: torch.Tensor,
+        noise: torch.Tensor,
+        per_piece: bool,
+        generator: torch.Generator,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
         """z [B, T, l] for high-class weights ``w`` [B, T] and standard normal ``noise`` [B, T, l].
 
         ``per_piece``: one component pair for the whole piece (a piece keeps its key region);
@@ -139,7 +156,9 @@ class FittedPrior:
         the class's most responsible component mean, or the class's mixture mean)."""
         mix = self.mixtures(dimension)
         if not NEAREST_ANCHORS[dimension]:
-            return torch.einsum("kc,kcl->kl", mix.weights, mix.means).expand(*z.shape[:-1], 2, mix.dim)
+            return torch.einsum("kc,kcl->kl", mix.weights, mix.means).expand(
+                *z.shape[:-1], 2, mix.dim
+            )
         best = mix.log_resp(z).argmax(dim=-1)  # [..., 2]
         return torch.stack([mix.means[0][best[..., 0]], mix.means[1][best[..., 1]]], dim=-2)
 
@@ -149,14 +168,22 @@ class FittedPrior:
         for name in DIMENSIONS:
             mix = self.mixtures(name)
             for part in ("weights", "means", "stds"):
-                out[f"{name}.{part}"] = getattr(mix, part).detach().to("cpu", torch.float32).contiguous().clone()
+                out[f"{name}.{part}"] = (
+                    getattr(mix, part).detach().to("cpu", torch.float32).contiguous().clone()
+                )
         return out
 
     def metadata(self) -> dict[str, str]:
-        return {"format": FORMAT, "format_version": str(FORMAT_VERSION), "info": json.dumps(self.info)}
+        return {
+            "format": FORMAT,
+            "format_version": str(FORMAT_VERSION),
+            "info": json.dumps(self.info),
+        }
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None) -> "FittedPrior":
+    def from_tensors(
+        cls, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
+    ) -> FittedPrior:
         metadata = metadata or {}
         if metadata.get("format") != FORMAT:
             raise FittedPriorError("not an emostudio fitted prior")
@@ -166,8 +193,12 @@ class FittedPrior:
                 f"(this emostudio reads version {FORMAT_VERSION}); fit it again"
             )
         try:
-            parts = {name: ClassMixtures(*(tensors[f"{name}.{p}"].float() for p in ("weights", "means", "stds")))
-                     for name in DIMENSIONS}
+            parts = {
+                name: ClassMixtures(
+                    *(tensors[f"{name}.{p}"].float() for p in ("weights", "means", "stds"))
+                )
+                for name in DIMENSIONS
+            }
             info = json.loads(metadata.get("info", "{}"))
         except KeyError as exc:
             raise FittedPriorError(f"fitted prior lacks the tensor {exc.args[0]}") from exc

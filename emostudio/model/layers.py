@@ -47,7 +47,9 @@ class SelfAttention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)  # [B, H, n, hd]
 
-    def keys_values(self, x: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def keys_values(
+        self, x: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # x [B, n, d] (already normalised), keep [B, n] -> k, v [B, H, n, hd]
         d = x.shape[-1]
         k, v = on_tokens(lambda t: F.linear(t, self.qkv.weight[d:]), x, keep, 2 * d).split(d, dim=2)
@@ -113,8 +115,9 @@ def on_tokens(fn, x: torch.Tensor, keep: torch.Tensor, d_out: int) -> torch.Tens
     return out
 
 
-def attention_mask(mem_mask: torch.Tensor, past_mask: torch.Tensor, new_mask: torch.Tensor,
-                   causal: bool) -> torch.Tensor:
+def attention_mask(
+    mem_mask: torch.Tensor, past_mask: torch.Tensor, new_mask: torch.Tensor, causal: bool
+) -> torch.Tensor:
     """bool[B, 1, n, M + p + n]: which keys each of the n new queries may attend to.
 
     Keys are the memory (``mem_mask`` [B, M]), tokens of this bar seen before (``past_mask`` [B, p],

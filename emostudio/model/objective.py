@@ -25,7 +25,9 @@ import torch
 from emostudio.model.prior import GaussianMixturePrior
 
 
-def window_q_y(prior: GaussianMixturePrior, z: torch.Tensor, bar_mask: torch.Tensor) -> torch.Tensor:
+def window_q_y(
+    prior: GaussianMixturePrior, z: torch.Tensor, bar_mask: torch.Tensor
+) -> torch.Tensor:
     """z [S, B, T, l] (S samples), bar_mask [B, T] -> log q(y|x) [B, K] (log of the sample mean)."""
     logp = prior.log_prob(z)  # [S, B, T, K]
     w = bar_mask.to(logp.dtype)[None, :, :, None]  # [1, B, T, 1]
@@ -34,8 +36,13 @@ def window_q_y(prior: GaussianMixturePrior, z: torch.Tensor, bar_mask: torch.Ten
     return torch.logsumexp(log_q, dim=0) - math.log(z.shape[0])
 
 
-def mixture_kl_z(mu: torch.Tensor, logvar: torch.Tensor, prior: GaussianMixturePrior,
-                 q_y: torch.Tensor, alpha: float) -> torch.Tensor:
+def mixture_kl_z(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    prior: GaussianMixturePrior,
+    q_y: torch.Tensor,
+    alpha: float,
+) -> torch.Tensor:
     """mu, logvar [B, T, l], q_y [B, K] -> sum_y q_y KL(q(z|x) || p(z|y)) with the alpha penalty, [B, T]."""
     q = q_y[:, None, :, None]  # [B, 1, K, 1]
     m, lv = mu[:, :, None, :], logvar[:, :, None, :]  # [B, T, 1, l]
@@ -64,7 +71,9 @@ def batch_mean_kl(q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
 
 def diag_gaussian_kl(mu, logvar, mu_p, logvar_p) -> torch.Tensor:
     """KL(N(mu, e^logvar) || N(mu_p, e^logvar_p)) summed over the last dim."""
-    return 0.5 * (logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1.0).sum(-1)
+    return 0.5 * (
+        logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1.0
+    ).sum(-1)
 
 
 def total_loss(losses: dict[str, torch.Tensor], config, beta: float) -> torch.Tensor:

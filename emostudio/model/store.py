@@ -13,6 +13,7 @@ unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,16 +21,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import hashlib
-
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
-
 from emostudio.model.cdgmvae import CDGMVAE
 from emostudio.model.config import ModelConfig
+from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.tokens.config import ConfigError, TokenizerConfig
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import Vocabulary
@@ -122,8 +120,12 @@ def recover_folder(folder: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def model_files(model: CDGMVAE, tokenizer_config: TokenizerConfig, card_text: str | None = None,
-                metrics: dict | None = None) -> dict[str, bytes]:
+def model_files(
+    model: CDGMVAE,
+    tokenizer_config: TokenizerConfig,
+    card_text: str | None = None,
+    metrics: dict | None = None,
+) -> dict[str, bytes]:
     """The files of a model folder, as bytes."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {"format": "emostudio-cdgmvae", "format_version": str(model.config.format_version)}
@@ -139,8 +141,13 @@ def model_files(model: CDGMVAE, tokenizer_config: TokenizerConfig, card_text: st
     return files
 
 
-def save_model(model: CDGMVAE, tokenizer_config: TokenizerConfig, folder: str | Path,
-               card_text: str | None = None, metrics: dict | None = None) -> Path:
+def save_model(
+    model: CDGMVAE,
+    tokenizer_config: TokenizerConfig,
+    folder: str | Path,
+    card_text: str | None = None,
+    metrics: dict | None = None,
+) -> Path:
     """Write a complete model folder atomically; returns its path."""
     folder = Path(folder)
     write_folder_atomically(folder, model_files(model, tokenizer_config, card_text, metrics))
@@ -245,7 +252,7 @@ def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
     try:
         with safe_open(path, framework="pt", device="cpu") as fh:
             metadata = fh.metadata()
-            tensors = {key: fh.get_tensor(key) for key in fh.keys()}
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except (SafetensorError, OSError, ValueError) as exc:
         raise FittedPriorError(f"{path}: cannot read ({exc})") from exc
     try:
@@ -254,6 +261,7 @@ def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
         raise FittedPriorError(f"{path}: {exc}") from exc
     recorded = prior.info.get("model_sha256")
     if recorded != weights_sha256(folder):
-        raise FittedPriorError(f"{path}: fitted to other weights than {WEIGHTS}; "
-                               "fit it again (emostudio fit-prior)")
+        raise FittedPriorError(
+            f"{path}: fitted to other weights than {WEIGHTS}; fit it again (emostudio fit-prior)"
+        )
     return prior

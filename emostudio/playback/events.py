@@ -81,16 +81,22 @@ class Schedule:
     data2: np.ndarray  # int16[n], 0-127
 
     @classmethod
-    def empty(cls) -> "Schedule":
+    def empty(cls) -> Schedule:
         none = np.zeros(0, dtype=np.int8)
         return cls(np.zeros(0), none, none, none.astype(np.int16), none.astype(np.int16))
 
     def __len__(self) -> int:
         return len(self.seconds)
 
-    def select(self, mask: np.ndarray) -> "Schedule":
+    def select(self, mask: np.ndarray) -> Schedule:
         """The messages where ``mask`` is true (still sorted)."""
-        return Schedule(self.seconds[mask], self.kind[mask], self.channel[mask], self.data1[mask], self.data2[mask])
+        return Schedule(
+            self.seconds[mask],
+            self.kind[mask],
+            self.channel[mask],
+            self.data1[mask],
+            self.data2[mask],
+        )
 
     def key(self, i: int) -> tuple[int, int, int, int]:
         """What message ``i`` is, as plain ints (for comparing messages of two schedules)."""
@@ -106,7 +112,9 @@ class Schedule:
 def make_message(kind: int, channel: int, data1: int, data2: int) -> mido.Message:
     """A mido message from schedule values (valid by construction, so mido's checks are skipped)."""
     if kind == NOTE_ON:
-        return mido.Message("note_on", skip_checks=True, channel=channel, note=data1, velocity=data2)
+        return mido.Message(
+            "note_on", skip_checks=True, channel=channel, note=data1, velocity=data2
+        )
     if kind == NOTE_OFF:
         return mido.Message("note_off", skip_checks=True, channel=channel, note=data1, velocity=0)
     return mido.Message("program_change", skip_checks=True, channel=channel, program=data1)
@@ -120,9 +128,13 @@ def song_schedule(song: Song) -> Schedule:
     parts: list[tuple[np.ndarray, ...]] = []  # (ticks, kind, channel, data1, data2)
     for track, channel in zip(song.tracks, track_channels(song)):
         if not track.is_drum:
-            parts.append(_columns([0.0], PROGRAM, channel, [max(0, min(127, int(track.program)))], [0]))
+            parts.append(
+                _columns([0.0], PROGRAM, channel, [max(0, min(127, int(track.program)))], [0])
+            )
         if track.notes:
-            values = np.array([(n.start, n.end, n.pitch, n.velocity) for n in track.notes], dtype=np.int64)
+            values = np.array(
+                [(n.start, n.end, n.pitch, n.velocity) for n in track.notes], dtype=np.int64
+            )
             starts, ends = values[:, 0].astype(np.float64), values[:, 1].astype(np.float64)
             pitches, velocities = np.clip(values[:, 2], 0, 127), np.clip(values[:, 3], 1, 127)
             parts.append(_columns(starts, NOTE_ON, channel, pitches, velocities))

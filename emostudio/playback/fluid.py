@@ -11,9 +11,9 @@ import ctypes
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import mido
 
@@ -117,9 +117,7 @@ class FluidSynthSink:
         if not synth.audio_driver:
             synth.delete()
             reason = errors[-1] if errors else f"the {driver!r} audio driver did not start"
-            raise PlaybackError(
-                f"no sound output: {reason}; choose a MIDI port, or export a WAV"
-            )
+            raise PlaybackError(f"no sound output: {reason}; choose a MIDI port, or export a WAV")
         with _captured_fluid_errors() as errors:
             sfid = synth.sfload(str(self.soundfont))
         if sfid < 0:

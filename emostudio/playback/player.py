@@ -23,7 +23,7 @@ import math
 import threading
 import time
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 import mido
 import numpy as np

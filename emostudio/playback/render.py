@@ -23,9 +23,9 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def iter_render_wav(
     try:
         write_float = _float_writer(synth)
         audio_seconds = song.duration_seconds + TAIL_SECONDS
-        total_frames = int(math.ceil(audio_seconds * sample_rate))
+        total_frames = math.ceil(audio_seconds * sample_rate)
         with tempfile.TemporaryFile(prefix="emostudio-render-") as scratch:
             peak = 0.0
             frames_done = 0
@@ -126,7 +126,9 @@ def iter_render_wav(
             except _Cancelled:
                 return
             scratch.seek(0)
-            _write_wav(scratch, path, sample_rate, TARGET_PEAK / peak if peak > SILENCE_PEAK else 0.0)
+            _write_wav(
+                scratch, path, sample_rate, TARGET_PEAK / peak if peak > SILENCE_PEAK else 0.0
+            )
     finally:
         synth.delete()
     yield RenderProgress(audio_seconds, audio_seconds)
@@ -168,7 +170,11 @@ def _float_writer(synth) -> Callable[[int], np.ndarray]:
     """``write(n)`` -> the next ``n`` stereo frames as float32, interleaved (shape ``[2 * n]``)."""
     function = load_fluidsynth()._fl.fluid_synth_write_float
     function.restype = ctypes.c_int
-    function.argtypes = (ctypes.c_void_p, ctypes.c_int) + (ctypes.c_void_p, ctypes.c_int, ctypes.c_int) * 2
+    function.argtypes = (ctypes.c_void_p, ctypes.c_int) + (
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+    ) * 2
 
     def write(n: int) -> np.ndarray:
         block = np.zeros(2 * n, dtype=np.float32)  # [L0, R0, L1, R1, ...]

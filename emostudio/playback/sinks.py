@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import mido
 
@@ -126,7 +127,7 @@ class RecordingSink:
         with self._changed:
             return [(t, m) for t, m in self.messages if m.type == "note_on" and m.velocity > 0]
 
-    def wait_for(self, predicate: Callable[["RecordingSink"], bool], timeout: float) -> bool:
+    def wait_for(self, predicate: Callable[[RecordingSink], bool], timeout: float) -> bool:
         """Block until ``predicate(self)`` is true (checked on every message); False on timeout."""
         with self._changed:
             return self._changed.wait_for(lambda: predicate(self), timeout)

@@ -14,14 +14,14 @@ from emostudio.tokens.tokenizer import DecodeResult, GrammarReport, QuantisedNot
 from emostudio.tokens.vocab import BAR, EOS, PAD, Vocabulary
 
 __all__ = [
+    "BAR",
+    "EOS",
+    "PAD",
     "ConfigError",
-    "TokenizerConfig",
-    "Tokenizer",
     "DecodeResult",
     "GrammarReport",
     "QuantisedNotes",
+    "Tokenizer",
+    "TokenizerConfig",
     "Vocabulary",
-    "PAD",
-    "EOS",
-    "BAR",
 ]

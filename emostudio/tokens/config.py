@@ -32,7 +32,13 @@ class TokenizerConfig(JsonConfig):
                 f"tokenizer format version {self.format_version} is not supported "
                 f"(this emostudio reads version {TOKENIZER_FORMAT_VERSION})"
             )
-        for name in ("subbeats_per_bar", "tempo_bins", "velocity_bins", "max_duration", "pitch_count"):
+        for name in (
+            "subbeats_per_bar",
+            "tempo_bins",
+            "velocity_bins",
+            "max_duration",
+            "pitch_count",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"tokenizer config: {name} must be >= 1")
         if not 0 < self.tempo_min_bpm < self.tempo_max_bpm:

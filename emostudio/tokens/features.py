@@ -25,13 +25,26 @@ from emostudio.tokens.tokenizer import Tokenizer
 
 N_KEYS = 24
 TONIC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-_SHARP_ALIASES = {"C#": "Db", "D#": "Eb", "F#": "Gb", "G#": "Ab", "A#": "Bb", "Cb": "B", "Fb": "E",
-                  "E#": "F", "B#": "C"}
+_SHARP_ALIASES = {
+    "C#": "Db",
+    "D#": "Eb",
+    "F#": "Gb",
+    "G#": "Ab",
+    "A#": "Bb",
+    "Cb": "B",
+    "Fb": "E",
+    "E#": "F",
+    "B#": "C",
+}
 
 # Albrecht & Shanahan (2013) profiles, derived from pitch-class durations in a corpus of
 # classical pieces; C major and C minor, index = pitch class above the tonic.
-MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008, 0.081])
-MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052])
+MAJOR_PROFILE = np.array(
+    [0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008, 0.081]
+)
+MINOR_PROFILE = np.array(
+    [0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052]
+)
 
 #: bars on each side of a bar whose notes decide its key
 KEY_WINDOW_BARS = 2
@@ -132,7 +145,9 @@ def bar_chroma(song: Song, n_bars: int, subbeats_per_bar: int = 16) -> np.ndarra
 
 def _key_templates() -> np.ndarray:
     """float[24, 12]: the major and minor profiles rotated to every tonic, centred and normalised."""
-    rows = [np.roll(MAJOR_PROFILE, k) for k in range(12)] + [np.roll(MINOR_PROFILE, k) for k in range(12)]
+    rows = [np.roll(MAJOR_PROFILE, k) for k in range(12)] + [
+        np.roll(MINOR_PROFILE, k) for k in range(12)
+    ]
     t = np.asarray(rows)
     t = t - t.mean(axis=1, keepdims=True)
     return t / np.linalg.norm(t, axis=1, keepdims=True)
@@ -206,12 +221,12 @@ def _viterbi(scores: np.ndarray, switch_penalty: float) -> np.ndarray:
 __all__ = [
     "N_KEYS",
     "TONIC_NAMES",
-    "polyphony",
     "bar_chroma",
     "bar_keys",
     "global_key",
-    "key_scores",
     "key_name",
+    "key_scores",
     "parse_key",
+    "polyphony",
     "relation",
 ]

@@ -47,7 +47,14 @@ class QuantisedNotes:
 
     def as_set(self) -> set[tuple[int, int, int, int]]:
         """{(family, pitch, onset, duration)}: what a round trip must keep."""
-        return set(zip(self.family.tolist(), self.pitch.tolist(), self.onset.tolist(), self.duration.tolist()))
+        return set(
+            zip(
+                self.family.tolist(),
+                self.pitch.tolist(),
+                self.onset.tolist(),
+                self.duration.tolist(),
+            )
+        )
 
 
 @dataclass
@@ -88,9 +95,13 @@ class Tokenizer:
             if not track.notes:
                 continue
             fam = int(track.family)
-            arr = np.array([(n.pitch, n.start, n.end, n.velocity) for n in track.notes], dtype=np.int64)
+            arr = np.array(
+                [(n.pitch, n.start, n.end, n.velocity) for n in track.notes], dtype=np.int64
+            )
             onset = np.rint(arr[:, 1] / TICKS_PER_SUBBEAT).astype(np.int64)
-            dur = np.clip(np.rint((arr[:, 2] - arr[:, 1]) / TICKS_PER_SUBBEAT), 1, c.max_duration).astype(np.int64)
+            dur = np.clip(
+                np.rint((arr[:, 2] - arr[:, 1]) / TICKS_PER_SUBBEAT), 1, c.max_duration
+            ).astype(np.int64)
             vel = np.minimum(c.velocity_bins - 1, arr[:, 3] * c.velocity_bins // 128)
             pitch = np.clip(arr[:, 0], 0, c.pitch_count - 1)
             rows.append(np.stack([np.full(len(arr), fam), pitch, onset, dur, vel], axis=1))
@@ -112,7 +123,11 @@ class Tokenizer:
         c, v = self.config, self.vocab
         q = self.quantise(song)
         spb = c.subbeats_per_bar
-        total = n_bars if n_bars is not None else max(1, -(-int(q.onset.max() + 1) // spb) if len(q) else 1)
+        total = (
+            n_bars
+            if n_bars is not None
+            else max(1, -(-int(q.onset.max() + 1) // spb) if len(q) else 1)
+        )
         bar_of = q.onset // spb
         bounds = np.searchsorted(bar_of, np.arange(total + 1))
         fam_ranges = [v.families[Family(f)] for f in range(len(Family))]
@@ -126,7 +141,11 @@ class Tokenizer:
                     tokens.append(v.beat + pos)
                     last_pos = pos
                 r = fam_ranges[q.family[i]]
-                tokens += (r.pitch + int(q.pitch[i]), r.velocity + int(q.velocity[i]), r.duration + int(q.duration[i]) - 1)
+                tokens += (
+                    r.pitch + int(q.pitch[i]),
+                    r.velocity + int(q.velocity[i]),
+                    r.duration + int(q.duration[i]) - 1,
+                )
             bars.append(np.asarray(tokens, dtype=np.int32))
         return bars
 
@@ -220,7 +239,9 @@ class Tokenizer:
         song = self._song_from_notes(notes, tempos, template)
         return DecodeResult(song=song, n_tokens=n, n_skipped=sum(reasons.values()), reasons=reasons)
 
-    def _song_from_notes(self, notes: dict[int, list[Note]], tempos: list[TempoChange], template: Song | None) -> Song:
+    def _song_from_notes(
+        self, notes: dict[int, list[Note]], tempos: list[TempoChange], template: Song | None
+    ) -> Song:
         sources: dict[Family, Track] = {}
         if template is not None:
             for t in template.tracks:
@@ -230,16 +251,26 @@ class Tokenizer:
             family = Family(fam)
             src = sources.get(family)
             if src is not None:
-                base = Track(program=src.program, is_drum=src.is_drum, name=src.name, family_override=family)
+                base = Track(
+                    program=src.program, is_drum=src.is_drum, name=src.name, family_override=family
+                )
             else:
-                base = Track(program=family.default_program, is_drum=family is Family.DRUMS,
-                             name=family.label, family_override=family)
+                base = Track(
+                    program=family.default_program,
+                    is_drum=family is Family.DRUMS,
+                    name=family.label,
+                    family_override=family,
+                )
             tracks.append(base.with_notes(notes[fam]))
         if not tempos or tempos[0].tick != 0:
             tempos.insert(0, TempoChange(0, tempos[0].bpm if tempos else 120.0))
         sigs = template.time_signatures if template is not None else (TimeSignature(0, 4, 4),)
-        return Song(tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(sigs),
-                    name=template.name if template is not None else "")
+        return Song(
+            tracks=tuple(tracks),
+            tempos=tuple(tempos),
+            time_signatures=tuple(sigs),
+            name=template.name if template is not None else "",
+        )
 
     # ---- checks and transforms --------------------------------------------------------------------
     def check(self, ids) -> GrammarReport:
@@ -247,7 +278,9 @@ class Tokenizer:
         ids = np.asarray(ids).ravel()
         result = self.decode(ids)
         n_bars = int(np.sum(ids == BAR))
-        return GrammarReport(len(ids), result.n_skipped, n_bars, result.n_notes, dict(result.reasons))
+        return GrammarReport(
+            len(ids), result.n_skipped, n_bars, result.n_notes, dict(result.reasons)
+        )
 
     def transpose(self, ids: np.ndarray, semitones: int) -> np.ndarray | None:
         """Shift every pitched (non-drum) Pitch token; ``None`` if a pitch would leave 0-127."""
@@ -272,4 +305,4 @@ class Tokenizer:
         return np.array([len(b) for b in bars], dtype=np.int64)
 
 
-__all__ = ["Tokenizer", "DecodeResult", "GrammarReport", "QuantisedNotes", "PAD", "EOS", "BAR"]
+__all__ = ["BAR", "EOS", "PAD", "DecodeResult", "GrammarReport", "QuantisedNotes", "Tokenizer"]

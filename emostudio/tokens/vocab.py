@@ -36,7 +36,9 @@ class Vocabulary:
         self.families: dict[Family, FamilyRange] = {}
         for f in Family:
             base = start + int(f) * per_family
-            self.families[f] = FamilyRange(base, base + config.pitch_count, base + config.pitch_count + config.velocity_bins)
+            self.families[f] = FamilyRange(
+                base, base + config.pitch_count, base + config.pitch_count + config.velocity_bins
+            )
         self.size = start + len(Family) * per_family
         self.family_start = start
         self.per_family = per_family
@@ -65,7 +67,9 @@ class Vocabulary:
         return self._index[name]
 
     def to_names(self, ids) -> list[str]:
-        return [self.names[int(i)] if 0 <= int(i) < self.size else f"<invalid {int(i)}>" for i in ids]
+        return [
+            self.names[int(i)] if 0 <= int(i) < self.size else f"<invalid {int(i)}>" for i in ids
+        ]
 
     @cached_property
     def kinds(self) -> np.ndarray:
@@ -85,7 +89,9 @@ class Vocabulary:
     def family_of_id(self) -> np.ndarray:
         """Family of each id (-1 for the shared tokens)."""
         out = np.full(self.size, -1, dtype=np.int8)
-        out[self.family_start :] = (np.arange(self.size - self.family_start) // self.per_family).astype(np.int8)
+        out[self.family_start :] = (
+            np.arange(self.size - self.family_start) // self.per_family
+        ).astype(np.int8)
         return out
 
     @cached_property

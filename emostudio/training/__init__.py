@@ -15,4 +15,4 @@ Modules, in the order data passes through them:
 from emostudio.training.config import TrainConfig
 from emostudio.training.loop import TrainingError, evaluate, train
 
-__all__ = ["TrainConfig", "TrainingError", "train", "evaluate"]
+__all__ = ["TrainConfig", "TrainingError", "evaluate", "train"]

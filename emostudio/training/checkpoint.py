@@ -71,10 +71,20 @@ def write_file_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def save_resume(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int,
-                model_config: ModelConfig, train_config: TrainConfig, tokenizer_config: TokenizerConfig,
-                best_score: float | None, best_metrics: dict | None) -> None:
-    tensors = {f"model.{k}": v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+def save_resume(
+    run_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    tokenizer_config: TokenizerConfig,
+    best_score: float | None,
+    best_metrics: dict | None,
+) -> None:
+    tensors = {
+        f"model.{k}": v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()
+    }
     opt = optimizer.state_dict()
     scalars: dict[str, dict] = {}
     for index, state in opt["state"].items():
@@ -110,21 +120,23 @@ def load_resume(run_dir: Path) -> ResumeState:
     try:
         with safe_open(path, framework="pt", device="cpu") as fh:
             meta = json.loads((fh.metadata() or {}).get("resume", "null"))
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except (SafetensorError, OSError, ValueError) as exc:
         raise ResumeError(f"{path}: cannot read ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != "emostudio-resume":
         raise ResumeError(f"{path}: not an emostudio resume file")
     if meta.get("format_version") != RESUME_FORMAT_VERSION:
-        raise ResumeError(f"{path}: resume format version {meta.get('format_version')} is not supported "
-                          f"(this emostudio reads version {RESUME_FORMAT_VERSION})")
+        raise ResumeError(
+            f"{path}: resume format version {meta.get('format_version')} is not supported "
+            f"(this emostudio reads version {RESUME_FORMAT_VERSION})"
+        )
     try:
         model_config = ModelConfig.from_dict(meta["model"])
         train_config = TrainConfig.from_dict(meta["train"])
         tokenizer_config = TokenizerConfig.from_dict(meta["tokenizer"])
     except (ConfigError, KeyError) as exc:
         raise ResumeError(f"{path}: {exc}") from exc
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
@@ -132,10 +144,18 @@ def load_resume(run_dir: Path) -> ResumeState:
             state.setdefault(int(index), {})[name] = value
     for index, values in meta.get("optim_scalars", {}).items():
         state.setdefault(int(index), {}).update(values)
-    rng = {k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")}
-    return ResumeState(int(meta["step"]), meta.get("best_score"), meta.get("best_metrics"), model_config,
-                       train_config, tokenizer_config, model_state,
-                       {"state": state, "param_groups": meta["param_groups"]}, rng)
+    rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
+    return ResumeState(
+        int(meta["step"]),
+        meta.get("best_score"),
+        meta.get("best_metrics"),
+        model_config,
+        train_config,
+        tokenizer_config,
+        model_state,
+        {"state": state, "param_groups": meta["param_groups"]},
+        rng,
+    )
 
 
 def recover_run(run_dir: Path) -> None:

@@ -46,7 +46,9 @@ def label_of(value: int | None) -> int:
 class WindowData:
     """Turns windows of a cache's pieces into :class:`Batch` es."""
 
-    def __init__(self, cache: CorpusCache, model_config: ModelConfig, train_config: TrainConfig) -> None:
+    def __init__(
+        self, cache: CorpusCache, model_config: ModelConfig, train_config: TrainConfig
+    ) -> None:
         self.cache = cache
         self.tokenizer = Tokenizer(cache.tokenizer_config)
         self.bar_len = model_config.bar_len
@@ -67,7 +69,9 @@ class WindowData:
         poly_out = np.zeros((t, poly.shape[1] if poly.ndim == 2 else 16), dtype=np.int64)
         key_out = np.zeros(t, dtype=np.int64)
         shift = w.shift
-        chosen = [np.asarray(bars[b], dtype=np.int64) for b in range(w.start, min(n_total, w.start + t))]
+        chosen = [
+            np.asarray(bars[b], dtype=np.int64) for b in range(w.start, min(n_total, w.start + t))
+        ]
         if shift:
             moved = [self.tokenizer.transpose(b, shift) for b in chosen]
             if any(m is None for m in moved):
@@ -93,7 +97,9 @@ class WindowData:
         parts = [self.window_arrays(w) for w in windows]
         stack = [torch.from_numpy(np.stack([p[j] for p in parts])) for j in range(4)]
         lab = torch.from_numpy(np.asarray(labels, dtype=np.int64).reshape(-1, 2))
-        return Batch(stack[0], stack[1], stack[2], stack[3], lab[:, 0].contiguous(), lab[:, 1].contiguous())
+        return Batch(
+            stack[0], stack[1], stack[2], stack[3], lab[:, 0].contiguous(), lab[:, 1].contiguous()
+        )
 
     @property
     def truncation_rate(self) -> float:
@@ -103,19 +109,24 @@ class WindowData:
 class TrainSampler:
     """Random windows of the training split, a share of them from labelled pieces."""
 
-    def __init__(self, cache: CorpusCache, data: WindowData, config: TrainConfig, rank: int = 0) -> None:
+    def __init__(
+        self, cache: CorpusCache, data: WindowData, config: TrainConfig, rank: int = 0
+    ) -> None:
         self.cache, self.data, self.config, self.rank = cache, data, config, rank
         train = cache.split_indices("train")
         if len(train) == 0:
             raise ValueError("the cache has no training pieces")
         self.labels = np.array(
-            [(label_of(cache.pieces[i].arousal), label_of(cache.pieces[i].valence)) for i in range(len(cache.pieces))],
+            [
+                (label_of(cache.pieces[i].arousal), label_of(cache.pieces[i].valence))
+                for i in range(len(cache.pieces))
+            ],
             dtype=np.int64,
         ).reshape(-1, 2)
         has_label = np.array([self.labels[i].max() >= 0 for i in train], dtype=bool)
         labelled = train[has_label]
         if config.supervision_rate is not None:
-            keep = int(round(config.supervision_rate * len(train)))
+            keep = round(config.supervision_rate * len(train))
             if keep > len(labelled):
                 raise ValueError(
                     f"supervision rate {config.supervision_rate} needs {keep} labelled training pieces, "
@@ -128,11 +139,21 @@ class TrainSampler:
         self.labelled = labelled
         self.unlabelled = np.setdiff1d(train, labelled)
         n_bars = np.array([p.n_bars for p in cache.pieces], dtype=np.float64)
-        self.weights_l = n_bars[self.labelled] / n_bars[self.labelled].sum() if len(self.labelled) else None
-        self.weights_u = n_bars[self.unlabelled] / n_bars[self.unlabelled].sum() if len(self.unlabelled) else None
+        self.weights_l = (
+            n_bars[self.labelled] / n_bars[self.labelled].sum() if len(self.labelled) else None
+        )
+        self.weights_u = (
+            n_bars[self.unlabelled] / n_bars[self.unlabelled].sum()
+            if len(self.unlabelled)
+            else None
+        )
         self.total_bars = int(n_bars[train].sum())
-        log.info("training pieces: %d labelled, %d unlabelled, %d bars", len(self.labelled),
-                 len(self.unlabelled), self.total_bars)
+        log.info(
+            "training pieces: %d labelled, %d unlabelled, %d bars",
+            len(self.labelled),
+            len(self.unlabelled),
+            self.total_bars,
+        )
 
     def windows(self, step: int) -> tuple[list[Window], np.ndarray]:
         c = self.config
@@ -142,11 +163,19 @@ class TrainSampler:
             from_labelled = self.weights_u is None or (
                 self.weights_l is not None and rng.random() < c.labelled_fraction
             )
-            pool, weights = (self.labelled, self.weights_l) if from_labelled else (self.unlabelled, self.weights_u)
+            pool, weights = (
+                (self.labelled, self.weights_l)
+                if from_labelled
+                else (self.unlabelled, self.weights_u)
+            )
             piece = int(pool[rng.choice(len(pool), p=weights)])
             n_bars = self.cache.pieces[piece].n_bars
             start = int(rng.integers(0, max(1, n_bars - c.bars_per_sample + 1)))
-            shift = int(rng.integers(-c.max_pitch_shift, c.max_pitch_shift + 1)) if c.max_pitch_shift else 0
+            shift = (
+                int(rng.integers(-c.max_pitch_shift, c.max_pitch_shift + 1))
+                if c.max_pitch_shift
+                else 0
+            )
             out.append(Window(piece, start, shift))
             labels.append(self.labels[piece])
         return out, np.asarray(labels, dtype=np.int64)
@@ -191,5 +220,9 @@ def validation_set(cache: CorpusCache, config: TrainConfig, split: str = "val") 
     windows += unlabelled
     labels += [(-1, -1)] * len(unlabelled)
     clip_of += [-1] * len(unlabelled)
-    return ValidationSet(windows, np.asarray(labels, dtype=np.int64).reshape(-1, 2),
-                         np.asarray(clip_of, dtype=np.int64), np.asarray(clip_labels, dtype=np.int64).reshape(-1, 2))
+    return ValidationSet(
+        windows,
+        np.asarray(labels, dtype=np.int64).reshape(-1, 2),
+        np.asarray(clip_of, dtype=np.int64),
+        np.asarray(clip_labels, dtype=np.int64).reshape(-1, 2),
+    )

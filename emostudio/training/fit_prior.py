@@ -62,8 +62,9 @@ class FitCancelled(Exception):
     """The fit was cancelled (its cancel flag was set between two batches)."""
 
 
-def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
-                    cancel: threading.Event | None = None) -> Generator[tuple[int, int], None, EncodedBars]:
+def encode_labelled(
+    model: CDGMVAE, cache: CorpusCache, settings: FitSettings, cancel: threading.Event | None = None
+) -> Generator[tuple[int, int], None, EncodedBars]:
     """Encode the labelled training pieces' windows in every transposition; yields (windows done,
     windows in all) after each batch and returns the encoded bars."""
     data = WindowData(cache, model.config, TrainConfig(bars_per_sample=settings.window_bars))
@@ -72,7 +73,9 @@ def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
         info = cache.pieces[int(i)]
         if not info.labelled:
             continue
-        for start in range(0, max(1, info.n_bars - settings.window_bars // 2), settings.window_bars):
+        for start in range(
+            0, max(1, info.n_bars - settings.window_bars // 2), settings.window_bars
+        ):
             for shift in settings.transpositions:
                 windows.append(Window(int(i), start, shift))
                 labels.append((label_of(info.arousal), label_of(info.valence)))
@@ -87,15 +90,21 @@ def encode_labelled(model: CDGMVAE, cache: CorpusCache, settings: FitSettings,
             if cancel is not None and cancel.is_set():
                 raise FitCancelled("fitting the prior was cancelled")
             chunk = windows[lo : lo + settings.batch_size]
-            tokens = torch.from_numpy(np.stack([data.window_arrays(w)[0] for w in chunk])).to(device)
+            tokens = torch.from_numpy(np.stack([data.window_arrays(w)[0] for w in chunk])).to(
+                device
+            )
             post = model.encode(tokens)
             mask = tokens[:, :, 0] != PAD  # [B, T]: real bars
             q_r, q_k = model.q_y(post, mask)
             keep = mask.cpu().numpy()
-            for j, (dim, mu, q) in enumerate((("arousal", post.mu_r, q_r), ("valence", post.mu_k, q_k))):
+            for j, (dim, mu, q) in enumerate(
+                (("arousal", post.mu_r, q_r), ("valence", post.mu_k, q_k))
+            ):
                 z[dim].append(mu.cpu().numpy()[keep])
                 per_bar = keep.sum(axis=1)
-                lab[dim].append(np.repeat([row[j] for row in labels[lo : lo + len(chunk)]], per_bar))
+                lab[dim].append(
+                    np.repeat([row[j] for row in labels[lo : lo + len(chunk)]], per_bar)
+                )
                 q_high[dim].append(np.repeat(q[:, 1].cpu().numpy(), per_bar))
             yield min(lo + len(chunk), len(windows)), len(windows)
     return EncodedBars(
@@ -117,15 +126,23 @@ def fit_mixtures(bars: EncodedBars, settings: FitSettings) -> tuple[dict[str, Cl
             p_cls = bars.q_high[dim] if cls == 1 else 1.0 - bars.q_high[dim]
             chosen = labelled & (p_cls >= settings.confidence)
             if chosen.sum() < settings.min_bars:
-                log.warning("%s class %d: %d confident bars, fitting all %d labelled ones", dim, cls,
-                            int(chosen.sum()), int(labelled.sum()))
+                log.warning(
+                    "%s class %d: %d confident bars, fitting all %d labelled ones",
+                    dim,
+                    cls,
+                    int(chosen.sum()),
+                    int(labelled.sum()),
+                )
                 chosen = labelled
             x = bars.z[dim][chosen]
             k = min(settings.components, max(1, len(x) // 10))
             if len(x) < 2:
-                raise FittedPriorError(f"{dim} class {cls}: not enough labelled bars to fit ({len(x)})")
-            gm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-3, random_state=settings.seed,
-                                 max_iter=200).fit(x)
+                raise FittedPriorError(
+                    f"{dim} class {cls}: not enough labelled bars to fit ({len(x)})"
+                )
+            gm = GaussianMixture(
+                k, covariance_type="diag", reg_covar=1e-3, random_state=settings.seed, max_iter=200
+            ).fit(x)
             w, m, s = gm.weights_, gm.means_, np.sqrt(gm.covariances_)
             if k < settings.components:  # pad with unused components so both classes have C
                 pad = settings.components - k
@@ -136,13 +153,20 @@ def fit_mixtures(bars: EncodedBars, settings: FitSettings) -> tuple[dict[str, Cl
             means.append(m)
             stds.append(s)
             used.append(int(chosen.sum()))
-        out[dim] = ClassMixtures(*(torch.tensor(np.stack(v), dtype=torch.float32) for v in (weights, means, stds)))
+        out[dim] = ClassMixtures(
+            *(torch.tensor(np.stack(v), dtype=torch.float32) for v in (weights, means, stds))
+        )
         counts[dim] = {"low_bars": used[0], "high_bars": used[1]}
     return out, counts
 
 
-def fit_prior(model: CDGMVAE, cache: CorpusCache, model_sha256: str, settings: FitSettings = FitSettings(),
-              progress: Callable[[int, int], None] | None = None) -> FittedPrior:
+def fit_prior(
+    model: CDGMVAE,
+    cache: CorpusCache,
+    model_sha256: str,
+    settings: FitSettings = FitSettings(),
+    progress: Callable[[int, int], None] | None = None,
+) -> FittedPrior:
     """Encode the cache's labelled training pieces and fit the class mixtures of both dimensions."""
     steps = iter_fit_prior(model, cache, model_sha256, settings)
     while True:
@@ -154,8 +178,13 @@ def fit_prior(model: CDGMVAE, cache: CorpusCache, model_sha256: str, settings: F
             progress(done, total)
 
 
-def iter_fit_prior(model: CDGMVAE, cache: CorpusCache, model_sha256: str, settings: FitSettings = FitSettings(),
-                   cancel: threading.Event | None = None) -> Generator[tuple[int, int], None, FittedPrior]:
+def iter_fit_prior(
+    model: CDGMVAE,
+    cache: CorpusCache,
+    model_sha256: str,
+    settings: FitSettings = FitSettings(),
+    cancel: threading.Event | None = None,
+) -> Generator[tuple[int, int], None, FittedPrior]:
     """:func:`fit_prior` as a generator of (windows encoded, windows in all), for background jobs;
     raises :class:`FitCancelled` once ``cancel`` is set."""
     bars = yield from encode_labelled(model, cache, settings, cancel)

@@ -97,15 +97,23 @@ def make_optimizer(model: CDGMVAE, config: TrainConfig) -> torch.optim.AdamW:
             prior.append(p)
         else:
             (decay if p.dim() >= 2 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.weight_decay, "lr_scale": 1.0},
-              {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
-              {"params": prior, "weight_decay": 0.0, "lr_scale": config.prior_lr_scale}]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay, "lr_scale": 1.0},
+        {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
+        {"params": prior, "weight_decay": 0.0, "lr_scale": config.prior_lr_scale},
+    ]
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.98))
 
 
 @torch.no_grad()
-def evaluate(model: CDGMVAE, data: WindowData, val: ValidationSet, batch_size: int, device,
-             best_emotion_weight: float = 1.0) -> dict:
+def evaluate(
+    model: CDGMVAE,
+    data: WindowData,
+    val: ValidationSet,
+    batch_size: int,
+    device,
+    best_emotion_weight: float = 1.0,
+) -> dict:
     """Validation metrics with the posterior means as z (see events.py for the fields)."""
     was_training = model.training
     model.eval()
@@ -128,7 +136,9 @@ def evaluate(model: CDGMVAE, data: WindowData, val: ValidationSet, batch_size: i
         n_tok += mask.sum().item()
         bars = batch.bar_mask
         c = model.config
-        poly = model.polyphony_head(post.mu_r).unflatten(-1, (c.subbeats_per_bar, c.polyphony_classes))
+        poly = model.polyphony_head(post.mu_r).unflatten(
+            -1, (c.subbeats_per_bar, c.polyphony_classes)
+        )
         poly_ok += (poly.argmax(-1) == batch.polyphony)[bars].sum().item()
         poly_n += bars.sum().item() * c.subbeats_per_bar
         key_ok += (model.key_head(post.mu_k).argmax(-1) == batch.key)[bars].sum().item()
@@ -170,8 +180,13 @@ def evaluate(model: CDGMVAE, data: WindowData, val: ValidationSet, batch_size: i
     return metrics
 
 
-def model_card(model_config: ModelConfig, train_config: TrainConfig, step: int, metrics: dict | None,
-               cache: CorpusCache) -> str:
+def model_card(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    step: int,
+    metrics: dict | None,
+    cache: CorpusCache,
+) -> str:
     sources = sorted({p.source for p in cache.pieces})
     lines = [
         "# emostudio CDGMVAE model",
@@ -215,20 +230,32 @@ def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> N
         raise TrainingError(f"cannot fine-tune {folder}: its tokenizer differs from the cache's")
     differences = base.config.architecture_differences(model.config)
     if differences:
-        raise TrainingError(f"cannot fine-tune {folder}: its architecture differs from the run's "
-                            f"({', '.join(differences)})")
+        raise TrainingError(
+            f"cannot fine-tune {folder}: its architecture differs from the run's "
+            f"({', '.join(differences)})"
+        )
     added = base.config.added_weight_prefixes(model.config)
     missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
     stray = [k for k in missing if not any(p in k for p in added)]
     if stray or unexpected:
-        raise TrainingError(f"cannot fine-tune {folder}: weights do not match (missing {stray[:3]}, "
-                            f"unexpected {unexpected[:3]})")
+        raise TrainingError(
+            f"cannot fine-tune {folder}: weights do not match (missing {stray[:3]}, "
+            f"unexpected {unexpected[:3]})"
+        )
 
 
-def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, train_config: TrainConfig,
-          device: torch.device, resume: bool = False, cancel=None,
-          max_minutes: float | None = None, init_from: str | Path | None = None,
-          changes: dict | None = None) -> Iterator[dict]:
+def train(
+    cache: CorpusCache,
+    run_dir: str | Path,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    device: torch.device,
+    resume: bool = False,
+    cancel=None,
+    max_minutes: float | None = None,
+    init_from: str | Path | None = None,
+    changes: dict | None = None,
+) -> Iterator[dict]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
 
     ``init_from`` (a model folder with ``model_config``'s architecture; objective weights may differ)
@@ -256,10 +283,14 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
     if state is not None:
         model_config, train_config = state.model_config, state.train_config
         if state.tokenizer_config != cache.tokenizer_config:
-            raise TrainingError("the cache's tokenizer config differs from the run's; use the same cache")
+            raise TrainingError(
+                "the cache's tokenizer config differs from the run's; use the same cache"
+            )
     if changes:
         train_config = train_config.with_changes(**changes)
-    if model_config.vocab_size != len(WindowData(cache, model_config, train_config).tokenizer.vocab):
+    if model_config.vocab_size != len(
+        WindowData(cache, model_config, train_config).tokenizer.vocab
+    ):
         raise TrainingError("model vocabulary size does not match the cache's tokenizer")
     torch.manual_seed(train_config.seed)
     model = CDGMVAE(model_config).to(device)
@@ -270,9 +301,13 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
         model.load_state_dict(state.model_state)
         try:
             optimizer.load_state_dict(state.optimizer_state)
-        except ValueError as exc:  # an optimizer layout of an older emostudio (before the priors' own group)
-            raise TrainingError(f"{run_dir}: its optimizer state does not fit this emostudio ({exc}); "
-                                f"start a new run from its weights with --init-from {run_dir / 'last'}") from exc
+        except (
+            ValueError
+        ) as exc:  # an optimizer layout of an older emostudio (before the priors' own group)
+            raise TrainingError(
+                f"{run_dir}: its optimizer state does not fit this emostudio ({exc}); "
+                f"start a new run from its weights with --init-from {run_dir / 'last'}"
+            ) from exc
         step, best_score, best_metrics = state.step, state.best_score, state.best_metrics
         if "torch" in state.rng:
             torch.set_rng_state(state.rng["torch"])
@@ -280,18 +315,25 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
         if init_from is not None:
             _load_initial_weights(model, Path(init_from), cache)
         if is_main:
-            (run_dir / "train.json").write_text(json.dumps(
-                {"model": model_config.to_dict(), "train": train_config.to_dict()}, indent=2) + "\n")
+            (run_dir / "train.json").write_text(
+                json.dumps(
+                    {"model": model_config.to_dict(), "train": train_config.to_dict()}, indent=2
+                )
+                + "\n"
+            )
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
 
     data = WindowData(cache, model_config, train_config)
     sampler = TrainSampler(cache, data, train_config, rank)
     val = validation_set(cache, train_config) if is_main else None
     per_step_bars = train_config.bars_per_sample * train_config.batch_size * world
     epoch_steps = train_config.epoch_steps or max(1, math.ceil(sampler.total_bars / per_step_bars))
-    metrics_file = open(run_dir / "metrics.jsonl", "a") if is_main else None
+    # lives across the generator's yields; closed in its finally
+    metrics_file = open(run_dir / "metrics.jsonl", "a") if is_main else None  # noqa: SIM115
     checkpoint_every = 60.0 * train_config.checkpoint_minutes
 
     def record(ev: dict) -> dict:
@@ -301,17 +343,43 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
         return ev
 
     def save_last() -> Iterator[dict]:
-        files = model_files(model, cache.tokenizer_config, model_card(model_config, train_config, step, best_metrics, cache),
-                            {"step": step, "best": best_metrics})
+        files = model_files(
+            model,
+            cache.tokenizer_config,
+            model_card(model_config, train_config, step, best_metrics, cache),
+            {"step": step, "best": best_metrics},
+        )
         write_folder_atomically(run_dir / "last", files)
-        save_resume(run_dir, model, optimizer, step, model_config, train_config, cache.tokenizer_config,
-                    best_score, best_metrics)
+        save_resume(
+            run_dir,
+            model,
+            optimizer,
+            step,
+            model_config,
+            train_config,
+            cache.tokenizer_config,
+            best_score,
+            best_metrics,
+        )
         yield event("checkpoint", step=step, kind="last", path=str(run_dir / "last"))
 
     n_params = sum(p.numel() for p in model.parameters())
-    yield record(event("start", step=step, rank=rank, max_steps=train_config.max_steps, epoch_steps=epoch_steps,
-                       device=str(device), world_size=world, run_dir=str(run_dir), n_params=n_params,
-                       model=model_config.to_dict(), train=train_config.to_dict(), resumed=state is not None))
+    yield record(
+        event(
+            "start",
+            step=step,
+            rank=rank,
+            max_steps=train_config.max_steps,
+            epoch_steps=epoch_steps,
+            device=str(device),
+            world_size=world,
+            run_dir=str(run_dir),
+            n_params=n_params,
+            model=model_config.to_dict(),
+            train=train_config.to_dict(),
+            resumed=state is not None,
+        )
+    )
     model.train()
     reason = "finished"
     last_save = time.monotonic()
@@ -338,8 +406,10 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
             _, losses = net(batch)
             loss = total_loss(losses, model_config, b)
             if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {loss.item()} at step {step} "
-                                    f"({ {k: round(v.item(), 4) for k, v in losses.items()} })")
+                raise TrainingError(
+                    f"the loss became {loss.item()} at step {step} "
+                    f"({ {k: round(v.item(), 4) for k, v in losses.items()} })"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
@@ -349,24 +419,56 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
             window_samples += batch.tokens.shape[0] * world
             if is_main and step % train_config.log_every == 0:
                 dt = max(1e-9, time.perf_counter() - window_t0)
-                yield record(event(
-                    "step", step=step, epoch=round(step / epoch_steps, 4), lr=lr, beta=b, loss=loss.item(),
-                    losses={k: round(v.item(), 5) for k, v in losses.items()}, grad_norm=float(grad_norm),
-                    tokens_per_s=round(window_tokens / dt, 1), samples_per_s=round(window_samples / dt, 2),
-                    elapsed_s=round(time.monotonic() - started, 1), truncated_bars=round(data.truncation_rate, 5)))
+                yield record(
+                    event(
+                        "step",
+                        step=step,
+                        epoch=round(step / epoch_steps, 4),
+                        lr=lr,
+                        beta=b,
+                        loss=loss.item(),
+                        losses={k: round(v.item(), 5) for k, v in losses.items()},
+                        grad_norm=float(grad_norm),
+                        tokens_per_s=round(window_tokens / dt, 1),
+                        samples_per_s=round(window_samples / dt, 2),
+                        elapsed_s=round(time.monotonic() - started, 1),
+                        truncated_bars=round(data.truncation_rate, 5),
+                    )
+                )
                 window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
             end_of_epoch = step % epoch_steps == 0 or step == train_config.max_steps
             if is_main and end_of_epoch:
-                metrics = evaluate(model, data, val, train_config.batch_size, device, train_config.best_emotion_weight)
+                metrics = evaluate(
+                    model,
+                    data,
+                    val,
+                    train_config.batch_size,
+                    device,
+                    train_config.best_emotion_weight,
+                )
                 is_best = best_score is None or metrics["score"] < best_score
                 if is_best:
                     best_score, best_metrics = metrics["score"], {**metrics, "step": step}
-                yield record(event("val", step=step, epoch=round(step / epoch_steps, 4), metrics=metrics, best=is_best))
+                yield record(
+                    event(
+                        "val",
+                        step=step,
+                        epoch=round(step / epoch_steps, 4),
+                        metrics=metrics,
+                        best=is_best,
+                    )
+                )
                 if is_best:
                     save_path = run_dir / "best"
-                    write_folder_atomically(save_path, model_files(
-                        model, cache.tokenizer_config,
-                        model_card(model_config, train_config, step, best_metrics, cache), best_metrics))
+                    write_folder_atomically(
+                        save_path,
+                        model_files(
+                            model,
+                            cache.tokenizer_config,
+                            model_card(model_config, train_config, step, best_metrics, cache),
+                            best_metrics,
+                        ),
+                    )
                     yield event("checkpoint", step=step, kind="best", path=str(save_path))
                 yield from save_last()
                 last_save, saved_step = time.monotonic(), step
@@ -380,10 +482,16 @@ def train(cache: CorpusCache, run_dir: str | Path, model_config: ModelConfig, tr
             yield from save_last()
         if world > 1:
             dist.barrier()
-        yield event("done", step=step, reason=reason, best=best_metrics,
-                    best_path=str(run_dir / "best") if best_metrics else None,
-                    elapsed_s=round(time.monotonic() - started, 1), rank=rank,
-                    weights_sha256=weights_fingerprint(model))
+        yield event(
+            "done",
+            step=step,
+            reason=reason,
+            best=best_metrics,
+            best_path=str(run_dir / "best") if best_metrics else None,
+            elapsed_s=round(time.monotonic() - started, 1),
+            rank=rank,
+            weights_sha256=weights_fingerprint(model),
+        )
     finally:
         if metrics_file is not None:
             metrics_file.close()

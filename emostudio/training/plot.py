@@ -50,11 +50,22 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     ax.set_title("validation token loss")
     ax.set_xlabel("step")
     ax = axes[1, 0]
-    for name in ("arousal_accuracy", "valence_accuracy", "quadrant_accuracy", "polyphony_accuracy",
-                 "key_accuracy", "token_accuracy"):
+    for name in (
+        "arousal_accuracy",
+        "valence_accuracy",
+        "quadrant_accuracy",
+        "polyphony_accuracy",
+        "key_accuracy",
+        "token_accuracy",
+    ):
         ys = [e["metrics"].get(name) for e in vals]
         if any(y is not None for y in ys):
-            ax.plot(xv, [float("nan") if y is None else y for y in ys], "o-", label=name.replace("_accuracy", ""))
+            ax.plot(
+                xv,
+                [float("nan") if y is None else y for y in ys],
+                "o-",
+                label=name.replace("_accuracy", ""),
+            )
     ax.set_ylim(0, 1)
     ax.set_title("validation accuracy")
     ax.set_xlabel("step")

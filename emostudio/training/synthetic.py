@@ -24,13 +24,20 @@ MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 
 
-def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: bool, n_bars: int,
-                   random_tonic: bool = True) -> Song:
+def synthetic_song(
+    rng: np.random.Generator,
+    arousal_high: bool,
+    valence_high: bool,
+    n_bars: int,
+    random_tonic: bool = True,
+) -> Song:
     tonic = int(rng.integers(0, 12)) if random_tonic else 0
     scale = MAJOR if valence_high else MINOR
     third = 4 if valence_high else 3
     step = 2 if arousal_high else 8  # sub-beats between melody notes
-    lo, hi = (90, 120) if arousal_high else (40, 70)  # velocities vary per note: no piece has its own token
+    lo, hi = (
+        (90, 120) if arousal_high else (40, 70)
+    )  # velocities vary per note: no piece has its own token
     melody, chords = [], []
     degree = int(rng.integers(0, 7))
     for bar in range(n_bars):
@@ -39,18 +46,37 @@ def synthetic_song(rng: np.random.Generator, arousal_high: bool, valence_high: b
             degree = int(np.clip(degree + rng.integers(-2, 3), 0, 13))
             pitch = 60 + tonic + scale[degree % 7] + 12 * (degree // 7)
             start = base + pos * TICKS_PER_SUBBEAT
-            melody.append(Note(pitch, start, start + step * TICKS_PER_SUBBEAT, int(rng.integers(lo, hi))))
+            melody.append(
+                Note(pitch, start, start + step * TICKS_PER_SUBBEAT, int(rng.integers(lo, hi)))
+            )
         for interval in (0, third, 7):
-            chords.append(Note(48 + tonic + interval, base, base + TICKS_PER_BAR, int(rng.integers(lo, hi)) - 20))
+            chords.append(
+                Note(
+                    48 + tonic + interval,
+                    base,
+                    base + TICKS_PER_BAR,
+                    int(rng.integers(lo, hi)) - 20,
+                )
+            )
     bpm = float(rng.uniform(130, 160)) if arousal_high else float(rng.uniform(60, 80))
-    return Song(tracks=(Track(program=0, name="melody").with_notes(melody),
-                        Track(program=0, name="chords").with_notes(chords)),
-                tempos=(TempoChange(0, bpm),))
+    return Song(
+        tracks=(
+            Track(program=0, name="melody").with_notes(melody),
+            Track(program=0, name="chords").with_notes(chords),
+        ),
+        tempos=(TempoChange(0, bpm),),
+    )
 
 
-def synthetic_cache(n_pieces: int = 48, n_bars: tuple[int, int] = (8, 16), labelled_share: float = 0.5,
-                    val_share: float = 0.25, seed: int = 0, random_tonic: bool = True,
-                    tokenizer_config: TokenizerConfig | None = None) -> CorpusCache:
+def synthetic_cache(
+    n_pieces: int = 48,
+    n_bars: tuple[int, int] = (8, 16),
+    labelled_share: float = 0.5,
+    val_share: float = 0.25,
+    seed: int = 0,
+    random_tonic: bool = True,
+    tokenizer_config: TokenizerConfig | None = None,
+) -> CorpusCache:
     """An in-memory corpus cache of synthetic pieces, balanced over the four quadrants
     (every tonic is C when ``random_tonic`` is false: then the mode is a matter of pitch identity)."""
     rng = np.random.default_rng(seed)
@@ -70,15 +96,22 @@ def synthetic_cache(n_pieces: int = 48, n_bars: tuple[int, int] = (8, 16), label
         polys.append(polyphony(song, bars_n, config))
         keys.append(bar_keys(song, bars_n))
         labelled = rng.random() < labelled_share
-        split = "val" if (i // 4) % int(round(1 / val_share)) == 0 else "train"
-        pieces.append({
-            "path": f"synthetic/{i:04d}.mid", "song_id": f"synthetic-{i}", "source": "synthetic",
-            "split": split, "quadrant": quadrant if labelled or split == "val" else None,
-            "valence": (1 if valence_high else -1) if labelled or split == "val" else None,
-            "arousal": (1 if arousal_high else -1) if labelled or split == "val" else None,
-            "n_bars": bars_n, "n_tokens": int(sum(len(b) for b in bars)),
-            "seconds": 0.0, "sha256": f"{i:064x}",
-        })
+        split = "val" if (i // 4) % round(1 / val_share) == 0 else "train"
+        pieces.append(
+            {
+                "path": f"synthetic/{i:04d}.mid",
+                "song_id": f"synthetic-{i}",
+                "source": "synthetic",
+                "split": split,
+                "quadrant": quadrant if labelled or split == "val" else None,
+                "valence": (1 if valence_high else -1) if labelled or split == "val" else None,
+                "arousal": (1 if arousal_high else -1) if labelled or split == "val" else None,
+                "n_bars": bars_n,
+                "n_tokens": int(sum(len(b) for b in bars)),
+                "seconds": 0.0,
+                "sha256": f"{i:064x}",
+            }
+        )
     arrays = {
         "tokens": np.concatenate(tokens),
         "bar_offsets": np.asarray(bar_offsets, dtype=np.int64),
@@ -97,9 +130,18 @@ def write_cache(cache: CorpusCache, folder: str | Path) -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / ARRAYS_NPZ, tokens=cache.tokens, bar_offsets=cache.bar_offsets,
-             piece_bar_offsets=cache.piece_bar_offsets, polyphony=cache.polyphony_all, key=cache.key_all)
-    meta = {"format_version": CACHE_FORMAT_VERSION, "tokenizer": cache.tokenizer_config.to_dict(),
-            "pieces": [p.to_dict() for p in cache.pieces]}
+    np.savez(
+        folder / ARRAYS_NPZ,
+        tokens=cache.tokens,
+        bar_offsets=cache.bar_offsets,
+        piece_bar_offsets=cache.piece_bar_offsets,
+        polyphony=cache.polyphony_all,
+        key=cache.key_all,
+    )
+    meta = {
+        "format_version": CACHE_FORMAT_VERSION,
+        "tokenizer": cache.tokenizer_config.to_dict(),
+        "pieces": [p.to_dict() for p in cache.pieces],
+    }
     (folder / CACHE_JSON).write_text(json.dumps(meta))
     return folder

@@ -34,8 +34,9 @@ class Estimate:
         return self.seconds_per_step * self.epoch_steps
 
 
-def measure_epoch(plan: RunPlan, cancel=None, warmup: int = WARMUP_STEPS,
-                  steps: int = TIMED_STEPS) -> Iterator[tuple[int, int]]:
+def measure_epoch(
+    plan: RunPlan, cancel=None, warmup: int = WARMUP_STEPS, steps: int = TIMED_STEPS
+) -> Iterator[tuple[int, int]]:
     """Yields (steps done, steps to do); returns an :class:`Estimate`, or None when cancelled."""
     import torch
 
@@ -51,8 +52,16 @@ def measure_epoch(plan: RunPlan, cancel=None, warmup: int = WARMUP_STEPS,
         model_config = ModelConfig.for_tokenizer(cache.tokenizer_config, **plan.model)
     total = warmup + steps
     # no validation, no checkpoint, a flat learning rate: only the steps themselves are timed
-    train_config = TrainConfig(**{**plan.train, "max_steps": 10**9, "epoch_steps": 10**9, "log_every": 1,
-                                  "checkpoint_minutes": 10**6, "warmup_steps": 0})
+    train_config = TrainConfig(
+        **{
+            **plan.train,
+            "max_steps": 10**9,
+            "epoch_steps": 10**9,
+            "log_every": 1,
+            "checkpoint_minutes": 10**6,
+            "warmup_steps": 0,
+        }
+    )
     device = resolve_device(plan.device)
     if cancel is not None and cancel.is_set():
         return None
@@ -76,5 +85,10 @@ def measure_epoch(plan: RunPlan, cancel=None, warmup: int = WARMUP_STEPS,
         torch.set_num_threads(threads_before)
     per_step = (stamps[-1] - stamps[warmup - 1]) / steps
     estimate = Estimate(per_step, int(plan.train["epoch_steps"]), str(device))
-    log.info("measured %.3f s per step on %s: %.0f s per epoch", per_step, device, estimate.seconds_per_epoch)
+    log.info(
+        "measured %.3f s per step on %s: %.0f s per epoch",
+        per_step,
+        device,
+        estimate.seconds_per_epoch,
+    )
     return estimate

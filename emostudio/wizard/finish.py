@@ -37,8 +37,10 @@ class Example:
 
     @property
     def label(self) -> str:
-        return (f"Q{self.quadrant} {QUADRANT_NAMES[self.quadrant]}: {self.song.n_bars} bars, "
-                f"{self.song.note_count} notes, heard as {self.heard.name}")
+        return (
+            f"Q{self.quadrant} {QUADRANT_NAMES[self.quadrant]}: {self.song.n_bars} bars, "
+            f"{self.song.note_count} notes, heard as {self.heard.name}"
+        )
 
 
 def _percent(value) -> str:
@@ -50,16 +52,19 @@ def validation_lines(metrics: dict | None) -> list[str]:
     if not metrics:
         return ["No validation was run."]
     step = metrics.get("step")
-    lines = [f"Best validation{f' (step {step})' if step is not None else ''}: token loss "
-             f"{metrics.get('token_loss', float('nan')):.3f}, next-token accuracy "
-             f"{_percent(metrics.get('token_accuracy'))}."]
+    lines = [
+        f"Best validation{f' (step {step})' if step is not None else ''}: token loss "
+        f"{metrics.get('token_loss', float('nan')):.3f}, next-token accuracy "
+        f"{_percent(metrics.get('token_accuracy'))}."
+    ]
     if metrics.get("arousal_accuracy") is None:
         lines.append("No labelled validation clips: the emotion accuracy could not be measured.")
     else:
         lines.append(
             f"Emotion recognised by q(y|x) on {metrics.get('n_clips', '?')} labelled validation clips: "
             f"arousal {_percent(metrics['arousal_accuracy'])}, valence {_percent(metrics['valence_accuracy'])}, "
-            f"quadrant {_percent(metrics.get('quadrant_accuracy'))} (chance: 50%, 50%, 25%).")
+            f"quadrant {_percent(metrics.get('quadrant_accuracy'))} (chance: 50%, 50%, 25%)."
+        )
     return lines
 
 
@@ -109,8 +114,9 @@ def write_model(plan: RunPlan) -> Path:
     return folder
 
 
-def fit_generation_prior(plan: RunPlan, model_dir: str | Path, device: str = "cpu",
-                         cancel=None) -> Iterator[tuple[int, int]]:
+def fit_generation_prior(
+    plan: RunPlan, model_dir: str | Path, device: str = "cpu", cancel=None
+) -> Iterator[tuple[int, int]]:
     """Fit and save ``model_dir``'s generation prior on the run's cache; yields (windows done, in all).
 
     A cache without labelled training pieces leaves the model with its learned prior (logged)."""
@@ -121,18 +127,28 @@ def fit_generation_prior(plan: RunPlan, model_dir: str | Path, device: str = "cp
 
     model, _ = load_model(model_dir, device)
     try:
-        prior = yield from iter_fit_prior(model, load_cache(plan.cache_dir), weights_sha256(model_dir), cancel=cancel)
+        prior = yield from iter_fit_prior(
+            model, load_cache(plan.cache_dir), weights_sha256(model_dir), cancel=cancel
+        )
     except FittedPriorError as exc:
         log.warning("no fitted prior for %s: %s", model_dir, exc)
         return
     except FitCancelled:
-        log.info("fitting the prior of %s was cancelled; it generates from its learned prior", model_dir)
+        log.info(
+            "fitting the prior of %s was cancelled; it generates from its learned prior", model_dir
+        )
         return
     save_fitted_prior(model_dir, prior)
 
 
-def generate_examples(model_dir: str | Path, out_dir: str | Path, device: str = "cpu",
-                      bars: int = EXAMPLE_BARS, seed: int = 0, cancel=None) -> Iterator[tuple[int, int]]:
+def generate_examples(
+    model_dir: str | Path,
+    out_dir: str | Path,
+    device: str = "cpu",
+    bars: int = EXAMPLE_BARS,
+    seed: int = 0,
+    cancel=None,
+) -> Iterator[tuple[int, int]]:
     """Yields (bars done, bars to do); returns one :class:`Example` per quadrant (fewer if cancelled)."""
     from emostudio.generation.engine import Engine
 
@@ -142,7 +158,9 @@ def generate_examples(model_dir: str | Path, out_dir: str | Path, device: str = 
     examples: list[Example] = []
     for quadrant in QUADRANT_NAMES:
         song = None
-        for ev in engine.generate(Emotion.from_quadrant(quadrant), bars=bars, seed=seed + quadrant, cancel=cancel):
+        for ev in engine.generate(
+            Emotion.from_quadrant(quadrant), bars=bars, seed=seed + quadrant, cancel=cancel
+        ):
             song = ev.song
             yield (quadrant - 1) * bars + ev.index + 1, 4 * bars
         if cancel is not None and cancel.is_set():

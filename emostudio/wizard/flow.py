@@ -131,7 +131,9 @@ class WizardFlow:
     page: Page = Page.DATA
 
     # ---- data ------------------------------------------------------------------------------------
-    def set_folders(self, folders: Sequence[str | Path], csv_file: str | Path | None = None) -> None:
+    def set_folders(
+        self, folders: Sequence[str | Path], csv_file: str | Path | None = None
+    ) -> None:
         """New folder choice: forgets labels and scan, which belong to the old choice."""
         self.folders = [Path(f) for f in folders]
         self.csv_file = Path(csv_file) if csv_file is not None else None
@@ -176,7 +178,9 @@ class WizardFlow:
         """Why training from scratch is impossible with this data (None when it is possible)."""
         if self.scan is None:
             return "Scan the folders first."
-        short = [q for q in QUADRANT_NAMES if self.scan.labelled.get(q, 0) < MIN_LABELLED_PER_QUADRANT]
+        short = [
+            q for q in QUADRANT_NAMES if self.scan.labelled.get(q, 0) < MIN_LABELLED_PER_QUADRANT
+        ]
         if not short:
             return None
         if self.scan.n_labelled == 0:

@@ -92,7 +92,7 @@ class LabelSet:
     labels: Mapping[Path, int] = field(default_factory=dict)
 
     @classmethod
-    def merge(cls, folders: Sequence[FolderLabels]) -> "LabelSet":
+    def merge(cls, folders: Sequence[FolderLabels]) -> LabelSet:
         labels: dict[Path, int] = {}
         for folder in folders:
             labels.update(folder.labels)
@@ -279,11 +279,15 @@ def _csv_labels(folder: Path, csv_path: Path, midi_files: list[Path]) -> FolderL
         return unusable(f"cannot read ({exc})")
     if problems and not labels:
         return FolderLabels(
-            folder, LabelKind.CSV, {}, csv_path, tuple(problems[:MAX_PROBLEMS]),
+            folder,
+            LabelKind.CSV,
+            {},
+            csv_path,
+            tuple(problems[:MAX_PROBLEMS]),
             fatal=f"{csv_path.name}: no usable label rows ({problems[0]})",
         )
     if len(problems) > MAX_PROBLEMS:
-        problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more"]
+        problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more"]
     return FolderLabels(folder, LabelKind.CSV, labels, csv_path, tuple(problems))
 
 

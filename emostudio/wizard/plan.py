@@ -32,10 +32,25 @@ WIZARD_DIR_ENV = "EMOSTUDIO_WIZARD_DIR"
 
 #: Model sizes the Model page offers, as :class:`~emostudio.model.ModelConfig` values.
 PRESETS: dict[str, dict] = {
-    "tiny": {"d_model": 64, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 2, "ff_mult": 2,
-             "latent_r": 8, "latent_k": 8, "feature_hidden": 64},
-    "small": {"d_model": 96, "n_heads": 4, "n_enc_layers": 1, "n_dec_layers": 2,
-              "latent_r": 12, "latent_k": 12, "feature_hidden": 96},
+    "tiny": {
+        "d_model": 64,
+        "n_heads": 2,
+        "n_enc_layers": 1,
+        "n_dec_layers": 2,
+        "ff_mult": 2,
+        "latent_r": 8,
+        "latent_k": 8,
+        "feature_hidden": 64,
+    },
+    "small": {
+        "d_model": 96,
+        "n_heads": 4,
+        "n_enc_layers": 1,
+        "n_dec_layers": 2,
+        "latent_r": 12,
+        "latent_k": 12,
+        "feature_hidden": 96,
+    },
     "default": {},  # the ModelConfig defaults: the shipped model's size
 }
 PRESET_HELP = {
@@ -70,13 +85,16 @@ def training_bars(cache_dir: str | Path) -> int:
     return sum(p.n_bars for p in cache.pieces if p.split == "train")
 
 
-def epoch_steps(train_bars: int, bars_per_sample: int = BARS_PER_SAMPLE, batch_size: int = BATCH_SIZE) -> int:
+def epoch_steps(
+    train_bars: int, bars_per_sample: int = BARS_PER_SAMPLE, batch_size: int = BATCH_SIZE
+) -> int:
     """Steps of one pass over the training bars (as the training loop counts an epoch)."""
     return max(1, math.ceil(train_bars / (bars_per_sample * batch_size)))
 
 
-def train_overrides(start: Start, epochs: int, steps_per_epoch: int, threads: int,
-                    defaults: dict | None = None) -> dict:
+def train_overrides(
+    start: Start, epochs: int, steps_per_epoch: int, threads: int, defaults: dict | None = None
+) -> dict:
     """The :class:`~emostudio.training.TrainConfig` values of a wizard run (``defaults`` replace
     the wizard's batch shape and any other value)."""
     max_steps = max(1, epochs * steps_per_epoch)
@@ -94,7 +112,9 @@ def train_overrides(start: Start, epochs: int, steps_per_epoch: int, threads: in
     }
     if start is Start.FINETUNE:
         # the base model's latents are already organised: no KL warm-up, a gentler rate
-        values.update(lr=FINE_TUNE_LR, beta_anneal_steps=0, warmup_steps=min(50, max(1, max_steps // 10)))
+        values.update(
+            lr=FINE_TUNE_LR, beta_anneal_steps=0, warmup_steps=min(50, max(1, max_steps // 10))
+        )
     fixed = {"max_steps", "epoch_steps"}
     values.update({k: v for k, v in (defaults or {}).items() if k not in fixed})
     return values
@@ -127,8 +147,9 @@ class RunPlan:
     format_version: int = WIZARD_FORMAT_VERSION
 
     @classmethod
-    def from_flow(cls, flow: WizardFlow, runs_root: Path, train_bars: int,
-                  threads: int | None = None) -> "RunPlan":
+    def from_flow(
+        cls, flow: WizardFlow, runs_root: Path, train_bars: int, threads: int | None = None
+    ) -> RunPlan:
         if flow.scan is None or flow.labels is None:
             raise ValueError("the data has not been scanned")
         start = flow.start
@@ -136,8 +157,11 @@ class RunPlan:
         name = f"{stamp}-{'finetune' if start is Start.FINETUNE else flow.preset}"
         run_dir = _unique(Path(runs_root) / name)
         defaults = dict(flow.train_defaults)
-        steps = epoch_steps(train_bars, int(defaults.get("bars_per_sample", BARS_PER_SAMPLE)),
-                            int(defaults.get("batch_size", BATCH_SIZE)))
+        steps = epoch_steps(
+            train_bars,
+            int(defaults.get("bars_per_sample", BARS_PER_SAMPLE)),
+            int(defaults.get("batch_size", BATCH_SIZE)),
+        )
         threads = threads if threads is not None else (cpu_threads() if flow.device == "cpu" else 0)
         return cls(
             run_dir=run_dir,
@@ -162,7 +186,8 @@ class RunPlan:
         """Create the run folder with ``wizard.json`` and the ``--config`` file."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / CONFIG_JSON).write_text(
-            json.dumps({"model": self.model, "train": self.train}, indent=2) + "\n")
+            json.dumps({"model": self.model, "train": self.train}, indent=2) + "\n"
+        )
         (self.run_dir / WIZARD_JSON).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     def to_dict(self) -> dict:
@@ -171,7 +196,7 @@ class RunPlan:
         return data
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> "RunPlan":
+    def load(cls, run_dir: str | Path) -> RunPlan:
         """``wizard.json`` of a run folder; ValueError (one line) when it is missing or damaged."""
         path = Path(run_dir) / WIZARD_JSON
         try:
@@ -191,9 +216,21 @@ class RunPlan:
     # ---- the child process -----------------------------------------------------------------------
     def command(self, resume: bool = False) -> list[str]:
         """``emostudio train`` for this run (``--resume`` continues from its checkpoint)."""
-        cmd = [sys.executable, "-m", "emostudio", "train", "--cache", str(self.cache_dir),
-               "--out", str(self.run_dir), "--config", str(self.run_dir / CONFIG_JSON),
-               "--device", self.device, "--events"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "emostudio",
+            "train",
+            "--cache",
+            str(self.cache_dir),
+            "--out",
+            str(self.run_dir),
+            "--config",
+            str(self.run_dir / CONFIG_JSON),
+            "--device",
+            self.device,
+            "--events",
+        ]
         if resume:
             cmd.append("--resume")
         elif self.base_model:
@@ -206,8 +243,11 @@ class RunPlan:
 
     def describe(self) -> list[str]:
         """The settings, one per line (the Train page, the model card)."""
-        start = (f"fine-tuned from {self.base_model}" if self.start == Start.FINETUNE.value
-                 else f"trained from scratch, size preset {self.preset}")
+        start = (
+            f"fine-tuned from {self.base_model}"
+            if self.start == Start.FINETUNE.value
+            else f"trained from scratch, size preset {self.preset}"
+        )
         return [
             f"data folders: {', '.join(self.folders)}",
             f"labels: {'; '.join(self.label_sources)}",

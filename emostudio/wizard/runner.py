@@ -61,7 +61,7 @@ def format_duration(seconds: float | None) -> str:
     """``3725`` -> ``1 h 02 min``; ``75`` -> ``1 min 15 s``; None -> ``-``."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -82,7 +82,9 @@ class RunProgress:
     # curves: training loss per logged step, validation metrics per epoch
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)  # the weighted total
-    token_losses: list[float] = field(default_factory=list)  # the token term, comparable with validation
+    token_losses: list[float] = field(
+        default_factory=list
+    )  # the token term, comparable with validation
     val_steps: list[int] = field(default_factory=list)
     val_token_loss: list[float] = field(default_factory=list)
     val_token_accuracy: list[float] = field(default_factory=list)
@@ -134,8 +136,12 @@ class RunProgress:
     def _add_val(self, ev: dict) -> None:
         metrics = ev.get("metrics") or {}
         self.val_steps.append(int(ev.get("step", self.step)))
-        for name, values in (("token_loss", self.val_token_loss), ("token_accuracy", self.val_token_accuracy),
-                             ("arousal_accuracy", self.val_arousal), ("valence_accuracy", self.val_valence)):
+        for name, values in (
+            ("token_loss", self.val_token_loss),
+            ("token_accuracy", self.val_token_accuracy),
+            ("arousal_accuracy", self.val_arousal),
+            ("valence_accuracy", self.val_valence),
+        ):
             value = metrics.get(name)
             values.append(math.nan if value is None else float(value))
         if ev.get("best"):
@@ -155,7 +161,7 @@ class RunProgress:
         return self.elapsed_s / done * max(0, self.max_steps - self.step)
 
     @classmethod
-    def from_history(cls, run_dir: Path) -> "RunProgress":
+    def from_history(cls, run_dir: Path) -> RunProgress:
         """The curves of a run so far (``metrics.jsonl``), to continue them when it resumes."""
         progress = cls()
         path = Path(run_dir) / METRICS_FILE
@@ -184,8 +190,11 @@ def checkpoint_info(run_dir: Path) -> dict | None:
         return None
     try:
         meta = json.loads((run_dir / RESUME_JSON).read_text())
-        return {"step": int(meta["step"]), "max_steps": int(meta["train"]["max_steps"]),
-                "best": meta.get("best_metrics")}
+        return {
+            "step": int(meta["step"]),
+            "max_steps": int(meta["train"]["max_steps"]),
+            "best": meta.get("best_metrics"),
+        }
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -207,27 +216,45 @@ class Outcome:
     checkpoint_step: int | None = None
 
 
-def describe_exit(returncode: int | None, progress: RunProgress, stop: Stop, log_tail: Sequence[str],
-                  run_dir: Path) -> Outcome:
+def describe_exit(
+    returncode: int | None,
+    progress: RunProgress,
+    stop: Stop,
+    log_tail: Sequence[str],
+    run_dir: Path,
+) -> Outcome:
     """The state and the sentence the user reads when the child has ended."""
     checkpoint = checkpoint_info(run_dir)
     step = checkpoint["step"] if checkpoint else None
-    kept = (f"The last checkpoint (step {step}) is kept in {run_dir}; Resume continues from it."
-            if checkpoint else "No checkpoint had been saved yet; Resume starts the run again.")
+    kept = (
+        f"The last checkpoint (step {step}) is kept in {run_dir}; Resume continues from it."
+        if checkpoint
+        else "No checkpoint had been saved yet; Resume starts the run again."
+    )
     tail = tuple(log_tail)
     if returncode == 0 and progress.done_reason == "finished":
-        return Outcome(RunState.FINISHED, f"Training finished after {progress.step} steps.", 0, tail, step)
+        return Outcome(
+            RunState.FINISHED, f"Training finished after {progress.step} steps.", 0, tail, step
+        )
     if returncode == 0 and progress.done_reason in ("cancelled", "time_budget"):
         if stop is Stop.CANCEL:
-            return Outcome(RunState.FAILED, f"Training cancelled at step {progress.step}. {kept}", 0, tail, step)
+            return Outcome(
+                RunState.FAILED,
+                f"Training cancelled at step {progress.step}. {kept}",
+                0,
+                tail,
+                step,
+            )
         return Outcome(RunState.PAUSED, f"Paused at step {progress.step}. {kept}", 0, tail, step)
     text = "\n".join(tail)
     out_of_memory = any(marker in text for marker in _OOM_MARKERS)
     if returncode is not None and returncode < 0:
         name = _signal_name(-returncode)
         if -returncode == signal.SIGKILL:
-            why = (f"The training process was killed ({name}), most likely because the system ran out "
-                   "of memory (or it was stopped from outside). Try a smaller size preset.")
+            why = (
+                f"The training process was killed ({name}), most likely because the system ran out "
+                "of memory (or it was stopped from outside). Try a smaller size preset."
+            )
         else:
             why = f"The training process was killed by signal {name}."
     elif out_of_memory:
@@ -251,7 +278,9 @@ def _signal_name(number: int) -> str:
 class TrainingProcess:
     """One invocation of ``emostudio train`` (``command`` from :meth:`RunPlan.command`)."""
 
-    def __init__(self, command: Sequence[str], run_dir: str | Path, progress: RunProgress | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], run_dir: str | Path, progress: RunProgress | None = None
+    ) -> None:
         self.command = list(command)
         self.run_dir = Path(run_dir)
         self.progress = progress if progress is not None else RunProgress()
@@ -280,8 +309,14 @@ class TrainingProcess:
             log.info("starting: %s", " ".join(self.command))
             # its own session: a Ctrl-C meant for the window's terminal does not reach the child
             self._process = subprocess.Popen(
-                self.command, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,
-                text=True, bufsize=1, env=env, start_new_session=True,
+                self.command,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+                env=env,
+                start_new_session=True,
             )
 
     def pause(self) -> None:
@@ -328,7 +363,9 @@ class TrainingProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             returncode = process.wait()
-        self.outcome = describe_exit(returncode, self.progress, self.stop, self.log_tail(), self.run_dir)
+        self.outcome = describe_exit(
+            returncode, self.progress, self.stop, self.log_tail(), self.run_dir
+        )
         log.info("training process ended: %s", self.outcome.message)
         return self.outcome
 

@@ -42,5 +42,9 @@ def list_runs(runs_root: str | Path) -> list[RunInfo]:
         except ValueError:
             continue
         info = checkpoint_info(folder)
-        runs.append(RunInfo(plan, info["step"] if info else 0, info["max_steps"] if info else plan.max_steps))
+        runs.append(
+            RunInfo(
+                plan, info["step"] if info else 0, info["max_steps"] if info else plan.max_steps
+            )
+        )
     return runs

@@ -17,7 +17,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from emostudio.corpus import CorpusError, Finished, Progress, SourceFile, discover, emopia_song_id, prepare
+from emostudio.corpus import (
+    CorpusError,
+    Finished,
+    Progress,
+    SourceFile,
+    discover,
+    emopia_song_id,
+    prepare,
+)
 from emostudio.corpus.sources import quadrant_labels
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.wizard.flow import DataSummary, Rejection
@@ -58,10 +66,17 @@ def labelled_sources(folders: Sequence[Path], labels: LabelSet) -> tuple[Path, l
             song_id = src.song_id
             if by_kind.get(folder) is LabelKind.NAMES and quadrant is not None:
                 song_id = emopia_song_id(path.name)  # clips of one song stay in one split
-            sources.append(replace(
-                src, path=path.relative_to(root).as_posix(), song_id=song_id,
-                source=src.source or folder.name, quadrant=quadrant, valence=valence, arousal=arousal,
-            ))
+            sources.append(
+                replace(
+                    src,
+                    path=path.relative_to(root).as_posix(),
+                    song_id=song_id,
+                    source=src.source or folder.name,
+                    quadrant=quadrant,
+                    valence=valence,
+                    arousal=arousal,
+                )
+            )
     return root, sources
 
 
@@ -81,9 +96,13 @@ def scan(
     root, sources = labelled_sources(folders, labels)
     cache_dir = cache_dir_for(Path(cache_root), folders, Path(csv_file) if csv_file else None)
     if not sources:
-        return ScanResult(labels, DataSummary(cache_dir, 0, 0, (), 0.0, 0, 0, {1: 0, 2: 0, 3: 0, 4: 0}))
+        return ScanResult(
+            labels, DataSummary(cache_dir, 0, 0, (), 0.0, 0, 0, {1: 0, 2: 0, 3: 0, 4: 0})
+        )
     report = None
-    for event in prepare(root, cache_dir, jobs=jobs, config=tokenizer_config, cancel=cancel, sources=sources):
+    for event in prepare(
+        root, cache_dir, jobs=jobs, config=tokenizer_config, cancel=cancel, sources=sources
+    ):
         if isinstance(event, Finished):
             report = event.report
         elif isinstance(event, Progress):

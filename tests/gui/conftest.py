@@ -41,8 +41,16 @@ def tiny_model_dir(tmp_path_factory):
     torch.set_num_threads(1)
     tokenizer_config = TokenizerConfig()
     config = ModelConfig.for_tokenizer(
-        tokenizer_config, bar_len=48, d_model=32, n_heads=2, n_enc_layers=1, n_dec_layers=1,
-        latent_r=4, latent_k=4, feature_hidden=16, dropout=0.0,
+        tokenizer_config,
+        bar_len=48,
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        latent_r=4,
+        latent_k=4,
+        feature_hidden=16,
+        dropout=0.0,
     )
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("models") / "tiny"

@@ -12,7 +12,10 @@ def make_song(n_bars: int = 4, bpm: float = 120.0) -> Song:
             piano.append(Note(pitch, base + i * 480, base + (i + 1) * 480, 70 + 10 * i))
         bass.append(Note(36 + bar % 3, base, base + 1920, 90))
     return Song(
-        tracks=(Track(program=0, name="Piano", notes=tuple(piano)), Track(program=33, name="Bass", notes=tuple(bass))),
+        tracks=(
+            Track(program=0, name="Piano", notes=tuple(piano)),
+            Track(program=33, name="Bass", notes=tuple(bass)),
+        ),
         tempos=(TempoChange(0, bpm),),
         name="arpeggio",
     )

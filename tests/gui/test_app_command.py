@@ -28,7 +28,10 @@ def test_the_window_opens_at_once_and_loads_the_file(qtbot, monkeypatch, midi_fi
     def fake_exec():  # instead of the event loop: look at the window, let the jobs finish, close
         window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
         seen["visible_at_once"] = window.isVisible()
-        qtbot.waitUntil(lambda: window.engine is not None and window.document.input_song is not None, timeout=20_000)
+        qtbot.waitUntil(
+            lambda: window.engine is not None and window.document.input_song is not None,
+            timeout=20_000,
+        )
         seen["model"] = window.engine.model_dir
         seen["input"] = window.document.input_path
         monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)

@@ -17,8 +17,11 @@ def run(job):
 def test_export_keeps_a_tempo_change_after_the_time_signature(tmp_path):
     # a generated take has a tempo per bar; the file must interleave tempo and metre by tick
     song = make_song(2)
-    song = Song(tracks=song.tracks, tempos=(TempoChange(0, 120.0), TempoChange(1920, 64.0)),
-                time_signatures=(TimeSignature(0, 4, 4),))
+    song = Song(
+        tracks=song.tracks,
+        tempos=(TempoChange(0, 120.0), TempoChange(1920, 64.0)),
+        time_signatures=(TimeSignature(0, 4, 4),),
+    )
     events, path = run(jobs.export_midi_job(song, tmp_path / "take.mid"))
     back = read_midi(path)
     assert [round(t.bpm) for t in back.tempos] == [120, 64] and back.tempos[1].tick == 1920
@@ -44,13 +47,21 @@ def test_transfer_job_takes_the_first_bars_of_a_long_piece(tiny_model_dir):
     from emostudio.generation import Engine
 
     engine = Engine.load(tiny_model_dir, device="cpu")
-    events, song = run(jobs.transfer_job(engine, make_song(12), Emotion(-0.5, 0.5), 1.0, ("valence",), 1.0, 5, max_bars=3))
+    events, song = run(
+        jobs.transfer_job(
+            engine, make_song(12), Emotion(-0.5, 0.5), 1.0, ("valence",), 1.0, 5, max_bars=3
+        )
+    )
     assert [e.done for e in events] == [1, 2, 3] and all(e.total == 3 for e in events)
     assert song is events[-1].song and song.n_bars <= 3
 
 
 def test_midi_suffixes():
-    assert jobs.is_midi_path("a.MID") and jobs.is_midi_path("b.midi") and not jobs.is_midi_path("c.wav")
+    assert (
+        jobs.is_midi_path("a.MID")
+        and jobs.is_midi_path("b.midi")
+        and not jobs.is_midi_path("c.wav")
+    )
 
 
 def test_a_long_piece_is_heard_on_its_first_bars(tiny_model_dir):

@@ -50,7 +50,10 @@ def drop(window, *paths):
 
 
 def notes_of(song):
-    rows = np.array([(n.start / 480, (n.end - n.start) / 480, n.pitch) for t in song.tracks for n in t.notes], float)
+    rows = np.array(
+        [(n.start / 480, (n.end - n.start) / 480, n.pitch) for t in song.tracks for n in t.notes],
+        float,
+    )
     return rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
 
 
@@ -79,7 +82,7 @@ def test_dropping_a_midi_file_opens_it_and_draws_it(qtbot, window, midi_file, so
     assert "arpeggio.mid" in window.input_label.text()
     assert "4 bars" in window.status_message()
     assert load_settings().recent_files[0] == str(midi_file)
-    assert [a.text() for a in window.recent_menu.actions()][0].endswith("arpeggio.mid")
+    assert next(a.text() for a in window.recent_menu.actions()).endswith("arpeggio.mid")
 
 
 def test_a_corrupt_file_gives_a_message_and_keeps_the_work(qtbot, window, midi_file, tmp_path):
@@ -98,7 +101,11 @@ def test_a_corrupt_file_gives_a_message_and_keeps_the_work(qtbot, window, midi_f
 
 def test_a_thirty_minute_piece_loads_with_a_note(qtbot, window, tmp_path):
     bars = 900  # 2 s a bar at 120 bpm: 30 minutes
-    notes = tuple(Note(48 + (b * 7 + i) % 36, b * 1920 + i * 480, b * 1920 + (i + 1) * 480, 80) for b in range(bars) for i in range(4))
+    notes = tuple(
+        Note(48 + (b * 7 + i) % 36, b * 1920 + i * 480, b * 1920 + (i + 1) * 480, 80)
+        for b in range(bars)
+        for i in range(4)
+    )
     path = tmp_path / "long.mid"
     write_midi(Song(tracks=(Track(program=0, notes=notes),), tempos=(TempoChange(0, 120.0),)), path)
     open_by_drop(qtbot, window, path)
@@ -109,7 +116,9 @@ def test_a_thirty_minute_piece_loads_with_a_note(qtbot, window, tmp_path):
 # ---- model, transfer, generation -----------------------------------------------------------------
 
 
-def test_a_model_from_another_version_is_refused_clearly(qtbot, ready_window, tiny_model_dir, tmp_path):
+def test_a_model_from_another_version_is_refused_clearly(
+    qtbot, ready_window, tiny_model_dir, tmp_path
+):
     window = ready_window
     engine = window.engine
     other = tmp_path / "future"
@@ -134,13 +143,18 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(-0.6, -0.6).toPoint())
     qtbot.keyClick(pad, Qt.Key_Left)
     target = window.document.target
-    assert (target.valence, target.arousal) == (pytest.approx(-0.65, abs=0.02), pytest.approx(-0.6, abs=0.02))
+    assert (target.valence, target.arousal) == (
+        pytest.approx(-0.65, abs=0.02),
+        pytest.approx(-0.6, abs=0.02),
+    )
     # lambda by keyboard: 1.00 -> 0.90
     window.transform.strength_slider.setFocus()
     qtbot.keyClick(window.transform.strength_slider, Qt.Key_PageDown)
     window.transform.arousal_box.setChecked(False)
     qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
+    )
     take = window.document.takes[0]
     assert take.kind == "transfer" and take.target.name == "sad"
     assert "λ 0.90 on valence" in take.details
@@ -148,7 +162,9 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
     assert window.takes.list.count() == 1 and "arpeggio" in window.takes.list.item(0).text()
     qtbot.waitUntil(lambda: any(m.label == "1" for m in window.pad.markers), timeout=WAIT_MS)
-    qtbot.waitUntil(window.transform.generate_button.isEnabled, timeout=WAIT_MS)  # the model is free again
+    qtbot.waitUntil(
+        window.transform.generate_button.isEnabled, timeout=WAIT_MS
+    )  # the model is free again
 
 
 def test_generate_along_a_drawn_curve(qtbot, ready_window):
@@ -163,7 +179,9 @@ def test_generate_along_a_drawn_curve(qtbot, ready_window):
     qtbot.mouseRelease(pad, Qt.LeftButton, pos=pad.to_widget(0.8, 0.8).toPoint())
     assert "sad → happy" in window.target_label.text()
     qtbot.keyClick(window, Qt.Key_G, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
+    )
     take = window.document.takes[0]
     assert take.target[0].name == "sad" and take.target[-1].name == "happy"
     assert take.song.n_bars <= 4 and take.song.note_count > 0
@@ -192,7 +210,9 @@ def make_take(qtbot, window, bars=2):
     window.transform.seed_spin.setValue(3)
     window.listen_box.setChecked(False)
     qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[-1].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: bool(window.document.takes) and window.document.takes[-1].complete, timeout=WAIT_MS
+    )
     wait_idle(qtbot, window)
     return window.document.takes[-1]
 
@@ -247,7 +267,9 @@ def test_closing_with_unexported_takes_asks_first(qtbot, ready_window, monkeypat
     window = ready_window
     make_take(qtbot, window)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel
+    )
     assert not window.close()
     assert window.isVisible() and "never exported" in asked[0]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
@@ -276,7 +298,11 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
     assert [n for _, n in piano] == [60, 64, 67, 72]
     gaps = np.diff([t for t, _ in piano])
     assert np.all(np.abs(gaps - 0.25) < 0.05), gaps
-    offs = [m for _, m in sink.messages if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)]
+    offs = [
+        m
+        for _, m in sink.messages
+        if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)
+    ]
     assert len(offs) >= 5
     assert any(b is not None and b > 0 for b in playheads)
     assert window.roll.playhead_beat is None and "Play" in window.transport.play_button.text()
@@ -290,7 +316,9 @@ def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
     window.listen_box.setChecked(True)
     started_while_growing = []
     window.player.playing_changed.connect(
-        lambda playing: playing and started_while_growing.append(not window.document.takes[-1].complete)
+        lambda playing: (
+            playing and started_while_growing.append(not window.document.takes[-1].complete)
+        )
     )
     qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
@@ -354,14 +382,19 @@ def test_transfer_rewrites_the_whole_piece_or_its_first_bars(qtbot, ready_window
     for whole, expected in ((True, 6), (False, 2)):
         window.transform.whole_box.setChecked(whole)
         qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
-        qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[-1].complete, timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: bool(window.document.takes) and window.document.takes[-1].complete,
+            timeout=WAIT_MS,
+        )
         wait_idle(qtbot, window)
         take = window.document.takes[-1]
         assert take.kind == "transfer" and take.song.n_bars == expected
         assert ("whole piece" if whole else "first 2 bars") in take.details
 
 
-def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(qtbot, ready_window, midi_file):
+def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(
+    qtbot, ready_window, midi_file
+):
     window = ready_window
     open_by_drop(qtbot, window, midi_file)
     wait_idle(qtbot, window)
@@ -369,5 +402,7 @@ def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(qtbot, 
     assert window.model.busy
     assert window.transfer() is None
     assert "as soon as the model has listened" in window.status_message()
-    qtbot.waitUntil(lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
+    )
     assert window.document.takes[0].kind == "transfer"

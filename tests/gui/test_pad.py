@@ -26,7 +26,9 @@ def test_click_moves_the_target_to_that_quadrant(qtbot, pad):
         qtbot.mouseClick(pad, Qt.LeftButton, pos=_at(pad, -0.6, -0.6))
     emotion = signal.args[0]
     assert emotion.name == "sad"
-    assert emotion.valence == pytest.approx(-0.6, abs=0.02) and emotion.arousal == pytest.approx(-0.6, abs=0.02)
+    assert emotion.valence == pytest.approx(-0.6, abs=0.02) and emotion.arousal == pytest.approx(
+        -0.6, abs=0.02
+    )
     assert pad.target == emotion
 
 
@@ -63,7 +65,9 @@ def test_curve_mode_draws_a_path(qtbot, pad):
         qtbot.mouseRelease(pad, Qt.LeftButton, pos=_at(pad, *points[-1]))
     curve = signal.args[0]
     assert len(curve) == 4
-    assert curve[0] == pytest.approx((-0.8, -0.8), abs=0.02) and curve[-1] == pytest.approx((0.8, 0.8), abs=0.02)
+    assert curve[0] == pytest.approx((-0.8, -0.8), abs=0.02) and curve[-1] == pytest.approx(
+        (0.8, 0.8), abs=0.02
+    )
     assert pad.target == before  # drawing does not move the target point
     with qtbot.waitSignal(pad.curve_changed) as cleared:
         qtbot.keyClick(pad, Qt.Key_Escape)
@@ -78,7 +82,12 @@ def test_tooltips_name_markers_and_positions(pad):
 
 
 def test_pad_paints_markers_and_curve(qtbot, pad):
-    pad.set_markers([PadMarker("input", Emotion(0.5, -0.5), kind="input"), PadMarker("take 1", Emotion(-0.3, 0.4), current=True)])
+    pad.set_markers(
+        [
+            PadMarker("input", Emotion(0.5, -0.5), kind="input"),
+            PadMarker("take 1", Emotion(-0.3, 0.4), current=True),
+        ]
+    )
     pad.set_curve_mode(True)
     qtbot.mousePress(pad, Qt.LeftButton, pos=_at(pad, -0.8, 0.0))
     qtbot.mouseMove(pad, _at(pad, 0.8, 0.0))

@@ -39,10 +39,15 @@ def test_modes_show_input_and_take_for_ab(roll):
     roll.set_input(song)
     roll.set_take(take)
     assert roll.mode == "overlay"
-    assert len(roll.drawn_notes("input")) == song.note_count and len(roll.drawn_notes("take")) == take.note_count
+    assert (
+        len(roll.drawn_notes("input")) == song.note_count
+        and len(roll.drawn_notes("take")) == take.note_count
+    )
     roll.set_mode("split")
     assert roll.lower.isVisible()
-    assert roll.lower.layers["take"].visible_items() and not roll.main.layers["take"].visible_items()
+    assert (
+        roll.lower.layers["take"].visible_items() and not roll.main.layers["take"].visible_items()
+    )
     roll.set_mode("input")
     assert len(roll.drawn_notes("take")) == 0 and len(roll.drawn_notes("input")) == song.note_count
     roll.set_mode("take")
@@ -74,7 +79,10 @@ def test_view_is_fenced_and_playhead_moves(roll):
 def test_ten_thousand_notes_draw_quickly(roll):
     rng = np.random.default_rng(0)
     starts = np.sort(rng.integers(0, 400 * 1920, 10_000))
-    notes = tuple(Note(int(p), int(s), int(s) + 240, int(v)) for p, s, v in zip(rng.integers(30, 90, 10_000), starts, rng.integers(1, 128, 10_000)))
+    notes = tuple(
+        Note(int(p), int(s), int(s) + 240, int(v))
+        for p, s, v in zip(rng.integers(30, 90, 10_000), starts, rng.integers(1, 128, 10_000))
+    )
     song = Song(tracks=(Track(program=0, notes=notes),))
     t0 = time.perf_counter()
     roll.set_input(song)

@@ -44,7 +44,7 @@ def test_importing_the_core_and_the_cli_loads_no_qt():
         "import sys, emostudio.midi, emostudio.tokens, emostudio.emotion, emostudio.playback, "
         "emostudio.settings, emostudio.cli.main, emostudio.cli.app, emostudio.gui.jobs, emostudio.gui.roll_data, "
         "emostudio.gui.curve; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (QT,)
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -56,6 +56,11 @@ def test_import_linter_contract_holds():
     if not lint.exists() and shutil.which("lint-imports") is None:
         pytest.skip("import-linter is not installed")
     root = PACKAGE.parent
-    out = subprocess.run([str(lint if lint.exists() else "lint-imports")], cwd=root, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [str(lint if lint.exists() else "lint-imports")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Qt stops at emostudio.gui KEPT" in out.stdout, out.stdout[-2000:]

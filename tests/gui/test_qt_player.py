@@ -1,5 +1,7 @@
 """The Qt player re-emits the pure player's callbacks as signals on the GUI thread."""
 
+import itertools
+
 import pytest
 from gui_songs import make_song
 
@@ -20,7 +22,7 @@ def test_plays_a_song_into_a_sink_with_its_timing(qtbot):
     notes = [(t, m.note) for t, m in sink.notes_on()]
     assert sorted(n for _, n in notes) == sorted([36, 60, 64, 67, 72])
     piano = [t for t, n in notes if n in (60, 64, 67, 72)]
-    gaps = [b - a for a, b in zip(piano, piano[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(piano)]
     assert all(abs(gap - 0.25) < 0.05 for gap in gaps), gaps
     assert positions and positions[-1] == pytest.approx(song.duration_seconds, abs=0.01)
     assert not player.is_playing

@@ -17,7 +17,9 @@ from emostudio.midi import Note, Song, TempoChange, Track
 
 
 def _song():
-    piano = Track(program=0, notes=(Note(60, 0, 480, 100), Note(64, 480, 960, 20), Note(67, 960, 1920, 127)))
+    piano = Track(
+        program=0, notes=(Note(60, 0, 480, 100), Note(64, 480, 960, 20), Note(67, 960, 1920, 127))
+    )
     bass = Track(program=33, notes=(Note(36, 0, 1920, 90),))
     return Song(tracks=(piano, bass), tempos=(TempoChange(0, 120.0), TempoChange(1920, 60.0)))
 
@@ -32,7 +34,7 @@ def test_roll_data_keeps_every_note_in_layers_of_one_family_and_level():
     assert len(keys) == len(set(keys))
     soft = [layer for layer in data.layers if 64 in layer.pitch]
     assert soft[0].level == 0 and soft[0].x0.tolist() == [1.0] and soft[0].width.tolist() == [1.0]
-    loud = [layer for layer in data.layers if 67 in layer.pitch][0]
+    loud = next(layer for layer in data.layers if 67 in layer.pitch)
     assert loud.level == VELOCITY_LEVELS - 1 and loud.alpha > soft[0].alpha
 
 
@@ -83,6 +85,15 @@ def test_pure_helpers_do_not_import_qt():
 
     for module in (curve, rd):
         tree = ast.parse(Path(module.__file__).read_text())
-        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        names = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        names |= {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module
+        }
         assert not names & {"PySide6", "pyqtgraph"}, module.__name__

@@ -19,8 +19,18 @@ pytestmark = pytest.mark.slow
 
 WAIT_MS = 240_000
 #: a model and batches small enough that a test run takes seconds on two cores
-TEST_PRESET = {"d_model": 32, "n_heads": 2, "n_enc_layers": 1, "n_dec_layers": 1, "ff_mult": 2,
-               "latent_r": 4, "latent_k": 4, "feature_hidden": 16, "bar_len": 64, "dropout": 0.0}
+TEST_PRESET = {
+    "d_model": 32,
+    "n_heads": 2,
+    "n_enc_layers": 1,
+    "n_dec_layers": 1,
+    "ff_mult": 2,
+    "latent_r": 4,
+    "latent_k": 4,
+    "feature_hidden": 16,
+    "bar_len": 64,
+    "dropout": 0.0,
+}
 TRAIN_DEFAULTS = {"batch_size": 4, "bars_per_sample": 4, "threads": 1}
 FOLDERS = {1: "happy", 2: "tense", 3: "sad", 4: "calm"}
 
@@ -34,7 +44,9 @@ def music(tmp_path_factory):
         valence_high, arousal_high = q in (1, 4), q in (1, 2)
         (root / name).mkdir(parents=True)
         for i in range(10):
-            write_midi(synthetic_song(rng, arousal_high, valence_high, 4), root / name / f"{name}{i}.mid")
+            write_midi(
+                synthetic_song(rng, arousal_high, valence_high, 4), root / name / f"{name}{i}.mid"
+            )
     (root / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06 not really")
     return root
 
@@ -49,8 +61,13 @@ def make_wizard(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOSTUDIO_MODEL_DIR", str(tmp_path / "no-shipped-model"))
 
     def make(main=None, **kwargs):
-        options = {"runs_root": tmp_path / "runs", "cache_root": tmp_path / "caches",
-                   "presets": {"test": TEST_PRESET}, "train_defaults": TRAIN_DEFAULTS, **kwargs}
+        options = {
+            "runs_root": tmp_path / "runs",
+            "cache_root": tmp_path / "caches",
+            "presets": {"test": TEST_PRESET},
+            "train_defaults": TRAIN_DEFAULTS,
+            **kwargs,
+        }
         if main is not None:
             wizard = open_wizard(main, **options)
         else:
@@ -69,7 +86,9 @@ def make_wizard(qtbot, tmp_path, monkeypatch):
 
 def scanned(qtbot, wizard, folder):
     wizard.data_page.add_folders([folder])
-    qtbot.waitUntil(lambda: not wizard.data_page.scanning and wizard.flow.scan is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: not wizard.data_page.scanning and wizard.flow.scan is not None, timeout=WAIT_MS
+    )
     assert wizard.next_button.isEnabled(), wizard.blocker_label.text()
 
 
@@ -123,7 +142,9 @@ def test_a_whole_run_to_a_model_the_main_window_generates_with(qtbot, make_wizar
     train.start_button.click()
     assert train.running and not wizard.back_button.isEnabled()
     qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
-    assert wizard.flow.run_state is RunState.FINISHED, train.message_label.text() + train.log_view.toPlainText()
+    assert wizard.flow.run_state is RunState.FINISHED, (
+        train.message_label.text() + train.log_view.toPlainText()
+    )
     assert train.progress_bar.value() == train.progress_bar.maximum() == train.plan.max_steps
     xs, ys = train.train_loss_curve.getData()
     assert len(xs) >= 2 and np.all(np.isfinite(ys))
@@ -150,7 +171,9 @@ def test_a_whole_run_to_a_model_the_main_window_generates_with(qtbot, make_wizar
     main.workers.wait(WAIT_MS)
 
 
-def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(qtbot, make_wizard, music, monkeypatch):
+def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(
+    qtbot, make_wizard, music, monkeypatch
+):
     wizard = make_wizard()
     to_train_page(qtbot, wizard, music, epochs=4)
     train = wizard.train_page
@@ -163,7 +186,9 @@ def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(qtbot, 
     assert train.running
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     assert wizard.close()
-    assert train.process.wait(0) == 0  # the child saved its checkpoint and exited before close returned
+    assert (
+        train.process.wait(0) == 0
+    )  # the child saved its checkpoint and exited before close returned
     qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)  # its last events reach the page
     assert wizard.flow.run_state is RunState.PAUSED, train.message_label.text()
     paused_at = train.outcome.checkpoint_step
@@ -183,7 +208,9 @@ def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(qtbot, 
     assert resumed.plan.run_dir == run_dir and again.next_button.isEnabled()
 
 
-def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wizard, music, monkeypatch):
+def test_a_killed_child_is_explained_and_its_checkpoint_survives(
+    qtbot, make_wizard, music, monkeypatch
+):
     wizard = make_wizard()
     to_train_page(qtbot, wizard, music, epochs=4)
     train = wizard.train_page
@@ -208,7 +235,9 @@ def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wiz
     # the checkpoint resumes; Cancel (asked, "Yes") stops again and keeps a checkpoint
     killed_at = outcome.checkpoint_step
     train.resume_button.click()
-    qtbot.waitUntil(lambda: f"Resumed at step {killed_at}" in train.log_view.toPlainText(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: f"Resumed at step {killed_at}" in train.log_view.toPlainText(), timeout=WAIT_MS
+    )
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     train.cancel_button.click()
     qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
@@ -217,7 +246,9 @@ def test_a_killed_child_is_explained_and_its_checkpoint_survives(qtbot, make_wiz
     assert train.outcome.checkpoint_step >= killed_at and train.resume_button.isEnabled()
 
 
-def test_unlabelled_data_can_only_fine_tune_and_does(qtbot, make_wizard, music, tmp_path, tiny_model_dir):
+def test_unlabelled_data_can_only_fine_tune_and_does(
+    qtbot, make_wizard, music, tmp_path, tiny_model_dir
+):
     plain = tmp_path / "plain"
     plain.mkdir()
     for i, path in enumerate(sorted(music.rglob("*.mid"))[:12]):
@@ -236,11 +267,15 @@ def test_unlabelled_data_can_only_fine_tune_and_does(qtbot, make_wizard, music, 
     train = wizard.train_page
     train.start_button.click()
     qtbot.waitUntil(lambda: not train.running, timeout=WAIT_MS)
-    assert wizard.flow.run_state is RunState.FINISHED, train.message_label.text() + train.log_view.toPlainText()
+    assert wizard.flow.run_state is RunState.FINISHED, (
+        train.message_label.text() + train.log_view.toPlainText()
+    )
     assert f"--init-from {tiny_model_dir}" in train.log_view.toPlainText()
     assert "fine-tuned from" in train.settings_label.text()
     model, _ = load_model(train.plan.run_dir / "best")
-    assert model.config.d_model == 32 and model.config.bar_len == 48  # the base model's size, not a preset's
+    assert (
+        model.config.d_model == 32 and model.config.bar_len == 48
+    )  # the base model's size, not a preset's
 
 
 def test_no_model_and_no_labels_blocks_the_data_page(qtbot, make_wizard, tmp_path, music):

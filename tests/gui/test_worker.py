@@ -24,7 +24,9 @@ def _counting_job(n, started=None):
 def test_events_and_result_arrive_on_the_gui_thread(qtbot):
     workers = Workers()
     seen, results = [], []
-    worker = workers.run(_counting_job(5), "count", on_result=results.append, on_progress=seen.append)
+    worker = workers.run(
+        _counting_job(5), "count", on_result=results.append, on_progress=seen.append
+    )
     with qtbot.waitSignal(worker.finished, timeout=5000):
         pass
     assert [i for i, _ in seen] == [0, 1, 2, 3, 4]

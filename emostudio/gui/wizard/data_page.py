@@ -32,8 +32,15 @@ class DataPage(QWidget):
     changed = Signal()
     resume_requested = Signal(object)  # RunInfo
 
-    def __init__(self, flow: WizardFlow, workers: Workers, cache_root: Path, runs_root: Path,
-                 scan_jobs: int = 1, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        flow: WizardFlow,
+        workers: Workers,
+        cache_root: Path,
+        runs_root: Path,
+        scan_jobs: int = 1,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.flow = flow
         self.workers = workers
@@ -42,16 +49,20 @@ class DataPage(QWidget):
         self.scan_jobs = scan_jobs
         self._scan: Worker | None = None
 
-        intro = QLabel("Choose one or more folders of MIDI files. Labels are optional: a CSV "
-                       "(file + quadrant, or file + valence + arousal), one sub-folder per emotion "
-                       "(happy / tense / sad / calm or Q1..Q4), or EMOPIA-style names (Q1_...).")
+        intro = QLabel(
+            "Choose one or more folders of MIDI files. Labels are optional: a CSV "
+            "(file + quadrant, or file + valence + arousal), one sub-folder per emotion "
+            "(happy / tense / sad / calm or Q1..Q4), or EMOPIA-style names (Q1_...)."
+        )
         intro.setWordWrap(True)
         self.folder_list = QListWidget()
         self.folder_list.setMaximumHeight(90)
         self.add_button = QPushButton("Add folder…")
         self.remove_button = QPushButton("Remove")
         self.csv_button = QPushButton("Labels CSV…")
-        self.csv_button.setToolTip("Use this CSV for the labels instead of what is found in the folders")
+        self.csv_button.setToolTip(
+            "Use this CSV for the labels instead of what is found in the folders"
+        )
         self.clear_csv_button = QPushButton("No CSV")
         buttons = QHBoxLayout()
         for b in (self.add_button, self.remove_button, self.csv_button, self.clear_csv_button):
@@ -68,8 +79,13 @@ class DataPage(QWidget):
         self.problem_list.setToolTip("Rejected files and label problems, with the reason")
         found = QGroupBox("What the scan found")
         found_layout = QVBoxLayout(found)
-        for w in (self.labels_label, self.scan_progress, self.summary_label, QLabel("Rejected files and label problems:"),
-                  self.problem_list):
+        for w in (
+            self.labels_label,
+            self.scan_progress,
+            self.summary_label,
+            QLabel("Rejected files and label problems:"),
+            self.problem_list,
+        ):
             found_layout.addWidget(w)
 
         self.runs_combo = QComboBox()
@@ -126,7 +142,9 @@ class DataPage(QWidget):
             self._set(folders, self.flow.csv_file)
 
     def _choose_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the labels CSV", "", "CSV files (*.csv)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the labels CSV", "", "CSV files (*.csv)"
+        )
         if path:
             self.set_csv(Path(path))
 
@@ -147,8 +165,12 @@ class DataPage(QWidget):
         self.scan_progress.setRange(0, 0)
         folders, csv_file = list(self.flow.folders), self.flow.csv_file
         worker = self.workers.run(
-            lambda cancel: scan(folders, self.cache_root, csv_file, cancel=cancel, jobs=self.scan_jobs),
-            "scan", on_progress=self._on_progress, on_error=self._on_error,
+            lambda cancel: scan(
+                folders, self.cache_root, csv_file, cancel=cancel, jobs=self.scan_jobs
+            ),
+            "scan",
+            on_progress=self._on_progress,
+            on_error=self._on_error,
         )
         worker.result.connect(lambda result, w=worker: self._on_result(w, result))
         worker.finished.connect(lambda w=worker: self._on_finished(w))

@@ -19,8 +19,14 @@ from PySide6.QtWidgets import (
 
 from emostudio.gui.worker import Worker, Workers
 from emostudio.midi import Song
-from emostudio.wizard.finish import (EXAMPLES_FOLDER, Example, fit_generation_prior, generate_examples,
-                                     validation_lines, write_model)
+from emostudio.wizard.finish import (
+    EXAMPLES_FOLDER,
+    Example,
+    fit_generation_prior,
+    generate_examples,
+    validation_lines,
+    write_model,
+)
 from emostudio.wizard.plan import RunPlan
 
 EXAMPLES_FORMAT = "generating examples: bar %v of %m"
@@ -30,8 +36,12 @@ class FinishPage(QWidget):
     changed = Signal()
     use_model = Signal(object)  # Path of the new model folder
 
-    def __init__(self, workers: Workers, play_song: Callable[[Song], None] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        workers: Workers,
+        play_song: Callable[[Song], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workers = workers
         self.play_song = play_song
@@ -68,7 +78,9 @@ class FinishPage(QWidget):
         layout.addLayout(buttons)
 
         self.play_button.clicked.connect(self.play_selected)
-        self.example_list.currentRowChanged.connect(lambda row: self.play_button.setEnabled(row >= 0))
+        self.example_list.currentRowChanged.connect(
+            lambda row: self.play_button.setEnabled(row >= 0)
+        )
         self.example_list.itemDoubleClicked.connect(lambda _item: self.play_selected())
         self.use_button.clicked.connect(lambda: self.use_model.emit(self.model_dir))
 
@@ -87,12 +99,18 @@ class FinishPage(QWidget):
             yield ("model", model_dir)
             for done, total in fit_generation_prior(plan, model_dir, device=device, cancel=cancel):
                 yield ("prior", done, total)
-            examples = yield from generate_examples(model_dir, plan.run_dir / EXAMPLES_FOLDER, device=device,
-                                                    cancel=cancel)
+            examples = yield from generate_examples(
+                model_dir, plan.run_dir / EXAMPLES_FOLDER, device=device, cancel=cancel
+            )
             return model_dir, examples
 
-        self._worker = self.workers.run(job, "finish", on_progress=self._on_progress, on_result=self._on_result,
-                                        on_error=self._on_error)
+        self._worker = self.workers.run(
+            job,
+            "finish",
+            on_progress=self._on_progress,
+            on_result=self._on_result,
+            on_error=self._on_error,
+        )
         self._worker.finished.connect(self._on_finished)
 
     def _on_progress(self, event) -> None:
@@ -117,7 +135,9 @@ class FinishPage(QWidget):
 
         metrics = read_metrics(self.model_dir) or None
         self.summary_label.setText("<br>".join(validation_lines(metrics)))
-        self.model_label.setText(f"The model is saved as a model folder (with its model card): {self.model_dir}")
+        self.model_label.setText(
+            f"The model is saved as a model folder (with its model card): {self.model_dir}"
+        )
 
     def _on_result(self, result) -> None:
         _, self.examples = result
@@ -128,7 +148,9 @@ class FinishPage(QWidget):
         self.changed.emit()
 
     def _on_error(self, message: str) -> None:
-        self.summary_label.setText(self.summary_label.text() + f"<br><span style='color:#ff6b6b'>{message}</span>")
+        self.summary_label.setText(
+            self.summary_label.text() + f"<br><span style='color:#ff6b6b'>{message}</span>"
+        )
 
     def _on_finished(self) -> None:
         self._worker = None

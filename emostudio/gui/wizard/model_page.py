@@ -23,14 +23,15 @@ from emostudio.wizard.flow import Start, WizardFlow
 from emostudio.wizard.plan import PRESET_HELP, RunPlan, training_bars
 from emostudio.wizard.runner import format_duration
 
-
 MEASURE_DELAY_MS = 400
 
 
 class ModelPage(QWidget):
     changed = Signal()
 
-    def __init__(self, flow: WizardFlow, workers: Workers, runs_root: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, flow: WizardFlow, workers: Workers, runs_root: Path, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.flow = flow
         self.workers = workers
@@ -100,7 +101,11 @@ class ModelPage(QWidget):
         self.scratch_reason.setVisible(bool(reason))
         index = self.preset_combo.findData(self.flow.preset)
         self.preset_combo.setCurrentIndex(max(0, index))
-        start = self.flow.start if self.flow.start in allowed else (allowed[0] if allowed else Start.SCRATCH)
+        start = (
+            self.flow.start
+            if self.flow.start in allowed
+            else (allowed[0] if allowed else Start.SCRATCH)
+        )
         radio = self.scratch_radio if start is Start.SCRATCH else self.finetune_radio
         if radio.isChecked():
             self._on_choice()
@@ -111,7 +116,9 @@ class ModelPage(QWidget):
         if not (self.scratch_radio.isChecked() or self.finetune_radio.isChecked()):
             return
         start = Start.SCRATCH if self.scratch_radio.isChecked() else Start.FINETUNE
-        self.flow.choose_start(start, self.base_combo.currentData() if start is Start.FINETUNE else None)
+        self.flow.choose_start(
+            start, self.base_combo.currentData() if start is Start.FINETUNE else None
+        )
         self.flow.preset = self.preset_combo.currentData() or self.flow.preset
         self.flow.device = self.device_combo.currentData() or "cpu"
         self.base_combo.setEnabled(start is Start.FINETUNE)
@@ -135,9 +142,15 @@ class ModelPage(QWidget):
             self.estimate_label.setText("Time per epoch: -")
             return
         plan = RunPlan.from_flow(self.flow, self.runs_root, training_bars(self.flow.scan.cache_dir))
-        self.estimate_label.setText(f"Measuring a few training steps on {self.flow.device.upper()}…")
-        worker = self.workers.run(lambda cancel: measure_epoch(plan, cancel), "measure",
-                                  on_progress=self._on_progress, on_error=self._on_error)
+        self.estimate_label.setText(
+            f"Measuring a few training steps on {self.flow.device.upper()}…"
+        )
+        worker = self.workers.run(
+            lambda cancel: measure_epoch(plan, cancel),
+            "measure",
+            on_progress=self._on_progress,
+            on_error=self._on_error,
+        )
         worker.result.connect(lambda estimate, w=worker: self._on_result(w, estimate))
         worker.finished.connect(lambda w=worker: self._on_finished(w))
         self._measure = worker
@@ -154,7 +167,9 @@ class ModelPage(QWidget):
 
     def _on_progress(self, event) -> None:
         done, total = event
-        self.estimate_label.setText(f"Measuring a few training steps on {self.flow.device.upper()}: {done} of {total}…")
+        self.estimate_label.setText(
+            f"Measuring a few training steps on {self.flow.device.upper()}: {done} of {total}…"
+        )
 
     def _on_result(self, worker: Worker, estimate: Estimate | None) -> None:
         if worker is not self._measure or estimate is None:
@@ -179,4 +194,5 @@ class ModelPage(QWidget):
         self.estimate_label.setText(
             f"Measured on this machine ({e.device}): {e.seconds_per_step:.2f} s per step × {e.epoch_steps} "
             f"steps = <b>{format_duration(e.seconds_per_epoch)} per epoch</b>; {self.flow.epochs} epochs ≈ "
-            f"{format_duration(total)} (plus a validation after each epoch).")
+            f"{format_duration(total)} (plus a validation after each epoch)."
+        )

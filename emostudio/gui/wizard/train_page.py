@@ -29,7 +29,13 @@ from emostudio.gui import theme
 from emostudio.gui.worker import Worker, Workers
 from emostudio.wizard.flow import RunState, WizardFlow
 from emostudio.wizard.plan import RunPlan, training_bars
-from emostudio.wizard.runner import Outcome, RunProgress, TrainingProcess, checkpoint_info, format_duration
+from emostudio.wizard.runner import (
+    Outcome,
+    RunProgress,
+    TrainingProcess,
+    checkpoint_info,
+    format_duration,
+)
 
 #: The log view keeps this many lines.
 MAX_LOG_LINES = 2000
@@ -40,7 +46,9 @@ VALENCE_COLOUR = "#7bd88f"
 class TrainPage(QWidget):
     changed = Signal()
 
-    def __init__(self, flow: WizardFlow, workers: Workers, runs_root: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, flow: WizardFlow, workers: Workers, runs_root: Path, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.flow = flow
         self.workers = workers
@@ -76,9 +84,16 @@ class TrainPage(QWidget):
         self.loss_plot.setBackground(theme.BASE)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "step")
-        self.train_loss_curve = self.loss_plot.plot(pen=pg.mkPen(theme.ACCENT, width=2), name="training token loss")
-        self.val_loss_curve = self.loss_plot.plot(pen=pg.mkPen(theme.WARNING, width=2), symbol="o", symbolSize=6,
-                                                  symbolBrush=theme.WARNING, name="validation token loss")
+        self.train_loss_curve = self.loss_plot.plot(
+            pen=pg.mkPen(theme.ACCENT, width=2), name="training token loss"
+        )
+        self.val_loss_curve = self.loss_plot.plot(
+            pen=pg.mkPen(theme.WARNING, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=theme.WARNING,
+            name="validation token loss",
+        )
         self.accuracy_plot = pg.PlotWidget(title="Validation accuracy")
         self.accuracy_plot.setBackground(theme.BASE)
         self.accuracy_plot.addLegend(offset=(-10, 10))
@@ -86,11 +101,18 @@ class TrainPage(QWidget):
         self.accuracy_plot.setYRange(0.0, 1.0)
         self.accuracy_plot.setLimits(yMin=-0.05, yMax=1.05)
         self.accuracy_curves = {}
-        for key, name, colour in (("arousal", "arousal q(y|x)", AROUSAL_COLOUR),
-                                  ("valence", "valence q(y|x)", VALENCE_COLOUR),
-                                  ("token", "next token", theme.DIM_TEXT)):
+        for key, name, colour in (
+            ("arousal", "arousal q(y|x)", AROUSAL_COLOUR),
+            ("valence", "valence q(y|x)", VALENCE_COLOUR),
+            ("token", "next token", theme.DIM_TEXT),
+        ):
             self.accuracy_curves[key] = self.accuracy_plot.plot(
-                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour, name=name)
+                pen=pg.mkPen(colour, width=2),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=colour,
+                name=name,
+            )
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.accuracy_plot)
@@ -121,8 +143,11 @@ class TrainPage(QWidget):
     # ---- entering ---------------------------------------------------------------------------------
     def enter(self) -> None:
         if self.plan is None and self.flow.scan is not None:
-            self.settings_label.setText("Ready to train: " + self.flow.start.value
-                                        + f", preset {self.flow.preset}, {self.flow.epochs} epochs on {self.flow.device}.")
+            self.settings_label.setText(
+                "Ready to train: "
+                + self.flow.start.value
+                + f", preset {self.flow.preset}, {self.flow.epochs} epochs on {self.flow.device}."
+            )
         self._show_buttons()
 
     def open_run(self, plan: RunPlan) -> None:
@@ -134,8 +159,14 @@ class TrainPage(QWidget):
         self.flow.run_dir = plan.run_dir
         self.flow.run_state = RunState.FINISHED if finished else RunState.PAUSED
         self.settings_label.setText("<br>".join(plan.describe()))
-        self._set_message(f"Run {plan.run_dir.name}: "
-                          + ("finished." if finished else f"stopped at step {self.progress.step}; Resume continues it."))
+        self._set_message(
+            f"Run {plan.run_dir.name}: "
+            + (
+                "finished."
+                if finished
+                else f"stopped at step {self.progress.step}; Resume continues it."
+            )
+        )
         self._show_progress()
         self._show_buttons()
         self.changed.emit()
@@ -144,7 +175,9 @@ class TrainPage(QWidget):
     def start(self) -> None:
         if self.running or self.flow.scan is None:
             return
-        self.plan = RunPlan.from_flow(self.flow, self.runs_root, training_bars(self.flow.scan.cache_dir))
+        self.plan = RunPlan.from_flow(
+            self.flow, self.runs_root, training_bars(self.flow.scan.cache_dir)
+        )
         self.plan.write()
         self.flow.run_dir = self.plan.run_dir
         self.settings_label.setText("<br>".join(self.plan.describe()))
@@ -154,7 +187,9 @@ class TrainPage(QWidget):
         if self.running or self.plan is None:
             return
         has_checkpoint = checkpoint_info(self.plan.run_dir) is not None
-        self._launch(self.plan.command(resume=has_checkpoint), RunProgress.from_history(self.plan.run_dir))
+        self._launch(
+            self.plan.command(resume=has_checkpoint), RunProgress.from_history(self.plan.run_dir)
+        )
 
     def pause(self) -> None:
         if self.process is not None and self.running:
@@ -166,9 +201,13 @@ class TrainPage(QWidget):
         if not self.running:
             return
         answer = QMessageBox.question(
-            self, "Cancel training",
+            self,
+            "Cancel training",
             "Stop this training run? Its last checkpoint is kept: the run can be resumed later from "
-            "'Continue an earlier run'.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            "'Continue an earlier run'.",
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
         if answer == QMessageBox.Yes:
             self.cancel()
 
@@ -195,8 +234,12 @@ class TrainPage(QWidget):
         self._set_message("Starting the training process…")
         self._log("$ " + " ".join(command))
         process = self.process
-        worker = self.workers.run(lambda cancel: process.events(cancel), "training",
-                                  on_progress=self._on_event, on_error=self._on_error)
+        worker = self.workers.run(
+            lambda cancel: process.events(cancel),
+            "training",
+            on_progress=self._on_event,
+            on_error=self._on_error,
+        )
         worker.result.connect(self._on_outcome)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -214,15 +257,22 @@ class TrainPage(QWidget):
         kind = ev["event"]
         if kind == "start":
             verb = "Resumed" if ev.get("resumed") else "Started"
-            self._set_message(f"{verb} on {ev.get('device')}: {ev.get('n_params', 0):,} parameters, "
-                              f"{ev.get('epoch_steps')} steps per epoch.")
+            self._set_message(
+                f"{verb} on {ev.get('device')}: {ev.get('n_params', 0):,} parameters, "
+                f"{ev.get('epoch_steps')} steps per epoch."
+            )
             self._log(f"{verb} at step {ev['step']} of {ev['max_steps']}")
         elif kind == "val":
             m = ev["metrics"]
-            acc = ("" if m.get("arousal_accuracy") is None else
-                   f", arousal {m['arousal_accuracy']:.2f}, valence {m['valence_accuracy']:.2f}")
-            self._log(f"step {ev['step']}: validation token loss {m['token_loss']:.3f}{acc}"
-                      + (" (best so far)" if ev.get("best") else ""))
+            acc = (
+                ""
+                if m.get("arousal_accuracy") is None
+                else f", arousal {m['arousal_accuracy']:.2f}, valence {m['valence_accuracy']:.2f}"
+            )
+            self._log(
+                f"step {ev['step']}: validation token loss {m['token_loss']:.3f}{acc}"
+                + (" (best so far)" if ev.get("best") else "")
+            )
         elif kind == "checkpoint":
             self._log(f"step {ev['step']}: checkpoint {ev['kind']} saved")
         elif kind == "done":
@@ -258,32 +308,49 @@ class TrainPage(QWidget):
     def _show_buttons(self) -> None:
         state = self.flow.run_state
         running = self.running
-        self.start_button.setEnabled(not running and self.plan is None and state is RunState.NOT_STARTED)
+        self.start_button.setEnabled(
+            not running and self.plan is None and state is RunState.NOT_STARTED
+        )
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
-        self.resume_button.setEnabled(not running and self.plan is not None
-                                      and state in (RunState.PAUSED, RunState.FAILED))
+        self.resume_button.setEnabled(
+            not running and self.plan is not None and state in (RunState.PAUSED, RunState.FAILED)
+        )
 
     def _show_progress(self) -> None:
         p = self.progress
         self.progress_bar.setRange(0, max(1, p.max_steps))
         self.progress_bar.setValue(p.step)
-        self.train_loss_curve.setData(np.asarray(p.steps, float), np.asarray(p.token_losses, float), connect="finite")
+        self.train_loss_curve.setData(
+            np.asarray(p.steps, float), np.asarray(p.token_losses, float), connect="finite"
+        )
         steps = np.asarray(p.val_steps, float)
-        for curve, values in ((self.val_loss_curve, p.val_token_loss),
-                              (self.accuracy_curves["arousal"], p.val_arousal),
-                              (self.accuracy_curves["valence"], p.val_valence),
-                              (self.accuracy_curves["token"], p.val_token_accuracy)):
+        for curve, values in (
+            (self.val_loss_curve, p.val_token_loss),
+            (self.accuracy_curves["arousal"], p.val_arousal),
+            (self.accuracy_curves["valence"], p.val_valence),
+            (self.accuracy_curves["token"], p.val_token_accuracy),
+        ):
             values = np.asarray(values, float)
             measured = np.isfinite(values)  # no emotion accuracy without labelled validation clips
             curve.setData(steps[measured], values[measured])
         self._show_times()
 
     def _show_times(self) -> None:
-        elapsed = time.monotonic() - self._started_at if self._started_at is not None and self.running else None
+        elapsed = (
+            time.monotonic() - self._started_at
+            if self._started_at is not None and self.running
+            else None
+        )
         remaining = self.progress.remaining_s() if self.running else None
-        epoch = f" · epoch {self.progress.step / self.progress.epoch_steps:.1f}" if self.progress.epoch_steps else ""
-        self.times_label.setText(f"Elapsed {format_duration(elapsed)} · remaining {format_duration(remaining)}{epoch}")
+        epoch = (
+            f" · epoch {self.progress.step / self.progress.epoch_steps:.1f}"
+            if self.progress.epoch_steps
+            else ""
+        )
+        self.times_label.setText(
+            f"Elapsed {format_duration(elapsed)} · remaining {format_duration(remaining)}{epoch}"
+        )
 
     def _set_message(self, text: str, error: bool = False) -> None:
         self.message_label.setStyleSheet(f"color: {theme.ERROR};" if error else "")

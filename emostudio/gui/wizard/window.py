@@ -60,8 +60,12 @@ class TrainingWizard(QDialog):
         self.resize(1100, 760)
         self.runs_root = Path(runs_root) if runs_root else default_runs_root()
         cache_root = Path(cache_root) if cache_root else default_cache_root()
-        self.flow = WizardFlow(base_models=[Path(p) for p in base_models], cuda_available=cuda_available,
-                               presets=dict(presets or PRESETS), train_defaults=dict(train_defaults or {}))
+        self.flow = WizardFlow(
+            base_models=[Path(p) for p in base_models],
+            cuda_available=cuda_available,
+            presets=dict(presets or PRESETS),
+            train_defaults=dict(train_defaults or {}),
+        )
         if self.flow.preset not in self.flow.presets:
             self.flow.preset = next(iter(self.flow.presets))
         self.workers = Workers(self)
@@ -70,8 +74,12 @@ class TrainingWizard(QDialog):
         self.model_page = ModelPage(self.flow, self.workers, self.runs_root)
         self.train_page = TrainPage(self.flow, self.workers, self.runs_root)
         self.finish_page = FinishPage(self.workers, play_song)
-        self.pages = {Page.DATA: self.data_page, Page.MODEL: self.model_page,
-                      Page.TRAIN: self.train_page, Page.FINISH: self.finish_page}
+        self.pages = {
+            Page.DATA: self.data_page,
+            Page.MODEL: self.model_page,
+            Page.TRAIN: self.train_page,
+            Page.FINISH: self.finish_page,
+        }
         self.stack = QStackedWidget()
         for page in Page:
             self.stack.addWidget(self.pages[page])
@@ -165,20 +173,27 @@ class TrainingWizard(QDialog):
     def plan(self) -> RunPlan | None:
         return self.train_page.plan
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if watched is self.parent() and event.type() == QEvent.Close and self.isVisible():
-            if not self.close():
-                event.ignore()
-                return True
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.parent()
+            and event.type() == QEvent.Close
+            and self.isVisible()
+            and not self.close()
+        ):
+            event.ignore()
+            return True
         return False
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.train_page.running:
             answer = QMessageBox.question(
-                self, "Training is running",
+                self,
+                "Training is running",
                 "Training is still running. Pause it (a checkpoint is saved; continue it later with "
                 "'Continue an earlier run') and close the wizard?",
-                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+                QMessageBox.Yes | QMessageBox.No,
+                QMessageBox.No,
+            )
             if answer != QMessageBox.Yes:
                 event.ignore()
                 return
@@ -207,8 +222,15 @@ def open_wizard(window, **options) -> TrainingWizard:
     base_models = [p for p in dict.fromkeys(candidates) if (p / "config.json").is_file()]
     playback = getattr(window, "playback", None)
     play_song = getattr(playback, "play", None) or getattr(window, "play_song", None)
-    wizard = TrainingWizard(window, **{"base_models": base_models, "cuda_available": torch.cuda.is_available(),
-                                       "play_song": play_song, **options})
+    wizard = TrainingWizard(
+        window,
+        **{
+            "base_models": base_models,
+            "cuda_available": torch.cuda.is_available(),
+            "play_song": play_song,
+            **options,
+        },
+    )
     wizard.model_ready.connect(window.load_model)
     wizard.setAttribute(Qt.WA_DeleteOnClose)
     wizard.show()
