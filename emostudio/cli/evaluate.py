@@ -4,7 +4,8 @@ Trains (or loads, ``--judge``) the reference emotion judge on EMOPIA's training 
 generates, transfers and recognises with the model and writes ``EVALUATION.md``,
 ``results.json``, ``judge.json`` and PNG figures to REPORT_DIR (see
 :mod:`emostudio.evaluation.report`). ``--markdown PATH`` also writes the report there, with
-figure links relative to it.
+figure links relative to it. ``--render-only RESULTS.json`` measures nothing: it writes the
+report again from a stored results file (its EVALUATION.md, and the ``--markdown`` copy).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        required=True,
         metavar="DATA_DIR",
         help="the corpus folder (e.g. ../shared/data)",
     )
@@ -42,7 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take the splits from this corpus cache (default: assign them as prepare does)",
     )
     parser.add_argument(
-        "--out", "-o", type=Path, required=True, metavar="REPORT_DIR", help="where the report goes"
+        "--out", "-o", type=Path, metavar="REPORT_DIR", help="where the report goes"
+    )
+    parser.add_argument(
+        "--render-only",
+        type=Path,
+        metavar="RESULTS.json",
+        help="measure nothing: write the report again from this results file (beside it, and "
+        "to --markdown)",
     )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report here")
     parser.add_argument(
@@ -122,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.generation import Engine, EngineError, SamplingError
     from emostudio.model.store import ModelLoadError
 
+    if args.render_only is not None:
+        return _render_only(args.render_only, args.markdown)
+    if args.data is None or args.out is None:
+        raise CommandError("--data and --out are needed (or --render-only RESULTS.json)")
     for name in ("pieces_per_quadrant", "bars", "batch_size"):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
@@ -172,19 +183,32 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     assert done is not None
     r = done.results
+    j, g, t = r.judge.test, r.generation, r.transfer
     print(
-        f"judge (EMOPIA test): quadrant {r['judge']['test']['quadrant']:.3f}, "
-        f"arousal {r['judge']['test']['arousal']:.3f}, valence {r['judge']['test']['valence']:.3f}"
+        f"judge (EMOPIA test): quadrant {j.quadrant:.3f}, arousal {j.arousal:.3f}, "
+        f"valence {j.valence:.3f}"
     )
-    g = r["generation"]
+    print(f"generated: quadrant {g.quadrant:.3f}, arousal {g.arousal:.3f}, valence {g.valence:.3f}")
     print(
-        f"generated: quadrant {g['quadrant']:.3f}, arousal {g['arousal']:.3f}, valence {g['valence']:.3f}"
-    )
-    print(
-        f"transfer at strength 1: quadrant {r['transfer']['quadrant']:.3f} "
-        f"({r['transfer']['quadrant_changed_targets']:.3f} on changed targets)"
+        f"transfer at strength 1: quadrant {t.quadrant:.3f} "
+        f"({t.quadrant_changed_targets:.3f} on changed targets)"
     )
     print(
-        f"copying: longest {r['copy']['generated_max_bars']} bars; wrote {len(done.files)} files to {args.out}"
+        f"copying: longest {r.copy.generated_max_bars} bars; wrote {len(done.files)} files to {args.out}"
     )
+    return 0
+
+
+def _render_only(results: Path, markdown: Path | None) -> int:
+    import json
+
+    from emostudio.cli.main import CommandError
+    from emostudio.evaluation.report import render_report
+
+    try:
+        files = render_report(results, markdown)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CommandError(f"{results}: cannot render the report ({exc})") from exc
+    for path in files:
+        print(f"wrote {path}")
     return 0
