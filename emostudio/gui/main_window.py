@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -36,7 +35,7 @@ from emostudio.gui.model_control import ModelControl
 from emostudio.gui.piano_roll import PianoRoll
 from emostudio.gui.playback_control import PlaybackControl
 from emostudio.gui.status import StatusLine
-from emostudio.gui.takes import TakesPanel
+from emostudio.gui.takes import TakesPanel, may_close
 from emostudio.gui.target_panel import TargetPanel
 from emostudio.gui.transform_panel import TransformPanel
 from emostudio.gui.transport import TransportBar
@@ -77,7 +76,6 @@ class MainWindow(QMainWindow):
         self._wire(commands)
         self.transport.set_soundfont(self.settings.soundfont)
         self.transport.refresh_ports(keep=(self.settings.output, self.settings.midi_port))
-        self.menus.model_menu.set_device(self.model.device)
         self._restore_geometry()
 
     # ---- composition ---------------------------------------------------------------------------
@@ -149,10 +147,9 @@ class MainWindow(QMainWindow):
         for source in (self.playback, self.files):
             source.settings_changed.connect(lambda changes: self._update_settings(**changes))
         self.files.progress.connect(self.status.show_progress)
-        m.loading.connect(self._on_model_loading)
+        self.status.follow_model(m)
+        self.menus.model_menu.follow(m)
         m.ready.connect(self._on_model_ready)
-        m.failed.connect(self._on_model_failed)
-        m.cuda_checked.connect(self.menus.model_menu.set_cuda_available)
         m.job_started.connect(self._on_job_started)
         m.job_progress.connect(self.transform.set_progress)
         m.busy_changed.connect(self._on_model_busy)
@@ -162,7 +159,8 @@ class MainWindow(QMainWindow):
         m.take_done.connect(lambda take: take is self.document.current and self.roll.frame())
         menu = self.menus.model_menu
         menu.load_requested.connect(self.load_model)
-        menu.device_changed.connect(self._on_device_changed)
+        menu.device_changed.connect(lambda device: self._update_settings(device=device))
+        menu.device_changed.connect(self.model.set_device)
         menu.train_requested.connect(self.open_training_wizard)
         self._refresh_actions()
 
@@ -181,27 +179,10 @@ class MainWindow(QMainWindow):
         return open_wizard(self)
 
     # ---- model and document -> views -----------------------------------------------------------
-    def _on_model_loading(self, where: str) -> None:
-        self.status.model_label.setText("loading model…")
-        self.menus.model_menu.set_status(f"Loading {where}…")
-
-    def _on_model_ready(self, engine) -> None:
-        name = Path(engine.model_dir).name
-        self.status.model_label.setText(f"ready · {name} · {engine.device}")
-        self.menus.model_menu.set_status(f"Model: {name} on {engine.device}")
+    def _on_model_ready(self, _engine) -> None:
         self.transform.set_model_ready(True)
         self._update_settings(model_dir=str(self.model.model_dir) if self.model.model_dir else "")
         self._refresh_actions()
-
-    def _on_model_failed(self, reason: str) -> None:
-        if self.model.engine is None:
-            self.status.model_label.setText("model: error")
-            self.menus.model_menu.set_status("No model loaded")
-        self.status.model_label.setToolTip(f"The last model folder could not be loaded: {reason}")
-
-    def _on_device_changed(self, device: str) -> None:
-        self._update_settings(device=device)
-        self.model.set_device(device)
 
     def _on_job_started(self, take: Take, total: int) -> None:
         self.transform.set_busy(True, total)
@@ -267,22 +248,9 @@ class MainWindow(QMainWindow):
             if child.isWindow() and child.isVisible() and not child.close():
                 event.ignore()
                 return
-        unexported = self.document.unexported_takes()
-        if unexported:
-            names = ", ".join(t.name for t in unexported[:3]) + (
-                " …" if len(unexported) > 3 else ""
-            )
-            answer = QMessageBox.question(
-                self,
-                "Close emostudio",
-                f"{len(unexported)} take(s) were never exported ({names}). They will be lost. "
-                "Close anyway?",
-                QMessageBox.Discard | QMessageBox.Cancel,
-                QMessageBox.Cancel,
-            )
-            if answer != QMessageBox.Discard:
-                event.ignore()
-                return
+        if not may_close(self, self.document):
+            event.ignore()
+            return
         self._update_settings(
             window_geometry=base64.b64encode(bytes(self.saveGeometry())).decode(),
             window_state=base64.b64encode(bytes(self.saveState())).decode(),

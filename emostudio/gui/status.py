@@ -4,10 +4,15 @@ file job, and what the model is doing."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from emostudio.gui import theme
+
+if TYPE_CHECKING:
+    from emostudio.gui.model_control import ModelControl
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +48,18 @@ class StatusLine:
         self.job_progress.setVisible(True)
         self.job_progress.setRange(0, max(1, total))
         self.job_progress.setValue(done)
+
+    def follow_model(self, model: ModelControl) -> None:
+        """The model label says whether the model is loading, ready (which, where) or failed."""
+        label = self.model_label
+        model.loading.connect(lambda _where: label.setText("loading model…"))
+        model.ready.connect(
+            lambda engine: label.setText(f"ready · {Path(engine.model_dir).name} · {engine.device}")
+        )
+
+        def failed(reason: str) -> None:
+            if model.engine is None:
+                label.setText("model: error")
+            label.setToolTip(f"The last model folder could not be loaded: {reason}")
+
+        model.failed.connect(failed)

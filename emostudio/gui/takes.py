@@ -20,6 +20,23 @@ from emostudio.gui.document import Document, Take
 from emostudio.gui.files import DragHandle
 
 
+def may_close(parent: QWidget, document: Document) -> bool:
+    """Whether the session may end: yes when every take was exported, else the user's answer."""
+    unexported = document.unexported_takes()
+    if not unexported:
+        return True
+    names = ", ".join(t.name for t in unexported[:3]) + (" …" if len(unexported) > 3 else "")
+    answer = QMessageBox.question(
+        parent,
+        "Close emostudio",
+        f"{len(unexported)} take(s) were never exported ({names}). They will be lost. "
+        "Close anyway?",
+        QMessageBox.Discard | QMessageBox.Cancel,
+        QMessageBox.Cancel,
+    )
+    return answer == QMessageBox.Discard
+
+
 class TakesPanel(QWidget):
     export_midi_requested = Signal(object)  # Take
     export_wav_requested = Signal(object)  # Take

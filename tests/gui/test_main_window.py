@@ -412,3 +412,41 @@ def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(
         lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
     )
     assert window.document.takes[0].kind == "transfer"
+
+
+def test_the_file_menu_exports_through_the_one_dialog(qtbot, ready_window, tmp_path, monkeypatch):
+    window = ready_window
+    take = make_take(qtbot, window)
+    asked = []
+
+    def save_as(parent, title, suggested, file_filter):
+        asked.append((title, suggested, file_filter))
+        return str(tmp_path / "chosen"), ""  # no suffix: the format's is added
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    assert window.menus.export_midi_action.isEnabled()
+    window.menus.export_midi_action.trigger()
+    qtbot.waitUntil(lambda: take.exported, timeout=WAIT_MS)
+    assert take.exported_to == [tmp_path / "chosen.mid"]
+    title, suggested, file_filter = asked[0]
+    assert title == "Export take as MIDI" and file_filter == "MIDI files (*.mid)"
+    assert suggested.endswith(".mid")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: ("", ""))  # cancelled
+    window.menus.export_wav_action.trigger()
+    assert take.exported_to == [tmp_path / "chosen.mid"]
+
+
+def test_the_input_is_described_with_how_the_model_hears_it(song):
+    from types import SimpleNamespace
+
+    from emostudio.emotion import Emotion
+    from emostudio.gui.input_panel import describe_input
+
+    plain = describe_input("piece.mid", song)
+    assert plain == (
+        f"<b>piece.mid</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
+        f"{len(song.tracks)} tracks"
+    )
+    heard = describe_input("piece.mid", song, SimpleNamespace(emotion=Emotion(-0.5, -0.25)))
+    assert heard.startswith(plain)
+    assert heard.endswith("heard as <b>sad</b> (valence -0.50, arousal -0.25)")
