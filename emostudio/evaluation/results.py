@@ -209,7 +209,7 @@ def from_json(cls: type[T], data: Any) -> T:
     """The inverse of :func:`to_json` for the dataclass ``cls``; missing fields take their default."""
     hints = typing.get_type_hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(typing.cast(Any, cls)):
         name = _json_name(f)
         if name in data:
             values[f.name] = _convert(hints[f.name], data[name])
@@ -218,7 +218,7 @@ def from_json(cls: type[T], data: Any) -> T:
 
 def _convert(kind: Any, value: Any) -> Any:
     origin = typing.get_origin(kind)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return from_json(kind, value)
     if origin is list:
         (item,) = typing.get_args(kind)

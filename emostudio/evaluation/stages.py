@@ -73,8 +73,9 @@ def _decode(engine, latents: list[tuple[np.ndarray, np.ndarray]], s: EvaluationS
 
 
 # ---- stages -----------------------------------------------------------------------------------------
-def judge_stage(judge: EmotionJudge, test: list[Song], quadrants: list[int]) -> JudgeResult:
-    """The reference judge on EMOPIA's held-out clips, beside EMOPIA's published classifier."""
+def judge_stage(judge: EmotionJudge, test: list[Song], quadrants: list[int | None]) -> JudgeResult:
+    """The reference judge on EMOPIA's held-out clips (all labelled), beside EMOPIA's published
+    classifier."""
     verdicts, kept = judge.judge(test)
     return JudgeResult(
         test=score(verdicts, np.asarray(quadrants)[kept]),

@@ -23,6 +23,7 @@ from emostudio.gui.files import (
     safe_file_name,
 )
 from emostudio.gui.worker import Worker, Workers
+from emostudio.midi.song import Song
 from emostudio.settings import Settings
 
 
@@ -32,7 +33,7 @@ class ExportFormat:
     suffix: str
     file_filter: str
     verb: str  # what the job does, in messages: "cannot render take.wav"
-    job: Callable[[Take, Path, Settings], Any]  # a job of emostudio.gui.jobs
+    job: Callable[[Song, Path, Settings], Any]  # a job of emostudio.gui.jobs
     written: Callable[[Any], Path | None]  # the job's result -> the file written (None: cancelled)
 
 
@@ -42,7 +43,7 @@ EXPORT_FORMATS = {
         ".mid",
         "MIDI files (*.mid)",
         "export",
-        lambda take, path, _settings: jobs.export_midi_job(take.song, path),
+        lambda song, path, _settings: jobs.export_midi_job(song, path),
         lambda path: path,
     ),
     "wav": ExportFormat(
@@ -50,7 +51,7 @@ EXPORT_FORMATS = {
         ".wav",
         "WAV audio (*.wav)",
         "render",
-        lambda take, path, settings: jobs.render_wav_job(take.song, path, settings.soundfont),
+        lambda song, path, settings: jobs.render_wav_job(song, path, settings.soundfont),
         lambda done: done.path if done is not None else None,
     ),
 }
@@ -155,6 +156,8 @@ class FileActions(QObject):
             self.export(take, Path(path) if Path(path).suffix else Path(path + fmt.suffix), kind)
 
     def export(self, take: Take, path: Path, kind: str) -> Worker:
+        if take.song is None:
+            raise ValueError(f"{take.name} has no music to export yet")
         fmt = EXPORT_FORMATS[kind]
         self.message.emit(f"{fmt.verb}ing {path.name}…", False)
 
@@ -166,7 +169,7 @@ class FileActions(QObject):
                 self.message.emit(f"exported {take.name} to {written}", False)
 
         worker = self.workers.run(
-            fmt.job(take, path, self._settings()),
+            fmt.job(take.song, path, self._settings()),
             f"{fmt.verb} {fmt.name}",
             on_progress=lambda p: self.progress.emit(p.done, p.total),
             on_result=done,
