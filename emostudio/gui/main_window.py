@@ -140,8 +140,7 @@ class MainWindow(QMainWindow):
         self.transform.cancel_requested.connect(c.cancel)
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
-        self.takes.export_midi_requested.connect(lambda t: self.files.export_dialog(t, "midi"))
-        self.takes.export_wav_requested.connect(lambda t: self.files.export_dialog(t, "wav"))
+        self.takes.export_requested.connect(self.files.export_dialog)
         for source in (m, self.playback, self.files):
             source.message.connect(self.status.show)
         for source in (self.playback, self.files):
