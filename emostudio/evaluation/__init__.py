@@ -9,5 +9,7 @@ Modules, in the order data passes through them:
   trained on EMOPIA's training split only, stored as JSON
 - ``realism``      pitch range, polyphony, rhythm density, pitch-class entropy: generated vs real
 - ``copying``      the copy check: the longest run of notes shared with any training piece
+- ``fidelity``     how much of a source a transformation keeps: contour, pitch classes, onsets,
+  notes, per bar
 - ``report``       the whole evaluation of a model (run by ``emostudio evaluate``): markdown + PNGs
 """
