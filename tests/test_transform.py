@@ -217,16 +217,28 @@ def test_rhythm_and_dynamics_locks_hold_on_any_song(song, source, target, streng
         }
 
 
-def test_density_doubles_for_arousal_up_and_drops_off_beat_notes_for_arousal_down():
+def test_density_doubles_for_arousal_up_and_drops_weak_beat_notes_for_arousal_down():
     song = melody_piece()
     busier = transform(song, CALM, HAPPY, 1.0)
     calmer = transform(song, HAPPY, CALM, 1.0)
     assert len(busier.tracks[1].notes) > len(song.tracks[1].notes)
     assert len(calmer.tracks[1].notes) < len(song.tracks[1].notes)
-    dropped = {(n.start, n.end) for n in song.tracks[1].notes} - {
-        (n.start, n.end) for n in calmer.tracks[1].notes
-    }
-    assert all((start // TICKS_PER_SUBBEAT) % 4 != 0 for start, _ in dropped)
+
+    # calm keeps valence: no pitch moves, so a note is known by (pitch, start)
+    def onsets(s: Song) -> set[tuple[int, int]]:
+        return {(n.pitch, n.start) for n in s.tracks[1].notes}
+
+    dropped = onsets(song) - onsets(calmer)
+    assert dropped and all((start // TICKS_PER_SUBBEAT) % 16 != 0 for _, start in dropped)
+    # weaker positions go first: at a smaller share only off-beat eighths, no beat
+    fewer = onsets(song) - onsets(
+        transform(song, HAPPY, CALM, 1.0, rules=RuleStrengths(density=0.5))
+    )
+    assert fewer and all((start // TICKS_PER_SUBBEAT) % 4 != 0 for _, start in fewer)
+    more = onsets(song) - onsets(
+        transform(song, HAPPY, CALM, 1.0, rules=RuleStrengths(density=1.0))
+    )
+    assert fewer < more and any((start // TICKS_PER_SUBBEAT) % 4 == 0 for _, start in more)
 
 
 # ---- voices --------------------------------------------------------------------------------------------
