@@ -155,7 +155,15 @@ def report(groups: dict[str, list[Source]], judge: EmotionJudge) -> None:
                 f"{s['pc_cosine']:.3f} | {s['pc_kept']:.3f} | {s['onset_similarity']:.3f} | {s['note_f1']:.3f} |",
                 flush=True,
             )
-        print()
+        half = len(items) // 2
+        unrelated = [
+            fidelity(a.song, b.song).as_dict() for a, b in zip(items, items[half:] + items[:half])
+        ]
+        print(
+            "\nunrelated pieces (each against the one half the list away): "
+            + ", ".join(f"{m} {np.nanmean([u[m] for u in unrelated]):.3f}" for m in MEASURES)
+            + "\n"
+        )
 
 
 def rolls(items: list[Source], folder: Path, count: int) -> None:
