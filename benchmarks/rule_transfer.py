@@ -139,8 +139,8 @@ def tune(items: list[Source], judge: EmotionJudge) -> None:
     print()
 
 
-def report(groups: dict[str, list[Source]], judge: EmotionJudge) -> None:
-    print(f"## Test split, rules {DEFAULT_RULES}\n")
+def report(groups: dict[str, list[Source]], judge: EmotionJudge, rules: RuleStrengths) -> None:
+    print(f"## Test split, rules {rules}\n")
     for group, items in groups.items():
         quads = np.bincount([s.quadrant for s in items], minlength=5)[1:].tolist()
         print(f"### {group}: {len(items)} pieces (judged source quadrants Q1..Q4: {quads})\n")
@@ -149,7 +149,7 @@ def report(groups: dict[str, list[Source]], judge: EmotionJudge) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for strength in STRENGTHS:
-            s = run(items, judge, strength, DEFAULT_RULES)
+            s = run(items, judge, strength, rules)
             print(
                 f"| {strength:g} | {s['n']} | {s['quadrant']:.3f} | {s['p_target']:.3f} | {s['contour']:.3f} | "
                 f"{s['pc_cosine']:.3f} | {s['pc_kept']:.3f} | {s['onset_similarity']:.3f} | {s['note_f1']:.3f} |",
@@ -221,6 +221,13 @@ def main() -> None:
     p.add_argument("--pop909", type=int, default=10, help="POP909 test songs (0: none)")
     p.add_argument("--tune", action="store_true", help="first the grid on the validation split")
     p.add_argument("--rolls", type=Path, help="folder for piano-roll PNGs of a few test pieces")
+    p.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="report with this rule strength instead of the default (repeatable)",
+    )
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -230,7 +237,8 @@ def main() -> None:
         val = sources(corpus, judge, "val", 0, args.bars)["EMOPIA"]
         tune(val, judge)
     test = sources(corpus, judge, "test", args.pop909, args.bars)
-    report(test, judge)
+    rules = replace(DEFAULT_RULES, **{k: float(v) for k, v in (r.split("=") for r in args.rule)})
+    report(test, judge, rules)
     if args.rolls:
         rolls(test["EMOPIA"][::12] + test.get("POP909", [])[:2], args.rolls, 12)
     print(f"({time.perf_counter() - started:.0f} s)")

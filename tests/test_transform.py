@@ -12,6 +12,7 @@ from emostudio.midi import Note, Song, TempoChange, Track, song_from_bytes, song
 from emostudio.midi.song import TICKS_PER_SUBBEAT
 from emostudio.tokens.features import global_key
 from emostudio.transform import ALL_ELEMENTS, Element, RuleStrengths, split_voices, transform
+from emostudio.transform.elements import beat_phase
 from emostudio.transform.rules import mode_map
 
 HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
@@ -278,3 +279,49 @@ def test_element_names_parse():
 
 def test_scale_song_helper_is_major():
     assert global_key(scale_song(0)) == 0
+
+
+def shifted(song: Song, ticks: int) -> Song:
+    return song.with_tracks(
+        [
+            t.with_notes(
+                [Note(n.pitch, n.start + ticks, n.end + ticks, n.velocity) for n in t.notes]
+            )
+            for t in song.tracks
+        ]
+    )
+
+
+def offbeat_piece() -> Song:
+    """A melody in quarters over a bass held each bar and short chords off the beat."""
+    melody = [Note(72 + (i % 5), 480 * i, 480 * i + 400, 90) for i in range(16)]
+    piano = [Note(36, 1920 * b, 1920 * b + 1920, 70) for b in range(4)]
+    piano += [
+        Note(60 + iv, 1920 * b + 120 * sub, 1920 * b + 120 * sub + 120 * length, 60)
+        for b in range(4)
+        for sub, length in ((2, 2), (3, 1), (6, 2), (7, 1), (10, 2), (14, 2))
+        for iv in (0, 4, 7)
+    ]
+    return Song(
+        tracks=(
+            Track(program=0, name="MELODY").with_notes(melody),
+            Track(program=0, name="PIANO").with_notes(piano),
+        )
+    )
+
+
+def test_beat_phase_finds_the_pieces_own_beats():
+    song = offbeat_piece()
+    assert beat_phase(song) == 0
+    assert beat_phase(shifted(song, 1920 + 2 * 120 + 60)) == 300  # off the grid by 2.5 sub-beats
+    assert beat_phase(Song()) == 0
+
+
+def test_a_piece_off_the_grid_drops_the_same_notes_as_on_it():
+    song = offbeat_piece()
+    offset = 1920 + 300  # a bar of rest plus 2.5 sub-beats: no onset is on the grid's beats
+    free = frozenset({Element.ACCOMPANIMENT, Element.RHYTHM})
+    calm = transform(song, HAPPY, CALM, 1.0, free=free)
+    calm_off = transform(shifted(song, offset), HAPPY, CALM, 1.0, free=free)
+    assert len(calm.tracks[1].notes) < len(song.tracks[1].notes)
+    assert calm_off == shifted(calm, offset)

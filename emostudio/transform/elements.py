@@ -24,9 +24,10 @@ import enum
 from dataclasses import dataclass
 
 from emostudio.midi.families import Family
-from emostudio.midi.song import TICKS_PER_SUBBEAT, Song
+from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_BEAT, TICKS_PER_SUBBEAT, Song
 
 _LEAD_ROLES = ("melody", "vocal", "lead")
+_PHASE_BIN = 30  # ticks
 
 
 class Element(enum.Enum):
@@ -62,6 +63,25 @@ class VoiceSplit:
 
     def is_melody(self, track: int, note: int) -> bool:
         return (track, note) in self.melody
+
+
+def beat_phase(song: Song) -> int:
+    """Ticks from the grid's beats to the piece's own (0-479): where most pitched notes start.
+
+    A file whose first downbeat is not at tick 0 (a pickup, an offset recording) has its beats off
+    the grid; metrical strength (downbeat, beat, off-beat) is taken on the piece's own beats. Onsets
+    are summed in 30-tick (1/64-note) bins of their position within the quarter note, each weighted
+    by its length up to a bar (long notes, bass and chords, start on beats more often than short
+    ones: an even eighth-note stream alone does not tell the beat from the off-beat); the heaviest
+    bin wins (ties: the earliest), 0 for a piece without pitched notes."""
+    counts = [0] * (TICKS_PER_BEAT // _PHASE_BIN)
+    for track in song.tracks:
+        if track.is_drum:
+            continue
+        for n in track.notes:
+            weight = min(n.end - n.start, TICKS_PER_BAR)
+            counts[round((n.start % TICKS_PER_BEAT) / _PHASE_BIN) % len(counts)] += weight
+    return counts.index(max(counts)) * _PHASE_BIN
 
 
 def _onset(tick: int) -> int:
@@ -107,4 +127,4 @@ def _skyline(song: Song, tracks: list[int]) -> set[NoteRef]:
     return melody
 
 
-__all__ = ["ALL_ELEMENTS", "Element", "NoteRef", "VoiceSplit", "split_voices"]
+__all__ = ["ALL_ELEMENTS", "Element", "NoteRef", "VoiceSplit", "beat_phase", "split_voices"]

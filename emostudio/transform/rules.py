@@ -18,7 +18,8 @@ articulation  shorter notes (staccato, arousal up) or longer     arousal        
               (legato, up to the track's next onset at most)
 density       accompaniment notes doubled an octave below        arousal             accompaniment
               (arousal up) or dropped, weakest sub-beats first                       (+ rhythm to
-              (arousal down; never on the downbeat)                                  drop)
+              (arousal down; never on the downbeat; positions                        drop)
+              on the piece's own beats, ``beat_phase``)
 ============  =================================================  ==================  ============
 
 Each rule's amount is ``λ × (its RuleStrengths weight) × move``, where the move along an axis is
@@ -44,7 +45,14 @@ import numpy as np
 from emostudio.emotion import Emotion
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT, Note, Song, TempoChange, Track
 from emostudio.tokens.features import bar_keys
-from emostudio.transform.elements import ALL_ELEMENTS, Element, NoteRef, VoiceSplit, split_voices
+from emostudio.transform.elements import (
+    ALL_ELEMENTS,
+    Element,
+    NoteRef,
+    VoiceSplit,
+    beat_phase,
+    split_voices,
+)
 
 #: scale degrees (semitones above the tonic) a mode change alters, in the order they change
 MAJOR_TO_MINOR = ((4, 3), (9, 8), (11, 10))
@@ -92,10 +100,11 @@ def _chosen(k: int, share: float) -> bool:
 _WEAKNESS_LEVELS = 4
 
 
-def _drop_rank(start: int, k: int) -> float:
+def _drop_rank(start: int, k: int, phase: int) -> float:
     """In [0, 1] (1: never): a note is dropped when its rank is below the drop share, so weaker
-    positions go first and within a level a low-discrepancy sequence spreads the choice."""
-    sub = round(start / TICKS_PER_SUBBEAT) % 16
+    positions go first and within a level a low-discrepancy sequence spreads the choice. Positions
+    are on the piece's own beats (``phase`` ticks after the grid's, :func:`elements.beat_phase`)."""
+    sub = round((start - phase) / TICKS_PER_SUBBEAT) % 16
     if sub == 0:
         return 1.0
     level = 0 if sub % 2 else 1 if sub % 4 else 2 if sub % 8 else 3
@@ -169,6 +178,7 @@ def transform(
     free = frozenset(free)
     amounts = _amounts(source, target, strength, rules)
     voices = split_voices(song)
+    phase = beat_phase(song) if amounts.density < 0 else 0
     n_bars = max(1, song.n_bars)
     keys = (
         bar_keys(song, n_bars)
@@ -179,7 +189,9 @@ def transform(
     tracks = []
     candidate = 0  # running index of accompaniment notes for the density selection
     for i, track in enumerate(song.tracks):
-        notes, candidate = _transform_track(track, i, voices, pitch_maps, amounts, free, candidate)
+        notes, candidate = _transform_track(
+            track, i, voices, pitch_maps, amounts, free, candidate, phase
+        )
         tracks.append(track if notes == list(track.notes) else track.with_notes(notes))
     tempos = song.tempos
     if Element.TEMPO in free and amounts.tempo_factor != 1.0:
@@ -197,6 +209,7 @@ def _transform_track(
     amounts: _Amounts,
     free: frozenset[Element],
     candidate: int,
+    phase: int,
 ) -> tuple[list[Note], int]:
     """The track's new notes (in the input's order when nothing is added or dropped)."""
     can_time = Element.RHYTHM in free
@@ -236,7 +249,7 @@ def _transform_track(
             continue
         k, candidate = candidate, candidate + 1
         if amounts.density < 0:
-            if can_time and _drop_rank(start, k) < -amounts.density:
+            if can_time and _drop_rank(start, k, phase) < -amounts.density:
                 continue  # dropped: a weak-beat accompaniment note
             notes.append(changed)
         else:
