@@ -16,6 +16,9 @@ families, its tracks of the strings family (the model's lead-line slot,
 :mod:`emostudio.midi.families`); otherwise the top voice by skyline on the tokenizer's grid: at each
 onset sub-beat the highest note starting there, unless a melody note chosen before still sounds
 above it. Every other pitched note is accompaniment; drum notes are neither.
+
+:func:`beat_phase` finds where the piece's own beats lie against the grid, so that a rule that
+needs metrical strength (the density rule's weak sub-beats) reads it on the piece's beats.
 """
 
 from __future__ import annotations
