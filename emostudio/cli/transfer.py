@@ -65,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
             target,
             strength=args.strength,
             dims=dims,
-            temperature=args.temperature,
-            top_p=args.top_p,
             seed=args.seed,
         ),
         "transferring",

@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 
-from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from emostudio.emotion import QUADRANT_NAMES, Emotion
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
 from emostudio.evaluation.data import EvaluationCorpus
@@ -64,9 +63,7 @@ class EvaluationSettings:
     transfer_pieces: int = 0  # EMOPIA test clips transferred at strength 1 (0: all)
     sweep_pieces: int = 24  # clips in the strength sweep (each to the three other quadrants)
     swap_pairs: int = 40
-    temperature: float = DEFAULT_TEMPERATURE
-    top_p: float = DEFAULT_TOP_P
-    seed: int = 0
+    seed: int = 0  # decoding follows the engine's DecodingSettings
     batch_size: int = 64
 
 
@@ -97,9 +94,9 @@ def evaluate(
     started = time.monotonic()
     try:
         results: dict = {
-            "settings": asdict(settings),
-            "continuity": engine.continuity,
-            "latent_temperature": engine.latent_temperature,
+            "settings": {**asdict(settings), **asdict(engine.settings)},
+            "continuity": engine.settings.continuity,
+            "latent_temperature": engine.settings.latent_temperature,
             "prior": engine.prior_kind,
             "model": str(engine.model_dir),
             "model_validation": _model_metrics(engine.model_dir),
@@ -140,8 +137,6 @@ def evaluate(
         generated = engine.generate_many(
             [Emotion.from_quadrant(q) for q in targets],
             bars=settings.bars,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
             seed=settings.seed,
             batch_size=settings.batch_size,
         )
@@ -184,8 +179,6 @@ def evaluate(
             [sources[i] for i, _ in pairs],
             [Emotion.from_quadrant(q) for _, q in pairs],
             strength=1.0,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
             seed=settings.seed,
             batch_size=settings.batch_size,
         )
@@ -232,8 +225,6 @@ def evaluate(
                 [sources[i] for i, _ in sweep_pairs],
                 [Emotion.from_quadrant(q) for _, q in sweep_pairs],
                 strength=lam,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
                 seed=settings.seed,
                 batch_size=settings.batch_size,
             )
@@ -385,8 +376,6 @@ def _latent_swap(engine, sources: list[Song], settings: EvaluationSettings, rng)
         ]
     songs = engine.decode_many(
         [(z_r, z_k) for _, z_r, z_k in jobs],
-        temperature=settings.temperature,
-        top_p=settings.top_p,
         seed=settings.seed,
         batch_size=settings.batch_size,
     )

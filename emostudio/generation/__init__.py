@@ -5,13 +5,18 @@ Qt-free and streaming: generation and transfer are generators that yield one
 
 Modules, in the order data passes through them:
 
+- ``latents``   pure latent arithmetic: per-bar targets, AR(1) bar noise, target latents (learned
+  or fitted prior), moved latents for transfer
 - ``grammar``   which tokens may come next in a bar (a batched state machine over the vocabulary)
 - ``sampling``  temperature and nucleus (top-p) sampling under that mask
-- ``engine``    :class:`Engine`: ``Engine.load(model_dir=None, device="auto")``,
-  ``generate(target, bars, temperature, top_p, seed, cancel)``,
-  ``transfer(song, target, strength, dims, temperature, top_p, seed, cancel)``,
+- ``decode``    the batched bar-by-bar decoder (its only contact with the model: ``ModelSteps``,
+  the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
+- ``engine``    :class:`Engine`, a façade over those: ``Engine.load(model_dir=None,
+  device="auto", settings=None)``, ``generate(target, bars, seed, settings, cancel)``,
+  ``transfer(song, target, strength, dims, seed, settings, cancel)``,
   ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
-  ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations
+  ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations. ``settings``
+  is a :class:`~emostudio.decoding.DecodingSettings` (the engine's own when omitted).
 
 A target is an :class:`~emostudio.emotion.Emotion` (any point on the valence-arousal pad) or a
 list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped default model:
@@ -27,7 +32,6 @@ from emostudio.generation.engine import (
     Engine,
     EngineError,
     Recognition,
-    clip_to_bars,
     default_model_dir,
 )
 from emostudio.generation.sampling import SamplingError
@@ -42,6 +46,5 @@ __all__ = [
     "EngineError",
     "Recognition",
     "SamplingError",
-    "clip_to_bars",
     "default_model_dir",
 ]
