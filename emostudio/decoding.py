@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from emostudio.midi.song import Song
+
 # token sampling: 1.0 (unscaled) with nucleus 0.95 was judged best with the fitted prior; lower
 # temperatures use fewer pitch classes and write sad and calm pieces that are judged more aroused
 # (BENCHMARKS.md, "Session 4")
@@ -30,6 +32,22 @@ MAX_BARS = 1024
 #: the app works on at most this many bars of an opened piece (a transfer of the whole piece, the
 #: emotion heard in it); longer pieces are cut to their first LONG_PIECE_BARS bars
 LONG_PIECE_BARS = 256
+
+
+class EngineError(ValueError):
+    """A request the engine cannot carry out (an empty piece, a bad bar count or target); one line."""
+
+
+def check_piece(song: Song, what: str | None = None, max_bars: int | None = MAX_BARS) -> int:
+    """The piece's bar count; an :class:`EngineError` if it has no notes or (unless ``max_bars``
+    is None) more than ``max_bars`` bars. ``what`` names it in the message (default: its name).
+    The one empty-piece check of the engine, the CLI and the app."""
+    name = what or song.name or "the piece"
+    if song.note_count == 0:
+        raise EngineError(f"{name} has no notes")
+    if max_bars is not None and song.n_bars > max_bars:
+        raise EngineError(f"{name} has {song.n_bars} bars; at most {max_bars}")
+    return song.n_bars
 
 
 class DecodingSettingsError(ValueError):

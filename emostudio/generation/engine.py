@@ -59,13 +59,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import MAX_BARS, DecodingSettings
+from emostudio.decoding import MAX_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
     DIMENSIONS,
-    EngineError,
     check_transfer,
     moved_latents,
     target_latents,
@@ -362,7 +361,7 @@ class Engine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The moved latents (z_r [n_bars, l_r], z_k [n_bars, l_k]) a transfer would decode."""
         s = settings or self.settings
-        n_bars = self._check_piece(song)
+        n_bars = check_piece(song)
         targets = targets_per_bar(target, n_bars)
         dims = check_transfer(strength, dims)
         with self._decoding():
@@ -379,7 +378,7 @@ class Engine:
         return self._split(z[0])
 
     def recognise(self, song: Song) -> Recognition:
-        n_bars = self._check_piece(song)
+        n_bars = check_piece(song)
         with self._decoding():
             post = self.model.encode(self._window([song], [n_bars]))
             per_bar_r = self.model.prior_r.q_y(post.mu_r[0])[:, 1]  # [T]
@@ -393,7 +392,7 @@ class Engine:
         )
 
     def encode(self, song: Song) -> Encoding:
-        n_bars = self._check_piece(song)
+        n_bars = check_piece(song)
         with self._decoding():
             post = self.model.encode(self._window([song], [n_bars]))
             q_r, q_k = self.model.q_y(post)
@@ -445,7 +444,7 @@ class Engine:
         generator = self._generator(seed)
         for lo in range(0, len(songs), batch_size):
             chunk = list(songs[lo : lo + batch_size])
-            lengths = [self._check_piece(song) for song in chunk]
+            lengths = [check_piece(song) for song in chunk]
             per_bar = [
                 targets_per_bar(t, n) for t, n in zip(targets[lo : lo + batch_size], lengths)
             ]
@@ -477,7 +476,7 @@ class Engine:
             raise EngineError("each z_r and z_k need the same number of bars (at least one)")
         if templates is not None:
             for template, n in zip(templates, lengths):
-                if self._check_piece(template) != n:
+                if check_piece(template) != n:
                     raise EngineError(f"template has {template.n_bars} bars, latents have {n}")
         generator = self._generator(seed)
         for lo in range(0, len(latents), batch_size):
@@ -577,14 +576,3 @@ class Engine:
         z_np = z.cpu().numpy()
         l_r = self.model.config.latent_r
         return z_np[:, :l_r], z_np[:, l_r:]
-
-    @staticmethod
-    def _check_piece(song: Song) -> int:
-        """The piece's bar count; an :class:`EngineError` for a piece without notes or too long."""
-        if song.note_count == 0:
-            raise EngineError(f"{song.name or 'the piece'} has no notes")
-        if song.n_bars > MAX_BARS:
-            raise EngineError(
-                f"{song.name or 'the piece'} has {song.n_bars} bars; at most {MAX_BARS}"
-            )
-        return song.n_bars

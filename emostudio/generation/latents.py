@@ -17,17 +17,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from emostudio.decoding import MAX_BARS
+from emostudio.decoding import MAX_BARS, EngineError
 from emostudio.emotion import Emotion
 from emostudio.model import CDGMVAE
 from emostudio.model.fitted_prior import FittedPrior
 from emostudio.tokens.vocab import PAD
 
 DIMENSIONS = ("arousal", "valence")
-
-
-class EngineError(ValueError):
-    """A request the engine cannot carry out (an empty piece, a bad bar count or target); one line."""
 
 
 def targets_per_bar(target: Emotion | Sequence[Emotion], bars: int) -> list[Emotion]:

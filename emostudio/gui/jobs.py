@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings
+from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
 
@@ -60,8 +60,10 @@ def load_song_job(path: str | Path):
         p = Path(path)
         yield Progress(0, 1, "files", text=f"reading {p.name}…")
         song = read_midi(p)
-        if song.note_count == 0:
-            raise MidiReadError(str(p), "the file has no notes")
+        try:  # any length loads: a transfer takes the first LONG_PIECE_BARS bars
+            check_piece(song, "the file", max_bars=None)
+        except EngineError as exc:
+            raise MidiReadError(str(p), str(exc)) from exc
         minutes, seconds = divmod(round(song.duration_seconds), 60)
         note = f"{p.name}: {song.n_bars} bars, {song.note_count:,} notes, {minutes}:{seconds:02d}"
         if song.n_bars > LONG_PIECE_BARS:
