@@ -486,13 +486,12 @@ class Engine:
                 z[i, : sizes[i]] = np.concatenate([z_r, z_k], axis=1)
             z_t = torch.as_tensor(z, device=self.model.device)
             if templates is None:
-                rows: list[Song | None] = [None] * len(chunk)
-                plan = DecodePlan.free(sizes)
-            else:
-                rows = list(templates[lo : lo + batch_size])
-                with self._decoding():
-                    plan = template_plan(self._window(rows, sizes), sizes, self.tokenizer.vocab)
-            yield s, generator, _Batch(z_t, plan, sizes, rows)
+                yield s, generator, _Batch(z_t, DecodePlan.free(sizes), sizes, [None] * len(chunk))
+                continue
+            sources = list(templates[lo : lo + batch_size])
+            with self._decoding():
+                plan = template_plan(self._window(sources, sizes), sizes, self.tokenizer.vocab)
+            yield s, generator, _Batch(z_t, plan, sizes, list(sources))
 
     # ---- the one decoding path ----------------------------------------------------------------
     def _decode(

@@ -126,8 +126,8 @@ class SongBuilder:
         tracks = []
         for fam in sorted(self._bars):
             tail: list[Note] = []
-            for notes in self._bars[fam][self._n_settled :]:
-                clipped = [n if n.end <= end else replace(n, end=end) for n in notes]
+            for bar_notes in self._bars[fam][self._n_settled :]:
+                clipped = [n if n.end <= end else replace(n, end=end) for n in bar_notes]
                 tail += sorted(clipped, key=lambda n: (n.start, n.pitch, n.end))
             notes = self._settled[fam] + tuple(tail)
             if notes:
