@@ -32,6 +32,8 @@ MAX_BARS = 1024
 #: the app works on at most this many bars of an opened piece (a transfer of the whole piece, the
 #: emotion heard in it); longer pieces are cut to their first LONG_PIECE_BARS bars
 LONG_PIECE_BARS = 256
+#: the most bars the app's bar count offers (a generation, or a transfer's first bars)
+PANEL_MAX_BARS = 64
 
 
 class EngineError(ValueError):
