@@ -11,6 +11,7 @@ Modules, in the order data passes through them:
 - ``sampling``  temperature and nucleus (top-p) sampling under that mask
 - ``decode``    the batched bar-by-bar decoder (its only contact with the model: ``ModelSteps``,
   the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
+- ``results``   what the engine hands back: ``BarEvent``, ``Recognition``, ``Encoding``
 - ``engine``    :class:`Engine`, a façade over those: ``Engine.load(model_dir=None,
   device="auto", settings=None)``, ``generate(target, bars, seed, settings, cancel)``,
   ``transfer(song, target, strength, dims, seed, settings, cancel)``,
@@ -23,17 +24,10 @@ list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped 
 ``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` at the repository root.
 """
 
-from emostudio.generation.engine import (
-    DIMENSIONS,
-    MAX_BARS,
-    MODEL_DIR_ENV,
-    BarEvent,
-    Encoding,
-    Engine,
-    EngineError,
-    Recognition,
-    default_model_dir,
-)
+from emostudio.decoding import MAX_BARS, EngineError
+from emostudio.generation.engine import MODEL_DIR_ENV, Engine, default_model_dir
+from emostudio.generation.latents import DIMENSIONS
+from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.generation.sampling import SamplingError
 
 __all__ = [

@@ -1,46 +1,22 @@
 """The engine: generate for a target emotion, transfer a piece's emotion, recognise it.
 
 Everything here follows MODEL.md section 4 on top of the model's inference API
-(:mod:`emostudio.model`):
+(:mod:`emostudio.model`); the latent arithmetic is explained in
+:mod:`emostudio.generation.latents`:
 
-- **generate**: for each bar, the target point's :meth:`~emostudio.emotion.Emotion.component_weights`
-  mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
-  variance are the weighted sums of the components', so the middle of the pad really lies between
-  them. z is sampled per bar and decoded bar by bar with the KV cache. Each bar's z is a draw
-  from that mixture; the key latent's draws of neighbouring bars can be correlated (an AR(1)
-  process of the standardised noise, correlation ``DecodingSettings.continuity``): the bars of a real
-  piece have key posteriors close to each other, and independent draws jump to another key every
-  bar (music with no key). The rhythm latent is drawn afresh every bar. The draws can be made
-  narrower than the prior
-  (``DecodingSettings.latent_temperature``, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
-  sampling does: the emotion lives along the line between the components, the noise in every
-  direction.
-- **the prior sampled from**: a model folder with a fitted prior (``fitted_prior.safetensors``,
-  :mod:`emostudio.model.fitted_prior`) is sampled from that instead: per class a mixture fitted to
-  the encoded training clips, so a draw lands in a real key region of the right mode rather than
-  between them. The pad weights blend a draw of each class (paired components, one noise path);
-  the key latent keeps its component for the piece when continuity is on. ``prior="learned"``
-  keeps the model's own mixture.
-- **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
-  windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
-  each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
-  (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
-  mu_source the q(y|x)-weighted component mean (with a fitted prior, its anchors: for valence each
-  bar's nearest component of each class, so a bar moves to the neighbouring key region of the other
-  mode; for arousal each class's mixture mean).
-  The bar's own deviation from mu_source is scaled by the latent temperature as generation scales
-  its draws: ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source -
-  mu_source))``, so at full strength a bar is the target's mean plus tau times its own deviation.
-  It is decoded with the source as template: the
-  same bar count, each bar's tempo forced to the source's, only the source's instrument families,
-  and the source's tempo map, time signatures and instruments on the result.
+- **generate**: each bar's z drawn from the mixture its target point selects (learned or fitted
+  prior), decoded bar by bar with the KV cache;
+- **transfer**: the piece's posterior means moved towards the target, decoded with the source as
+  template (its bar count, tempo per bar and instrument families; its tempo map, time signatures
+  and instruments on the result);
 - **recognise**: q(y|z) of each bar's posterior mean, and q(y|x) of the whole piece.
 
 The engine is a façade: the window of tokens and the song rebuilt from bars are
 :mod:`emostudio.tokens.window`, the latent arithmetic :mod:`emostudio.generation.latents`, the
 bar-by-bar decoder :mod:`emostudio.generation.decode`. Every call runs one batched path (a single
 piece is a batch of one) with one :class:`~emostudio.decoding.DecodingSettings` (the engine's own
-unless the call passes one).
+unless the call passes one). (Its length, over 400 lines, is the eleven public calls' signatures
+and docstrings; the work is in those modules.)
 
 Tensors stay inside the generation package: callers get :class:`~emostudio.midi.song.Song` s, numpy arrays
 and small dataclasses.
@@ -59,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import MAX_BARS, DecodingSettings, EngineError, check_piece
+from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
 from emostudio.generation.grammar import BarGrammar
@@ -70,6 +46,7 @@ from emostudio.generation.latents import (
     target_latents,
     targets_per_bar,
 )
+from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.midi.song import Song
 from emostudio.model import CDGMVAE
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
@@ -85,19 +62,6 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: the fitted one or an error ("fitted"), or the model's own ("learned")
 PRIOR_CHOICES = ("auto", "fitted", "learned")
 
-__all__ = [
-    "DIMENSIONS",
-    "MAX_BARS",
-    "MODEL_DIR_ENV",
-    "PRIOR_CHOICES",
-    "BarEvent",
-    "Encoding",
-    "Engine",
-    "EngineError",
-    "Recognition",
-    "default_model_dir",
-]
-
 
 def default_model_dir() -> Path:
     """``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` beside the package (the repo root)."""
@@ -105,46 +69,6 @@ def default_model_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "models" / "default"
-
-
-@dataclass(frozen=True)
-class BarEvent:
-    """Bar ``index`` (0-based) of ``total`` is finished; ``song`` holds bars 0..index (index + 1 bars)."""
-
-    index: int
-    total: int
-    song: Song
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """A piece's emotion: P(high arousal) and P(high valence) per bar and for the whole piece."""
-
-    arousal: np.ndarray  # float[n_bars]
-    valence: np.ndarray  # float[n_bars]
-    overall_arousal: float
-    overall_valence: float
-
-    @property
-    def emotion(self) -> Emotion:
-        """The overall probabilities as a pad point: 2p - 1 on each axis."""
-        return Emotion(
-            valence=2.0 * self.overall_valence - 1.0, arousal=2.0 * self.overall_arousal - 1.0
-        )
-
-    @property
-    def quadrant(self) -> int:
-        return self.emotion.quadrant
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """A piece's latent code: posterior means per bar, and q(y|x) of the whole piece."""
-
-    z_r: np.ndarray  # float32[n_bars, l_r]
-    z_k: np.ndarray  # float32[n_bars, l_k]
-    q_arousal: np.ndarray  # float[K]: low, high
-    q_valence: np.ndarray  # float[K]
 
 
 @dataclass(frozen=True)
@@ -341,14 +265,7 @@ class Engine:
         s = settings or self.settings
         targets = targets_per_bar(target, bars)
         with self._decoding():
-            z = target_latents(
-                self.model,
-                self.fitted_prior,
-                [targets],
-                self._generator(seed),
-                s.continuity,
-                s.latent_temperature,
-            )
+            z = self._draw([targets], self._generator(seed), s)
         return self._split(z[0])
 
     def transfer_latents(
@@ -365,16 +282,7 @@ class Engine:
         targets = targets_per_bar(target, n_bars)
         dims = check_transfer(strength, dims)
         with self._decoding():
-            tokens = self._window([song], [n_bars])
-            z = moved_latents(
-                self.model,
-                self.fitted_prior,
-                tokens,
-                [targets],
-                strength,
-                dims,
-                s.latent_temperature,
-            )
+            z = self._move(self._window([song], [n_bars]), [targets], strength, dims, s)
         return self._split(z[0])
 
     def recognise(self, song: Song) -> Recognition:
@@ -418,14 +326,7 @@ class Engine:
         for lo in range(0, len(per_piece), batch_size):
             chunk = per_piece[lo : lo + batch_size]
             with self._decoding():
-                z = target_latents(
-                    self.model,
-                    self.fitted_prior,
-                    chunk,
-                    generator,
-                    s.continuity,
-                    s.latent_temperature,
-                )
+                z = self._draw(chunk, generator, s)
             lengths = [bars] * len(chunk)
             yield s, generator, _Batch(z, DecodePlan.free(lengths), lengths, [None] * len(chunk))
 
@@ -450,15 +351,7 @@ class Engine:
             ]
             with self._decoding():
                 tokens = self._window(chunk, lengths)
-                z = moved_latents(
-                    self.model,
-                    self.fitted_prior,
-                    tokens,
-                    per_bar,
-                    strength,
-                    dims,
-                    s.latent_temperature,
-                )
+                z = self._move(tokens, per_bar, strength, dims, s)
             plan = template_plan(tokens, lengths, self.tokenizer.vocab)
             yield s, generator, _Batch(z, plan, lengths, list(chunk))
 
@@ -564,6 +457,27 @@ class Engine:
         else:
             generator.manual_seed(int(seed))
         return generator
+
+    def _draw(
+        self, targets: list[list[Emotion]], generator: torch.Generator, s: DecodingSettings
+    ) -> torch.Tensor:
+        """:func:`~emostudio.generation.latents.target_latents` with this engine's model and prior."""
+        return target_latents(
+            self.model, self.fitted_prior, targets, generator, s.continuity, s.latent_temperature
+        )
+
+    def _move(
+        self,
+        tokens: torch.Tensor,
+        targets: list[list[Emotion]],
+        strength: float,
+        dims: tuple[str, ...],
+        s: DecodingSettings,
+    ) -> torch.Tensor:
+        """:func:`~emostudio.generation.latents.moved_latents` with this engine's model and prior."""
+        return moved_latents(
+            self.model, self.fitted_prior, tokens, targets, strength, dims, s.latent_temperature
+        )
 
     def _window(self, songs: Sequence[Song], lengths: Sequence[int]) -> torch.Tensor:
         """long[B, T_max, L] on the model's device (:func:`~emostudio.tokens.window.encode_window`)."""

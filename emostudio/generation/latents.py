@@ -2,12 +2,40 @@
 
 - :func:`targets_per_bar`: one pad point per bar from a point or an emotion curve.
 - :func:`bar_noise`: standard normal noise, AR(1) over bars (correlation ``rho``).
-- :func:`target_latents`: z per bar drawn from the mixture the bar's target selects: the model's
-  own prior (mean and variance the weighted sums of the two components') or a fitted prior; the key
-  latent's noise keeps its course over bars (``continuity``), the rhythm latent's is drawn afresh;
-  ``latent_temperature`` (tau) scales the draws' spread.
-- :func:`moved_latents`: a piece's posterior means moved towards the targets:
-  ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source - mu_source))``.
+- :func:`target_latents` and :func:`moved_latents`: the draws of generation and the moves of
+  transfer:
+
+- **generate**: for each bar, the target point's :meth:`~emostudio.emotion.Emotion.component_weights`
+  mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
+  variance are the weighted sums of the components', so the middle of the pad really lies between
+  them. z is sampled per bar and decoded bar by bar with the KV cache. Each bar's z is a draw
+  from that mixture; the key latent's draws of neighbouring bars can be correlated (an AR(1)
+  process of the standardised noise, correlation ``DecodingSettings.continuity``): the bars of a real
+  piece have key posteriors close to each other, and independent draws jump to another key every
+  bar (music with no key). The rhythm latent is drawn afresh every bar. The draws can be made
+  narrower than the prior
+  (``DecodingSettings.latent_temperature``, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
+  sampling does: the emotion lives along the line between the components, the noise in every
+  direction.
+- **the prior sampled from**: a model folder with a fitted prior (``fitted_prior.safetensors``,
+  :mod:`emostudio.model.fitted_prior`) is sampled from that instead: per class a mixture fitted to
+  the encoded training clips, so a draw lands in a real key region of the right mode rather than
+  between them. The pad weights blend a draw of each class (paired components, one noise path);
+  the key latent keeps its component for the piece when continuity is on. ``prior="learned"``
+  keeps the model's own mixture.
+- **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
+  windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
+  each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
+  (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
+  mu_source the q(y|x)-weighted component mean (with a fitted prior, its anchors: for valence each
+  bar's nearest component of each class, so a bar moves to the neighbouring key region of the other
+  mode; for arousal each class's mixture mean).
+  The bar's own deviation from mu_source is scaled by the latent temperature as generation scales
+  its draws: ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source -
+  mu_source))``, so at full strength a bar is the target's mean plus tau times its own deviation.
+  It is decoded with the source as template: the
+  same bar count, each bar's tempo forced to the source's, only the source's instrument families,
+  and the source's tempo map, time signatures and instruments on the result.
 """
 
 from __future__ import annotations
