@@ -176,8 +176,9 @@ def main() -> None:
         "sampling (mask, softmax, top-p, multinomial)": ("sampling.py", "sample_next"),
         "grammar masks": ("grammar.py", "allowed"),
         "grammar state": ("grammar.py", "advance"),
-        "tokens -> Song for each BarEvent": ("engine.py", "_song_from_bars"),
-        "latent sampling": ("engine.py", "_target_latents"),
+        "decode each new bar's tokens (SongBuilder.add)": ("window.py", "add"),
+        "the song so far for each BarEvent (SongBuilder.song)": ("window.py", "song"),
+        "latent sampling": ("latents.py", "target_latents"),
     }
     print(
         f"\nwhere the time goes in one {args.bars}-bar generation ({wall:.3f} s under the profiler):"

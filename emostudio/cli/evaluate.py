@@ -120,13 +120,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emostudio.cli.generate import decoding_settings
     from emostudio.cli.main import CommandError
     from emostudio.corpus.cache import CacheError
     from emostudio.corpus.sources import CorpusError
     from emostudio.evaluation.data import EvaluationCorpus
     from emostudio.evaluation.judge import JudgeError
     from emostudio.evaluation.report import EvaluationDone, EvaluationSettings, evaluate
-    from emostudio.generation import Engine, EngineError, SamplingError
+    from emostudio.generation import Engine, EngineError
     from emostudio.model.store import ModelLoadError
 
     if args.render_only is not None:
@@ -140,19 +141,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out} exists and is not a folder")
     if args.judge is not None and not args.judge.is_file():
         raise CommandError(f"{args.judge}: no such judge file")
-    if not 0.0 <= args.continuity < 1.0:
-        raise CommandError(f"--continuity must be in [0, 1) (got {args.continuity})")
-    if not 0.0 <= args.latent_temperature <= 2.0:
-        raise CommandError(
-            f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})"
-        )
+    decoding = decoding_settings(args)
     try:
         engine = Engine.load(
             args.model,
             device=args.device,
             threads=args.threads or None,
-            continuity=args.continuity,
-            latent_temperature=args.latent_temperature,
+            settings=decoding,
             prior=args.prior,
         )
     except ModelLoadError as exc:
@@ -167,8 +162,6 @@ def run(args: argparse.Namespace) -> int:
         transfer_pieces=args.transfer_pieces,
         sweep_pieces=args.sweep_pieces,
         swap_pairs=args.swap_pairs,
-        temperature=args.temperature,
-        top_p=args.top_p,
         seed=args.seed,
         batch_size=args.batch_size,
     )
@@ -179,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
                 done = event
             else:
                 print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
-    except (JudgeError, EngineError, SamplingError, ValueError) as exc:
+    except (JudgeError, EngineError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     assert done is not None
     r = done.results

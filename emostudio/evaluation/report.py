@@ -39,7 +39,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,10 @@ def evaluate(
 ) -> Iterator[Progress | EvaluationDone]:
     """Run the whole evaluation (see the module docstring); the last event is :class:`EvaluationDone`."""
     settings = settings if settings is not None else EvaluationSettings()
+    # the engine decodes with its own DecodingSettings; the report records its token settings
+    settings = replace(
+        settings, temperature=engine.settings.temperature, top_p=engine.settings.top_p
+    )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -173,8 +177,8 @@ def evaluate(
 
         results = EvaluationResults(
             settings=settings,
-            continuity=engine.continuity,
-            latent_temperature=engine.latent_temperature,
+            continuity=engine.settings.continuity,
+            latent_temperature=engine.settings.latent_temperature,
             prior=engine.prior_kind,
             model=str(engine.model_dir),
             model_validation=_model_metrics(engine.model_dir),

@@ -42,7 +42,7 @@ class EvaluationSettings:
     transfer_pieces: int = 0  # EMOPIA test clips transferred at strength 1 (0: all)
     sweep_pieces: int = 24  # clips in the strength sweep (each to the three other quadrants)
     swap_pairs: int = 40
-    temperature: float = DEFAULT_TEMPERATURE
+    temperature: float = DEFAULT_TEMPERATURE  # recorded from the engine's DecodingSettings
     top_p: float = DEFAULT_TOP_P
     seed: int = 0
     batch_size: int = 64

@@ -41,8 +41,6 @@ def _generate(engine, targets: list[int], s: EvaluationSettings) -> list[Song]:
     return engine.generate_many(
         [Emotion.from_quadrant(q) for q in targets],
         bars=s.bars,
-        temperature=s.temperature,
-        top_p=s.top_p,
         seed=s.seed,
         batch_size=s.batch_size,
     )
@@ -55,8 +53,6 @@ def _transfer(
         songs,
         [Emotion.from_quadrant(q) for q in targets],
         strength=strength,
-        temperature=s.temperature,
-        top_p=s.top_p,
         seed=s.seed,
         batch_size=s.batch_size,
     )
@@ -67,9 +63,7 @@ def _encode(engine, song: Song):
 
 
 def _decode(engine, latents: list[tuple[np.ndarray, np.ndarray]], s: EvaluationSettings):
-    return engine.decode_many(
-        latents, temperature=s.temperature, top_p=s.top_p, seed=s.seed, batch_size=s.batch_size
-    )
+    return engine.decode_many(latents, seed=s.seed, batch_size=s.batch_size)
 
 
 # ---- stages -----------------------------------------------------------------------------------------
