@@ -1,0 +1,110 @@
+"""Musical form over per-bar latents: phrases that return, with variation, and phrase ends.
+
+A piece is cut into phrases of :data:`PHRASE_BARS` bars; a form names each phrase with a section
+letter (``AABA``: the first, second and fourth phrases are the same section). :func:`plan_form`
+turns (form, number of bars) into one :class:`BarPlan` per bar: its section, the earlier bar it
+repeats (the same position in the section's first phrase) or ``None``, how much it varies, and
+whether it ends a phrase. The letters of a form repeat when the piece has more phrases than the
+form has letters, and a last, shorter phrase takes the first bars of its section.
+
+:func:`apply_form` works on latents the engine has already drawn (one row per bar): a returning bar
+takes its source bar's latents moved towards its own fresh draw by its variation (0: the same
+latents, so the decoder is asked for the same bar again; 1: its own draw, as through-composed), and
+a phrase's last bar can have its key latent pulled towards the piece's first bar's (``cadence``)
+so phrases close in the key the piece opened in. Pure numpy: no torch, no model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PHRASE_BARS = 4
+
+#: form name -> section letter per phrase; "none" is through-composed (every phrase new)
+FORMS: dict[str, str] = {
+    "none": "",
+    "AABA": "AABA",
+    "ABAB": "ABAB",
+    "AABB": "AABB",
+    "ABAC": "ABAC",
+    "verse-chorus": "ABCB",  # verse, chorus, second verse, chorus
+}
+DEFAULT_FORM = "AABA"
+
+
+class FormError(ValueError):
+    """An unknown form or an impossible plan (one line)."""
+
+
+@dataclass(frozen=True)
+class BarPlan:
+    """What one bar of a planned piece is."""
+
+    section: str  # the section letter of its phrase
+    source: int | None  # the earlier bar (0-based) whose latents it reuses, or None (a new bar)
+    variation: float  # 0..1: how far a returning bar moves from its source towards a fresh draw
+    phrase_end: bool  # the last bar of a phrase (or of the piece)
+
+
+def plan_form(
+    form: str, n_bars: int, variation: float = 0.0, phrase_bars: int = PHRASE_BARS
+) -> list[BarPlan]:
+    """One :class:`BarPlan` per bar of an ``n_bars`` piece in ``form`` (a key of :data:`FORMS`)."""
+    if form not in FORMS:
+        raise FormError(f"unknown form {form!r}: use one of {', '.join(FORMS)}")
+    if n_bars < 1 or phrase_bars < 1:
+        raise FormError(f"a form needs at least one bar and one bar per phrase (got {n_bars})")
+    if not 0.0 <= variation <= 1.0:
+        raise FormError(f"variation must be in [0, 1] (got {variation})")
+    letters = FORMS[form]
+    first_phrase: dict[str, int] = {}  # section letter -> its first phrase
+    plan = []
+    for t in range(n_bars):
+        phrase, pos = divmod(t, phrase_bars)
+        # through-composed: a new letter per phrase (A, B, ..., Z, then a, b, ...)
+        section = letters[phrase % len(letters)] if letters else _nth_letter(phrase)
+        start = first_phrase.setdefault(section, phrase)
+        source = None if start == phrase else start * phrase_bars + pos
+        plan.append(
+            BarPlan(
+                section=section,
+                source=source,
+                variation=variation if source is not None else 1.0,
+                phrase_end=pos == phrase_bars - 1 or t == n_bars - 1,
+            )
+        )
+    return plan
+
+
+def apply_form(
+    z_r: np.ndarray, z_k: np.ndarray, plan: list[BarPlan], cadence: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Latents (z_r [T, l_r], z_k [T, l_k]) that follow ``plan``, from fresh per-bar draws.
+
+    A returning bar is ``z[source] + variation * (z[t] - z[source])`` on both latents; then every
+    phrase end's key latent moves by ``cadence`` (0..1) towards the first bar's. The inputs are
+    not changed."""
+    if len(z_r) != len(plan) or len(z_k) != len(plan):
+        raise FormError(f"the plan has {len(plan)} bars, the latents {len(z_r)} and {len(z_k)}")
+    if not 0.0 <= cadence <= 1.0:
+        raise FormError(f"cadence must be in [0, 1] (got {cadence})")
+    out_r, out_k = np.array(z_r, copy=True), np.array(z_k, copy=True)
+    for t, bar in enumerate(plan):
+        if bar.source is None:
+            continue
+        if bar.source >= t:
+            raise FormError(f"bar {t} repeats bar {bar.source}, which does not come before it")
+        # sources are first occurrences, already final: chains never form
+        for out, fresh in ((out_r, z_r), (out_k, z_k)):
+            out[t] = out[bar.source] + bar.variation * (fresh[t] - out[bar.source])
+    if cadence > 0.0:
+        ends = [t for t, bar in enumerate(plan) if bar.phrase_end and t > 0]
+        out_k[ends] += cadence * (out_k[0] - out_k[ends])
+    return out_r, out_k
+
+
+def _nth_letter(i: int) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return alphabet[i % len(alphabet)]
