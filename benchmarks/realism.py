@@ -7,7 +7,9 @@ baseline, against held-out EMOPIA clips (issue 13's targets).
 Every set has ``--pieces`` pieces per quadrant of ``--bars`` bars. A model set is
 ``FORM:VARIATION:CADENCE[:T,TOP_P,TAU,CONTINUITY]``: per piece the engine's latents for its target
 (``target_latents``, one seed per piece), laid out by :mod:`emostudio.generation.form` and decoded
-in batches (``decode_many``); ``none:0:0`` is plain generation. The real set is EMOPIA's held-out
+in batches (``decode_many``); ``none:0:0`` is plain generation. VARIATION ``copy`` decodes as
+variation 0 and then makes every returning bar an exact copy of its source's notes
+(``form.repeat_bars``). The real set is EMOPIA's held-out
 (validation + test) clips cut to ``--bars`` bars; its two random halves give the real-vs-real
 reference. Per set: the mean KDE overlapping area over the realism descriptors, the random-forest
 two-sample AUC, bar repetition's median against real music's interquartile range, the judge's
@@ -30,18 +32,20 @@ QUADRANTS = (1, 2, 3, 4)
 def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, seed):
     """The model's pieces for these targets in a form (the only place that calls the engine)."""
     from emostudio.emotion import Emotion
-    from emostudio.generation.form import apply_form, plan_form
+    from emostudio.generation.form import apply_form, plan_form, repeat_bars
 
     temperature, top_p, tau, continuity = sampling
     engine.latent_temperature, engine.continuity = tau, continuity
-    plan = plan_form(form, bars, variation)
+    copy = variation == "copy"
+    plan = plan_form(form, bars, 0.0 if copy else float(variation))
     latents = []
     for i, q in enumerate(quadrants):
         z_r, z_k = engine.target_latents(Emotion.from_quadrant(int(q)), bars, seed=seed + i)
         latents.append(apply_form(z_r, z_k, plan, cadence))
-    return engine.decode_many(
+    songs = engine.decode_many(
         latents, temperature=temperature, top_p=top_p, seed=seed, batch_size=64
     )
+    return [repeat_bars(song, plan) for song in songs] if copy else songs
 
 
 def tonic_share(song, bars: int, phrase_bars: int = 4) -> tuple[float, float]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from songs import song_of
 
-from emostudio.generation.form import FORMS, FormError, apply_form, plan_form
+from emostudio.generation.form import FORMS, FormError, apply_form, plan_form, repeat_bars
+from emostudio.midi.song import TICKS_PER_BAR
 
 
 def test_aaba_repeats_the_a_phrase_and_not_the_b_phrase():
@@ -83,3 +85,13 @@ def test_bad_requests_are_form_errors():
         plan_form("AABA", 8, variation=1.5)
     with pytest.raises(FormError, match="plan has 8 bars"):
         apply_form(np.zeros((4, 2)), np.zeros((4, 2)), plan_form("AABA", 8))
+
+
+def test_repeat_bars_copies_the_notes_of_exact_returns_only():
+    song = song_of([(60 + t, 16 * t, 4) for t in range(8)] + [(40, 12, 8)])  # one note held over
+    copied = repeat_bars(song, plan_form("AABB", 8, variation=0.0))
+    starts = {(n.start // TICKS_PER_BAR, n.pitch) for n in copied.tracks[0].notes}
+    # 8 bars of AABB are two A phrases: bars 4-7 are bars 0-3 again, the held bass note too
+    assert starts == {(t, 60 + t % 4) for t in range(8)} | {(0, 40), (4, 40)}
+    varied = repeat_bars(song, plan_form("AABB", 8, variation=0.3))
+    assert varied.tracks[0].notes == song.tracks[0].notes

@@ -16,9 +16,11 @@ so phrases close in the key the piece opened in. Pure numpy: no torch, no model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from emostudio.midi.song import TICKS_PER_BAR, Song
 
 PHRASE_BARS = 4
 
@@ -103,6 +105,30 @@ def apply_form(
         ends = [t for t, bar in enumerate(plan) if bar.phrase_end and t > 0]
         out_k[ends] += cadence * (out_k[0] - out_k[ends])
     return out_r, out_k
+
+
+def repeat_bars(song: Song, plan: list[BarPlan]) -> Song:
+    """The song with every returning bar whose variation is 0 replaced by an exact copy of its
+    source bar's notes (those starting in it, shifted; cut at the piece's end).
+
+    Why: the decoder samples, so the same latents decode to a different bar (measured in
+    benchmarks/results/realism.md: latents alone repeat almost no bar); an exact return has to
+    repeat the notes."""
+    copies = {t: bar.source for t, bar in enumerate(plan) if bar.source is not None}
+    copies = {t: src for t, src in copies.items() if plan[t].variation == 0.0}
+    end = len(plan) * TICKS_PER_BAR
+    tracks = []
+    for track in song.tracks:
+        kept = [n for n in track.notes if n.start // TICKS_PER_BAR not in copies]
+        for t, src in copies.items():
+            shift = (t - src) * TICKS_PER_BAR
+            kept += [
+                replace(n, start=n.start + shift, end=min(n.end + shift, end))
+                for n in track.notes
+                if n.start // TICKS_PER_BAR == src
+            ]
+        tracks.append(track.with_notes(sorted(kept, key=lambda n: (n.start, n.pitch))))
+    return song.with_tracks(tracks)
 
 
 def _nth_letter(i: int) -> str:
