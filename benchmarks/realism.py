@@ -209,7 +209,7 @@ def main() -> None:
             quadrants,
             args.bars,
             form,
-            float(variation),
+            variation,
             float(cadence),
             sampling,
             args.seed,
