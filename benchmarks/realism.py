@@ -7,9 +7,9 @@ baseline, against held-out EMOPIA clips (issue 13's targets).
 Every set has ``--pieces`` pieces per quadrant of ``--bars`` bars. A model set is
 ``FORM:VARIATION:CADENCE[:T,TOP_P,TAU,CONTINUITY]``: per piece the engine's latents for its target
 (``target_latents``, one seed per piece), laid out by :mod:`emostudio.generation.form` and decoded
-in batches (``decode_many``); ``none:0:0`` is plain generation. VARIATION ``copy`` decodes as
-variation 0 and then makes every returning bar an exact copy of its source's notes
-(``form.repeat_bars``). The real set is EMOPIA's held-out
+in batches (``decode_many``); ``none:0:0`` is plain generation. VARIATION is one amount or one per phrase
+position (``0/1/1/1``); a ``copy`` prefix (``copy``, ``copy-0/1/1/1``) then makes every returning
+bar of variation 0 an exact copy of its source's notes (``form.repeat_bars``). The real set is EMOPIA's held-out
 (validation + test) clips cut to ``--bars`` bars; its two random halves give the real-vs-real
 reference. Per set: the mean KDE overlapping area over the realism descriptors, the random-forest
 two-sample AUC, bar repetition's median against real music's interquartile range, the judge's
@@ -36,8 +36,11 @@ def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, se
 
     temperature, top_p, tau, continuity = sampling
     engine.latent_temperature, engine.continuity = tau, continuity
-    copy = variation == "copy"
-    plan = plan_form(form, bars, 0.0 if copy else float(variation))
+    copy = variation.startswith("copy")
+    amounts = variation.removeprefix("copy").strip("-") or "0"
+    plan = plan_form(
+        form, bars, [float(v) for v in amounts.split("/")] if "/" in amounts else float(amounts)
+    )
     latents = []
     for i, q in enumerate(quadrants):
         z_r, z_k = engine.target_latents(Emotion.from_quadrant(int(q)), bars, seed=seed + i)

@@ -95,3 +95,11 @@ def test_repeat_bars_copies_the_notes_of_exact_returns_only():
     assert starts == {(t, 60 + t % 4) for t in range(8)} | {(0, 40), (4, 40)}
     varied = repeat_bars(song, plan_form("AABB", 8, variation=0.3))
     assert varied.tracks[0].notes == song.tracks[0].notes
+
+
+def test_variation_per_phrase_position():
+    plan = plan_form("AABA", 16, variation=(0.0, 1.0, 1.0, 0.5))
+    assert [b.variation for b in plan[12:16]] == [0.0, 1.0, 1.0, 0.5]
+    assert [b.variation for b in plan[8:12]] == [1.0] * 4  # new bars: their own draw
+    with pytest.raises(FormError):
+        plan_form("AABA", 16, variation=(0.0, 1.0))

@@ -16,6 +16,7 @@ so phrases close in the key the piece opened in. Pure numpy: no torch, no model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,15 +52,28 @@ class BarPlan:
 
 
 def plan_form(
-    form: str, n_bars: int, variation: float = 0.0, phrase_bars: int = PHRASE_BARS
+    form: str,
+    n_bars: int,
+    variation: float | Sequence[float] = 0.0,
+    phrase_bars: int = PHRASE_BARS,
 ) -> list[BarPlan]:
-    """One :class:`BarPlan` per bar of an ``n_bars`` piece in ``form`` (a key of :data:`FORMS`)."""
+    """One :class:`BarPlan` per bar of an ``n_bars`` piece in ``form`` (a key of :data:`FORMS`).
+
+    ``variation``: one amount for every returning bar, or one per position in the phrase (e.g.
+    ``(0, 1, 1, 1)``: a returning phrase opens exactly as its first occurrence and goes on anew)."""
     if form not in FORMS:
         raise FormError(f"unknown form {form!r}: use one of {', '.join(FORMS)}")
     if n_bars < 1 or phrase_bars < 1:
         raise FormError(f"a form needs at least one bar and one bar per phrase (got {n_bars})")
-    if not 0.0 <= variation <= 1.0:
-        raise FormError(f"variation must be in [0, 1] (got {variation})")
+    per_position = (
+        [float(variation)] * phrase_bars
+        if np.isscalar(variation)
+        else [float(v) for v in variation]  # type: ignore[union-attr]
+    )
+    if len(per_position) != phrase_bars or not all(0.0 <= v <= 1.0 for v in per_position):
+        raise FormError(
+            f"variation must be in [0, 1], one value or one per phrase bar (got {variation})"
+        )
     letters = FORMS[form]
     first_phrase: dict[str, int] = {}  # section letter -> its first phrase
     plan = []
@@ -73,7 +87,7 @@ def plan_form(
             BarPlan(
                 section=section,
                 source=source,
-                variation=variation if source is not None else 1.0,
+                variation=per_position[pos] if source is not None else 1.0,
                 phrase_end=pos == phrase_bars - 1 or t == n_bars - 1,
             )
         )
