@@ -14,7 +14,8 @@ bar of variation 0 an exact copy of its source's notes (``form.repeat_bars``). T
 reference. Per set: the mean KDE overlapping area over the realism descriptors, the random-forest
 two-sample AUC, bar repetition's median against real music's interquartile range, the judge's
 emotion accuracy, and a cadence measure (the share of a phrase end's sounding pitch classes on
-the piece's tonic triad, against the other bars').
+the piece's tonic triad, against the other bars'). The seam reference: real neighbouring bars'
+jumps (``structure.bar_jumps``) and where splices of two real clips fall among them.
 """
 
 from __future__ import annotations
@@ -95,6 +96,33 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
         "tonic_at_phrase_end": float(np.nanmean(cad[:, 0])),
         "tonic_elsewhere": float(np.nanmean(cad[:, 1])),
         "seconds": seconds,
+    }
+
+
+def seam_reference(real, bars: int) -> dict:
+    """Real neighbouring bars' jumps, and where splices of two real clips fall among them."""
+    from emostudio.evaluation.structure import JUMP_NAMES, bar_jumps, seam_percentiles
+    from emostudio.midi.song import TICKS_PER_BAR
+
+    jumps = np.concatenate([j for j in (bar_jumps(s) for s in real) if j is not None])
+    half = bars // 2 * TICKS_PER_BAR
+    seams = []
+    for a, b in zip(real[:-1:2], real[1::2]):  # bars 1..8 of one clip, 9..16 of the next
+        if a.n_bars < bars or b.n_bars < bars:
+            continue
+        tracks = [t.with_notes([n for n in t.notes if n.start < half]) for t in a.tracks] + [
+            t.with_notes([n for n in t.notes if n.start >= half]) for t in b.tracks
+        ]
+        j = bar_jumps(a.with_tracks(tracks))
+        if j is not None and len(j) >= bars // 2:
+            seams.append(j[bars // 2 - 1])
+    pct = seam_percentiles(np.array(seams), jumps)
+    return {
+        "n_joins": len(jumps),
+        "median": dict(zip(JUMP_NAMES, np.median(jumps, axis=0).tolist())),
+        "p90": dict(zip(JUMP_NAMES, np.percentile(jumps, 90, axis=0).tolist())),
+        "n_splices": len(seams),
+        "splice_median_percentile": dict(zip(JUMP_NAMES, np.median(pct, axis=0).tolist())),
     }
 
 
@@ -183,6 +211,7 @@ def main() -> None:
             },
         },
         "sets": [],
+        "seams": seam_reference(real, args.bars),
     }
     print(
         f"real: {len(real_table)} clips, real-vs-real overlap {rvr_overlap.mean():.3f}, AUC {rvr_auc:.3f}"
