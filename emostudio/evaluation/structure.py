@@ -113,7 +113,7 @@ def structure_descriptors(song: Song) -> dict[str, float] | None:
     beats = any_sound.reshape(n * 4, SUBBEATS // 4).any(axis=1)
     pcs = np.bincount(roll.pitches % 12, minlength=12)
     in_scale = max(pcs[(_DIATONIC + k) % 12].sum() for k in range(12)) / pcs.sum()
-    bass = roll.sounding[:, :BASS_BELOW].any(axis=1)
+    bass = np.asarray(roll.sounding[:, :BASS_BELOW].any(axis=1))
 
     top = np.where(any_sound, 127 - np.argmax(roll.sounding[:, ::-1], axis=1), -1)[any_sound]
     changes = top[np.flatnonzero(np.diff(top)) + 1] if len(top) > 1 else top[:0]

@@ -65,11 +65,10 @@ def plan_form(
         raise FormError(f"unknown form {form!r}: use one of {', '.join(FORMS)}")
     if n_bars < 1 or phrase_bars < 1:
         raise FormError(f"a form needs at least one bar and one bar per phrase (got {n_bars})")
-    per_position = (
-        [float(variation)] * phrase_bars
-        if np.isscalar(variation)
-        else [float(v) for v in variation]  # type: ignore[union-attr]
-    )
+    if isinstance(variation, (int, float)):
+        per_position = [float(variation)] * phrase_bars
+    else:
+        per_position = [float(v) for v in variation]
     if len(per_position) != phrase_bars or not all(0.0 <= v <= 1.0 for v in per_position):
         raise FormError(
             f"variation must be in [0, 1], one value or one per phrase bar (got {variation})"
