@@ -10,9 +10,9 @@ from a source piece's tokens so that a transfer keeps the source's shape.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -38,12 +38,30 @@ class DecodePlan:
     """Constraints of a batch: ``tempo`` long[B, T] forced Tempo token per bar (None: the model
     picks the first bar's and, with ``hold_tempo``, it holds for every later bar); ``families``
     bool[B, 5] allowed instrument families (None: all); ``need_note`` bool[B, T] bars that must
-    hold a note (None: none must)."""
+    hold a note (None: none must).
+
+    Teacher-forced bars (their tokens fed to the decoder instead of sampled, so the memory the
+    next bar decodes with is that of those tokens): ``given`` per row, bar -> its tokens (a
+    piece's context bars: continue, fill); ``repeats`` bar -> an earlier bar whose tokens, as this
+    row decoded them, the bar repeats (a form's exact returns)."""
 
     tempo: torch.Tensor | None = None
     families: torch.Tensor | None = None
     need_note: torch.Tensor | None = None
     hold_tempo: bool = True
+    given: Sequence[Mapping[int, np.ndarray]] | None = None
+    repeats: Mapping[int, int] = field(default_factory=dict)
+
+    def forced(self, t: int, decoded: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray | None]:
+        """Each row's tokens for bar ``t`` if it is teacher-forced, else None (``decoded``: each
+        row's bars so far)."""
+        out: list[np.ndarray | None] = []
+        for i, bars in enumerate(decoded):
+            tokens = None if self.given is None else self.given[i].get(t)
+            if tokens is None and t in self.repeats:
+                tokens = bars[self.repeats[t]]
+            out.append(tokens)
+        return out
 
     @classmethod
     def free(cls, lengths: Sequence[int]) -> DecodePlan:
@@ -92,42 +110,97 @@ def decode_bars(
     inference mode and thread count; released while the caller handles a bar). Stops (returns)
     at the next token boundary once ``cancel`` is set."""
     b, n_bars, _ = z.shape
-    device = z.device
     tempo = plan.tempo
+    decoded: list[list[np.ndarray]] = [[] for _ in range(b)]
     with scope():
         state = steps.start(b)
     for t in range(n_bars):
+        forced = plan.forced(t, decoded)
         with scope():
-            g = grammar.start(
-                b,
-                families=plan.families,
-                forced_tempo=None if tempo is None else tempo[:, t],
-                need_note=None if plan.need_note is None else plan.need_note[:, t],
-            )
-            feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
-            rows: list[list[int]] = [[BAR] for _ in range(b)]
-            z_bar = z[:, t]
-            while True:
-                if cancel is not None and cancel.is_set():
-                    return
-                logits, state = steps.step(feed, z_bar, state)
-                sampled = sample_next(
-                    logits[:, -1], grammar.allowed(g), temperature, top_p, generator
+            if all(f is not None for f in forced):
+                rows, state = _forced_bar(steps, forced, z[:, t], state)  # type: ignore[arg-type]
+            else:
+                rows, state = _sampled_bar(
+                    steps,
+                    grammar,
+                    plan,
+                    tempo,
+                    forced,
+                    z[:, t],
+                    state,
+                    t,
+                    (temperature, top_p),
+                    generator,
+                    cancel,
                 )
-                tokens = sampled.tolist()
-                grammar.advance(g, tokens)
-                if g.all_done:
-                    break
-                for row, token, done in zip(rows, tokens, g.done):
-                    if not done:
-                        row.append(token)
-                if any(g.done):
-                    tokens = [PAD if done else token for token, done in zip(tokens, g.done)]
-                    feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
-                else:
-                    feed = sampled[:, None]
+            if rows is None:
+                return
             state = steps.next_bar(state)
         if t == 0 and tempo is None and plan.hold_tempo:
             first = torch.tensor([row[1] for row in rows], dtype=torch.long)  # each row's Tempo
             tempo = first[:, None].expand(b, n_bars)
-        yield t, [np.asarray(row, dtype=np.int32) for row in rows]
+        bars = [np.asarray(row, dtype=np.int32) for row in rows]
+        for row_bars, bar in zip(decoded, bars):
+            row_bars.append(bar)
+        yield t, bars
+
+
+def _forced_bar(steps: ModelSteps, forced: Sequence[np.ndarray], z_bar: torch.Tensor, state):
+    """Every row teacher-forced: the bar's tokens fed in one step (PAD-filled to the longest)."""
+    n = max(len(f) for f in forced)
+    feed = torch.full((len(forced), n), PAD, dtype=torch.long, device=z_bar.device)
+    for i, tokens in enumerate(forced):
+        feed[i, : len(tokens)] = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
+    _, state = steps.step(feed, z_bar, state)
+    return [[int(x) for x in tokens] for tokens in forced], state
+
+
+def _sampled_bar(
+    steps: ModelSteps,
+    grammar: BarGrammar,
+    plan: DecodePlan,
+    tempo: torch.Tensor | None,
+    forced: Sequence[np.ndarray | None],
+    z_bar: torch.Tensor,
+    state,
+    t: int,
+    sampling: tuple[float, float],
+    generator: torch.Generator,
+    cancel: threading.Event | None,
+):
+    """One bar token by token: sampled under the grammar's mask, except in the rows of
+    ``forced`` that have tokens (``sampling``: temperature and top-p), which take theirs (and end with them). -> (rows, state), or
+    (None, state) once ``cancel`` is set."""
+    b = z_bar.shape[0]
+    device = z_bar.device
+    temperature, top_p = sampling
+    g = grammar.start(
+        b,
+        families=plan.families,
+        forced_tempo=None if tempo is None else tempo[:, t],
+        need_note=None if plan.need_note is None else plan.need_note[:, t],
+    )
+    feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
+    rows: list[list[int]] = [[BAR] for _ in range(b)]
+    teach = [(i, f) for i, f in enumerate(forced) if f is not None]
+    while True:
+        if cancel is not None and cancel.is_set():
+            return None, state
+        logits, state = steps.step(feed, z_bar, state)
+        sampled = sample_next(logits[:, -1], grammar.allowed(g), temperature, top_p, generator)
+        if teach:
+            for i, f in teach:
+                k = len(rows[i])
+                sampled[i] = int(f[k]) if k < len(f) else BAR
+        tokens = sampled.tolist()
+        grammar.advance(g, tokens)
+        if g.all_done:
+            return rows, state
+        for row, token, done in zip(rows, tokens, g.done):
+            if not done:
+                row.append(token)
+        if any(g.done):
+            tokens = [PAD if done else token for token, done in zip(tokens, g.done)]
+            feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
+        else:
+            feed = sampled[:, None]

@@ -25,6 +25,7 @@ and small dataclasses.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -35,23 +36,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import DecodingSettings, EngineError, check_piece
+from emostudio.decoding import MAX_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
+from emostudio.evaluation.structure import bar_jumps
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
+from emostudio.generation.form import (
+    DEFAULT_CADENCE,
+    DEFAULT_VARIATION,
+    FormError,
+    apply_form,
+    plan_form,
+)
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
     DIMENSIONS,
+    blend,
     check_transfer,
+    cycled,
     moved_latents,
     target_latents,
     targets_per_bar,
 )
 from emostudio.generation.results import BarEvent, Encoding, Recognition
+from emostudio.generation.splice import replace_bars
 from emostudio.midi.song import Song
 from emostudio.model import CDGMVAE
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
+from emostudio.tokens.vocab import PAD
 from emostudio.tokens.window import SongBuilder, encode_window
 
 log = logging.getLogger(__name__)
@@ -61,6 +74,14 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: which prior generation samples from: the fitted one when the folder has a usable one ("auto"),
 #: the fitted one or an error ("fitted"), or the model's own ("learned")
 PRIOR_CHOICES = ("auto", "fitted", "learned")
+#: the piece's bars continue and fill take as context (a phrase): teacher-forced, and for continue
+#: the latents its new bars go round
+CONTEXT_BARS = 4
+#: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
+#: joins (structure.bar_jumps' bar distance)
+FILL_CANDIDATES = 3
+#: the most results (variations) one call writes
+MAX_VARIATIONS = 16
 
 
 def default_model_dir() -> Path:
@@ -73,12 +94,14 @@ def default_model_dir() -> Path:
 
 @dataclass(frozen=True)
 class _Batch:
-    """One batch for the decoder: latents, constraints, each row's bar count and template."""
+    """One batch for the decoder: latents, constraints, each row's bar count and template, and
+    the first bar that goes into the result (the bars before it are teacher-forced context)."""
 
     z: torch.Tensor  # [B, T, l]
     plan: DecodePlan
     lengths: list[int]
     templates: list[Song | None]
+    first: int = 0
 
 
 class Engine:
@@ -182,11 +205,17 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         cancel: threading.Event | None = None,
+        form: str = "none",
     ) -> Iterator[BarEvent]:
         """Yield one :class:`BarEvent` per finished bar, exactly ``bars`` of them (unless cancelled).
 
-        ``target``: one point on the pad, or one per bar (an emotion curve)."""
-        yield from self._stream(self._generate_batches([target], bars, seed, settings, 1), cancel)
+        ``target``: one point on the pad, or one per bar (an emotion curve). ``form``: a key of
+        :data:`~emostudio.generation.form.FORMS` ("none": through-composed); a returning bar
+        reuses its source bar's latents (:func:`~emostudio.generation.form.apply_form`, the
+        measured default variation), and one whose variation is 0 repeats the source bar's tokens
+        (teacher-forced, so the bars after it decode from that memory)."""
+        batches = self._generate_batches([target], bars, seed, settings, 1, form)
+        yield from self._stream(batches, cancel)
 
     def generate_many(
         self,
@@ -195,9 +224,139 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         batch_size: int = 32,
+        form: str = "none",
     ) -> list[Song]:
-        """One piece of ``bars`` bars per target, decoded in batches (for evaluations and benchmarks)."""
-        return self._finish(self._generate_batches(targets, bars, seed, settings, batch_size))
+        """One piece of ``bars`` bars per target, decoded in batches (for evaluations, benchmarks
+        and variations: the same target K times)."""
+        return self._finish(self._generate_batches(targets, bars, seed, settings, batch_size, form))
+
+    def continue_piece(
+        self,
+        song: Song,
+        bars: int,
+        target: Emotion | None = None,
+        variations: int = 1,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+    ) -> list[Song]:
+        """``variations`` results, each the piece followed by ``bars`` new bars (decoded as one batch).
+
+        The piece's last :data:`CONTEXT_BARS` bars are the context: their tokens are teacher-forced
+        (the decoder's memory) and their posterior means go round as the new bars' latents, moved
+        from the piece's towards ``target`` (reaching it at the last new bar; ``None``: kept). The
+        new bars keep the last bar's tempo and the piece's instrument families."""
+        n = check_piece(song)
+        targets_per_bar(Emotion(0.0, 0.0), bars)  # checks the bar count
+        k = _check_variations(variations)
+        if n + bars > MAX_BARS:
+            raise EngineError(f"the piece and its continuation exceed {MAX_BARS} bars")
+        s = settings or self.settings
+        ctx = min(CONTEXT_BARS, n)
+        with self._decoding():
+            tokens = self._window([song], [n])
+            z0, z1 = self._piece_latents(tokens, target, s)
+            weights = [(j + 1) / bars for j in range(bars)]
+            new = blend(cycled(z0[n - ctx :], bars), cycled(z1[n - ctx :], bars), weights)
+            z = torch.cat([z0[n - ctx :], new])[None].expand(k, -1, -1)
+        shape = template_plan(tokens, [n], self.tokenizer.vocab)
+        assert shape.tempo is not None and shape.families is not None
+        tempo = torch.cat([shape.tempo[0, n - ctx :], shape.tempo[0, n - 1].repeat(bars)])
+        need = torch.zeros(ctx + bars, dtype=torch.bool)
+        need[ctx:] = True
+        plan = DecodePlan(
+            tempo=tempo[None].expand(k, -1),
+            families=shape.families.expand(k, -1),
+            need_note=need[None].expand(k, -1),
+            given=[self._given(tokens[0], n - ctx, ctx)] * k,
+        )
+        batch = _Batch(z, plan, [ctx + bars] * k, [song] * k, first=ctx)
+        new_bars = self._finish(iter([(s, self._generator(seed), batch)]))
+        return [replace_bars(song, n, bars, part) for part in new_bars]
+
+    def fill(
+        self,
+        song: Song,
+        first: int,
+        last: int,
+        target: Emotion | None = None,
+        variations: int = 1,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+        candidates: int = FILL_CANDIDATES,
+    ) -> list[Song]:
+        """``variations`` results, each the piece with bars ``first``..``last`` (0-based,
+        inclusive) re-written; every other bar keeps its notes.
+
+        Left side: its last :data:`CONTEXT_BARS` bars are teacher-forced (the decoder's memory).
+        The new bars' latents move from the left neighbour's posterior mean to the right
+        neighbour's (moved towards ``target`` when given); of ``candidates`` decodings per result
+        the one with the smallest bar distance at its joins is kept. Tempo per bar and instrument
+        families are the piece's."""
+        n = check_piece(song)
+        if not 0 <= first <= last < n:
+            raise EngineError(f"bars to fill must lie in 1..{n} (got {first + 1}-{last + 1})")
+        k = _check_variations(variations)
+        if candidates < 1:
+            raise EngineError(f"candidates must be at least 1 (got {candidates})")
+        s = settings or self.settings
+        m = last - first + 1
+        ctx = min(CONTEXT_BARS, first)
+        with self._decoding():
+            tokens = self._window([song], [n])
+            z0, z1 = self._piece_latents(tokens, target, s)
+            left = z1[first - 1] if first > 0 else None
+            right = z1[last + 1] if last + 1 < n else None
+            if left is None and right is None:
+                new = z1[first : last + 1]  # the whole piece: its own latents, moved
+            else:
+                a = left if left is not None else right
+                b = right if right is not None else left
+                assert a is not None and b is not None
+                new = blend(a, b, [(j + 1) / (m + 1) for j in range(m)])
+            rows = k * candidates
+            z = torch.cat([z0[first - ctx : first], new])[None].expand(rows, -1, -1)
+        shape = template_plan(tokens, [n], self.tokenizer.vocab)
+        assert shape.tempo is not None and shape.families is not None
+        need = torch.zeros(ctx + m, dtype=torch.bool)
+        need[ctx:] = True
+        plan = DecodePlan(
+            tempo=shape.tempo[:, first - ctx : last + 1].expand(rows, -1),
+            families=shape.families.expand(rows, -1),
+            need_note=need[None].expand(rows, -1),
+            given=[self._given(tokens[0], first - ctx, ctx)] * rows,
+        )
+        batch = _Batch(z, plan, [ctx + m] * rows, [song] * rows, first=ctx)
+        filled = [
+            replace_bars(song, first, m, part)
+            for part in self._finish(iter([(s, self._generator(seed), batch)]))
+        ]
+        return [
+            min(filled[i : i + candidates], key=lambda f: _seam_distance(f, first, last))
+            for i in range(0, rows, candidates)
+        ]
+
+    def interpolate(
+        self,
+        song_a: Song,
+        song_b: Song,
+        bars: int,
+        variations: int = 1,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+    ) -> list[Song]:
+        """``variations`` pieces of ``bars`` bars whose latents move from ``song_a``'s (its
+        posterior means going round) to ``song_b``'s: the first bar is A's, the last B's."""
+        targets_per_bar(Emotion(0.0, 0.0), bars)  # checks the bar count
+        k = _check_variations(variations)
+        n_a, n_b = check_piece(song_a), check_piece(song_b)
+        with self._decoding():
+            z_a = self._posterior(self._window([song_a], [n_a]))[0]
+            z_b = self._posterior(self._window([song_b], [n_b]))[0]
+            weights = [j / (bars - 1) if bars > 1 else 0.5 for j in range(bars)]
+            z = blend(cycled(z_a, bars), cycled(z_b, bars), weights)[None].expand(k, -1, -1)
+        lengths = [bars] * k
+        batch = _Batch(z.contiguous(), DecodePlan.free(lengths), lengths, [None] * k)
+        return self._finish(iter([(settings or self.settings, self._generator(seed), batch)]))
 
     def transfer(
         self,
@@ -319,16 +478,29 @@ class Engine:
         seed: int | None,
         settings: DecodingSettings | None,
         batch_size: int,
+        form: str = "none",
     ) -> Iterator[tuple[DecodingSettings, torch.Generator, _Batch]]:
         s = settings or self.settings
         per_piece = [targets_per_bar(t, bars) for t in targets]
+        try:
+            bar_plans = plan_form(form, bars, DEFAULT_VARIATION)
+        except FormError as exc:
+            raise EngineError(str(exc)) from exc
+        repeats = {
+            t: p.source
+            for t, p in enumerate(bar_plans)
+            if p.source is not None and p.variation == 0
+        }
         generator = self._generator(seed)
         for lo in range(0, len(per_piece), batch_size):
             chunk = per_piece[lo : lo + batch_size]
             with self._decoding():
                 z = self._draw(chunk, generator, s)
+            if form != "none":
+                z = self._formed(z, bar_plans)
             lengths = [bars] * len(chunk)
-            yield s, generator, _Batch(z, DecodePlan.free(lengths), lengths, [None] * len(chunk))
+            plan = dataclasses.replace(DecodePlan.free(lengths), repeats=repeats)
+            yield s, generator, _Batch(z, plan, lengths, [None] * len(chunk))
 
     def _transfer_batches(
         self,
@@ -407,6 +579,8 @@ class Engine:
             self._decoding,
             cancel,
         ):
+            if t < batch.first:
+                continue
             for builder, n, tokens in zip(builders, batch.lengths, rows):
                 if t < n:
                     builder.add(tokens)
@@ -479,6 +653,40 @@ class Engine:
             self.model, self.fitted_prior, tokens, targets, strength, dims, s.latent_temperature
         )
 
+    def _formed(self, z: torch.Tensor, bar_plans) -> torch.Tensor:
+        """z [B, T, l] following a form's bar plans (:func:`~emostudio.generation.form.apply_form`)."""
+        l_r = self.model.config.latent_r
+        rows = []
+        for row in z.cpu().numpy():
+            z_r, z_k = apply_form(row[:, :l_r], row[:, l_r:], bar_plans, DEFAULT_CADENCE)
+            rows.append(np.concatenate([z_r, z_k], axis=1))
+        return torch.as_tensor(np.stack(rows), device=z.device)
+
+    def _posterior(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The posterior means z [B, T, l] of a window."""
+        post = self.model.encode(tokens)
+        return torch.cat([post.mu_r, post.mu_k], dim=-1)
+
+    def _piece_latents(
+        self, tokens: torch.Tensor, target: Emotion | None, s: DecodingSettings
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A one-piece window's posterior means z [T, l], and them moved all the way to ``target``
+        (the same when ``target`` is None)."""
+        z0 = self._posterior(tokens)[0]
+        if target is None:
+            return z0, z0
+        targets = [[target] * tokens.shape[1]]
+        return z0, self._move(tokens, targets, 1.0, DIMENSIONS, s)[0]
+
+    def _given(self, bars: torch.Tensor, start: int, count: int) -> dict[int, np.ndarray]:
+        """Bars ``start`` .. ``start + count - 1`` of a window row [T, L] as teacher-forced bars
+        0 .. count - 1 (their PAD dropped)."""
+        out = {}
+        for j in range(count):
+            row = bars[start + j].cpu().numpy()
+            out[j] = row[row != PAD]
+        return out
+
     def _window(self, songs: Sequence[Song], lengths: Sequence[int]) -> torch.Tensor:
         """long[B, T_max, L] on the model's device (:func:`~emostudio.tokens.window.encode_window`)."""
         tokens = encode_window(self.tokenizer, songs, lengths, self.bar_len)
@@ -489,3 +697,18 @@ class Engine:
         z_np = z.cpu().numpy()
         l_r = self.model.config.latent_r
         return z_np[:, :l_r], z_np[:, l_r:]
+
+
+def _check_variations(variations: int) -> int:
+    if isinstance(variations, bool) or not 1 <= int(variations) <= MAX_VARIATIONS:
+        raise EngineError(f"variations must be in 1..{MAX_VARIATIONS} (got {variations})")
+    return int(variations)
+
+
+def _seam_distance(song: Song, first: int, last: int) -> float:
+    """The bar distance (structure.bar_jumps) at a filled span's joins with its neighbours."""
+    jumps = bar_jumps(song)
+    if jumps is None:
+        return float("inf")
+    joins = [j for j in (first - 1, last) if 0 <= j < len(jumps)]
+    return float(sum(jumps[j, 0] for j in joins))

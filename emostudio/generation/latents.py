@@ -2,6 +2,8 @@
 
 - :func:`targets_per_bar`: one pad point per bar from a point or an emotion curve.
 - :func:`bar_noise`: standard normal noise, AR(1) over bars (correlation ``rho``).
+- :func:`blend` and :func:`cycled`: latents moving between two ends (continue, fill,
+  interpolate) and a phrase's latents going round (continue).
 - :func:`target_latents` and :func:`moved_latents`: the draws of generation and the moves of
   transfer:
 
@@ -179,3 +181,16 @@ def moved_latents(
             mu = mu + strength * (mu_target - mu_source + (latent_temperature - 1.0) * deviation)
         out.append(mu)
     return torch.cat(out, dim=-1)
+
+
+def blend(z_from: torch.Tensor, z_to: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+    """[n, l]: bar j ``weights[j]`` of the way from ``z_from`` to ``z_to`` (each [n, l] or [l]):
+    the moves of continue (from the piece's latents towards the target's), fill (from the left
+    side's to the right side's) and interpolate (from one piece's to another's)."""
+    w = torch.as_tensor(list(weights), dtype=z_from.dtype, device=z_from.device)[:, None]
+    return z_from + w * (z_to - z_from)
+
+
+def cycled(z: torch.Tensor, n: int) -> torch.Tensor:
+    """[n, l]: the rows of ``z`` [m, l] repeated in order (a phrase's latents going round)."""
+    return z[torch.arange(n, device=z.device) % z.shape[0]]

@@ -1,0 +1,45 @@
+"""Decoded bars put back into the user's piece: continue appends them, fill replaces a span.
+
+The engine decodes only the new bars (the piece's own bars are teacher-forced context, never
+re-decoded into the result), so every bar outside the span keeps the piece's notes exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from emostudio.midi.song import TICKS_PER_BAR, Song, Track
+
+
+def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
+    """``song`` with the notes that start in bars [first, first + n_bars) replaced by ``new``'s
+    (which starts at bar 0), shifted to bar ``first``.
+
+    Each new track's notes go to the song's track of the same program and drum flag, else of the
+    same family, else to a new track; the song's notes outside the span, its tempo map, time
+    signatures and name are unchanged (a note sounding into the span from before it stays)."""
+    lo, hi = first * TICKS_PER_BAR, (first + n_bars) * TICKS_PER_BAR
+    shift = lo
+    tracks = [t.with_notes([n for n in t.notes if not lo <= n.start < hi]) for t in song.tracks]
+    for track in new.tracks:
+        notes = [replace(n, start=n.start + shift, end=n.end + shift) for n in track.notes]
+        notes = [n for n in notes if n.start < hi]
+        if not notes:
+            continue
+        i = _matching_track(tracks, track)
+        if i is None:
+            tracks.append(track.with_notes(notes))
+        else:
+            tracks[i] = tracks[i].with_notes([*tracks[i].notes, *notes])
+    return song.with_tracks([t for t in tracks if t.notes])
+
+
+def _matching_track(tracks: list[Track], track: Track) -> int | None:
+    for same in (
+        lambda t: (t.program, t.is_drum) == (track.program, track.is_drum),
+        lambda t: t.family == track.family,
+    ):
+        for i, candidate in enumerate(tracks):
+            if same(candidate):
+                return i
+    return None
