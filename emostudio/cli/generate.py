@@ -1,7 +1,8 @@
 """``emostudio generate``: a new piece in a chosen emotion, as MIDI (and WAV).
 
 ``--emotion happy|tense|sad|calm|Q1..Q4`` or ``--valence V --arousal A`` (each in [-1, 1]);
-``--bars N``, ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
+``--bars N``, ``--form AABA|ABAB|...|none`` (phrases that return; default the measured
+AABA), ``--variations K`` (OUT-1.mid .. OUT-K.mid, one batch), ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
 shipped model), ``--out OUT.mid`` and optionally ``--wav OUT.wav``. Outputs are written only once
 everything has succeeded, each atomically.
 """
@@ -74,6 +75,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bars", type=int, default=16, metavar="N", help="bars to generate, default 16"
     )
+    from emostudio.cli.pieces import add_variations_argument
+    from emostudio.generation.form import DEFAULT_FORM, FORMS
+
+    parser.add_argument(
+        "--form",
+        default=DEFAULT_FORM,
+        choices=tuple(FORMS),
+        help=f"4-bar phrases in this form (none: through-composed), default {DEFAULT_FORM}",
+    )
+    add_variations_argument(parser)
     add_model_arguments(parser)
 
 
@@ -200,10 +211,17 @@ def run(args: argparse.Namespace) -> int:
     target = parse_target(args)
     if not 1 <= args.bars <= MAX_BARS:
         raise CommandError(f"--bars must be in 1..{MAX_BARS}, got {args.bars}")
+    from emostudio.cli.pieces import check_variations, summary, write_variations
+
+    k = check_variations(args)
     check_outputs(args)
     engine = load_engine(args)
+    if k > 1:
+        songs = engine.generate_many([target] * k, bars=args.bars, seed=args.seed, form=args.form)
+        print(f"{summary(write_variations(songs, args), songs)}, {target}")
+        return 0
     song = run_engine(
-        engine.generate(target, bars=args.bars, seed=args.seed),
+        engine.generate(target, bars=args.bars, seed=args.seed, form=args.form),
         "generating",
     )
     write_outputs(song, args)

@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "generate": "generate",
     "transfer": "transfer",
+    "continue": "continue_piece",
+    "fill": "fill",
+    "interpolate": "interpolate",
     "evaluate": "evaluate",
 }
 

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how far to move, 0 (not at all) .. 1 (all the way), default 1",
     )
     parser.add_argument("--only", choices=("arousal", "valence"), help="move only this dimension")
+    from emostudio.cli.pieces import add_variations_argument
+
+    add_variations_argument(parser)
     add_model_arguments(parser)
 
 
@@ -55,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         check_piece(song, f"{args.input}: the MIDI file")
     except EngineError as exc:
         raise CommandError(str(exc)) from exc
+    from emostudio.cli.pieces import check_variations, summary, write_variations
+
+    k = check_variations(args)
     check_outputs(args)
     engine = load_engine(args)
     dims = (args.only,) if args.only else DIMENSIONS
@@ -62,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         before = engine.recognise(song)
     except EngineError as exc:
         raise CommandError(f"{args.input}: {exc}") from exc
+    if k > 1:
+        songs = engine.transfer_many([song] * k, [target] * k, args.strength, dims, seed=args.seed)
+        print(f"{args.input}: recognised {before.emotion}")
+        print(f"{summary(write_variations(songs, args), songs)}, moved towards {target}")
+        return 0
     result = run_engine(
         engine.transfer(
             song,
