@@ -26,6 +26,19 @@ DEFAULT_CONTINUITY = 0.9
 # With the shipped model's fitted prior 0.7 was judged best (BENCHMARKS.md, "Session 3")
 DEFAULT_LATENT_TEMPERATURE = 0.7
 
+# ---- form (emostudio.generation.form plans it) ---------------------------------------------------
+#: form name -> section letter per 4-bar phrase; "none" is through-composed (every phrase new)
+FORMS: dict[str, str] = {
+    "none": "",
+    "AABA": "AABA",
+    "ABAB": "ABAB",
+    "AABB": "AABB",
+    "ABAC": "ABAC",
+    "verse-chorus": "ABCB",  # verse, chorus, second verse, chorus
+}
+#: the form the CLI and the app generate in unless told otherwise (benchmarks/results/realism.md)
+DEFAULT_FORM = "AABA"
+
 # ---- length limits (the one place for each) ------------------------------------------------------
 #: the most bars one engine call generates, transfers or decodes
 MAX_BARS = 1024
@@ -34,6 +47,8 @@ MAX_BARS = 1024
 LONG_PIECE_BARS = 256
 #: the most bars the app's bar count offers (a generation, or a transfer's first bars)
 PANEL_MAX_BARS = 64
+#: the most alternatives (variations) one call writes
+MAX_VARIATIONS = 16
 
 
 class EngineError(ValueError):

@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bars", type=int, default=16, metavar="N", help="bars to generate, default 16"
     )
     from emostudio.cli.pieces import add_variations_argument
-    from emostudio.generation.form import DEFAULT_FORM, FORMS
+    from emostudio.decoding import DEFAULT_FORM, FORMS
 
     parser.add_argument(
         "--form",

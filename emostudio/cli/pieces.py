@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def add_variations_argument(parser: argparse.ArgumentParser) -> None:
-    from emostudio.generation.engine import MAX_VARIATIONS
+    from emostudio.decoding import MAX_VARIATIONS
 
     parser.add_argument(
         "--variations",
@@ -22,7 +22,7 @@ def add_variations_argument(parser: argparse.ArgumentParser) -> None:
 
 def check_variations(args: argparse.Namespace) -> int:
     from emostudio.cli.main import CommandError
-    from emostudio.generation.engine import MAX_VARIATIONS
+    from emostudio.decoding import MAX_VARIATIONS
 
     if not 1 <= args.variations <= MAX_VARIATIONS:
         raise CommandError(f"--variations must be in 1..{MAX_VARIATIONS}, got {args.variations}")

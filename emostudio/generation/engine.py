@@ -36,7 +36,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emostudio.decoding import MAX_BARS, DecodingSettings, EngineError, check_piece
+from emostudio.decoding import (
+    MAX_BARS,
+    MAX_VARIATIONS,
+    DecodingSettings,
+    EngineError,
+    check_piece,
+)
 from emostudio.emotion import Emotion
 from emostudio.evaluation.structure import bar_jumps
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
@@ -80,8 +86,6 @@ CONTEXT_BARS = 4
 #: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
 #: joins (structure.bar_jumps' bar distance)
 FILL_CANDIDATES = 3
-#: the most results (variations) one call writes
-MAX_VARIATIONS = 16
 
 
 def default_model_dir() -> Path:

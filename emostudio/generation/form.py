@@ -21,20 +21,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from emostudio.decoding import DEFAULT_FORM, FORMS
 from emostudio.midi.song import TICKS_PER_BAR, Song
+
+__all__ = [
+    "DEFAULT_CADENCE",
+    "DEFAULT_FORM",
+    "DEFAULT_VARIATION",
+    "FORMS",
+    "PHRASE_BARS",
+    "BarPlan",
+    "FormError",
+    "apply_form",
+    "plan_form",
+    "repeat_bars",
+]
 
 PHRASE_BARS = 4
 
-#: form name -> section letter per phrase; "none" is through-composed (every phrase new)
-FORMS: dict[str, str] = {
-    "none": "",
-    "AABA": "AABA",
-    "ABAB": "ABAB",
-    "AABB": "AABB",
-    "ABAC": "ABAC",
-    "verse-chorus": "ABCB",  # verse, chorus, second verse, chorus
-}
-DEFAULT_FORM = "AABA"
+# FORMS (form name -> section letter per phrase) and DEFAULT_FORM live in emostudio.decoding, which
+# the argument parsers read without loading torch
 #: measured defaults (benchmarks/results/realism.md): a returning phrase opens exactly as its
 #: first occurrence (its notes repeated: :func:`repeat_bars`) and goes on anew; this repeats 2 of 16
 #: bars, the upper quartile of real EMOPIA clips. Whole phrases repeated overshoot (0.25-0.5).
