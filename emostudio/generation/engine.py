@@ -381,8 +381,8 @@ class Engine:
         dims = self._check_transfer(strength, dims)
         with self._decoding():
             z = self._moved_latents(self._song_tensor([song], [n_bars]), [targets], strength, dims)
-        z = z[0].cpu().numpy()
-        return z[:, : self.model.config.latent_r], z[:, self.model.config.latent_r :]
+        moved = z[0].cpu().numpy()
+        return moved[:, : self.model.config.latent_r], moved[:, self.model.config.latent_r :]
 
     # ---- recognise, encode, decode ----------------------------------------------------------------
     def recognise(self, song: Song) -> Recognition:
@@ -690,7 +690,7 @@ class Engine:
         song = self.tokenizer.decode(ids, template=template).song
         song = clip_to_bars(song, len(bars))
         if template is not None:
-            order = {}
+            order: dict[Family, int] = {}
             for i, track in enumerate(template.tracks):
                 order.setdefault(track.family, i)
             tracks = sorted(song.tracks, key=lambda t: order.get(t.family, len(order)))
