@@ -60,7 +60,7 @@ from emostudio.decoding import (
     DEFAULT_TOP_P,
 )
 from emostudio.emotion import Emotion
-from emostudio.generation.grammar import K_DUR, K_PITCH, K_TEMPO, BarGrammar
+from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.sampling import check_settings, sample_next
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
@@ -68,7 +68,7 @@ from emostudio.model import CDGMVAE
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
-from emostudio.tokens.vocab import BAR, PAD
+from emostudio.tokens.vocab import BAR, PAD, TokenKind
 
 log = logging.getLogger(__name__)
 
@@ -659,7 +659,11 @@ class Engine:
         for i, (song, n) in enumerate(zip(songs, lengths)):
             for t, bar in enumerate(self.tokenizer.encode_bars(song, n)):
                 if len(bar) > self.bar_len:
-                    ends = [j + 1 for j in range(self.bar_len) if kinds[bar[j]] in (K_DUR, K_TEMPO)]
+                    ends = [
+                        j + 1
+                        for j in range(self.bar_len)
+                        if kinds[bar[j]] in (TokenKind.DURATION, TokenKind.TEMPO)
+                    ]
                     bar = bar[: max(ends)]
                 out[i, t, : len(bar)] = bar
         return torch.as_tensor(out, device=self.model.device)
@@ -673,7 +677,7 @@ class Engine:
         )
         b, _t_max, _ = tokens.shape
         tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
-        is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
+        is_pitch = kinds[tokens] == TokenKind.PITCH  # [B, T, L]
         families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
         for f in Family:
             families[:, int(f)] = (is_pitch & (fams[tokens] == int(f))).flatten(1).any(dim=1)
