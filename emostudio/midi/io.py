@@ -173,8 +173,8 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
     """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
-    for t in song.tempos:
-        conductor.append((t.tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
+    for tick, bpm in song.tempo_map.changes:  # from tick 0, so every player starts at our tempo
+        conductor.append((tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     for s in song.time_signatures:
         conductor.append(
             (
