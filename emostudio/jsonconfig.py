@@ -11,6 +11,8 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from emostudio.atomic import atomic_write
+
 C = TypeVar("C", bound="JsonConfig")
 
 
@@ -48,7 +50,7 @@ class JsonConfig:
         return replace(self, **changes)  # type: ignore[type-var]
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls: type[C], path: str | Path) -> C:

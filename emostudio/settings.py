@@ -18,6 +18,7 @@ from typing import Literal
 
 import platformdirs
 
+from emostudio.atomic import atomic_write
 from emostudio.jsonconfig import ConfigError, config_from_dict
 
 log = logging.getLogger(__name__)
@@ -136,11 +137,4 @@ def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> 
     """Write atomically (a temporary file beside the target, then a rename); returns the path."""
     path = Path(path) if path is not None else settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, json.dumps(settings.to_dict(), indent=2) + "\n")

@@ -29,6 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
+from emostudio.atomic import atomic_path, atomic_write
 from emostudio.corpus.cache import (
     ARRAYS_NPZ,
     CACHE_FORMAT_VERSION,
@@ -209,9 +210,7 @@ def prepare(
     meta = _consolidate(sources, hashes, files_dir, out_dir, config, split_seed, report)
     report.seconds_elapsed = time.perf_counter() - started
     meta["report"] = report.to_dict()
-    tmp = out_dir / f".{CACHE_JSON}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(meta, indent=1) + "\n")
-    os.replace(tmp, out_dir / CACHE_JSON)
+    atomic_write(out_dir / CACHE_JSON, json.dumps(meta, indent=1) + "\n")
     yield Progress("write", 1, 1)
     yield Finished(report)
 
@@ -282,9 +281,8 @@ def process_file(
         log.exception("failed to process %s", path)
         result["reason"] = np.array(f"failed to tokenise ({type(exc).__name__}: {exc})")
     target = Path(files_dir) / f"{digest}.npz"
-    tmp = target.with_name(f".{digest}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, **result)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        np.savez(tmp, **result)
     return path
 
 
@@ -373,9 +371,8 @@ def _consolidate(
         "key": _concat([r["key"] for _, _, r in accepted], np.int8),
     }
     out_dir.joinpath(CACHE_JSON).unlink(missing_ok=True)  # a half-updated cache must not load
-    tmp = out_dir / f".{ARRAYS_NPZ}.tmp-{os.getpid()}.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out_dir / ARRAYS_NPZ)
+    with atomic_path(out_dir / ARRAYS_NPZ) as tmp:
+        np.savez(tmp, **arrays)
 
     report.accepted = len(pieces)
     report.hours = sum(p.seconds for p in pieces) / 3600

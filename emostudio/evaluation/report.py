@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emostudio.atomic import atomic_write
 from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from emostudio.emotion import QUADRANT_NAMES, Emotion
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
@@ -295,9 +296,7 @@ def evaluate(
         files = _move_into_place(work, out_dir)
         if markdown_path is not None:  # the same report, its figure links relative to where it goes
             target = Path(markdown_path)
-            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            tmp.write_text(render_markdown(results, os.path.relpath(out_dir, target.parent)))
-            os.replace(tmp, target)
+            atomic_write(target, render_markdown(results, os.path.relpath(out_dir, target.parent)))
             files.append(target)
         yield EvaluationDone(results, files)
     finally:

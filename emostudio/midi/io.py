@@ -15,6 +15,7 @@ from pathlib import Path
 
 import mido
 
+from emostudio.atomic import atomic_write
 from emostudio.midi.song import (
     DEFAULT_BPM,
     TICKS_PER_BEAT,
@@ -235,12 +236,4 @@ def song_to_bytes(song: Song) -> bytes:
 
 def write_midi(song: Song, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file beside the target, then a rename (nothing half-written)."""
-    path = Path(path)
-    data = song_to_bytes(song)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, song_to_bytes(song))
