@@ -152,6 +152,11 @@ def test_decoder_never_raises_on_random_ids(ids):
     report = TOKENIZER.check(ids)
     assert report.n_invalid == result.n_skipped == sum(result.reasons.values())
     assert report.n_notes == result.n_notes
+    # decoding stops at the first EOS; every note took a Duration token
+    assert result.n_tokens == (ids.index(EOS) + 1 if EOS in ids else len(ids))
+    kinds = TOKENIZER.vocab.kinds
+    durations = sum(0 <= t < len(kinds) and kinds[t] == TokenKind.DURATION for t in ids)
+    assert result.n_notes <= durations
     for track in result.song.tracks:
         for note in track.notes:
             assert 0 <= note.pitch < 128 and note.end > note.start
