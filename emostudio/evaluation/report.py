@@ -50,6 +50,7 @@ from emostudio.evaluation.descriptors import DESCRIPTOR_NAMES, describe_many
 from emostudio.evaluation.judge import EMOPIA_PUBLISHED, EmotionJudge, Verdicts, score
 from emostudio.evaluation.realism import compare
 from emostudio.midi.song import Song
+from emostudio.progress import Progress
 from emostudio.tokens.features import bar_chroma, polyphony
 
 log = logging.getLogger(__name__)
@@ -69,12 +70,6 @@ class EvaluationSettings:
     top_p: float = DEFAULT_TOP_P
     seed: int = 0
     batch_size: int = 64
-
-
-@dataclass(frozen=True)
-class Progress:
-    stage: str
-    message: str
 
 
 @dataclass(frozen=True)
