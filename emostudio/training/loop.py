@@ -24,6 +24,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from emostudio.corpus.cache import CorpusCache
+from emostudio.model.card import ModelCard
 from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.config import ModelConfig
 from emostudio.model.objective import total_loss, window_q_y
@@ -187,35 +188,20 @@ def model_card(
     metrics: dict | None,
     cache: CorpusCache,
 ) -> str:
+    """The card of a run's ``best/`` and ``last/`` folders."""
     sources = sorted({p.source for p in cache.pieces})
-    lines = [
-        "# emostudio CDGMVAE model",
-        "",
-        "Semi-supervised Transformer Gaussian-mixture VAE (see MODEL.md): arousal on z_r "
-        "(rhythm/polyphony), valence on z_k (key).",
-        "",
-        f"- trained steps: {step}; corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)",
-        f"- size: d_model {model_config.d_model}, {model_config.n_enc_layers} encoder / "
-        f"{model_config.n_dec_layers} decoder layers, {model_config.n_heads} heads, latents "
-        f"{model_config.latent_r}+{model_config.latent_k}, {model_config.bar_len} tokens per bar, "
-        f"{train_config.bars_per_sample} bars per sample",
-        f"- objective: alpha {model_config.alpha}, MI term {'on' if model_config.use_mi else 'off'}, "
-        f"adversaries {'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
-        "",
-        "## Validation metrics",
-        "",
-        "```json",
-        json.dumps(metrics, indent=2) if metrics else "null",
-        "```",
-        "",
-        "## Data licences",
-        "",
-        "EMOPIA clips are CC BY-NC-SA 4.0 (non-commercial); POP909 is MIT; the VGMIDI unlabelled "
-        "pieces are fan arrangements of game music (research use). A model trained on them "
-        "inherits these limits: research and non-commercial use.",
-        "",
-    ]
-    return "\n".join(lines)
+    return ModelCard(
+        title="emostudio CDGMVAE model",
+        model_config=model_config,
+        data=[f"corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)"],
+        settings=[
+            f"trained steps: {step}; {train_config.bars_per_sample} bars per sample",
+            f"objective: alpha {model_config.alpha}, MI term "
+            f"{'on' if model_config.use_mi else 'off'}, adversaries "
+            f"{'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
+        ],
+        metrics=metrics,
+    ).markdown()
 
 
 def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
