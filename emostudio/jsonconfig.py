@@ -1,7 +1,8 @@
 """The one JSON round trip shared by every config tree (tokenizer, model, training, settings).
 
 Configs are frozen dataclasses that mix in :class:`JsonConfig`; each names itself in
-``config_name`` (used in error messages) and checks its own ``format_version``.
+``config_name`` (used in error messages) and checks its own ``format_version`` with
+:func:`check_format_version`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ C = TypeVar("C", bound="JsonConfig")
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used (wrong version, unknown or bad fields)."""
+
+
+def check_format_version(
+    what: str, found: object, supported: int, error: type[ConfigError] = ConfigError
+) -> None:
+    """Refuse a file of another format version than the one this emostudio reads (one-line error)."""
+    if found != supported:
+        raise error(
+            f"{what} format version {found} is not supported "
+            f"(this emostudio reads version {supported})"
+        )
 
 
 def config_from_dict(cls, data: dict, what: str):

@@ -19,7 +19,7 @@ from typing import Literal
 import platformdirs
 
 from emostudio.atomic import atomic_write
-from emostudio.jsonconfig import ConfigError, config_from_dict
+from emostudio.jsonconfig import ConfigError, check_format_version, config_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,9 @@ class Settings:
     format_version: int = SETTINGS_FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != SETTINGS_FORMAT_VERSION:
-            raise SettingsError(
-                f"settings format version {self.format_version} is not supported "
-                f"(this emostudio reads version {SETTINGS_FORMAT_VERSION})"
-            )
+        check_format_version(
+            "settings", self.format_version, SETTINGS_FORMAT_VERSION, SettingsError
+        )
         if self.output not in OUTPUT_KINDS:
             raise SettingsError(
                 f"settings: output must be one of {OUTPUT_KINDS}, not {self.output!r}"
