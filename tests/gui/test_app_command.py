@@ -1,6 +1,7 @@
 """``emostudio app``: arguments, clear errors, and the window it opens."""
 
 import pytest
+import shiboken6
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from emostudio.cli.main import CommandError, build_parser
@@ -26,7 +27,12 @@ def test_the_window_opens_at_once_and_loads_the_file(qtbot, monkeypatch, midi_fi
     seen = {}
 
     def fake_exec():  # instead of the event loop: look at the window, let the jobs finish, close
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        # the window app.run opened: not a closed one an earlier test left awaiting deletion
+        (window,) = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MainWindow) and shiboken6.isValid(w) and w.isVisible()
+        ]
         seen["visible_at_once"] = window.isVisible()
         qtbot.waitUntil(
             lambda: window.engine is not None and window.document.input_song is not None,
