@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, EvaluationDone):
                 done = event
             else:
-                print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
+                print(f"[{event.stage}] {event.text}", file=sys.stderr, flush=True)
     except (JudgeError, EngineError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     assert done is not None

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from emostudio.generation.grammar import K_PITCH, BarGrammar
+from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.sampling import sample_next
 from emostudio.midi.families import Family
 from emostudio.model import CDGMVAE
-from emostudio.tokens.vocab import BAR, PAD, Vocabulary
+from emostudio.tokens.vocab import BAR, PAD, TokenKind, Vocabulary
 
 
 class ModelSteps:
@@ -62,7 +62,7 @@ def template_plan(tokens: torch.Tensor, lengths: Sequence[int], vocab: Vocabular
     fams = torch.as_tensor(vocab.family_of_id, dtype=torch.long, device=tokens.device)
     b = tokens.shape[0]
     tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
-    is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
+    is_pitch = kinds[tokens] == TokenKind.PITCH  # [B, T, L]
     families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
     for f in Family:
         families[:, int(f)] = (is_pitch & (fams[tokens] == int(f))).flatten(1).any(dim=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import mido
 
+from emostudio.atomic import atomic_write
 from emostudio.midi.song import (
     DEFAULT_BPM,
     TICKS_PER_BEAT,
@@ -173,8 +174,8 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
     """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
-    for t in song.tempos:
-        conductor.append((t.tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
+    for tick, bpm in song.tempo_map.changes:  # from tick 0, so every player starts at our tempo
+        conductor.append((tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     for s in song.time_signatures:
         conductor.append(
             (
@@ -235,12 +236,4 @@ def song_to_bytes(song: Song) -> bytes:
 
 def write_midi(song: Song, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file beside the target, then a rename (nothing half-written)."""
-    path = Path(path)
-    data = song_to_bytes(song)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, song_to_bytes(song))

@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+from emostudio.atomic import atomic_write, fsync_dir, umask
 from emostudio.model.cdgmvae import CDGMVAE
 from emostudio.model.config import ModelConfig
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
@@ -59,19 +60,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` (name -> content) as the folder ``folder``, replacing it atomically."""
     folder = Path(folder)
@@ -79,31 +67,25 @@ def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     recover_folder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a model folder is not
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; a model folder is not
         for name, data in files.items():
             with open(tmp / name, "wb") as fh:  # plain open: permissions follow the umask
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             if old.exists():
                 shutil.rmtree(old)
             os.rename(folder, old)
         os.rename(tmp, folder)
-        _fsync_dir(folder.parent)
+        fsync_dir(folder.parent)
         if old.exists():
             shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def recover_folder(folder: Path) -> None:
@@ -226,18 +208,7 @@ def save_fitted_prior(folder: str | Path, prior: FittedPrior) -> Path:
     folder = Path(folder)
     read_configs(folder)  # a model folder, or a clear error
     path = folder / FITTED_PRIOR
-    tmp = folder / f".{FITTED_PRIOR}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(save(prior.tensors(), metadata=prior.metadata()))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, save(prior.tensors(), metadata=prior.metadata()), durable=True)
 
 
 def load_fitted_prior(folder: str | Path) -> FittedPrior | None:

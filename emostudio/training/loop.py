@@ -24,14 +24,16 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from emostudio.corpus.cache import CorpusCache
+from emostudio.model.card import ModelCard
 from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.config import ModelConfig
 from emostudio.model.objective import total_loss, window_q_y
 from emostudio.model.store import ModelLoadError, load_model, model_files, write_folder_atomically
+from emostudio.training import events
 from emostudio.training.checkpoint import load_resume, recover_run, save_resume
 from emostudio.training.config import TrainConfig
 from emostudio.training.data import TrainSampler, ValidationSet, WindowData, validation_set
-from emostudio.training.events import event, to_json
+from emostudio.training.events import TrainingEvent, to_json
 from emostudio.training.schedules import beta, learning_rate
 
 log = logging.getLogger(__name__)
@@ -187,35 +189,20 @@ def model_card(
     metrics: dict | None,
     cache: CorpusCache,
 ) -> str:
+    """The card of a run's ``best/`` and ``last/`` folders."""
     sources = sorted({p.source for p in cache.pieces})
-    lines = [
-        "# emostudio CDGMVAE model",
-        "",
-        "Semi-supervised Transformer Gaussian-mixture VAE (see MODEL.md): arousal on z_r "
-        "(rhythm/polyphony), valence on z_k (key).",
-        "",
-        f"- trained steps: {step}; corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)",
-        f"- size: d_model {model_config.d_model}, {model_config.n_enc_layers} encoder / "
-        f"{model_config.n_dec_layers} decoder layers, {model_config.n_heads} heads, latents "
-        f"{model_config.latent_r}+{model_config.latent_k}, {model_config.bar_len} tokens per bar, "
-        f"{train_config.bars_per_sample} bars per sample",
-        f"- objective: alpha {model_config.alpha}, MI term {'on' if model_config.use_mi else 'off'}, "
-        f"adversaries {'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
-        "",
-        "## Validation metrics",
-        "",
-        "```json",
-        json.dumps(metrics, indent=2) if metrics else "null",
-        "```",
-        "",
-        "## Data licences",
-        "",
-        "EMOPIA clips are CC BY-NC-SA 4.0 (non-commercial); POP909 is MIT; the VGMIDI unlabelled "
-        "pieces are fan arrangements of game music (research use). A model trained on them "
-        "inherits these limits: research and non-commercial use.",
-        "",
-    ]
-    return "\n".join(lines)
+    return ModelCard(
+        title="emostudio CDGMVAE model",
+        model_config=model_config,
+        data=[f"corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)"],
+        settings=[
+            f"trained steps: {step}; {train_config.bars_per_sample} bars per sample",
+            f"objective: alpha {model_config.alpha}, MI term "
+            f"{'on' if model_config.use_mi else 'off'}, adversaries "
+            f"{'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
+        ],
+        metrics=metrics,
+    ).markdown()
 
 
 def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
@@ -255,7 +242,7 @@ def train(
     max_minutes: float | None = None,
     init_from: str | Path | None = None,
     changes: dict | None = None,
-) -> Iterator[dict]:
+) -> Iterator[TrainingEvent]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
 
     ``init_from`` (a model folder with ``model_config``'s architecture; objective weights may differ)
@@ -336,13 +323,13 @@ def train(
     metrics_file = open(run_dir / "metrics.jsonl", "a") if is_main else None  # noqa: SIM115
     checkpoint_every = 60.0 * train_config.checkpoint_minutes
 
-    def record(ev: dict) -> dict:
+    def record(ev: events.StepEvent | events.ValEvent | events.StartEvent) -> TrainingEvent:
         if metrics_file is not None and ev["event"] in ("step", "val"):
             metrics_file.write(to_json(ev) + "\n")
             metrics_file.flush()
         return ev
 
-    def save_last() -> Iterator[dict]:
+    def save_last() -> Iterator[TrainingEvent]:
         files = model_files(
             model,
             cache.tokenizer_config,
@@ -361,12 +348,11 @@ def train(
             best_score,
             best_metrics,
         )
-        yield event("checkpoint", step=step, kind="last", path=str(run_dir / "last"))
+        yield events.checkpoint(step=step, kind="last", path=str(run_dir / "last"))
 
     n_params = sum(p.numel() for p in model.parameters())
     yield record(
-        event(
-            "start",
+        events.start(
             step=step,
             rank=rank,
             max_steps=train_config.max_steps,
@@ -381,7 +367,7 @@ def train(
         )
     )
     model.train()
-    reason = "finished"
+    reason: events.StopReason = "finished"
     last_save = time.monotonic()
     saved_step = step
     window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
@@ -420,8 +406,7 @@ def train(
             if is_main and step % train_config.log_every == 0:
                 dt = max(1e-9, time.perf_counter() - window_t0)
                 yield record(
-                    event(
-                        "step",
+                    events.step(
                         step=step,
                         epoch=round(step / epoch_steps, 4),
                         lr=lr,
@@ -450,8 +435,7 @@ def train(
                 if is_best:
                     best_score, best_metrics = metrics["score"], {**metrics, "step": step}
                 yield record(
-                    event(
-                        "val",
+                    events.val(
                         step=step,
                         epoch=round(step / epoch_steps, 4),
                         metrics=metrics,
@@ -469,7 +453,7 @@ def train(
                             best_metrics,
                         ),
                     )
-                    yield event("checkpoint", step=step, kind="best", path=str(save_path))
+                    yield events.checkpoint(step=step, kind="best", path=str(save_path))
                 yield from save_last()
                 last_save, saved_step = time.monotonic(), step
                 window_t0 = time.perf_counter()
@@ -482,8 +466,7 @@ def train(
             yield from save_last()
         if world > 1:
             dist.barrier()
-        yield event(
-            "done",
+        yield events.done(
             step=step,
             reason=reason,
             best=best_metrics,
