@@ -65,6 +65,7 @@ from emostudio.generation.sampling import check_settings, sample_next
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
 from emostudio.model import CDGMVAE
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
@@ -172,6 +173,7 @@ class Engine:
         self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
+        self.decoder = FastDecoder(model)  # the decoder step used for generation and transfer
         self._lock = threading.Lock()
 
     @classmethod
@@ -586,10 +588,10 @@ class Engine:
         every later bar (a piece has one tempo; the per-bar Tempo token would otherwise wander).
         Stops (returns) at the next token boundary once ``cancel`` is set."""
         b, n_bars, _ = z.shape
-        model, grammar = self.model, self.grammar
+        model, grammar, decoder = self.model, self.grammar, self.decoder
         device = model.device
         with self._decoding():
-            state = model.decoder_start(b)
+            state = decoder.start(b)
         for t in range(n_bars):
             with self._decoding():
                 g = grammar.start(
@@ -604,7 +606,7 @@ class Engine:
                 while True:
                     if cancel is not None and cancel.is_set():
                         return
-                    logits, state = model.decoder_step(feed, z_bar, state)
+                    logits, state = decoder.step(feed, z_bar, state)
                     sampled = sample_next(
                         logits[:, -1], grammar.allowed(g), temperature, top_p, generator
                     )
@@ -620,7 +622,7 @@ class Engine:
                         feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
                     else:
                         feed = sampled[:, None]
-                state = model.decoder_next_bar(state)
+                state = decoder.next_bar(state)
             if t == 0 and tempo is None and hold_tempo:
                 first = torch.tensor(
                     [row[1] for row in rows], dtype=torch.long
