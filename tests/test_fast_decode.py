@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from emostudio.model import CDGMVAE, ModelConfig, load_model
-from emostudio.model.fast_decode import FastDecoder
+from emostudio.model.fast_decode import FastDecoder, ReferenceDecoder
 from emostudio.tokens import TokenizerConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -41,23 +41,19 @@ def random_bars(config: ModelConfig, b: int, t: int, seed: int) -> torch.Tensor:
 def both_decodes(model: CDGMVAE, tokens: torch.Tensor, z: torch.Tensor, chunks):
     """Decode ``tokens`` [B, T, L] with the reference step and the fast step, feeding each bar in
     the given (lo, hi) slot chunks; -> (reference, fast) logits, each [B, T, L, V]."""
-    fast = FastDecoder(model)
     b, t, _ = tokens.shape
     out = []
     with torch.inference_mode():
-        for start, step, next_bar in (
-            (model.decoder_start, model.decoder_step, model.decoder_next_bar),
-            (fast.start, fast.step, fast.next_bar),
-        ):
-            state = start(b)
+        for decoder in (ReferenceDecoder(model), FastDecoder(model)):
+            state = decoder.start(b)
             bars = []
             for i in range(t):
                 pieces = []
                 for lo, hi in chunks:
-                    logits, state = step(tokens[:, i, lo:hi], z[:, i], state)
+                    logits, state = decoder.step(tokens[:, i, lo:hi], z[:, i], state)
                     pieces.append(logits)
                 bars.append(torch.cat(pieces, dim=1))
-                state = next_bar(state)
+                state = decoder.next_bar(state)
             out.append(torch.stack(bars, dim=1))
     return out[0], out[1]
 
