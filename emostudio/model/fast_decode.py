@@ -33,14 +33,14 @@ from emostudio.model.layers import NOT_PITCHED
 class FastState:
     """Decoding state of a batch of pieces: this bar's cache plus the previous bar's (memory)."""
 
-    keys: torch.Tensor  # [N, B, H, 2L, hd] rotated keys: memory slots, then this bar's tokens
-    values: torch.Tensor  # [N, B, H, 2L, hd]
+    keys: list[torch.Tensor]  # per layer [B, H, 2L, hd] rotated keys: memory, then this bar
+    values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
     bias: torch.Tensor  # [B, 2L] additive key mask: 0 for a real token, -inf for PAD/unused
-    inputs: torch.Tensor  # [N, B, L, d] this bar's inputs to each layer (the next memory)
+    inputs: list[torch.Tensor]  # per layer [B, L, d] this bar's layer inputs (the next memory)
     bar_mask: torch.Tensor  # [B, L] real (non-PAD) tokens of this bar
     mem_len: int = 0  # M: slots of the memory
     length: int = 0  # tokens of this bar so far
-    cond: torch.Tensor | None = None  # [N, B, 1, d] the bar's latent projected for each layer
+    cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
     cond_of: torch.Tensor | None = None  # the z_bar ``cond`` was computed from
 
 
@@ -111,6 +111,7 @@ class FastDecoder:
                 )
             rotary = stack.layers[0].attn.rotary
             self.rotor = torch.complex(rotary.cos, rotary.sin)  # [2L, hd/2]
+            self.rotor_qk = self.rotor.repeat(1, 2 * self.n_heads)  # [2L, d]: q's and k's heads
         self.n_layers = len(self.layers)
 
     # ---- the three calls ----------------------------------------------------------------------
@@ -118,10 +119,10 @@ class FastDecoder:
         n, h, hd, length, d = self.n_layers, self.n_heads, self.head_dim, self.bar_len, self.d
         dev = self.device
         return FastState(
-            keys=torch.zeros(n, batch, h, 2 * length, hd, device=dev),
-            values=torch.zeros(n, batch, h, 2 * length, hd, device=dev),
+            keys=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
+            values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             bias=torch.full((batch, 2 * length), float("-inf"), device=dev),
-            inputs=torch.zeros(n, batch, length, d, device=dev),
+            inputs=[torch.zeros(batch, length, d, device=dev) for _ in range(n)],
             bar_mask=torch.zeros(batch, length, dtype=torch.bool, device=dev),
         )
 
@@ -150,37 +151,66 @@ class FastDecoder:
         # every query sees itself (a PAD query too, so no row is empty); PAD keys are hidden
         # from later queries once this step is done
         state.bias[:, s0:s1] = 0.0
-        if n == 1:
-            mask = state.bias[:, None, None, :s1]  # [B, 1, 1, s1]
-            cond = state.cond  # [N + 1, B, d]
-        else:
-            causal = torch.full((n, n), float("-inf"), device=tokens.device).triu(1)
-            mask = state.bias[:, None, None, :s1].repeat(1, 1, n, 1)  # [B, 1, n, s1]
-            mask[..., s0:s1] += causal
-            cond = state.cond.repeat_interleave(n, dim=1)  # [N + 1, B * n, d]
-        rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
+        x = self._one_token(tokens, state, s0) if n == 1 else self._tokens(tokens, state, s0)
+        state.bias[:, s0:s1].masked_fill_(pad, float("-inf"))
+        state.length = start + n
+        logits = torch.mm(F.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), self.head)
+        return logits.view(b, n, -1), state
+
+    def _one_token(self, tokens: torch.Tensor, state: FastState, s0: int) -> torch.Tensor:
+        """The layers for one new token per row (the generation loop); -> x [B, d]."""
+        b, d, h, hd = tokens.shape[0], self.d, self.n_heads, self.head_dim
+        start, s1 = state.length, s0 + 1
+        mask = state.bias[:, None, None, :s1]  # [B, 1, 1, s1]
+        rotor = self.rotor_qk[self.bar_len + start]  # [d]
+        cond = state.cond
+        x = self.embed[tokens.view(b)] + cond[0]  # [B, d]
+        for i, layer in enumerate(self.layers):
+            keys, values = state.keys[i], state.values[i]
+            state.inputs[i].select(1, start).copy_(x)
+            y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
+            qkv = torch.mm(y, layer.qkv)  # [B, 3d]
+            qk = torch.view_as_complex(qkv[:, : 2 * d].view(b, d, 2)) * rotor
+            qk = torch.view_as_real(qk).view(b, 2, h, 1, hd)  # q, k: [B, H, 1, hd] each
+            keys.select(2, s0).copy_(qk[:, 1, :, 0])
+            values.select(2, s0).copy_(qkv[:, 2 * d :].view(b, h, hd))
+            att = F.scaled_dot_product_attention(
+                qk[:, 0], keys.narrow(2, 0, s1), values.narrow(2, 0, s1), attn_mask=mask
+            )  # [B, H, 1, hd]
+            x = torch.addmm(x, att.view(b, d), layer.proj)
+            y = F.layer_norm(x, (d,), *layer.ln2, layer.eps2)
+            x = torch.addmm(x, _gelu(torch.addmm(layer.up_b, y, layer.up)), layer.down)
+            x += cond[i + 1]  # the MLP's bias (and the next layer's latent)
+        return x
+
+    def _tokens(self, tokens: torch.Tensor, state: FastState, s0: int) -> torch.Tensor:
+        """The layers for n > 1 new tokens per row (causal among them); -> x [B * n, d]."""
+        b, n = tokens.shape
         d, h, hd = self.d, self.n_heads, self.head_dim
+        start, s1 = state.length, s0 + n
+        causal = torch.full((n, n), float("-inf"), device=tokens.device).triu(1)
+        mask = state.bias[:, None, None, :s1].repeat(1, 1, n, 1)  # [B, 1, n, s1]
+        mask[..., s0:s1] += causal
+        cond = state.cond.repeat_interleave(n, dim=1)  # [N + 1, B * n, d]
+        rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
         x = self.embed[tokens.reshape(-1)] + cond[0]  # [B * n, d]
         for i, layer in enumerate(self.layers):
-            state.inputs[i, :, start : start + n] = x.view(b, n, d)
+            state.inputs[i][:, start : start + n] = x.view(b, n, d)
             y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv).view(b, n, 3 * d)
             qk = torch.view_as_complex(qkv[..., : 2 * d].unflatten(-1, (2 * h, hd // 2, 2)))
             qk = torch.view_as_real(qk * rotor[:, None]).flatten(-2)  # [B, n, 2H, hd]
             q = qk[:, :, :h].transpose(1, 2)  # [B, H, n, hd]
-            state.keys[i, :, :, s0:s1] = qk[:, :, h:].transpose(1, 2)
-            state.values[i, :, :, s0:s1] = qkv[..., 2 * d :].unflatten(-1, (h, hd)).transpose(1, 2)
+            state.keys[i][:, :, s0:s1] = qk[:, :, h:].transpose(1, 2)
+            state.values[i][:, :, s0:s1] = qkv[..., 2 * d :].unflatten(-1, (h, hd)).transpose(1, 2)
             att = F.scaled_dot_product_attention(
-                q, state.keys[i, :, :, :s1], state.values[i, :, :, :s1], attn_mask=mask
+                q, state.keys[i][:, :, :s1], state.values[i][:, :, :s1], attn_mask=mask
             )  # [B, H, n, hd]
             x = torch.addmm(x, att.transpose(1, 2).reshape(b * n, d), layer.proj)
             y = F.layer_norm(x, (d,), *layer.ln2, layer.eps2)
             x = torch.addmm(x, _gelu(torch.addmm(layer.up_b, y, layer.up)), layer.down)
-            x += cond[i + 1]  # the MLP's bias (and the next layer's latent)
-        state.bias[:, s0:s1].masked_fill_(pad, float("-inf"))
-        state.length = start + n
-        logits = torch.mm(F.layer_norm(x, (d,), *self.ln_f, self.eps_f), self.head)
-        return logits.view(b, n, -1), state
+            x += cond[i + 1]
+        return x
 
     def next_bar(self, state: FastState) -> FastState:
         """The finished bar becomes the memory; the cache of the new bar starts empty."""
@@ -188,12 +218,12 @@ class FastDecoder:
         d, h, hd = self.d, self.n_heads, self.head_dim
         rotor = self.rotor[:m]  # the memory sits at positions 0 .. M-1
         for i, layer in enumerate(self.layers):
-            y = F.layer_norm(state.inputs[i, :, :m], (d,), *layer.ln1, layer.eps1)
+            y = F.layer_norm(state.inputs[i][:, :m], (d,), *layer.ln1, layer.eps1)
             kv = torch.matmul(y, layer.kv)  # [B, M, 2d]
             k = torch.view_as_complex(kv[..., :d].unflatten(-1, (h, hd // 2, 2)))
             k = torch.view_as_real(k * rotor[:, None]).flatten(-2)  # [B, M, H, hd]
-            state.keys[i, :, :, :m] = k.transpose(1, 2)
-            state.values[i, :, :, :m] = kv[..., d:].unflatten(-1, (h, hd)).transpose(1, 2)
+            state.keys[i][:, :, :m] = k.transpose(1, 2)
+            state.values[i][:, :, :m] = kv[..., d:].unflatten(-1, (h, hd)).transpose(1, 2)
         state.bias.fill_(float("-inf"))
         state.bias[:, :m].masked_fill_(state.bar_mask[:, :m], 0.0)
         state.bar_mask.zero_()
