@@ -9,7 +9,9 @@ overhead that dominates single-token decoding on a CPU (tens of ``nn.Module`` ca
   stacked into one matrix (the bar's latent is projected once per bar, not per token per layer);
 - a preallocated key/value buffer per layer, written in place: slots ``0 .. M-1`` hold the
   previous bar (the memory, rotary positions ``0 .. M-1``), slots ``M ..`` the tokens of this bar
-  (rotary positions ``L + i``), so attention reads one contiguous slice;
+  (rotary positions ``L + i``), so attention reads one contiguous slice; at the end of a bar its
+  keys are rotated back by ``L`` positions to become the memory (no layer inputs kept, no second
+  projection);
 - rotary positions as one complex multiply by a precomputed table;
 - an additive key mask kept beside the buffer (0 real, -inf PAD), updated in place.
 
@@ -36,7 +38,6 @@ class FastState:
     keys: list[torch.Tensor]  # per layer [B, H, 2L, hd] rotated keys: memory, then this bar
     values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
     bias: torch.Tensor  # [B, 2L] additive key mask: 0 for a real token, -inf for PAD/unused
-    inputs: list[torch.Tensor]  # per layer [B, L, d] this bar's layer inputs (the next memory)
     bar_mask: torch.Tensor  # [B, L] real (non-PAD) tokens of this bar
     mem_len: int = 0  # M: slots of the memory
     length: int = 0  # tokens of this bar so far
@@ -116,13 +117,12 @@ class FastDecoder:
 
     # ---- the three calls ----------------------------------------------------------------------
     def start(self, batch: int) -> FastState:
-        n, h, hd, length, d = self.n_layers, self.n_heads, self.head_dim, self.bar_len, self.d
+        n, h, hd, length = self.n_layers, self.n_heads, self.head_dim, self.bar_len
         dev = self.device
         return FastState(
             keys=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             bias=torch.full((batch, 2 * length), float("-inf"), device=dev),
-            inputs=[torch.zeros(batch, length, d, device=dev) for _ in range(n)],
             bar_mask=torch.zeros(batch, length, dtype=torch.bool, device=dev),
         )
 
@@ -167,7 +167,6 @@ class FastDecoder:
         x = self.embed[tokens.view(b)] + cond[0]  # [B, d]
         for i, layer in enumerate(self.layers):
             keys, values = state.keys[i], state.values[i]
-            state.inputs[i].select(1, start).copy_(x)
             y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv)  # [B, 3d]
             qk = torch.view_as_complex(qkv[:, : 2 * d].view(b, d, 2)) * rotor
@@ -195,7 +194,6 @@ class FastDecoder:
         rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
         x = self.embed[tokens.reshape(-1)] + cond[0]  # [B * n, d]
         for i, layer in enumerate(self.layers):
-            state.inputs[i][:, start : start + n] = x.view(b, n, d)
             y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv).view(b, n, 3 * d)
             qk = torch.view_as_complex(qkv[..., : 2 * d].unflatten(-1, (2 * h, hd // 2, 2)))
@@ -213,17 +211,17 @@ class FastDecoder:
         return x
 
     def next_bar(self, state: FastState) -> FastState:
-        """The finished bar becomes the memory; the cache of the new bar starts empty."""
-        m = state.length
-        d, h, hd = self.d, self.n_heads, self.head_dim
-        rotor = self.rotor[:m]  # the memory sits at positions 0 .. M-1
-        for i, layer in enumerate(self.layers):
-            y = F.layer_norm(state.inputs[i][:, :m], (d,), *layer.ln1, layer.eps1)
-            kv = torch.matmul(y, layer.kv)  # [B, M, 2d]
-            k = torch.view_as_complex(kv[..., :d].unflatten(-1, (h, hd // 2, 2)))
-            k = torch.view_as_real(k * rotor[:, None]).flatten(-2)  # [B, M, H, hd]
-            state.keys[i][:, :, :m] = k.transpose(1, 2)
-            state.values[i][:, :, :m] = kv[..., d:].unflatten(-1, (h, hd)).transpose(1, 2)
+        """The finished bar becomes the memory; the cache of the new bar starts empty.
+
+        The memory's keys are the bar's keys moved from rotary position ``L + j`` to ``j``: one
+        rotation by ``-L`` (rotary keys differ only by their position's rotation), so the bar's
+        layer inputs need not be kept nor projected again."""
+        m, lo = state.length, state.mem_len
+        back = self.rotor[self.bar_len].conj()  # [hd/2]: rotate by -L
+        for keys, values in zip(state.keys, state.values):
+            bar_keys = torch.view_as_complex(keys[:, :, lo : lo + m].unflatten(-1, (-1, 2)))
+            keys[:, :, :m] = torch.view_as_real(bar_keys * back).flatten(-2)  # a new tensor
+            values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
         state.bias.fill_(float("-inf"))
         state.bias[:, :m].masked_fill_(state.bar_mask[:, :m], 0.0)
         state.bar_mask.zero_()
