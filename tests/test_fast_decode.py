@@ -90,3 +90,25 @@ def test_fast_step_equals_the_reference_step_on_the_shipped_model():
     reference, fast = both_decodes(model, tokens, z, [(j, j + 1) for j in range(config.bar_len)])
     real = tokens != 0
     assert torch.allclose(reference[real], fast[real], atol=1e-4)
+
+
+def test_the_fast_state_lives_on_the_models_device():
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    fast = FastDecoder(CDGMVAE(config).eval())
+    state = fast.start(2)
+    tensors = [*state.keys, *state.values, state.bias, state.bar_mask, fast.embed, fast.head]
+    assert {t.device for t in tensors} == {torch.device("cpu")}
+    assert state.keys[0].shape == (2, config.n_heads, 2 * config.bar_len, 32 // config.n_heads)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fast_step_on_cuda_equals_the_reference_step_on_cpu():
+    torch.manual_seed(0)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    model = CDGMVAE(config).eval()
+    tokens = random_bars(config, b=3, t=3, seed=4)
+    z = torch.randn(3, 3, config.latent)
+    reference, _ = both_decodes(model, tokens, z, [(j, j + 1) for j in range(config.bar_len)])
+    _, fast = both_decodes(model.cuda(), tokens.cuda(), z.cuda(), [(0, 1), (1, config.bar_len)])
+    real = tokens != 0
+    assert torch.allclose(reference[real], fast.cpu()[real], atol=1e-3)
