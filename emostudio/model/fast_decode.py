@@ -112,7 +112,8 @@ class FastDecoder:
                 )
             rotary = stack.layers[0].attn.rotary
             self.rotor = torch.complex(rotary.cos, rotary.sin)  # [2L, hd/2]
-            self.rotor_qk = self.rotor.repeat(1, 2 * self.n_heads)  # [2L, d]: q's and k's heads
+            heads = 2 * self.n_heads  # q's and k's heads (repeat is slow on complex tensors)
+            self.rotor_qk = torch.complex(rotary.cos.repeat(1, heads), rotary.sin.repeat(1, heads))
         self.n_layers = len(self.layers)
 
     # ---- the three calls ----------------------------------------------------------------------
