@@ -96,7 +96,7 @@ def test_the_fast_state_lives_on_the_models_device():
     config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
     fast = FastDecoder(CDGMVAE(config).eval())
     state = fast.start(2)
-    tensors = [*state.keys, *state.values, state.bias, state.bar_mask, fast.embed, fast.head]
+    tensors = [*state.keys, *state.values, state.bias, fast.embed, fast.head]
     assert {t.device for t in tensors} == {torch.device("cpu")}
     assert state.keys[0].shape == (2, config.n_heads, 2 * config.bar_len, 32 // config.n_heads)
 

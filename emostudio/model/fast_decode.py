@@ -38,10 +38,11 @@ class FastState:
     keys: list[torch.Tensor]  # per layer [B, H, 2L, hd] rotated keys: memory, then this bar
     values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
     bias: torch.Tensor  # [B, 2L] additive key mask: 0 for a real token, -inf for PAD/unused
-    bar_mask: torch.Tensor  # [B, L] real (non-PAD) tokens of this bar
+    # (what the memory's mask is made of at the end of a bar)
     mem_len: int = 0  # M: slots of the memory
     length: int = 0  # tokens of this bar so far
     cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
+    cond_rows: tuple[torch.Tensor, ...] = ()  # cond's N + 1 rows, each [B, d]
     cond_of: torch.Tensor | None = None  # the z_bar ``cond`` was computed from
 
 
@@ -124,7 +125,6 @@ class FastDecoder:
             keys=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             bias=torch.full((batch, 2 * length), float("-inf"), device=dev),
-            bar_mask=torch.zeros(batch, length, dtype=torch.bool, device=dev),
         )
 
     def step(
@@ -144,11 +144,11 @@ class FastDecoder:
                 + [cond[:, i + 1] + after[i] for i in range(self.n_layers - 1)]
                 + [after[-1].expand(b, -1)]
             )  # [N + 1, B, d]
+            state.cond_rows = state.cond.unbind(0)
             state.cond_of = z_bar
         s0 = state.mem_len + start
         s1 = s0 + n
         pad = tokens == PAD  # [B, n]
-        state.bar_mask[:, start : start + n] = ~pad
         # every query sees itself (a PAD query too, so no row is empty); PAD keys are hidden
         # from later queries once this step is done
         state.bias[:, s0:s1] = 0.0
@@ -164,7 +164,7 @@ class FastDecoder:
         start, s1 = state.length, s0 + 1
         mask = state.bias[:, None, None, :s1]  # [B, 1, 1, s1]
         rotor = self.rotor_qk[self.bar_len + start]  # [d]
-        cond = state.cond
+        cond = state.cond_rows
         x = self.embed[tokens.view(b)] + cond[0]  # [B, d]
         for i, layer in enumerate(self.layers):
             keys, values = state.keys[i], state.values[i]
@@ -223,9 +223,8 @@ class FastDecoder:
             bar_keys = torch.view_as_complex(keys[:, :, lo : lo + m].unflatten(-1, (-1, 2)))
             keys[:, :, :m] = torch.view_as_real(bar_keys * back).flatten(-2)  # a new tensor
             values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
-        state.bias.fill_(float("-inf"))
-        state.bias[:, :m].masked_fill_(state.bar_mask[:, :m], 0.0)
-        state.bar_mask.zero_()
+        state.bias[:, :m] = state.bias[:, lo : lo + m].clone()  # the bar's PAD stays hidden
+        state.bias[:, m:] = float("-inf")
         state.mem_len, state.length = m, 0
         return state
 
