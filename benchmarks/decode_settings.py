@@ -32,6 +32,7 @@ def main() -> None:
 
     import torch
 
+    from emostudio.decoding import DecodingSettings
     from emostudio.emotion import Emotion
     from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.evaluation.realism import metrics_table
@@ -45,14 +46,13 @@ def main() -> None:
     for prior, setting in runs:
         engine = Engine.load(args.model, device="cpu", prior=prior)
         temperature, top_p, continuity, tau = (float(x) for x in setting.split(","))
-        engine.continuity, engine.latent_temperature = continuity, tau
+        decoding = DecodingSettings(temperature, top_p, continuity, tau)
         t0 = time.perf_counter()
         songs = engine.generate_many(
             [Emotion.from_quadrant(int(q)) for q in quadrants],
             bars=args.bars,
-            temperature=temperature,
-            top_p=top_p,
             seed=args.seed,
+            settings=decoding,
             batch_size=64,
         )
         seconds = time.perf_counter() - t0

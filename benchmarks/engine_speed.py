@@ -27,7 +27,8 @@ import torch
 
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
-from emostudio.model.fast_decode import FastDecoder, ReferenceDecoder
+from emostudio.generation.decode import ModelSteps
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.tokens.vocab import PAD
 
 #: d_model of the size curve: about 1x, 2x, 4x and 8x the shipped model's parameters
@@ -65,16 +66,16 @@ def generation_times(engine: Engine, bars: int, seed: int) -> tuple[float, float
 def old_and_new(engine: Engine, bars: int, seeds) -> dict[str, list]:
     """The same generations (same seeds) with the reference step and the FastDecoder, alternating
     per seed so that both see the same machine load; -> per decoder a list of generation_times."""
-    decoders = {"reference": ReferenceDecoder(engine.model), "fast": FastDecoder(engine.model)}
+    decoders = {"reference": ModelSteps(engine.model), "fast": FastDecoder(engine.model)}
     out: dict[str, list] = {name: [] for name in decoders}
     for decoder in decoders.values():  # warm-up
-        engine.decoder = decoder
+        engine.steps = decoder
         list(engine.generate(Emotion.from_quadrant(1), bars=2, seed=123))
     for seed in seeds:
         for name, decoder in decoders.items():
-            engine.decoder = decoder
+            engine.steps = decoder
             out[name].append(generation_times(engine, bars, seed))
-    engine.decoder = decoders["fast"]
+    engine.steps = decoders["fast"]
     return out
 
 
@@ -320,8 +321,9 @@ def main() -> None:
         "sampling (mask, softmax, top-p, draw)": ("sampling.py", "sample_next"),
         "grammar masks": ("grammar.py", "allowed"),
         "grammar state": ("grammar.py", "advance"),
-        "tokens -> Song for each BarEvent": ("engine.py", "_song_from_bars"),
-        "latent sampling": ("engine.py", "_target_latents"),
+        "decode each new bar's tokens (SongBuilder.add)": ("window.py", "add"),
+        "the song so far for each BarEvent (SongBuilder.song)": ("window.py", "song"),
+        "latent sampling": ("latents.py", "target_latents"),
     }
     print(
         f"\nwhere the time goes in one {args.bars}-bar generation ({wall:.3f} s under the profiler):"

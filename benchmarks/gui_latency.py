@@ -71,7 +71,7 @@ def main() -> int:
         loop.exec()
         poll.stop()
         if not condition():
-            raise SystemExit(f"gui_latency: timed out: {window.status_message()}")
+            raise SystemExit(f"gui_latency: timed out: {window.status.message()}")
 
     class Probe:
         def __init__(self):
@@ -97,11 +97,11 @@ def main() -> int:
             return self.lateness
 
     probe = Probe()
-    window.load_model(args.model)
-    run_until(lambda: window.engine is not None or "cannot load" in window.status_message())
-    if window.engine is None:
-        raise SystemExit(f"gui_latency: {window.status_message()}")
-    window.set_sink(RecordingSink())
+    window.model.load(args.model)
+    run_until(lambda: window.model.engine is not None or "cannot load" in window.status.message())
+    if window.model.engine is None:
+        raise SystemExit(f"gui_latency: {window.status.message()}")
+    window.playback.set_sink(RecordingSink())
     window.transform.bars_spin.setValue(args.bars)
     window.transform.seed_spin.setValue(1)
 
@@ -132,21 +132,21 @@ def main() -> int:
         walls["baseline (idle)"].append(time.perf_counter() - t0)
 
         window.listen_box.setChecked(True)
-        window.pad.set_target(Emotion(0.7, 0.6))
+        window.target_panel.pad.set_target(Emotion(0.7, 0.6))
         probe.start()
         t0 = time.perf_counter()
-        window.generate()
+        window.model.generate(window.transform.options())
         run_until(lambda: window.document.takes[-1].complete)
         results["generating + playing"] += probe.stop()
         walls["generating + playing"].append(time.perf_counter() - t0)
-        window.stop()
+        window.playback.stop()
         run_until(lambda: not window.workers.active)
 
         window.listen_box.setChecked(False)
-        window.pad.set_target(Emotion(-0.6, -0.6))
+        window.target_panel.pad.set_target(Emotion(-0.6, -0.6))
         probe.start()
         t0 = time.perf_counter()
-        window.transfer()
+        window.model.transfer(window.transform.options())
         run_until(lambda: window.document.takes[-1].complete)
         results["transfer"] += probe.stop()
         walls["transfer"].append(time.perf_counter() - t0)
@@ -156,7 +156,7 @@ def main() -> int:
     base_p95 = float(np.percentile(base, 95))
     print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     print(
-        f"{'UNTUNED ' if args.untuned else ''}model {window.engine.model_dir} on {window.engine.device}; "
+        f"{'UNTUNED ' if args.untuned else ''}model {window.model.engine.model_dir} on {window.model.engine.device}; "
         f"{args.bars} bars, {args.repeats} repeats;"
         f" probe every {PROBE_MS} ms; lateness in ms"
     )

@@ -34,7 +34,8 @@ def main() -> None:
     from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.evaluation.realism import metrics_table
     from emostudio.generation import Engine
-    from emostudio.generation.engine import clip_to_bars
+    from emostudio.generation.latents import target_latents
+    from emostudio.tokens.window import clip_to_bars
 
     bars = 16
     torch.set_num_threads(1)
@@ -50,11 +51,17 @@ def main() -> None:
     quadrants = np.repeat([1, 2, 3, 4], args.pieces)
     latents = []
     for q in quadrants:
-        z = (
-            engine._target_latents([[Emotion.from_quadrant(int(q))] * bars], generator)[0]
-            .detach()
-            .numpy()
+        s = engine.settings
+        targets = [[Emotion.from_quadrant(int(q))] * bars]
+        z = target_latents(
+            engine.model,
+            engine.fitted_prior,
+            targets,
+            generator,
+            s.continuity,
+            s.latent_temperature,
         )
+        z = z[0].detach().numpy()
         pool = bank[int(q) in (1, 4)]
         latents.append((z[:, : engine.model.config.latent_r], pool[rng.integers(len(pool))]))
     songs = engine.decode_many(latents, seed=args.seed)

@@ -41,7 +41,7 @@ def main() -> None:
     from emostudio.evaluation.descriptors import DESCRIPTOR_NAMES, describe
     from emostudio.evaluation.judge import EmotionJudge
     from emostudio.generation import Engine
-    from emostudio.generation.engine import clip_to_bars
+    from emostudio.tokens.window import clip_to_bars
 
     torch.set_num_threads(1)
     judge = EmotionJudge.load(args.judge)

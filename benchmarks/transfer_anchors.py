@@ -33,8 +33,8 @@ def main() -> None:
     from emostudio.evaluation.data import EvaluationCorpus
     from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.generation import Engine
-    from emostudio.generation.engine import clip_to_bars
     from emostudio.model import fitted_prior
+    from emostudio.tokens.window import clip_to_bars
 
     torch.set_num_threads(1)
     judge = EmotionJudge.load(args.judge)

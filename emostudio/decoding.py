@@ -1,8 +1,17 @@
 """Default decoding settings, shared by the engine, the CLI, the evaluation and the GUI.
 
 A plain module (no torch), so the window and the argument parsers read them without loading the
-engine. The values are measured choices: BENCHMARKS.md, "Decoding settings".
+engine. The values are measured choices: BENCHMARKS.md, "Decoding settings". Here too: the
+frozen :class:`DecodingSettings` every signature takes instead of loose keyword arguments, and the
+length limits.
 """
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from emostudio.midi.song import Song
 
 # token sampling: 1.0 (unscaled) with nucleus 0.95 was judged best with the fitted prior; lower
 # temperatures use fewer pitch classes and write sad and calm pieces that are judged more aroused
@@ -16,3 +25,60 @@ DEFAULT_CONTINUITY = 0.9
 # itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest).
 # With the shipped model's fitted prior 0.7 was judged best (BENCHMARKS.md, "Session 3")
 DEFAULT_LATENT_TEMPERATURE = 0.7
+
+# ---- length limits (the one place for each) ------------------------------------------------------
+#: the most bars one engine call generates, transfers or decodes
+MAX_BARS = 1024
+#: the app works on at most this many bars of an opened piece (a transfer of the whole piece, the
+#: emotion heard in it); longer pieces are cut to their first LONG_PIECE_BARS bars
+LONG_PIECE_BARS = 256
+#: the most bars the app's bar count offers (a generation, or a transfer's first bars)
+PANEL_MAX_BARS = 64
+
+
+class EngineError(ValueError):
+    """A request the engine cannot carry out (an empty piece, a bad bar count or target); one line."""
+
+
+def check_piece(song: Song, what: str | None = None, max_bars: int | None = MAX_BARS) -> int:
+    """The piece's bar count; an :class:`EngineError` if it has no notes or (unless ``max_bars``
+    is None) more than ``max_bars`` bars. ``what`` names it in the message (default: its name).
+    The one empty-piece check of the engine, the CLI and the app."""
+    name = what or song.name or "the piece"
+    if song.note_count == 0:
+        raise EngineError(f"{name} has no notes")
+    if max_bars is not None and song.n_bars > max_bars:
+        raise EngineError(f"{name} has {song.n_bars} bars; at most {max_bars}")
+    return song.n_bars
+
+
+class DecodingSettingsError(ValueError):
+    """A decoding setting outside its range; one line."""
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How the engine samples: tokens (``temperature``, nucleus ``top_p``) and latents
+    (``continuity``: the key latent's bar-to-bar noise correlation; ``latent_temperature``: tau,
+    the spread of the latent draws and of a transfer's deviations). Checked on construction."""
+
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
+    continuity: float = DEFAULT_CONTINUITY
+    latent_temperature: float = DEFAULT_LATENT_TEMPERATURE
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise DecodingSettingsError(f"temperature must be > 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise DecodingSettingsError(f"top-p must be in (0, 1], got {self.top_p}")
+        if not 0.0 <= self.continuity < 1.0:
+            raise DecodingSettingsError(f"continuity must be in [0, 1) (got {self.continuity})")
+        if not 0.0 <= self.latent_temperature <= 2.0:
+            raise DecodingSettingsError(
+                f"latent temperature must be in [0, 2] (got {self.latent_temperature})"
+            )
+
+    def replace(self, **changes: float) -> DecodingSettings:
+        """A copy with ``changes`` (checked again)."""
+        return dataclasses.replace(self, **changes)

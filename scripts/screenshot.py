@@ -62,14 +62,15 @@ def main() -> int:
         loop.exec()
         poll.stop()
         if not condition():
-            raise SystemExit(f"screenshot: gave up waiting for {what}: {window.status_message()}")
+            raise SystemExit(f"screenshot: gave up waiting for {what}: {window.status.message()}")
 
-    window.load_model(args.model)
+    window.model.load(args.model)
     wait_until(
-        lambda: window.engine is not None or "cannot load" in window.status_message(), "the model"
+        lambda: window.model.engine is not None or "cannot load" in window.status.message(),
+        "the model",
     )
-    if window.engine is None:
-        raise SystemExit(f"screenshot: {window.status_message()}")
+    if window.model.engine is None:
+        raise SystemExit(f"screenshot: {window.status.message()}")
 
     piece = args.input or (SHARED_PIECE if SHARED_PIECE.is_file() else None)
     if piece is None:
@@ -82,19 +83,19 @@ def main() -> int:
     wait_until(lambda: window.document.input_song is not None, "the input piece")
     wait_until(lambda: window.document.input_recognition is not None, "recognising the input")
 
-    window.pad.set_target(Emotion(-0.62, -0.55))  # sad
+    window.target_panel.pad.set_target(Emotion(-0.62, -0.55))  # sad
     window.transform.set_strength(0.85)
     window.transform.bars_spin.setValue(args.bars)
     window.transform.seed_spin.setValue(args.seed)
     window.listen_box.setChecked(False)
-    window.transfer()
+    window.model.transfer(window.transform.options())
     wait_until(
         lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the transfer"
     )
     wait_until(lambda: window.document.takes[-1].recognition is not None, "recognising the take")
     window.roll.frame()
     window.roll.set_playhead(9.0)
-    window.pad.setFocus()
+    window.target_panel.pad.setFocus()
     wait_until(lambda: not window.workers.active, "the workers")
     QTimer.singleShot(300, lambda: None)
     wait_until(lambda: True, "a repaint", 0.3)

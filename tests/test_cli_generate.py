@@ -284,6 +284,14 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
     assert sum(map(sum, results["transfer"]["confusion"])) == results["transfer"]["n"]
     assert "(report/confusion_transfer.png)" in md.read_text()
     assert "(confusion_transfer.png)" in (out / "EVALUATION.md").read_text()
+    # the report renders again from results.json alone, identically
+    written = md.read_text(), (out / "EVALUATION.md").read_text()
+    md.unlink()
+    (out / "EVALUATION.md").unlink()
+    assert (
+        main(["evaluate", "--render-only", str(out / "results.json"), "--markdown", str(md)]) == 0
+    )
+    assert (md.read_text(), (out / "EVALUATION.md").read_text()) == written
     # the saved judge is reused as is
     again = tmp_path / "again"
     assert (

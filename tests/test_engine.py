@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
 from emostudio.generation import MODEL_DIR_ENV, BarEvent, Engine, EngineError, SamplingError
+from emostudio.generation.decode import DecodePlan, decode_bars
+from emostudio.generation.latents import bar_noise, target_latents
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model import CDGMVAE, ModelConfig, save_model
@@ -96,12 +99,20 @@ def test_same_seed_same_piece_other_seed_other_piece(engine):
     assert a != c
 
 
+def latents(engine: Engine, targets, generator, settings: DecodingSettings | None = None):
+    s = settings or engine.settings
+    return target_latents(
+        engine.model, engine.fitted_prior, targets, generator, s.continuity, s.latent_temperature
+    )
+
+
 def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
     gen = torch.Generator().manual_seed(3)
-    z = engine._target_latents([[TENSE] * 5] * 3, gen)
+    z = latents(engine, [[TENSE] * 5] * 3, gen)
     bars = {r: [] for r in range(3)}
-    for _, rows in engine._decode_bars(
-        z, 1.5, 1.0, gen, need_note=torch.ones(3, 5, dtype=torch.bool)
+    plan = DecodePlan.free([5, 5, 5])
+    for _, rows in decode_bars(
+        engine.steps, engine.grammar, z, plan, 1.5, 1.0, gen, engine._decoding
     ):
         for r, tokens in enumerate(rows):
             assert 2 < len(tokens) <= engine.bar_len  # Bar, Tempo and at least one note
@@ -115,7 +126,7 @@ def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
 def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
     gen = torch.Generator().manual_seed(0)
     curve = [TENSE] * 3 + [CALM] * 3 + [Emotion(0.0, 0.0)]
-    z = engine._target_latents([curve], gen)[0].detach().numpy()  # [7, 8]
+    z = latents(engine, [curve], gen)[0].detach().numpy()  # [7, 8]
     z_r, z_k = z[:, :4], z[:, 4:]
     assert np.all(z_r[:3] > 2.0) and np.all(z_r[3:6] < -2.0)  # arousal high, then low
     assert np.all(z_k[:3] < -2.0) and np.all(z_k[3:6] > 2.0)  # valence low, then high
@@ -123,10 +134,9 @@ def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.9])
-def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model_dir, rho):
-    engine = Engine.load(model_dir, device="cpu", continuity=rho)
-    noise = engine._bar_noise(
-        torch.Size([4000, 6, 4]), torch.Generator().manual_seed(1), engine.continuity
+def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(rho):
+    noise = bar_noise(
+        (4000, 6, 4), torch.Generator().manual_seed(1), rho, torch.device("cpu")
     ).numpy()
     assert (
         abs(noise.std() - 1.0) < 0.03 and abs(noise[:, -1].std() - 1.0) < 0.05
@@ -135,13 +145,10 @@ def test_bar_noise_is_standard_normal_with_the_asked_neighbour_correlation(model
     assert abs(lag1 - rho) < 0.05
 
 
-def test_continuity_holds_the_key_latent_only(model_dir):
-    engine = Engine.load(model_dir, device="cpu", continuity=0.95)
-    z = (
-        engine._target_latents([[HAPPY] * 6] * 3000, torch.Generator().manual_seed(2))
-        .detach()
-        .numpy()
-    )
+def test_continuity_holds_the_key_latent_only(engine):
+    settings = DecodingSettings(continuity=0.95)
+    z = latents(engine, [[HAPPY] * 6] * 3000, torch.Generator().manual_seed(2), settings)
+    z = z.detach().numpy()
     lag1 = [
         np.corrcoef(z[:, 2, i], z[:, 3, i])[0, 1] for i in range(8)
     ]  # bars 2 and 3, each dimension
@@ -149,16 +156,16 @@ def test_continuity_holds_the_key_latent_only(model_dir):
     assert all(abs(c - 0.95) < 0.03 for c in lag1[4:])  # z_k: the piece keeps its key
 
 
-def test_continuity_and_latent_temperature_out_of_range_are_refused(model_dir):
+def test_continuity_and_latent_temperature_out_of_range_are_refused():
     with pytest.raises(ValueError, match="continuity"):
-        Engine.load(model_dir, device="cpu", continuity=1.0)
+        DecodingSettings(continuity=1.0)
     with pytest.raises(ValueError, match="latent temperature"):
-        Engine.load(model_dir, device="cpu", latent_temperature=-0.1)
+        DecodingSettings(latent_temperature=-0.1)
 
 
-def test_latent_temperature_scales_the_spread_of_the_draws(model_dir):
-    engine = Engine.load(model_dir, device="cpu", latent_temperature=0.0)
-    z = engine._target_latents([[HAPPY, SAD]], torch.Generator().manual_seed(0))[0]
+def test_latent_temperature_scales_the_spread_of_the_draws(engine):
+    still = DecodingSettings(latent_temperature=0.0)
+    z = latents(engine, [[HAPPY, SAD]], torch.Generator().manual_seed(0), still)[0]
     for row, emotion in zip(z, (HAPPY, SAD)):  # no noise: exactly the mixed component means
         w_r, w_k = emotion.component_weights()
         for prior, w, part in (
@@ -168,8 +175,8 @@ def test_latent_temperature_scales_the_spread_of_the_draws(model_dir):
             torch.testing.assert_close(part, (1 - w) * prior.means[0] + w * prior.means[1])
     spreads = []
     for tau in (0.5, 1.0):
-        engine.latent_temperature = tau
-        z = engine._target_latents([[HAPPY] * 2000], torch.Generator().manual_seed(0))[0]
+        settings = DecodingSettings(latent_temperature=tau)
+        z = latents(engine, [[HAPPY] * 2000], torch.Generator().manual_seed(0), settings)[0]
         spreads.append(float(z.detach().std(0).mean()))
     assert spreads[0] == pytest.approx(0.5 * spreads[1], rel=1e-4)
 
@@ -186,12 +193,14 @@ def test_emotion_curve_needs_one_target_per_bar(engine):
     [
         ({"bars": 0}, EngineError),
         ({"bars": 2.5}, EngineError),
-        ({"temperature": 0.0}, SamplingError),
-        ({"top_p": 1.5}, SamplingError),
+        ({"settings": {"temperature": 0.0}}, SamplingError),
+        ({"settings": {"top_p": 1.5}}, SamplingError),
     ],
 )
 def test_bad_generation_settings_are_refused(engine, kwargs, error):
     with pytest.raises(error):
+        if "settings" in kwargs:
+            kwargs = {"settings": DecodingSettings(**kwargs["settings"])}
         list(engine.generate(HAPPY, **{"bars": 2, **kwargs}))
 
 
@@ -238,7 +247,7 @@ def test_transfer_moves_only_the_chosen_dimension(engine):
     means = engine.model.prior_r.means.detach().numpy()
     w = HAPPY.component_weights()[0]
     mu_source = code.q_arousal @ means
-    tau = engine.latent_temperature
+    tau = engine.settings.latent_temperature
     # full strength: the target's mean plus the bar's deviation from the source's, scaled by tau
     shift = (1 - w) * means[0] + w * means[1] - mu_source + (tau - 1.0) * (code.z_r - mu_source)
     np.testing.assert_allclose(z_r, code.z_r + shift, atol=1e-5)
@@ -247,7 +256,7 @@ def test_transfer_moves_only_the_chosen_dimension(engine):
 
 
 def test_transfer_at_tau_one_keeps_each_bars_deviation(model_dir):
-    engine = Engine.load(model_dir, device="cpu", latent_temperature=1.0)
+    engine = Engine.load(model_dir, device="cpu", settings=DecodingSettings(latent_temperature=1.0))
     song = source_song(4)
     code = engine.encode(song)
     z_r, _ = engine.transfer_latents(song, SAD, strength=1.0, dims=("arousal",))

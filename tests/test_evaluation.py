@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,49 @@ def test_judge_on_emopia_held_out_split():
     result = score(verdicts, np.array([test[i].file.quadrant for i in kept]))
     # far above chance (0.25 / 0.5); EMOPIA's published MIDI classifier: .684 / .89 / .83
     assert result.quadrant > 0.5 and result.arousal > 0.8 and result.valence > 0.6
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_stored_results_round_trip_through_the_typed_results():
+    from emostudio.evaluation.results import EvaluationResults, from_json, to_json
+
+    results = EvaluationResults.load(ROOT / "docs" / "evaluation" / "results.json")
+    assert results.generation.per_quadrant[2].quadrant == pytest.approx(0.74)
+    assert results.sweep.strengths == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert results.realism.metrics[0].name == "pitch_range"
+    assert results.settings.targets.copy_max_bars == 4  # stored before targets were settings
+    data = to_json(results)
+    assert data["sweep"]["lambda"] == results.sweep.strengths
+    assert from_json(EvaluationResults, json.loads(json.dumps(data))) == results
+
+
+def test_the_root_evaluation_is_exactly_the_report_rendered_from_its_results():
+    from emostudio.evaluation.report import EvaluationResults
+    from emostudio.evaluation.template import render_markdown
+
+    results = EvaluationResults.load(ROOT / "docs" / "evaluation" / "results.json")
+    assert (ROOT / "EVALUATION.md").read_text() == render_markdown(results, "docs/evaluation")
+    assert (ROOT / "docs" / "evaluation" / "EVALUATION.md").read_text() == render_markdown(results)
+
+
+def test_the_summary_follows_the_targets_in_the_settings(tmp_path):
+    from dataclasses import replace
+
+    from emostudio.evaluation.report import EvaluationResults, Targets, render_report
+    from emostudio.evaluation.template import render_markdown
+
+    results = EvaluationResults.load(ROOT / "docs" / "evaluation" / "results.json")
+    strict = replace(results, settings=replace(results.settings, targets=Targets(0.9, 0.99)))
+    text = render_markdown(strict)
+    assert "| generated music, quadrant ≥ 0.90 | 0.850 | no |" in text
+    assert "| generated music, arousal ≥ 0.99 | 0.948 | no |" in text
+    assert "| generated music, valence ≥ 0.80 | 0.917 | **yes** |" in text
+    (tmp_path / "report").mkdir()
+    stored = tmp_path / "report" / "results.json"
+    stored.write_text(strict.to_text())
+    files = render_report(stored, tmp_path / "EVALUATION.md")
+    assert files == [tmp_path / "report" / "EVALUATION.md", tmp_path / "EVALUATION.md"]
+    assert files[0].read_text() == text
+    assert "(report/strength_sweep.png)" in files[1].read_text()

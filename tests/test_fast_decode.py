@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from emostudio.generation.decode import ModelSteps
 from emostudio.model import CDGMVAE, ModelConfig, load_model
-from emostudio.model.fast_decode import FastDecoder, ReferenceDecoder
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.tokens import TokenizerConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -44,7 +45,7 @@ def both_decodes(model: CDGMVAE, tokens: torch.Tensor, z: torch.Tensor, chunks):
     b, t, _ = tokens.shape
     out = []
     with torch.inference_mode():
-        for decoder in (ReferenceDecoder(model), FastDecoder(model)):
+        for decoder in (ModelSteps(model), FastDecoder(model)):
             state = decoder.start(b)
             bars = []
             for i in range(t):

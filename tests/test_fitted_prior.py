@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from emostudio.cli.main import main as cli_main
+from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
 from emostudio.model import CDGMVAE, ModelConfig, save_model
@@ -144,9 +145,8 @@ def test_round_trip_and_the_engine_uses_it(model_dir):
 
 def test_transfer_moves_each_bar_to_the_neighbouring_region_of_the_target_class(model_dir):
     save_fitted_prior(model_dir, prior(weights_sha256(model_dir)))
-    engine = Engine.load(
-        model_dir, device="cpu", latent_temperature=1.0
-    )  # bars keep their deviation
+    # latent temperature 1: bars keep their deviation
+    engine = Engine.load(model_dir, device="cpu", settings=DecodingSettings(latent_temperature=1.0))
     from tests.test_engine import source_song
 
     song = source_song(4)

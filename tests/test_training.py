@@ -16,6 +16,7 @@ from emostudio.model.objective import batch_mean_kl, categorical_kl, mixture_kl_
 from emostudio.model.prior import GaussianMixturePrior
 from emostudio.tokens.config import ConfigError
 from emostudio.tokens.vocab import BAR, EOS, PAD
+from emostudio.tokens.window import fit_bar
 from emostudio.training import TrainConfig, train
 from emostudio.training.data import TrainSampler, Window, WindowData, rotate_key, validation_set
 from emostudio.training.plot import plot_run, read_metrics
@@ -94,14 +95,16 @@ def test_windows_targets_truncation_and_shift(cache):
     piece = next(i for i, p in enumerate(cache.pieces) if p.n_bars == 4)
     tokens, targets, poly, key = data.window_arrays(Window(piece, 0))
     bars = cache.bars(piece)
+    kinds = data.tokenizer.vocab.kinds
+    assert any(len(b) > 30 for b in bars)  # the test sees a cut bar
     for i, bar in enumerate(bars):
-        n = min(len(bar), 30)
+        n = len(fit_bar(bar, 30, kinds))
+        # a cut bar keeps whole notes only: it ends after a Duration (or its Tempo), at most 30
+        assert n == len(bar) if len(bar) <= 30 else (n <= 30 and kinds[bar[n - 1]] in (4, 7))
         assert tokens[i, :n].tolist() == bar[:n].tolist() and (tokens[i, n:] == PAD).all()
         assert targets[i, : n - 1].tolist() == bar[1:n].tolist()
-        if len(bar) <= 30:  # the last token is followed by the next bar's Bar, or EOS at the end
-            assert targets[i, n - 1] == (BAR if i < 3 else EOS)
-        else:  # a cut bar: the target of its last slot is the first token cut off
-            assert targets[i, n - 1] == bar[n]
+        # the last token, cut or not, is followed by the next bar's Bar, or EOS at the end
+        assert targets[i, n - 1] == (BAR if i < 3 else EOS)
     assert data.bars_truncated == sum(len(b) > 30 for b in bars)
     assert (poly <= mc.polyphony_classes - 1).all()
     shifted = data.window_arrays(Window(piece, 0, shift=3))

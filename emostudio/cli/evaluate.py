@@ -4,7 +4,8 @@ Trains (or loads, ``--judge``) the reference emotion judge on EMOPIA's training 
 generates, transfers and recognises with the model and writes ``EVALUATION.md``,
 ``results.json``, ``judge.json`` and PNG figures to REPORT_DIR (see
 :mod:`emostudio.evaluation.report`). ``--markdown PATH`` also writes the report there, with
-figure links relative to it.
+figure links relative to it. ``--render-only RESULTS.json`` measures nothing: it writes the
+report again from a stored results file (its EVALUATION.md, and the ``--markdown`` copy).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        required=True,
         metavar="DATA_DIR",
         help="the corpus folder (e.g. ../shared/data)",
     )
@@ -42,7 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take the splits from this corpus cache (default: assign them as prepare does)",
     )
     parser.add_argument(
-        "--out", "-o", type=Path, required=True, metavar="REPORT_DIR", help="where the report goes"
+        "--out", "-o", type=Path, metavar="REPORT_DIR", help="where the report goes"
+    )
+    parser.add_argument(
+        "--render-only",
+        type=Path,
+        metavar="RESULTS.json",
+        help="measure nothing: write the report again from this results file (beside it, and "
+        "to --markdown)",
     )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report here")
     parser.add_argument(
@@ -113,15 +120,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emostudio.cli.generate import decoding_settings
     from emostudio.cli.main import CommandError
     from emostudio.corpus.cache import CacheError
     from emostudio.corpus.sources import CorpusError
     from emostudio.evaluation.data import EvaluationCorpus
     from emostudio.evaluation.judge import JudgeError
     from emostudio.evaluation.report import EvaluationDone, EvaluationSettings, evaluate
-    from emostudio.generation import Engine, EngineError, SamplingError
+    from emostudio.generation import Engine, EngineError
     from emostudio.model.store import ModelLoadError
 
+    if args.render_only is not None:
+        return _render_only(args.render_only, args.markdown)
+    if args.data is None or args.out is None:
+        raise CommandError("--data and --out are needed (or --render-only RESULTS.json)")
     for name in ("pieces_per_quadrant", "bars", "batch_size"):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
@@ -129,19 +141,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out} exists and is not a folder")
     if args.judge is not None and not args.judge.is_file():
         raise CommandError(f"{args.judge}: no such judge file")
-    if not 0.0 <= args.continuity < 1.0:
-        raise CommandError(f"--continuity must be in [0, 1) (got {args.continuity})")
-    if not 0.0 <= args.latent_temperature <= 2.0:
-        raise CommandError(
-            f"--latent-temperature must be in [0, 2] (got {args.latent_temperature})"
-        )
+    decoding = decoding_settings(args)
     try:
         engine = Engine.load(
             args.model,
             device=args.device,
             threads=args.threads or None,
-            continuity=args.continuity,
-            latent_temperature=args.latent_temperature,
+            settings=decoding,
             prior=args.prior,
         )
     except ModelLoadError as exc:
@@ -156,8 +162,6 @@ def run(args: argparse.Namespace) -> int:
         transfer_pieces=args.transfer_pieces,
         sweep_pieces=args.sweep_pieces,
         swap_pairs=args.swap_pairs,
-        temperature=args.temperature,
-        top_p=args.top_p,
         seed=args.seed,
         batch_size=args.batch_size,
     )
@@ -168,23 +172,36 @@ def run(args: argparse.Namespace) -> int:
                 done = event
             else:
                 print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
-    except (JudgeError, EngineError, SamplingError, ValueError) as exc:
+    except (JudgeError, EngineError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     assert done is not None
     r = done.results
+    j, g, t = r.judge.test, r.generation, r.transfer
     print(
-        f"judge (EMOPIA test): quadrant {r['judge']['test']['quadrant']:.3f}, "
-        f"arousal {r['judge']['test']['arousal']:.3f}, valence {r['judge']['test']['valence']:.3f}"
+        f"judge (EMOPIA test): quadrant {j.quadrant:.3f}, arousal {j.arousal:.3f}, "
+        f"valence {j.valence:.3f}"
     )
-    g = r["generation"]
+    print(f"generated: quadrant {g.quadrant:.3f}, arousal {g.arousal:.3f}, valence {g.valence:.3f}")
     print(
-        f"generated: quadrant {g['quadrant']:.3f}, arousal {g['arousal']:.3f}, valence {g['valence']:.3f}"
-    )
-    print(
-        f"transfer at strength 1: quadrant {r['transfer']['quadrant']:.3f} "
-        f"({r['transfer']['quadrant_changed_targets']:.3f} on changed targets)"
+        f"transfer at strength 1: quadrant {t.quadrant:.3f} "
+        f"({t.quadrant_changed_targets:.3f} on changed targets)"
     )
     print(
-        f"copying: longest {r['copy']['generated_max_bars']} bars; wrote {len(done.files)} files to {args.out}"
+        f"copying: longest {r.copy.generated_max_bars} bars; wrote {len(done.files)} files to {args.out}"
     )
+    return 0
+
+
+def _render_only(results: Path, markdown: Path | None) -> int:
+    import json
+
+    from emostudio.cli.main import CommandError
+    from emostudio.evaluation.report import render_report
+
+    try:
+        files = render_report(results, markdown)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CommandError(f"{results}: cannot render the report ({exc})") from exc
+    for path in files:
+        print(f"wrote {path}")
     return 0

@@ -114,13 +114,32 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise CommandError(str(exc)) from exc
 
 
+def decoding_settings(args: argparse.Namespace):
+    """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
+    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` where a command has them)."""
+    from emostudio.cli.main import CommandError
+    from emostudio.decoding import DecodingSettings, DecodingSettingsError
+
+    given = {
+        name: getattr(args, name)
+        for name in ("temperature", "top_p", "continuity", "latent_temperature")
+        if getattr(args, name, None) is not None
+    }
+    try:
+        return DecodingSettings(**given)
+    except DecodingSettingsError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def load_engine(args: argparse.Namespace):
+    """The engine of ``--model`` / ``--device`` / ``--prior``, decoding with the options' settings."""
     from emostudio.cli.main import CommandError
     from emostudio.generation import Engine
     from emostudio.model.store import ModelLoadError
 
+    settings = decoding_settings(args)
     try:
-        return Engine.load(args.model, device=args.device, prior=args.prior)
+        return Engine.load(args.model, device=args.device, settings=settings, prior=args.prior)
     except ModelLoadError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -128,7 +147,7 @@ def load_engine(args: argparse.Namespace):
 def run_engine(events, what: str):
     """Drive a generate/transfer generator, showing progress on a terminal; the last song."""
     from emostudio.cli.main import CommandError
-    from emostudio.generation import EngineError, SamplingError
+    from emostudio.generation import EngineError
 
     last = None
     show = sys.stderr.isatty()
@@ -142,7 +161,7 @@ def run_engine(events, what: str):
                     file=sys.stderr,
                     flush=True,
                 )
-    except (EngineError, SamplingError) as exc:
+    except EngineError as exc:
         raise CommandError(str(exc)) from exc
     finally:
         if show:
@@ -176,7 +195,7 @@ def write_outputs(song, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emostudio.cli.main import CommandError
-    from emostudio.generation import MAX_BARS
+    from emostudio.decoding import MAX_BARS
 
     target = parse_target(args)
     if not 1 <= args.bars <= MAX_BARS:
@@ -184,9 +203,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     engine = load_engine(args)
     song = run_engine(
-        engine.generate(
-            target, bars=args.bars, temperature=args.temperature, top_p=args.top_p, seed=args.seed
-        ),
+        engine.generate(target, bars=args.bars, seed=args.seed),
         "generating",
     )
     write_outputs(song, args)

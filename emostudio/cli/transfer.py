@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from emostudio.cli.generate import check_outputs, load_engine, run_engine, write_outputs
     from emostudio.cli.main import CommandError
+    from emostudio.decoding import check_piece
     from emostudio.emotion import Emotion, EmotionError
     from emostudio.generation import DIMENSIONS, EngineError
     from emostudio.midi import MidiReadError, read_midi
@@ -50,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
         song = read_midi(args.input)
     except MidiReadError as exc:
         raise CommandError(str(exc)) from exc
-    if song.note_count == 0:
-        raise CommandError(f"{args.input}: the MIDI file has no notes")
+    try:
+        check_piece(song, f"{args.input}: the MIDI file")
+    except EngineError as exc:
+        raise CommandError(str(exc)) from exc
     check_outputs(args)
     engine = load_engine(args)
     dims = (args.only,) if args.only else DIMENSIONS
@@ -65,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
             target,
             strength=args.strength,
             dims=dims,
-            temperature=args.temperature,
-            top_p=args.top_p,
             seed=args.seed,
         ),
         "transferring",

@@ -5,31 +5,29 @@ Qt-free and streaming: generation and transfer are generators that yield one
 
 Modules, in the order data passes through them:
 
+- ``latents``   pure latent arithmetic: per-bar targets, AR(1) bar noise, target latents (learned
+  or fitted prior), moved latents for transfer
 - ``grammar``   which tokens may come next in a bar (a batched state machine over the vocabulary)
 - ``sampling``  temperature and nucleus (top-p) sampling under that mask
-- ``engine``    :class:`Engine`: ``Engine.load(model_dir=None, device="auto")``,
-  ``generate(target, bars, temperature, top_p, seed, cancel)``,
-  ``transfer(song, target, strength, dims, temperature, top_p, seed, cancel)``,
+- ``decode``    the batched bar-by-bar decoder (its only contact with the model: ``ModelSteps``,
+  the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
+- ``results``   what the engine hands back: ``BarEvent``, ``Recognition``, ``Encoding``
+- ``engine``    :class:`Engine`, a façade over those: ``Engine.load(model_dir=None,
+  device="auto", settings=None)``, ``generate(target, bars, seed, settings, cancel)``,
+  ``transfer(song, target, strength, dims, seed, settings, cancel)``,
   ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
-  ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations
+  ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations. ``settings``
+  is a :class:`~emostudio.decoding.DecodingSettings` (the engine's own when omitted).
 
 A target is an :class:`~emostudio.emotion.Emotion` (any point on the valence-arousal pad) or a
 list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped default model:
 ``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` at the repository root.
 """
 
-from emostudio.generation.engine import (
-    DIMENSIONS,
-    MAX_BARS,
-    MODEL_DIR_ENV,
-    BarEvent,
-    Encoding,
-    Engine,
-    EngineError,
-    Recognition,
-    clip_to_bars,
-    default_model_dir,
-)
+from emostudio.decoding import MAX_BARS, EngineError
+from emostudio.generation.engine import MODEL_DIR_ENV, Engine, default_model_dir
+from emostudio.generation.latents import DIMENSIONS
+from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.generation.sampling import SamplingError
 
 __all__ = [
@@ -42,6 +40,5 @@ __all__ = [
     "EngineError",
     "Recognition",
     "SamplingError",
-    "clip_to_bars",
     "default_model_dir",
 ]

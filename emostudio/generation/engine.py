@@ -1,42 +1,24 @@
 """The engine: generate for a target emotion, transfer a piece's emotion, recognise it.
 
 Everything here follows MODEL.md section 4 on top of the model's inference API
-(:mod:`emostudio.model`):
+(:mod:`emostudio.model`); the latent arithmetic is explained in
+:mod:`emostudio.generation.latents`:
 
-- **generate**: for each bar, the target point's :meth:`~emostudio.emotion.Emotion.component_weights`
-  mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
-  variance are the weighted sums of the components', so the middle of the pad really lies between
-  them. z is sampled per bar and decoded bar by bar with the KV cache. Each bar's z is a draw
-  from that mixture; the key latent's draws of neighbouring bars can be correlated (an AR(1)
-  process of the standardised noise, correlation :attr:`Engine.continuity`): the bars of a real
-  piece have key posteriors close to each other, and independent draws jump to another key every
-  bar (music with no key). The rhythm latent is drawn afresh every bar. The draws can be made
-  narrower than the prior
-  (:attr:`Engine.latent_temperature`, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
-  sampling does: the emotion lives along the line between the components, the noise in every
-  direction.
-- **the prior sampled from**: a model folder with a fitted prior (``fitted_prior.safetensors``,
-  :mod:`emostudio.model.fitted_prior`) is sampled from that instead: per class a mixture fitted to
-  the encoded training clips, so a draw lands in a real key region of the right mode rather than
-  between them. The pad weights blend a draw of each class (paired components, one noise path);
-  the key latent keeps its component for the piece when continuity is on. ``prior="learned"``
-  keeps the model's own mixture.
-- **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
-  windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
-  each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
-  (arousal through z_r, valence through z_k), z_source being the posterior mean of each bar and
-  mu_source the q(y|x)-weighted component mean (with a fitted prior, its anchors: for valence each
-  bar's nearest component of each class, so a bar moves to the neighbouring key region of the other
-  mode; for arousal each class's mixture mean).
-  The bar's own deviation from mu_source is scaled by the latent temperature as generation scales
-  its draws: ``z_target = z_source + strength * (mu_target - mu_source + (tau - 1) * (z_source -
-  mu_source))``, so at full strength a bar is the target's mean plus tau times its own deviation.
-  It is decoded with the source as template: the
-  same bar count, each bar's tempo forced to the source's, only the source's instrument families,
-  and the source's tempo map, time signatures and instruments on the result.
+- **generate**: each bar's z drawn from the mixture its target point selects (learned or fitted
+  prior), decoded bar by bar with the KV cache;
+- **transfer**: the piece's posterior means moved towards the target, decoded with the source as
+  template (its bar count, tempo per bar and instrument families; its tempo map, time signatures
+  and instruments on the result);
 - **recognise**: q(y|z) of each bar's posterior mean, and q(y|x) of the whole piece.
 
-Tensors stay inside this module: callers get :class:`~emostudio.midi.song.Song` s, numpy arrays
+The engine is a façade: the window of tokens and the song rebuilt from bars are
+:mod:`emostudio.tokens.window`, the latent arithmetic :mod:`emostudio.generation.latents`, the
+bar-by-bar decoder :mod:`emostudio.generation.decode`. Every call runs one batched path (a single
+piece is a batch of one) with one :class:`~emostudio.decoding.DecodingSettings` (the engine's own
+unless the call passes one). (Its length, over 400 lines, is the eleven public calls' signatures
+and docstrings; the work is in those modules.)
+
+Tensors stay inside the generation package: callers get :class:`~emostudio.midi.song.Song` s, numpy arrays
 and small dataclasses.
 """
 
@@ -47,44 +29,39 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from emostudio.decoding import (
-    DEFAULT_CONTINUITY,
-    DEFAULT_LATENT_TEMPERATURE,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_P,
-)
+from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
-from emostudio.generation.grammar import K_DUR, K_PITCH, K_TEMPO, BarGrammar
-from emostudio.generation.sampling import check_settings, sample_next
-from emostudio.midi.families import Family
-from emostudio.midi.song import TICKS_PER_BAR, Song
+from emostudio.generation.decode import DecodePlan, decode_bars, template_plan
+from emostudio.generation.grammar import BarGrammar
+from emostudio.generation.latents import (
+    DIMENSIONS,
+    check_transfer,
+    moved_latents,
+    target_latents,
+    targets_per_bar,
+)
+from emostudio.generation.results import BarEvent, Encoding, Recognition
+from emostudio.midi.song import Song
 from emostudio.model import CDGMVAE
 from emostudio.model.fast_decode import FastDecoder
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
-from emostudio.tokens.vocab import BAR, PAD
+from emostudio.tokens.window import SongBuilder, encode_window
 
 log = logging.getLogger(__name__)
 
 #: environment variable naming the default model folder
 MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
-#: the most bars one call generates
-MAX_BARS = 1024
-DIMENSIONS = ("arousal", "valence")
 #: which prior generation samples from: the fitted one when the folder has a usable one ("auto"),
 #: the fitted one or an error ("fitted"), or the model's own ("learned")
 PRIOR_CHOICES = ("auto", "fitted", "learned")
-
-
-class EngineError(ValueError):
-    """A request the engine cannot carry out (an empty piece, a bad bar count or target); one line."""
 
 
 def default_model_dir() -> Path:
@@ -96,47 +73,20 @@ def default_model_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class BarEvent:
-    """Bar ``index`` (0-based) of ``total`` is finished; ``song`` holds bars 0..index (index + 1 bars)."""
+class _Batch:
+    """One batch for the decoder: latents, constraints, each row's bar count and template."""
 
-    index: int
-    total: int
-    song: Song
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """A piece's emotion: P(high arousal) and P(high valence) per bar and for the whole piece."""
-
-    arousal: np.ndarray  # float[n_bars]
-    valence: np.ndarray  # float[n_bars]
-    overall_arousal: float
-    overall_valence: float
-
-    @property
-    def emotion(self) -> Emotion:
-        """The overall probabilities as a pad point: 2p - 1 on each axis."""
-        return Emotion(
-            valence=2.0 * self.overall_valence - 1.0, arousal=2.0 * self.overall_arousal - 1.0
-        )
-
-    @property
-    def quadrant(self) -> int:
-        return self.emotion.quadrant
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """A piece's latent code: posterior means per bar, and q(y|x) of the whole piece."""
-
-    z_r: np.ndarray  # float32[n_bars, l_r]
-    z_k: np.ndarray  # float32[n_bars, l_k]
-    q_arousal: np.ndarray  # float[K]: low, high
-    q_valence: np.ndarray  # float[K]
+    z: torch.Tensor  # [B, T, l]
+    plan: DecodePlan
+    lengths: list[int]
+    templates: list[Song | None]
 
 
 class Engine:
-    """A loaded model with its tokenizer, ready to generate, transfer and recognise."""
+    """A loaded model with its tokenizer, ready to generate, transfer and recognise.
+
+    ``settings``: the :class:`~emostudio.decoding.DecodingSettings` a call uses unless it passes
+    its own."""
 
     def __init__(
         self,
@@ -144,8 +94,7 @@ class Engine:
         tokenizer: Tokenizer,
         model_dir: Path,
         threads: int | None = 1,
-        continuity: float = DEFAULT_CONTINUITY,
-        latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
+        settings: DecodingSettings | None = None,
         fitted_prior: FittedPrior | None = None,
     ) -> None:
         for prior in (model.prior_r, model.prior_k):
@@ -158,12 +107,7 @@ class Engine:
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir)
         self.threads = threads
-        if not 0.0 <= continuity < 1.0:
-            raise ValueError(f"continuity must be in [0, 1) (got {continuity})")
-        self.continuity = continuity
-        if not 0.0 <= latent_temperature <= 2.0:
-            raise ValueError(f"latent temperature must be in [0, 2] (got {latent_temperature})")
-        self.latent_temperature = latent_temperature
+        self.settings = settings if settings is not None else DecodingSettings()
         if fitted_prior is not None:
             try:
                 fitted_prior.check_dims(model.config.latent_r, model.config.latent_k)
@@ -173,7 +117,7 @@ class Engine:
         self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
-        self.decoder = FastDecoder(model)  # the decoder step used for generation and transfer
+        self.steps = FastDecoder(model)  # the decoder step; decode.ModelSteps is the reference
         self._lock = threading.Lock()
 
     @classmethod
@@ -182,8 +126,7 @@ class Engine:
         model_dir: str | os.PathLike | None = None,
         device: str = "auto",
         threads: int | None = 1,
-        continuity: float = DEFAULT_CONTINUITY,
-        latent_temperature: float = DEFAULT_LATENT_TEMPERATURE,
+        settings: DecodingSettings | None = None,
         prior: str = "auto",
     ) -> Engine:
         """Load a model folder (``None``: :func:`default_model_dir`) on ``device`` ("auto": CUDA if any).
@@ -221,7 +164,7 @@ class Engine:
             torch_device,
             "fitted" if fitted else "learned",
         )
-        return cls(model, tokenizer, folder, threads, continuity, latent_temperature, fitted)
+        return cls(model, tokenizer, folder, threads, settings, fitted)
 
     @property
     def device(self) -> str:
@@ -232,92 +175,44 @@ class Engine:
         """ "fitted" or "learned": the prior generation and transfer use."""
         return "learned" if self.fitted_prior is None else "fitted"
 
-    # ---- generate -------------------------------------------------------------------------------
+    # ---- the public calls: each a single piece (a batch of one) or a list in batches ------------
     def generate(
         self,
         target: Emotion | Sequence[Emotion],
         bars: int = 16,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
+        settings: DecodingSettings | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[BarEvent]:
         """Yield one :class:`BarEvent` per finished bar, exactly ``bars`` of them (unless cancelled).
 
         ``target``: one point on the pad, or one per bar (an emotion curve)."""
-        targets = self._targets_per_bar(target, bars)
-        check_settings(temperature, top_p)
-        generator = self._generator(seed)
-        with self._decoding():
-            z = self._target_latents([targets], generator)  # [1, T, l]
-        bar_tokens: list[np.ndarray] = []
-        for t, rows in self._decode_bars(
-            z,
-            temperature=temperature,
-            top_p=top_p,
-            generator=generator,
-            need_note=torch.ones(1, bars, dtype=torch.bool),
-            cancel=cancel,
-        ):
-            bar_tokens.append(rows[0])
-            yield BarEvent(t, bars, self._song_from_bars(bar_tokens, None))
+        yield from self._stream(self._generate_batches([target], bars, seed, settings, 1), cancel)
 
     def generate_many(
         self,
         targets: Sequence[Emotion | Sequence[Emotion]],
         bars: int = 16,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
+        settings: DecodingSettings | None = None,
         batch_size: int = 32,
     ) -> list[Song]:
         """One piece of ``bars`` bars per target, decoded in batches (for evaluations and benchmarks)."""
-        per_piece = [self._targets_per_bar(t, bars) for t in targets]
-        check_settings(temperature, top_p)
-        generator = self._generator(seed)
-        songs: list[Song] = []
-        for lo in range(0, len(per_piece), batch_size):
-            chunk = per_piece[lo : lo + batch_size]
-            with self._decoding():
-                z = self._target_latents(chunk, generator)
-            rows: list[list[np.ndarray]] = [[] for _ in chunk]
-            need = torch.ones(len(chunk), bars, dtype=torch.bool)
-            for _, bar_rows in self._decode_bars(
-                z, temperature=temperature, top_p=top_p, generator=generator, need_note=need
-            ):
-                for r, tokens in zip(rows, bar_rows):
-                    r.append(tokens)
-            songs += [self._song_from_bars(r, None) for r in rows]
-        return songs
+        return self._finish(self._generate_batches(targets, bars, seed, settings, batch_size))
 
-    # ---- transfer -------------------------------------------------------------------------------
     def transfer(
         self,
         song: Song,
         target: Emotion | Sequence[Emotion],
         strength: float = 1.0,
         dims: Sequence[str] = DIMENSIONS,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
+        settings: DecodingSettings | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[BarEvent]:
         """Re-write ``song`` towards ``target``; one :class:`BarEvent` per bar, as many bars as the song."""
-        check_settings(temperature, top_p)
-        n_bars = self._check_piece(song)
-        targets = self._targets_per_bar(target, n_bars)
-        dims = self._check_transfer(strength, dims)
-        generator = self._generator(seed)
-        with self._decoding():
-            tokens = self._song_tensor([song], [n_bars])
-            z = self._moved_latents(tokens, [targets], strength, dims)
-        plan = self._template_plan(tokens, [n_bars])
-        bar_tokens: list[np.ndarray] = []
-        for t, rows in self._decode_bars(
-            z, temperature=temperature, top_p=top_p, generator=generator, cancel=cancel, **plan
-        ):
-            bar_tokens.append(rows[0])
-            yield BarEvent(t, n_bars, self._song_from_bars(bar_tokens, song))
+        batches = self._transfer_batches([song], [target], strength, dims, seed, settings, 1)
+        yield from self._stream(batches, cancel)
 
     def transfer_many(
         self,
@@ -325,9 +220,8 @@ class Engine:
         targets: Sequence[Emotion],
         strength: float = 1.0,
         dims: Sequence[str] = DIMENSIONS,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
         seed: int | None = None,
+        settings: DecodingSettings | None = None,
         batch_size: int = 32,
     ) -> list[Song]:
         """``transfer`` of each song to its target, decoded in batches (for evaluations)."""
@@ -335,40 +229,45 @@ class Engine:
             raise EngineError(
                 f"need one target per song ({len(songs)} songs, {len(targets)} targets)"
             )
-        check_settings(temperature, top_p)
-        dims = self._check_transfer(strength, dims)
-        generator = self._generator(seed)
-        out: list[Song] = []
-        for lo in range(0, len(songs), batch_size):
-            chunk = list(songs[lo : lo + batch_size])
-            lengths = [self._check_piece(s) for s in chunk]
-            per_bar = [
-                self._targets_per_bar(t, n) for t, n in zip(targets[lo : lo + batch_size], lengths)
-            ]
-            with self._decoding():
-                tokens = self._song_tensor(chunk, lengths)
-                z = self._moved_latents(tokens, per_bar, strength, dims)
-            rows: list[list[np.ndarray]] = [[] for _ in chunk]
-            for _, bar_rows in self._decode_bars(
-                z,
-                temperature=temperature,
-                top_p=top_p,
-                generator=generator,
-                **self._template_plan(tokens, lengths),
-            ):
-                for r, t in zip(rows, bar_rows):
-                    r.append(t)
-            out += [self._song_from_bars(r[:n], s) for r, n, s in zip(rows, lengths, chunk)]
-        return out
+        return self._finish(
+            self._transfer_batches(songs, targets, strength, dims, seed, settings, batch_size)
+        )
+
+    def decode(
+        self,
+        z_r: np.ndarray,
+        z_k: np.ndarray,
+        template: Song | None = None,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+    ) -> Song:
+        """Decode given latents (one row per bar); with a template, as a transfer of it would."""
+        templates = None if template is None else [template]
+        return self._finish(self._decode_batches([(z_r, z_k)], templates, seed, settings, 1))[0]
+
+    def decode_many(
+        self,
+        latents: Sequence[tuple[np.ndarray, np.ndarray]],
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+        batch_size: int = 32,
+    ) -> list[Song]:
+        """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
+        return self._finish(self._decode_batches(latents, None, seed, settings, batch_size))
 
     def target_latents(
-        self, target: Emotion | Sequence[Emotion], bars: int = 16, seed: int | None = None
+        self,
+        target: Emotion | Sequence[Emotion],
+        bars: int = 16,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The latents (z_r [bars, l_r], z_k [bars, l_k]) ``generate`` with this seed would decode."""
-        targets = self._targets_per_bar(target, bars)
+        s = settings or self.settings
+        targets = targets_per_bar(target, bars)
         with self._decoding():
-            z = self._target_latents([targets], self._generator(seed))[0].cpu().numpy()
-        return z[:, : self.model.config.latent_r], z[:, self.model.config.latent_r :]
+            z = self._draw([targets], self._generator(seed), s)
+        return self._split(z[0])
 
     def transfer_latents(
         self,
@@ -376,22 +275,21 @@ class Engine:
         target: Emotion | Sequence[Emotion],
         strength: float = 1.0,
         dims: Sequence[str] = DIMENSIONS,
+        settings: DecodingSettings | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The moved latents (z_r [n_bars, l_r], z_k [n_bars, l_k]) a transfer would decode."""
-        n_bars = self._check_piece(song)
-        targets = self._targets_per_bar(target, n_bars)
-        dims = self._check_transfer(strength, dims)
+        s = settings or self.settings
+        n_bars = check_piece(song)
+        targets = targets_per_bar(target, n_bars)
+        dims = check_transfer(strength, dims)
         with self._decoding():
-            z = self._moved_latents(self._song_tensor([song], [n_bars]), [targets], strength, dims)
-        z = z[0].cpu().numpy()
-        return z[:, : self.model.config.latent_r], z[:, self.model.config.latent_r :]
+            z = self._move(self._window([song], [n_bars]), [targets], strength, dims, s)
+        return self._split(z[0])
 
-    # ---- recognise, encode, decode ----------------------------------------------------------------
     def recognise(self, song: Song) -> Recognition:
-        n_bars = self._check_piece(song)
+        n_bars = check_piece(song)
         with self._decoding():
-            tokens = self._song_tensor([song], [n_bars])
-            post = self.model.encode(tokens)
+            post = self.model.encode(self._window([song], [n_bars]))
             per_bar_r = self.model.prior_r.q_y(post.mu_r[0])[:, 1]  # [T]
             per_bar_k = self.model.prior_k.q_y(post.mu_k[0])[:, 1]
             q_r, q_k = self.model.q_y(post)  # [1, K] each
@@ -403,9 +301,9 @@ class Engine:
         )
 
     def encode(self, song: Song) -> Encoding:
-        n_bars = self._check_piece(song)
+        n_bars = check_piece(song)
         with self._decoding():
-            post = self.model.encode(self._song_tensor([song], [n_bars]))
+            post = self.model.encode(self._window([song], [n_bars]))
             q_r, q_k = self.model.q_y(post)
         return Encoding(
             z_r=post.mu_r[0].cpu().numpy(),
@@ -414,222 +312,131 @@ class Engine:
             q_valence=q_k[0].cpu().numpy().astype(np.float64),
         )
 
-    def decode(
+    # ---- batches: latents and constraints for each kind of call ---------------------------------
+    def _generate_batches(
         self,
-        z_r: np.ndarray,
-        z_k: np.ndarray,
-        template: Song | None = None,
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
-        seed: int | None = None,
-    ) -> Song:
-        """Decode given latents (one row per bar); with a template, as a transfer of it would."""
-        check_settings(temperature, top_p)
-        if len(z_r) != len(z_k) or len(z_r) == 0:
-            raise EngineError("z_r and z_k need the same number of bars (at least one)")
-        n_bars = len(z_r)
-        z = torch.as_tensor(
-            np.concatenate([z_r, z_k], axis=1), dtype=torch.float32, device=self.model.device
-        )[None]  # [1, T, l]
+        targets: Sequence[Emotion | Sequence[Emotion]],
+        bars: int,
+        seed: int | None,
+        settings: DecodingSettings | None,
+        batch_size: int,
+    ) -> Iterator[tuple[DecodingSettings, torch.Generator, _Batch]]:
+        s = settings or self.settings
+        per_piece = [targets_per_bar(t, bars) for t in targets]
         generator = self._generator(seed)
-        if template is not None:
-            if self._check_piece(template) != n_bars:
-                raise EngineError(f"template has {template.n_bars} bars, latents have {n_bars}")
+        for lo in range(0, len(per_piece), batch_size):
+            chunk = per_piece[lo : lo + batch_size]
             with self._decoding():
-                plan = self._template_plan(self._song_tensor([template], [n_bars]), [n_bars])
-        else:
-            plan = {"need_note": torch.ones(1, n_bars, dtype=torch.bool)}
-        bars = [
-            rows[0]
-            for _, rows in self._decode_bars(
-                z, temperature=temperature, top_p=top_p, generator=generator, **plan
-            )
-        ]
-        return self._song_from_bars(bars, template)
+                z = self._draw(chunk, generator, s)
+            lengths = [bars] * len(chunk)
+            yield s, generator, _Batch(z, DecodePlan.free(lengths), lengths, [None] * len(chunk))
 
-    def decode_many(
+    def _transfer_batches(
+        self,
+        songs: Sequence[Song],
+        targets: Sequence[Emotion | Sequence[Emotion]],
+        strength: float,
+        dims: Sequence[str],
+        seed: int | None,
+        settings: DecodingSettings | None,
+        batch_size: int,
+    ) -> Iterator[tuple[DecodingSettings, torch.Generator, _Batch]]:
+        s = settings or self.settings
+        dims = check_transfer(strength, dims)
+        generator = self._generator(seed)
+        for lo in range(0, len(songs), batch_size):
+            chunk = list(songs[lo : lo + batch_size])
+            lengths = [check_piece(song) for song in chunk]
+            per_bar = [
+                targets_per_bar(t, n) for t, n in zip(targets[lo : lo + batch_size], lengths)
+            ]
+            with self._decoding():
+                tokens = self._window(chunk, lengths)
+                z = self._move(tokens, per_bar, strength, dims, s)
+            plan = template_plan(tokens, lengths, self.tokenizer.vocab)
+            yield s, generator, _Batch(z, plan, lengths, list(chunk))
+
+    def _decode_batches(
         self,
         latents: Sequence[tuple[np.ndarray, np.ndarray]],
-        temperature: float = DEFAULT_TEMPERATURE,
-        top_p: float = DEFAULT_TOP_P,
-        seed: int | None = None,
-        batch_size: int = 32,
-    ) -> list[Song]:
-        """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
-        check_settings(temperature, top_p)
+        templates: Sequence[Song] | None,
+        seed: int | None,
+        settings: DecodingSettings | None,
+        batch_size: int,
+    ) -> Iterator[tuple[DecodingSettings, torch.Generator, _Batch]]:
+        s = settings or self.settings
         lengths = [len(z_r) for z_r, _ in latents]
         if any(len(z_r) != len(z_k) or len(z_r) == 0 for z_r, z_k in latents):
             raise EngineError("each z_r and z_k need the same number of bars (at least one)")
+        if templates is not None:
+            for template, n in zip(templates, lengths):
+                if check_piece(template) != n:
+                    raise EngineError(f"template has {template.n_bars} bars, latents have {n}")
         generator = self._generator(seed)
-        out: list[Song] = []
         for lo in range(0, len(latents), batch_size):
             chunk, sizes = latents[lo : lo + batch_size], lengths[lo : lo + batch_size]
             z = np.zeros((len(chunk), max(sizes), self.model.config.latent), dtype=np.float32)
-            need = torch.zeros(len(chunk), max(sizes), dtype=torch.bool)
             for i, (z_r, z_k) in enumerate(chunk):
                 z[i, : sizes[i]] = np.concatenate([z_r, z_k], axis=1)
-                need[i, : sizes[i]] = True
-            rows: list[list[np.ndarray]] = [[] for _ in chunk]
             z_t = torch.as_tensor(z, device=self.model.device)
-            for _, bar_rows in self._decode_bars(
-                z_t, temperature=temperature, top_p=top_p, generator=generator, need_note=need
-            ):
-                for r, tokens in zip(rows, bar_rows):
-                    r.append(tokens)
-            out += [self._song_from_bars(r[:n], None) for r, n in zip(rows, sizes)]
-        return out
-
-    # ---- latents ------------------------------------------------------------------------------------
-    def _target_latents(
-        self, targets: list[list[Emotion]], generator: torch.Generator
-    ) -> torch.Tensor:
-        """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects."""
-        parts = []
-        weights = torch.tensor(
-            [[e.component_weights() for e in row] for row in targets],
-            dtype=torch.float32,
-            device=self.model.device,
-        )  # [B, T, 2]: arousal, valence
-        # the key latent keeps its course over bars (a piece keeps its key); rhythm is drawn afresh
-        for dim, prior, w, rho in (
-            ("arousal", self.model.prior_r, weights[..., 0], 0.0),
-            ("valence", self.model.prior_k, weights[..., 1], self.continuity),
-        ):
-            noise = self._bar_noise((*w.shape, prior.means.shape[1]), generator, rho)
-            if self.fitted_prior is not None:
-                parts.append(
-                    self.fitted_prior.sample(
-                        dim,
-                        w,
-                        noise,
-                        per_piece=rho > 0,
-                        generator=generator,
-                        temperature=self.latent_temperature,
-                    )
-                )
+            if templates is None:
+                yield s, generator, _Batch(z_t, DecodePlan.free(sizes), sizes, [None] * len(chunk))
                 continue
-            mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
-            mean = mix @ prior.means  # [B, T, l]
-            std = (mix @ prior.logvars.exp()).sqrt()
-            parts.append(mean + self.latent_temperature * std * noise)
-        return torch.cat(parts, dim=-1)
-
-    def _bar_noise(
-        self, shape: tuple[int, ...], generator: torch.Generator, rho: float
-    ) -> torch.Tensor:
-        """Standard normal noise [B, T, l], AR(1) over bars: every bar is N(0, 1), neighbours
-        correlate by ``rho``."""
-        eps = torch.randn(shape, generator=generator, device=self.model.device)
-        keep = (1.0 - rho**2) ** 0.5
-        out = [eps[:, 0]]
-        for t in range(1, shape[1]):
-            out.append(rho * out[-1] + keep * eps[:, t])
-        return torch.stack(out, dim=1)
-
-    def _moved_latents(
-        self,
-        tokens: torch.Tensor,
-        targets: list[list[Emotion]],
-        strength: float,
-        dims: tuple[str, ...],
-    ) -> torch.Tensor:
-        """z [B, T, l]: the posterior means moved towards the targets (MODEL.md section 4)."""
-        post = self.model.encode(tokens)
-        bar_mask = tokens[:, :, 0] != PAD  # [B, T]
-        q_r, q_k = self.model.q_y(post, bar_mask)  # [B, K]
-        t_max = tokens.shape[1]
-        padded = [row + [row[-1]] * (t_max - len(row)) for row in targets]
-        weights = torch.tensor(
-            [[e.component_weights() for e in row] for row in padded],
-            dtype=torch.float32,
-            device=tokens.device,
-        )  # [B, T, 2]
-        out = []
-        for dim, prior, mu, q, w in (
-            ("arousal", self.model.prior_r, post.mu_r, q_r, weights[..., 0]),
-            ("valence", self.model.prior_k, post.mu_k, q_k, weights[..., 1]),
-        ):
-            if dim in dims:
-                mix = torch.stack([1.0 - w, w], dim=-1)  # [B, T, K]
-                if self.fitted_prior is None:
-                    mu_source = (q @ prior.means)[:, None, :]  # [B, 1, l]
-                    mu_target = mix @ prior.means  # [B, T, l]
-                else:  # each bar's nearest component of each class
-                    anchors = self.fitted_prior.anchors(dim, mu)  # [B, T, K, l]
-                    mu_source = torch.einsum("bk,btkl->btl", q, anchors)
-                    mu_target = torch.einsum("btk,btkl->btl", mix, anchors)
-                # at full strength: the target's mean plus the bar's own deviation from the
-                # source's, scaled by tau as generation scales its draws
-                deviation = mu - mu_source
-                mu = mu + strength * (
-                    mu_target - mu_source + (self.latent_temperature - 1.0) * deviation
-                )
-            out.append(mu)
-        return torch.cat(out, dim=-1)
-
-    # ---- decoding ---------------------------------------------------------------------------------
-    def _decode_bars(
-        self,
-        z: torch.Tensor,
-        temperature: float,
-        top_p: float,
-        generator: torch.Generator,
-        tempo: torch.Tensor | None = None,
-        families: torch.Tensor | None = None,
-        need_note: torch.Tensor | None = None,
-        cancel: threading.Event | None = None,
-        hold_tempo: bool = True,
-    ) -> Iterator[tuple[int, list[np.ndarray]]]:
-        """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
-
-        ``tempo`` long[B, T]: forced Tempo token per bar; ``families`` bool[B, 5]: allowed
-        instrument families; ``need_note`` bool[B, T]: bars that must hold a note. Without
-        ``tempo`` and with ``hold_tempo``, the tempo the model picks for the first bar is kept for
-        every later bar (a piece has one tempo; the per-bar Tempo token would otherwise wander).
-        Stops (returns) at the next token boundary once ``cancel`` is set."""
-        b, n_bars, _ = z.shape
-        model, grammar, decoder = self.model, self.grammar, self.decoder
-        device = model.device
-        with self._decoding():
-            state = decoder.start(b)
-        for t in range(n_bars):
+            sources = list(templates[lo : lo + batch_size])
             with self._decoding():
-                g = grammar.start(
-                    b,
-                    families=families,
-                    forced_tempo=None if tempo is None else tempo[:, t],
-                    need_note=None if need_note is None else need_note[:, t],
-                )
-                feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
-                rows: list[list[int]] = [[BAR] for _ in range(b)]
-                z_bar = z[:, t]
-                while True:
-                    if cancel is not None and cancel.is_set():
-                        return
-                    logits, state = decoder.step(feed, z_bar, state)
-                    sampled = sample_next(
-                        logits[:, -1], grammar.allowed(g), temperature, top_p, generator
-                    )
-                    tokens = sampled.tolist()
-                    grammar.advance(g, tokens)
-                    if g.all_done:
-                        break
-                    for row, token, done in zip(rows, tokens, g.done):
-                        if not done:
-                            row.append(token)
-                    if any(g.done):
-                        tokens = [PAD if done else token for token, done in zip(tokens, g.done)]
-                        feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
-                    else:
-                        feed = sampled[:, None]
-                state = decoder.next_bar(state)
-            if t == 0 and tempo is None and hold_tempo:
-                first = torch.tensor(
-                    [row[1] for row in rows], dtype=torch.long
-                )  # each row's Tempo token
-                tempo = first[:, None].expand(b, n_bars)
-            yield t, [np.asarray(row, dtype=np.int32) for row in rows]
+                plan = template_plan(self._window(sources, sizes), sizes, self.tokenizer.vocab)
+            yield s, generator, _Batch(z_t, plan, sizes, list(sources))
 
+    # ---- the one decoding path ----------------------------------------------------------------
+    def _decode(
+        self,
+        batch: _Batch,
+        settings: DecodingSettings,
+        generator: torch.Generator,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[tuple[int, list[SongBuilder]]]:
+        """Decode a batch bar by bar; after bar t, yield (t, each row's song builder)."""
+        builders = [SongBuilder(self.tokenizer, template) for template in batch.templates]
+        for t, rows in decode_bars(
+            self.steps,
+            self.grammar,
+            batch.z,
+            batch.plan,
+            settings.temperature,
+            settings.top_p,
+            generator,
+            self._decoding,
+            cancel,
+        ):
+            for builder, n, tokens in zip(builders, batch.lengths, rows):
+                if t < n:
+                    builder.add(tokens)
+            yield t, builders
+
+    def _stream(
+        self,
+        batches: Iterator[tuple[DecodingSettings, torch.Generator, _Batch]],
+        cancel: threading.Event | None,
+    ) -> Iterator[BarEvent]:
+        """A batch of one as :class:`BarEvent` s: each bar decoded, then the song grown by it."""
+        for settings, generator, batch in batches:
+            (total,) = batch.lengths
+            for t, (builder,) in self._decode(batch, settings, generator, cancel):
+                yield BarEvent(t, total, builder.song())
+
+    def _finish(
+        self, batches: Iterator[tuple[DecodingSettings, torch.Generator, _Batch]]
+    ) -> list[Song]:
+        """Every batch decoded to the end; the songs in order."""
+        songs: list[Song] = []
+        for settings, generator, batch in batches:
+            builders: list[SongBuilder] = []
+            for _, builders in self._decode(batch, settings, generator):  # noqa: B007
+                pass
+            songs += [b.song() for b in builders]
+        return songs
+
+    # ---- helpers ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _decoding(self):
         """Inference mode, one engine call at a time, and the engine's CPU thread count."""
@@ -652,102 +459,34 @@ class Engine:
             generator.manual_seed(int(seed))
         return generator
 
-    # ---- songs <-> tensors ----------------------------------------------------------------------
-    def _song_tensor(self, songs: Sequence[Song], lengths: Sequence[int]) -> torch.Tensor:
-        """long[B, T_max, L]: each song's bars (cut to L tokens at a note boundary), PAD-filled."""
-        t_max = max(lengths)
-        out = np.zeros((len(songs), t_max, self.bar_len), dtype=np.int64)
-        kinds = self.tokenizer.vocab.kinds
-        for i, (song, n) in enumerate(zip(songs, lengths)):
-            for t, bar in enumerate(self.tokenizer.encode_bars(song, n)):
-                if len(bar) > self.bar_len:
-                    ends = [j + 1 for j in range(self.bar_len) if kinds[bar[j]] in (K_DUR, K_TEMPO)]
-                    bar = bar[: max(ends)]
-                out[i, t, : len(bar)] = bar
-        return torch.as_tensor(out, device=self.model.device)
-
-    def _template_plan(self, tokens: torch.Tensor, lengths: Sequence[int]) -> dict:
-        """Decoding constraints that keep a source's shape: its tempo per bar, its families, and a
-        note in every bar that had one (and in the last bar, so the bar count holds)."""
-        kinds = torch.as_tensor(self.tokenizer.vocab.kinds, dtype=torch.long, device=tokens.device)
-        fams = torch.as_tensor(
-            self.tokenizer.vocab.family_of_id, dtype=torch.long, device=tokens.device
+    def _draw(
+        self, targets: list[list[Emotion]], generator: torch.Generator, s: DecodingSettings
+    ) -> torch.Tensor:
+        """:func:`~emostudio.generation.latents.target_latents` with this engine's model and prior."""
+        return target_latents(
+            self.model, self.fitted_prior, targets, generator, s.continuity, s.latent_temperature
         )
-        b, _t_max, _ = tokens.shape
-        tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
-        is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
-        families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
-        for f in Family:
-            families[:, int(f)] = (is_pitch & (fams[tokens] == int(f))).flatten(1).any(dim=1)
-        need = is_pitch.any(dim=2)  # [B, T]
-        for i, n in enumerate(lengths):
-            tempo[i, n:] = tempo[i, 0]
-            need[i, n - 1] = True
-            need[i, n:] = False
-        return {"tempo": tempo, "families": families, "need_note": need.cpu()}
 
-    def _song_from_bars(self, bars: list[np.ndarray], template: Song | None) -> Song:
-        """Decode bars of tokens; notes end by the last bar; a template's tempo map is kept."""
-        ids = np.concatenate(bars) if bars else np.zeros(0, dtype=np.int32)
-        song = self.tokenizer.decode(ids, template=template).song
-        song = clip_to_bars(song, len(bars))
-        if template is not None:
-            order = {}
-            for i, track in enumerate(template.tracks):
-                order.setdefault(track.family, i)
-            tracks = sorted(song.tracks, key=lambda t: order.get(t.family, len(order)))
-            song = replace(
-                song, tracks=tuple(tracks), tempos=template.slice_bars(0, len(bars)).tempos
-            )
-        return song
+    def _move(
+        self,
+        tokens: torch.Tensor,
+        targets: list[list[Emotion]],
+        strength: float,
+        dims: tuple[str, ...],
+        s: DecodingSettings,
+    ) -> torch.Tensor:
+        """:func:`~emostudio.generation.latents.moved_latents` with this engine's model and prior."""
+        return moved_latents(
+            self.model, self.fitted_prior, tokens, targets, strength, dims, s.latent_temperature
+        )
 
-    # ---- checks -----------------------------------------------------------------------------------
-    @staticmethod
-    def _targets_per_bar(target: Emotion | Sequence[Emotion], bars: int) -> list[Emotion]:
-        if (
-            isinstance(bars, bool)
-            or not isinstance(bars, (int, np.integer))
-            or not 1 <= bars <= MAX_BARS
-        ):
-            raise EngineError(f"bars must be an integer in 1..{MAX_BARS}, got {bars!r}")
-        if isinstance(target, Emotion):
-            return [target] * int(bars)
-        targets = list(target)
-        if not all(isinstance(e, Emotion) for e in targets):
-            raise EngineError("a target is an Emotion or a list of Emotions (one per bar)")
-        if len(targets) != bars:
-            raise EngineError(
-                f"an emotion curve needs one target per bar ({bars}), got {len(targets)}"
-            )
-        return targets
+    def _window(self, songs: Sequence[Song], lengths: Sequence[int]) -> torch.Tensor:
+        """long[B, T_max, L] on the model's device (:func:`~emostudio.tokens.window.encode_window`)."""
+        tokens = encode_window(self.tokenizer, songs, lengths, self.bar_len)
+        return torch.as_tensor(tokens, device=self.model.device)
 
-    @staticmethod
-    def _check_piece(song: Song) -> int:
-        if song.note_count == 0:
-            raise EngineError(f"{song.name or 'the piece'} has no notes")
-        if song.n_bars > MAX_BARS:
-            raise EngineError(
-                f"{song.name or 'the piece'} has {song.n_bars} bars; at most {MAX_BARS}"
-            )
-        return song.n_bars
-
-    @staticmethod
-    def _check_transfer(strength: float, dims: Sequence[str]) -> tuple[str, ...]:
-        if not 0.0 <= strength <= 1.0:
-            raise EngineError(f"strength must be in [0, 1], got {strength}")
-        dims = tuple(dims)
-        unknown = [d for d in dims if d not in DIMENSIONS]
-        if unknown or not dims:
-            raise EngineError(f"dims must be arousal and/or valence, got {list(dims)}")
-        return dims
-
-
-def clip_to_bars(song: Song, n_bars: int) -> Song:
-    """The song with notes starting at or after bar ``n_bars`` dropped and the rest ending by it."""
-    end = n_bars * TICKS_PER_BAR
-    tracks = []
-    for track in song.tracks:
-        notes = [replace(n, end=min(n.end, end)) for n in track.notes if n.start < end]
-        if notes:
-            tracks.append(track.with_notes(notes))
-    return song.with_tracks(tracks)
+    def _split(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """z [T, l] -> (z_r, z_k) numpy arrays."""
+        z_np = z.cpu().numpy()
+        l_r = self.model.config.latent_r
+        return z_np[:, :l_r], z_np[:, l_r:]

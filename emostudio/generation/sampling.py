@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from emostudio.decoding import DecodingSettingsError
 
-class SamplingError(ValueError):
-    """Bad sampling settings (temperature not positive, top-p outside (0, 1])."""
-
-
-def check_settings(temperature: float, top_p: float) -> None:
-    if not temperature > 0:
-        raise SamplingError(f"temperature must be > 0, got {temperature}")
-    if not 0 < top_p <= 1:
-        raise SamplingError(f"top-p must be in (0, 1], got {top_p}")
+#: bad sampling settings: the error :class:`~emostudio.decoding.DecodingSettings` raises
+SamplingError = DecodingSettingsError
 
 
 #: nucleus sampling looks at most at this many of the most probable tokens

@@ -16,12 +16,17 @@ Qt:
 - ``qt_player``       the pure :class:`~emostudio.playback.Player` adapted to Qt signals
 - ``theme``           the dark palette and the instrument-family colours
 - ``pad``             the valence-arousal pad (target point, markers, emotion curve)
+- ``target_panel``    the Target emotion box: the pad, the curve buttons, what the target is
+- ``input_panel``     the Input box: the input piece described, and how the model hears it
 - ``transform_panel`` lambda, dimensions, bars, temperature, seed; Generate / Transfer / Cancel
 - ``piano_roll``      the pyqtgraph piano roll (input and take, A/B, grid, playhead)
 - ``takes``           the session's takes: rename, delete, export, drag out
 - ``transport``       play / stop / loop, A/B source, output and soundfont choosers
 - ``model_menu``      load another model folder, choose the device
-- ``files``           open dialog, dropped files, recent files, drag-out of a take
+- ``files``           dropped files, the recent-files menu, drag-out of a take
+- ``file_actions``    open (dialog, drop, recent) and export a take (one dialog, MIDI or WAV)
+- ``status``          the status bar: messages, file-job progress, the model's state
+- ``actions``         the window's actions with their shortcuts, and its menus
 - ``model_control``   the engine in the window: load, generate, transfer, recognise (one job at a time)
 - ``playback_control`` what plays (A input / B take), where (outputs opened in a worker), the playhead
 - ``main_window``     composes all of the above and wires their signals

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
 
 log = logging.getLogger(__name__)
 
-#: Pieces longer than this many bars load (and play, and draw), but a transfer takes its first bars.
-LONG_PIECE_BARS = 256
+# Pieces longer than LONG_PIECE_BARS (emostudio.decoding) load (and play, and draw), but a transfer
+# takes their first bars.
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 
 Target = Emotion | Sequence[Emotion]
@@ -59,8 +60,10 @@ def load_song_job(path: str | Path):
         p = Path(path)
         yield Progress(0, 1, "files", text=f"reading {p.name}…")
         song = read_midi(p)
-        if song.note_count == 0:
-            raise MidiReadError(str(p), "the file has no notes")
+        try:  # any length loads: a transfer takes the first LONG_PIECE_BARS bars
+            check_piece(song, "the file", max_bars=None)
+        except EngineError as exc:
+            raise MidiReadError(str(p), str(exc)) from exc
         minutes, seconds = divmod(round(song.duration_seconds), 60)
         note = f"{p.name}: {song.n_bars} bars, {song.note_count:,} notes, {minutes}:{seconds:02d}"
         if song.n_bars > LONG_PIECE_BARS:
@@ -85,13 +88,13 @@ def load_model_job(model_dir: str | Path | None, device: str):
     return job
 
 
-def generate_job(engine, target: Target, bars: int, temperature: float, seed: int | None):
+def generate_job(engine, target: Target, bars: int, settings: DecodingSettings, seed: int | None):
     """New bars in the target emotion (a point, or one Emotion per bar); returns the last song."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
         song = None
         for event in engine.generate(
-            _target(target), bars=bars, temperature=temperature, seed=seed, cancel=cancel
+            _target(target), bars=bars, seed=seed, settings=settings, cancel=cancel
         ):
             song = event.song
             yield Progress(event.index + 1, event.total, song=song)
@@ -106,7 +109,7 @@ def transfer_job(
     target: Target,
     strength: float,
     dims: Sequence[str],
-    temperature: float,
+    settings: DecodingSettings,
     seed: int | None,
     max_bars: int,
 ):
@@ -120,8 +123,8 @@ def transfer_job(
             _target(target),
             strength=strength,
             dims=tuple(dims),
-            temperature=temperature,
             seed=seed,
+            settings=settings,
             cancel=cancel,
         )
         for event in events:

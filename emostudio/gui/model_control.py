@@ -107,7 +107,7 @@ class ModelControl(QObject):
         take = self.document.new_take("generate", target, describe(o, transfer=False))
         return self._run_take(
             take,
-            jobs.generate_job(self.engine, target, o.bars, o.temperature, o.seed),
+            jobs.generate_job(self.engine, target, o.bars, self._settings(o), o.seed),
             o.bars,
             "generate",
         )
@@ -126,9 +126,13 @@ class ModelControl(QObject):
         target = self.target_for(n_bars)
         take = self.document.new_take("transfer", target, describe(o, transfer=True))
         job = jobs.transfer_job(
-            self.engine, song, target, o.strength, o.dims, o.temperature, o.seed, n_bars
+            self.engine, song, target, o.strength, o.dims, self._settings(o), o.seed, n_bars
         )
         return self._run_take(take, job, n_bars, "transfer")
+
+    def _settings(self, o: TransformOptions):
+        """The engine's decoding settings with the panel's temperature."""
+        return self.engine.settings.replace(temperature=o.temperature)
 
     def cancel(self) -> None:
         if self._job is not None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+
+if TYPE_CHECKING:
+    from emostudio.gui.model_control import ModelControl
 
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA (GPU)"))
 
@@ -61,3 +65,17 @@ class ModelMenu(QMenu):
 
     def set_status(self, text: str) -> None:
         self.status_action.setText(text)
+
+    def follow(self, model: ModelControl) -> None:
+        """Show what ``model`` is doing, its device, and whether CUDA can be chosen."""
+        model.loading.connect(lambda where: self.set_status(f"Loading {where}…"))
+        model.ready.connect(
+            lambda engine: self.set_status(
+                f"Model: {Path(engine.model_dir).name} on {engine.device}"
+            )
+        )
+        model.failed.connect(
+            lambda _reason: model.engine is None and self.set_status("No model loaded")
+        )
+        model.cuda_checked.connect(self.set_cuda_available)
+        self.set_device(model.device)

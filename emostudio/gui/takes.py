@@ -20,9 +20,25 @@ from emostudio.gui.document import Document, Take
 from emostudio.gui.files import DragHandle
 
 
+def may_close(parent: QWidget, document: Document) -> bool:
+    """Whether the session may end: yes when every take was exported, else the user's answer."""
+    unexported = document.unexported_takes()
+    if not unexported:
+        return True
+    names = ", ".join(t.name for t in unexported[:3]) + (" …" if len(unexported) > 3 else "")
+    answer = QMessageBox.question(
+        parent,
+        "Close emostudio",
+        f"{len(unexported)} take(s) were never exported ({names}). They will be lost. "
+        "Close anyway?",
+        QMessageBox.Discard | QMessageBox.Cancel,
+        QMessageBox.Cancel,
+    )
+    return answer == QMessageBox.Discard
+
+
 class TakesPanel(QWidget):
-    export_midi_requested = Signal(object)  # Take
-    export_wav_requested = Signal(object)  # Take
+    export_requested = Signal(object, str)  # Take, a format of file_actions.EXPORT_FORMATS
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,8 +81,8 @@ class TakesPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.rename_button.clicked.connect(self.rename_current)
         self.delete_button.clicked.connect(lambda: self.delete(self.document.current))
-        self.export_midi_button.clicked.connect(lambda: self._request(self.export_midi_requested))
-        self.export_wav_button.clicked.connect(lambda: self._request(self.export_wav_requested))
+        self.export_midi_button.clicked.connect(lambda: self._request("midi"))
+        self.export_wav_button.clicked.connect(lambda: self._request("wav"))
         self._fill()
 
     # ---- actions ---------------------------------------------------------------------------
@@ -90,10 +106,10 @@ class TakesPanel(QWidget):
                 return
         self.document.remove_take(take)
 
-    def _request(self, signal) -> None:
+    def _request(self, kind: str) -> None:
         take = self.document.current
         if take is not None and take.song is not None:
-            signal.emit(take)
+            self.export_requested.emit(take, kind)
 
     # ---- view ------------------------------------------------------------------------------
     def _fill(self) -> None:
@@ -171,8 +187,8 @@ class TakesPanel(QWidget):
         self.document.set_current(take)
         menu = QMenu(self)
         menu.addAction("Rename", self.rename_current)
-        menu.addAction("Export MIDI…", lambda: self._request(self.export_midi_requested))
-        menu.addAction("Export WAV…", lambda: self._request(self.export_wav_requested))
+        menu.addAction("Export MIDI…", lambda: self._request("midi"))
+        menu.addAction("Export WAV…", lambda: self._request("wav"))
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.delete(take))
         menu.exec(self.list.viewport().mapToGlobal(pos))

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emostudio.decoding import DEFAULT_TEMPERATURE
+from emostudio.decoding import DEFAULT_TEMPERATURE, PANEL_MAX_BARS
 
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
@@ -97,7 +97,7 @@ class TransformPanel(QWidget):
 
         sampling_box = QGroupBox("Sampling")
         self.bars_spin = QSpinBox()
-        self.bars_spin.setRange(1, 64)
+        self.bars_spin.setRange(1, PANEL_MAX_BARS)
         self.bars_spin.setValue(8)
         self.bars_spin.setToolTip(
             "Bars to generate (and the input's first bars a transfer uses when Whole piece is off)"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from emostudio.model.cdgmvae import CDGMVAE, PAD, DecoderState
+from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.layers import NOT_PITCHED
 
 
@@ -233,22 +233,3 @@ def _gelu(u: torch.Tensor) -> torch.Tensor:
     """gelu(x) * sqrt(2) for u = x / sqrt(2) (the scales are folded into the MLP's weights):
     x/2 (1 + erf(x / sqrt 2)) = (u + u erf(u)) / sqrt 2, two kernels instead of gelu's slow one."""
     return torch.addcmul(u, u, torch.erf(u))
-
-
-class ReferenceDecoder:
-    """The model's own cached step (``CDGMVAE.decoder_*``) behind the same three calls: the
-    reference FastDecoder is tested and benchmarked against."""
-
-    def __init__(self, model: CDGMVAE) -> None:
-        self.model = model
-
-    def start(self, batch: int) -> DecoderState:
-        return self.model.decoder_start(batch)
-
-    def step(
-        self, tokens: torch.Tensor, z_bar: torch.Tensor, state: DecoderState
-    ) -> tuple[torch.Tensor, DecoderState]:
-        return self.model.decoder_step(tokens, z_bar, state)
-
-    def next_bar(self, state: DecoderState) -> DecoderState:
-        return self.model.decoder_next_bar(state)

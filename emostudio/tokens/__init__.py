@@ -6,6 +6,8 @@ Modules, in the order data passes through them:
 - ``vocab``      :class:`Vocabulary`, derived from the config (923 tokens by default)
 - ``tokenizer``  :class:`Tokenizer`: ``encode_bars``/``encode``, ``decode`` (never raises), ``check``,
   ``transpose``
+- ``window``     a song as bars of at most L tokens (one truncation rule: ``fit_bar``), and bars
+  of tokens back as a song (``SongBuilder``, ``song_from_bars``, ``clip_to_bars``)
 - ``features``   polyphony per sub-beat (rhythm feature f_r) and key per bar (key feature f_k)
 """
 

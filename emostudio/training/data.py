@@ -1,7 +1,8 @@
 """Training windows from a corpus cache: random T-bar windows, pitch-shift augmentation, labels.
 
-A window is ``T`` consecutive bars of one piece, each bar cut to ``L`` tokens (counted) and padded
-with PAD. The target of a bar's token is the next token; after a bar's last token it is the next
+A window is ``T`` consecutive bars of one piece, each bar longer than ``L`` tokens cut (and
+counted) by :func:`emostudio.tokens.window.fit_bar` at its last note boundary, as the engine cuts
+them, and padded with PAD. The target of a bar's token is the next token; after a bar's last token it is the next
 bar's ``Bar``, or ``EOS`` after the piece's last bar. Labels are per piece (0 low, 1 high, -1
 unlabelled): arousal for the r mixture, valence for the k mixture. Sampling uses a numpy generator
 seeded from (seed, rank, step), so a resumed run draws the same batches it would have drawn.
@@ -20,6 +21,7 @@ from emostudio.model.cdgmvae import Batch
 from emostudio.model.config import ModelConfig
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import BAR, EOS, PAD
+from emostudio.tokens.window import fit_bar
 from emostudio.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -78,15 +80,17 @@ class WindowData:
                 shift = 0
             else:
                 chosen = moved
+        kinds = self.tokenizer.vocab.kinds
         for i, bar in enumerate(chosen):
             b = w.start + i
             follow = BAR if b + 1 < n_total else EOS
-            extended = np.concatenate([bar, [follow]])
-            n = min(len(bar), length)
             self.bars_seen += 1
             if len(bar) > length:
                 self.bars_truncated += 1
-            tokens[i, :n] = bar[:n]
+                bar = fit_bar(bar, length, kinds)
+            n = len(bar)
+            extended = np.concatenate([bar, [follow]])
+            tokens[i, :n] = bar
             targets[i, :n] = extended[1 : n + 1]
             poly_out[i] = np.minimum(poly[b], self.max_polyphony)
             key_out[i] = rotate_key(keys[b : b + 1], shift)[0]

@@ -24,15 +24,20 @@ def test_the_window_opens_at_once_and_loads_the_file(qtbot, monkeypatch, midi_fi
     from emostudio.cli import app
 
     seen = {}
+    earlier = set(QApplication.topLevelWidgets())  # windows of earlier tests not yet deleted
 
     def fake_exec():  # instead of the event loop: look at the window, let the jobs finish, close
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        window = next(
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MainWindow) and w not in earlier
+        )
         seen["visible_at_once"] = window.isVisible()
         qtbot.waitUntil(
-            lambda: window.engine is not None and window.document.input_song is not None,
+            lambda: window.model.engine is not None and window.document.input_song is not None,
             timeout=20_000,
         )
-        seen["model"] = window.engine.model_dir
+        seen["model"] = window.model.engine.model_dir
         seen["input"] = window.document.input_path
         monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
         window.close()

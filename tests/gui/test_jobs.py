@@ -43,13 +43,15 @@ def test_load_song_describes_the_piece(tmp_path):
 
 
 def test_transfer_job_takes_the_first_bars_of_a_long_piece(tiny_model_dir):
+    from emostudio.decoding import DecodingSettings
     from emostudio.emotion import Emotion
     from emostudio.generation import Engine
 
     engine = Engine.load(tiny_model_dir, device="cpu")
+    settings = DecodingSettings(temperature=1.0)
     events, song = run(
         jobs.transfer_job(
-            engine, make_song(12), Emotion(-0.5, 0.5), 1.0, ("valence",), 1.0, 5, max_bars=3
+            engine, make_song(12), Emotion(-0.5, 0.5), 1.0, ("valence",), settings, 5, max_bars=3
         )
     )
     assert [e.done for e in events] == [1, 2, 3] and all(e.total == 3 for e in events)

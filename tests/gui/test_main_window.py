@@ -32,8 +32,8 @@ def window(qtbot, monkeypatch):
 @pytest.fixture
 def ready_window(qtbot, window, tiny_model_dir):
     """The window with the tiny model loaded."""
-    window.load_model(tiny_model_dir)
-    qtbot.waitUntil(lambda: window.engine is not None, timeout=WAIT_MS)
+    window.model.load(tiny_model_dir)
+    qtbot.waitUntil(lambda: window.model.engine is not None, timeout=WAIT_MS)
     assert window.transform.generate_button.isEnabled()
     return window
 
@@ -79,10 +79,10 @@ def test_dropping_a_midi_file_opens_it_and_draws_it(qtbot, window, midi_file, so
     open_by_drop(qtbot, window, midi_file)
     assert window.document.input_song.note_count == song.note_count
     np.testing.assert_allclose(window.roll.drawn_notes("input"), notes_of(song))
-    assert "arpeggio.mid" in window.input_label.text()
-    assert "4 bars" in window.status_message()
+    assert "arpeggio.mid" in window.input_panel.label.text()
+    assert "4 bars" in window.status.message()
     assert load_settings().recent_files[0] == str(midi_file)
-    assert next(a.text() for a in window.recent_menu.actions()).endswith("arpeggio.mid")
+    assert next(a.text() for a in window.files.recent_menu.actions()).endswith("arpeggio.mid")
 
 
 def test_a_corrupt_file_gives_a_message_and_keeps_the_work(qtbot, window, midi_file, tmp_path):
@@ -91,11 +91,11 @@ def test_a_corrupt_file_gives_a_message_and_keeps_the_work(qtbot, window, midi_f
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x05\x01\xe0MTrk\x00\x00\xff\xffgarbage")
     assert drop(window, bad)
-    qtbot.waitUntil(lambda: "cannot open broken.mid" in window.status_message(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "cannot open broken.mid" in window.status.message(), timeout=WAIT_MS)
     text = tmp_path / "notes.txt"
     text.write_text("not music")
     drop(window, text)
-    assert "notes.txt: not a MIDI file" in window.status_message()
+    assert "notes.txt: not a MIDI file" in window.status.message()
     assert window.isVisible() and window.document.input_song is before
 
 
@@ -109,7 +109,7 @@ def test_a_thirty_minute_piece_loads_with_a_note(qtbot, window, tmp_path):
     path = tmp_path / "long.mid"
     write_midi(Song(tracks=(Track(program=0, notes=notes),), tempos=(TempoChange(0, 120.0),)), path)
     open_by_drop(qtbot, window, path)
-    assert "30:00" in window.status_message() and "long piece" in window.status_message()
+    assert "30:00" in window.status.message() and "long piece" in window.status.message()
     assert len(window.roll.drawn_notes("input")) == len(notes)
 
 
@@ -120,7 +120,7 @@ def test_a_model_from_another_version_is_refused_clearly(
     qtbot, ready_window, tiny_model_dir, tmp_path
 ):
     window = ready_window
-    engine = window.engine
+    engine = window.model.engine
     other = tmp_path / "future"
     other.mkdir()
     for name in ("model.safetensors", "tokenizer.json"):
@@ -128,18 +128,20 @@ def test_a_model_from_another_version_is_refused_clearly(
     config = json.loads((tiny_model_dir / "config.json").read_text())
     config["format_version"] = 99
     (other / "config.json").write_text(json.dumps(config))
-    window.load_model(other)
-    qtbot.waitUntil(lambda: "cannot load the model" in window.status_message(), timeout=WAIT_MS)
-    assert "version" in window.status_message() and "still in use" in window.status_message()
-    assert window.engine is engine and window.transform.generate_button.isEnabled()
+    window.model.load(other)
+    qtbot.waitUntil(lambda: "cannot load the model" in window.status.message(), timeout=WAIT_MS)
+    assert "version" in window.status.message() and "still in use" in window.status.message()
+    assert window.model.engine is engine and window.transform.generate_button.isEnabled()
 
 
 def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, midi_file):
     window = ready_window
     open_by_drop(qtbot, window, midi_file)
-    qtbot.waitUntil(lambda: any(m.kind == "input" for m in window.pad.markers), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(m.kind == "input" for m in window.target_panel.pad.markers), timeout=WAIT_MS
+    )
     # target: drag the pad's point into the sad quadrant, then nudge it with the keyboard
-    pad = window.pad
+    pad = window.target_panel.pad
     qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(-0.6, -0.6).toPoint())
     qtbot.keyClick(pad, Qt.Key_Left)
     target = window.document.target
@@ -161,7 +163,9 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     assert take.song.note_count > 0 and take.song.n_bars <= 4
     np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
     assert window.takes.list.count() == 1 and "arpeggio" in window.takes.list.item(0).text()
-    qtbot.waitUntil(lambda: any(m.label == "1" for m in window.pad.markers), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: any(m.label == "1" for m in window.target_panel.pad.markers), timeout=WAIT_MS
+    )
     qtbot.waitUntil(
         window.transform.generate_button.isEnabled, timeout=WAIT_MS
     )  # the model is free again
@@ -172,12 +176,12 @@ def test_generate_along_a_drawn_curve(qtbot, ready_window):
     window.transform.bars_spin.setValue(4)
     window.transform.seed_spin.setValue(7)
     window.listen_box.setChecked(False)
-    qtbot.mouseClick(window.curve_button, Qt.LeftButton)
-    pad = window.pad
+    qtbot.mouseClick(window.target_panel.curve_button, Qt.LeftButton)
+    pad = window.target_panel.pad
     qtbot.mousePress(pad, Qt.LeftButton, pos=pad.to_widget(-0.8, -0.8).toPoint())
     qtbot.mouseMove(pad, pad.to_widget(0.0, 0.0).toPoint())
     qtbot.mouseRelease(pad, Qt.LeftButton, pos=pad.to_widget(0.8, 0.8).toPoint())
-    assert "sad → happy" in window.target_label.text()
+    assert "sad → happy" in window.target_panel.label.text()
     qtbot.keyClick(window, Qt.Key_G, Qt.ControlModifier)
     qtbot.waitUntil(
         lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
@@ -192,14 +196,14 @@ def test_cancel_keeps_the_bars_done(qtbot, ready_window):
     window = ready_window
     window.transform.bars_spin.setValue(64)
     window.listen_box.setChecked(False)
-    worker = window.generate()
+    worker = window.model.generate(window.transform.options())
     qtbot.waitUntil(lambda: window.document.takes[0].song is not None, timeout=WAIT_MS)
     qtbot.mouseClick(window.transform.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)
     wait_idle(qtbot, window)
     take = window.document.takes[0]
     assert take.complete and 0 < take.song.n_bars < 64
-    assert "cancelled" in window.status_message() or take.recognition is not None
+    assert "cancelled" in window.status.message() or take.recognition is not None
 
 
 # ---- takes out ------------------------------------------------------------------------------------
@@ -286,11 +290,13 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
     write_midi(song, path)
     open_by_drop(qtbot, window, path)
     sink = RecordingSink()
-    window.set_sink(sink)
+    window.playback.set_sink(sink)
     qtbot.mouseClick(window.transport.a_button, Qt.LeftButton)
     playheads = []
-    window.player.position_changed.connect(lambda s: playheads.append(window.roll.playhead_beat))
-    with qtbot.waitSignal(window.player.finished, timeout=WAIT_MS):
+    window.playback.player.position_changed.connect(
+        lambda s: playheads.append(window.roll.playhead_beat)
+    )
+    with qtbot.waitSignal(window.playback.player.finished, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key_Space)
     notes = [(t, m.note, m.velocity) for t, m in sink.notes_on()]
     assert sorted(n for _, n, _ in notes) == [36, 60, 64, 67, 72]
@@ -311,11 +317,11 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
 def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
     window = ready_window
     sink = RecordingSink()
-    window.set_sink(sink)
+    window.playback.set_sink(sink)
     window.transform.bars_spin.setValue(8)
     window.listen_box.setChecked(True)
     started_while_growing = []
-    window.player.playing_changed.connect(
+    window.playback.player.playing_changed.connect(
         lambda playing: (
             playing and started_while_growing.append(not window.document.takes[-1].complete)
         )
@@ -324,7 +330,7 @@ def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
     qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
     assert started_while_growing == [True]
     assert sink.wait_for(lambda s: bool(s.notes_on()), timeout=5)
-    window.stop()
+    window.playback.stop()
     assert sink.panics
 
 
@@ -333,8 +339,8 @@ def test_no_sound_output_is_a_message_and_export_still_works(qtbot, window, midi
     window.transport.set_source("input")
     qtbot.keyClick(window, Qt.Key_Space)
     qtbot.waitUntil(lambda: not window.workers.active, timeout=WAIT_MS)
-    message = window.status_message()
-    if window.player.sink is None:  # no sound card here (the usual case on build machines)
+    message = window.status.message()
+    if window.playback.player.sink is None:  # no sound card here (the usual case on build machines)
         assert "export still works" in message
     else:
         assert "playing through" in message
@@ -360,7 +366,7 @@ def test_the_event_loop_stays_responsive_during_generation(qtbot, ready_window):
 
     timer.timeout.connect(probe)
     timer.start()
-    window.generate()
+    window.model.generate(window.transform.options())
     qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
     timer.stop()
     assert len(lateness) > 5
@@ -400,9 +406,47 @@ def test_a_transfer_asked_for_while_the_model_listens_starts_right_after(
     wait_idle(qtbot, window)
     window.model.recognise(None, window.document.input_song)  # the model is busy listening
     assert window.model.busy
-    assert window.transfer() is None
-    assert "as soon as the model has listened" in window.status_message()
+    assert window.model.transfer(window.transform.options()) is None
+    assert "as soon as the model has listened" in window.status.message()
     qtbot.waitUntil(
         lambda: bool(window.document.takes) and window.document.takes[0].complete, timeout=WAIT_MS
     )
     assert window.document.takes[0].kind == "transfer"
+
+
+def test_the_file_menu_exports_through_the_one_dialog(qtbot, ready_window, tmp_path, monkeypatch):
+    window = ready_window
+    take = make_take(qtbot, window)
+    asked = []
+
+    def save_as(parent, title, suggested, file_filter):
+        asked.append((title, suggested, file_filter))
+        return str(tmp_path / "chosen"), ""  # no suffix: the format's is added
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    assert window.menus.export_midi_action.isEnabled()
+    window.menus.export_midi_action.trigger()
+    qtbot.waitUntil(lambda: take.exported, timeout=WAIT_MS)
+    assert take.exported_to == [tmp_path / "chosen.mid"]
+    title, suggested, file_filter = asked[0]
+    assert title == "Export take as MIDI" and file_filter == "MIDI files (*.mid)"
+    assert suggested.endswith(".mid")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: ("", ""))  # cancelled
+    window.menus.export_wav_action.trigger()
+    assert take.exported_to == [tmp_path / "chosen.mid"]
+
+
+def test_the_input_is_described_with_how_the_model_hears_it(song):
+    from types import SimpleNamespace
+
+    from emostudio.emotion import Emotion
+    from emostudio.gui.input_panel import describe_input
+
+    plain = describe_input("piece.mid", song)
+    assert plain == (
+        f"<b>piece.mid</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
+        f"{len(song.tracks)} tracks"
+    )
+    heard = describe_input("piece.mid", song, SimpleNamespace(emotion=Emotion(-0.5, -0.25)))
+    assert heard.startswith(plain)
+    assert heard.endswith("heard as <b>sad</b> (valence -0.50, arousal -0.25)")

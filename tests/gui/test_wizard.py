@@ -161,11 +161,13 @@ def test_a_whole_run_to_a_model_the_main_window_generates_with(qtbot, make_wizar
     assert str(music) in card and "one sub-folder per emotion" in card and "preset test" in card
     with qtbot.waitSignal(wizard.model_ready, timeout=WAIT_MS):
         finish.use_button.click()
-    qtbot.waitUntil(lambda: main.engine is not None, timeout=WAIT_MS)
-    assert main.engine.model_dir == finish.model_dir
-    assert main.engine.prior_kind == "fitted"  # the wizard fitted the new model's generation prior
+    qtbot.waitUntil(lambda: main.model.engine is not None, timeout=WAIT_MS)
+    assert main.model.engine.model_dir == finish.model_dir
+    assert (
+        main.model.engine.prior_kind == "fitted"
+    )  # the wizard fitted the new model's generation prior
     song = None
-    for event in main.engine.generate(Emotion.from_quadrant(3), bars=2, seed=1):
+    for event in main.model.engine.generate(Emotion.from_quadrant(3), bars=2, seed=1):
         song = event.song
     assert song is not None and song.note_count > 0
     main.workers.wait(WAIT_MS)
@@ -299,7 +301,7 @@ def test_the_model_menu_opens_the_wizard_and_closing_the_window_asks(qtbot, tmp_
     main = MainWindow(settings=Settings())
     qtbot.addWidget(main)
     main.show()
-    [action] = [a for a in main.model_menu.actions() if "Train a model" in a.text()]
+    [action] = [a for a in main.menus.model_menu.actions() if "Train a model" in a.text()]
     action.trigger()
     [wizard] = main.findChildren(TrainingWizard)
     assert wizard.isVisible() and wizard.runs_root == tmp_path / "wizard" / "runs"

@@ -217,8 +217,9 @@ def open_wizard(window, **options) -> TrainingWizard:
     from emostudio.generation.engine import default_model_dir
 
     candidates = [default_model_dir()]
-    if getattr(window, "engine", None) is not None:
-        candidates.insert(0, Path(window.engine.model_dir))
+    engine = getattr(getattr(window, "model", None), "engine", None)
+    if engine is not None:
+        candidates.insert(0, Path(engine.model_dir))
     base_models = [p for p in dict.fromkeys(candidates) if (p / "config.json").is_file()]
     playback = getattr(window, "playback", None)
     play_song = getattr(playback, "play", None) or getattr(window, "play_song", None)

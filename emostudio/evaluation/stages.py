@@ -1,0 +1,297 @@
+"""The evaluation's stages: each measures one thing and returns its dataclass from
+:mod:`emostudio.evaluation.results`; :func:`emostudio.evaluation.report.evaluate` runs them in order.
+
+The model is reached only through the four small functions at the top (``_generate``,
+``_transfer``, ``_encode``, ``_decode``), so a change to the engine's signatures is a change there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emostudio.emotion import Emotion
+from emostudio.evaluation.copying import TrainingIndex, longest_copy
+from emostudio.evaluation.judge import EMOPIA_PUBLISHED, EmotionJudge, Verdicts, score
+from emostudio.evaluation.plots import LatentSpace
+from emostudio.evaluation.realism import compare
+from emostudio.evaluation.results import (
+    CopyResult,
+    EmotionAccuracy,
+    EvaluationSettings,
+    GenerationResult,
+    JudgeResult,
+    PrecisionRecall,
+    QuadrantAccuracy,
+    RealismResult,
+    RecognitionResult,
+    SwapResult,
+    SwapScores,
+    SweepResult,
+    TransferResult,
+)
+from emostudio.midi.song import Song
+from emostudio.tokens.features import bar_chroma, polyphony
+
+LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+QUADRANTS = (1, 2, 3, 4)
+
+
+# ---- the model ------------------------------------------------------------------------------------
+def _generate(engine, targets: list[int], s: EvaluationSettings) -> list[Song]:
+    return engine.generate_many(
+        [Emotion.from_quadrant(q) for q in targets],
+        bars=s.bars,
+        seed=s.seed,
+        batch_size=s.batch_size,
+    )
+
+
+def _transfer(
+    engine, songs: list[Song], targets: list[int], strength: float, s: EvaluationSettings
+) -> list[Song]:
+    return engine.transfer_many(
+        songs,
+        [Emotion.from_quadrant(q) for q in targets],
+        strength=strength,
+        seed=s.seed,
+        batch_size=s.batch_size,
+    )
+
+
+def _encode(engine, song: Song):
+    return engine.encode(song)
+
+
+def _decode(engine, latents: list[tuple[np.ndarray, np.ndarray]], s: EvaluationSettings):
+    return engine.decode_many(latents, seed=s.seed, batch_size=s.batch_size)
+
+
+# ---- stages -----------------------------------------------------------------------------------------
+def judge_stage(judge: EmotionJudge, test: list[Song], quadrants: list[int | None]) -> JudgeResult:
+    """The reference judge on EMOPIA's held-out clips (all labelled), beside EMOPIA's published
+    classifier."""
+    verdicts, kept = judge.judge(test)
+    return JudgeResult(
+        test=score(verdicts, np.asarray(quadrants)[kept]),
+        published=dict(EMOPIA_PUBLISHED),
+        n_train=judge.n_train,
+    )
+
+
+def generate_pieces(engine, s: EvaluationSettings) -> tuple[list[int], list[Song]]:
+    """``pieces_per_quadrant`` pieces per quadrant: (their target quadrants, the pieces)."""
+    targets = [q for q in QUADRANTS for _ in range(s.pieces_per_quadrant)]
+    return targets, _generate(engine, targets, s)
+
+
+def generation_stage(
+    judge: EmotionJudge, targets: list[int], pieces: list[Song], seconds: float
+) -> GenerationResult:
+    """The generated pieces judged against their targets."""
+    verdicts, kept = judge.judge(pieces)
+    return GenerationResult(
+        **_emotion_fields(verdicts, np.asarray(targets)[kept]),
+        n_empty=len(pieces) - len(kept),
+        seconds=seconds,
+    )
+
+
+def transfer_stage(
+    engine, judge: EmotionJudge, sources: list[Song], source_q: list[int], s: EvaluationSettings
+) -> TransferResult:
+    """Every source to each quadrant at strength 1, judged; and the untouched sources' baseline."""
+    pairs = [(i, q) for i in range(len(sources)) for q in QUADRANTS]
+    moved = _transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], 1.0, s)
+    verdicts, kept = judge.judge(moved)
+    targets = np.array([q for _, q in pairs])[kept]
+    own = np.array([source_q[i] for i, _ in pairs])[kept]
+    changed = targets != own
+    src_verdicts, _ = judge.judge(sources)
+    src_as_target = src_verdicts.quadrant[[i for i, _ in pairs]][kept][changed] == targets[changed]
+    return TransferResult(
+        **_emotion_fields(verdicts, targets),
+        quadrant_changed_targets=float(np.mean(verdicts.quadrant[changed] == targets[changed])),
+        n_changed=int(changed.sum()),
+        source_judged_as_target_baseline=float(np.mean(src_as_target)),
+    )
+
+
+def sweep_stage(
+    engine,
+    judge: EmotionJudge,
+    sources: list[Song],
+    source_q: list[int],
+    s: EvaluationSettings,
+    rng: np.random.Generator,
+) -> SweepResult:
+    """``sweep_pieces`` sources to the three other quadrants at each strength in :data:`LAMBDAS`."""
+    pick = rng.choice(len(sources), min(s.sweep_pieces, len(sources)), replace=False)
+    pairs = [(int(i), q) for i in pick for q in QUADRANTS if q != source_q[int(i)]]
+    p_quadrant, p_arousal, p_valence, accuracy = [], [], [], []
+    for lam in LAMBDAS:
+        out = _transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], lam, s)
+        v, kept = judge.judge(out)
+        tq = np.array([q for _, q in pairs])[kept]
+        a_high, v_high = np.isin(tq, (1, 2)), np.isin(tq, (1, 4))
+        p_quadrant.append(float(np.mean(v.p_quadrant[np.arange(len(tq)), tq - 1])))
+        p_arousal.append(float(np.mean(np.where(a_high, v.p_arousal_high, 1 - v.p_arousal_high))))
+        p_valence.append(float(np.mean(np.where(v_high, v.p_valence_high, 1 - v.p_valence_high))))
+        accuracy.append(float(np.mean(v.quadrant == tq)))
+    return SweepResult(list(LAMBDAS), p_quadrant, p_arousal, p_valence, accuracy)
+
+
+def swap_stage(
+    engine, sources: list[Song], s: EvaluationSettings, rng: np.random.Generator
+) -> SwapResult:
+    """MODEL.md section 5: swap one latent between A and B; which piece do the features follow?"""
+    n = len(sources)
+    pairs = [
+        tuple(int(i) for i in rng.choice(n, 2, replace=False))
+        for _ in range(min(s.swap_pairs, n * (n - 1)))
+    ]
+    jobs, features = [], []  # jobs: (variant, z_r, z_k); features: per pair (A's, B's, bars)
+    for a, b in pairs:
+        bars = min(sources[a].n_bars, sources[b].n_bars)
+        A, B = sources[a].slice_bars(0, bars), sources[b].slice_bars(0, bars)
+        if A.note_count == 0 or B.note_count == 0:
+            continue
+        ea, eb = _encode(engine, A), _encode(engine, B)
+        features.append((feature_vectors(A, bars), feature_vectors(B, bars), bars))
+        jobs += [
+            ("reconstruct", ea.z_r[:bars], ea.z_k[:bars]),
+            ("swap_r", eb.z_r[:bars], ea.z_k[:bars]),
+            ("swap_k", ea.z_r[:bars], eb.z_k[:bars]),
+        ]
+    songs = _decode(engine, [(z_r, z_k) for _, z_r, z_k in jobs], s)
+    rows: dict[str, list] = {"swap_r": [], "swap_k": [], "reconstruct": []}
+    for k, ((name, _, _), song) in enumerate(zip(jobs, songs, strict=True)):
+        fa, fb, bars = features[k // 3]
+        fr = feature_vectors(song, bars)
+        rows[name].append(
+            [
+                _cosine(fr[0], fa[0]),
+                _cosine(fr[0], fb[0]),
+                _cosine(fr[1], fa[1]),
+                _cosine(fr[1], fb[1]),
+            ]
+        )
+    scores = {}
+    for name, values in rows.items():
+        v = np.asarray(values, dtype=np.float64).reshape(-1, 4)
+        scores[name] = SwapScores(
+            polyphony_cos_A=float(v[:, 0].mean()),
+            polyphony_cos_B=float(v[:, 1].mean()),
+            key_cos_A=float(v[:, 2].mean()),
+            key_cos_B=float(v[:, 3].mean()),
+            polyphony_closer_to_B=float(np.mean(v[:, 1] > v[:, 0])),
+            key_closer_to_B=float(np.mean(v[:, 3] > v[:, 2])),
+        )
+    return SwapResult(n_pairs=len(features), **scores)
+
+
+def recognition_stage(
+    engine, sources: list[Song], quadrants: list[int]
+) -> tuple[RecognitionResult, LatentSpace]:
+    """The model's own q(y|x) on labelled clips, and their latents with the component means."""
+    probs, z_r, z_k = [], [], []
+    for song in sources:
+        code = _encode(engine, song)
+        probs.append((code.q_arousal[1], code.q_valence[1]))
+        z_r.append(code.z_r.mean(axis=0))
+        z_k.append(code.z_k.mean(axis=0))
+    p = np.asarray(probs)
+    q = np.asarray(quadrants)
+    a_true, v_true = np.isin(q, (1, 2)), np.isin(q, (1, 4))
+    a_hat, v_hat = p[:, 0] >= 0.5, p[:, 1] >= 0.5
+    quadrant_hat = np.where(a_hat, np.where(v_hat, 1, 2), np.where(v_hat, 4, 3))
+    means_r = engine.model.prior_r.means.detach().cpu().numpy()
+    means_k = engine.model.prior_k.means.detach().cpu().numpy()
+    result = RecognitionResult(
+        n=len(q),
+        arousal=float(np.mean(a_hat == a_true)),
+        valence=float(np.mean(v_hat == v_true)),
+        quadrant=float(np.mean(quadrant_hat == q)),
+        component_distance_r=float(np.linalg.norm(means_r[1] - means_r[0])),
+        component_distance_k=float(np.linalg.norm(means_k[1] - means_k[0])),
+    )
+    space = LatentSpace(np.asarray(z_r), np.asarray(z_k), a_true, v_true, means_r, means_k)
+    return result, space
+
+
+def realism_stage(generated: list[Song], real: list[Song]) -> RealismResult:
+    """Pitch range, polyphony, rhythm density, pitch-class entropy: generated against real."""
+    return RealismResult(n_real=len(real), metrics=compare(generated, real))
+
+
+def copy_stage(
+    index: TrainingIndex, generated: list[Song], real: list[Song], limit: int
+) -> CopyResult:
+    """The longest run each piece shares with a training piece (and how many exceed ``limit``
+    bars); real held-out pieces give the baseline of chance overlap."""
+    copies = [longest_copy(song, index) for song in generated]
+    gen = [c.longest_bars for c in copies]
+    ref = [longest_copy(song, index).longest_bars for song in real]
+    return CopyResult(
+        n_training_pieces=index.n_pieces,
+        generated_max_bars=max(gen, default=0),
+        generated_median_bars=float(np.median(gen)) if gen else 0.0,
+        generated_over_target=int(sum(b > limit for b in gen)),
+        generated_max_notes=max((c.longest_notes for c in copies), default=0),
+        real_test_max_bars=max(ref, default=0),
+        real_test_median_bars=float(np.median(ref)) if ref else 0.0,
+        real_test_over_target=int(sum(b > limit for b in ref)),
+        n_generated=len(gen),
+        n_real=len(ref),
+    )
+
+
+# ---- measures -----------------------------------------------------------------------------------------
+def _emotion_fields(verdicts: Verdicts, targets: np.ndarray) -> dict:
+    """The fields of :class:`EmotionAccuracy` for verdicts against target quadrants."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    targets = np.asarray(targets)
+    a_true = np.isin(targets, (1, 2))
+    v_true = np.isin(targets, (1, 4))
+    confusion = np.zeros((4, 4), dtype=np.int64)
+    for t, j in zip(targets, verdicts.quadrant, strict=True):
+        confusion[t - 1, j - 1] += 1
+    per_quadrant = {}
+    for q in QUADRANTS:
+        m = targets == q
+        if m.any():
+            per_quadrant[q] = QuadrantAccuracy(
+                quadrant=float(np.mean(verdicts.quadrant[m] == q)),
+                arousal=float(np.mean(verdicts.arousal_high[m] == a_true[m])),
+                valence=float(np.mean(verdicts.valence_high[m] == v_true[m])),
+                n=int(m.sum()),
+            )
+    prf = {}
+    for name, truth, guess in (
+        ("arousal", a_true, verdicts.arousal_high),
+        ("valence", v_true, verdicts.valence_high),
+    ):
+        p, r, f, _ = precision_recall_fscore_support(
+            truth, guess, average="binary", zero_division=0
+        )
+        prf[f"{name}_prf"] = PrecisionRecall(float(p), float(r), float(f))
+    fields = EmotionAccuracy(
+        n=len(targets),
+        quadrant=float(np.mean(verdicts.quadrant == targets)),
+        arousal=float(np.mean(verdicts.arousal_high == a_true)),
+        valence=float(np.mean(verdicts.valence_high == v_true)),
+        per_quadrant=per_quadrant,
+        confusion=confusion.tolist(),
+        **prf,
+    )
+    return {name: getattr(fields, name) for name in fields.__dataclass_fields__}
+
+
+def feature_vectors(song: Song, n_bars: int) -> tuple[np.ndarray, np.ndarray]:
+    """(polyphony per sub-beat [16 n_bars], duration-weighted pitch-class profile per bar [12 n_bars])."""
+    return polyphony(song, n_bars).astype(np.float64).ravel(), bar_chroma(song, n_bars).ravel()
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0

@@ -1,0 +1,258 @@
+"""The evaluation report's markdown, rendered from :class:`EvaluationResults` alone.
+
+The report is a header, then the numbered sections of :data:`SECTIONS` in order: each is a title
+and a block function ``(results, fig) -> lines`` (``fig`` turns a figure's file name into its
+link). Adding a section is one block function and one entry in :data:`SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from emostudio.emotion import QUADRANT_NAMES
+from emostudio.evaluation.descriptors import DESCRIPTOR_NAMES
+from emostudio.evaluation.results import EvaluationResults
+
+Fig = Callable[[str], str]
+Block = Callable[[EvaluationResults, Fig], list[str]]
+
+
+def _f(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _bars(n: int) -> str:
+    return f"{n} bar" if n == 1 else f"{n} bars"
+
+
+def _met(ok: bool) -> str:
+    return "**yes**" if ok else "no"
+
+
+def _rises(values: list[float]) -> tuple[bool, bool]:
+    """(the last value is above the first, no value is below the one before)."""
+    return values[-1] > values[0], all(b >= a for a, b in itertools.pairwise(values))
+
+
+def header(r: EvaluationResults) -> list[str]:
+    s = r.settings
+    step = r.model_validation.get("step")
+    validated = f" (validation metrics from training step {step})" if step is not None else ""
+    return [
+        "# Evaluation",
+        "",
+        f"Model: `{r.model}`{validated}. Settings: {s.pieces_per_quadrant} generated pieces per "
+        f"quadrant of {s.bars} bars, temperature {s.temperature}, top-p {s.top_p}, "
+        f"latent temperature {r.latent_temperature}, latent continuity {r.continuity}, "
+        f"latents drawn from the {r.prior} prior, seed {s.seed}. Run time {r.seconds / 60:.1f} min. "
+        "Produced by `emostudio evaluate`, which writes this file and `results.json` beside it; "
+        "every number below is measured by that run (`emostudio evaluate --render-only "
+        "results.json` renders this file again from it).",
+    ]
+
+
+def summary(r: EvaluationResults, fig: Fig) -> list[str]:
+    t, g, tr, cp = r.settings.targets, r.generation, r.transfer, r.copy
+    p = r.sweep.p_quadrant
+    rises, monotonic = _rises(p)
+    return [
+        "| target | measured | met? |",
+        "|---|---|---|",
+        f"| generated music, quadrant ≥ {t.generated_quadrant:.2f} | {_f(g.quadrant)} | "
+        f"{_met(g.quadrant >= t.generated_quadrant)} |",
+        f"| generated music, arousal ≥ {t.generated_arousal:.2f} | {_f(g.arousal)} | "
+        f"{_met(g.arousal >= t.generated_arousal)} |",
+        f"| generated music, valence ≥ {t.generated_valence:.2f} | {_f(g.valence)} | "
+        f"{_met(g.valence >= t.generated_valence)} |",
+        f"| transfer at λ = 1, quadrant ≥ {t.transfer_quadrant:.2f} | {_f(tr.quadrant)} "
+        f"({_f(tr.quadrant_changed_targets)} on changed targets) | "
+        f"{_met(tr.quadrant >= t.transfer_quadrant)} |",
+        f"| judged target probability rising with λ | {_f(p[0])} → {_f(p[-1])}"
+        f"{', monotonically' if monotonic else ', not monotonically'} | {_met(rises and monotonic)} |",
+        f"| no piece copying more than {t.copy_max_bars} bars | longest shared run "
+        f"{_bars(cp.generated_max_bars)} (held-out real pieces: up to {cp.real_test_max_bars}) | "
+        f"{_met(cp.generated_max_bars <= t.copy_max_bars)} |",
+    ]
+
+
+def judge(r: EvaluationResults, fig: Fig) -> list[str]:
+    j = r.judge
+    return [
+        f"Logistic regressions on {len(DESCRIPTOR_NAMES)} musical descriptors, trained on the "
+        f"{j.n_train} clips of EMOPIA's training split only; accuracy on the {j.test.n} held-out "
+        "test clips (song-level split):",
+        "",
+        "| | quadrant (4-way) | arousal | valence |",
+        "|---|---|---|---|",
+        f"| this judge, EMOPIA test split | {_f(j.test.quadrant)} | {_f(j.test.arousal)} | "
+        f"{_f(j.test.valence)} |",
+        f"| EMOPIA's published MIDI classifier | {j.published['quadrant']} | "
+        f"{j.published['arousal']} | {j.published['valence']} |",
+    ]
+
+
+def generation(r: EvaluationResults, fig: Fig) -> list[str]:
+    g, t = r.generation, r.settings.targets
+    lines = [
+        f"{g.n} pieces ({g.n_empty} empty ones left out), generated in {g.seconds:.0f} s. "
+        f"Targets: arousal ≥ {t.generated_arousal:.2f}, valence ≥ {t.generated_valence:.2f}, "
+        f"quadrant ≥ {t.generated_quadrant:.2f}.",
+        "",
+        "| target | n | quadrant | arousal | valence |",
+        "|---|---|---|---|---|",
+    ]
+    for q, v in g.per_quadrant.items():
+        lines.append(
+            f"| Q{q} {QUADRANT_NAMES[q]} | {v.n} | {_f(v.quadrant)} | {_f(v.arousal)} | "
+            f"{_f(v.valence)} |"
+        )
+    lines += [
+        f"| **all** | {g.n} | **{_f(g.quadrant)}** | **{_f(g.arousal)}** | **{_f(g.valence)}** |",
+        "",
+        "| dimension | precision | recall | F1 |",
+        "|---|---|---|---|",
+    ]
+    for dim, p in (("arousal", g.arousal_prf), ("valence", g.valence_prf)):
+        lines.append(
+            f"| {dim} (high = positive) | {_f(p.precision)} | {_f(p.recall)} | {_f(p.f1)} |"
+        )
+    return [*lines, "", f"![generation confusion matrix]({fig('confusion_generation.png')})"]
+
+
+def transfer(r: EvaluationResults, fig: Fig) -> list[str]:
+    t = r.transfer
+    return [
+        f"{t.n // 4} held-out EMOPIA test clips (first {r.settings.bars} bars) transferred to each "
+        f"of the four quadrants ({t.n} transfers). Judged = target: **{_f(t.quadrant)}** over all "
+        f"targets, **{_f(t.quadrant_changed_targets)}** over the {t.n_changed} targets that differ "
+        "from the clip's own quadrant (the untouched clips are judged as those targets in "
+        f"{_f(t.source_judged_as_target_baseline)}). Arousal {_f(t.arousal)}, valence "
+        f"{_f(t.valence)}. Target: quadrant ≥ {r.settings.targets.transfer_quadrant:.2f}.",
+        "",
+        f"![transfer confusion matrix]({fig('confusion_transfer.png')})",
+    ]
+
+
+def sweep(r: EvaluationResults, fig: Fig) -> list[str]:
+    sw = r.sweep
+    lines = [
+        f"Test clips transferred to the three other quadrants ({r.settings.sweep_pieces} clips), "
+        "mean judged probability of the target:",
+        "",
+        "| λ | P(target quadrant) | P(target arousal) | P(target valence) | judged = target |",
+        "|---|---|---|---|---|",
+    ]
+    for i, lam in enumerate(sw.strengths):
+        lines.append(
+            f"| {lam:g} | {_f(sw.p_quadrant[i])} | {_f(sw.p_arousal[i])} | "
+            f"{_f(sw.p_valence[i])} | {_f(sw.accuracy[i])} |"
+        )
+    p = sw.p_quadrant
+    rises, monotonic = _rises(p)
+    how = "monotonically" if monotonic else "not monotonically: it dips somewhere in between"
+    return [
+        *lines,
+        "",
+        f"P(target quadrant) {'rises' if rises else 'does not rise'} from {_f(p[0])} at λ = 0 to "
+        f"{_f(p[-1])} at λ = 1 ({how}).",
+        "",
+        f"![strength sweep]({fig('strength_sweep.png')})",
+    ]
+
+
+def swap(r: EvaluationResults, fig: Fig) -> list[str]:
+    sp = r.swap
+    lines = [
+        f"{sp.n_pairs} pairs (A, B) of test clips. Decoded (z_r of B, z_k of A) and (z_r of A, "
+        "z_k of B); cosine similarity of the result's polyphony (notes per sub-beat) and key "
+        "(pitch-class profile per bar) features with A's and B's. Swapping z_r should move "
+        "polyphony to B and keep the key with A; swapping z_k the opposite. The reconstruction "
+        "(both latents of A) is the reference.",
+        "",
+        "| decoded | polyphony cos A | polyphony cos B | key cos A | key cos B | "
+        "polyphony closer to B | key closer to B |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v, label in (
+        (sp.reconstruct, "z_r A, z_k A"),
+        (sp.swap_r, "z_r **B**, z_k A"),
+        (sp.swap_k, "z_r A, z_k **B**"),
+    ):
+        lines.append(
+            f"| {label} | {_f(v.polyphony_cos_A)} | {_f(v.polyphony_cos_B)} | "
+            f"{_f(v.key_cos_A)} | {_f(v.key_cos_B)} | {_f(v.polyphony_closer_to_B)} | "
+            f"{_f(v.key_closer_to_B)} |"
+        )
+    return lines
+
+
+def recognition(r: EvaluationResults, fig: Fig) -> list[str]:
+    rec = r.recognition
+    return [
+        f"q(y|x) of the model on the {rec.n} transferred test clips (first {r.settings.bars} "
+        f"bars): quadrant {_f(rec.quadrant)}, arousal {_f(rec.arousal)}, valence "
+        f"{_f(rec.valence)}. Distance between the component means: z_r "
+        f"{rec.component_distance_r:.2f}, z_k {rec.component_distance_k:.2f}.",
+        "",
+        f"![latent space]({fig('latent_space.png')})",
+    ]
+
+
+def realism(r: EvaluationResults, fig: Fig) -> list[str]:
+    lines = [
+        f"Generated pieces against {r.realism.n_real} held-out real pieces (all sources, first "
+        f"{r.settings.bars} bars). Overlap: shared area of the two histograms (1 = same "
+        "distribution).",
+        "",
+        "| metric | generated mean ± sd | real mean ± sd | overlap |",
+        "|---|---|---|---|",
+    ]
+    for c in r.realism.metrics:
+        lines.append(
+            f"| {c.name.replace('_', ' ')} | {c.generated_mean:.2f} ± {c.generated_std:.2f} | "
+            f"{c.real_mean:.2f} ± {c.real_std:.2f} | {c.overlap:.2f} |"
+        )
+    return lines
+
+
+def copying(r: EvaluationResults, fig: Fig) -> list[str]:
+    cp, limit = r.copy, r.settings.targets.copy_max_bars
+    return [
+        "Longest run of notes (8-note interval n-grams chained; an upper bound) that a piece "
+        f"shares with any of the {cp.n_training_pieces} training pieces, in bars. Target: no "
+        f"piece copying more than {limit} bars.",
+        "",
+        f"| pieces | n | max bars | median bars | pieces over {limit} bars |",
+        "|---|---|---|---|---|",
+        f"| generated | {cp.n_generated} | {cp.generated_max_bars} | "
+        f"{cp.generated_median_bars:g} | {cp.generated_over_target} |",
+        f"| real held-out (baseline) | {cp.n_real} | {cp.real_test_max_bars} | "
+        f"{cp.real_test_median_bars:g} | {cp.real_test_over_target} |",
+    ]
+
+
+#: The report's sections in order: (title, block).
+SECTIONS: tuple[tuple[str, Block], ...] = (
+    ("Summary against the targets", summary),
+    ("The reference judge", judge),
+    ("Emotion of generated music (judged)", generation),
+    ("Transfer at strength 1", transfer),
+    ("Judged target probability vs strength λ", sweep),
+    ("Latent swap (disentanglement, MODEL.md §5)", swap),
+    ("The model's own recognition and its latent space", recognition),
+    ("Realism: generated vs real", realism),
+    ("Copy check", copying),
+)
+
+
+def render_markdown(results: EvaluationResults, figures: str = ".") -> str:
+    """The report; ``figures`` is the folder of the PNGs relative to the markdown file."""
+
+    def fig(name: str) -> str:
+        return name if figures == "." else f"{figures}/{name}"
+
+    lines = header(results)
+    for number, (title, block) in enumerate(SECTIONS, start=1):
+        lines += ["", f"## {number}. {title}", "", *block(results, fig)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,133 @@
+"""The batched bar-by-bar decoder: latents [B, T, l] -> one token array per row and bar.
+
+The decode loop's only contact with the model is :class:`ModelSteps` (the model's
+``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``): a faster decoder with the same three
+calls is swapped in there. :class:`DecodePlan` holds the constraints of a batch (forced tempo per
+bar, allowed instrument families, bars that must hold a note); :func:`template_plan` derives them
+from a source piece's tokens so that a transfer keeps the source's shape.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from emostudio.generation.grammar import K_PITCH, BarGrammar
+from emostudio.generation.sampling import sample_next
+from emostudio.midi.families import Family
+from emostudio.model import CDGMVAE
+from emostudio.tokens.vocab import BAR, PAD, Vocabulary
+
+
+class ModelSteps:
+    """The three decoder calls the loop makes, in one place (swap in a faster decoder here)."""
+
+    def __init__(self, model: CDGMVAE) -> None:
+        self.start = model.decoder_start
+        self.step = model.decoder_step
+        self.next_bar = model.decoder_next_bar
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """Constraints of a batch: ``tempo`` long[B, T] forced Tempo token per bar (None: the model
+    picks the first bar's and, with ``hold_tempo``, it holds for every later bar); ``families``
+    bool[B, 5] allowed instrument families (None: all); ``need_note`` bool[B, T] bars that must
+    hold a note (None: none must)."""
+
+    tempo: torch.Tensor | None = None
+    families: torch.Tensor | None = None
+    need_note: torch.Tensor | None = None
+    hold_tempo: bool = True
+
+    @classmethod
+    def free(cls, lengths: Sequence[int]) -> DecodePlan:
+        """No template: a note in every real bar of each row (row i has ``lengths[i]`` bars)."""
+        need = torch.zeros(len(lengths), max(lengths), dtype=torch.bool)
+        for i, n in enumerate(lengths):
+            need[i, :n] = True
+        return cls(need_note=need)
+
+
+def template_plan(tokens: torch.Tensor, lengths: Sequence[int], vocab: Vocabulary) -> DecodePlan:
+    """The constraints that keep each source's shape (``tokens`` long[B, T, L], row i with
+    ``lengths[i]`` bars): its tempo per bar, its families, and a note in every bar that had one
+    (and in its last bar, so the bar count holds)."""
+    kinds = torch.as_tensor(vocab.kinds, dtype=torch.long, device=tokens.device)
+    fams = torch.as_tensor(vocab.family_of_id, dtype=torch.long, device=tokens.device)
+    b = tokens.shape[0]
+    tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
+    is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
+    families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
+    for f in Family:
+        families[:, int(f)] = (is_pitch & (fams[tokens] == int(f))).flatten(1).any(dim=1)
+    need = is_pitch.any(dim=2)  # [B, T]
+    for i, n in enumerate(lengths):
+        tempo[i, n:] = tempo[i, 0]
+        need[i, n - 1] = True
+        need[i, n:] = False
+    return DecodePlan(tempo=tempo, families=families, need_note=need.cpu())
+
+
+def decode_bars(
+    steps: ModelSteps,
+    grammar: BarGrammar,
+    z: torch.Tensor,
+    plan: DecodePlan,
+    temperature: float,
+    top_p: float,
+    generator: torch.Generator,
+    scope: Callable[[], AbstractContextManager],
+    cancel: threading.Event | None = None,
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
+
+    Each bar's tokens are sampled under the grammar's mask (with ``plan``'s constraints) at
+    ``temperature`` and ``top_p``. ``scope()`` wraps each bar's decoding (the engine's lock,
+    inference mode and thread count; released while the caller handles a bar). Stops (returns)
+    at the next token boundary once ``cancel`` is set."""
+    b, n_bars, _ = z.shape
+    device = z.device
+    tempo = plan.tempo
+    with scope():
+        state = steps.start(b)
+    for t in range(n_bars):
+        with scope():
+            g = grammar.start(
+                b,
+                families=plan.families,
+                forced_tempo=None if tempo is None else tempo[:, t],
+                need_note=None if plan.need_note is None else plan.need_note[:, t],
+            )
+            feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
+            rows: list[list[int]] = [[BAR] for _ in range(b)]
+            z_bar = z[:, t]
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return
+                logits, state = steps.step(feed, z_bar, state)
+                sampled = sample_next(
+                    logits[:, -1], grammar.allowed(g), temperature, top_p, generator
+                )
+                tokens = sampled.tolist()
+                grammar.advance(g, tokens)
+                if g.all_done:
+                    break
+                for row, token, done in zip(rows, tokens, g.done):
+                    if not done:
+                        row.append(token)
+                if any(g.done):
+                    tokens = [PAD if done else token for token, done in zip(tokens, g.done)]
+                    feed = torch.tensor(tokens, dtype=torch.long, device=device)[:, None]
+                else:
+                    feed = sampled[:, None]
+            state = steps.next_bar(state)
+        if t == 0 and tempo is None and plan.hold_tempo:
+            first = torch.tensor([row[1] for row in rows], dtype=torch.long)  # each row's Tempo
+            tempo = first[:, None].expand(b, n_bars)
+        yield t, [np.asarray(row, dtype=np.int32) for row in rows]

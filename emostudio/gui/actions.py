@@ -1,0 +1,106 @@
+"""The window's actions (with their shortcuts, live wherever the focus is) and its menus: File,
+Make, Play, View and Model. :meth:`WindowActions.refresh` enables what can be done now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from emostudio.gui.document import Document
+from emostudio.gui.model_control import ModelControl
+from emostudio.gui.model_menu import ModelMenu
+from emostudio.gui.piano_roll import MODE_LABELS, MODES
+
+Slot = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Commands:
+    """What the actions do (the window's components provide them)."""
+
+    open_file: Slot
+    export_midi: Slot
+    export_wav: Slot
+    quit: Slot
+    play: Slot
+    loop: Slot
+    generate: Slot
+    transfer: Slot
+    cancel: Slot
+    switch_source: Slot
+    set_mode: Callable[[str], object]
+
+
+class WindowActions:
+    def __init__(self, window: QMainWindow, commands: Commands, recent_menu: QMenu) -> None:
+        self._window = window
+        c = commands
+        self.open_action = self._action(
+            "&Open MIDI…", c.open_file, QKeySequence.Open, "Open a MIDI file as the input"
+        )
+        self.export_midi_action = self._action("&Export take as MIDI…", c.export_midi, "Ctrl+E")
+        self.export_wav_action = self._action("Export take as &WAV…", c.export_wav, "Ctrl+Shift+E")
+        self.quit_action = self._action("&Quit", c.quit, QKeySequence.Quit)
+        self.play_action = self._action("Play / Stop", c.play, Qt.Key_Space, "Play or stop (Space)")
+        self.loop_action = self._action("Loop", c.loop, "L")
+        self.generate_action = self._action("&Generate", c.generate, "Ctrl+G")
+        self.transfer_action = self._action("&Transfer", c.transfer, "Ctrl+T")
+        self.cancel_action = self._action("&Cancel", c.cancel, Qt.Key_Escape)
+        self.ab_action = self._action("Switch A/B", c.switch_source, "Tab")
+        self.mode_actions = [
+            self._action(MODE_LABELS[mode], lambda _=False, m=mode: c.set_mode(m), f"Ctrl+{i + 1}")
+            for i, mode in enumerate(MODES)
+        ]
+        self.model_menu = ModelMenu(window)
+        self._build_menus(recent_menu)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self._window)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        self._window.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _build_menus(self, recent_menu: QMenu) -> None:
+        menu = self._window.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addMenu(recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_midi_action)
+        file_menu.addAction(self.export_wav_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        groups = (
+            ("&Make", (self.generate_action, self.transfer_action, self.cancel_action)),
+            ("&Play", (self.play_action, self.loop_action, self.ab_action)),
+            ("&View", self.mode_actions),
+        )
+        for title, actions in groups:
+            sub = menu.addMenu(title)
+            for a in actions:
+                sub.addAction(a)
+        menu.addMenu(self.model_menu)
+
+    def refresh(self, document: Document, model: ModelControl) -> None:
+        """Export needs a finished take with notes; generate an idle model; transfer an input too."""
+        take = document.current
+        ready = (
+            take is not None
+            and take.complete
+            and take.song is not None
+            and take.song.note_count > 0
+        )
+        self.export_midi_action.setEnabled(ready)
+        self.export_wav_action.setEnabled(ready)
+        idle = model.engine is not None and not model.busy
+        self.generate_action.setEnabled(idle)
+        self.transfer_action.setEnabled(idle and document.input_song is not None)
+        self.cancel_action.setEnabled(model.busy)

@@ -1,0 +1,181 @@
+"""Files in and out of the window: open (dialog, drop, recent files) and export a take (one dialog
+for every format of :data:`EXPORT_FORMATS`). The work runs in workers; what the user should know
+comes out as :attr:`FileActions.message`, and what the settings should remember as
+:attr:`FileActions.settings_changed` (the window keeps the settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from emostudio.gui import jobs
+from emostudio.gui.document import Document, Take
+from emostudio.gui.files import (
+    RecentFilesMenu,
+    accepts_drop,
+    dropped_paths,
+    recent_without_missing,
+    safe_file_name,
+)
+from emostudio.gui.worker import Worker, Workers
+from emostudio.midi.song import Song
+from emostudio.settings import Settings
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # in the dialog's title: "Export take as MIDI"
+    suffix: str
+    file_filter: str
+    verb: str  # what the job does, in messages: "cannot render take.wav"
+    job: Callable[[Song, Path, Settings], Any]  # a job of emostudio.gui.jobs
+    written: Callable[[Any], Path | None]  # the job's result -> the file written (None: cancelled)
+
+
+EXPORT_FORMATS = {
+    "midi": ExportFormat(
+        "MIDI",
+        ".mid",
+        "MIDI files (*.mid)",
+        "export",
+        lambda song, path, _settings: jobs.export_midi_job(song, path),
+        lambda path: path,
+    ),
+    "wav": ExportFormat(
+        "WAV",
+        ".wav",
+        "WAV audio (*.wav)",
+        "render",
+        lambda song, path, settings: jobs.render_wav_job(song, path, settings.soundfont),
+        lambda done: done.path if done is not None else None,
+    ),
+}
+
+
+class FileActions(QObject):
+    message = Signal(str, bool)  # text, is an error
+    settings_changed = Signal(dict)  # fields of Settings to change
+    progress = Signal(object, int)  # done (None: finished), total
+
+    def __init__(
+        self,
+        document: Document,
+        workers: Workers,
+        settings: Callable[[], Settings],
+        window: QWidget,
+    ) -> None:
+        super().__init__(window)
+        self.document = document
+        self.workers = workers
+        self._settings = settings
+        self._window = window  # the dialogs' parent
+        self.recent_menu = RecentFilesMenu(window)
+        self.recent_menu.file_chosen.connect(self.open_file)
+        self.recent_menu.clear_requested.connect(self._clear_recent)
+        self.recent_menu.set_files(recent_without_missing(settings().recent_files))
+
+    # ---- in ------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = self._settings().last_open_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self._window,
+            "Open a MIDI file",
+            start,
+            "MIDI files (*.mid *.midi *.kar);;All files (*)",
+        )
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> Worker | None:
+        """Load ``path`` as the input in the background; a bad file leaves the current work as it is."""
+        path = Path(path)
+        if not jobs.is_midi_path(path):
+            self.message.emit(
+                f"{path.name} is not a MIDI file (.mid or .midi): nothing was opened", True
+            )
+            return None
+        self.message.emit(f"reading {path.name}…", False)
+        return self.workers.run(
+            jobs.load_song_job(path),
+            f"open {path.name}",
+            on_result=self._on_song_loaded,
+            on_error=lambda message: self.message.emit(f"cannot open {path.name}: {message}", True),
+        )
+
+    def accepts(self, mime: QMimeData) -> bool:
+        """A drag the window takes (any local file: the drop says which it cannot use)."""
+        return accepts_drop(mime)
+
+    def drop(self, mime: QMimeData) -> bool:
+        """Open the first MIDI file of a drop; False (and a message) when there is none."""
+        paths = dropped_paths(mime)
+        midi = [p for p in paths if jobs.is_midi_path(p)]
+        if not midi:
+            names = ", ".join(p.name for p in paths) or "that"
+            self.message.emit(f"{names}: not a MIDI file (.mid or .midi): nothing was opened", True)
+            return False
+        self.open_file(midi[0])
+        if len(midi) > 1:
+            self.message.emit(
+                f"opened {midi[0].name}; one input at a time, the other files were left", False
+            )
+        return True
+
+    def _on_song_loaded(self, loaded: jobs.LoadedSong) -> None:
+        self.document.set_input(loaded.song, loaded.path)
+        self.message.emit(loaded.note, False)
+        recent = self._settings().with_recent_file(str(loaded.path)).recent_files
+        self.settings_changed.emit(
+            {"last_open_dir": str(loaded.path.parent), "recent_files": recent}
+        )
+        self.recent_menu.set_files(recent_without_missing(recent))
+
+    def _clear_recent(self) -> None:
+        self.settings_changed.emit({"recent_files": ()})
+        self.recent_menu.set_files(())
+
+    # ---- out -----------------------------------------------------------------------------------
+    def export_dialog(self, take: Take | None, kind: str) -> None:
+        """Ask where to export ``take`` as ``kind`` (a key of :data:`EXPORT_FORMATS`), then do it."""
+        if take is None or take.song is None:
+            self.message.emit("no take to export: generate or transfer first", True)
+            return
+        fmt = EXPORT_FORMATS[kind]
+        settings = self._settings()
+        folder = settings.last_export_dir or settings.last_open_dir or str(Path.home())
+        suggested = str(Path(folder) / f"{safe_file_name(take.name)}{fmt.suffix}")
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, f"Export take as {fmt.name}", suggested, fmt.file_filter
+        )
+        if path:
+            self.export(take, Path(path) if Path(path).suffix else Path(path + fmt.suffix), kind)
+
+    def export(self, take: Take, path: Path, kind: str) -> Worker:
+        if take.song is None:
+            raise ValueError(f"{take.name} has no music to export yet")
+        fmt = EXPORT_FORMATS[kind]
+        self.message.emit(f"{fmt.verb}ing {path.name}…", False)
+
+        def done(result: Any) -> None:
+            written = fmt.written(result)
+            if written is not None:
+                self.document.mark_exported(take, written)
+                self.settings_changed.emit({"last_export_dir": str(Path(written).parent)})
+                self.message.emit(f"exported {take.name} to {written}", False)
+
+        worker = self.workers.run(
+            fmt.job(take.song, path, self._settings()),
+            f"{fmt.verb} {fmt.name}",
+            on_progress=lambda p: self.progress.emit(p.done, p.total),
+            on_result=done,
+            on_error=lambda message: self.message.emit(
+                f"cannot {fmt.verb} {path.name}: {message}", True
+            ),
+        )
+        worker.finished.connect(lambda: self.progress.emit(None, 0))
+        return worker

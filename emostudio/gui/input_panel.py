@@ -1,0 +1,47 @@
+"""The Input box: what the input piece is, and how the model hears it once it has listened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from emostudio.gui.document import Document
+from emostudio.midi.song import Song
+
+NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
+
+
+def describe_input(name: str, song: Song, recognition: Any = None) -> str:
+    """The input's description (rich text): name, size and, when recognised, its emotion."""
+    text = (
+        f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
+        f"{len(song.tracks)} tracks"
+    )
+    if recognition is not None:
+        emotion = recognition.emotion
+        text += (
+            f"<br>heard as <b>{emotion.name}</b> "
+            f"(valence {emotion.valence:+.2f}, arousal {emotion.arousal:+.2f})"
+        )
+    return text
+
+
+class InputPanel(QGroupBox):
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__("Input", parent)
+        self.document = document
+        self.label = QLabel(NO_INPUT)
+        self.label.setWordWrap(True)
+        self.label.setObjectName("dim")
+        QVBoxLayout(self).addWidget(self.label)
+        document.input_changed.connect(self.refresh)
+        document.input_recognised.connect(self.refresh)
+
+    def refresh(self) -> None:
+        d = self.document
+        if d.input_song is None:
+            self.label.setText(NO_INPUT)
+            return
+        name = d.input_path.name if d.input_path else d.input_song.name
+        self.label.setText(describe_input(name, d.input_song, d.input_recognition))

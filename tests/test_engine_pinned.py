@@ -1,0 +1,155 @@
+"""Pinned outputs: the engine's results for fixed seeds, on a tiny model and on the shipped one.
+
+The digests were taken from the engine before it was split into tokens/window, generation/latents
+and generation/decode; the split must not change a single note. Each digest is SHA-256 of the
+``repr`` of the Song (tracks, notes, tempo map, metre), or of every streamed bar's Song in turn.
+A deliberate change of the engine's output must update them, and say so in its commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emostudio.emotion import Emotion
+from emostudio.generation import Engine
+from emostudio.midi import Note, Song, TempoChange, Track
+from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
+from emostudio.model import CDGMVAE, ModelConfig, save_model
+from emostudio.tokens import TokenizerConfig
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
+HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
+
+
+def digest(*songs: Song) -> str:
+    return hashlib.sha256("\n".join(repr(s) for s in songs).encode()).hexdigest()[:16]
+
+
+def pinned_song() -> Song:
+    """Three bars at 84 BPM: piano chords, a bass line, and a dense bar 1 (longer than the tiny
+    model's 40 tokens, so the window's truncation rule is exercised)."""
+    keys, bass = [], []
+    for bar in range(3):
+        t0 = bar * TICKS_PER_BAR
+        step = 2 if bar == 1 else 4
+        for sub in range(0, 16, step):
+            start = t0 + sub * TICKS_PER_SUBBEAT
+            chord = (0, 3, 7) if bar != 2 else (0, 4, 7)
+            keys += [
+                Note(57 + i + sub % 3, start, start + step * TICKS_PER_SUBBEAT, 72) for i in chord
+            ]
+        bass.append(Note(33 + bar * 2, t0, t0 + TICKS_PER_BAR, 90))
+    return Song(
+        tracks=(
+            Track(33, False, "Bass").with_notes(bass),
+            Track(0, False, "Keys").with_notes(keys),
+        ),
+        tempos=(TempoChange(0, 84.0),),
+        name="pinned",
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    torch.manual_seed(0)
+    tc = TokenizerConfig()
+    config = ModelConfig.for_tokenizer(
+        tc,
+        d_model=32,
+        n_heads=2,
+        n_enc_layers=1,
+        n_dec_layers=1,
+        bar_len=40,
+        latent_r=4,
+        latent_k=4,
+        feature_hidden=16,
+        dropout=0.0,
+    )
+    model = CDGMVAE(config)
+    folder = save_model(model, tc, tmp_path_factory.mktemp("models") / "tiny")
+    return Engine.load(folder, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Engine.load(SHIPPED, device="cpu", prior="fitted")
+
+
+def outputs(engine: Engine) -> dict[str, str]:
+    song = pinned_song()
+    out = {}
+    for name, target, seed in (("generate happy", HAPPY, 11), ("generate sad", SAD, 12)):
+        events = list(engine.generate(target, bars=4, seed=seed))
+        out[name] = digest(*(e.song for e in events))
+    out["generate_many"] = digest(*engine.generate_many([TENSE, CALM], bars=4, seed=13))
+    events = list(engine.transfer(song, CALM, seed=14))
+    out["transfer"] = digest(*(e.song for e in events))
+    out["transfer_many"] = digest(*engine.transfer_many([song, song], [HAPPY, SAD], seed=15))
+    code = engine.encode(song)
+    out["decode"] = digest(engine.decode(code.z_r, code.z_k, seed=16))
+    out["decode template"] = digest(engine.decode(code.z_r, code.z_k, template=song, seed=17))
+    out["decode_many"] = digest(*engine.decode_many([(code.z_r, code.z_k)] * 2, seed=18))
+    return out
+
+
+def recognition(engine: Engine) -> list[float]:
+    rec = engine.recognise(pinned_song())
+    return [*rec.arousal, *rec.valence, rec.overall_arousal, rec.overall_valence]
+
+
+TINY = {
+    "generate happy": "2377db7525c1bfd7",
+    "generate sad": "6c4261e58ed188e1",
+    "generate_many": "bfca8302fa8e2f72",
+    "transfer": "7f30c04d3321595f",
+    "transfer_many": "ed9a1c078ba90f3f",
+    "decode": "6a0eb38907a55255",
+    "decode template": "000e0cca610711e6",
+    "decode_many": "23082f2a20946936",
+}
+TINY_RECOGNITION = [
+    0.3135562539100647,
+    0.30554452538490295,
+    0.31671983003616333,
+    0.4246388077735901,
+    0.4448114335536957,
+    0.4324312210083008,
+    0.3119206726551056,
+    0.43394219875335693,
+]
+SHIPPED_DIGESTS = {
+    "generate happy": "dc5560a34b7a4eeb",
+    "generate sad": "3e0cb3f90816864c",
+    "generate_many": "d997292b95351f58",
+    "transfer": "d09faae511983c25",
+    "transfer_many": "ac5b981700064508",
+    "decode": "bc38bf03fcdb9520",
+    "decode template": "96c238e5e59d1c73",
+    "decode_many": "49140653fbc1abfe",
+}
+SHIPPED_RECOGNITION = [
+    0.9248524904251099,
+    0.986080527305603,
+    0.958460807800293,
+    0.2515873610973358,
+    0.15418164432048798,
+    0.10404198616743088,
+    0.9645351767539978,
+    0.16131429374217987,
+]
+
+
+def test_tiny_model_outputs_are_pinned(tiny):
+    assert outputs(tiny) == TINY
+    np.testing.assert_allclose(recognition(tiny), TINY_RECOGNITION, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_shipped_model_outputs_are_pinned(shipped):
+    assert outputs(shipped) == SHIPPED_DIGESTS
+    np.testing.assert_allclose(recognition(shipped), SHIPPED_RECOGNITION, rtol=1e-5, atol=1e-6)
