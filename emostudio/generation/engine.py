@@ -37,7 +37,7 @@ import torch
 
 from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
-from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
+from emostudio.generation.decode import DecodePlan, decode_bars, template_plan
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
     DIMENSIONS,
@@ -49,6 +49,7 @@ from emostudio.generation.latents import (
 from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.midi.song import Song
 from emostudio.model import CDGMVAE
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
@@ -116,7 +117,7 @@ class Engine:
         self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
-        self.steps = ModelSteps(model)
+        self.steps = FastDecoder(model)  # the decoder step; decode.ModelSteps is the reference
         self._lock = threading.Lock()
 
     @classmethod
