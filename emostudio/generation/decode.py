@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -24,8 +25,21 @@ from emostudio.model import CDGMVAE
 from emostudio.tokens.vocab import BAR, PAD, TokenKind, Vocabulary
 
 
+class DecodeSteps(Protocol):
+    """The three decoder calls the loop makes: :class:`ModelSteps` (the model's own) or
+    :class:`emostudio.model.fast_decode.FastDecoder` (the same logits, faster)."""
+
+    def start(self, batch: int) -> Any: ...
+
+    def step(
+        self, tokens: torch.Tensor, z_bar: torch.Tensor, state: Any
+    ) -> tuple[torch.Tensor, Any]: ...
+
+    def next_bar(self, state: Any) -> Any: ...
+
+
 class ModelSteps:
-    """The three decoder calls the loop makes, in one place (swap in a faster decoder here)."""
+    """The model's own three decoder calls (the reference the fast decoder is tested against)."""
 
     def __init__(self, model: CDGMVAE) -> None:
         self.start = model.decoder_start
@@ -75,7 +89,7 @@ def template_plan(tokens: torch.Tensor, lengths: Sequence[int], vocab: Vocabular
 
 
 def decode_bars(
-    steps: ModelSteps,
+    steps: DecodeSteps,
     grammar: BarGrammar,
     z: torch.Tensor,
     plan: DecodePlan,

@@ -23,9 +23,11 @@ a new FastDecoder after the model's weights change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.layers import NOT_PITCHED
@@ -88,12 +90,14 @@ class FastDecoder:
                 assert pc.shape[0] == NOT_PITCHED + 1
                 head += pc[stack.pitch_class]
             self.head = head.T.contiguous()  # [d, V]
-            self.z_w = torch.cat([p.weight for p in dec.z_proj]).T.contiguous()  # [l, N*d]
-            self.z_b = torch.cat([p.bias for p in dec.z_proj])  # [N*d]
+            self.z_w = torch.cat(
+                [cast(nn.Linear, p).weight for p in dec.z_proj]
+            ).T.contiguous()  # [l, N*d]
+            self.z_b = torch.cat([cast(nn.Linear, p).bias for p in dec.z_proj])  # [N*d]
             self.ln_f = (stack.ln_f.weight.clone(), stack.ln_f.bias.clone())
             self.eps_f = stack.ln_f.eps
             self.layers = []
-            for block in stack.layers:
+            for block in stack.blocks:
                 qkv = block.attn.qkv.weight.T.contiguous()  # [d, 3d]
                 mlp = block.mlp
                 self.layers.append(
@@ -111,7 +115,7 @@ class FastDecoder:
                         down_b=mlp.down.bias.clone(),
                     )
                 )
-            rotary = stack.layers[0].attn.rotary
+            rotary = stack.blocks[0].attn.rotary
             self.rotor = torch.complex(rotary.cos, rotary.sin)  # [2L, hd/2]
             heads = 2 * self.n_heads  # q's and k's heads (repeat is slow on complex tensors)
             self.rotor_qk = torch.complex(rotary.cos.repeat(1, heads), rotary.sin.repeat(1, heads))
@@ -191,6 +195,7 @@ class FastDecoder:
         causal = torch.full((n, n), float("-inf"), device=tokens.device).triu(1)
         mask = state.bias[:, None, None, :s1].repeat(1, 1, n, 1)  # [B, 1, n, s1]
         mask[..., s0:s1] += causal
+        assert state.cond is not None  # set by step() before the layers run
         cond = state.cond.repeat_interleave(n, dim=1)  # [N + 1, B * n, d]
         rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
         x = self.embed[tokens.reshape(-1)] + cond[0]  # [B * n, d]
