@@ -12,10 +12,9 @@ from PySide6.QtWidgets import QApplication
 from emostudio import __version__
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.theme import apply_theme
+from emostudio.shipped import icon_path
 
-ICON = (
-    Path(__file__).resolve().parents[2] / "resources" / "icons" / "emostudio.svg"
-)  # in a source checkout
+ICON = icon_path()  # in the package (wheel, bundle) or the source checkout
 
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005). The
