@@ -78,3 +78,17 @@ def test_a_missing_extra_is_named(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(plot_cmd, "run", needs_matplotlib)
     assert main(["plot", str(tmp_path)]) == 1
     assert "pip install 'emostudio[plots]'" in capsys.readouterr().err
+
+
+def test_a_wav_to_an_unwritable_place_is_one_error_without_a_del_traceback(tmp_path, monkeypatch):
+    import gc
+    import io
+
+    from emostudio.playback.render import _write_wav
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(OSError):
+        _write_wav(io.BytesIO(b"\0" * 64), tmp_path / "no such folder" / "x.wav", 44_100, 1.0)
+    gc.collect()
+    assert unraisable == []
