@@ -21,6 +21,10 @@ Every event has ``"event"`` (its kind) and ``"time"`` (Unix seconds). Kinds and 
 - ``done``: ``step``, ``reason`` ("finished", "time_budget" or "cancelled"), ``best`` (the best
   validation metrics, or null), ``best_path``, ``elapsed_s``, ``rank``, ``weights_sha256`` (a
   fingerprint of the final weights: equal on every rank of a DDP run).
+- ``stage`` (a recipe, :mod:`emostudio.training.recipe`): ``index``, ``count``, ``name``,
+  ``path`` (the stage's run folder); that stage's events from ``start`` to ``done`` follow.
+- ``prior``: ``path`` (the model folder the fitted prior was written into), ``seconds``.
+- ``recipe_done``: ``best_path`` (the run's model), ``elapsed_s``, ``prior_fitted``.
 - ``error``: ``message`` (one line). The process then exits with a non-zero code.
 """
 
@@ -30,7 +34,7 @@ import json
 import math
 import time
 
-KINDS = ("start", "step", "val", "checkpoint", "done", "error")
+KINDS = ("start", "step", "val", "checkpoint", "done", "error", "stage", "prior", "recipe_done")
 
 
 def event(kind: str, /, **fields) -> dict:
