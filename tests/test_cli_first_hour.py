@@ -92,3 +92,62 @@ def test_a_wav_to_an_unwritable_place_is_one_error_without_a_del_traceback(tmp_p
         _write_wav(io.BytesIO(b"\0" * 64), tmp_path / "no such folder" / "x.wav", 44_100, 1.0)
     gc.collect()
     assert unraisable == []
+
+
+SHIPPED = str(ROOT / "models" / "default")
+
+
+def _analysis(path, capsys) -> dict:
+    import json
+
+    assert main(["analyze", str(path), "--json", "--model", SHIPPED]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_one_bar_count_a_note_held_into_later_bars_counts_them(tmp_path, capsys):
+    from songs import song_of
+
+    from emostudio.cli.analyze import format_analysis
+    from emostudio.midi import read_midi, write_midi
+
+    # a chord in bar 1 held for three bars: the tokens start in 1 bar, the notes fill 3
+    path = tmp_path / "held.mid"
+    write_midi(song_of([(60, 0, 48), (64, 0, 48), (67, 4, 8)]), path)
+    song = read_midi(path)
+    analysis = _analysis(path, capsys)
+    assert analysis["bars"] == song.n_bars == 3
+    assert len(analysis["bar_keys"]) == len(analysis["emotion"]["bar_p_high_arousal"]) == 3
+    assert "3 bars of 16 sub-beats" in "\n".join(format_analysis(analysis))
+
+
+def test_a_long_piece_is_analysed_whole_and_heard_on_its_first_bars_named_by_its_file(
+    tmp_path, capsys
+):
+    from emostudio.piece_rules import LONG_PIECE_BARS
+
+    path = write_midi_file(tmp_path / "long piece.mid", piece(2, bars=LONG_PIECE_BARS + 44))
+    analysis = _analysis(path, capsys)
+    assert analysis["bars"] == LONG_PIECE_BARS + 44 and analysis["tempo_bpm"] > 0
+    assert analysis["global_key"] is not None
+    emotion = analysis["emotion"]
+    assert emotion["heard_bars"] == LONG_PIECE_BARS
+    assert emotion["notes"] == [
+        f"long piece.mid has {LONG_PIECE_BARS + 44} bars: its first {LONG_PIECE_BARS} are "
+        "heard and transferred"
+    ]
+
+
+def test_a_drums_only_piece_gets_a_note_instead_of_a_valence(tmp_path, capsys):
+    from songs import song_of
+
+    from emostudio.cli.analyze import format_analysis
+    from emostudio.midi import write_midi
+
+    path = tmp_path / "drums.mid"
+    write_midi(song_of([(36 + i % 3, 4 * i, 2) for i in range(16)], drums=True), path)
+    analysis = _analysis(path, capsys)
+    emotion = analysis["emotion"]
+    assert emotion["valence"] is None and emotion["p_high_valence"] is None
+    assert emotion["quadrant"] is None and 0.0 <= emotion["p_high_arousal"] <= 1.0
+    text = "\n".join(format_analysis(analysis))
+    assert "valence not judged" in text and "drums carry no key" in text

@@ -17,11 +17,10 @@ from typing import Any
 
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
+from emostudio.piece_rules import LONG_PIECE_BARS, heard_part
 
 log = logging.getLogger(__name__)
 
-#: Pieces longer than this many bars load (and play, and draw), but a transfer takes its first bars.
-LONG_PIECE_BARS = 256
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 
 Target = Emotion | Sequence[Emotion]
@@ -138,8 +137,7 @@ def recognise_job(engine, song: Song):
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
         yield Progress(0, 1, "pieces", text="listening…")
-        heard = song.slice_bars(0, LONG_PIECE_BARS) if song.n_bars > LONG_PIECE_BARS else song
-        return engine.recognise(heard)
+        return engine.recognise(heard_part(song))
 
     return job
 
