@@ -146,3 +146,22 @@ def test_metainfo_passes_appstreamcli_validate():
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+BUNDLE = ROOT / "dist" / "emostudio"
+
+
+@pytest.mark.skipif(
+    not (BUNDLE / "emostudio").is_file(),
+    reason="no built bundle (packaging/build-bundle.sh builds dist/emostudio in ~10 min)",
+)
+def test_the_built_bundle_passes_its_smoke_test():
+    done = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "smoke-test.sh"), str(BUNDLE)],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "smoke test passed" in done.stdout
