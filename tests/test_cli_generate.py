@@ -173,7 +173,10 @@ def test_transfer_keeps_bars_tempo_and_instrument(model_dir, tmp_path, capsys):
     "content, message",
     [
         (b"this is not midi at all", "not a MIDI file"),
-        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff", "corrupt MIDI data"),
+        (
+            b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff",
+            "file ends early (truncated)",
+        ),
         (None, "has no notes"),
     ],
 )

@@ -144,3 +144,40 @@ def test_resolve_device(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda")
     assert resolve_device("cuda:1") == torch.device("cuda", 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("n_dec_layers", 100_000), ("d_model", 1e9), ("d_model", 10**9), ("latent_k", True)],
+)
+def test_crafted_sizes_are_refused_before_anything_is_built(tmp_path, monkeypatch, name, value):
+    import emostudio.model.store as store
+
+    folder = save_model(tiny_model(), TokenizerConfig(), tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg[name] = value
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+    def never(*args, **kwargs):
+        raise AssertionError("a model was built from an unchecked config")
+
+    monkeypatch.setattr(store, "CDGMVAE", never)
+    with pytest.raises(ModelLoadError, match=name) as info:
+        load_model(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_a_config_that_disagrees_with_the_weights_allocates_nothing(tmp_path, monkeypatch):
+    import emostudio.model.store as store
+
+    folder = save_model(tiny_model(), TokenizerConfig(), tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["d_model"], cfg["n_dec_layers"] = 4096, 64  # within bounds, but not these weights
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+    def never(*args, **kwargs):
+        raise AssertionError("weights were read before the shapes were checked")
+
+    monkeypatch.setattr(store, "load_file", never)
+    with pytest.raises(ModelLoadError, match=r"config\.json implies|do not match"):
+        load_model(folder)

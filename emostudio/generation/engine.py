@@ -52,6 +52,7 @@ from emostudio.model import CDGMVAE
 from emostudio.model.fast_decode import FastDecoder
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
+from emostudio.shipped import default_model_path
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.window import SongBuilder, encode_window
 
@@ -65,11 +66,11 @@ PRIOR_CHOICES = ("auto", "fitted", "learned")
 
 
 def default_model_dir() -> Path:
-    """``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` beside the package (the repo root)."""
+    """``$EMOSTUDIO_MODEL_DIR``, else the shipped model (:func:`emostudio.shipped.default_model_path`)."""
     env = os.environ.get(MODEL_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models" / "default"
+    return default_model_path()
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ from typing import Any
 from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
+from emostudio.piece_rules import heard_part
 from emostudio.progress import Progress
 
 log = logging.getLogger(__name__)
 
 # Pieces longer than LONG_PIECE_BARS (emostudio.decoding) load (and play, and draw), but a transfer
-# takes their first bars.
+# takes their first bars (emostudio.piece_rules).
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 
 Target = Emotion | Sequence[Emotion]
@@ -131,8 +132,7 @@ def recognise_job(engine, song: Song):
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
         yield Progress("pieces", done=0, total=1, text="listening…")
-        heard = song.slice_bars(0, LONG_PIECE_BARS) if song.n_bars > LONG_PIECE_BARS else song
-        return engine.recognise(heard)
+        return engine.recognise(heard_part(song))
 
     return job
 

@@ -56,14 +56,27 @@ def read_midi(path: str | os.PathLike) -> Song:
     return song_from_bytes(data, source=str(path), name=path.stem)
 
 
+def _plain_reason(exc: Exception) -> str:
+    """What mido's exception means, in words a user can act on."""
+    if isinstance(exc, EOFError):
+        return "file ends early (truncated)"
+    if isinstance(exc, KeyError):  # mido's table of message types has no such status byte
+        return f"corrupt MIDI data (unknown event {exc.args[0] if exc.args else ''})".replace(
+            " )", ")"
+        )
+    reason = str(exc).strip()
+    return (
+        f"corrupt MIDI data ({reason})" if reason else f"corrupt MIDI data ({type(exc).__name__})"
+    )
+
+
 def song_from_bytes(data: bytes, source: str = "<bytes>", name: str = "") -> Song:
     if len(data) < 14 or not data.startswith(b"MThd"):
         raise MidiReadError(source, "not a MIDI file (no MThd header)")
     try:
         midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
-        reason = str(exc).strip() or type(exc).__name__
-        raise MidiReadError(source, f"corrupt MIDI data ({reason})") from exc
+        raise MidiReadError(source, _plain_reason(exc)) from exc
     try:
         return _song_from_midifile(midi, source, name)
     except MidiReadError:

@@ -189,7 +189,9 @@ def _float_writer(synth) -> Callable[[int], np.ndarray]:
 
 def _write_wav(scratch, path: Path, sample_rate: int, gain: float) -> None:
     """Float samples from ``scratch`` scaled by ``gain`` -> 16-bit stereo WAV at ``path``, atomically."""
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+    # the file is opened here, not by wave.open: a Wave_write whose own open failed prints a
+    # traceback from its __del__ after the error has been reported
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh, wave.open(fh, "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
         out.setframerate(sample_rate)

@@ -4,6 +4,8 @@ Every event has ``"event"`` (its kind) and ``"time"`` (Unix seconds); the :class
 of each kind below lists its fields, and the function of the same name (:func:`start`,
 :func:`step`, ...) makes one. Readers of the JSON lines (the wizard) get the same dicts back;
 ``TrainingEvent`` is their union, told apart by ``ev["event"]``.
+A recipe (:mod:`emostudio.training.recipe`) wraps its stages' events: ``stage`` before each stage's
+``start``…``done``, then ``prior`` and ``recipe_done``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import math
 import time
 from typing import Any, Literal, TypedDict, get_args
 
-Kind = Literal["start", "step", "val", "checkpoint", "done", "error"]
+Kind = Literal[
+    "start", "step", "val", "checkpoint", "done", "error", "stage", "prior", "recipe_done"
+]
 KINDS: tuple[str, ...] = get_args(Kind)
 StopReason = Literal["finished", "time_budget", "cancelled"]
 
@@ -98,7 +102,45 @@ class ErrorEvent(TypedDict):
     message: str  # one line
 
 
-TrainingEvent = StartEvent | StepEvent | ValEvent | CheckpointEvent | DoneEvent | ErrorEvent
+class StageEvent(TypedDict):
+    """A recipe's stage begins; its training events follow."""
+
+    event: Literal["stage"]
+    time: float
+    index: int  # 1-based
+    count: int
+    name: str
+    path: str  # the stage's run folder
+
+
+class PriorEvent(TypedDict):
+    """A recipe fitted the generation prior into its model folder."""
+
+    event: Literal["prior"]
+    time: float
+    path: str
+    seconds: float
+
+
+class RecipeDoneEvent(TypedDict):
+    event: Literal["recipe_done"]
+    time: float
+    best_path: str  # the run's model
+    elapsed_s: float
+    prior_fitted: bool
+
+
+TrainingEvent = (
+    StartEvent
+    | StepEvent
+    | ValEvent
+    | CheckpointEvent
+    | DoneEvent
+    | ErrorEvent
+    | StageEvent
+    | PriorEvent
+    | RecipeDoneEvent
+)
 
 
 def _now() -> float:
@@ -200,6 +242,24 @@ def done(
 
 def error(*, message: str) -> ErrorEvent:
     return ErrorEvent(event="error", time=_now(), message=message)
+
+
+def stage(*, index: int, count: int, name: str, path: str) -> StageEvent:
+    return StageEvent(event="stage", time=_now(), index=index, count=count, name=name, path=path)
+
+
+def prior(*, path: str, seconds: float) -> PriorEvent:
+    return PriorEvent(event="prior", time=_now(), path=path, seconds=seconds)
+
+
+def recipe_done(*, best_path: str, elapsed_s: float, prior_fitted: bool) -> RecipeDoneEvent:
+    return RecipeDoneEvent(
+        event="recipe_done",
+        time=_now(),
+        best_path=best_path,
+        elapsed_s=elapsed_s,
+        prior_fitted=prior_fitted,
+    )
 
 
 def event(kind: str, /, **fields: Any) -> dict[str, Any]:

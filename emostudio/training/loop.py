@@ -350,6 +350,44 @@ def train(
         )
         yield events.checkpoint(step=step, kind="last", path=str(run_dir / "last"))
 
+    validated_step = -1
+
+    def validate() -> Iterator[dict]:
+        """Validate the weights of this step; a new best is written to best/ at once."""
+        nonlocal best_score, best_metrics, validated_step
+        metrics = evaluate(
+            model,
+            data,
+            val,
+            train_config.batch_size,
+            device,
+            train_config.best_emotion_weight,
+        )
+        validated_step = step
+        is_best = best_score is None or metrics["score"] < best_score
+        if is_best:
+            best_score, best_metrics = metrics["score"], {**metrics, "step": step}
+        yield record(
+            events.val(
+                step=step,
+                epoch=round(step / epoch_steps, 4),
+                metrics=metrics,
+                best=is_best,
+            )
+        )
+        if is_best:
+            save_path = run_dir / "best"
+            write_folder_atomically(
+                save_path,
+                model_files(
+                    model,
+                    cache.tokenizer_config,
+                    model_card(model_config, train_config, step, best_metrics, cache),
+                    best_metrics,
+                ),
+            )
+            yield events.checkpoint(step=step, kind="best", path=str(save_path))
+
     n_params = sum(p.numel() for p in model.parameters())
     yield record(
         events.start(
@@ -368,6 +406,7 @@ def train(
     )
     model.train()
     reason: events.StopReason = "finished"
+    first_step = step
     last_save = time.monotonic()
     saved_step = step
     window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
@@ -384,6 +423,10 @@ def train(
                 stop = int(flag.item())
             if stop:
                 reason = "cancelled" if stop == 1 else "time_budget"
+                # weights trained since the last validation are validated too, so a run stopped
+                # early (Ctrl-C, SIGTERM, --max-minutes) leaves a best/ for fit-prior and the app
+                if is_main and step > first_step and validated_step != step:
+                    yield from validate()
                 break
             batch = sampler.batch(step).to(device)
             lr, b = learning_rate(step, train_config), beta(step, train_config)
@@ -423,37 +466,7 @@ def train(
                 window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
             end_of_epoch = step % epoch_steps == 0 or step == train_config.max_steps
             if is_main and end_of_epoch:
-                metrics = evaluate(
-                    model,
-                    data,
-                    val,
-                    train_config.batch_size,
-                    device,
-                    train_config.best_emotion_weight,
-                )
-                is_best = best_score is None or metrics["score"] < best_score
-                if is_best:
-                    best_score, best_metrics = metrics["score"], {**metrics, "step": step}
-                yield record(
-                    events.val(
-                        step=step,
-                        epoch=round(step / epoch_steps, 4),
-                        metrics=metrics,
-                        best=is_best,
-                    )
-                )
-                if is_best:
-                    save_path = run_dir / "best"
-                    write_folder_atomically(
-                        save_path,
-                        model_files(
-                            model,
-                            cache.tokenizer_config,
-                            model_card(model_config, train_config, step, best_metrics, cache),
-                            best_metrics,
-                        ),
-                    )
-                    yield events.checkpoint(step=step, kind="best", path=str(save_path))
+                yield from validate()
                 yield from save_last()
                 last_save, saved_step = time.monotonic(), step
                 window_t0 = time.perf_counter()
