@@ -32,11 +32,14 @@ QUADRANTS = (1, 2, 3, 4)
 
 def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, seed):
     """The model's pieces for these targets in a form (the only place that calls the engine)."""
+    from emostudio.decoding import DecodingSettings
     from emostudio.emotion import Emotion
     from emostudio.generation.form import apply_form, plan_form, repeat_bars
 
     temperature, top_p, tau, continuity = sampling
-    engine.latent_temperature, engine.continuity = tau, continuity
+    settings = DecodingSettings(
+        temperature=temperature, top_p=top_p, latent_temperature=tau, continuity=continuity
+    )
     copy = variation.startswith("copy")
     amounts = variation.removeprefix("copy").strip("-") or "0"
     plan = plan_form(
@@ -44,11 +47,11 @@ def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, se
     )
     latents = []
     for i, q in enumerate(quadrants):
-        z_r, z_k = engine.target_latents(Emotion.from_quadrant(int(q)), bars, seed=seed + i)
+        z_r, z_k = engine.target_latents(
+            Emotion.from_quadrant(int(q)), bars, seed=seed + i, settings=settings
+        )
         latents.append(apply_form(z_r, z_k, plan, cadence))
-    songs = engine.decode_many(
-        latents, temperature=temperature, top_p=top_p, seed=seed, batch_size=64
-    )
+    songs = engine.decode_many(latents, seed=seed, settings=settings, batch_size=64)
     return [repeat_bars(song, plan) for song in songs] if copy else songs
 
 

@@ -7,6 +7,7 @@ the emotion the model recognises in the piece before and after.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from emostudio.cli.generate import add_model_arguments
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.emotion import Emotion, EmotionError
     from emostudio.generation import DIMENSIONS, EngineError
     from emostudio.midi import MidiReadError, read_midi
+    from emostudio.piece_rules import UNPITCHED_NOTE, heard_part, is_unpitched, long_piece_note
 
     try:
         target = Emotion.parse(args.to)
@@ -55,22 +57,29 @@ def run(args: argparse.Namespace) -> int:
     except MidiReadError as exc:
         raise CommandError(str(exc)) from exc
     try:
-        check_piece(song, f"{args.input}: the MIDI file")
+        check_piece(song, f"{args.input}: the MIDI file", max_bars=None)
     except EngineError as exc:
         raise CommandError(str(exc)) from exc
     from emostudio.cli.pieces import check_variations, summary, write_variations
 
     k = check_variations(args)
+    name = Path(args.input).name
+    note = long_piece_note(name, song.n_bars)
+    if note is not None:
+        print(note, file=sys.stderr)
+    if is_unpitched(song):
+        print(f"{name}: {UNPITCHED_NOTE}", file=sys.stderr)
+    song = heard_part(song)  # as the app does (emostudio.piece_rules)
     check_outputs(args)
     engine = load_engine(args)
     dims = (args.only,) if args.only else DIMENSIONS
     try:
         before = engine.recognise(song)
     except EngineError as exc:
-        raise CommandError(f"{args.input}: {exc}") from exc
+        raise CommandError(f"{name}: {exc}") from exc
     if k > 1:
         songs = engine.transfer_many([song] * k, [target] * k, args.strength, dims, seed=args.seed)
-        print(f"{args.input}: recognised {before.emotion}")
+        print(f"{name}: recognised {before.emotion}")
         print(f"{summary(write_variations(songs, args), songs)}, moved towards {target}")
         return 0
     result = run_engine(

@@ -87,13 +87,14 @@ class TransformPanel(QWidget):
             "Transfer the whole input; untick to transfer only its first bars, "
             "as many as the Bars box says"
         )
-        dims_row.addWidget(self.whole_box)
         how_far = QLabel("how far to move")
         how_far.setObjectName("dim")
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
         transfer_layout.addWidget(how_far)
         transfer_layout.addLayout(dims_row)
+        # its own line: beside "Move Arousal Valence" it was cut to "Whole piec" at the default size
+        transfer_layout.addWidget(self.whole_box)
 
         sampling_box = QGroupBox("Sampling")
         self.bars_spin = QSpinBox()
