@@ -260,10 +260,12 @@ class Engine:
         ctx = min(CONTEXT_BARS, n)
         with self._decoding():
             tokens = self._window([song], [n])
-            z0, z1 = self._piece_latents(tokens, target, s)
+            # the context and the bar before it (its memory) are encoded, not the whole piece
+            z0, z1 = self._piece_latents(tokens[:, max(0, n - ctx - 1) :], target, s)
+            z0, z1 = z0[-ctx:], z1[-ctx:]
             weights = [(j + 1) / bars for j in range(bars)]
-            new = blend(cycled(z0[n - ctx :], bars), cycled(z1[n - ctx :], bars), weights)
-            z = torch.cat([z0[n - ctx :], new])[None].expand(k, -1, -1)
+            new = blend(cycled(z0, bars), cycled(z1, bars), weights)
+            z = torch.cat([z0, new])[None].expand(k, -1, -1)
         shape = template_plan(tokens, [n], self.tokenizer.vocab)
         assert shape.tempo is not None and shape.families is not None
         tempo = torch.cat([shape.tempo[0, n - ctx :], shape.tempo[0, n - 1].repeat(bars)])
@@ -309,18 +311,19 @@ class Engine:
         ctx = min(CONTEXT_BARS, first)
         with self._decoding():
             tokens = self._window([song], [n])
-            z0, z1 = self._piece_latents(tokens, target, s)
-            left = z1[first - 1] if first > 0 else None
-            right = z1[last + 1] if last + 1 < n else None
+            lo = max(0, first - ctx - 1)  # encoded: the context, its memory, the span, its right
+            z0, z1 = self._piece_latents(tokens[:, lo : last + 2], target, s)
+            left = z1[first - 1 - lo] if first > 0 else None
+            right = z1[last + 1 - lo] if last + 1 < n else None
             if left is None and right is None:
-                new = z1[first : last + 1]  # the whole piece: its own latents, moved
+                new = z1[first - lo : last + 1 - lo]  # the whole piece: its own latents, moved
             else:
                 a = left if left is not None else right
                 b = right if right is not None else left
                 assert a is not None and b is not None
                 new = blend(a, b, [(j + 1) / (m + 1) for j in range(m)])
             rows = k * candidates
-            z = torch.cat([z0[first - ctx : first], new])[None].expand(rows, -1, -1)
+            z = torch.cat([z0[first - ctx - lo : first - lo], new])[None].expand(rows, -1, -1)
         shape = template_plan(tokens, [n], self.tokenizer.vocab)
         assert shape.tempo is not None and shape.families is not None
         need = torch.zeros(ctx + m, dtype=torch.bool)
