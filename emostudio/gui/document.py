@@ -22,7 +22,7 @@ class Take:
 
     number: int
     name: str
-    kind: str  # "generate" | "transfer"
+    kind: str  # "generate" | "transfer" | "fill"
     target: Emotion | list[Emotion]
     song: Song | None = None
     complete: bool = False  # False while bars are still arriving

@@ -79,13 +79,20 @@ def load_model_job(model_dir: str | Path | None, device: str):
     return job
 
 
-def generate_job(engine, target: Target, bars: int, settings: DecodingSettings, seed: int | None):
+def generate_job(
+    engine,
+    target: Target,
+    bars: int,
+    settings: DecodingSettings,
+    seed: int | None,
+    form: str = "none",
+):
     """New bars in the target emotion (a point, or one Emotion per bar); returns the last song."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
         song = None
         for event in engine.generate(
-            _target(target), bars=bars, seed=seed, settings=settings, cancel=cancel
+            _target(target), bars=bars, seed=seed, settings=settings, cancel=cancel, form=form
         ):
             song = event.song
             yield Progress("bars", done=event.index + 1, total=event.total, song=song)
@@ -122,6 +129,47 @@ def transfer_job(
             result = event.song
             yield Progress("bars", done=event.index + 1, total=event.total, song=result)
         return result
+
+    return job
+
+
+def variations_job(
+    engine,
+    target: Target,
+    bars: int,
+    settings: DecodingSettings,
+    seed: int | None,
+    form: str,
+    variations: int,
+):
+    """``variations`` generations of the same target, decoded as one batch; returns the songs."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, list[Song]]:
+        yield Progress("takes", done=0, total=variations, text=f"{variations} variations…")
+        return engine.generate_many(
+            [_target(target)] * variations, bars=bars, seed=seed, settings=settings, form=form
+        )
+
+    return job
+
+
+def fill_job(
+    engine,
+    song: Song,
+    first: int,
+    last: int,
+    settings: DecodingSettings,
+    seed: int | None,
+    variations: int,
+):
+    """``song`` with bars ``first``..``last`` (0-based) re-written, ``variations`` times in one
+    batch (:meth:`Engine.fill`); returns the songs."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, list[Song]]:
+        yield Progress(
+            "takes", done=0, total=variations, text=f"filling bars {first + 1}-{last + 1}…"
+        )
+        return engine.fill(song, first, last, variations=variations, seed=seed, settings=settings)
 
     return job
 

@@ -138,6 +138,9 @@ class MainWindow(QMainWindow):
         self.transform.generate_requested.connect(c.generate)
         self.transform.transfer_requested.connect(c.transfer)
         self.transform.cancel_requested.connect(c.cancel)
+        self.roll.fill_requested.connect(
+            lambda first, last: self.model.fill(first, last, self.transform.options())
+        )
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
@@ -180,6 +183,7 @@ class MainWindow(QMainWindow):
     # ---- model and document -> views -----------------------------------------------------------
     def _on_model_ready(self, _engine) -> None:
         self.transform.set_model_ready(True)
+        self.roll.set_fill_enabled(not self.model.busy)
         self._update_settings(model_dir=str(self.model.model_dir) if self.model.model_dir else "")
         self._refresh_actions()
 
@@ -191,6 +195,7 @@ class MainWindow(QMainWindow):
     def _on_model_busy(self, busy: bool) -> None:
         if not busy:
             self.transform.set_busy(False)
+        self.roll.set_fill_enabled(not busy and self.model.engine is not None)
         self._refresh_actions()
 
     def _on_input_changed(self) -> None:

@@ -105,13 +105,40 @@ class ModelControl(QObject):
         if not self._can_start(self.generate, o):
             return None
         target = self.target_for(o.bars)
+        if o.variations > 1:
+            takes = self._new_takes("generate", target, describe(o, transfer=False), o.variations)
+            job = jobs.variations_job(
+                self.engine, target, o.bars, self._settings(o), o.seed, o.form, o.variations
+            )
+            return self._run_takes(takes, job, o.bars, "generate")
         take = self.document.new_take("generate", target, describe(o, transfer=False))
         return self._run_take(
             take,
-            jobs.generate_job(self.engine, target, o.bars, self._settings(o), o.seed),
+            jobs.generate_job(self.engine, target, o.bars, self._settings(o), o.seed, o.form),
             o.bars,
             "generate",
         )
+
+    def fill(self, first: int, last: int, o: TransformOptions) -> Worker | None:
+        """Re-write bars ``first``..``last`` (0-based) of the current take, or of the input when
+        there is none, keeping every other bar: ``o.variations`` new takes."""
+        if not self._can_start(lambda options: self.fill(first, last, options), o):
+            return None
+        current = self.document.current
+        song = current.song if current is not None and current.complete else None
+        song = song if song is not None else self.document.input_song
+        if song is None:
+            self.message.emit("generate or open a piece, then select bars to fill", True)
+            return None
+        if last >= song.n_bars:
+            self.message.emit(f"the piece has {song.n_bars} bars: select bars inside it", True)
+            return None
+        details = f"bars {first + 1}-{last + 1} re-written; {describe(o, transfer=False)}"
+        takes = self._new_takes("fill", self.document.target, details, o.variations)
+        for take in takes:
+            self.document.rename_take(take, f"{take.number} · fill bars {first + 1}-{last + 1}")
+        job = jobs.fill_job(self.engine, song, first, last, self._settings(o), o.seed, o.variations)
+        return self._run_takes(takes, job, song.n_bars, "fill")
 
     def transfer(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.transfer, o):
@@ -203,6 +230,50 @@ class ModelControl(QObject):
         self._job_started(worker)
         return worker
 
+    def _new_takes(self, kind: str, target, details: str, count: int) -> list[Take]:
+        """``count`` new takes (variations i of count when more than one), the first current."""
+        takes = []
+        for i in range(count):
+            note = f"; variation {i + 1} of {count}" if count > 1 else ""
+            takes.append(self.document.new_take(kind, target, details + note))
+        self.document.set_current(takes[0])
+        return takes
+
+    def _run_takes(self, takes: list[Take], job, total: int, verb: str) -> Worker:
+        """A job that returns one song per take (variations decoded as one batch)."""
+        self.job_started.emit(takes[0], total)
+        self.message.emit(f"{verb}: {len(takes)} take(s)…", False)
+
+        def result(songs: list[Song] | None) -> None:
+            for take, song in zip(takes, songs or []):
+                self.document.update_take(take, song=song)
+
+        def finished() -> None:
+            kept = [t for t in takes if t.song is not None and t.song.note_count]
+            for take in takes:
+                if take not in kept:
+                    self.document.remove_take(take)
+            for take in kept:
+                self.document.update_take(take, complete=True)
+                self.take_done.emit(take)
+                self._pending.append((take, take.song))
+            if kept:
+                self.message.emit(f"{verb}: {len(kept)} take(s) done", False)
+            else:
+                what = "cancelled" if worker.cancelled else "made no notes"
+                self.message.emit(f"{verb} {what}: no take kept", not worker.cancelled)
+            self._job_done()
+
+        worker = self.workers.run(
+            job,
+            verb,
+            on_result=result,
+            on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True),
+        )
+        worker.finished.connect(finished)
+        self._job_started(worker)
+        return worker
+
     # ---- recognise ---------------------------------------------------------------------------
     def recognise(self, take: Take | None, song: Song) -> None:
         """Hear the emotion of the input (``take`` None) or of a take; queued while the model is busy."""
@@ -258,4 +329,4 @@ def describe(o: TransformOptions, transfer: bool) -> str:
     if transfer:
         bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
         return f"λ {o.strength:.2f} on {' + '.join(o.dims)}; {bars}, temperature {o.temperature:g}, {seed}"
-    return f"{o.bars} bars, temperature {o.temperature:g}, {seed}"
+    return f"{o.bars} bars, form {o.form}, temperature {o.temperature:g}, {seed}"

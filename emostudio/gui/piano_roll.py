@@ -10,15 +10,27 @@ costs a few array copies, not new items). Family is the colour, velocity the opa
 
 x is in beats (quarter notes; the bottom axis names bars), y in MIDI pitch. The views are fenced
 with ``setLimits``; wheel zooms, drag scrolls. A playhead line follows playback.
+
+Bars are selected for Fill: a double-click selects the bar under the pointer, the selection's
+edges drag (snapping to bar lines) to widen it; the Fill button beside it asks for those bars to
+be re-written (``fill_requested(first, last)``, 0-based).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from emostudio.gui import theme
 from emostudio.gui.roll_data import BEATS_PER_BAR, RollData, grid_lines, pitch_name, roll_data
@@ -252,6 +264,8 @@ def _vertical_pairs(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class PianoRoll(QWidget):
     mode_changed = Signal(str)
+    selection_changed = Signal(object)  # (first, last) bars, 0-based inclusive, or None
+    fill_requested = Signal(int, int)  # first, last bar (0-based, inclusive)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -273,6 +287,19 @@ class PianoRoll(QWidget):
         self.legend.setTextFormat(Qt.RichText)
         self.summary = QLabel()
         self.summary.setObjectName("dim")
+        self.selection = pg.LinearRegionItem(
+            brush=QColor(255, 200, 80, 40), pen=pg.mkPen(theme.WARNING, width=2)
+        )
+        self.selection.setZValue(50)
+        self.selection.setVisible(False)
+        self.main.getPlotItem().addItem(self.selection)
+        self._selected: tuple[int, int] | None = None
+        self.fill_button = QPushButton("Fill")
+        self.fill_button.setToolTip(
+            "Re-write the selected bars (double-click a bar, drag the edges), keeping the rest"
+        )
+        self.fill_button.setEnabled(False)
+        self._fill_allowed = False
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
         header.addWidget(QLabel("Piano roll"))
@@ -281,6 +308,7 @@ class PianoRoll(QWidget):
         header.addWidget(self.legend)
         header.addStretch(1)
         header.addWidget(self.summary)
+        header.addWidget(self.fill_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -295,6 +323,9 @@ class PianoRoll(QWidget):
         self.mode_box.currentIndexChanged.connect(
             lambda i: self.set_mode(self.mode_box.itemData(i))
         )
+        self.main.viewport().installEventFilter(self)  # a double-click selects a bar
+        self.selection.sigRegionChangeFinished.connect(self._on_region_moved)
+        self.fill_button.clicked.connect(self._on_fill)
         self._set_legend()
         self._redraw()
 
@@ -363,6 +394,56 @@ class PianoRoll(QWidget):
             return np.zeros((0, 3))
         out = np.concatenate(rows)
         return out[np.lexsort((out[:, 1], out[:, 2], out[:, 0]))]
+
+    # ---- bar selection (Fill) --------------------------------------------------------------
+    @property
+    def selected_bars(self) -> tuple[int, int] | None:
+        """The selected bars (first, last), 0-based and inclusive, or None."""
+        return self._selected
+
+    def select_bars(self, first: int | None, last: int | None = None) -> None:
+        """Select bars ``first``..``last`` (``last`` None: one bar; ``first`` None: none)."""
+        if first is None:
+            selected = None
+        else:
+            last = first if last is None else last
+            selected = (max(0, min(first, last)), max(0, first, last))
+        self.selection.setVisible(selected is not None)
+        if selected is not None:
+            lo, hi = selected[0] * BEATS_PER_BAR, (selected[1] + 1) * BEATS_PER_BAR
+            self.selection.blockSignals(True)
+            self.selection.setRegion((lo, hi))
+            self.selection.blockSignals(False)
+        if selected != self._selected:
+            self._selected = selected
+            self.selection_changed.emit(selected)
+        self._refresh_fill()
+
+    def set_fill_enabled(self, allowed: bool) -> None:
+        """Whether Fill may run now (a model is ready and free)."""
+        self._fill_allowed = allowed
+        self._refresh_fill()
+
+    def _refresh_fill(self) -> None:
+        self.fill_button.setEnabled(self._fill_allowed and self._selected is not None)
+
+    def _on_fill(self) -> None:
+        if self._selected is not None:
+            self.fill_requested.emit(*self._selected)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.main.viewport() and event.type() == QEvent.MouseButtonDblClick:
+            scene = self.main.mapToScene(event.position().toPoint())
+            beat = self.main.view.mapSceneToView(scene).x()
+            if beat >= 0:
+                self.select_bars(int(beat // BEATS_PER_BAR))
+        return super().eventFilter(watched, event)
+
+    def _on_region_moved(self) -> None:
+        lo, hi = self.selection.getRegion()
+        first = max(0, round(lo / BEATS_PER_BAR))
+        last = max(first, round(hi / BEATS_PER_BAR) - 1)
+        self.select_bars(first, last)
 
     # ---- playhead --------------------------------------------------------------------------
     def set_playhead(self, beat: float | None) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -24,7 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emostudio.decoding import DEFAULT_TEMPERATURE, PANEL_MAX_BARS
+from emostudio.decoding import (
+    DEFAULT_FORM,
+    DEFAULT_TEMPERATURE,
+    FORMS,
+    MAX_VARIATIONS,
+    PANEL_MAX_BARS,
+)
 
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
@@ -40,6 +47,8 @@ class TransformOptions:
     temperature: float
     seed: int | None  # None: random
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
+    form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
+    variations: int = 1  # takes one Generate or Fill makes, decoded as one batch
 
 
 class TransformPanel(QWidget):
@@ -113,9 +122,24 @@ class TransformPanel(QWidget):
         self.seed_spin.setValue(RANDOM_SEED)
         self.seed_spin.setSpecialValueText("random")
         self.seed_spin.setToolTip("The same seed and settings give the same take")
+        self.form_box = QComboBox()
+        for name in FORMS:
+            self.form_box.addItem(name, name)
+        self.form_box.setCurrentIndex(list(FORMS).index(DEFAULT_FORM))
+        self.form_box.setToolTip(
+            "Generate in 4-bar phrases that return (AABA: the third phrase is new, the others "
+            "open alike); none: every phrase new"
+        )
+        self.variations_spin = QSpinBox()
+        self.variations_spin.setRange(1, MAX_VARIATIONS)
+        self.variations_spin.setToolTip(
+            "Takes one Generate or Fill makes (alternatives, decoded together)"
+        )
         form = QFormLayout(sampling_box)
         form.setLabelAlignment(Qt.AlignRight)
         form.addRow("Bars", self.bars_spin)
+        form.addRow("Form", self.form_box)
+        form.addRow("Variations", self.variations_spin)
         form.addRow("Temperature", self.temperature_spin)
         form.addRow("Seed", self.seed_spin)
 
@@ -158,6 +182,8 @@ class TransformPanel(QWidget):
         self.bars_spin.valueChanged.connect(self._on_changed)
         self.temperature_spin.valueChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
+        self.form_box.currentIndexChanged.connect(self._on_changed)
+        self.variations_spin.valueChanged.connect(self._on_changed)
         self._on_changed()
 
     # ---- values ----------------------------------------------------------------------------
@@ -175,6 +201,8 @@ class TransformPanel(QWidget):
             temperature=round(self.temperature_spin.value(), 3),
             seed=None if seed == RANDOM_SEED else seed,
             whole_piece=self.whole_box.isChecked(),
+            form=self.form_box.currentData(),
+            variations=self.variations_spin.value(),
         )
 
     def set_strength(self, value: float) -> None:

@@ -1,0 +1,88 @@
+"""Speed of the form, continue, fill and variations calls on the shipped model (2 shared cores).
+
+    .venv/bin/python benchmarks/form_speed.py [--model DIR] [--repeats 5] [--out FILE.json]
+
+One run measures, with the same seeds: 16 bars through-composed and in the default form (AABA),
+continue 8 bars of a 16-bar piece (one generated first), fill 4 bars in its middle, and 4
+variations against one (generate 16 bars with form; continue 8 bars). The machine is shared, so
+read the ratios (taken within one run) before the absolute times. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from emostudio.decoding import DEFAULT_FORM
+from emostudio.emotion import Emotion
+from emostudio.generation import Engine
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    engine = Engine.load(args.model, device="cpu")
+    happy, sad = Emotion.from_quadrant(1), Emotion.from_quadrant(3)
+    (piece,) = engine.generate_many([happy], bars=16, seed=0, form=DEFAULT_FORM)
+    r = args.repeats
+    rows = {
+        "generate 16 bars, through-composed": median_seconds(
+            lambda: engine.generate_many([happy], bars=16, seed=1), r
+        ),
+        f"generate 16 bars, form {DEFAULT_FORM}": median_seconds(
+            lambda: engine.generate_many([happy], bars=16, seed=1, form=DEFAULT_FORM), r
+        ),
+        f"generate 16 bars, form {DEFAULT_FORM}, 4 variations": median_seconds(
+            lambda: engine.generate_many([happy] * 4, bars=16, seed=1, form=DEFAULT_FORM), r
+        ),
+        "continue 8 bars (16-bar piece)": median_seconds(
+            lambda: engine.continue_piece(piece, 8, seed=2), r
+        ),
+        "continue 8 bars towards sad": median_seconds(
+            lambda: engine.continue_piece(piece, 8, sad, seed=2), r
+        ),
+        "continue 8 bars, 4 variations": median_seconds(
+            lambda: engine.continue_piece(piece, 8, variations=4, seed=2), r
+        ),
+        "fill bars 7-10 (3 candidates)": median_seconds(
+            lambda: engine.fill(piece, 6, 9, seed=3), r
+        ),
+        "fill bars 7-10, 4 variations (12 rows)": median_seconds(
+            lambda: engine.fill(piece, 6, 9, variations=4, seed=3), r
+        ),
+    }
+    print(f"| call (median of {r}, seconds) | s |\n|---|---|")
+    for name, s in rows.items():
+        print(f"| {name} | {s:.3f} |")
+    gen1 = rows[f"generate 16 bars, form {DEFAULT_FORM}"]
+    gen4 = rows[f"generate 16 bars, form {DEFAULT_FORM}, 4 variations"]
+    con1 = rows["continue 8 bars (16-bar piece)"]
+    con4 = rows["continue 8 bars, 4 variations"]
+    ratios = {
+        "form / through-composed": gen1 / rows["generate 16 bars, through-composed"],
+        "generate: 4 variations / 1": gen4 / gen1,
+        "continue: 4 variations / 1": con4 / con1,
+    }
+    for name, x in ratios.items():
+        print(f"{name}: {x:.2f}x")
+    if args.out:
+        args.out.write_text(json.dumps({"seconds": rows, "ratios": ratios}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

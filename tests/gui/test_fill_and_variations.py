@@ -1,0 +1,80 @@
+"""Fill on a selection of the piano roll, and variations as takes, through the window's widgets."""
+
+import test_main_window
+from PySide6.QtCore import QPointF, Qt
+from test_main_window import WAIT_MS, open_by_drop, wait_idle
+
+from emostudio.decoding import DEFAULT_FORM
+from emostudio.midi.song import TICKS_PER_BAR
+
+window = test_main_window.window
+ready_window = test_main_window.ready_window
+
+
+def notes_in(song, first, last):
+    lo, hi = first * TICKS_PER_BAR, (last + 1) * TICKS_PER_BAR
+    return sorted(
+        (t.program, n.pitch, n.start, n.end, n.velocity)
+        for t in song.tracks
+        for n in t.notes
+        if lo <= n.start < hi
+    )
+
+
+def double_click_bar(qtbot, roll, bar: int) -> None:
+    """Double-click the main view in the middle of ``bar`` (0-based), at middle C."""
+    scene = roll.main.view.mapViewToScene(QPointF(bar * 4 + 2.0, 60.0))
+    qtbot.mouseDClick(roll.main.viewport(), Qt.LeftButton, pos=roll.main.mapFromScene(scene))
+
+
+def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
+    window = ready_window
+    window.listen_box.setChecked(False)
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    song = window.document.input_song
+    assert song.n_bars >= 4
+    roll = window.roll
+    assert not roll.fill_button.isEnabled()  # nothing selected yet
+    roll.main.view.setRange(xRange=(0, 16), yRange=(40, 80), padding=0)
+    double_click_bar(qtbot, roll, 1)
+    assert roll.selected_bars == (1, 1)
+    roll.select_bars(1, 2)  # as dragging the selection's right edge one bar on does
+    assert roll.selection.getRegion() == (4.0, 12.0)
+    window.transform.variations_spin.setValue(2)
+    qtbot.waitUntil(roll.fill_button.isEnabled, timeout=WAIT_MS)
+    qtbot.mouseClick(roll.fill_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    takes = window.document.takes
+    assert [t.kind for t in takes] == ["fill", "fill"]
+    assert "fill bars 2-3" in takes[0].name and "variation 2 of 2" in takes[1].details
+    last = song.n_bars - 1
+    for take in takes:
+        assert notes_in(take.song, 0, 0) == notes_in(song, 0, 0)
+        assert notes_in(take.song, 3, last) == notes_in(song, 3, last)
+    assert notes_in(takes[0].song, 1, 2) != notes_in(takes[1].song, 1, 2)
+    assert window.takes.list.count() == 2
+    assert window.document.current is takes[0]
+
+
+def test_variations_of_a_generation_are_takes(qtbot, ready_window):
+    window = ready_window
+    window.listen_box.setChecked(False)
+    assert window.transform.options().form == DEFAULT_FORM
+    window.transform.bars_spin.setValue(4)
+    window.transform.seed_spin.setValue(5)
+    window.transform.variations_spin.setValue(3)
+    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 3 and all(t.complete for t in window.document.takes),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    songs = [t.song for t in window.document.takes]
+    assert all(s.n_bars <= 4 and s.note_count > 0 for s in songs)
+    assert len({tuple(notes_in(s, 0, 3)) for s in songs}) == 3
+    assert window.takes.list.count() == 3
