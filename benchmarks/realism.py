@@ -104,22 +104,16 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
 
 def seam_reference(real, bars: int) -> dict:
     """Real neighbouring bars' jumps, and where splices of two real clips fall among them."""
-    from emostudio.evaluation.structure import JUMP_NAMES, bar_jumps, seam_percentiles
-    from emostudio.midi.song import TICKS_PER_BAR
+    from emostudio.evaluation.structure import (
+        JUMP_NAMES,
+        bar_jumps,
+        seam_percentiles,
+        splice_seams,
+    )
 
     jumps = np.concatenate([j for j in (bar_jumps(s) for s in real) if j is not None])
-    half = bars // 2 * TICKS_PER_BAR
-    seams = []
-    for a, b in zip(real[:-1:2], real[1::2]):  # bars 1..8 of one clip, 9..16 of the next
-        if a.n_bars < bars or b.n_bars < bars:
-            continue
-        tracks = [t.with_notes([n for n in t.notes if n.start < half]) for t in a.tracks] + [
-            t.with_notes([n for n in t.notes if n.start >= half]) for t in b.tracks
-        ]
-        j = bar_jumps(a.with_tracks(tracks))
-        if j is not None and len(j) >= bars // 2:
-            seams.append(j[bars // 2 - 1])
-    pct = seam_percentiles(np.array(seams), jumps)
+    seams = splice_seams(real, bars)  # bars 1..8 of one clip, 9..16 of the next
+    pct = seam_percentiles(seams, jumps)
     return {
         "n_joins": len(jumps),
         "median": dict(zip(JUMP_NAMES, np.median(jumps, axis=0).tolist())),

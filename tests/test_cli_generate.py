@@ -285,6 +285,14 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     assert results["generation"]["n"] == 8
     assert len(results["sweep"]["p_quadrant"]) == 5
+    structure = results["structure"]  # form, the Markov baseline and seams beside the real clips
+    assert [x["name"] for x in structure["sets"]] == [
+        "model, form AABA",
+        "model, through-composed",
+        "Markov baseline",
+    ]
+    assert "continue" in {x["name"] for x in structure["seams"]}  # 2-bar clips: no fill
+    assert "| Markov baseline |" in md.read_text()
     assert sum(map(sum, results["transfer"]["confusion"])) == results["transfer"]["n"]
     assert "(report/confusion_transfer.png)" in md.read_text()
     assert "(confusion_transfer.png)" in (out / "EVALUATION.md").read_text()

@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sweep-pieces", type=int, default=24, metavar="N", help="clips in the strength sweep"
     )
     parser.add_argument(
+        "--seam-pieces", type=int, default=24, metavar="N", help="clips continued and filled"
+    )
+    parser.add_argument(
         "--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test"
     )
     parser.add_argument("--seed", type=seed_value, default=0, metavar="S")
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         transfer_pieces=args.transfer_pieces,
         sweep_pieces=args.sweep_pieces,
         swap_pairs=args.swap_pairs,
+        seam_pieces=args.seam_pieces,
         seed=args.seed,
         batch_size=args.batch_size,
     )

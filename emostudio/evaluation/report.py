@@ -19,7 +19,13 @@
    component means (a PCA plot).
 7. **Realism**: pitch range, polyphony, rhythm density, pitch-class entropy of the generated
    pieces against held-out real pieces (all sources, first ``bars`` bars).
-8. **Copy check**: the longest run of notes each generated piece shares with any training piece
+8. **Structure and seams**: the structure and judge descriptors (evaluation.structure) of the
+   model's pieces in the default form and through-composed and of a Markov baseline (trained on
+   EMOPIA's labelled training clips, its order chosen on the validation clips) against the held-out
+   EMOPIA clips: KDE overlapping area, two-sample AUC, bar repetition against real music's
+   interquartile range, judged emotion; and the joins of continue and fill against real
+   neighbouring bars.
+9. **Copy check**: the longest run of notes each generated piece shares with any training piece
    (all sources), in bars; real held-out pieces give the baseline of chance overlap.
 
 Each step is a stage function of :mod:`~emostudio.evaluation.stages` returning a dataclass of
@@ -166,7 +172,20 @@ def evaluate(
         real = [s for s in real if s.note_count > 0]
         realism = stages.realism_stage(generated, real)
 
-        # 8. copy check
+        # 8. structure: form, the Markov baseline, seams
+        yield Progress("structure", "training the Markov baseline on EMOPIA's training clips")
+        structure = stages.structure_stage(
+            engine,
+            judge,
+            targets,
+            generated,
+            [p.song.slice_bars(0, settings.bars) for p in test],
+            _markov_pieces(corpus, targets, settings),
+            sources,
+            settings,
+        )
+
+        # 9. copy check
         yield Progress("copy", "indexing every training piece")
         index = TrainingIndex(p.song for p in corpus.pieces("train"))
         copy = stages.copy_stage(index, generated, real, settings.targets.copy_max_bars)
@@ -187,6 +206,7 @@ def evaluate(
             realism=realism,
             copy=copy,
             seconds=time.monotonic() - started,
+            structure=structure,
         )
         (work / "results.json").write_text(results.to_text())
         (work / "EVALUATION.md").write_text(render_markdown(results))  # figures beside it
@@ -223,6 +243,22 @@ def _test_clips(test, settings: EvaluationSettings, rng) -> tuple[list, list[int
     ]
     cut = [(song, q) for song, q in cut if song.note_count > 0]
     return [song for song, _ in cut], [q for _, q in cut]
+
+
+def _markov_pieces(corpus: EvaluationCorpus, targets: list[int], settings: EvaluationSettings):
+    """The Markov baseline's pieces for ``targets``: chains trained on EMOPIA's labelled training
+    clips, each quadrant's order chosen on its validation clips."""
+    from emostudio.evaluation.markov import MarkovBaseline
+
+    pairs = {
+        split: [
+            (p.song, p.file.quadrant)
+            for p in corpus.pieces(split, labelled_only=True, sources=("emopia",))
+        ]
+        for split in ("train", "val")
+    }
+    baseline = MarkovBaseline.from_songs(pairs["train"], pairs["val"])
+    return baseline.sample_many(targets, settings.bars, seed=settings.seed)
 
 
 def _model_metrics(model_dir: Path) -> dict:

@@ -42,6 +42,7 @@ class EvaluationSettings:
     transfer_pieces: int = 0  # EMOPIA test clips transferred at strength 1 (0: all)
     sweep_pieces: int = 24  # clips in the strength sweep (each to the three other quadrants)
     swap_pairs: int = 40
+    seam_pieces: int = 24  # held-out clips continued (from their first half) and filled (4 bars)
     temperature: float = DEFAULT_TEMPERATURE  # recorded from the engine's DecodingSettings
     top_p: float = DEFAULT_TOP_P
     seed: int = 0
@@ -144,6 +145,43 @@ class RealismResult:
 
 
 @dataclass(frozen=True)
+class StructureSet:
+    """One set of pieces against the held-out real clips (evaluation.structure)."""
+
+    name: str
+    n: int
+    overlap_mean: float  # mean KDE overlapping area over REALISM_NAMES
+    auc: float  # random-forest two-sample AUC against the real clips (0.5: indistinguishable)
+    bar_repetition_median: float
+    quadrant: float  # judged emotion against the targets
+    arousal: float
+    valence: float
+    overlap: dict[str, float]  # per descriptor
+
+
+@dataclass(frozen=True)
+class SeamResult:
+    """Joins that continue or fill made: each jump's percentile among real neighbouring bars'."""
+
+    name: str
+    n: int
+    median_percentile: dict[str, float]  # per structure.JUMP_NAMES
+
+
+@dataclass(frozen=True)
+class StructureResult:
+    """Realism over the structure and judge descriptors, model with and without form beside the
+    Markov baseline; and the seams of continue and fill (empty: not measured)."""
+
+    n_real: int = 0
+    real_vs_real_overlap: float = float("nan")
+    real_vs_real_auc: float = float("nan")
+    bar_repetition_iqr: list[float] = field(default_factory=list)
+    sets: list[StructureSet] = field(default_factory=list)
+    seams: list[SeamResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CopyResult:
     n_training_pieces: int
     generated_max_bars: int
@@ -174,6 +212,7 @@ class EvaluationResults:
     realism: RealismResult
     copy: CopyResult
     seconds: float
+    structure: StructureResult = field(default_factory=StructureResult)
 
     def to_text(self) -> str:
         return json.dumps(to_json(self), indent=2) + "\n"

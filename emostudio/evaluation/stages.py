@@ -24,6 +24,9 @@ from emostudio.evaluation.results import (
     QuadrantAccuracy,
     RealismResult,
     RecognitionResult,
+    SeamResult,
+    StructureResult,
+    StructureSet,
     SwapResult,
     SwapScores,
     SweepResult,
@@ -37,13 +40,22 @@ QUADRANTS = (1, 2, 3, 4)
 
 
 # ---- the model ------------------------------------------------------------------------------------
-def _generate(engine, targets: list[int], s: EvaluationSettings) -> list[Song]:
+def _generate(engine, targets: list[int], s: EvaluationSettings, form: str = "none") -> list[Song]:
     return engine.generate_many(
         [Emotion.from_quadrant(q) for q in targets],
         bars=s.bars,
         seed=s.seed,
         batch_size=s.batch_size,
+        form=form,
     )
+
+
+def _continue(engine, song: Song, bars: int, s: EvaluationSettings) -> Song:
+    return engine.continue_piece(song, bars, seed=s.seed)[0]
+
+
+def _fill(engine, song: Song, first: int, last: int, s: EvaluationSettings) -> Song:
+    return engine.fill(song, first, last, seed=s.seed)[0]
 
 
 def _transfer(
@@ -221,6 +233,101 @@ def recognition_stage(
 def realism_stage(generated: list[Song], real: list[Song]) -> RealismResult:
     """Pitch range, polyphony, rhythm density, pitch-class entropy: generated against real."""
     return RealismResult(n_real=len(real), metrics=compare(generated, real))
+
+
+def structure_stage(
+    engine,
+    judge: EmotionJudge,
+    targets: list[int],
+    generated: list[Song],
+    real: list[Song],
+    markov: list[Song],
+    clips: list[Song],
+    s: EvaluationSettings,
+) -> StructureResult:
+    """Realism (evaluation.structure) of the model's pieces in the default form and
+    through-composed (``generated``) and of the Markov baseline's (``markov``, same targets)
+    against held-out real clips; and the seams of continue (each of ``clips``' second half from its
+    first) and fill (four bars in its middle) against real neighbouring bars."""
+    from emostudio.decoding import DEFAULT_FORM
+    from emostudio.evaluation.structure import (
+        JUMP_NAMES,
+        REALISM_NAMES,
+        bar_jumps,
+        overlaps,
+        real_vs_real,
+        realism_table,
+        seam_percentiles,
+        splice_seams,
+        two_sample_auc,
+    )
+
+    real_table = realism_table(real)
+    rvr, rvr_auc = real_vs_real(real_table, seed=s.seed)
+    repetition = REALISM_NAMES.index("bar_repetition")
+
+    def one_set(name: str, songs: list[Song]) -> StructureSet:
+        table = realism_table(songs)
+        ov = overlaps(table, real_table)
+        verdicts, kept = judge.judge(songs)
+        fields = _emotion_fields(verdicts, np.asarray(targets)[kept])
+        return StructureSet(
+            name=name,
+            n=len(table),
+            overlap_mean=float(ov.mean()),
+            auc=two_sample_auc(table, real_table, seed=s.seed),
+            bar_repetition_median=float(np.median(table[:, repetition])),
+            quadrant=fields["quadrant"],
+            arousal=fields["arousal"],
+            valence=fields["valence"],
+            overlap=dict(zip(REALISM_NAMES, ov.round(4).tolist())),
+        )
+
+    formed = _generate(engine, targets, s, form=DEFAULT_FORM)
+    sets = [
+        one_set(f"model, form {DEFAULT_FORM}", formed),
+        one_set("model, through-composed", generated),
+        one_set("Markov baseline", markov),
+    ]
+    real_jumps = np.concatenate([j for j in (bar_jumps(x) for x in real) if j is not None])
+    joins: dict[str, list[np.ndarray]] = {"continue": [], "fill": []}
+    for clip in clips[: s.seam_pieces]:
+        n = clip.n_bars
+        if n < 2:
+            continue
+        half = n // 2
+        cont = bar_jumps(_continue(engine, clip.slice_bars(0, half), n - half, s))
+        if cont is not None and len(cont) >= half:
+            joins["continue"].append(cont[half - 1])
+        first, last = max(1, half - 2), min(n - 2, half + 1)  # a bar kept on each side
+        if first > last:
+            continue
+        filled = bar_jumps(_fill(engine, clip, first, last, s))
+        if filled is not None and len(filled) > last:
+            joins["fill"] += [filled[first - 1], filled[last]]
+    seams = [
+        SeamResult(
+            name=name,
+            n=len(rows),
+            median_percentile=dict(
+                zip(JUMP_NAMES, np.median(seam_percentiles(np.asarray(rows), real_jumps), 0))
+            ),
+        )
+        for name, rows in (
+            ("continue", joins["continue"]),
+            ("fill", joins["fill"]),
+            ("real splices (two clips joined)", list(splice_seams(real, s.bars))),
+        )
+        if rows
+    ]
+    return StructureResult(
+        n_real=len(real_table),
+        real_vs_real_overlap=float(rvr.mean()),
+        real_vs_real_auc=rvr_auc,
+        bar_repetition_iqr=np.percentile(real_table[:, repetition], [25, 75]).tolist(),
+        sets=sets,
+        seams=seams,
+    )
 
 
 def copy_stage(

@@ -229,6 +229,25 @@ def bar_jumps(song: Song) -> np.ndarray | None:
     return np.stack([distance, np.abs(np.diff(mean_pitch)), np.abs(np.diff(poly))], axis=1)
 
 
+def splice_seams(real, bars: int) -> np.ndarray:
+    """float[n, 3]: the jumps where bars 1..bars/2 of one real clip meet bars/2+1..bars of the next
+    (clips taken in pairs): how a join of two unrelated real passages measures."""
+    from emostudio.midi.song import TICKS_PER_BAR
+
+    half = bars // 2 * TICKS_PER_BAR
+    seams = []
+    for a, b in zip(real[:-1:2], real[1::2]):
+        if a.n_bars < bars or b.n_bars < bars:
+            continue
+        tracks = [t.with_notes([n for n in t.notes if n.start < half]) for t in a.tracks] + [
+            t.with_notes([n for n in t.notes if n.start >= half]) for t in b.tracks
+        ]
+        j = bar_jumps(a.with_tracks(tracks))
+        if j is not None and len(j) >= bars // 2:
+            seams.append(j[bars // 2 - 1])
+    return np.asarray(seams, dtype=np.float64).reshape(-1, len(JUMP_NAMES))
+
+
 def seam_percentiles(jumps_at_seams: np.ndarray, real_jumps: np.ndarray) -> np.ndarray:
     """float[n, 3]: the percentile (0..100) of each seam's jumps among real neighbouring bars'."""
     real = np.sort(np.asarray(real_jumps), axis=0)
