@@ -290,21 +290,7 @@ def structure_stage(
         one_set("Markov baseline", markov),
     ]
     real_jumps = np.concatenate([j for j in (bar_jumps(x) for x in real) if j is not None])
-    joins: dict[str, list[np.ndarray]] = {"continue": [], "fill": []}
-    for clip in clips[: s.seam_pieces]:
-        n = clip.n_bars
-        if n < 2:
-            continue
-        half = n // 2
-        cont = bar_jumps(_continue(engine, clip.slice_bars(0, half), n - half, s))
-        if cont is not None and len(cont) >= half:
-            joins["continue"].append(cont[half - 1])
-        first, last = max(1, half - 2), min(n - 2, half + 1)  # a bar kept on each side
-        if first > last:
-            continue
-        filled = bar_jumps(_fill(engine, clip, first, last, s))
-        if filled is not None and len(filled) > last:
-            joins["fill"] += [filled[first - 1], filled[last]]
+    joins = seam_joins(engine, clips[: s.seam_pieces], s)
     seams = [
         SeamResult(
             name=name,
@@ -328,6 +314,30 @@ def structure_stage(
         sets=sets,
         seams=seams,
     )
+
+
+def seam_joins(engine, clips: list[Song], s: EvaluationSettings) -> dict[str, list[np.ndarray]]:
+    """The jumps (structure.bar_jumps rows) at the joins continue and fill make: each clip's second
+    half continued from its first (one join), and up to four bars in its middle filled with a bar
+    kept on each side (two joins)."""
+    from emostudio.evaluation.structure import bar_jumps
+
+    joins: dict[str, list[np.ndarray]] = {"continue": [], "fill": []}
+    for clip in clips:
+        n = clip.n_bars
+        if n < 2:
+            continue
+        half = n // 2
+        cont = bar_jumps(_continue(engine, clip.slice_bars(0, half), n - half, s))
+        if cont is not None and len(cont) >= half:
+            joins["continue"].append(cont[half - 1])
+        first, last = max(1, half - 2), min(n - 2, half + 1)
+        if first > last:
+            continue
+        filled = bar_jumps(_fill(engine, clip, first, last, s))
+        if filled is not None and len(filled) > last:
+            joins["fill"] += [filled[first - 1], filled[last]]
+    return joins
 
 
 def copy_stage(
