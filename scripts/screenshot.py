@@ -1,4 +1,6 @@
-"""Take docs/screenshot.png: the main window with a piece loaded and a transferred take shown.
+"""Take docs/screenshot.png: the main window with a piece loaded and a transferred take shown
+(with ``--fill A-B``: bars A..B of the piece selected on the piano roll and filled, for
+docs/screenshot-fill.png).
 
 Run under a real X server (Xvfb), as the README says:
 
@@ -18,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"
+SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"  # ../shared from a checkout
 
 
 def main() -> int:
@@ -33,6 +35,9 @@ def main() -> int:
     parser.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT")
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--fill", metavar="A-B", help="select bars A..B (1-based) and Fill them instead"
+    )
     args = parser.parse_args()
     os.environ["EMOSTUDIO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="emostudio-shot-")
 
@@ -88,13 +93,22 @@ def main() -> int:
     window.transform.bars_spin.setValue(args.bars)
     window.transform.seed_spin.setValue(args.seed)
     window.listen_box.setChecked(False)
-    window.model.transfer(window.transform.options())
+    if args.fill:
+        first, last = (int(x) - 1 for x in args.fill.split("-"))
+        window.roll.select_bars(first, last)
+        wait_until(window.roll.fill_button.isEnabled, "the Fill button")
+        window.roll.fill_button.click()
+    else:
+        window.model.transfer(window.transform.options())
     wait_until(
-        lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the transfer"
+        lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the take"
     )
     wait_until(lambda: window.document.takes[-1].recognition is not None, "recognising the take")
     window.roll.frame()
-    window.roll.set_playhead(9.0)
+    if args.fill:
+        window.roll.frame_bars(args.bars)
+    else:
+        window.roll.set_playhead(9.0)
     window.target_panel.pad.setFocus()
     wait_until(lambda: not window.workers.active, "the workers")
     QTimer.singleShot(300, lambda: None)
