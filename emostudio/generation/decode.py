@@ -159,7 +159,7 @@ def decode_bars(
         yield t, bars
 
 
-def _forced_bar(steps: ModelSteps, forced: Sequence[np.ndarray], z_bar: torch.Tensor, state):
+def _forced_bar(steps: DecodeSteps, forced: Sequence[np.ndarray], z_bar: torch.Tensor, state):
     """Every row teacher-forced: the bar's tokens fed in one step (PAD-filled to the longest)."""
     n = max(len(f) for f in forced)
     feed = torch.full((len(forced), n), PAD, dtype=torch.long, device=z_bar.device)
@@ -170,7 +170,7 @@ def _forced_bar(steps: ModelSteps, forced: Sequence[np.ndarray], z_bar: torch.Te
 
 
 def _sampled_bar(
-    steps: ModelSteps,
+    steps: DecodeSteps,
     grammar: BarGrammar,
     plan: DecodePlan,
     tempo: torch.Tensor | None,
