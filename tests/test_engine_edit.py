@@ -172,3 +172,15 @@ def test_replace_bars_puts_notes_in_the_matching_track_and_keeps_the_rest():
         (33, 36, TICKS_PER_BAR, TICKS_PER_BAR + 960, 80),
     ]
     assert [t.program for t in out.tracks] == [0, 33]
+
+
+def test_seam_joins_measure_each_join_continue_and_fill_make(engine):
+    from emostudio.evaluation.results import EvaluationSettings
+    from emostudio.evaluation.stages import seam_joins
+    from emostudio.evaluation.structure import JUMP_NAMES, splice_seams
+
+    joins = seam_joins(engine, [long_song(6), long_song(2)], EvaluationSettings(seed=1))
+    assert len(joins["continue"]) == 2  # one join per clip
+    assert len(joins["fill"]) == 2  # both joins of the 6-bar clip's span; 2 bars leave no span
+    assert all(len(j) == len(JUMP_NAMES) for j in joins["fill"])
+    assert splice_seams([long_song(8), long_song(8)], 8).shape == (1, len(JUMP_NAMES))
