@@ -174,8 +174,8 @@ class StructureResult:
     Markov baseline; and the seams of continue and fill (empty: not measured)."""
 
     n_real: int = 0
-    real_vs_real_overlap: float = float("nan")
-    real_vs_real_auc: float = float("nan")
+    real_vs_real_overlap: float = 0.0
+    real_vs_real_auc: float = 0.0
     bar_repetition_iqr: list[float] = field(default_factory=list)
     sets: list[StructureSet] = field(default_factory=list)
     seams: list[SeamResult] = field(default_factory=list)

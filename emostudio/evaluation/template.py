@@ -219,7 +219,7 @@ def realism(r: EvaluationResults, fig: Fig) -> list[str]:
 def structure(r: EvaluationResults, fig: Fig) -> list[str]:
     st = r.structure
     if not st.sets:
-        return ["Not measured in this run."]
+        return []  # a run from before this section: the section is left out
     iqr = " – ".join(f"{x:.3f}" for x in st.bar_repetition_iqr)
     lines = [
         f"Against {st.n_real} held-out EMOPIA clips (first {r.settings.bars} bars), over the "
@@ -297,6 +297,11 @@ def render_markdown(results: EvaluationResults, figures: str = ".") -> str:
         return name if figures == "." else f"{figures}/{name}"
 
     lines = header(results)
-    for number, (title, block) in enumerate(SECTIONS, start=1):
-        lines += ["", f"## {number}. {title}", "", *block(results, fig)]
+    number = 0
+    for title, block in SECTIONS:
+        body = block(results, fig)
+        if not body:  # a section the results have no measurements for
+            continue
+        number += 1
+        lines += ["", f"## {number}. {title}", "", *body]
     return "\n".join(lines) + "\n"
