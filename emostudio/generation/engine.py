@@ -57,6 +57,7 @@ from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
     DIMENSIONS,
     blend,
+    check_bars,
     check_transfer,
     cycled,
     moved_latents,
@@ -252,7 +253,7 @@ class Engine:
         from the piece's towards ``target`` (reaching it at the last new bar; ``None``: kept). The
         new bars keep the last bar's tempo and the piece's instrument families."""
         n = check_piece(song)
-        targets_per_bar(Emotion(0.0, 0.0), bars)  # checks the bar count
+        bars = check_bars(bars)
         k = _check_variations(variations)
         if n + bars > MAX_BARS:
             raise EngineError(f"the piece and its continuation exceed {MAX_BARS} bars")
@@ -355,7 +356,7 @@ class Engine:
     ) -> list[Song]:
         """``variations`` pieces of ``bars`` bars whose latents move from ``song_a``'s (its
         posterior means going round) to ``song_b``'s: the first bar is A's, the last B's."""
-        targets_per_bar(Emotion(0.0, 0.0), bars)  # checks the bar count
+        bars = check_bars(bars)
         k = _check_variations(variations)
         n_a, n_b = check_piece(song_a), check_piece(song_b)
         with self._decoding():

@@ -56,14 +56,20 @@ from emostudio.tokens.vocab import PAD
 DIMENSIONS = ("arousal", "valence")
 
 
-def targets_per_bar(target: Emotion | Sequence[Emotion], bars: int) -> list[Emotion]:
-    """``bars`` pad points: the one ``target`` repeated, or the curve (one per bar) checked."""
+def check_bars(bars: int) -> int:
+    """``bars`` as an int; an :class:`EngineError` unless it is an integer in 1..MAX_BARS."""
     if (
         isinstance(bars, bool)
         or not isinstance(bars, (int, np.integer))
         or not 1 <= bars <= MAX_BARS
     ):
         raise EngineError(f"bars must be an integer in 1..{MAX_BARS}, got {bars!r}")
+    return int(bars)
+
+
+def targets_per_bar(target: Emotion | Sequence[Emotion], bars: int) -> list[Emotion]:
+    """``bars`` pad points: the one ``target`` repeated, or the curve (one per bar) checked."""
+    check_bars(bars)
     if isinstance(target, Emotion):
         return [target] * int(bars)
     targets = list(target)
