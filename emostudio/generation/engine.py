@@ -28,7 +28,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,9 @@ import torch
 
 from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
+from emostudio.generation import edit
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
+from emostudio.generation.edit import METHODS
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
     DIMENSIONS,
@@ -53,6 +55,7 @@ from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.window import SongBuilder, encode_window
+from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ MODEL_DIR_ENV = "EMOSTUDIO_MODEL_DIR"
 #: which prior generation samples from: the fitted one when the folder has a usable one ("auto"),
 #: the fitted one or an error ("fitted"), or the model's own ("learned")
 PRIOR_CHOICES = ("auto", "fitted", "learned")
+#: what ``transfer_element`` can take from a donor piece: its rhythm latents (z_r) or key latents (z_k)
+DONOR_ELEMENTS = ("rhythm", "key")
 
 
 def default_model_dir() -> Path:
@@ -208,8 +213,25 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         cancel: threading.Event | None = None,
+        method: str = "edit",
+        keep: Collection[Element] = frozenset(),
     ) -> Iterator[BarEvent]:
-        """Re-write ``song`` towards ``target``; one :class:`BarEvent` per bar, as many bars as the song."""
+        """Move ``song`` towards ``target``; :class:`BarEvent` s ending with the whole result.
+
+        ``method``: "edit" (the shipped one: the rules edit the piece's own notes, steered by the
+        model, :mod:`emostudio.generation.edit`; one event, the result) or "rewrite" (the moved
+        latents decoded with the song as template; one event per bar). ``keep``: the elements that
+        stay exactly (edit only; a rewrite keeps the tempo map and nothing else). ``strength`` 0
+        returns ``song`` itself, whatever the method."""
+        method, free = self._check_method(method, keep, strength, dims)
+        if strength == 0.0:
+            n = check_piece(song)
+            yield BarEvent(n - 1, n, song)
+            return
+        if method == "edit":
+            result = self._edit(song, target, strength, tuple(dims), free)
+            yield BarEvent(result.n_bars - 1, result.n_bars, result)
+            return
         batches = self._transfer_batches([song], [target], strength, dims, seed, settings, 1)
         yield from self._stream(batches, cancel)
 
@@ -222,15 +244,49 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         batch_size: int = 32,
+        method: str = "edit",
+        keep: Collection[Element] = frozenset(),
     ) -> list[Song]:
-        """``transfer`` of each song to its target, decoded in batches (for evaluations)."""
+        """``transfer`` of each song to its target (a rewrite decoded in batches; for evaluations)."""
         if len(songs) != len(targets):
             raise EngineError(
                 f"need one target per song ({len(songs)} songs, {len(targets)} targets)"
             )
+        method, free = self._check_method(method, keep, strength, dims)
+        if strength == 0.0:
+            for song in songs:
+                check_piece(song)
+            return list(songs)
+        if method == "edit":
+            return [self._edit(s, t, strength, tuple(dims), free) for s, t in zip(songs, targets)]
         return self._finish(
             self._transfer_batches(songs, targets, strength, dims, seed, settings, batch_size)
         )
+
+    def transfer_element(
+        self,
+        song: Song,
+        donor: Song,
+        element: str,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[BarEvent]:
+        """``song`` with the ``donor``'s "rhythm" (z_r) or "key" (z_k) latents; one event per bar.
+
+        The donor's posterior means (its bars cycled, or cut, to the song's length) replace the
+        song's of that latent, the song's other latent stays; decoded with the song as template."""
+        if element not in DONOR_ELEMENTS:
+            raise EngineError(
+                f"element must be one of {', '.join(DONOR_ELEMENTS)}, got {element!r}"
+            )
+        n_bars = check_piece(song)
+        mine, theirs = self.encode(song), self.encode(donor)
+        cycle = np.arange(n_bars) % len(theirs.z_r)
+        z_r = theirs.z_r[cycle] if element == "rhythm" else mine.z_r
+        z_k = theirs.z_k[cycle] if element == "key" else mine.z_k
+        batches = self._decode_batches([(z_r, z_k)], [song], seed, settings, 1)
+        yield from self._stream(batches, cancel)
 
     def decode(
         self,
@@ -286,18 +342,29 @@ class Engine:
         return self._split(z[0])
 
     def recognise(self, song: Song) -> Recognition:
-        n_bars = check_piece(song)
-        with self._decoding():
-            post = self.model.encode(self._window([song], [n_bars]))
-            per_bar_r = self.model.prior_r.q_y(post.mu_r[0])[:, 1]  # [T]
-            per_bar_k = self.model.prior_k.q_y(post.mu_k[0])[:, 1]
-            q_r, q_k = self.model.q_y(post)  # [1, K] each
-        return Recognition(
-            arousal=per_bar_r.cpu().numpy().astype(np.float64),
-            valence=per_bar_k.cpu().numpy().astype(np.float64),
-            overall_arousal=float(q_r[0, 1]),
-            overall_valence=float(q_k[0, 1]),
-        )
+        return self.recognise_many([song])[0]
+
+    def recognise_many(self, songs: Sequence[Song], batch_size: int = 32) -> list[Recognition]:
+        """``recognise`` of each song, encoded in batches."""
+        out: list[Recognition] = []
+        for lo in range(0, len(songs), batch_size):
+            chunk = list(songs[lo : lo + batch_size])
+            lengths = [check_piece(song) for song in chunk]
+            with self._decoding():
+                post = self.model.encode(self._window(chunk, lengths))
+                per_bar_r = self.model.prior_r.q_y(post.mu_r)[..., 1].cpu().numpy()  # [B, T]
+                per_bar_k = self.model.prior_k.q_y(post.mu_k)[..., 1].cpu().numpy()
+                q_r, q_k = self.model.q_y(post)  # [B, K] each
+            out += [
+                Recognition(
+                    arousal=per_bar_r[i, :n].astype(np.float64),
+                    valence=per_bar_k[i, :n].astype(np.float64),
+                    overall_arousal=float(q_r[i, 1]),
+                    overall_valence=float(q_k[i, 1]),
+                )
+                for i, n in enumerate(lengths)
+            ]
+        return out
 
     def encode(self, song: Song) -> Encoding:
         n_bars = check_piece(song)
@@ -436,6 +503,48 @@ class Engine:
         return songs
 
     # ---- helpers ------------------------------------------------------------------------------
+    def _check_method(
+        self, method: str, keep: Collection[Element], strength: float, dims: Sequence[str]
+    ) -> tuple[str, frozenset[Element]]:
+        """The method and the free elements; an :class:`EngineError` for a bad combination."""
+        check_transfer(strength, dims)
+        if method not in METHODS:
+            raise EngineError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        kept = frozenset(keep)
+        if method == "rewrite" and kept - {Element.TEMPO}:
+            names = ", ".join(sorted(e.value for e in kept - {Element.TEMPO}))
+            raise EngineError(f"a rewrite cannot keep {names}: use the edit method")
+        return method, ALL_ELEMENTS - kept
+
+    def _edit(
+        self,
+        song: Song,
+        target: Emotion | Sequence[Emotion],
+        strength: float,
+        dims: tuple[str, ...],
+        free: frozenset[Element],
+    ) -> Song:
+        """The edit transfer of one song (:mod:`emostudio.generation.edit`): recognise, edit, steer."""
+        n_bars = check_piece(song)
+        source = self.recognise(song).emotion
+        targets = edit.aimed_targets(source, targets_per_bar(target, n_bars), dims)
+        candidates = [
+            edit.edit_per_bar(song, source, targets, strength, free, edit.scaled(DEFAULT_RULES, s))
+            for s in edit.EDIT_SCALES
+        ]
+        distinct = {id(c): c for c in candidates}
+        if len(distinct) == 1:
+            return candidates[0]
+        recognitions = self.recognise_many(candidates)
+        choice = edit.choose(song, candidates, edit.EDIT_SCALES, recognitions, targets, dims)
+        log.debug(
+            "edit transfer: scale %g (P %.3f, keep %.3f)",
+            choice.scale,
+            choice.p_target,
+            choice.keep,
+        )
+        return choice.song
+
     @contextlib.contextmanager
     def _decoding(self):
         """Inference mode, one engine call at a time, and the engine's CPU thread count."""
