@@ -1,7 +1,13 @@
-"""``emostudio transfer IN.mid --to EMOTION [--strength L] [--only arousal|valence] --out OUT.mid``.
+"""``emostudio transfer IN.mid --to EMOTION [--strength L] [--only arousal|valence] [--method
+edit|rewrite] [--keep melody,rhythm,...] --out OUT.mid``, or ``emostudio transfer IN.mid
+--rhythm-from B.mid | --key-from B.mid --out OUT.mid``.
 
-Re-writes a piece towards a target emotion, keeping its bar count, tempo and instruments. Prints
-the emotion the model recognises in the piece before and after.
+Moves a piece towards a target emotion. The shipped method, ``edit``, edits the piece's own notes
+(mode, register, tempo, velocity, articulation, density), steered by the model; ``rewrite``
+re-writes it from its moved latents, keeping its bar count, tempo and instruments. ``--keep`` locks
+elements (edit only). Strength 0 returns the input unchanged. With a donor, the piece takes B's
+rhythm latents (z_r) or key latents (z_k) and keeps its own other latents (decoded with the piece as
+template). Prints the emotion the model recognises in the piece before and after.
 """
 
 from __future__ import annotations
@@ -18,9 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to transfer")
     parser.add_argument(
         "--to",
-        required=True,
         metavar="EMOTION",
-        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal'",
+        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal' (needed unless a donor is given)",
     )
     parser.add_argument(
         "--strength",
@@ -30,31 +35,84 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how far to move, 0 (not at all) .. 1 (all the way), default 1",
     )
     parser.add_argument("--only", choices=("arousal", "valence"), help="move only this dimension")
+    parser.add_argument(
+        "--method",
+        choices=("edit", "rewrite"),
+        default="edit",
+        help="edit the piece's notes (default) or re-write it from moved latents",
+    )
+    parser.add_argument(
+        "--keep",
+        default="",
+        metavar="ELEMENTS",
+        help="comma-separated elements that stay exactly: melody, rhythm, accompaniment, "
+        "dynamics, tempo (edit method)",
+    )
+    donor = parser.add_mutually_exclusive_group()
+    donor.add_argument(
+        "--rhythm-from",
+        type=Path,
+        metavar="B.mid",
+        help="take B's rhythm (its rhythm latents) and keep this piece's key",
+    )
+    donor.add_argument(
+        "--key-from",
+        type=Path,
+        metavar="B.mid",
+        help="take B's key (its key latents) and keep this piece's rhythm",
+    )
     add_model_arguments(parser)
+
+
+def _read(path: Path, what: str):
+    from emostudio.cli.main import CommandError
+    from emostudio.decoding import check_piece
+    from emostudio.generation import EngineError
+    from emostudio.midi import MidiReadError, read_midi
+
+    try:
+        song = read_midi(path)
+        check_piece(song, f"{path}: {what}")
+    except (MidiReadError, EngineError) as exc:
+        raise CommandError(str(exc)) from exc
+    return song
+
+
+def _keep(text: str):
+    from emostudio.cli.main import CommandError
+    from emostudio.transform import Element
+
+    try:
+        return frozenset(Element.parse(t) for t in text.split(",") if t.strip())
+    except ValueError as exc:
+        raise CommandError(f"--keep: {exc}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
     from emostudio.cli.generate import check_outputs, load_engine, run_engine, write_outputs
     from emostudio.cli.main import CommandError
-    from emostudio.decoding import check_piece
     from emostudio.emotion import Emotion, EmotionError
     from emostudio.generation import DIMENSIONS, EngineError
-    from emostudio.midi import MidiReadError, read_midi
 
-    try:
-        target = Emotion.parse(args.to)
-    except EmotionError as exc:
-        raise CommandError(str(exc)) from exc
+    donor_path = args.rhythm_from or args.key_from
+    element = "rhythm" if args.rhythm_from else "key"
+    if donor_path is not None and args.to is not None:
+        raise CommandError(f"--{element}-from takes the donor's {element}: leave out --to")
+    if donor_path is None and args.to is None:
+        raise CommandError(
+            "say where to move: --to EMOTION (or take a donor's element: --rhythm-from / --key-from)"
+        )
+    keep = _keep(args.keep)
     if not 0.0 <= args.strength <= 1.0:
         raise CommandError(f"--strength must be in [0, 1], got {args.strength}")
-    try:
-        song = read_midi(args.input)
-    except MidiReadError as exc:
-        raise CommandError(str(exc)) from exc
-    try:
-        check_piece(song, f"{args.input}: the MIDI file")
-    except EngineError as exc:
-        raise CommandError(str(exc)) from exc
+    target = None
+    if args.to is not None:
+        try:
+            target = Emotion.parse(args.to)
+        except EmotionError as exc:
+            raise CommandError(str(exc)) from exc
+    song = _read(args.input, "the MIDI file")
+    donor = _read(donor_path, "the donor MIDI file") if donor_path is not None else None
     check_outputs(args)
     engine = load_engine(args)
     dims = (args.only,) if args.only else DIMENSIONS
@@ -62,22 +120,33 @@ def run(args: argparse.Namespace) -> int:
         before = engine.recognise(song)
     except EngineError as exc:
         raise CommandError(f"{args.input}: {exc}") from exc
-    result = run_engine(
-        engine.transfer(
+    if donor is not None:
+        events = engine.transfer_element(song, donor, element, seed=args.seed)
+        result = run_engine(events, f"taking the {element}")
+    else:
+        events = engine.transfer(
             song,
             target,
             strength=args.strength,
             dims=dims,
             seed=args.seed,
-        ),
-        "transferring",
-    )
+            method=args.method,
+            keep=keep,
+        )
+        result = run_engine(events, "transferring")
     write_outputs(result, args)
     after = engine.recognise(result)
     print(f"{args.input}: recognised {before.emotion}")
     extra = f" and {args.wav}" if args.wav is not None else ""
-    print(
-        f"wrote {args.out}{extra}: {result.n_bars} bars, moved {'/'.join(dims)} towards {target} "
-        f"(strength {args.strength:g}); recognised {after.emotion}"
-    )
+    if donor is not None:
+        did = f"took the {element} of {donor_path}"
+    elif args.strength == 0.0:
+        did = "strength 0: the input unchanged"
+    else:
+        kept = f", kept {', '.join(sorted(e.value for e in keep))}" if keep else ""
+        did = (
+            f"moved {'/'.join(dims)} towards {target} "
+            f"(strength {args.strength:g}, {args.method}{kept})"
+        )
+    print(f"wrote {args.out}{extra}: {result.n_bars} bars, {did}; recognised {after.emotion}")
     return 0

@@ -6,8 +6,8 @@ density) instead of re-writing them from the latents. The model does two things:
 
 - it **recognises the source** (``Engine.recognise``): the rules' source emotion is the model's
   verdict, so a piece already sad is not made sadder;
-- it **steers the edit**: a few candidate edits, the rule amounts scaled by each of
-  :data:`EDIT_SCALES`, are recognised in one batch, and per piece the one scoring highest on
+- it **steers the edit**: a few candidate edits, the valence rules' and the arousal rules' amounts
+  scaled by each pair of :data:`EDIT_SCALES`, are recognised in one batch, and per piece the one scoring highest on
   ``P_model(target) + KEEP_WEIGHT × keep`` is returned, where ``P_model(target)`` is the mean over
   bars of the model's probability of each bar's target quadrant (along the moved dimensions only)
   and ``keep`` the mean of contour correlation, pitch-class cosine and onset similarity against the
@@ -34,17 +34,25 @@ from emostudio.evaluation.fidelity import fidelity
 from emostudio.midi.song import TICKS_PER_BAR, Song, TempoChange
 from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element, RuleStrengths, transform
 
-#: the candidate edits: the shipped rule amounts scaled by each (chosen on EMOPIA validation)
-EDIT_SCALES = (1.0, 1.5, 2.0)
+#: the rules that move valence and those that move arousal (:mod:`emostudio.transform.rules`)
+VALENCE_RULES = ("mode", "register")
+AROUSAL_RULES = ("tempo", "velocity", "articulation", "density")
+#: the candidate edits: (valence scale, arousal scale) of the shipped rule amounts (chosen on
+#: EMOPIA validation); the first is the plain rules
+EDIT_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (1.0, 1.5), (1.5, 1.0))
 #: weight of keeping the piece against the model's probability of the target (EMOPIA validation)
 KEEP_WEIGHT = 0.5
 #: the transfer methods: edit the notes (shipped), or re-write them from moved latents
 METHODS = ("edit", "rewrite")
 
 
-def scaled(rules: RuleStrengths, scale: float) -> RuleStrengths:
-    """Every rule amount times ``scale``."""
-    return replace(rules, **{f.name: getattr(rules, f.name) * scale for f in fields(rules)})
+def scaled(rules: RuleStrengths, scale: tuple[float, float]) -> RuleStrengths:
+    """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]``."""
+    valence, arousal = scale
+    factors = {**dict.fromkeys(VALENCE_RULES, valence), **dict.fromkeys(AROUSAL_RULES, arousal)}
+    return replace(
+        rules, **{f.name: getattr(rules, f.name) * factors[f.name] for f in fields(rules)}
+    )
 
 
 def aimed_targets(
@@ -132,7 +140,7 @@ class EditChoice:
     """The candidate edit the model chose, and why."""
 
     song: Song
-    scale: float
+    scale: tuple[float, float]  # (valence, arousal)
     p_target: float  # the model's mean per-bar probability of the target
     keep: float  # keep_score against the source
     score: float  # p_target + keep_weight * keep
@@ -141,7 +149,7 @@ class EditChoice:
 def choose(
     source: Song,
     candidates: Sequence[Song],
-    scales: Sequence[float],
+    scales: Sequence[tuple[float, float]],
     recognitions: Sequence,  # Recognition per candidate
     targets: Sequence[Emotion],
     dims: Sequence[str],
@@ -161,9 +169,11 @@ def choose(
 
 
 __all__ = [
+    "AROUSAL_RULES",
     "EDIT_SCALES",
     "KEEP_WEIGHT",
     "METHODS",
+    "VALENCE_RULES",
     "EditChoice",
     "aimed_targets",
     "choose",

@@ -229,7 +229,7 @@ class Engine:
             yield BarEvent(n - 1, n, song)
             return
         if method == "edit":
-            result = self._edit(song, target, strength, tuple(dims), free)
+            (result,) = self._edit([song], [target], strength, tuple(dims), free)
             yield BarEvent(result.n_bars - 1, result.n_bars, result)
             return
         batches = self._transfer_batches([song], [target], strength, dims, seed, settings, 1)
@@ -258,7 +258,7 @@ class Engine:
                 check_piece(song)
             return list(songs)
         if method == "edit":
-            return [self._edit(s, t, strength, tuple(dims), free) for s, t in zip(songs, targets)]
+            return self._edit(songs, targets, strength, tuple(dims), free)
         return self._finish(
             self._transfer_batches(songs, targets, strength, dims, seed, settings, batch_size)
         )
@@ -518,32 +518,42 @@ class Engine:
 
     def _edit(
         self,
-        song: Song,
-        target: Emotion | Sequence[Emotion],
+        songs: Sequence[Song],
+        targets: Sequence[Emotion | Sequence[Emotion]],
         strength: float,
         dims: tuple[str, ...],
         free: frozenset[Element],
-    ) -> Song:
-        """The edit transfer of one song (:mod:`emostudio.generation.edit`): recognise, edit, steer."""
-        n_bars = check_piece(song)
-        source = self.recognise(song).emotion
-        targets = edit.aimed_targets(source, targets_per_bar(target, n_bars), dims)
-        candidates = [
-            edit.edit_per_bar(song, source, targets, strength, free, edit.scaled(DEFAULT_RULES, s))
-            for s in edit.EDIT_SCALES
+    ) -> list[Song]:
+        """The edit transfer (:mod:`emostudio.generation.edit`): recognise, edit, steer; batched."""
+        lengths = [check_piece(song) for song in songs]
+        sources = [r.emotion for r in self.recognise_many(songs)]
+        aimed = [
+            edit.aimed_targets(src, targets_per_bar(t, n), dims)
+            for src, t, n in zip(sources, targets, lengths)
         ]
-        distinct = {id(c): c for c in candidates}
-        if len(distinct) == 1:
-            return candidates[0]
-        recognitions = self.recognise_many(candidates)
-        choice = edit.choose(song, candidates, edit.EDIT_SCALES, recognitions, targets, dims)
-        log.debug(
-            "edit transfer: scale %g (P %.3f, keep %.3f)",
-            choice.scale,
-            choice.p_target,
-            choice.keep,
-        )
-        return choice.song
+        candidates = [
+            [
+                edit.edit_per_bar(song, src, aim, strength, free, edit.scaled(DEFAULT_RULES, scale))
+                for scale in edit.EDIT_SCALES
+            ]
+            for song, src, aim in zip(songs, sources, aimed)
+        ]
+        # a piece whose candidates are all one song (nothing free, or nothing to move) needs no steer
+        steered = [i for i, c in enumerate(candidates) if len({id(x) for x in c}) > 1]
+        flat = [x for i in steered for x in candidates[i]]
+        recognitions = iter(self.recognise_many(flat)) if flat else iter(())
+        out = [c[0] for c in candidates]
+        for i in steered:
+            recs = [next(recognitions) for _ in edit.EDIT_SCALES]
+            choice = edit.choose(songs[i], candidates[i], edit.EDIT_SCALES, recs, aimed[i], dims)
+            log.debug(
+                "edit transfer: scales %s (P %.3f, keep %.3f)",
+                choice.scale,
+                choice.p_target,
+                choice.keep,
+            )
+            out[i] = choice.song
+        return out
 
     @contextlib.contextmanager
     def _decoding(self):
