@@ -1,4 +1,10 @@
-"""The controls of a generation or transfer: lambda, dimensions, bars, temperature, seed, actions.
+"""The controls of a generation or transfer: lambda, dimensions, method, element locks, bars,
+temperature, seed, actions.
+
+λ's left end is the input itself (every method returns it unchanged at 0). The method is "edit"
+(the piece's own notes edited, steered by the model: the default) or "rewrite" (re-written from its
+moved latents); the Keep group's ticked elements stay exactly (edit only: a rewrite keeps the tempo
+map and nothing else, so the group is disabled for it).
 
 The panel only holds values and emits requests; the window starts the work. While a job runs the
 panel shows its progress and offers Cancel.
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -25,9 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.decoding import DEFAULT_TEMPERATURE, PANEL_MAX_BARS
+from emostudio.transform import Element
 
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
+METHODS = (
+    ("edit", "Edit the notes (keeps the piece)"),
+    ("rewrite", "Re-write from the latents"),
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,8 @@ class TransformOptions:
     temperature: float
     seed: int | None  # None: random
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
+    method: str = "edit"  # "edit" or "rewrite"
+    keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
 
 
 class TransformPanel(QWidget):
@@ -60,7 +74,8 @@ class TransformPanel(QWidget):
         self.strength_slider.setValue(SLIDER_STEPS)
         self.strength_slider.setPageStep(10)
         self.strength_slider.setToolTip(
-            "λ: how far to move the input's emotion toward the target (0 keeps it, 1 goes all the way)"
+            "λ: how far to move the input's emotion toward the target "
+            "(0 is the input itself, 1 goes all the way)"
         )
         self.strength_slider.setAccessibleName("Transfer strength lambda")
         self.strength_label = QLabel()
@@ -88,12 +103,36 @@ class TransformPanel(QWidget):
             "as many as the Bars box says"
         )
         dims_row.addWidget(self.whole_box)
-        how_far = QLabel("how far to move")
+        how_far = QLabel("0 = the input itself · 1 = all the way")
         how_far.setObjectName("dim")
+        self.method_box = QComboBox()
+        for key, label in METHODS:
+            self.method_box.addItem(label, key)
+        self.method_box.setToolTip(
+            "Edit: the piece's own notes change (mode, register, tempo, dynamics, articulation, "
+            "density), steered by the model. Re-write: the model writes the piece again from its "
+            "moved latents."
+        )
+        self.method_box.setAccessibleName("Transfer method")
+        method_row = QHBoxLayout()
+        method_row.addWidget(QLabel("Method"))
+        method_row.addWidget(self.method_box, 1)
+        self.keep_group = QGroupBox("Keep")
+        self.keep_group.setToolTip("Ticked elements stay exactly as in the input (Edit method)")
+        self.keep_boxes: dict[Element, QCheckBox] = {}
+        keep_row = QHBoxLayout(self.keep_group)
+        keep_row.setContentsMargins(6, 2, 6, 2)
+        for element in Element:
+            box = QCheckBox(element.value)
+            box.setToolTip(f"Keep the input's {element.value} exactly")
+            self.keep_boxes[element] = box
+            keep_row.addWidget(box)
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
         transfer_layout.addWidget(how_far)
         transfer_layout.addLayout(dims_row)
+        transfer_layout.addLayout(method_row)
+        transfer_layout.addWidget(self.keep_group)
 
         sampling_box = QGroupBox("Sampling")
         self.bars_spin = QSpinBox()
@@ -152,8 +191,9 @@ class TransformPanel(QWidget):
         self.transfer_button.clicked.connect(self.transfer_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.strength_slider.valueChanged.connect(self._on_changed)
-        for box in (self.arousal_box, self.valence_box, self.whole_box):
+        for box in (self.arousal_box, self.valence_box, self.whole_box, *self.keep_boxes.values()):
             box.toggled.connect(self._on_changed)
+        self.method_box.currentIndexChanged.connect(self._on_changed)
         self.bars_spin.valueChanged.connect(self._on_changed)
         self.temperature_spin.valueChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
@@ -174,6 +214,10 @@ class TransformPanel(QWidget):
             temperature=round(self.temperature_spin.value(), 3),
             seed=None if seed == RANDOM_SEED else seed,
             whole_piece=self.whole_box.isChecked(),
+            method=self.method_box.currentData(),
+            keep=tuple(e.value for e, box in self.keep_boxes.items() if box.isChecked())
+            if self.method_box.currentData() == "edit"
+            else (),
         )
 
     def set_strength(self, value: float) -> None:
@@ -211,6 +255,7 @@ class TransformPanel(QWidget):
         dims = self.options().dims
         self.generate_button.setEnabled(idle)
         self.transfer_button.setEnabled(idle and self._has_input and bool(dims))
+        self.keep_group.setEnabled(self.method_box.currentData() == "edit")
         self.cancel_button.setVisible(self._busy)
         self.cancel_button.setEnabled(self._busy)
         if not self._model_ready:
