@@ -306,9 +306,11 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         batch_size: int = 32,
+        templates: Sequence[Song] | None = None,
     ) -> list[Song]:
-        """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
-        return self._finish(self._decode_batches(latents, None, seed, settings, batch_size))
+        """Decode (z_r, z_k) pairs (one row per bar each) in batches; with ``templates`` (one per
+        pair, its bar count the latents'), as a transfer of each would."""
+        return self._finish(self._decode_batches(latents, templates, seed, settings, batch_size))
 
     def target_latents(
         self,
