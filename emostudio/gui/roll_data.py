@@ -61,17 +61,18 @@ def level_alpha(level: int) -> float:
 def changed_notes(source: Song | None, result: Song | None) -> Song | None:
     """``result`` with only the notes that are not in ``source``: what a transfer changed.
 
-    A result note is kept (left out here) when the source has a note of the same pitch, start, end
-    and velocity, in any track (counted: two equal result notes need two in the source). Drawn over
-    the source in grey, the rest is the overlay's "changed notes in colour, kept notes grey"."""
+    A result note is kept (left out here) when the source has a note of the same pitch, start and
+    end, in any track (counted: two equal result notes need two in the source). Velocity is not
+    compared: the roll draws it as opacity, so a note only made louder or softer looks kept. Drawn
+    over the source in grey, the rest is the overlay's "changed notes in colour, kept notes grey"."""
     if result is None or source is None:
         return result
-    left = Counter((n.pitch, n.start, n.end, n.velocity) for t in source.tracks for n in t.notes)
+    left = Counter((n.pitch, n.start, n.end) for t in source.tracks for n in t.notes)
     tracks = []
     for track in result.tracks:
         notes = []
         for n in track.notes:
-            key = (n.pitch, n.start, n.end, n.velocity)
+            key = (n.pitch, n.start, n.end)
             if left[key] > 0:
                 left[key] -= 1
             else:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -120,13 +121,13 @@ class TransformPanel(QWidget):
         self.keep_group = QGroupBox("Keep")
         self.keep_group.setToolTip("Ticked elements stay exactly as in the input (Edit method)")
         self.keep_boxes: dict[Element, QCheckBox] = {}
-        keep_row = QHBoxLayout(self.keep_group)
-        keep_row.setContentsMargins(6, 2, 6, 2)
-        for element in Element:
+        keep_grid = QGridLayout(self.keep_group)
+        keep_grid.setContentsMargins(6, 2, 6, 2)
+        for i, element in enumerate(Element):
             box = QCheckBox(element.value)
             box.setToolTip(f"Keep the input's {element.value} exactly")
             self.keep_boxes[element] = box
-            keep_row.addWidget(box)
+            keep_grid.addWidget(box, i // 3, i % 3)
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
         transfer_layout.addWidget(how_far)

@@ -111,16 +111,17 @@ def test_changed_notes_are_the_results_notes_not_in_the_source():
         tracks=(
             # 64 -> 63 (a mode change), the first note kept
             Track(0, False, "melody").with_notes([Note(60, 0, 240, 80), Note(63, 240, 480, 80)]),
-            # the second bass note louder, a doubling an octave below added
+            # the second bass note louder (kept: velocity is opacity) and shorter, a doubling
+            # an octave below added
             Track(33, False, "bass").with_notes(
-                [Note(36, 0, 960, 70), Note(36, 960, 1920, 90), Note(24, 0, 960, 70)]
+                [Note(36, 0, 960, 90), Note(36, 960, 1800, 70), Note(24, 0, 960, 70)]
             ),
         )
     )
     changed = changed_notes(source, result)
     assert [list(t.notes) for t in changed.tracks] == [
         [Note(63, 240, 480, 80)],
-        [Note(24, 0, 960, 70), Note(36, 960, 1920, 90)],
+        [Note(24, 0, 960, 70), Note(36, 960, 1800, 70)],
     ]
     assert changed_notes(source, source).note_count == 0
     assert changed_notes(None, result) is result and changed_notes(source, None) is None
