@@ -273,3 +273,41 @@ def test_key_from_a_donor_takes_its_key(shipped):
     donor = block_chords(66, minor=True, step=2)
     result = list(shipped.transfer_element(recipient, donor, "key", seed=0))[-1].song
     assert global_key(result) == global_key(donor) != global_key(recipient)
+
+
+# ---- the steering's pure parts -----------------------------------------------------------------
+def test_target_probability_counts_only_the_moved_dimensions():
+    import numpy as np
+
+    from emostudio.generation.edit import target_probability
+
+    arousal, valence = np.array([0.9, 0.7]), np.array([0.2, 0.4])
+    sad = [Emotion.from_quadrant(3)] * 2
+    # sad: low arousal (0.1, 0.3) and low valence (0.8, 0.6)
+    assert target_probability(arousal, valence, sad, ("arousal", "valence")) == pytest.approx(
+        (0.1 * 0.8 + 0.3 * 0.6) / 2
+    )
+    assert target_probability(arousal, valence, sad, ("valence",)) == pytest.approx(0.7)
+
+
+def test_choose_takes_the_candidate_the_model_hears_closest_and_ties_go_to_the_first():
+    import numpy as np
+
+    from emostudio.generation.edit import choose
+    from emostudio.generation.results import Recognition
+
+    song = piece(2)
+    gentle, strong = piece(2), piece(3)
+
+    def heard(p_high_valence: float) -> Recognition:
+        v = np.full(2, p_high_valence)
+        return Recognition(np.full(2, 0.5), v, 0.5, p_high_valence)
+
+    sad = [Emotion.from_quadrant(3)] * 2
+    scales = [(1.0, 1.0), (1.5, 1.5)]
+    pick = choose(song, [gentle, strong], scales, [heard(0.6), heard(0.3)], sad, ("valence",))
+    assert pick.song is strong and pick.p_target == pytest.approx(0.7)
+    tie = choose(song, [gentle, strong], scales, [heard(0.3), heard(0.3)], sad, ("valence",))
+    assert tie.song is gentle
+    kept = choose(song, [song, strong], scales, [heard(0.3), heard(0.31)], sad, ("valence",), 1.0)
+    assert kept.song is song and kept.keep == 1.0  # the weight on keeping the piece decides
