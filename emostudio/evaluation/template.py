@@ -164,7 +164,7 @@ def sweep(r: EvaluationResults, fig: Fig) -> list[str]:
 def fidelity(r: EvaluationResults, fig: Fig) -> list[str]:
     fd = r.fidelity
     if fd is None:
-        return ["Not measured in this run (results written before the section existed)."]
+        return []  # results written before the section existed: no section
     lines = [
         f"{fd.n_pieces} test clips, each to the three quadrants other than its own, at each λ, by "
         "each method: **edit** (shipped: the rules edit the piece's notes, the model recognises the "
@@ -318,6 +318,8 @@ def render_markdown(results: EvaluationResults, figures: str = ".") -> str:
         return name if figures == "." else f"{figures}/{name}"
 
     lines = header(results)
-    for number, (title, block) in enumerate(SECTIONS, start=1):
-        lines += ["", f"## {number}. {title}", "", *block(results, fig)]
+    blocks = [(title, block(results, fig)) for title, block in SECTIONS]
+    shown = [(title, body) for title, body in blocks if body]  # an empty block: no section
+    for number, (title, body) in enumerate(shown, start=1):
+        lines += ["", f"## {number}. {title}", "", *body]
     return "\n".join(lines) + "\n"
