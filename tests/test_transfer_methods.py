@@ -81,7 +81,8 @@ def away_from(engine: Engine, song: Song) -> Emotion:
 
 def edited(engine: Engine, song: Song, keep=frozenset(), strength: float = 1.0) -> Song:
     events = list(engine.transfer(song, away_from(engine, song), strength, keep=keep))
-    assert len(events) == 1 and events[0].total == song.n_bars
+    assert [e.index for e in events] == list(range(song.n_bars))
+    assert all(e.total == song.n_bars and e.song.n_bars <= e.index + 1 for e in events[:-1])
     return events[-1].song
 
 

@@ -86,6 +86,13 @@ class _Batch:
     templates: list[Song | None]
 
 
+def _bar_events(result: Song, n_bars: int) -> Iterator[BarEvent]:
+    """A finished result as one :class:`BarEvent` per bar (bars 0..t), the last one ``result`` itself."""
+    for t in range(n_bars - 1):
+        yield BarEvent(t, n_bars, result.slice_bars(0, t + 1))
+    yield BarEvent(n_bars - 1, n_bars, result)
+
+
 class Engine:
     """A loaded model with its tokenizer, ready to generate, transfer and recognise.
 
@@ -219,18 +226,19 @@ class Engine:
         """Move ``song`` towards ``target``; :class:`BarEvent` s ending with the whole result.
 
         ``method``: "edit" (the shipped one: the rules edit the piece's own notes, steered by the
-        model, :mod:`emostudio.generation.edit`; one event, the result) or "rewrite" (the moved
-        latents decoded with the song as template; one event per bar). ``keep``: the elements that
+        model, :mod:`emostudio.generation.edit`; the whole result is made at once, then handed out
+        bar by bar, the last event's song being the result) or "rewrite" (the moved latents decoded
+        with the song as template, bar by bar). ``keep``: the elements that
         stay exactly (edit only; a rewrite keeps the tempo map and nothing else). ``strength`` 0
         returns ``song`` itself, whatever the method."""
         method, free = self._check_method(method, keep, strength, dims)
+        n_bars = check_piece(song)
         if strength == 0.0:
-            n = check_piece(song)
-            yield BarEvent(n - 1, n, song)
+            yield from _bar_events(song, n_bars)
             return
         if method == "edit":
             (result,) = self._edit([song], [target], strength, tuple(dims), free)
-            yield BarEvent(result.n_bars - 1, result.n_bars, result)
+            yield from _bar_events(result, n_bars)
             return
         batches = self._transfer_batches([song], [target], strength, dims, seed, settings, 1)
         yield from self._stream(batches, cancel)
