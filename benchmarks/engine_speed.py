@@ -1,7 +1,11 @@
-"""Engine speed: model load, 16-bar generation (total and first bar), 16-bar transfer, and
-KV-cached decoding against recomputing the whole prefix for every token (same run).
+"""Engine speed: model load, 16-bar generation (total and first bar) with the reference decoder
+step and the FastDecoder side by side (same seeds, same tokens), 4 pieces in one batch against
+one, 16-bar transfer and recognition, KV-cached decoding against recomputing the whole prefix, the
+`transformers` GPT-2 of the same width/depth/vocabulary as a peer (if installed: the ``bench``
+extra), and a size curve (random weights at 1x, 2x, 4x, 8x the parameters), all in one run.
 
     .venv/bin/python benchmarks/engine_speed.py [--model DIR] [--repeats 7] [--bars 16]
+        [--no-sizes] [--no-peer] [--no-kv]
 
 Without ``--model`` the shipped default model (models/default) is used; ``--untrained`` builds
 a model of the default ModelConfig size with random weights (its bars run to the full L tokens,
@@ -13,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import pstats
 import statistics
 import tempfile
@@ -24,17 +27,23 @@ import torch
 
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
+from emostudio.generation.decode import ModelSteps
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.tokens.vocab import PAD
 
+#: d_model of the size curve: about 1x, 2x, 4x and 8x the shipped model's parameters
+SIZE_WIDTHS = (128, 192, 280, 408)
 
-def untrained_model_dir() -> Path:
+
+def untrained_model_dir(**changes) -> Path:
+    """A model folder with random weights: the default ModelConfig with ``changes``."""
     from emostudio.model import CDGMVAE, ModelConfig, save_model
     from emostudio.tokens import TokenizerConfig
 
     torch.manual_seed(0)
     tc = TokenizerConfig()
     folder = Path(tempfile.mkdtemp()) / "untrained"
-    return save_model(CDGMVAE(ModelConfig.for_tokenizer(tc)), tc, folder)
+    return save_model(CDGMVAE(ModelConfig.for_tokenizer(tc, **changes)), tc, folder)
 
 
 def timed(fn):
@@ -43,15 +52,105 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def generation_times(engine: Engine, bars: int, seed: int) -> tuple[float, float, int]:
-    """(total seconds, seconds to the first bar, tokens) of one generation."""
+def generation_times(engine: Engine, bars: int, seed: int) -> tuple[float, float, list[int]]:
+    """(total seconds, seconds to the first bar, the piece's tokens) of one generation."""
     t0 = time.perf_counter()
     first = None
     for event in engine.generate(Emotion.from_quadrant(seed % 4 + 1), bars=bars, seed=seed):  # noqa: B007
         if first is None:
             first = time.perf_counter() - t0
     total = time.perf_counter() - t0
-    return total, first, len(engine.tokenizer.encode(event.song))
+    return total, first, list(engine.tokenizer.encode(event.song))
+
+
+def old_and_new(engine: Engine, bars: int, seeds) -> dict[str, list]:
+    """The same generations (same seeds) with the reference step and the FastDecoder, alternating
+    per seed so that both see the same machine load; -> per decoder a list of generation_times."""
+    decoders = {"reference": ModelSteps(engine.model), "fast": FastDecoder(engine.model)}
+    out: dict[str, list] = {name: [] for name in decoders}
+    for decoder in decoders.values():  # warm-up
+        engine.steps = decoder
+        list(engine.generate(Emotion.from_quadrant(1), bars=2, seed=123))
+    for seed in seeds:
+        for name, decoder in decoders.items():
+            engine.steps = decoder
+            out[name].append(generation_times(engine, bars, seed))
+    engine.steps = decoders["fast"]
+    return out
+
+
+def batch_times(engine: Engine, bars: int, seeds, size: int = 4) -> tuple[list, list]:
+    """Seconds of ``generate_many`` for one piece and for ``size`` pieces in one batch."""
+    ones, many = [], []
+    targets = [Emotion.from_quadrant(q % 4 + 1) for q in range(size)]
+    for seed in seeds:
+        ones.append(timed(lambda s=seed: engine.generate_many(targets[:1], bars, seed=s))[0])
+        many.append(timed(lambda s=seed: engine.generate_many(targets, bars, seed=s))[0])
+    return ones, many
+
+
+def peer_tokens_per_second(engine: Engine, n_tokens: int, repeats: int) -> float | None:
+    """Tokens per second of ``transformers``' GPT-2 (the width, depth, heads and vocabulary of our
+    decoder; random weights) sampling ``n_tokens`` with its KV-cached ``generate`` (top-p 0.95,
+    batch 1); None when transformers is not installed."""
+    try:
+        from transformers import GPT2Config, GPT2LMHeadModel
+    except ImportError:
+        return None
+    c = engine.model.config
+    config = GPT2Config(
+        vocab_size=c.vocab_size,
+        n_positions=max(1024, n_tokens + 1),
+        n_embd=c.d_model,
+        n_layer=c.n_dec_layers,
+        n_head=c.n_heads,
+        n_inner=c.ff_mult * c.d_model,
+        bos_token_id=None,
+        eos_token_id=None,
+    )
+    model = GPT2LMHeadModel(config).eval()
+    prompt = torch.tensor([[2]])
+    kwargs = dict(
+        max_new_tokens=n_tokens,
+        min_new_tokens=n_tokens,
+        do_sample=True,
+        top_p=0.95,
+        top_k=0,
+        use_cache=True,
+        pad_token_id=0,
+        eos_token_id=None,
+    )
+    times = []
+    with torch.inference_mode():
+        model.generate(prompt, **{**kwargs, "max_new_tokens": 20, "min_new_tokens": 20})  # warm-up
+        for _ in range(repeats):
+            seconds, out = timed(lambda: model.generate(prompt, **kwargs))
+            assert out.shape[1] == n_tokens + 1
+            times.append(seconds)
+    return n_tokens / statistics.median(times)
+
+
+def size_curve(bars: int, repeats: int) -> list[dict]:
+    """Per width in SIZE_WIDTHS: parameters, and 16-bar generation with both decoders (random
+    weights: bars run to the grammar's limit, a worst case)."""
+    rows = []
+    base = None
+    for width in SIZE_WIDTHS:
+        engine = Engine.load(untrained_model_dir(d_model=width), device="cpu")
+        params = sum(p.numel() for p in engine.model.parameters())
+        base = base or params
+        runs = old_and_new(engine, bars, range(repeats))
+        row = {"width": width, "params": params, "ratio": params / base}
+        for name, gens in runs.items():
+            totals, firsts, tokens = zip(*gens)
+            row[name] = {
+                "total": statistics.median(totals),
+                "first": statistics.median(firsts),
+                "per_token": statistics.median(t / len(k) for t, k in zip(totals, tokens)),
+                "tokens": statistics.median(len(k) for k in tokens),
+            }
+        rows.append(row)
+    return rows
 
 
 def kv_versus_recompute(engine: Engine, bars: int, seed: int) -> dict:
@@ -100,6 +199,10 @@ def main() -> None:
     parser.add_argument(
         "--kv-bars", type=int, default=8, help="bars in the cached-vs-recompute comparison"
     )
+    parser.add_argument("--no-kv", action="store_true", help="skip cached-vs-recompute")
+    parser.add_argument("--no-peer", action="store_true", help="skip the GPT-2 peer")
+    parser.add_argument("--no-sizes", action="store_true", help="skip the size curve")
+    parser.add_argument("--size-repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
     folder = untrained_model_dir() if args.untrained else args.model
@@ -108,10 +211,10 @@ def main() -> None:
     for _ in range(args.repeats):
         seconds, engine = timed(lambda: Engine.load(folder, device="cpu"))
         loads.append(seconds)
-    list(engine.generate(Emotion.from_quadrant(1), bars=2, seed=123))  # warm-up
 
-    gens = [generation_times(engine, args.bars, seed) for seed in range(args.repeats)]
-    totals, firsts, tokens = zip(*gens)
+    runs = old_and_new(engine, args.bars, range(args.repeats))
+    same_tokens = sum(a[2] == b[2] for a, b in zip(runs["reference"], runs["fast"]))
+    ones, fours = batch_times(engine, args.bars, range(args.repeats))
 
     sources = [
         list(engine.generate(Emotion.from_quadrant(2), bars=args.bars, seed=100 + i))[-1].song
@@ -123,45 +226,87 @@ def main() -> None:
     ]
     recognise = [timed(lambda s=s: engine.recognise(s))[0] for s in sources]
 
-    kv = kv_versus_recompute(engine, args.kv_bars, seed=5)
-
     med = statistics.median
+    c = engine.model.config
     print(
-        f"model: {engine.model_dir} (d_model {engine.model.config.d_model}, decoder layers "
-        f"{engine.model.config.n_dec_layers}, L {engine.bar_len}); torch threads 1; repeats {args.repeats}"
+        f"model: {engine.model_dir} (d_model {c.d_model}, decoder layers {c.n_dec_layers}, "
+        f"L {engine.bar_len}); torch {torch.__version__}, threads 1; repeats {args.repeats}"
     )
     print()
-    print("| what | median | min | max | target |")
+    print("| what | reference step | FastDecoder | ratio | target |")
+    print("|---|---|---|---|---|")
+    stats = {}
+    for name, gens in runs.items():
+        totals, firsts, tokens = zip(*gens)
+        stats[name] = {
+            "total": med(totals),
+            "first": med(firsts),
+            "per_token": med(t / len(k) for t, k in zip(totals, tokens)),
+            "tokens": med(len(k) for k in tokens),
+        }
+    ref, fast = stats["reference"], stats["fast"]
+    print(
+        f"| generate {args.bars} bars (median) | {ref['total']:.3f} s | {fast['total']:.3f} s | "
+        f"{ref['total'] / fast['total']:.2f}x | ≤ 0.25 s |"
+    )
+    print(
+        f"| first bar ready (median) | {1000 * ref['first']:.1f} ms | {1000 * fast['first']:.1f} ms "
+        f"| {ref['first'] / fast['first']:.2f}x | ≤ 25 ms |"
+    )
+    print(
+        f"| per token, whole loop (median) | {1000 * ref['per_token']:.3f} ms | "
+        f"{1000 * fast['per_token']:.3f} ms | {ref['per_token'] / fast['per_token']:.2f}x | ≥ 3x |"
+    )
+    print()
+    print(
+        f"same tokens from both steps: {same_tokens} of {args.repeats} pieces (median "
+        f"{fast['tokens']:.0f} tokens per piece)"
+    )
+    print()
+    print("| what (FastDecoder) | median | min | max | target |")
     print("|---|---|---|---|---|")
     print(
-        f"| model load (`Engine.load`) | {med(loads):.3f} s | {min(loads):.3f} | {max(loads):.3f} | ≤ 2 s |"
+        f"| model load (`Engine.load`) | {med(loads):.3f} s | {min(loads):.3f} | {max(loads):.3f} | ≤ 0.1 s |"
+    )
+    print(f"| 1 piece, `generate_many` | {med(ones):.3f} s | {min(ones):.3f} | {max(ones):.3f} | |")
+    print(
+        f"| 4 pieces in one batch | {med(fours):.3f} s | {min(fours):.3f} | {max(fours):.3f} | "
+        f"≤ 1.5x one: **{med(fours) / med(ones):.2f}x** |"
     )
     print(
-        f"| generate {args.bars} bars | {med(totals):.3f} s | {min(totals):.3f} | {max(totals):.3f} | ≤ 1.0 s |"
+        f"| transfer {args.bars} bars | {med(transfers):.3f} s | {min(transfers):.3f} | {max(transfers):.3f} | |"
     )
     print(
-        f"| first bar ready | {1000 * med(firsts):.0f} ms | {1000 * min(firsts):.0f} | "
-        f"{1000 * max(firsts):.0f} | ≤ 150 ms |"
+        f"| recognise {args.bars} bars | {1000 * med(recognise):.1f} ms | {1000 * min(recognise):.1f} | "
+        f"{1000 * max(recognise):.1f} | ≤ 30 ms |"
     )
-    print(
-        f"| transfer {args.bars} bars | {med(transfers):.3f} s | {min(transfers):.3f} | {max(transfers):.3f} | ≤ 1.5 s |"
-    )
-    print(
-        f"| recognise {args.bars} bars | {1000 * med(recognise):.0f} ms | {1000 * min(recognise):.0f} | "
-        f"{1000 * max(recognise):.0f} | |"
-    )
-    print()
-    print(
-        f"tokens per generated piece: median {med(tokens):.0f} "
-        f"({1000 * med(t / n for t, n in zip(totals, tokens)):.2f} ms per token)"
-    )
-    print(
-        f"KV cache vs recomputing the prefix, {args.kv_bars} bars, {kv['tokens']} tokens: cached "
-        f"{kv['cached']:.3f} s ({1000 * kv['cached'] / kv['tokens']:.2f} ms/token), recompute "
-        f"{kv['recompute']:.3f} s ({1000 * kv['recompute'] / kv['tokens']:.2f} ms/token): "
-        f"**{kv['recompute'] / kv['cached']:.1f}x** faster with the cache; max |logit diff| "
-        f"{kv['max_logit_diff']:.2e}"
-    )
+
+    if not args.no_peer:
+        n_peer = int(fast["tokens"])
+        peer = peer_tokens_per_second(engine, n_peer, args.repeats)
+        ours = 1 / fast["per_token"]
+        print()
+        if peer is None:
+            print("peer: transformers is not installed (pip install -e .[bench])")
+        else:
+            print(
+                f"peer, {n_peer} tokens at batch 1: transformers GPT-2 `generate` (width "
+                f"{c.d_model}, {c.n_dec_layers} layers, {c.n_heads} heads, vocabulary "
+                f"{c.vocab_size}, KV cache, top-p 0.95) **{peer:.0f} tokens/s**; ours (whole "
+                f"loop: grammar, sampling, bar memory) **{ours:.0f} tokens/s** "
+                f"({ours / peer:.2f}x); reference step {1 / ref['per_token']:.0f} tokens/s"
+            )
+
+    if not args.no_kv:
+        kv = kv_versus_recompute(engine, args.kv_bars, seed=5)
+        print()
+        print(
+            f"KV cache vs recomputing the prefix, {args.kv_bars} bars, {kv['tokens']} tokens: cached "
+            f"{kv['cached']:.3f} s ({1000 * kv['cached'] / kv['tokens']:.2f} ms/token), recompute "
+            f"{kv['recompute']:.3f} s ({1000 * kv['recompute'] / kv['tokens']:.2f} ms/token): "
+            f"**{kv['recompute'] / kv['cached']:.1f}x** faster with the cache; max |logit diff| "
+            f"{kv['max_logit_diff']:.2e}"
+        )
 
     profile = cProfile.Profile()
     t0 = time.perf_counter()
@@ -169,11 +314,11 @@ def main() -> None:
     list(engine.generate(Emotion.from_quadrant(3), bars=args.bars, seed=99))
     profile.disable()
     wall = time.perf_counter() - t0
-    stats = pstats.Stats(profile)
+    pstat = pstats.Stats(profile)
     parts = {
-        "decoder step (model.decoder_step)": ("cdgmvae.py", "decoder_step"),
-        "bar memory (model.decoder_next_bar)": ("cdgmvae.py", "decoder_next_bar"),
-        "sampling (mask, softmax, top-p, multinomial)": ("sampling.py", "sample_next"),
+        "decoder step (FastDecoder.step)": ("fast_decode.py", "step"),
+        "bar memory (FastDecoder.next_bar)": ("fast_decode.py", "next_bar"),
+        "sampling (mask, softmax, top-p, draw)": ("sampling.py", "sample_next"),
         "grammar masks": ("grammar.py", "allowed"),
         "grammar state": ("grammar.py", "advance"),
         "decode each new bar's tokens (SongBuilder.add)": ("window.py", "add"),
@@ -187,16 +332,33 @@ def main() -> None:
     print("|---|---|---|")
     accounted = 0.0
     for label, (file, func) in parts.items():
-        seconds = sum(v[3] for k, v in stats.stats.items() if k[0].endswith(file) and k[2] == func)
+        seconds = sum(v[3] for k, v in pstat.stats.items() if k[0].endswith(file) and k[2] == func)
         accounted += seconds
         print(f"| {label} | {seconds:.3f} | {seconds / wall:.0%} |")
     print(
         f"| rest (loop, tensors to lists) | {wall - accounted:.3f} | {(wall - accounted) / wall:.0%} |"
     )
-    buffer = io.StringIO()
-    pstats.Stats(profile, stream=buffer).sort_stats("tottime").print_stats(10)
-    print("\ntop functions by internal time:")
-    print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:3000])
+
+    if not args.no_sizes:
+        print()
+        print(
+            f"size curve: random weights (bars run to the grammar's limit: a worst case), "
+            f"{args.bars} bars, median of {args.size_repeats}"
+        )
+        print()
+        print(
+            "| d_model | parameters | x shipped | tokens | reference ms/token | fast ms/token "
+            f"| ratio | fast {args.bars} bars | fast first bar |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for row in size_curve(args.bars, args.size_repeats):
+            r, f = row["reference"], row["fast"]
+            print(
+                f"| {row['width']} | {row['params'] / 1e6:.2f} M | {row['ratio']:.2f} | "
+                f"{f['tokens']:.0f} | {1000 * r['per_token']:.3f} | {1000 * f['per_token']:.3f} | "
+                f"{r['per_token'] / f['per_token']:.2f}x | {f['total']:.3f} s | "
+                f"{1000 * f['first']:.1f} ms |"
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The one JSON round trip shared by every config tree (tokenizer, model, training, settings).
 
 Configs are frozen dataclasses that mix in :class:`JsonConfig`; each names itself in
-``config_name`` (used in error messages) and checks its own ``format_version``.
+``config_name`` (used in error messages) and checks its own ``format_version`` with
+:func:`check_format_version`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,24 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from emostudio.atomic import atomic_write
+
 C = TypeVar("C", bound="JsonConfig")
 
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used (wrong version, unknown or bad fields)."""
+
+
+def check_format_version(
+    what: str, found: object, supported: int, error: type[ConfigError] = ConfigError
+) -> None:
+    """Refuse a file of another format version than the one this emostudio reads (one-line error)."""
+    if found != supported:
+        raise error(
+            f"{what} format version {found} is not supported "
+            f"(this emostudio reads version {supported})"
+        )
 
 
 def config_from_dict(cls, data: dict, what: str):
@@ -48,7 +62,7 @@ class JsonConfig:
         return replace(self, **changes)  # type: ignore[type-var]
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls: type[C], path: str | Path) -> C:

@@ -18,7 +18,8 @@ from typing import Literal
 
 import platformdirs
 
-from emostudio.jsonconfig import ConfigError, config_from_dict
+from emostudio.atomic import atomic_write
+from emostudio.jsonconfig import ConfigError, check_format_version, config_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,9 @@ class Settings:
     format_version: int = SETTINGS_FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != SETTINGS_FORMAT_VERSION:
-            raise SettingsError(
-                f"settings format version {self.format_version} is not supported "
-                f"(this emostudio reads version {SETTINGS_FORMAT_VERSION})"
-            )
+        check_format_version(
+            "settings", self.format_version, SETTINGS_FORMAT_VERSION, SettingsError
+        )
         if self.output not in OUTPUT_KINDS:
             raise SettingsError(
                 f"settings: output must be one of {OUTPUT_KINDS}, not {self.output!r}"
@@ -136,11 +135,4 @@ def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> 
     """Write atomically (a temporary file beside the target, then a rename); returns the path."""
     path = Path(path) if path is not None else settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, json.dumps(settings.to_dict(), indent=2) + "\n")

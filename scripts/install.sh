@@ -3,8 +3,8 @@
 # and emostudio with its Python dependencies. Usage: scripts/install.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+extras="[plots]"  # figures of evaluate and plot
+[ "${1:-}" = "--test" ] && extras="[test]"  # includes plots
 
 apt_pkgs=(python3-venv libasound2 libfluidsynth3 fluid-soundfont-gm
           libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3

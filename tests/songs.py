@@ -35,6 +35,7 @@ FAMILY_PROGRAMS = {Family.PIANO: 0, Family.GUITAR: 25, Family.BASS: 33, Family.S
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 HARMONIC_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
+MAJOR_TRIAD = (0, 4, 7)
 
 
 # ---- hypothesis strategies ---------------------------------------------------------------------
@@ -280,6 +281,36 @@ def piece(seed: int, bars: int = 4, ticks_per_beat: int = 480) -> list[RawTrack]
         for i in range(4 * bars)
     ]
     left = [(root + iv, b * 4 * q, (b + 1) * 4 * q, 70) for b in range(bars) for iv in triad]
+    return [RawTrack(right, channel=0, name="right"), RawTrack(left, channel=1, name="left")]
+
+
+def calm_piece(bars: int = 8, q: int = 480) -> list[RawTrack]:
+    """Calm (low arousal, high valence): major I-IV-V-I, a soft held triad per bar under a quiet
+    half-note melody. Write it at a slow tempo (66 bpm)."""
+    progression = (60, 65, 67, 60)
+    melody, chords = [], []
+    for b in range(bars):
+        root = progression[b % 4]
+        chords += [(root - 12 + iv, b * 4 * q, (b + 1) * 4 * q, 40) for iv in MAJOR_TRIAD]
+        for k in range(2):
+            pitch = root + 12 + MAJOR_TRIAD[(b + k) % 3]
+            melody.append((pitch, b * 4 * q + k * 2 * q, b * 4 * q + (k + 1) * 2 * q, 45))
+    return [RawTrack(melody, channel=0, name="melody"), RawTrack(chords, channel=1, name="chords")]
+
+
+def tense_piece(bars: int = 8, q: int = 480) -> list[RawTrack]:
+    """Tense (high arousal, low valence): loud sixteenth-note minor and tritone clusters over a
+    pounding low octave. Write it at a fast tempo (168 bpm)."""
+    s = q // 4
+    right, left = [], []
+    for b in range(bars):
+        root = 57 + b % 2
+        for k in range(16):
+            start = b * 4 * q + k * s
+            for iv in (0, 1, 6) if k % 2 else (0, 3, 6):
+                right.append((root + 12 + iv + k % 4, start, start + s, 115))
+            if k % 2 == 0:
+                left += [(root - 24, start, start + s, 120), (root - 12, start, start + s, 120)]
     return [RawTrack(right, channel=0, name="right"), RawTrack(left, channel=1, name="left")]
 
 

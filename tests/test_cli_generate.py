@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from emostudio.cli.main import main
+from emostudio.generation import Engine
 from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model import CDGMVAE, ModelConfig, save_model
@@ -172,7 +173,10 @@ def test_transfer_keeps_bars_tempo_and_instrument(model_dir, tmp_path, capsys):
     "content, message",
     [
         (b"this is not midi at all", "not a MIDI file"),
-        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff", "corrupt MIDI data"),
+        (
+            b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\xff",
+            "file ends early (truncated)",
+        ),
         (None, "has no notes"),
     ],
 )
@@ -350,9 +354,14 @@ def test_analyze_adds_the_recognised_emotion(model_dir, tmp_path, capsys):
     write_midi(chord_song(3, 4, minor=True), src)
     assert main(["analyze", str(src), "--json", "--model", str(model_dir)]) == 0
     emotion = json.loads(capsys.readouterr().out)["emotion"]
-    assert emotion["quadrant"] in (1, 2, 3, 4)
-    assert len(emotion["bar_p_high_arousal"]) == len(emotion["bar_p_high_valence"]) == 3
-    assert 0.0 <= emotion["p_high_valence"] <= 1.0
+    # what the model itself recognises in the file, reported whole and rounded
+    rec = Engine.load(model_dir, device="cpu").recognise(read_midi(src))
+    assert emotion["quadrant"] == rec.quadrant
+    assert emotion["p_high_arousal"] == round(rec.overall_arousal, 3)
+    assert emotion["p_high_valence"] == round(rec.overall_valence, 3)
+    assert emotion["bar_p_high_arousal"] == [round(float(p), 3) for p in rec.arousal]
+    assert emotion["bar_p_high_valence"] == [round(float(p), 3) for p in rec.valence]
+    assert len(emotion["bar_p_high_arousal"]) == 3
     assert main(["analyze", str(src), "--model", str(model_dir)]) == 0
     assert f"emotion:       Q{emotion['quadrant']}" in capsys.readouterr().out
     assert main(["analyze", str(src), "--model", str(tmp_path)]) == 1

@@ -68,7 +68,7 @@ def test_unreadable_file_is_one_line_and_exit_code_1(tmp_path, capsys, command):
     argv = [command[0], str(bad), *command[1:]]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(bad) in err[0] and "corrupt MIDI data" in err[0]
+    assert len(err) == 1 and str(bad) in err[0] and "file ends early (truncated)" in err[0]
 
 
 def test_prepare_command_prints_the_report(tmp_path, capsys):

@@ -119,10 +119,10 @@ def test_prepare_with_manifest_reports_and_writes_a_readable_cache(tmp_path):
     assert [e.stage for e in events[:-1] if isinstance(e, Progress)][-1] == "write"
     assert (report.files, report.accepted, len(report.rejected)) == (13, 12, 1)
     assert report.rejected[0][0] == "other/broken.mid"
-    assert "corrupt MIDI data" in report.rejected[0][1]
+    assert "file ends early (truncated)" in report.rejected[0][1]
     assert report.labelled_per_quadrant == {1: 2, 2: 2, 3: 2, 4: 2}
     text = "\n".join(report.lines())
-    assert "rejected: 1" in text and "corrupt MIDI data: 1" in text and "Q1: 2" in text
+    assert "rejected: 1" in text and "file ends early: 1" in text and "Q1: 2" in text
 
     cache = load_cache(out)
     assert len(cache) == 12 and cache.tokenizer_config == Tokenizer().config

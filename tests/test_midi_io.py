@@ -167,7 +167,7 @@ def test_write_midi_is_atomic_and_readable(tmp_path):
     [
         (b"", "not a MIDI file"),
         (b"RIFF....WAVEfmt ", "not a MIDI file"),
-        (midi_bytes(piece(1))[:30], "corrupt MIDI data"),
+        (midi_bytes(piece(1))[:30], "file ends early (truncated)"),
         (midi_bytes(piece(1), midi_type=2), "type 2"),
     ],
 )

@@ -132,11 +132,52 @@ def test_vocabulary_must_match_tokenizer(tmp_path):
         load_model(folder)
 
 
-def test_resolve_device():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type in ("cpu", "cuda")
-    with pytest.raises(ValueError, match="unknown device"):
+def test_resolve_device(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
         resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA"):
-            resolve_device("cuda")
+    # auto takes the GPU exactly when there is one; cuda without one is an error that says so
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("n_dec_layers", 100_000), ("d_model", 1e9), ("d_model", 10**9), ("latent_k", True)],
+)
+def test_crafted_sizes_are_refused_before_anything_is_built(tmp_path, monkeypatch, name, value):
+    import emostudio.model.store as store
+
+    folder = save_model(tiny_model(), TokenizerConfig(), tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg[name] = value
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+    def never(*args, **kwargs):
+        raise AssertionError("a model was built from an unchecked config")
+
+    monkeypatch.setattr(store, "CDGMVAE", never)
+    with pytest.raises(ModelLoadError, match=name) as info:
+        load_model(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_a_config_that_disagrees_with_the_weights_allocates_nothing(tmp_path, monkeypatch):
+    import emostudio.model.store as store
+
+    folder = save_model(tiny_model(), TokenizerConfig(), tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["d_model"], cfg["n_dec_layers"] = 4096, 64  # within bounds, but not these weights
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+    def never(*args, **kwargs):
+        raise AssertionError("weights were read before the shapes were checked")
+
+    monkeypatch.setattr(store, "load_file", never)
+    with pytest.raises(ModelLoadError, match=r"config\.json implies|do not match"):
+        load_model(folder)

@@ -5,7 +5,7 @@ import pytest
 
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.io import song_to_midifile, track_channels
-from emostudio.playback.events import TempoMap, loop_end_seconds, panic_messages, song_to_events
+from emostudio.playback.events import loop_end_seconds, panic_messages, song_to_events
 
 
 def _song_with_tempo_changes() -> Song:
@@ -39,13 +39,6 @@ def test_events_are_sorted_and_follow_the_tempo_map():
     for track in song.tracks:
         for note in track.notes:
             assert any(e.seconds == pytest.approx(song.tick_to_seconds(note.start)) for e in ons)
-
-
-def test_tempo_map_matches_song_tick_to_seconds():
-    song = _song_with_tempo_changes()
-    tempo_map = TempoMap(song)
-    for tick in [0, 1, 479, 480, 959, 960, 961, 2399, 2400, 2401, 5000, 123456]:
-        assert tempo_map.seconds(tick) == pytest.approx(song.tick_to_seconds(tick), abs=1e-12)
 
 
 def test_program_changes_first_drums_on_channel_ten_offs_before_ons():

@@ -6,6 +6,8 @@ from dataclasses import fields
 
 import pytest
 
+from emostudio.jsonconfig import ConfigError
+from emostudio.model.config import ModelConfig
 from emostudio.settings import (
     CONFIG_DIR_ENV,
     MAX_RECENT_FILES,
@@ -16,6 +18,8 @@ from emostudio.settings import (
     save_settings,
     settings_path,
 )
+from emostudio.tokens import TokenizerConfig
+from emostudio.training.config import TrainConfig
 
 
 @pytest.fixture
@@ -121,3 +125,18 @@ def test_explicit_path_and_atomic_overwrite(tmp_path):
     save_settings(Settings(device="cpu"), path)
     assert load_settings(path).device == "cpu"
     assert sorted(p.name for p in path.parent.iterdir()) == ["s.json"]
+
+
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda v: TokenizerConfig(format_version=v), "tokenizer"),
+        (lambda v: ModelConfig.for_tokenizer(TokenizerConfig(), format_version=v), "model"),
+        (lambda v: TrainConfig(format_version=v), "training"),
+        (lambda v: Settings(format_version=v), "settings"),
+    ],
+)
+def test_every_config_refuses_another_format_version_in_the_same_words(make, what):
+    with pytest.raises(ConfigError) as raised:
+        make(99)
+    assert str(raised.value).startswith(f"{what} format version 99 is not supported (this")

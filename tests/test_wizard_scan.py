@@ -48,7 +48,7 @@ def test_emopia_names_and_a_plain_folder_scan_into_one_cache(tmp_path):
     summary = result.summary
     assert (summary.files, summary.accepted) == (12, 11)
     assert summary.rejected[0].path == (plain / "broken.mid").resolve()
-    assert "corrupt MIDI" in summary.rejected[0].reason
+    assert "file ends early (truncated)" in summary.rejected[0].reason
     assert summary.labelled == {1: 2, 2: 2, 3: 2, 4: 2}
     assert summary.bars == 11 * 4 and summary.hours > 0
     assert summary.cache_dir == cache_dir_for(tmp_path / "cache", [named, plain], None)

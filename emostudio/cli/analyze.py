@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from emostudio.cli.main import CommandError
 
@@ -29,11 +30,9 @@ def analyse_song(song) -> dict:
     """The analysis of a :class:`~emostudio.midi.Song` as JSON-ready values (bars on the model's grid)."""
     import numpy as np
 
-    from emostudio.tokens import Tokenizer
     from emostudio.tokens.features import bar_keys, global_key, key_name, polyphony
 
-    tokenizer = Tokenizer()
-    n_bars = len(tokenizer.encode_bars(song)) if song.note_count else 0
+    n_bars = song.n_bars  # the one bar count (emostudio.piece_rules): the engine's and the app's
     poly = polyphony(song, n_bars)
     keys = bar_keys(song, n_bars).tolist()
     bpms = [t.bpm for t in song.tempos]
@@ -74,32 +73,47 @@ def analyse_file(path: str, model_dir: str | None = None) -> dict:
         song = read_midi(path)
     except MidiReadError as exc:
         raise CommandError(str(exc)) from None
-    return {"file": str(path), **analyse_song(song), "emotion": recognised_emotion(song, model_dir)}
+    return {
+        "file": str(path),
+        **analyse_song(song),
+        "emotion": recognised_emotion(song, model_dir, name=Path(path).name),
+    }
 
 
-def recognised_emotion(song, model_dir: str | None = None) -> dict | None:
+def recognised_emotion(song, model_dir: str | None = None, name: str = "") -> dict | None:
     """The model's recognised emotion (overall and per bar), or ``None`` when there is nothing to
-    recognise (no notes) or no model (no ``model_dir`` and no shipped default model)."""
+    recognise (no notes) or no model (no ``model_dir`` and no shipped default model).
+
+    A long piece is heard on its first bars and an unpitched one gets no valence, with a note
+    (:mod:`emostudio.piece_rules`, as in the app); ``name`` (the file's) is used in messages."""
     from emostudio.generation import Engine, EngineError, default_model_dir
     from emostudio.model.store import ModelLoadError
+    from emostudio.piece_rules import UNPITCHED_NOTE, heard_part, is_unpitched, long_piece_note
 
     if song.note_count == 0 or (model_dir is None and not default_model_dir().exists()):
         return None
+    heard = heard_part(song)
     try:
         engine = Engine.load(model_dir)
-        rec = engine.recognise(song)
+        rec = engine.recognise(heard)
     except (ModelLoadError, EngineError) as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(f"{name}: {exc}" if name else str(exc)) from None
+    notes = [n for n in (long_piece_note(name or "the piece", song.n_bars),) if n]
+    unpitched = is_unpitched(song)
+    if unpitched:
+        notes.append(UNPITCHED_NOTE)
     return {
         "model": str(engine.model_dir),
-        "quadrant": rec.quadrant,
-        "name": rec.emotion.name,
-        "valence": round(rec.emotion.valence, 3),
+        "heard_bars": heard.n_bars,
+        "quadrant": None if unpitched else rec.quadrant,
+        "name": None if unpitched else rec.emotion.name,
+        "valence": None if unpitched else round(rec.emotion.valence, 3),
         "arousal": round(rec.emotion.arousal, 3),
         "p_high_arousal": round(rec.overall_arousal, 3),
-        "p_high_valence": round(rec.overall_valence, 3),
+        "p_high_valence": None if unpitched else round(rec.overall_valence, 3),
         "bar_p_high_arousal": [round(float(p), 3) for p in rec.arousal],
-        "bar_p_high_valence": [round(float(p), 3) for p in rec.valence],
+        "bar_p_high_valence": [] if unpitched else [round(float(p), 3) for p in rec.valence],
+        "notes": notes,
     }
 
 
@@ -134,7 +148,12 @@ def format_analysis(analysis: dict) -> list[str]:
         f"note density:  {analysis['note_density']:.1f} notes per bar",
     ]
     emotion = analysis.get("emotion")
-    if emotion is not None:
+    if emotion is not None and emotion["quadrant"] is None:
+        lines.append(
+            f"emotion:       P(high arousal) {emotion['p_high_arousal']:.2f}, valence not "
+            f"judged (model {emotion['model']})"
+        )
+    elif emotion is not None:
         lines.append(
             f"emotion:       Q{emotion['quadrant']} {emotion['name']} (P(high arousal) "
             f"{emotion['p_high_arousal']:.2f}, P(high valence) {emotion['p_high_valence']:.2f}; "
@@ -142,6 +161,8 @@ def format_analysis(analysis: dict) -> list[str]:
         )
     else:
         lines.append("emotion:       not recognised (no notes, or no model: pass --model DIR)")
+    for note in (emotion or {}).get("notes", []):
+        lines.append(f"note:          {note}")
     lines.append("key per bar:")
     for first, last, key in key_segments(analysis["bar_keys"]):
         bars = f"bar {first}" if first == last else f"bars {first}-{last}"

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from emostudio.cli.generate import add_prior_argument
+from emostudio.cli.main import seed_value
 from emostudio.decoding import (
     DEFAULT_CONTINUITY,
     DEFAULT_LATENT_TEMPERATURE,
@@ -88,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="(recipient, donor) pairs in the element transfer",
     )
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed_value, default=0, metavar="S")
     parser.add_argument(
         "--temperature",
         type=float,
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, EvaluationDone):
                 done = event
             else:
-                print(f"[{event.stage}] {event.message}", file=sys.stderr, flush=True)
+                print(f"[{event.stage}] {event.text}", file=sys.stderr, flush=True)
     except (JudgeError, EngineError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     assert done is not None

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emostudio.cli.main import seed_value
 from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 
 HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
@@ -36,7 +37,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto"
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed (same seed, same piece)")
+    parser.add_argument(
+        "--seed", type=seed_value, metavar="S", help="random seed (same seed, same piece)"
+    )
     parser.add_argument(
         "--temperature",
         type=float,

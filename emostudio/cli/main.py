@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # subcommand name -> module under emostudio.cli; each module defines ``HELP``, ``add_arguments(p)``
@@ -22,6 +23,38 @@ COMMANDS: dict[str, str] = {
     "transfer": "transfer",
     "evaluate": "evaluate",
 }
+
+
+#: modules only an extra installs -> the extra (``pip install 'emostudio[EXTRA]'``)
+OPTIONAL_MODULES = {"matplotlib": "plots", "miditok": "bench"}
+
+#: the exit status of a command whose reader went away (``| head``): 128 + SIGPIPE, as a shell's
+EXIT_BROKEN_PIPE = 141
+
+#: the range of ``--seed`` (what a torch generator accepts)
+SEED_MAX = 2**64 - 1
+
+
+def seed_value(text: str) -> int:
+    """argparse type of ``--seed``: an integer in [0, SEED_MAX]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {SEED_MAX})")
+    return value
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit's flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 class CommandError(Exception):
@@ -68,6 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped early (``| head``): nothing more to say
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except ModuleNotFoundError as exc:
+        extra = OPTIONAL_MODULES.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"emostudio {args.command}: error: this needs {exc.name}, which comes with an extra: "
+            f"pip install 'emostudio[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

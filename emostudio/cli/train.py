@@ -1,4 +1,9 @@
-"""``emostudio train``: train the CDGMVAE on a corpus cache (resumable; one JSON event per line with --events)."""
+"""``emostudio train``: train the CDGMVAE on a corpus cache (resumable; one JSON event per line with --events).
+
+Without ``--config`` it runs the shipped recipe (:mod:`emostudio.training.recipe`: the shipped
+model's size from scratch, a fine-tune, the fitted prior; ``--recipe quick`` for a preview);
+``--config`` takes a recipe (``{"stages": [...]}``) or one run's ``{"model": ..., "train": ...}``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", required=True, help="run folder (best/ is the model to ship)")
     p.add_argument(
-        "--config", help='JSON file {"model": {...}, "train": {...}} overriding the defaults'
+        "--config",
+        help='JSON file: a recipe {"stages": [...]} or one run\'s {"model": {...}, "train": {...}} '
+        "(default: the shipped recipe)",
+    )
+    p.add_argument(
+        "--recipe",
+        choices=("shipped", "quick"),
+        help="a recipe that ships with emostudio (default: shipped, about 2 h 10 min on 2 cores; "
+        "quick: a preview in about 15 min)",
     )
     p.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its resume state"
@@ -32,7 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-minutes", type=float, help="stop cleanly (saving) after this many minutes"
     )
-    p.add_argument("--max-steps", type=int, help="training steps (overrides the config)")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        help="training steps (overrides the config; each stage's in a recipe)",
+    )
     p.add_argument(
         "--supervision-rate",
         type=float,
@@ -43,6 +60,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--plot", action="store_true", help="draw the run's curves to RUN_DIR/curves.png at the end"
     )
+
+
+def _recipe(args, out):
+    """The recipe to run (``None``: ``--config`` holds one run's configs)."""
+    import json
+    from pathlib import Path
+
+    from emostudio.cli.main import CommandError
+    from emostudio.tokens.config import ConfigError
+    from emostudio.training.recipe import Recipe, is_recipe, recorded_recipe, shipped_recipe
+
+    try:
+        if args.resume:  # the run's own recipe, or (None) its own configs with its state
+            return recorded_recipe(out)
+        if args.config and args.recipe:
+            raise CommandError("give --config or --recipe, not both")
+        if not args.config:
+            return shipped_recipe(args.recipe or "shipped")
+        try:
+            data = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"cannot read config {args.config}: {exc}") from exc
+        return Recipe.from_dict(data) if is_recipe(data) else None
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise CommandError(f"bad recipe: {exc}") from exc
+
+
+def _changes(args) -> dict:
+    """Command-line training settings: they also apply to a resumed run (and each recipe stage)."""
+    given = {
+        "max_steps": args.max_steps,
+        "supervision_rate": args.supervision_rate,
+        "threads": args.threads,
+    }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _configs(args, tokenizer_config):
@@ -64,13 +116,7 @@ def _configs(args, tokenizer_config):
             raise CommandError(f'{args.config}: expected a JSON object with "model" and/or "train"')
         model_over, train_over = dict(data.get("model", {})), dict(data.get("train", {}))
         model_over.pop("vocab_size", None)
-    changes = {}  # command-line settings: they also apply to a resumed run
-    if args.max_steps is not None:
-        changes["max_steps"] = args.max_steps
-    if args.supervision_rate is not None:
-        changes["supervision_rate"] = args.supervision_rate
-    if args.threads is not None:
-        changes["threads"] = args.threads
+    changes = _changes(args)
     if getattr(args, "init_from", None):
         from emostudio.model.store import ModelLoadError, read_configs
 
@@ -98,20 +144,26 @@ def run(args) -> int:
     from emostudio.cli.main import CommandError
     from emostudio.corpus import CacheError, load_cache
     from emostudio.model import resolve_device
+    from emostudio.model.store import ModelLoadError
     from emostudio.tokens.config import ConfigError
-    from emostudio.training import TrainingError, train
+    from emostudio.training import TrainingError, events, train
     from emostudio.training.checkpoint import RESUME_WEIGHTS, ResumeError
-    from emostudio.training.events import event, to_json
+    from emostudio.training.events import to_json
     from emostudio.training.loop import limit_heap_fragmentation
+    from emostudio.training.recipe import RECIPE_FILE, train_recipe
 
     try:
         cache = load_cache(args.cache)
         device = resolve_device(args.device)
     except (CacheError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
-    model_config, train_config, changes = _configs(args, cache.tokenizer_config)
     out = Path(args.out)
-    if not args.resume and (out / RESUME_WEIGHTS).exists():
+    recipe = _recipe(args, out)
+    if recipe is None:
+        model_config, train_config, changes = _configs(args, cache.tokenizer_config)
+    else:
+        changes = _changes(args)
+    if not args.resume and ((out / RESUME_WEIGHTS).exists() or (out / RECIPE_FILE).exists()):
         raise CommandError(
             f"{out} already holds a run; use --resume to continue it or choose another --out"
         )
@@ -125,10 +177,20 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    bar = None
-    code = 0
-    try:
-        for ev in train(
+    if recipe is not None:
+        events = train_recipe(
+            cache,
+            out,
+            recipe,
+            device,
+            resume=args.resume,
+            cancel=cancel,
+            max_minutes=args.max_minutes,
+            init_from=args.init_from,
+            changes=changes,
+        )
+    else:
+        events = train(
             cache,
             out,
             model_config,
@@ -139,12 +201,23 @@ def run(args) -> int:
             max_minutes=args.max_minutes,
             init_from=args.init_from,
             changes=changes,
-        ):
+        )
+    bar = None
+    code = 0
+    try:
+        for ev in events:
             if args.events:
                 print(to_json(ev), flush=True)
                 continue
             kind = ev["event"]
-            if kind == "start":
+            if kind == "stage":
+                print(f"stage {ev['index']}/{ev['count']}: {ev['name']} in {ev['path']}")
+            elif kind == "prior":
+                print(f"fitted the generation prior of {ev['path']} ({ev['seconds']:.0f} s)")
+            elif kind == "recipe_done":
+                note = "" if ev["prior_fitted"] else " (no fitted prior: run emostudio fit-prior)"
+                print(f"model: {ev['best_path']}{note}")
+            elif kind == "start":
                 from tqdm import tqdm
 
                 bar = tqdm(
@@ -168,18 +241,21 @@ def run(args) -> int:
             elif kind == "done":
                 if bar is not None:
                     bar.close()
+                    bar = None
                 print(f"done ({ev['reason']}) at step {ev['step']}; best model: {ev['best_path']}")
-    except (TrainingError, ResumeError, ConfigError, ValueError) as exc:
+    except (TrainingError, ResumeError, ConfigError, ModelLoadError, ValueError) as exc:
         if bar is not None:
             bar.close()
         if args.events:
-            print(to_json(event("error", message=str(exc))), flush=True)
+            print(to_json(events.error(message=str(exc))), flush=True)
             code = 1
         else:
             raise CommandError(str(exc)) from exc
     if args.plot and code == 0:
         from emostudio.training.plot import plot_run
 
-        path = plot_run(out)
-        print(f"curves: {path}", file=sys.stderr)
+        folders = [out] if recipe is None else sorted(out.glob("stage*-*"))
+        for folder in folders:
+            if (folder / "metrics.jsonl").is_file():
+                print(f"curves: {plot_run(folder)}", file=sys.stderr)
     return code

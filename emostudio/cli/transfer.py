@@ -13,6 +13,7 @@ template). Prints the emotion the model recognises in the piece before and after
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from emostudio.cli.generate import add_model_arguments
@@ -65,17 +66,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path, what: str):
+    """The part of the MIDI file at ``path`` the engine hears (emostudio.piece_rules, as the app
+    does), notes about a long or drums-only piece on stderr; a CommandError for a bad file."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import check_piece
     from emostudio.generation import EngineError
     from emostudio.midi import MidiReadError, read_midi
+    from emostudio.piece_rules import UNPITCHED_NOTE, heard_part, is_unpitched, long_piece_note
 
     try:
         song = read_midi(path)
-        check_piece(song, f"{path}: {what}")
+        check_piece(song, f"{path}: {what}", max_bars=None)
     except (MidiReadError, EngineError) as exc:
         raise CommandError(str(exc)) from exc
-    return song
+    name = Path(path).name
+    note = long_piece_note(name, song.n_bars)
+    if note is not None:
+        print(note, file=sys.stderr)
+    if is_unpitched(song):
+        print(f"{name}: {UNPITCHED_NOTE}", file=sys.stderr)
+    return heard_part(song)
 
 
 def _keep(text: str):
@@ -119,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         before = engine.recognise(song)
     except EngineError as exc:
-        raise CommandError(f"{args.input}: {exc}") from exc
+        raise CommandError(f"{Path(args.input).name}: {exc}") from exc
     if donor is not None:
         events = engine.transfer_element(song, donor, element, seed=args.seed)
         result = run_engine(events, f"taking the {element}")

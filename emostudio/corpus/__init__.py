@@ -45,9 +45,10 @@ run's report.
 """
 
 from emostudio.corpus.cache import CacheError, CorpusCache, PieceInfo, load_cache
-from emostudio.corpus.prepare import Finished, PrepareReport, Progress, prepare
+from emostudio.corpus.prepare import Finished, PrepareReport, prepare
 from emostudio.corpus.sources import CorpusError, SourceFile, discover, emopia_song_id
 from emostudio.corpus.split import NEAR_DUPLICATE_GROUPS, SPLITS, assign_splits
+from emostudio.progress import Progress
 
 __all__ = [
     "NEAR_DUPLICATE_GROUPS",

@@ -29,6 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
+from emostudio.atomic import atomic_path, atomic_write
 from emostudio.corpus.cache import (
     ARRAYS_NPZ,
     CACHE_FORMAT_VERSION,
@@ -39,6 +40,7 @@ from emostudio.corpus.cache import (
 from emostudio.corpus.sources import SourceFile, discover
 from emostudio.corpus.split import SPLIT_SEED, SPLITS, assign_splits
 from emostudio.midi import MidiReadError, read_midi
+from emostudio.progress import Progress
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.features import KEY_SWITCH_PENALTY, KEY_WINDOW_BARS, bar_keys, polyphony
 from emostudio.tokens.tokenizer import Tokenizer
@@ -53,16 +55,6 @@ MAX_TOKENS_PER_BAR = 128
 
 class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Progress:
-    """``stage`` is "hash", "process" or "write"; ``done`` of ``total`` items; ``path`` the last one."""
-
-    stage: str
-    done: int
-    total: int
-    path: str = ""
 
 
 @dataclass
@@ -192,27 +184,25 @@ def prepare(
                 queued.add(digest)
                 tasks.append((str(data_dir / src.path), digest))
         if n % 200 == 0 or n == len(sources):
-            yield Progress("hash", n, len(sources), src.path)
+            yield Progress("hash", done=n, total=len(sources), item=src.path)
 
     # 2. process new or changed files in worker processes
     work = [(path, digest, str(files_dir), config.to_dict(), fingerprint) for path, digest in tasks]
     for done, path in enumerate(_run_tasks(work, jobs, cancel), start=1):
         if path is None:  # cancelled
             return
-        yield Progress("process", done, len(work), path)
+        yield Progress("process", done=done, total=len(work), item=path)
     if cancelled():
         return
 
     # 3. consolidate in the sources' order
-    yield Progress("write", 0, 1)
+    yield Progress("write", done=0, total=1)
     report = PrepareReport(files=len(sources), processed=len(work), reused=reused)
     meta = _consolidate(sources, hashes, files_dir, out_dir, config, split_seed, report)
     report.seconds_elapsed = time.perf_counter() - started
     meta["report"] = report.to_dict()
-    tmp = out_dir / f".{CACHE_JSON}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(meta, indent=1) + "\n")
-    os.replace(tmp, out_dir / CACHE_JSON)
-    yield Progress("write", 1, 1)
+    atomic_write(out_dir / CACHE_JSON, json.dumps(meta, indent=1) + "\n")
+    yield Progress("write", done=1, total=1)
     yield Finished(report)
 
 
@@ -282,9 +272,8 @@ def process_file(
         log.exception("failed to process %s", path)
         result["reason"] = np.array(f"failed to tokenise ({type(exc).__name__}: {exc})")
     target = Path(files_dir) / f"{digest}.npz"
-    tmp = target.with_name(f".{digest}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, **result)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        np.savez(tmp, **result)
     return path
 
 
@@ -373,9 +362,8 @@ def _consolidate(
         "key": _concat([r["key"] for _, _, r in accepted], np.int8),
     }
     out_dir.joinpath(CACHE_JSON).unlink(missing_ok=True)  # a half-updated cache must not load
-    tmp = out_dir / f".{ARRAYS_NPZ}.tmp-{os.getpid()}.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out_dir / ARRAYS_NPZ)
+    with atomic_path(out_dir / ARRAYS_NPZ) as tmp:
+        np.savez(tmp, **arrays)
 
     report.accepted = len(pieces)
     report.hours = sum(p.seconds for p in pieces) / 3600

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emostudio.atomic import atomic_write
 from emostudio.emotion import dimensions_of
 from emostudio.evaluation.descriptors import DESCRIPTOR_NAMES, describe_many
 
@@ -171,14 +172,7 @@ class EmotionJudge:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write atomically (a temporary file, then a rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_text(json.dumps(self.to_dict()) + "\n")
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        atomic_write(path, json.dumps(self.to_dict()) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> EmotionJudge:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emostudio.atomic import atomic_write
 from emostudio.evaluation import plots, stages
 from emostudio.evaluation.copying import TrainingIndex
 from emostudio.evaluation.data import EvaluationCorpus
@@ -55,6 +56,7 @@ from emostudio.evaluation.descriptors import describe_many
 from emostudio.evaluation.judge import EmotionJudge
 from emostudio.evaluation.results import EvaluationResults, EvaluationSettings, Targets
 from emostudio.evaluation.template import render_markdown
+from emostudio.progress import Progress
 
 __all__ = [
     "EvaluationDone",
@@ -67,12 +69,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Progress:
-    stage: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -218,7 +214,7 @@ def render_report(results_path: str | Path, markdown_path: str | Path | None = N
     results_path = Path(results_path)
     results = EvaluationResults.load(results_path)
     beside = results_path.parent / "EVALUATION.md"
-    _replace_text(beside, render_markdown(results))
+    atomic_write(beside, render_markdown(results))
     files = [beside]
     if markdown_path is not None:
         files.append(_write_markdown_copy(results, results_path.parent, Path(markdown_path)))
@@ -252,14 +248,8 @@ def _model_metrics(model_dir: Path) -> dict:
 def _write_markdown_copy(results: EvaluationResults, report_dir: Path, target: Path) -> Path:
     """The report at ``target``, its figure links relative to where it goes."""
     figures = os.path.relpath(report_dir, target.parent)
-    _replace_text(target, render_markdown(results, figures))
+    atomic_write(target, render_markdown(results, figures))
     return target
-
-
-def _replace_text(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, target)
 
 
 def _move_into_place(work: Path, out_dir: Path) -> list[Path]:

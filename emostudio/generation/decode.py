@@ -13,19 +13,33 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-from emostudio.generation.grammar import K_PITCH, BarGrammar
+from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.sampling import sample_next
 from emostudio.midi.families import Family
 from emostudio.model import CDGMVAE
-from emostudio.tokens.vocab import BAR, PAD, Vocabulary
+from emostudio.tokens.vocab import BAR, PAD, TokenKind, Vocabulary
+
+
+class DecodeSteps(Protocol):
+    """The three decoder calls the loop makes: :class:`ModelSteps` (the model's own) or
+    :class:`emostudio.model.fast_decode.FastDecoder` (the same logits, faster)."""
+
+    def start(self, batch: int) -> Any: ...
+
+    def step(
+        self, tokens: torch.Tensor, z_bar: torch.Tensor, state: Any
+    ) -> tuple[torch.Tensor, Any]: ...
+
+    def next_bar(self, state: Any) -> Any: ...
 
 
 class ModelSteps:
-    """The three decoder calls the loop makes, in one place (swap in a faster decoder here)."""
+    """The model's own three decoder calls (the reference the fast decoder is tested against)."""
 
     def __init__(self, model: CDGMVAE) -> None:
         self.start = model.decoder_start
@@ -62,7 +76,7 @@ def template_plan(tokens: torch.Tensor, lengths: Sequence[int], vocab: Vocabular
     fams = torch.as_tensor(vocab.family_of_id, dtype=torch.long, device=tokens.device)
     b = tokens.shape[0]
     tempo = tokens[:, :, 1].clone()  # [B, T]: every real bar is "Bar Tempo ..."
-    is_pitch = kinds[tokens] == K_PITCH  # [B, T, L]
+    is_pitch = kinds[tokens] == TokenKind.PITCH  # [B, T, L]
     families = torch.zeros(b, len(Family), dtype=torch.bool, device=tokens.device)
     for f in Family:
         families[:, int(f)] = (is_pitch & (fams[tokens] == int(f))).flatten(1).any(dim=1)
@@ -75,7 +89,7 @@ def template_plan(tokens: torch.Tensor, lengths: Sequence[int], vocab: Vocabular
 
 
 def decode_bars(
-    steps: ModelSteps,
+    steps: DecodeSteps,
     grammar: BarGrammar,
     z: torch.Tensor,
     plan: DecodePlan,

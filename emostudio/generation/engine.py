@@ -38,7 +38,7 @@ import torch
 from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.generation import edit
-from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars, template_plan
+from emostudio.generation.decode import DecodePlan, decode_bars, template_plan
 from emostudio.generation.edit import METHODS
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import (
@@ -51,8 +51,10 @@ from emostudio.generation.latents import (
 from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.midi.song import Song
 from emostudio.model import CDGMVAE
+from emostudio.model.fast_decode import FastDecoder
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
 from emostudio.model.store import ModelLoadError, load_fitted_prior, load_model, resolve_device
+from emostudio.shipped import default_model_path
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.window import SongBuilder, encode_window
 from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element
@@ -69,11 +71,11 @@ DONOR_ELEMENTS = ("rhythm", "key")
 
 
 def default_model_dir() -> Path:
-    """``$EMOSTUDIO_MODEL_DIR``, else ``models/default`` beside the package (the repo root)."""
+    """``$EMOSTUDIO_MODEL_DIR``, else the shipped model (:func:`emostudio.shipped.default_model_path`)."""
     env = os.environ.get(MODEL_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models" / "default"
+    return default_model_path()
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Engine:
         self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
-        self.steps = ModelSteps(model)
+        self.steps = FastDecoder(model)  # the decoder step; decode.ModelSteps is the reference
         self._lock = threading.Lock()
 
     @classmethod

@@ -1,7 +1,7 @@
 """Grammar-aware masking: which tokens may come next in a bar, for a batch of bars being decoded.
 
-A bar is ``Bar Tempo (Beat (Pitch-f Velocity-f Duration-f)+)*`` (see :mod:`emostudio.tokens`).
-While decoding, every row keeps the kind of its last token, the position of its last ``Beat``,
+A bar is ``Bar Tempo (Beat (Pitch-f Velocity-f Duration-f)+)*``: the kinds that may come next are
+those of the one token grammar, :data:`emostudio.tokens.vocab.FOLLOWS`. While decoding, every row keeps the kind of its last token, the position of its last ``Beat``,
 the family of a note in progress and how many tokens its bar holds; :meth:`BarGrammar.allowed`
 turns that into a mask over the vocabulary:
 
@@ -17,7 +17,8 @@ turns that into a mask over the vocabulary:
 The end of a bar is the ``Bar`` token (the decoder predicts the next bar's ``Bar``); ``EOS`` is
 never allowed (the caller decides how many bars a piece has).
 
-The state lives in small Python lists (one entry per row) and each distinct situation's mask is
+Each mask is the union, over the kinds the table lets follow, of what this row may take of that
+kind. The state lives in small Python lists (one entry per row) and each distinct situation's mask is
 built once and cached: decoding one token then costs a dictionary lookup per row instead of a
 dozen vocabulary-wide tensor operations.
 """
@@ -25,15 +26,15 @@ dozen vocabulary-wide tensor operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from emostudio.tokens.vocab import BAR, PAD, Vocabulary
+from emostudio.midi.families import Family
+from emostudio.tokens.vocab import BAR, FOLLOWS, PAD, TokenKind, Vocabulary
 
-# kinds, as in Vocabulary.kinds
-K_BAR, K_BEAT, K_TEMPO, K_PITCH, K_VEL, K_DUR = 2, 3, 4, 5, 6, 7
-N_FAMILIES = 5
+N_FAMILIES = len(Family)
 ALL_FAMILIES = (1 << N_FAMILIES) - 1
 
 
@@ -43,7 +44,7 @@ class GrammarState:
     def __init__(
         self, batch: int, families: list[int], tempo: list[int], need_note: list[bool]
     ) -> None:
-        self.kind = [K_BAR] * batch  # kind of the last token
+        self.kind = [TokenKind.BAR] * batch  # kind of the last token
         self.pos = [-1] * batch  # position of the last Beat (-1 before any)
         self.family = [0] * batch  # family of the note in progress
         self.length = [1] * batch  # tokens in the bar so far, its Bar included
@@ -57,6 +58,22 @@ class GrammarState:
         return all(self.done)
 
 
+class Situation(NamedTuple):
+    """Everything a row's next-token mask depends on (fields that do not matter keep defaults)."""
+
+    kind: TokenKind  # of the last token
+    tempo: int = -1  # after Bar: the Tempo token the row must take, or -1
+    families: int = 0  # bit mask of the families a new note may use
+    family: int = 0  # the family of the note in progress
+    pos: int = -1  # the position of the bar's last Beat
+    room_note: bool = False  # a Pitch, Velocity, Duration still fit in the bar
+    room_beat: bool = False  # ... with a Beat before them
+    need_note: bool = False  # the bar may not end yet: it must hold a note and has none
+
+
+DONE = "done"  # the situation of a row whose bar has ended
+
+
 class BarGrammar:
     """The grammar tables of one vocabulary on one device, and the batched state machine."""
 
@@ -65,15 +82,15 @@ class BarGrammar:
         self.bar_len = bar_len
         self.device = torch.device(device)
         kinds, fams, values = vocab.kinds, vocab.family_of_id, vocab.value_of_id
-        self._kinds = kinds.tolist()
+        self._kinds = vocab.kind_list
         self._fams = fams.tolist()
         self._values = values.tolist()
-        self._tempo = kinds == K_TEMPO
-        self._pitch = [(kinds == K_PITCH) & (fams == f) for f in range(N_FAMILIES)]
-        self._velocity = [(kinds == K_VEL) & (fams == f) for f in range(N_FAMILIES)]
-        self._duration = [(kinds == K_DUR) & (fams == f) for f in range(N_FAMILIES)]
-        self._beat = kinds == K_BEAT
-        self._cache: dict[tuple, torch.Tensor] = {}
+        self._tempo = kinds == TokenKind.TEMPO
+        self._pitch = [(kinds == TokenKind.PITCH) & (fams == f) for f in range(N_FAMILIES)]
+        self._velocity = [(kinds == TokenKind.VELOCITY) & (fams == f) for f in range(N_FAMILIES)]
+        self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
+        self._beat = kinds == TokenKind.BEAT
+        self._cache: dict[Situation | str, torch.Tensor] = {}
 
     def start(
         self,
@@ -111,67 +128,69 @@ class BarGrammar:
                 continue
             kind = self._kinds[token]
             s.kind[i] = kind
-            if kind == K_BEAT:
+            if kind == TokenKind.BEAT:
                 s.pos[i] = self._values[token]
-            elif kind == K_PITCH:
+            elif kind == TokenKind.PITCH:
                 s.family[i] = self._fams[token]
             s.length[i] += 1
 
     # ---- masks ----------------------------------------------------------------------------------
-    def _situation(self, s: GrammarState, i: int) -> tuple:
-        """Everything row ``i``'s next-token mask depends on, as a hashable key."""
+    def _situation(self, s: GrammarState, i: int) -> Situation | str:
+        """Row ``i``'s situation, with only the fields its last token's kind needs (a small cache)."""
         if s.done[i]:
-            return ("done",)
+            return DONE
         kind = s.kind[i]
         room_note = s.length[i] + 3 <= self.bar_len  # a Pitch, Velocity, Duration still fit
         room_beat = s.length[i] + 4 <= self.bar_len  # ... with a Beat before them
-        if kind == K_BAR:
-            return (kind, s.tempo[i])
-        if kind == K_TEMPO:
-            return (kind, room_beat, s.need_note[i])
-        if kind == K_BEAT:
-            return (kind, s.families[i])
-        if kind in (K_PITCH, K_VEL):
-            return (kind, s.family[i])
-        return (kind, s.families[i], s.pos[i], room_note, room_beat)  # after a Duration
+        if kind == TokenKind.BAR:
+            return Situation(kind, tempo=s.tempo[i])
+        if kind == TokenKind.TEMPO:
+            return Situation(kind, room_beat=room_beat, need_note=s.need_note[i])
+        if kind == TokenKind.BEAT:  # a Beat is only placed where its note fits
+            return Situation(kind, families=s.families[i], room_note=True)
+        if kind in (TokenKind.PITCH, TokenKind.VELOCITY):
+            return Situation(kind, family=s.family[i])
+        return Situation(  # after a Duration: the bar holds a note
+            kind, families=s.families[i], pos=s.pos[i], room_note=room_note, room_beat=room_beat
+        )
 
-    def _mask(self, key: tuple) -> torch.Tensor:
+    def _mask(self, key: Situation | str) -> torch.Tensor:
         mask = self._cache.get(key)
         if mask is None:
             mask = torch.as_tensor(self._build(key), device=self.device)
             self._cache[key] = mask
         return mask
 
-    def _build(self, key: tuple) -> np.ndarray:
+    def _build(self, key: Situation | str) -> np.ndarray:
         m = np.zeros(self.vocab.size, dtype=bool)
-        kind = key[0]
-        if kind == "done":
+        if not isinstance(key, Situation):  # the bar has ended
             m[PAD] = True
-        elif kind == K_BAR:
-            if key[1] >= 0:
-                m[key[1]] = True
-            else:
-                m |= self._tempo
-        elif kind == K_TEMPO:
-            _, room_beat, need_note = key
-            if room_beat:
-                m |= self._beat
-            if not need_note or not room_beat:
-                m[BAR] = True
-        elif kind == K_BEAT:
-            m |= self._pitches(key[1])
-        elif kind == K_PITCH:
-            m |= self._velocity[key[1]]
-        elif kind == K_VEL:
-            m |= self._duration[key[1]]
-        else:
-            _, families, pos, room_note, room_beat = key
-            if room_note:
-                m |= self._pitches(families)
-            if room_beat:
-                m |= self._beat & (self.vocab.value_of_id > pos)
-            m[BAR] = True
+            return m
+        for follower in FOLLOWS[key.kind]:
+            m |= self._may_take(follower, key)
         return m
+
+    def _may_take(self, kind: TokenKind, s: Situation) -> np.ndarray:
+        """The tokens of ``kind`` a row in situation ``s`` may take (the table allows the kind)."""
+        none = np.zeros(self.vocab.size, dtype=bool)
+        if kind == TokenKind.TEMPO:
+            if s.tempo < 0:
+                return self._tempo
+            none[s.tempo] = True
+            return none
+        if kind == TokenKind.BEAT:
+            return self._beat & (self.vocab.value_of_id > s.pos) if s.room_beat else none
+        if kind == TokenKind.PITCH:
+            return self._pitches(s.families) if s.room_note else none
+        if kind == TokenKind.VELOCITY:
+            return self._velocity[s.family]
+        if kind == TokenKind.DURATION:
+            return self._duration[s.family]
+        if kind == TokenKind.BAR:  # the end of the bar
+            if not (s.need_note and s.room_beat):
+                none[BAR] = True
+            return none
+        return none  # EOS: the caller decides how many bars a piece has
 
     def _pitches(self, families: int) -> np.ndarray:
         m = np.zeros(self.vocab.size, dtype=bool)

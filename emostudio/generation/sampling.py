@@ -26,12 +26,23 @@ def sample_next(
     Disallowed tokens get probability 0; then, among the :data:`TOP_K` most probable tokens, the
     smallest set whose mass reaches ``top_p`` is kept (always at least the best one) and sampled
     from. ``top_p = 1`` samples from the whole allowed distribution."""
-    logits = logits.float().masked_fill(~allowed, float("-inf")) / temperature
+    logits = torch.where(allowed, logits.float(), float("-inf"))
+    if temperature != 1.0:
+        logits = logits / temperature
     probs = torch.softmax(logits, dim=-1)  # [B, V]
     if top_p >= 1.0:
-        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        return _draw(probs, generator)
     top, order = torch.topk(probs, min(TOP_K, probs.shape[-1]), dim=-1)  # [B, k], sorted
     mass_before = torch.cumsum(top, dim=-1) - top
     top = top.masked_fill(mass_before >= top_p, 0.0)
-    choice = torch.multinomial(top, 1, generator=generator)  # [B, 1]
-    return order.gather(-1, choice).squeeze(-1)
+    return order.gather(-1, _draw(top, generator)[:, None]).squeeze(-1)
+
+
+def _draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row of weights [B, k] (>= 0, not all 0), drawn in proportion to them.
+
+    What ``torch.multinomial(weights, 1)`` computes (the same draws for the same generator: it
+    takes the argmax of weights / Exp(1) noise), without its validity checks, which cost more than
+    the draw for one token."""
+    noise = torch.empty_like(weights).exponential_(1, generator=generator)
+    return (weights / noise).argmax(dim=-1)

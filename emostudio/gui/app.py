@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -12,10 +14,12 @@ from PySide6.QtWidgets import QApplication
 from emostudio import __version__
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.theme import apply_theme
+from emostudio.playback.fluid import route_alsa_errors_to_log
+from emostudio.shipped import icon_path
 
-ICON = (
-    Path(__file__).resolve().parents[2] / "resources" / "icons" / "emostudio.svg"
-)  # in a source checkout
+log = logging.getLogger(__name__)
+
+ICON = icon_path()  # in the package (wheel, bundle) or the source checkout
 
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005). The
@@ -35,7 +39,30 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     if ICON.is_file():
         app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app)
+    route_alsa_errors_to_log()  # listing MIDI ports or starting audio without a sound card
     return app
+
+
+#: how often the event loop lets Python run its signal handlers (Qt's loop holds them otherwise)
+SIGNAL_POLL_MS = 200
+
+
+def quit_on_signals(app: QApplication) -> QTimer:
+    """Ctrl-C (SIGINT) and SIGTERM close the window and quit the event loop, as the window's own
+    Quit does: the normal exit path, so temporary folders are removed. Returns the timer that wakes
+    Python up to notice a signal (keep a reference to it)."""
+
+    def on_signal(signum, frame) -> None:
+        log.info("signal %d: quitting", signum)
+        app.closeAllWindows()
+        app.quit()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)  # a Python call: pending signal handlers run now
+    timer.start(SIGNAL_POLL_MS)
+    return timer
 
 
 def run_app(
@@ -48,6 +75,7 @@ def run_app(
     app = create_app()
     window = MainWindow(model_dir=model_dir, device=device)
     window.show()
+    signal_timer = quit_on_signals(app)  # noqa: F841 (kept alive while the loop runs)
     if load_model:
         QTimer.singleShot(0, lambda: window.load_model(window.model.model_dir))
     for path in (files or [])[:1]:

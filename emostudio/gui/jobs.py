@@ -18,12 +18,14 @@ from typing import Any
 from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
+from emostudio.piece_rules import heard_part
+from emostudio.progress import Progress
 from emostudio.transform import Element
 
 log = logging.getLogger(__name__)
 
 # Pieces longer than LONG_PIECE_BARS (emostudio.decoding) load (and play, and draw), but a transfer
-# takes their first bars.
+# takes their first bars (emostudio.piece_rules).
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 
 Target = Emotion | Sequence[Emotion]
@@ -42,24 +44,13 @@ class LoadedModel:
     cuda_available: bool
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One step of a job: ``done`` of ``total`` units (``unit`` names them), and what exists so far."""
-
-    done: int
-    total: int
-    unit: str = "bars"
-    song: Song | None = None
-    text: str = ""
-
-
 def load_song_job(path: str | Path):
     """Read a MIDI file; MidiReadError (one line) for anything unusable or empty."""
     from emostudio.midi import MidiReadError
 
     def job(cancel: threading.Event) -> Generator[Progress, None, LoadedSong]:
         p = Path(path)
-        yield Progress(0, 1, "files", text=f"reading {p.name}…")
+        yield Progress("files", done=0, total=1, text=f"reading {p.name}…")
         song = read_midi(p)
         try:  # any length loads: a transfer takes the first LONG_PIECE_BARS bars
             check_piece(song, "the file", max_bars=None)
@@ -78,7 +69,7 @@ def load_model_job(model_dir: str | Path | None, device: str):
     """Load an engine (None: the shipped default model); ModelLoadError says why a folder is unusable."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, LoadedModel]:
-        yield Progress(0, 1, "models", text="loading model…")
+        yield Progress("models", done=0, total=1, text="loading model…")
         import torch
 
         from emostudio.generation import Engine
@@ -98,7 +89,7 @@ def generate_job(engine, target: Target, bars: int, settings: DecodingSettings, 
             _target(target), bars=bars, seed=seed, settings=settings, cancel=cancel
         ):
             song = event.song
-            yield Progress(event.index + 1, event.total, song=song)
+            yield Progress("bars", done=event.index + 1, total=event.total, song=song)
         return song
 
     return job
@@ -161,7 +152,7 @@ def element_job(
         )
         for event in events:
             result = event.song
-            yield Progress(event.index + 1, event.total, song=result)
+            yield Progress("bars", done=event.index + 1, total=event.total, song=result)
         return result
 
     return job
@@ -172,16 +163,15 @@ def recognise_job(engine, song: Song):
     heard on its first LONG_PIECE_BARS bars (the pad shows one point for the piece anyway)."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
-        yield Progress(0, 1, "pieces", text="listening…")
-        heard = song.slice_bars(0, LONG_PIECE_BARS) if song.n_bars > LONG_PIECE_BARS else song
-        return engine.recognise(heard)
+        yield Progress("pieces", done=0, total=1, text="listening…")
+        return engine.recognise(heard_part(song))
 
     return job
 
 
 def export_midi_job(song: Song, path: str | Path):
     def job(cancel: threading.Event) -> Generator[Progress, None, Path]:
-        yield Progress(0, 1, "files", text=f"writing {Path(path).name}…")
+        yield Progress("files", done=0, total=1, text=f"writing {Path(path).name}…")
         write_midi(song, path)
         return Path(path)
 
@@ -199,7 +189,9 @@ def render_wav_job(song: Song, path: str | Path, soundfont: str | Path | None):
             if isinstance(event, RenderDone):
                 done = event
             else:
-                yield Progress(int(event.seconds_done), int(max(1, event.seconds_total)), "seconds")
+                yield Progress(
+                    "seconds", done=int(event.seconds_done), total=int(max(1, event.seconds_total))
+                )
         return done
 
     return job
@@ -215,7 +207,7 @@ def open_output_job(kind: str, port: str | None, soundfont: str | Path | None):
         from emostudio.playback.fluid import FluidSynthSink
         from emostudio.playback.sinks import MidiPortSink
 
-        yield Progress(0, 1, "outputs", text="opening the sound output…")
+        yield Progress("outputs", done=0, total=1, text="opening the sound output…")
         if kind == "fluidsynth":
             return FluidSynthSink(soundfont or None)
         if kind == "midi":

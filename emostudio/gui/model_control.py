@@ -19,6 +19,7 @@ from emostudio.gui.document import Document, Take
 from emostudio.gui.transform_panel import TransformOptions
 from emostudio.gui.worker import Worker, Workers
 from emostudio.midi import Song
+from emostudio.progress import Progress
 
 
 class ModelControl(QObject):
@@ -186,7 +187,7 @@ class ModelControl(QObject):
         self.message.emit(f"{verb}: {take.name}…", False)
         announced = False
 
-        def progress(p: jobs.Progress) -> None:
+        def progress(p: Progress) -> None:
             nonlocal announced
             self.job_progress.emit(p.done, p.total)
             if p.song is not None:

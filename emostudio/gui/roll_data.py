@@ -138,19 +138,9 @@ def grid_lines(end_beat: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def seconds_to_beat(song: Song, seconds: float) -> float:
-    """The beat (quarter note) sounding ``seconds`` after the start: the inverse of
-    :meth:`Song.tick_to_seconds`, following the tempo map."""
-    if seconds <= 0:
-        return 0.0
-    elapsed, last_tick, bpm = 0.0, 0, song.bpm_at(0)
-    for change in song.tempos:
-        if change.tick <= last_tick:
-            continue
-        span = (change.tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
-        if elapsed + span >= seconds:
-            break
-        elapsed, last_tick, bpm = elapsed + span, change.tick, change.bpm
-    return (last_tick + (seconds - elapsed) * bpm * TICKS_PER_BEAT / 60.0) / TICKS_PER_BEAT
+    """The beat (quarter note) sounding ``seconds`` after the start (0 before it), following the
+    song's tempo map: the inverse of :meth:`Song.tick_to_seconds`."""
+    return song.tempo_map.tick(max(0.0, seconds)) / TICKS_PER_BEAT
 
 
 PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

@@ -103,7 +103,6 @@ class TransformPanel(QWidget):
             "Transfer the whole input; untick to transfer only its first bars, "
             "as many as the Bars box says"
         )
-        dims_row.addWidget(self.whole_box)
         how_far = QLabel("0 = the input itself · 1 = all the way")
         how_far.setObjectName("dim")
         self.method_box = QComboBox()
@@ -132,6 +131,8 @@ class TransformPanel(QWidget):
         transfer_layout.addLayout(strength_row)
         transfer_layout.addWidget(how_far)
         transfer_layout.addLayout(dims_row)
+        # its own line: beside "Move Arousal Valence" it was cut to "Whole piec" at the default size
+        transfer_layout.addWidget(self.whole_box)
         transfer_layout.addLayout(method_row)
         transfer_layout.addWidget(self.keep_group)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import mido
 
+from emostudio.atomic import atomic_write
 from emostudio.midi.song import (
     DEFAULT_BPM,
     TICKS_PER_BEAT,
@@ -55,14 +56,27 @@ def read_midi(path: str | os.PathLike) -> Song:
     return song_from_bytes(data, source=str(path), name=path.stem)
 
 
+def _plain_reason(exc: Exception) -> str:
+    """What mido's exception means, in words a user can act on."""
+    if isinstance(exc, EOFError):
+        return "file ends early (truncated)"
+    if isinstance(exc, KeyError):  # mido's table of message types has no such status byte
+        return f"corrupt MIDI data (unknown event {exc.args[0] if exc.args else ''})".replace(
+            " )", ")"
+        )
+    reason = str(exc).strip()
+    return (
+        f"corrupt MIDI data ({reason})" if reason else f"corrupt MIDI data ({type(exc).__name__})"
+    )
+
+
 def song_from_bytes(data: bytes, source: str = "<bytes>", name: str = "") -> Song:
     if len(data) < 14 or not data.startswith(b"MThd"):
         raise MidiReadError(source, "not a MIDI file (no MThd header)")
     try:
         midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
-        reason = str(exc).strip() or type(exc).__name__
-        raise MidiReadError(source, f"corrupt MIDI data ({reason})") from exc
+        raise MidiReadError(source, _plain_reason(exc)) from exc
     try:
         return _song_from_midifile(midi, source, name)
     except MidiReadError:
@@ -173,8 +187,8 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
     """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
-    for t in song.tempos:
-        conductor.append((t.tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
+    for tick, bpm in song.tempo_map.changes:  # from tick 0, so every player starts at our tempo
+        conductor.append((tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     for s in song.time_signatures:
         conductor.append(
             (
@@ -235,12 +249,4 @@ def song_to_bytes(song: Song) -> bytes:
 
 def write_midi(song: Song, path: str | os.PathLike) -> None:
     """Write atomically: a temporary file beside the target, then a rename (nothing half-written)."""
-    path = Path(path)
-    data = song_to_bytes(song)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, song_to_bytes(song))

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from emostudio.midi.families import Family, family_for_track
+from emostudio.midi.tempo import DEFAULT_BPM, TICKS_PER_BEAT, TempoMap
 
-TICKS_PER_BEAT = 480
 SUBBEATS_PER_BAR = 16
 TICKS_PER_SUBBEAT = TICKS_PER_BEAT // 4  # 120: a sixteenth note
 TICKS_PER_BAR = TICKS_PER_SUBBEAT * SUBBEATS_PER_BAR  # 1920: four quarter notes
-DEFAULT_BPM = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +100,14 @@ class Song:
         return self.tempos[i].bpm if i >= 0 else self.initial_bpm
 
     # ---- time ----------------------------------------------------------------------------------
+    @cached_property
+    def tempo_map(self) -> TempoMap:
+        """Ticks <-> seconds following :attr:`tempos` (built once per song)."""
+        return TempoMap(self.tempos)
+
     def tick_to_seconds(self, tick: float) -> float:
         """Seconds from the start at a tick, following the tempo map."""
-        seconds = 0.0
-        last_tick = 0
-        bpm = DEFAULT_BPM
-        for change in self.tempos:
-            if change.tick >= tick:
-                break
-            seconds += (change.tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
-            last_tick, bpm = change.tick, change.bpm
-        return seconds + (tick - last_tick) * 60.0 / (bpm * TICKS_PER_BEAT)
+        return self.tempo_map.seconds(tick)
 
     @property
     def duration_seconds(self) -> float:

@@ -8,6 +8,8 @@ Modules, in the order data passes through them:
 - ``cdgmvae``    :class:`CDGMVAE`: encoders E_r/E_k, decoder with KV cache, feature heads, adversaries
 - ``objective``  the loss terms as pure functions (alpha variance penalty, MI-enhanced KL_y)
 - ``store``      the one reader/writer of model folders: :func:`save_model`, :func:`load_model`
+- ``fast_decode`` :class:`~emostudio.model.fast_decode.FastDecoder`: the decoder step packed for
+  generation (same calls and logits as ``decoder_start/step/next_bar``, ~3x faster per token)
 
 Inference API (stable; the generation engine uses exactly this)
 ----------------------------------------------------------------

@@ -8,6 +8,7 @@ latent sizes, K mixture components, S sub-beats per bar, C polyphony classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -110,7 +111,7 @@ class Encoder(nn.Module):
         self.to_mu = nn.Linear(config.d_model, latent)
         self.to_logvar = nn.Linear(config.d_model, latent)
         self.clamp = config.logvar_clamp
-        self.chroma = None
+        self.chroma: nn.Sequential | None = None
         if chroma:
             d = config.d_model
             self.chroma = nn.Sequential(nn.Linear(12, d), nn.GELU(), nn.Linear(d, d))
@@ -196,7 +197,7 @@ class Decoder(nn.Module):
 
     def _state_with_memory(self, mems, mem_mask) -> DecoderState:
         pos = torch.arange(mem_mask.shape[1], device=mem_mask.device)
-        mem_kv = [layer.memory_kv(m, pos, mem_mask) for layer, m in zip(self.stack.layers, mems)]
+        mem_kv = [layer.memory_kv(m, pos, mem_mask) for layer, m in zip(self.stack.blocks, mems)]
         b, device = mem_mask.shape[0], mem_mask.device
         d, h = self.config.d_model, self.config.n_heads
         empty_x = torch.zeros(b, 0, d, device=device)
@@ -273,13 +274,11 @@ class CDGMVAE(nn.Module):
         self.apply(self._init_weights)
         for encoder in (self.encoder_r, self.encoder_k):
             nn.init.constant_(encoder.to_logvar.bias, c.posterior_logvar_init)
-            if (
-                encoder.chroma is not None
-            ):  # fan-in 12: torch's scaled init for the first layer, the
-                encoder.chroma[
-                    0
-                ].reset_parameters()  # last at zero (a fine-tuned model starts unchanged)
-                nn.init.zeros_(encoder.chroma[-1].weight)
+            if encoder.chroma is not None:
+                # fan-in 12: torch's scaled init for the first layer, the last at zero (a
+                # fine-tuned model starts unchanged)
+                cast(nn.Linear, encoder.chroma[0]).reset_parameters()
+                nn.init.zeros_(cast(nn.Linear, encoder.chroma[-1]).weight)
         # the pitch-class parts of embeddings and output start at zero (a fine-tuned model starts unchanged)
         for stack in (self.encoder_r.stack, self.encoder_k.stack, self.decoder.stack):
             if stack.pc_embed is not None:

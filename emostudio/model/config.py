@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from emostudio.jsonconfig import ConfigError, JsonConfig
+from emostudio.jsonconfig import ConfigError, JsonConfig, check_format_version
 from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
@@ -82,11 +82,7 @@ class ModelConfig(JsonConfig):
     format_version: int = MODEL_FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != MODEL_FORMAT_VERSION:
-            raise ConfigError(
-                f"model format version {self.format_version} is not supported "
-                f"(this emostudio reads version {MODEL_FORMAT_VERSION})"
-            )
+        check_format_version("model", self.format_version, MODEL_FORMAT_VERSION)
         object.__setattr__(self, "pitch_starts", tuple(int(i) for i in self.pitch_starts))
         if (self.key_chroma or self.pitch_class_tokens) and not self.pitch_starts:
             raise ConfigError(

@@ -9,6 +9,9 @@ every query may attend to itself, so a row is never empty.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,6 +21,9 @@ from emostudio.model.config import ModelConfig
 
 class Rotary(nn.Module):
     """Rotary position embedding for positions 0 .. 2L-1 (memory bar + current bar)."""
+
+    cos: torch.Tensor  # buffers, [2L, hd/2]
+    sin: torch.Tensor
 
     def __init__(self, head_dim: int, max_pos: int, base: float = 10000.0) -> None:
         super().__init__()
@@ -152,6 +158,13 @@ class BarStack(nn.Module):
     a pitched note's embedding also gets its pitch class's (shared across octaves and families;
     it starts at zero)."""
 
+    pitch_class: torch.Tensor  # buffer: the pitch class of each token id (NOT_PITCHED if none)
+
+    @property
+    def blocks(self) -> Sequence[Block]:
+        """The layers, typed (iterating an ``nn.ModuleList`` yields plain modules)."""
+        return cast("Sequence[Block]", self.layers)
+
     def __init__(self, config: ModelConfig, n_layers: int, causal: bool) -> None:
         super().__init__()
         self.config = config
@@ -190,7 +203,7 @@ class BarStack(nn.Module):
         mask = attention_mask(mem_mask, no_past, tok_mask, self.causal)
         x = self.drop(self.embed_tokens(tokens))  # [B, L, d]
         inputs = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.blocks):
             if cond is not None:
                 x = x + cond[i][:, None, :]
             inputs.append(x.detach())

@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+from emostudio.atomic import atomic_write, fsync_dir, umask
 from emostudio.model.cdgmvae import CDGMVAE
 from emostudio.model.config import ModelConfig
 from emostudio.model.fitted_prior import FittedPrior, FittedPriorError
@@ -46,6 +47,68 @@ class ModelLoadError(Exception):
     """A folder that is not a usable emostudio model (one line naming the folder and the reason)."""
 
 
+#: the largest value of each size in a model folder's config.json; model folders come from users
+#: (File ▸ Load model, the wizard), so a size is checked before anything of that size is built.
+#: Each is far above any model this project trains (the shipped one: d_model 128, 3 + 2 + 2 layers).
+SIZE_LIMITS = {
+    "vocab_size": 65_536,
+    "pitch_count": 128,
+    "bar_len": 4_096,
+    "d_model": 4_096,
+    "n_heads": 128,
+    "n_enc_layers": 64,
+    "n_dec_layers": 64,
+    "ff_mult": 16,
+    "latent_r": 1_024,
+    "latent_k": 1_024,
+    "n_components_r": 64,
+    "n_components_k": 64,
+    "subbeats_per_bar": 192,
+    "polyphony_classes": 128,
+    "n_keys": 128,
+    "feature_hidden": 8_192,
+    "n_y_samples": 64,
+}
+
+
+def check_sizes(config: ModelConfig) -> None:
+    """Raise :class:`ConfigError` for a size that is not an integer in [1, SIZE_LIMITS[name]]."""
+    for name, limit in SIZE_LIMITS.items():
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise ConfigError(
+                f"model config: {name} must be an integer in [1, {limit}] (got {value!r})"
+            )
+
+
+def weight_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """The name and shape of each tensor in a folder's weights file, from its header alone."""
+    try:
+        with safe_open(folder / WEIGHTS, framework="pt", device="cpu") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{folder}: cannot read {WEIGHTS} ({exc})") from exc
+
+
+def check_weights_match(folder: Path, config: ModelConfig) -> None:
+    """Compare the weights file's header with the shapes ``config`` implies; nothing is allocated
+    (the model is built on torch's meta device). One :class:`ModelLoadError` line on a mismatch."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in CDGMVAE(config).state_dict().items()}
+    found = weight_shapes(folder)
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise ModelLoadError(
+            f"{folder}: weights do not match config.json (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for name, shape in found.items():
+        if shape != expected[name]:
+            raise ModelLoadError(
+                f"{folder}: weight {name} has shape {shape}, config.json implies {expected[name]}"
+            )
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (error if unavailable)."""
     if name == "auto":
@@ -59,19 +122,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` (name -> content) as the folder ``folder``, replacing it atomically."""
     folder = Path(folder)
@@ -79,31 +129,25 @@ def write_folder_atomically(folder: Path, files: dict[str, bytes]) -> None:
     recover_folder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a model folder is not
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; a model folder is not
         for name, data in files.items():
             with open(tmp / name, "wb") as fh:  # plain open: permissions follow the umask
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             if old.exists():
                 shutil.rmtree(old)
             os.rename(folder, old)
         os.rename(tmp, folder)
-        _fsync_dir(folder.parent)
+        fsync_dir(folder.parent)
         if old.exists():
             shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def recover_folder(folder: Path) -> None:
@@ -164,6 +208,7 @@ def read_configs(folder: str | Path) -> tuple[ModelConfig, TokenizerConfig]:
             raise ModelLoadError(f"{folder}: not an emostudio model folder (no {name})")
     try:
         model_config = ModelConfig.load(folder / CONFIG)
+        check_sizes(model_config)
         tokenizer_config = TokenizerConfig.load(folder / TOKENIZER)
     except ConfigError as exc:
         raise ModelLoadError(f"{folder}: {exc}") from exc
@@ -179,24 +224,12 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     """Read a model folder -> (model in eval mode on ``device``, tokenizer)."""
     folder = Path(folder)
     model_config, tokenizer_config = read_configs(folder)
+    check_weights_match(folder, model_config)  # before anything of the config's size exists
     try:
         state = load_file(folder / WEIGHTS, device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(f"{folder}: cannot read {WEIGHTS} ({exc})") from exc
     model = CDGMVAE(model_config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise ModelLoadError(
-            f"{folder}: weights do not match config.json (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
-    for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise ModelLoadError(
-                f"{folder}: weight {name} has shape {tuple(tensor.shape)}, "
-                f"config.json implies {tuple(expected[name].shape)}"
-            )
     model.load_state_dict(state)
     device = device if isinstance(device, torch.device) else resolve_device(device)
     return model.to(device).eval(), Tokenizer(tokenizer_config)
@@ -226,18 +259,7 @@ def save_fitted_prior(folder: str | Path, prior: FittedPrior) -> Path:
     folder = Path(folder)
     read_configs(folder)  # a model folder, or a clear error
     path = folder / FITTED_PRIOR
-    tmp = folder / f".{FITTED_PRIOR}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(save(prior.tensors(), metadata=prior.metadata()))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, save(prior.tensors(), metadata=prior.metadata()), durable=True)
 
 
 def load_fitted_prior(folder: str | Path) -> FittedPrior | None:

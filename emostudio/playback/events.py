@@ -13,7 +13,6 @@ schedule as a list of :class:`TimedMessage`.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,7 +20,7 @@ import mido
 import numpy as np
 
 from emostudio.midi.io import track_channels
-from emostudio.midi.song import DEFAULT_BPM, TICKS_PER_BAR, TICKS_PER_BEAT, Song
+from emostudio.midi.song import TICKS_PER_BAR, Song
 
 # Message kinds, also their order at the same instant: set-up first, then note-offs (so a
 # repeated note is released before it is struck again), then note-ons.
@@ -33,38 +32,6 @@ class TimedMessage(NamedTuple):
 
     seconds: float
     message: mido.Message
-
-
-class TempoMap:
-    """Ticks -> seconds following a song's tempo changes, O(log n) per tick, vectorised.
-
-    Gives the same numbers as :meth:`Song.tick_to_seconds` (which walks every change per call)."""
-
-    def __init__(self, song: Song) -> None:
-        # Knot 0 is the tempo before the first change (the default), as in Song.tick_to_seconds.
-        self._change_ticks = [change.tick for change in song.tempos]
-        self._knot_ticks = [0, *self._change_ticks]
-        self._knot_bpms = [DEFAULT_BPM, *(change.bpm for change in song.tempos)]
-        self._knot_seconds = [0.0]
-        for k in range(1, len(self._knot_ticks)):
-            span = self._knot_ticks[k] - self._knot_ticks[k - 1]
-            seconds_per_tick = 60.0 / (self._knot_bpms[k - 1] * TICKS_PER_BEAT)
-            self._knot_seconds.append(self._knot_seconds[-1] + span * seconds_per_tick)
-
-    def seconds(self, tick: float) -> float:
-        # Changes strictly before the tick apply (a change at the tick itself does not move it).
-        k = bisect.bisect_left(self._change_ticks, tick)
-        return self._knot_seconds[k] + (tick - self._knot_ticks[k]) * 60.0 / (
-            self._knot_bpms[k] * TICKS_PER_BEAT
-        )
-
-    def seconds_of(self, ticks: np.ndarray) -> np.ndarray:
-        """:meth:`seconds` of every tick in an array (float64[n])."""
-        k = np.searchsorted(np.asarray(self._change_ticks, dtype=np.float64), ticks, side="left")
-        knot_ticks = np.asarray(self._knot_ticks, dtype=np.float64)[k]
-        knot_bpms = np.asarray(self._knot_bpms, dtype=np.float64)[k]
-        knot_seconds = np.asarray(self._knot_seconds, dtype=np.float64)[k]
-        return knot_seconds + (ticks - knot_ticks) * 60.0 / (knot_bpms * TICKS_PER_BEAT)
 
 
 @dataclass(frozen=True)
@@ -124,7 +91,6 @@ def song_schedule(song: Song) -> Schedule:
     """The :class:`Schedule` of ``song``: a program change at 0 s for each melodic track (drums on
     channel 10, index 9, get none, as in the MIDI files :func:`~emostudio.midi.write_midi`
     writes), then each note's on and off on its track's channel."""
-    tempo_map = TempoMap(song)
     parts: list[tuple[np.ndarray, ...]] = []  # (ticks, kind, channel, data1, data2)
     for track, channel in zip(song.tracks, track_channels(song)):
         if not track.is_drum:
@@ -142,7 +108,7 @@ def song_schedule(song: Song) -> Schedule:
     if not parts:
         return Schedule.empty()
     ticks, kind, channel, data1, data2 = (np.concatenate(column) for column in zip(*parts))
-    seconds = tempo_map.seconds_of(ticks)
+    seconds = song.tempo_map.seconds_of(ticks)
     # by time, then kind (set-up, offs, ons); a stable sort keeps track order within those
     order = np.lexsort((kind, seconds))
     return Schedule(seconds[order], kind[order], channel[order], data1[order], data2[order])
@@ -155,7 +121,7 @@ def song_to_events(song: Song) -> list[TimedMessage]:
 
 def loop_end_seconds(song: Song) -> float:
     """Where a loop wraps: the end of the last bar that holds a note (so loops keep the metre)."""
-    return TempoMap(song).seconds(song.n_bars * TICKS_PER_BAR)
+    return song.tick_to_seconds(song.n_bars * TICKS_PER_BAR)
 
 
 def panic_messages() -> list[mido.Message]:

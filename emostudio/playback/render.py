@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emostudio.atomic import atomic_path
 from emostudio.midi.song import Song
 from emostudio.playback.events import NOTE_OFF, NOTE_ON, song_schedule
 from emostudio.playback.fluid import load_fluidsynth, open_synth
@@ -188,17 +189,13 @@ def _float_writer(synth) -> Callable[[int], np.ndarray]:
 
 def _write_wav(scratch, path: Path, sample_rate: int, gain: float) -> None:
     """Float samples from ``scratch`` scaled by ``gain`` -> 16-bit stereo WAV at ``path``, atomically."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(2)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            while chunk := scratch.read(BLOCK_FRAMES * 2 * 4 * 8):
-                samples = np.frombuffer(chunk, dtype=np.float32) * gain
-                pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
-                out.writeframes(pcm.tobytes())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # the file is opened here, not by wave.open: a Wave_write whose own open failed prints a
+    # traceback from its __del__ after the error has been reported
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh, wave.open(fh, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        while chunk := scratch.read(BLOCK_FRAMES * 2 * 4 * 8):
+            samples = np.frombuffer(chunk, dtype=np.float32) * gain
+            pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+            out.writeframes(pcm.tobytes())

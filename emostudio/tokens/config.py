@@ -6,7 +6,12 @@ import math
 from dataclasses import dataclass
 
 # ConfigError and config_from_dict are re-exported here for the modules that import them from tokens
-from emostudio.jsonconfig import ConfigError, JsonConfig, config_from_dict  # noqa: F401
+from emostudio.jsonconfig import (  # noqa: F401
+    ConfigError,
+    JsonConfig,
+    check_format_version,
+    config_from_dict,
+)
 
 TOKENIZER_FORMAT_VERSION = 1
 
@@ -27,11 +32,7 @@ class TokenizerConfig(JsonConfig):
     format_version: int = TOKENIZER_FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != TOKENIZER_FORMAT_VERSION:
-            raise ConfigError(
-                f"tokenizer format version {self.format_version} is not supported "
-                f"(this emostudio reads version {TOKENIZER_FORMAT_VERSION})"
-            )
+        check_format_version("tokenizer", self.format_version, TOKENIZER_FORMAT_VERSION)
         for name in (
             "subbeats_per_bar",
             "tempo_bins",

@@ -5,7 +5,9 @@ tempo, so any window of bars stands alone. Notes sit on a grid of 16 sub-beats p
 each), are ordered by position, family, pitch, and last 1-16 sub-beats. A piece ends with ``EOS``.
 
 :meth:`Tokenizer.decode` never raises on a malformed sequence: it skips what does not fit the
-grammar and reports how many tokens it skipped (a model's output is not trusted).
+grammar (:data:`emostudio.tokens.vocab.FOLLOWS`) and reports how many tokens it skipped (a model's
+output is not trusted). It tolerates two omissions that lose nothing: a bar without its Tempo (the
+tempo carries on) and a Beat without notes.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from emostudio.midi.song import (
     Track,
 )
 from emostudio.tokens.config import TokenizerConfig
-from emostudio.tokens.vocab import BAR, EOS, PAD, Vocabulary
-
-# token kinds, as in Vocabulary.kinds
-_K_PAD, _K_EOS, _K_BAR, _K_BEAT, _K_TEMPO, _K_PITCH, _K_VEL, _K_DUR = range(8)
+from emostudio.tokens.vocab import (
+    BAR,
+    EOS,
+    FOLLOWS,
+    NOTE_CONTINUATIONS,
+    PAD,
+    TokenKind,
+    Vocabulary,
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ class Tokenizer:
         ``template`` supplies each family's program and name and the time signatures (so a
         transferred piece keeps its instruments); otherwise each family's default program."""
         c, v = self.config, self.vocab
-        kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
+        kinds, fams, vals = v.kind_list, v.family_of_id.tolist(), v.value_of_id.tolist()
         spb = c.subbeats_per_bar
         notes: dict[int, list[Note]] = {}
         tempos: list[TempoChange] = []
@@ -171,8 +178,9 @@ class Tokenizer:
 
         bar = -1
         pos = -1
-        expect_tempo = False
-        pending: list[int] = []  # [family, pitch] then velocity appended
+        last = TokenKind.PAD  # kind of the last token that counts (neither PAD nor out of range)
+        note: list[int] = []  # the note in progress: family, pitch, then velocity
+        note_kind: TokenKind | None = None  # the kind of that note's last token
         n = 0
         for raw in np.asarray(ids).ravel().tolist():
             n += 1
@@ -180,61 +188,58 @@ class Tokenizer:
                 skip("out-of-vocabulary id")
                 continue
             kind = kinds[raw]
-            if pending and kind not in (_K_VEL, _K_DUR):
+            if note_kind is not None and kind not in NOTE_CONTINUATIONS:
                 skip("incomplete note")
-                pending = []
-            if kind == _K_PAD:
+                note_kind = None
+            if kind == TokenKind.PAD:
                 continue
-            if kind == _K_EOS:
+            if kind == TokenKind.EOS:
                 break
-            if kind == _K_BAR:
+            prev, last = last, kind
+            if kind == TokenKind.BAR:
                 bar += 1
                 pos = -1
-                expect_tempo = True
                 continue
             if bar < 0:
                 skip("event before the first Bar")
                 continue
-            if kind == _K_TEMPO:
-                if expect_tempo:
-                    bpm = c.tempo_of_bin(int(vals[raw]))
+            if kind == TokenKind.TEMPO:
+                if kind in FOLLOWS[prev]:
+                    bpm = c.tempo_of_bin(vals[raw])
                     if not tempos or tempos[-1].bpm != bpm:
                         tempos.append(TempoChange(bar * spb * TICKS_PER_SUBBEAT, bpm))
                 else:
                     skip("Tempo not right after Bar")
-                expect_tempo = False
-                continue
-            expect_tempo = False
-            if kind == _K_BEAT:
-                p = int(vals[raw])
-                if p < pos:
+            elif kind == TokenKind.BEAT:
+                # tolerated: a Beat without notes, and a bar without its Tempo
+                if vals[raw] < pos:
                     skip("Beat going backwards")
                 else:
-                    pos = p
-                continue
-            if kind == _K_PITCH:
+                    pos = vals[raw]
+            elif kind == TokenKind.PITCH:
+                # tolerated: a Pitch after a skipped token, once the bar has had a Beat
                 if pos < 0:
                     skip("Pitch before any Beat")
                 else:
-                    pending = [int(fams[raw]), int(vals[raw])]
-                continue
-            if kind == _K_VEL:
-                if len(pending) == 2 and fams[raw] == pending[0]:
-                    pending.append(c.velocity_of_bin(int(vals[raw])))
-                else:
-                    skip("Velocity without its Pitch")
-                    pending = []
-                continue
-            # Duration
-            if len(pending) == 3 and fams[raw] == pending[0]:
-                fam, pitch, vel = pending
-                start = (bar * spb + pos) * TICKS_PER_SUBBEAT
-                end = start + int(vals[raw]) * TICKS_PER_SUBBEAT
-                notes.setdefault(fam, []).append(Note(pitch, start, end, vel))
+                    note, note_kind = [fams[raw], vals[raw]], kind
+            elif note_kind is not None and kind in FOLLOWS[note_kind] and fams[raw] == note[0]:
+                if kind == TokenKind.VELOCITY:
+                    note.append(c.velocity_of_bin(vals[raw]))
+                    note_kind = kind
+                else:  # the Duration completes the note
+                    fam, pitch, vel = note
+                    start = (bar * spb + pos) * TICKS_PER_SUBBEAT
+                    end = start + vals[raw] * TICKS_PER_SUBBEAT
+                    notes.setdefault(fam, []).append(Note(pitch, start, end, vel))
+                    note_kind = None
             else:
-                skip("Duration without its Pitch and Velocity")
-            pending = []
-        if pending:
+                skip(
+                    "Velocity without its Pitch"
+                    if kind == TokenKind.VELOCITY
+                    else "Duration without its Pitch and Velocity"
+                )
+                note_kind = None
+        if note_kind is not None:
             skip("incomplete note")
         song = self._song_from_notes(notes, tempos, template)
         return DecodeResult(song=song, n_tokens=n, n_skipped=sum(reasons.values()), reasons=reasons)
@@ -291,7 +296,7 @@ class Tokenizer:
         ids = np.asarray(ids)
         valid = (ids >= 0) & (ids < v.size)  # ids outside the vocabulary are left as they are
         safe = np.where(valid, ids, 0)
-        mask = valid & (kinds[safe] == _K_PITCH) & (fams[safe] != int(Family.DRUMS))
+        mask = valid & (kinds[safe] == TokenKind.PITCH) & (fams[safe] != int(Family.DRUMS))
         if not mask.any():
             return ids.copy()
         new_pitch = vals[ids[mask]].astype(np.int64) + semitones

@@ -3,11 +3,18 @@
 Layout (ids in this order): ``PAD``, ``EOS``, ``Bar``, ``Beat_0..S-1``, ``Tempo_0..B-1``, then for
 each family (drums, piano, guitar, bass, strings): ``Pitch-<family>_0..127``,
 ``Velocity-<family>_0..V-1``, ``Duration-<family>_1..D``.
+
+The token grammar lives here too, once: :class:`TokenKind` names each id's kind and
+:data:`FOLLOWS` says which kind may follow which. The decoder's masks
+(:class:`emostudio.generation.grammar.BarGrammar`) and :meth:`Tokenizer.decode`'s skip rules both
+read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import cached_property
 
 import numpy as np
@@ -16,6 +23,36 @@ from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 
 PAD, EOS, BAR = 0, 1, 2
+
+
+class TokenKind(IntEnum):
+    """The kind of a token id (the values are those of :attr:`Vocabulary.kinds`)."""
+
+    PAD = 0
+    EOS = 1
+    BAR = 2
+    BEAT = 3
+    TEMPO = 4
+    PITCH = 5
+    VELOCITY = 6
+    DURATION = 7
+
+
+#: The token grammar, ``Bar Tempo (Beat (Pitch-f Velocity-f Duration-f)+)* ... EOS``, as which kind
+#: may follow which. Two rules on values sit beside it: a note's Velocity and Duration are of its
+#: Pitch's family, and a bar's Beat positions go forwards.
+FOLLOWS: Mapping[TokenKind, frozenset[TokenKind]] = {
+    TokenKind.BAR: frozenset({TokenKind.TEMPO}),
+    TokenKind.TEMPO: frozenset({TokenKind.BEAT, TokenKind.BAR, TokenKind.EOS}),
+    TokenKind.BEAT: frozenset({TokenKind.PITCH}),
+    TokenKind.PITCH: frozenset({TokenKind.VELOCITY}),
+    TokenKind.VELOCITY: frozenset({TokenKind.DURATION}),
+    TokenKind.DURATION: frozenset({TokenKind.PITCH, TokenKind.BEAT, TokenKind.BAR, TokenKind.EOS}),
+    TokenKind.EOS: frozenset({TokenKind.PAD}),
+    TokenKind.PAD: frozenset({TokenKind.PAD}),
+}
+#: the kinds that continue a note once its Pitch is out
+NOTE_CONTINUATIONS = FOLLOWS[TokenKind.PITCH] | FOLLOWS[TokenKind.VELOCITY]
 
 
 @dataclass(frozen=True)
@@ -66,24 +103,29 @@ class Vocabulary:
     def id_of(self, name: str) -> int:
         return self._index[name]
 
-    def to_names(self, ids) -> list[str]:
+    def to_names(self, ids: Iterable[int]) -> list[str]:
         return [
             self.names[int(i)] if 0 <= int(i) < self.size else f"<invalid {int(i)}>" for i in ids
         ]
 
     @cached_property
     def kinds(self) -> np.ndarray:
-        """Kind of each id: 0 PAD, 1 EOS, 2 Bar, 3 Beat, 4 Tempo, 5 Pitch, 6 Velocity, 7 Duration."""
-        k = np.zeros(self.size, dtype=np.int8)
-        k[EOS], k[BAR] = 1, 2
-        k[self.beat : self.tempo] = 3
-        k[self.tempo : self.family_start] = 4
+        """The :class:`TokenKind` value of each id."""
+        k = np.full(self.size, TokenKind.PAD, dtype=np.int8)
+        k[EOS], k[BAR] = TokenKind.EOS, TokenKind.BAR
+        k[self.beat : self.tempo] = TokenKind.BEAT
+        k[self.tempo : self.family_start] = TokenKind.TEMPO
         c = self.config
         for r in self.families.values():
-            k[r.pitch : r.pitch + c.pitch_count] = 5
-            k[r.velocity : r.velocity + c.velocity_bins] = 6
-            k[r.duration : r.duration + c.max_duration] = 7
+            k[r.pitch : r.pitch + c.pitch_count] = TokenKind.PITCH
+            k[r.velocity : r.velocity + c.velocity_bins] = TokenKind.VELOCITY
+            k[r.duration : r.duration + c.max_duration] = TokenKind.DURATION
         return k
+
+    @cached_property
+    def kind_list(self) -> list[TokenKind]:
+        """:attr:`kinds` as a list of :class:`TokenKind` (for loops over single tokens)."""
+        return [TokenKind(k) for k in self.kinds.tolist()]
 
     @cached_property
     def family_of_id(self) -> np.ndarray:

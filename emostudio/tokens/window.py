@@ -21,10 +21,9 @@ import numpy as np
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Note, Song, TempoChange, Track
 from emostudio.tokens.tokenizer import Tokenizer
-from emostudio.tokens.vocab import BAR, PAD
+from emostudio.tokens.vocab import BAR, PAD, TokenKind
 
 # token kinds, as in Vocabulary.kinds
-_K_TEMPO, _K_DUR = 4, 7
 
 
 def fit_bar(bar: np.ndarray, bar_len: int, kinds: np.ndarray) -> np.ndarray:
@@ -34,7 +33,7 @@ def fit_bar(bar: np.ndarray, bar_len: int, kinds: np.ndarray) -> np.ndarray:
     if len(bar) <= bar_len:
         return bar
     head = kinds[np.asarray(bar[:bar_len])]
-    ends = np.flatnonzero((head == _K_DUR) | (head == _K_TEMPO))
+    ends = np.flatnonzero((head == TokenKind.DURATION) | (head == TokenKind.TEMPO))
     return bar[: int(ends[-1]) + 1] if len(ends) else bar[:bar_len]
 
 
@@ -115,7 +114,7 @@ class SongBuilder:
         ids = [int(i) for i in np.asarray(bar).ravel() if int(i) != PAD]
         if len(ids) < 2 or ids[0] != BAR or not 0 <= ids[1] < vocab.size:
             return None
-        if vocab.kinds[ids[1]] != _K_TEMPO:
+        if vocab.kinds[ids[1]] != TokenKind.TEMPO:
             return None
         return self.tokenizer.config.tempo_of_bin(int(vocab.value_of_id[ids[1]]))
 

@@ -20,8 +20,6 @@ Model folders are replaced atomically by :func:`emostudio.model.store.write_fold
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +27,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
+from emostudio.atomic import atomic_write
 from emostudio.model.config import ModelConfig
-from emostudio.model.store import _umask, recover_folder
+from emostudio.model.store import recover_folder
 from emostudio.tokens.config import ConfigError, TokenizerConfig
 from emostudio.training.config import TrainConfig
 
@@ -54,21 +53,6 @@ class ResumeState:
     model_state: dict[str, torch.Tensor]
     optimizer_state: dict
     rng: dict[str, torch.Tensor]
-
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_resume(
@@ -109,8 +93,8 @@ def save_resume(
         "optim_scalars": scalars,
     }
     text = json.dumps(meta)
-    write_file_atomically(run_dir / RESUME_WEIGHTS, save(tensors, metadata={"resume": text}))
-    write_file_atomically(run_dir / RESUME_JSON, (json.dumps(meta, indent=2) + "\n").encode())
+    atomic_write(run_dir / RESUME_WEIGHTS, save(tensors, metadata={"resume": text}), durable=True)
+    atomic_write(run_dir / RESUME_JSON, json.dumps(meta, indent=2) + "\n", durable=True)
 
 
 def load_resume(run_dir: Path) -> ResumeState:

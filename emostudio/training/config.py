@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emostudio.jsonconfig import ConfigError, JsonConfig
+from emostudio.jsonconfig import ConfigError, JsonConfig, check_format_version
 
 TRAIN_FORMAT_VERSION = 1
 
@@ -59,11 +59,7 @@ class TrainConfig(JsonConfig):
     format_version: int = TRAIN_FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.format_version != TRAIN_FORMAT_VERSION:
-            raise ConfigError(
-                f"training format version {self.format_version} is not supported "
-                f"(this emostudio reads version {TRAIN_FORMAT_VERSION})"
-            )
+        check_format_version("training", self.format_version, TRAIN_FORMAT_VERSION)
         for name in (
             "bars_per_sample",
             "batch_size",

@@ -24,14 +24,16 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from emostudio.corpus.cache import CorpusCache
+from emostudio.model.card import ModelCard
 from emostudio.model.cdgmvae import CDGMVAE, PAD
 from emostudio.model.config import ModelConfig
 from emostudio.model.objective import total_loss, window_q_y
 from emostudio.model.store import ModelLoadError, load_model, model_files, write_folder_atomically
+from emostudio.training import events
 from emostudio.training.checkpoint import load_resume, recover_run, save_resume
 from emostudio.training.config import TrainConfig
 from emostudio.training.data import TrainSampler, ValidationSet, WindowData, validation_set
-from emostudio.training.events import event, to_json
+from emostudio.training.events import TrainingEvent, to_json
 from emostudio.training.schedules import beta, learning_rate
 
 log = logging.getLogger(__name__)
@@ -187,35 +189,20 @@ def model_card(
     metrics: dict | None,
     cache: CorpusCache,
 ) -> str:
+    """The card of a run's ``best/`` and ``last/`` folders."""
     sources = sorted({p.source for p in cache.pieces})
-    lines = [
-        "# emostudio CDGMVAE model",
-        "",
-        "Semi-supervised Transformer Gaussian-mixture VAE (see MODEL.md): arousal on z_r "
-        "(rhythm/polyphony), valence on z_k (key).",
-        "",
-        f"- trained steps: {step}; corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)",
-        f"- size: d_model {model_config.d_model}, {model_config.n_enc_layers} encoder / "
-        f"{model_config.n_dec_layers} decoder layers, {model_config.n_heads} heads, latents "
-        f"{model_config.latent_r}+{model_config.latent_k}, {model_config.bar_len} tokens per bar, "
-        f"{train_config.bars_per_sample} bars per sample",
-        f"- objective: alpha {model_config.alpha}, MI term {'on' if model_config.use_mi else 'off'}, "
-        f"adversaries {'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
-        "",
-        "## Validation metrics",
-        "",
-        "```json",
-        json.dumps(metrics, indent=2) if metrics else "null",
-        "```",
-        "",
-        "## Data licences",
-        "",
-        "EMOPIA clips are CC BY-NC-SA 4.0 (non-commercial); POP909 is MIT; the VGMIDI unlabelled "
-        "pieces are fan arrangements of game music (research use). A model trained on them "
-        "inherits these limits: research and non-commercial use.",
-        "",
-    ]
-    return "\n".join(lines)
+    return ModelCard(
+        title="emostudio CDGMVAE model",
+        model_config=model_config,
+        data=[f"corpus sources: {', '.join(sources)} ({len(cache.pieces)} pieces)"],
+        settings=[
+            f"trained steps: {step}; {train_config.bars_per_sample} bars per sample",
+            f"objective: alpha {model_config.alpha}, MI term "
+            f"{'on' if model_config.use_mi else 'off'}, adversaries "
+            f"{'on' if model_config.use_adversary else 'off'}, beta max {train_config.beta_max}",
+        ],
+        metrics=metrics,
+    ).markdown()
 
 
 def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
@@ -255,7 +242,7 @@ def train(
     max_minutes: float | None = None,
     init_from: str | Path | None = None,
     changes: dict | None = None,
-) -> Iterator[dict]:
+) -> Iterator[TrainingEvent]:
     """Train (or resume) a CDGMVAE; yields progress events (see :mod:`emostudio.training.events`).
 
     ``init_from`` (a model folder with ``model_config``'s architecture; objective weights may differ)
@@ -336,13 +323,13 @@ def train(
     metrics_file = open(run_dir / "metrics.jsonl", "a") if is_main else None  # noqa: SIM115
     checkpoint_every = 60.0 * train_config.checkpoint_minutes
 
-    def record(ev: dict) -> dict:
+    def record(ev: events.StepEvent | events.ValEvent | events.StartEvent) -> TrainingEvent:
         if metrics_file is not None and ev["event"] in ("step", "val"):
             metrics_file.write(to_json(ev) + "\n")
             metrics_file.flush()
         return ev
 
-    def save_last() -> Iterator[dict]:
+    def save_last() -> Iterator[TrainingEvent]:
         files = model_files(
             model,
             cache.tokenizer_config,
@@ -361,12 +348,49 @@ def train(
             best_score,
             best_metrics,
         )
-        yield event("checkpoint", step=step, kind="last", path=str(run_dir / "last"))
+        yield events.checkpoint(step=step, kind="last", path=str(run_dir / "last"))
+
+    validated_step = -1
+
+    def validate() -> Iterator[dict]:
+        """Validate the weights of this step; a new best is written to best/ at once."""
+        nonlocal best_score, best_metrics, validated_step
+        metrics = evaluate(
+            model,
+            data,
+            val,
+            train_config.batch_size,
+            device,
+            train_config.best_emotion_weight,
+        )
+        validated_step = step
+        is_best = best_score is None or metrics["score"] < best_score
+        if is_best:
+            best_score, best_metrics = metrics["score"], {**metrics, "step": step}
+        yield record(
+            events.val(
+                step=step,
+                epoch=round(step / epoch_steps, 4),
+                metrics=metrics,
+                best=is_best,
+            )
+        )
+        if is_best:
+            save_path = run_dir / "best"
+            write_folder_atomically(
+                save_path,
+                model_files(
+                    model,
+                    cache.tokenizer_config,
+                    model_card(model_config, train_config, step, best_metrics, cache),
+                    best_metrics,
+                ),
+            )
+            yield events.checkpoint(step=step, kind="best", path=str(save_path))
 
     n_params = sum(p.numel() for p in model.parameters())
     yield record(
-        event(
-            "start",
+        events.start(
             step=step,
             rank=rank,
             max_steps=train_config.max_steps,
@@ -381,7 +405,8 @@ def train(
         )
     )
     model.train()
-    reason = "finished"
+    reason: events.StopReason = "finished"
+    first_step = step
     last_save = time.monotonic()
     saved_step = step
     window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
@@ -398,6 +423,10 @@ def train(
                 stop = int(flag.item())
             if stop:
                 reason = "cancelled" if stop == 1 else "time_budget"
+                # weights trained since the last validation are validated too, so a run stopped
+                # early (Ctrl-C, SIGTERM, --max-minutes) leaves a best/ for fit-prior and the app
+                if is_main and step > first_step and validated_step != step:
+                    yield from validate()
                 break
             batch = sampler.batch(step).to(device)
             lr, b = learning_rate(step, train_config), beta(step, train_config)
@@ -420,8 +449,7 @@ def train(
             if is_main and step % train_config.log_every == 0:
                 dt = max(1e-9, time.perf_counter() - window_t0)
                 yield record(
-                    event(
-                        "step",
+                    events.step(
                         step=step,
                         epoch=round(step / epoch_steps, 4),
                         lr=lr,
@@ -438,38 +466,7 @@ def train(
                 window_t0, window_tokens, window_samples = time.perf_counter(), 0, 0
             end_of_epoch = step % epoch_steps == 0 or step == train_config.max_steps
             if is_main and end_of_epoch:
-                metrics = evaluate(
-                    model,
-                    data,
-                    val,
-                    train_config.batch_size,
-                    device,
-                    train_config.best_emotion_weight,
-                )
-                is_best = best_score is None or metrics["score"] < best_score
-                if is_best:
-                    best_score, best_metrics = metrics["score"], {**metrics, "step": step}
-                yield record(
-                    event(
-                        "val",
-                        step=step,
-                        epoch=round(step / epoch_steps, 4),
-                        metrics=metrics,
-                        best=is_best,
-                    )
-                )
-                if is_best:
-                    save_path = run_dir / "best"
-                    write_folder_atomically(
-                        save_path,
-                        model_files(
-                            model,
-                            cache.tokenizer_config,
-                            model_card(model_config, train_config, step, best_metrics, cache),
-                            best_metrics,
-                        ),
-                    )
-                    yield event("checkpoint", step=step, kind="best", path=str(save_path))
+                yield from validate()
                 yield from save_last()
                 last_save, saved_step = time.monotonic(), step
                 window_t0 = time.perf_counter()
@@ -482,8 +479,7 @@ def train(
             yield from save_last()
         if world > 1:
             dist.barrier()
-        yield event(
-            "done",
+        yield events.done(
             step=step,
             reason=reason,
             best=best_metrics,

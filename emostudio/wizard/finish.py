@@ -16,10 +16,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emostudio.emotion import QUADRANT_NAMES, Emotion
 from emostudio.midi import Song, write_midi
 from emostudio.wizard.plan import RunPlan
+
+if TYPE_CHECKING:
+    from emostudio.model.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,37 +72,28 @@ def validation_lines(metrics: dict | None) -> list[str]:
     return lines
 
 
-def model_card(plan: RunPlan, metrics: dict | None, model_config) -> str:
-    c = model_config
-    lines = [
-        f"# {plan.run_dir.name}: an emostudio model made with the training wizard",
-        "",
-        "Semi-supervised Transformer Gaussian-mixture VAE (CDGMVAE): arousal on z_r "
-        "(rhythm/polyphony), valence on z_k (key).",
-        "",
-        "## Data",
-        "",
-        *[f"- {folder}" for folder in plan.folders],
-        f"- labels: {'; '.join(plan.label_sources)}",
-        f"- labelled clips accepted: {', '.join(f'{q} {n}' for q, n in plan.labelled.items())}",
-        f"- {plan.files_accepted} files accepted, {plan.hours:.2f} hours of music",
-        "",
-        "## Settings",
-        "",
-        *[f"- {line}" for line in plan.describe()[-1:]],
-        f"- size: d_model {c.d_model}, {c.n_enc_layers} encoder / {c.n_dec_layers} decoder layers, "
-        f"{c.n_heads} heads, latents {c.latent_r}+{c.latent_k}, {c.bar_len} tokens per bar",
-        f"- training: {', '.join(f'{k} {v}' for k, v in plan.train.items())}",
-        f"- created {plan.created}",
-        "",
-        "## Measured quality",
-        "",
-        *[f"- {line}" for line in validation_lines(metrics)],
-        "",
-        "The data's own licences apply to this model.",
-        "",
-    ]
-    return "\n".join(lines)
+def model_card(plan: RunPlan, metrics: dict | None, model_config: ModelConfig) -> str:
+    """The card of the wizard's model: its data folders and labels, settings and quality."""
+    from emostudio.model.card import ModelCard
+
+    return ModelCard(
+        title=f"{plan.run_dir.name}: an emostudio model made with the training wizard",
+        model_config=model_config,
+        data=[
+            *[str(folder) for folder in plan.folders],
+            f"labels: {'; '.join(plan.label_sources)}",
+            f"labelled clips accepted: {', '.join(f'{q} {n}' for q, n in plan.labelled.items())}",
+            f"{plan.files_accepted} files accepted, {plan.hours:.2f} hours of music",
+        ],
+        settings=[
+            *plan.describe()[-1:],
+            f"training: {', '.join(f'{k} {v}' for k, v in plan.train.items())}",
+            f"created {plan.created}",
+        ],
+        metrics=metrics,
+        quality=validation_lines(metrics),
+        licences="The data's own licences apply to this model.",
+    ).markdown()
 
 
 def write_model(plan: RunPlan) -> Path:

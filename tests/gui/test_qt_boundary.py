@@ -64,3 +64,17 @@ def test_import_linter_contract_holds():
         timeout=300,
     )
     assert "Qt stops at emostudio.gui KEPT" in out.stdout, out.stdout[-2000:]
+
+
+def test_import_linter_contract_covers_every_module_outside_gui():
+    """A new top-level module is forbidden Qt too only if the contract names it: fail until it does."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = pyproject["tool"]["importlinter"]["contracts"]
+    (qt,) = [c for c in contracts if c["name"] == "Qt stops at emostudio.gui"]
+    top_level = {
+        f"emostudio.{p.stem}" if p.is_file() else f"emostudio.{p.name}"
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
+    assert top_level - {"emostudio.gui"} == set(qt["source_modules"])

@@ -1,0 +1,41 @@
+"""Labels fit at the default window size (issue 15: "Whole piece" was cut to "Whole piec")."""
+
+import pytest
+
+
+@pytest.mark.parametrize("font_scale", [1.0, 1.25])
+def test_every_button_and_box_label_fits_at_the_default_size(qtbot, font_scale):
+    from PySide6.QtWidgets import QAbstractButton, QApplication
+
+    from emostudio.gui.main_window import MainWindow
+
+    app = QApplication.instance()
+    font = app.font()
+    scaled = type(font)(font)
+    scaled.setPointSizeF(font.pointSizeF() * font_scale)
+    app.setFont(scaled)
+    try:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        assert (window.width(), window.height()) == (1500, 900)
+        cut = [
+            (button.text(), button.width(), button.sizeHint().width())
+            for button in window.findChildren(QAbstractButton)
+            if button.isVisible() and button.text() and button.width() < button.sizeHint().width()
+        ]
+        assert cut == []
+        whole = window.transform.whole_box
+        assert whole.isVisible() and whole.width() >= whole.sizeHint().width()
+    finally:
+        app.setFont(font)
+
+
+def test_the_app_routes_alsa_messages_to_the_log(monkeypatch):
+    import emostudio.gui.app as gui_app
+
+    called = []
+    monkeypatch.setattr(gui_app, "route_alsa_errors_to_log", lambda: called.append(True))
+    gui_app.create_app()
+    assert called == [True]

@@ -1,0 +1,115 @@
+"""FastDecoder computes the reference decoder step's logits (tiny random model and the shipped one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from emostudio.generation.decode import ModelSteps
+from emostudio.model import CDGMVAE, ModelConfig, load_model
+from emostudio.model.fast_decode import FastDecoder
+from emostudio.tokens import TokenizerConfig
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
+
+TINY = dict(
+    d_model=32,
+    n_heads=2,
+    n_enc_layers=1,
+    n_dec_layers=2,
+    bar_len=20,
+    latent_r=4,
+    latent_k=6,
+    feature_hidden=16,
+    dropout=0.0,
+)
+
+
+def random_bars(config: ModelConfig, b: int, t: int, seed: int) -> torch.Tensor:
+    """long[B, T, L]: bars starting with Bar, random tokens, then PAD (one row's bar is all PAD
+    after its Bar, as a row that finished early is fed PAD)."""
+    g = torch.Generator().manual_seed(seed)
+    length = config.bar_len
+    tokens = torch.randint(3, config.vocab_size, (b, t, length), generator=g)
+    tokens[:, :, 0] = 2  # Bar
+    lengths = torch.randint(2, length + 1, (b, t), generator=g)
+    tokens[torch.arange(length)[None, None, :] >= lengths[..., None]] = 0
+    return tokens
+
+
+def both_decodes(model: CDGMVAE, tokens: torch.Tensor, z: torch.Tensor, chunks):
+    """Decode ``tokens`` [B, T, L] with the reference step and the fast step, feeding each bar in
+    the given (lo, hi) slot chunks; -> (reference, fast) logits, each [B, T, L, V]."""
+    b, t, _ = tokens.shape
+    out = []
+    with torch.inference_mode():
+        for decoder in (ModelSteps(model), FastDecoder(model)):
+            state = decoder.start(b)
+            bars = []
+            for i in range(t):
+                pieces = []
+                for lo, hi in chunks:
+                    logits, state = decoder.step(tokens[:, i, lo:hi], z[:, i], state)
+                    pieces.append(logits)
+                bars.append(torch.cat(pieces, dim=1))
+                state = decoder.next_bar(state)
+            out.append(torch.stack(bars, dim=1))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("pitch_classes", [False, True])
+def test_fast_step_equals_the_reference_step_on_a_tiny_model(pitch_classes):
+    torch.manual_seed(0)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY, pitch_class_tokens=pitch_classes)
+    model = CDGMVAE(config).eval()
+    if pitch_classes:  # they start at zero: give them weights so the folding is tested
+        with torch.no_grad():
+            model.decoder.stack.pc_embed.weight.normal_(0, 0.5)
+            model.decoder.stack.pc_embed.weight[-1] = 0  # the padding index
+            model.decoder.pc_head.weight.normal_(0, 0.5)
+    tokens = random_bars(config, b=3, t=4, seed=1)
+    z = torch.randn(3, 4, config.latent)
+    one_by_one = [(j, j + 1) for j in range(config.bar_len)]
+    for chunks in (one_by_one, [(0, 1), (1, 7), (7, config.bar_len)]):
+        reference, fast = both_decodes(model, tokens, z, chunks)
+        real = tokens != 0
+        assert torch.isfinite(fast).all()
+        assert torch.allclose(reference[real], fast[real], atol=1e-4)
+        assert not torch.allclose(reference[real][1:], reference[real][:-1], atol=1e-2)
+    with pytest.raises(ValueError, match="at most"):
+        fast_decoder = FastDecoder(model)
+        fast_decoder.step(torch.full((3, config.bar_len + 1), 2), z[:, 0], fast_decoder.start(3))
+
+
+def test_fast_step_equals_the_reference_step_on_the_shipped_model():
+    model, _ = load_model(SHIPPED, torch.device("cpu"))
+    config = model.config
+    tokens = random_bars(config, b=2, t=3, seed=2)
+    z = torch.randn(2, 3, config.latent, generator=torch.Generator().manual_seed(3))
+    reference, fast = both_decodes(model, tokens, z, [(j, j + 1) for j in range(config.bar_len)])
+    real = tokens != 0
+    assert torch.allclose(reference[real], fast[real], atol=1e-4)
+
+
+def test_the_fast_state_lives_on_the_models_device():
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    fast = FastDecoder(CDGMVAE(config).eval())
+    state = fast.start(2)
+    tensors = [*state.keys, *state.values, state.bias, fast.embed, fast.head]
+    assert {t.device for t in tensors} == {torch.device("cpu")}
+    assert state.keys[0].shape == (2, config.n_heads, 2 * config.bar_len, 32 // config.n_heads)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fast_step_on_cuda_equals_the_reference_step_on_cpu():
+    torch.manual_seed(0)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    model = CDGMVAE(config).eval()
+    tokens = random_bars(config, b=3, t=3, seed=4)
+    z = torch.randn(3, 3, config.latent)
+    reference, _ = both_decodes(model, tokens, z, [(j, j + 1) for j in range(config.bar_len)])
+    _, fast = both_decodes(model.cuda(), tokens.cuda(), z.cuda(), [(0, 1), (1, config.bar_len)])
+    real = tokens != 0
+    assert torch.allclose(reference[real], fast.cpu()[real], atol=1e-3)

@@ -1,0 +1,77 @@
+"""The one token grammar (tokens.vocab.FOLLOWS): the decoder's masks and Tokenizer.decode agree on it."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emostudio.generation.grammar import BarGrammar
+from emostudio.tokens import BAR, EOS, Tokenizer
+from emostudio.tokens.vocab import FOLLOWS, TokenKind
+
+TOKENIZER = Tokenizer()
+VOCAB = TOKENIZER.vocab
+KINDS = VOCAB.kind_list
+#: kinds Tokenizer.decode never tolerates out of place (it tolerates a stray Beat, a missing Tempo)
+STRICT = (TokenKind.TEMPO, TokenKind.VELOCITY, TokenKind.DURATION)
+
+
+@st.composite
+def accepted_sequences(draw) -> list[int]:
+    """A piece the grammar accepts: bars walked token by token through BarGrammar's masks, then EOS."""
+    bar_len = draw(st.integers(6, 40))
+    grammar = BarGrammar(VOCAB, bar_len)
+    ids: list[int] = []
+    for _ in range(draw(st.integers(1, 3))):
+        families = torch.tensor([draw(st.lists(st.booleans(), min_size=5, max_size=5))])
+        families[0, draw(st.integers(0, 4))] = True
+        state = grammar.start(1, families, need_note=torch.tensor([draw(st.booleans())]))
+        ids.append(BAR)
+        while not state.all_done:
+            choices = torch.nonzero(grammar.allowed(state)[0]).flatten().tolist()
+            token = draw(st.sampled_from(choices))
+            grammar.advance(state, [token])
+            if token != BAR:
+                ids.append(token)
+        assert ids[::-1].index(BAR) + 1 <= bar_len  # the bar, its Bar included, fits
+    return [*ids, EOS]
+
+
+def test_every_kind_has_its_followers():
+    assert set(FOLLOWS) == set(TokenKind)
+    assert FOLLOWS[TokenKind.BAR] == {TokenKind.TEMPO}
+    assert FOLLOWS[TokenKind.PITCH] == {TokenKind.VELOCITY}
+
+
+@settings(max_examples=150)
+@given(accepted_sequences())
+def test_every_accepted_sequence_decodes_with_nothing_skipped(ids):
+    for prev, kind in itertools.pairwise(ids):
+        assert KINDS[kind] in FOLLOWS[KINDS[prev]]
+    result = TOKENIZER.decode(np.array(ids))
+    assert result.n_skipped == 0, result.reasons
+    assert result.n_notes == sum(KINDS[t] == TokenKind.DURATION for t in ids)
+    assert TOKENIZER.check(ids).ok
+
+
+@settings(max_examples=150)
+@given(accepted_sequences(), st.data())
+def test_one_illegal_token_is_skipped_and_changes_nothing(ids, data):
+    # between two notes (or after a bar's Tempo) the table forbids a Tempo, Velocity or Duration
+    boundaries = [
+        i + 1
+        for i, t in enumerate(ids[:-1])
+        if KINDS[t] in (TokenKind.TEMPO, TokenKind.DURATION) and KINDS[ids[i + 1]] != TokenKind.PAD
+    ]
+    at = data.draw(st.sampled_from(boundaries))
+    kind = data.draw(st.sampled_from(STRICT))
+    assert kind not in FOLLOWS[KINDS[ids[at - 1]]]
+    token = data.draw(st.sampled_from([t for t in range(len(VOCAB)) if KINDS[t] == kind]))
+    clean = TOKENIZER.decode(np.array(ids))
+    result = TOKENIZER.decode(np.array([*ids[:at], token, *ids[at:]]))
+    assert result.n_skipped == 1, result.reasons
+    assert result.song == clean.song
