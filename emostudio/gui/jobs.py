@@ -126,7 +126,7 @@ def transfer_job(
         )
         for event in events:
             result = event.song
-            yield Progress(event.index + 1, event.total, song=result)
+            yield Progress("bars", done=event.index + 1, total=event.total, song=result)
         return result
 
     return job

@@ -37,6 +37,9 @@ from emostudio.transform import Element
 
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
+#: the Keep boxes' labels where the element's name is too long for the panel, and their tooltips
+KEEP_LABELS = {Element.ACCOMPANIMENT: "harmony"}
+KEEP_TIPS = {Element.ACCOMPANIMENT: "accompaniment / harmony (the notes that are not melody)"}
 METHODS = (
     ("edit", "Edit the notes (keeps the piece)"),
     ("rewrite", "Re-write from the latents"),
@@ -84,6 +87,10 @@ class TransformPanel(QWidget):
         self.strength_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         strength_row = QHBoxLayout()
         strength_row.addWidget(QLabel("λ"))
+        input_end = QLabel("input")  # the slider's left end is the input itself
+        input_end.setObjectName("dim")
+        input_end.setToolTip("At 0 the transfer returns the input note for note")
+        strength_row.addWidget(input_end)
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)
         self.arousal_box = QCheckBox("Arousal")
@@ -103,8 +110,6 @@ class TransformPanel(QWidget):
             "Transfer the whole input; untick to transfer only its first bars, "
             "as many as the Bars box says"
         )
-        how_far = QLabel("0 = the input itself · 1 = all the way")
-        how_far.setObjectName("dim")
         self.method_box = QComboBox()
         for key, label in METHODS:
             self.method_box.addItem(label, key)
@@ -117,19 +122,20 @@ class TransformPanel(QWidget):
         method_row = QHBoxLayout()
         method_row.addWidget(QLabel("Method"))
         method_row.addWidget(self.method_box, 1)
-        self.keep_group = QGroupBox("Keep")
+        self.keep_group = QWidget()  # no box of its own: the panel must fit the default window
         self.keep_group.setToolTip("Ticked elements stay exactly as in the input (Edit method)")
         self.keep_boxes: dict[Element, QCheckBox] = {}
         keep_grid = QGridLayout(self.keep_group)
-        keep_grid.setContentsMargins(6, 2, 6, 2)
+        keep_grid.setContentsMargins(0, 0, 0, 0)
+        keep_grid.setVerticalSpacing(2)
+        keep_grid.addWidget(QLabel("Keep"), 0, 0)
         for i, element in enumerate(Element):
-            box = QCheckBox(element.value)
-            box.setToolTip(f"Keep the input's {element.value} exactly")
+            box = QCheckBox(KEEP_LABELS.get(element, element.value))
+            box.setToolTip(f"Keep the input's {KEEP_TIPS.get(element, element.value)} exactly")
             self.keep_boxes[element] = box
-            keep_grid.addWidget(box, i // 3, i % 3)
+            keep_grid.addWidget(box, i // 3, 1 + i % 3)
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
-        transfer_layout.addWidget(how_far)
         transfer_layout.addLayout(dims_row)
         # its own line: beside "Move Arousal Valence" it was cut to "Whole piec" at the default size
         transfer_layout.addWidget(self.whole_box)

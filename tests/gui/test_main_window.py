@@ -502,7 +502,7 @@ def test_the_keep_group_locks_elements_and_only_for_the_edit_method(qtbot, ready
     assert [b.text() for b in panel.keep_boxes.values()] == [
         "melody",
         "rhythm",
-        "accompaniment",
+        "harmony",  # the accompaniment
         "dynamics",
         "tempo",
     ]
