@@ -150,9 +150,10 @@ class ModelControl(QObject):
             return None
         n_bars = min(jobs.LONG_PIECE_BARS if o.whole_piece else o.bars, max(1, song.n_bars))
         name = self.document.donor_path.stem if self.document.donor_path else "the donor"
-        take = self.document.new_take(
-            "transfer", self.document.target, f"the {element} of {name}; {describe(o, True)}"
-        )
+        seed = "random seed" if o.seed is None else f"seed {o.seed}"
+        bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
+        details = f"the {element} of {name}; {bars}, temperature {o.temperature:g}, {seed}"
+        take = self.document.new_take("transfer", self.document.target, details)
         job = jobs.element_job(self.engine, song, donor, element, self._settings(o), o.seed, n_bars)
         return self._run_take(take, job, n_bars, f"taking the {element}")
 
