@@ -58,6 +58,7 @@ class Candidate:
     """One candidate edit of one transfer: what the model, the judge and the measures say."""
 
     p_model: float
+    p_overall: float  # the model's whole-piece q(y|x) of the target quadrant
     keep: float
     judged_hit: bool
     p_judge: float
@@ -97,6 +98,9 @@ def collect(
         n = len(rec.arousal)
         out.setdefault((i, q, lam), {})[scale] = Candidate(
             p_model=target_probability(rec.arousal, rec.valence, [target] * n, dims),
+            p_overall=target_probability(
+                np.array([rec.overall_arousal]), np.array([rec.overall_valence]), [target], dims
+            ),
             keep=keep_score(items[i].song, song),
             judged_hit=bool(verdicts.quadrant[k] == q),
             p_judge=float(verdicts.p_quadrant[k, q - 1]),
