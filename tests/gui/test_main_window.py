@@ -568,3 +568,25 @@ def test_file_open_donor_loads_a_donor(qtbot, window, tmp_path, monkeypatch):
     window.menus.open_donor_action.trigger()
     qtbot.waitUntil(lambda: window.document.donor_path == donor_path, timeout=WAIT_MS)
     assert window.document.input_song is None
+
+
+def test_a_drums_only_input_gets_a_note_instead_of_a_valence():
+    from types import SimpleNamespace
+
+    from emostudio.emotion import Emotion
+    from emostudio.gui.input_panel import describe_input
+    from emostudio.midi import Note, Song, Track
+
+    drums = Song(
+        tracks=(
+            Track(
+                program=0,
+                is_drum=True,
+                notes=tuple(Note(36, i * 480, i * 480 + 120, 100) for i in range(8)),
+            ),
+        ),
+    )
+    heard = describe_input("beat.mid", drums, SimpleNamespace(emotion=Emotion(0.86, 0.5)))
+    assert "heard with arousal <b>+0.50</b>" in heard
+    assert "drums carry no key, so valence is not judged" in heard
+    assert "valence +0.86" not in heard and "happy" not in heard
