@@ -52,8 +52,11 @@ def main() -> None:
         fitted_prior.NEAREST_ANCHORS.update(
             arousal=arousal == "nearest", valence=valence == "nearest"
         )
-        songs = engine.transfer_many(
-            sources, [Emotion.from_quadrant(int(q)) for q in targets], seed=args.seed
+        songs = engine.transfer_many(  # the latent anchors matter to the rewrite only
+            sources,
+            [Emotion.from_quadrant(int(q)) for q in targets],
+            seed=args.seed,
+            method="rewrite",
         )
         verdicts, kept = judge.judge(songs)
         s = score(verdicts, targets[kept])

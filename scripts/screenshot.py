@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"  # ../shared from a checkout
+SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"
+SHARED_DONOR = ROOT.parent / "shared" / "data" / "pop909" / "027.mid"
 
 
 def main() -> int:
@@ -31,6 +32,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--input", type=Path, default=None, help="MIDI file to load (default: a POP909 piece)"
+    )
+    parser.add_argument(
+        "--donor",
+        type=Path,
+        default=SHARED_DONOR,
+        help="MIDI file shown as the donor piece (default: a POP909 piece, skipped when absent)",
     )
     parser.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT")
     parser.add_argument("--bars", type=int, default=8)
@@ -87,6 +94,9 @@ def main() -> int:
     window.open_file(piece)
     wait_until(lambda: window.document.input_song is not None, "the input piece")
     wait_until(lambda: window.document.input_recognition is not None, "recognising the input")
+    if args.donor.exists():  # the donor panel shows a second piece, ready to give its rhythm
+        window.files.open_donor(args.donor)
+        wait_until(lambda: window.document.donor_song is not None, "the donor piece")
 
     window.target_panel.pad.set_target(Emotion(-0.62, -0.55))  # sad
     window.transform.set_strength(0.85)

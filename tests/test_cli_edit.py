@@ -88,7 +88,7 @@ def test_interpolate_writes_the_bars_asked_for(model_dir, piece, tmp_path):
     "command",
     [
         ["generate", "--emotion", "sad", "--bars", "4", "--form", "AABA"],
-        ["transfer", "{piece}", "--to", "happy"],
+        ["transfer", "{piece}", "--to", "happy", "--method", "rewrite"],
         ["continue", "{piece}", "--bars", "2"],
         ["fill", "{piece}", "--bars", "2-3"],
     ],

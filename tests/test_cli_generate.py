@@ -269,6 +269,10 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
             "2",
             "--swap-pairs",
             "2",
+            "--fidelity-pieces",
+            "2",
+            "--element-pairs",
+            "2",
         ]
     )
     assert code == 0, capsys.readouterr().err
@@ -281,8 +285,15 @@ def test_evaluate_writes_a_complete_report(model_dir, tmp_path, capsys):
         "confusion_transfer.png",
         "strength_sweep.png",
         "latent_space.png",
+        "fidelity.png",
     } <= names
     results = json.loads((out / "results.json").read_text())
+    rows = results["fidelity"]["rows"]
+    assert [(r["method"], r["lambda"]) for r in rows[:2]] == [("edit", 0.0), ("edit", 0.25)]
+    assert len(rows) == 15 and {r["method"] for r in rows} == {"edit", "rules", "rewrite"}
+    assert all(r["note_f1"] == 1.0 and r["contour"] == 1.0 for r in rows if r["lambda"] == 0.0)
+    assert results["fidelity"]["n_pairs"] == 2 and "onsets_B" in results["fidelity"]["key_from"]
+    assert "(report/fidelity.png)" in md.read_text()
     assert results["generation"]["n"] == 8
     assert len(results["sweep"]["p_quadrant"]) == 5
     structure = results["structure"]  # form, the Markov baseline and seams beside the real clips

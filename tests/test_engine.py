@@ -218,7 +218,7 @@ def test_cancel_stops_generation_early(engine):
 
 def test_transfer_keeps_bars_tempo_and_instruments(engine):
     song = source_song(5)
-    events = list(engine.transfer(song, SAD, strength=1.0, seed=4))
+    events = list(engine.transfer(song, SAD, strength=1.0, seed=4, method="rewrite"))
     assert [e.index for e in events] == list(range(5))
     out = events[-1].song
     assert out.n_bars == song.n_bars
@@ -230,13 +230,10 @@ def test_transfer_keeps_bars_tempo_and_instruments(engine):
     assert out.note_count > 0
 
 
-def test_transfer_at_strength_zero_is_the_reconstruction(engine):
+def test_a_rewrite_at_strength_zero_returns_the_input(engine):
     song = source_song(4)
-    to_sad = list(engine.transfer(song, SAD, strength=0.0, seed=5))[-1].song
-    to_happy = list(engine.transfer(song, HAPPY, strength=0.0, seed=5))[-1].song
-    code = engine.encode(song)
-    reconstruction = engine.decode(code.z_r, code.z_k, template=song, seed=5)
-    assert to_sad == to_happy == reconstruction
+    to_sad = list(engine.transfer(song, SAD, strength=0.0, seed=5, method="rewrite"))[-1].song
+    assert to_sad is song
 
 
 def test_transfer_moves_only_the_chosen_dimension(engine):
@@ -269,7 +266,7 @@ def test_transfer_at_tau_one_keeps_each_bars_deviation(model_dir):
 
 def test_transfer_many_matches_lengths(engine):
     songs = [source_song(3), source_song(5)]
-    out = engine.transfer_many(songs, [CALM, TENSE], seed=0)
+    out = engine.transfer_many(songs, [CALM, TENSE], seed=0, method="rewrite")
     assert [s.n_bars for s in out] == [s.n_bars for s in songs] == [2, 5]
     assert engine.generate_many([HAPPY, SAD, CALM], bars=2, seed=0, batch_size=2)[2].n_bars == 2
 

@@ -87,9 +87,11 @@ def outputs(engine: Engine) -> dict[str, str]:
         events = list(engine.generate(target, bars=4, seed=seed))
         out[name] = digest(*(e.song for e in events))
     out["generate_many"] = digest(*engine.generate_many([TENSE, CALM], bars=4, seed=13))
-    events = list(engine.transfer(song, CALM, seed=14))
+    events = list(engine.transfer(song, CALM, seed=14, method="rewrite"))
     out["transfer"] = digest(*(e.song for e in events))
-    out["transfer_many"] = digest(*engine.transfer_many([song, song], [HAPPY, SAD], seed=15))
+    out["transfer_many"] = digest(
+        *engine.transfer_many([song, song], [HAPPY, SAD], seed=15, method="rewrite")
+    )
     code = engine.encode(song)
     out["decode"] = digest(engine.decode(code.z_r, code.z_k, seed=16))
     out["decode template"] = digest(engine.decode(code.z_r, code.z_k, template=song, seed=17))

@@ -78,6 +78,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--swap-pairs", type=int, default=40, metavar="N", help="pairs in the latent swap test"
     )
+    parser.add_argument(
+        "--fidelity-pieces",
+        type=int,
+        default=24,
+        metavar="N",
+        help="clips in the fidelity section (each method, each strength)",
+    )
+    parser.add_argument(
+        "--element-pairs",
+        type=int,
+        default=16,
+        metavar="N",
+        help="(recipient, donor) pairs in the element transfer",
+    )
     parser.add_argument("--seed", type=seed_value, default=0, metavar="S")
     parser.add_argument(
         "--temperature",
@@ -167,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
         sweep_pieces=args.sweep_pieces,
         swap_pairs=args.swap_pairs,
         seam_pieces=args.seam_pieces,
+        fidelity_pieces=args.fidelity_pieces,
+        element_pairs=args.element_pairs,
         seed=args.seed,
         batch_size=args.batch_size,
     )

@@ -119,8 +119,8 @@ def bar_fidelity(source: Song, result: Song) -> BarFidelity:
     top_s, top_r = _top_voice(src, length), _top_voice(res, length)
     on_s, on_r = _onsets(src, length), _onsets(res, length)
     chroma_s, chroma_r = bar_chroma(source, n_bars), bar_chroma(result, n_bars)
-    pairs_s = [set() for _ in range(n_bars)]
-    pairs_r = [set() for _ in range(n_bars)]
+    pairs_s: list[set[tuple[int, int]]] = [set() for _ in range(n_bars)]
+    pairs_r: list[set[tuple[int, int]]] = [set() for _ in range(n_bars)]
     for notes, pairs in ((src, pairs_s), (res, pairs_r)):
         for pitch, on, _ in notes.tolist():
             if on < length:

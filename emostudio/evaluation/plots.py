@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from emostudio.emotion import QUADRANT_NAMES
-from emostudio.evaluation.results import SweepResult
+from emostudio.evaluation.results import FidelityResult, SweepResult
 
 QUADRANTS = (1, 2, 3, 4)
 
@@ -79,6 +79,30 @@ def sweep_plot(sweep: SweepResult, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Transfer: judged target probability vs strength", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def fidelity_plot(result: FidelityResult, path: Path) -> None:
+    """Fidelity (mean of contour, pc cosine and onset similarity) against the judged probability
+    of the target, one curve per method, a point per λ."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    for method in dict.fromkeys(r.method for r in result.rows):
+        rows = [r for r in result.rows if r.method == method]
+        x = [r.p_target for r in rows]
+        y = [np.mean([r.contour, r.pc_cosine, r.onset_similarity]) for r in rows]
+        ax.plot(x, y, marker="o", label=method)
+        for r, xi, yi in zip(rows, x, y):
+            ax.annotate(
+                f"{r.strength:g}", (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points"
+            )
+    ax.set_xlabel("judged P(target quadrant)")
+    ax.set_ylabel("fidelity (contour, pc cosine, onsets)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Transfer: what it keeps vs how far it moves (λ at each point)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

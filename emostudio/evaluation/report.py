@@ -12,6 +12,10 @@
    differ from the clip's own quadrant.
 4. **Strength sweep**: the judged probability of the target quadrant (and of its arousal and
    valence) at strengths 0, .25, .5, .75, 1.
+   **Fidelity** (issue 12): test clips to the other quadrants at each strength by the edit
+   transfer, the plain rules and the rewrite: judged target vs contour, pitch classes, onsets and
+   note F1 against the source (a plot of fidelity against judged emotion, one curve per method);
+   and element transfer (a donor's rhythm or key latents taken).
 5. **Latent swap** (disentanglement): decode (z_r of B, z_k of A) and (z_r of A, z_k of B) for
    pairs of test clips and compare the result's polyphony and key features with A's and B's by
    cosine similarity; the swapped feature should follow B, the other stay with A.
@@ -161,6 +165,11 @@ def evaluate(
         yield Progress("swap", f"latent swap on {settings.swap_pairs} pairs of test clips")
         swap = stages.swap_stage(engine, sources, settings, rng)
 
+        # 5b. fidelity (after the swap, so the earlier stages draw the same pieces as before)
+        yield Progress("fidelity", f"{settings.fidelity_pieces} clips by edit, rules and rewrite")
+        fidelity = stages.fidelity_stage(engine, judge, sources, source_q, settings, rng)
+        plots.fidelity_plot(fidelity, work / "fidelity.png")
+
         # 6. recognition and the latent space
         yield Progress("recognise", f"recognising {len(sources)} test clips")
         recognition, space = stages.recognition_stage(engine, sources, source_q)
@@ -207,6 +216,7 @@ def evaluate(
             copy=copy,
             seconds=time.monotonic() - started,
             structure=structure,
+            fidelity=fidelity,
         )
         (work / "results.json").write_text(results.to_text())
         (work / "EVALUATION.md").write_text(render_markdown(results))  # figures beside it

@@ -41,6 +41,8 @@ class EvaluationSettings:
     bars: int = 16
     transfer_pieces: int = 0  # EMOPIA test clips transferred at strength 1 (0: all)
     sweep_pieces: int = 24  # clips in the strength sweep (each to the three other quadrants)
+    fidelity_pieces: int = 24  # clips in the fidelity section (each to the three other quadrants)
+    element_pairs: int = 16  # (recipient, donor) pairs of clips in the element transfer
     swap_pairs: int = 40
     seam_pieces: int = 24  # held-out clips continued (from their first half) and filled (4 bars)
     temperature: float = DEFAULT_TEMPERATURE  # recorded from the engine's DecodingSettings
@@ -108,6 +110,44 @@ class SweepResult:
     p_arousal: list[float]
     p_valence: list[float]
     accuracy: list[float]
+
+
+@dataclass(frozen=True)
+class FidelityRow:
+    """One transfer method at one strength λ: judged emotion and how much of the source it keeps
+    (means over the transfers; :mod:`emostudio.evaluation.fidelity`)."""
+
+    method: str  # "edit" (shipped), "rules" (plain rules, the baseline) or "rewrite"
+    strength: float = field(metadata={"json": "lambda"})
+    n: int
+    quadrant: float  # judged quadrant = target
+    p_target: float  # judged probability of the target quadrant
+    contour: float
+    pc_cosine: float
+    pc_cosine_valence_kept: float  # over the targets that keep the source's valence
+    onset_similarity: float
+    note_f1: float
+
+
+@dataclass(frozen=True)
+class ElementScores:
+    """A donor's element taken: the result measured against the recipient (A) and the donor (B)."""
+
+    onsets_A: float  # onset-pattern similarity with A
+    onsets_B: float
+    pc_cosine_A: float  # pitch-class profile cosine with A
+    pc_cosine_B: float
+    onsets_closer_to_B: float  # share of pairs
+    pc_closer_to_B: float
+
+
+@dataclass(frozen=True)
+class FidelityResult:
+    n_pieces: int
+    rows: list[FidelityRow]
+    n_pairs: int
+    rhythm_from: ElementScores  # A with B's rhythm latents: onsets should follow B, key stay A
+    key_from: ElementScores  # A with B's key latents: pitch classes should follow B, onsets A
 
 
 @dataclass(frozen=True)
@@ -212,6 +252,7 @@ class EvaluationResults:
     realism: RealismResult
     copy: CopyResult
     seconds: float
+    fidelity: FidelityResult | None = None  # None in results written before the section existed
     structure: StructureResult = field(default_factory=StructureResult)
 
     def to_text(self) -> str:
@@ -265,7 +306,12 @@ def _convert(kind: Any, value: Any) -> Any:
     if origin is dict:
         key, item = typing.get_args(kind)
         return {(int(k) if key is int else k): _convert(item, v) for k, v in value.items()}
-    if origin in (typing.Union, types.UnionType) or kind is Any:
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is not None and len(args) == 1:
+            return _convert(args[0], value)
+        return value
+    if kind is Any:
         return value
     if kind is float:
         return float(value)

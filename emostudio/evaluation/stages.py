@@ -11,13 +11,17 @@ import numpy as np
 
 from emostudio.emotion import Emotion
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
+from emostudio.evaluation.fidelity import MEASURES, fidelity
 from emostudio.evaluation.judge import EMOPIA_PUBLISHED, EmotionJudge, Verdicts, score
 from emostudio.evaluation.plots import LatentSpace
 from emostudio.evaluation.realism import compare
 from emostudio.evaluation.results import (
     CopyResult,
+    ElementScores,
     EmotionAccuracy,
     EvaluationSettings,
+    FidelityResult,
+    FidelityRow,
     GenerationResult,
     JudgeResult,
     PrecisionRecall,
@@ -34,9 +38,12 @@ from emostudio.evaluation.results import (
 )
 from emostudio.midi.song import Song
 from emostudio.tokens.features import bar_chroma, polyphony
+from emostudio.transform import transform
 
 LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 QUADRANTS = (1, 2, 3, 4)
+#: the transfer methods the fidelity section compares: the engine's two and the plain rules
+FIDELITY_METHODS = ("edit", "rules", "rewrite")
 
 
 # ---- the model ------------------------------------------------------------------------------------
@@ -59,7 +66,12 @@ def _fill(engine, song: Song, first: int, last: int, s: EvaluationSettings) -> S
 
 
 def _transfer(
-    engine, songs: list[Song], targets: list[int], strength: float, s: EvaluationSettings
+    engine,
+    songs: list[Song],
+    targets: list[int],
+    strength: float,
+    s: EvaluationSettings,
+    method: str = "edit",
 ) -> list[Song]:
     return engine.transfer_many(
         songs,
@@ -67,6 +79,32 @@ def _transfer(
         strength=strength,
         seed=s.seed,
         batch_size=s.batch_size,
+        method=method,
+    )
+
+
+def _rules(engine, songs: list[Song], targets: list[int], strength: float) -> list[Song]:
+    """The plain rules (the baseline), the model's recognition as the source emotion."""
+    heard = [r.emotion for r in engine.recognise_many(songs)]
+    return [
+        transform(song, src, Emotion.from_quadrant(q), strength)
+        for song, src, q in zip(songs, heard, targets, strict=True)
+    ]
+
+
+def _take_elements(
+    engine, pairs: list[tuple[Song, Song]], element: str, s: EvaluationSettings
+) -> list[Song]:
+    """Each recipient with its donor's rhythm (z_r) or key (z_k) latents, donor bars cycled."""
+    latents = []
+    for a, b in pairs:
+        ea, eb = engine.encode(a), engine.encode(b)
+        cycle = np.arange(len(ea.z_r)) % len(eb.z_r)
+        z_r = eb.z_r[cycle] if element == "rhythm" else ea.z_r
+        z_k = eb.z_k[cycle] if element == "key" else ea.z_k
+        latents.append((z_r, z_k))
+    return engine.decode_many(
+        latents, seed=s.seed, batch_size=s.batch_size, templates=[a for a, _ in pairs]
     )
 
 
@@ -150,6 +188,81 @@ def sweep_stage(
         p_valence.append(float(np.mean(np.where(v_high, v.p_valence_high, 1 - v.p_valence_high))))
         accuracy.append(float(np.mean(v.quadrant == tq)))
     return SweepResult(list(LAMBDAS), p_quadrant, p_arousal, p_valence, accuracy)
+
+
+def fidelity_stage(
+    engine,
+    judge: EmotionJudge,
+    sources: list[Song],
+    source_q: list[int],
+    s: EvaluationSettings,
+    rng: np.random.Generator,
+) -> FidelityResult:
+    """Issue 12's fidelity section: ``fidelity_pieces`` clips to the three other quadrants at each
+    λ by each of :data:`FIDELITY_METHODS`, judged and measured against the source; and
+    ``element_pairs`` (recipient, donor) pairs with the donor's rhythm or key taken."""
+    pick = rng.choice(len(sources), min(s.fidelity_pieces, len(sources)), replace=False)
+    pairs = [(int(i), q) for i in pick for q in QUADRANTS if q != source_q[int(i)]]
+    songs, targets = [sources[i] for i, _ in pairs], [q for _, q in pairs]
+    kept_valence = np.array([(q in (1, 4)) == (source_q[i] in (1, 4)) for i, q in pairs])
+    rows = []
+    for method in FIDELITY_METHODS:
+        for lam in LAMBDAS:
+            if method == "rules":
+                out = _rules(engine, songs, targets, lam)
+            else:
+                out = _transfer(engine, songs, targets, lam, s, method)
+            v, kept = judge.judge(out)
+            tq = np.array(targets)[kept]
+            measures = [fidelity(a, b).as_dict() for a, b in zip(songs, out, strict=True)]
+            mean = {m: float(np.nanmean([r[m] for r in measures])) for m in MEASURES}
+            pc_kept = [r["pc_cosine"] for r, k in zip(measures, kept_valence, strict=True) if k]
+            rows.append(
+                FidelityRow(
+                    method=method,
+                    strength=lam,
+                    n=len(out),
+                    quadrant=float(np.mean(v.quadrant == tq)),
+                    p_target=float(np.mean(v.p_quadrant[np.arange(len(tq)), tq - 1])),
+                    pc_cosine_valence_kept=float(np.nanmean(pc_kept)) if pc_kept else float("nan"),
+                    **mean,
+                )
+            )
+    n = len(sources)
+    couples = [
+        tuple(int(i) for i in rng.choice(n, 2, replace=False))
+        for _ in range(min(s.element_pairs, n * (n - 1)))
+    ]
+    donors = [(sources[a], sources[b]) for a, b in couples]
+    scores = {}
+    for element in ("rhythm", "key"):
+        out = _take_elements(engine, donors, element, s)
+        values = np.array(
+            [
+                [
+                    fidelity(a, r).onset_similarity,
+                    fidelity(b, r).onset_similarity,
+                    fidelity(a, r).pc_cosine,
+                    fidelity(b, r).pc_cosine,
+                ]
+                for (a, b), r in zip(donors, out, strict=True)
+            ]
+        ).reshape(-1, 4)
+        scores[element] = ElementScores(
+            onsets_A=float(np.nanmean(values[:, 0])),
+            onsets_B=float(np.nanmean(values[:, 1])),
+            pc_cosine_A=float(np.nanmean(values[:, 2])),
+            pc_cosine_B=float(np.nanmean(values[:, 3])),
+            onsets_closer_to_B=float(np.mean(values[:, 1] > values[:, 0])),
+            pc_closer_to_B=float(np.mean(values[:, 3] > values[:, 2])),
+        )
+    return FidelityResult(
+        n_pieces=len(pick),
+        rows=rows,
+        n_pairs=len(donors),
+        rhythm_from=scores["rhythm"],
+        key_from=scores["key"],
+    )
 
 
 def swap_stage(

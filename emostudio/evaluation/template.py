@@ -161,6 +161,70 @@ def sweep(r: EvaluationResults, fig: Fig) -> list[str]:
     ]
 
 
+def fidelity(r: EvaluationResults, fig: Fig) -> list[str]:
+    fd = r.fidelity
+    if fd is None:
+        return []  # results written before the section existed: no section
+    lines = [
+        f"{fd.n_pieces} test clips, each to the three quadrants other than its own, at each λ, by "
+        "each method: **edit** (shipped: the rules edit the piece's notes, the model recognises the "
+        "source and steers the edit), **rules** (the plain rules, the model's recognition as the "
+        "source: the baseline) and **rewrite** (the moved latents decoded with the clip as "
+        "template). Judged by the reference judge; fidelity per bar against the source, averaged "
+        "(pc cosine, valence kept: over the targets with the source's valence).",
+        "",
+        "| method | λ | transfers | judged = target | P(target) | contour | pc cosine | "
+        "pc cosine, valence kept | onset similarity | note F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in fd.rows:
+        lines.append(
+            f"| {row.method} | {row.strength:g} | {row.n} | {_f(row.quadrant)} | "
+            f"{_f(row.p_target)} | {_f(row.contour)} | {_f(row.pc_cosine)} | "
+            f"{_f(row.pc_cosine_valence_kept)} | {_f(row.onset_similarity)} | {_f(row.note_f1)} |"
+        )
+    by = {(row.method, row.strength): row for row in fd.rows}
+    notes = []
+    edit, rules = by.get(("edit", 1.0)), by.get(("rules", 1.0))
+    if edit is not None and rules is not None:
+        keeps = [
+            edit.contour >= 0.6,
+            edit.onset_similarity >= 0.8,
+            edit.pc_cosine_valence_kept >= 0.85,
+        ]
+        notes.append(
+            f"At λ = 1 the edit reaches judged target {_f(edit.quadrant)} (rules "
+            f"{_f(rules.quadrant)}; issue 12's target ≥ 0.75: {_met(edit.quadrant >= 0.75)}), "
+            f"contour {_f(edit.contour)} (≥ 0.6), onsets {_f(edit.onset_similarity)} (≥ 0.8), "
+            f"pc cosine with valence kept {_f(edit.pc_cosine_valence_kept)} (≥ 0.85): fidelity "
+            f"targets {_met(all(keeps))}."
+        )
+    zero = [row.note_f1 for row in fd.rows if row.strength == 0.0]
+    if zero:
+        notes.append(f"At λ = 0 note F1 is {_f(min(zero))} for every method (the input itself).")
+    ea, eb = fd.rhythm_from, fd.key_from
+    return [
+        *lines,
+        "",
+        *notes,
+        "",
+        f"![fidelity against judged emotion]({fig('fidelity.png')})",
+        "",
+        f"Element transfer on {fd.n_pairs} pairs (A, B) of test clips: A with B's rhythm latents "
+        "(`--rhythm-from`) or B's key latents (`--key-from`), A's other latents kept, decoded with "
+        "A as template. Onsets should follow the rhythm's donor and pitch classes the key's.",
+        "",
+        "| taken from B | onsets vs A | onsets vs B | pc cosine vs A | pc cosine vs B | "
+        "onsets closer to B | pc closer to B |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {name} | {_f(e.onsets_A)} | {_f(e.onsets_B)} | {_f(e.pc_cosine_A)} | "
+            f"{_f(e.pc_cosine_B)} | {_f(e.onsets_closer_to_B)} | {_f(e.pc_closer_to_B)} |"
+            for name, e in (("rhythm", ea), ("key", eb))
+        ),
+    ]
+
+
 def swap(r: EvaluationResults, fig: Fig) -> list[str]:
     sp = r.swap
     lines = [
@@ -282,6 +346,7 @@ SECTIONS: tuple[tuple[str, Block], ...] = (
     ("Emotion of generated music (judged)", generation),
     ("Transfer at strength 1", transfer),
     ("Judged target probability vs strength λ", sweep),
+    ("Fidelity: what a transfer keeps of the piece (issue 12)", fidelity),
     ("Latent swap (disentanglement, MODEL.md §5)", swap),
     ("The model's own recognition and its latent space", recognition),
     ("Realism: generated vs real", realism),
@@ -297,11 +362,8 @@ def render_markdown(results: EvaluationResults, figures: str = ".") -> str:
         return name if figures == "." else f"{figures}/{name}"
 
     lines = header(results)
-    number = 0
-    for title, block in SECTIONS:
-        body = block(results, fig)
-        if not body:  # a section the results have no measurements for
-            continue
-        number += 1
+    blocks = [(title, block(results, fig)) for title, block in SECTIONS]
+    shown = [(title, body) for title, body in blocks if body]  # an empty block: no section
+    for number, (title, body) in enumerate(shown, start=1):
         lines += ["", f"## {number}. {title}", "", *body]
     return "\n".join(lines) + "\n"

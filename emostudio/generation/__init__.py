@@ -11,11 +11,14 @@ Modules, in the order data passes through them:
 - ``sampling``  temperature and nucleus (top-p) sampling under that mask
 - ``decode``    the batched bar-by-bar decoder (its only contact with the model: ``ModelSteps``,
   the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
+- ``edit``      the shipped transfer method: the rules of :mod:`emostudio.transform` edit the
+  piece's notes, the model recognises the source and chooses among candidate edits
 - ``results``   what the engine hands back: ``BarEvent``, ``Recognition``, ``Encoding``
 - ``engine``    :class:`Engine`, a façade over those: ``Engine.load(model_dir=None,
   device="auto", settings=None)``, ``generate(target, bars, seed, settings, cancel)``,
-  ``transfer(song, target, strength, dims, seed, settings, cancel)``,
-  ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
+  ``transfer(song, target, strength, dims, seed, settings, cancel, method="edit" | "rewrite",
+  keep=elements)`` (strength 0 returns the song itself), ``transfer_element(song, donor, "rhythm"
+  | "key")``, ``recognise(song) -> Recognition``; batched ``generate_many`` / ``transfer_many`` and
   ``encode`` / ``decode`` / ``decode_many`` / ``transfer_latents`` for evaluations. ``settings``
   is a :class:`~emostudio.decoding.DecodingSettings` (the engine's own when omitted).
 

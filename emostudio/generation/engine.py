@@ -29,7 +29,7 @@ import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,9 @@ from emostudio.decoding import (
 )
 from emostudio.emotion import Emotion
 from emostudio.evaluation.structure import bar_jumps
+from emostudio.generation import edit
 from emostudio.generation.decode import DecodePlan, decode_bars, template_plan
+from emostudio.generation.edit import METHODS
 from emostudio.generation.form import (
     DEFAULT_CADENCE,
     DEFAULT_VARIATION,
@@ -75,6 +77,7 @@ from emostudio.shipped import default_model_path
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import PAD
 from emostudio.tokens.window import SongBuilder, encode_window
+from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,8 @@ CONTEXT_BARS = 4
 #: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
 #: joins (structure.bar_jumps' bar distance)
 FILL_CANDIDATES = 3
+#: what ``transfer_element`` can take from a donor piece: its rhythm latents (z_r) or key latents (z_k)
+DONOR_ELEMENTS = ("rhythm", "key")
 
 
 def default_model_dir() -> Path:
@@ -109,6 +114,13 @@ class _Batch:
     lengths: list[int]
     templates: list[Song | None]
     first: int = 0
+
+
+def _bar_events(result: Song, n_bars: int) -> Iterator[BarEvent]:
+    """A finished result as one :class:`BarEvent` per bar (bars 0..t), the last one ``result`` itself."""
+    for t in range(n_bars - 1):
+        yield BarEvent(t, n_bars, result.slice_bars(0, t + 1))
+    yield BarEvent(n_bars - 1, n_bars, result)
 
 
 class Engine:
@@ -377,8 +389,26 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         cancel: threading.Event | None = None,
+        method: str = "edit",
+        keep: Collection[Element] = frozenset(),
     ) -> Iterator[BarEvent]:
-        """Re-write ``song`` towards ``target``; one :class:`BarEvent` per bar, as many bars as the song."""
+        """Move ``song`` towards ``target``; :class:`BarEvent` s ending with the whole result.
+
+        ``method``: "edit" (the shipped one: the rules edit the piece's own notes, steered by the
+        model, :mod:`emostudio.generation.edit`; the whole result is made at once, then handed out
+        bar by bar, the last event's song being the result) or "rewrite" (the moved latents decoded
+        with the song as template, bar by bar). ``keep``: the elements that
+        stay exactly (edit only; a rewrite keeps the tempo map and nothing else). ``strength`` 0
+        returns ``song`` itself, whatever the method."""
+        method, free = self._check_method(method, keep, strength, dims)
+        n_bars = check_piece(song)
+        if strength == 0.0:
+            yield from _bar_events(song, n_bars)
+            return
+        if method == "edit":
+            (result,) = self._edit([song], [target], strength, tuple(dims), free)
+            yield from _bar_events(result, n_bars)
+            return
         batches = self._transfer_batches([song], [target], strength, dims, seed, settings, 1)
         yield from self._stream(batches, cancel)
 
@@ -391,15 +421,49 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         batch_size: int = 32,
+        method: str = "edit",
+        keep: Collection[Element] = frozenset(),
     ) -> list[Song]:
-        """``transfer`` of each song to its target, decoded in batches (for evaluations)."""
+        """``transfer`` of each song to its target (a rewrite decoded in batches; for evaluations)."""
         if len(songs) != len(targets):
             raise EngineError(
                 f"need one target per song ({len(songs)} songs, {len(targets)} targets)"
             )
+        method, free = self._check_method(method, keep, strength, dims)
+        if strength == 0.0:
+            for song in songs:
+                check_piece(song)
+            return list(songs)
+        if method == "edit":
+            return self._edit(songs, targets, strength, tuple(dims), free)
         return self._finish(
             self._transfer_batches(songs, targets, strength, dims, seed, settings, batch_size)
         )
+
+    def transfer_element(
+        self,
+        song: Song,
+        donor: Song,
+        element: str,
+        seed: int | None = None,
+        settings: DecodingSettings | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[BarEvent]:
+        """``song`` with the ``donor``'s "rhythm" (z_r) or "key" (z_k) latents; one event per bar.
+
+        The donor's posterior means (its bars cycled, or cut, to the song's length) replace the
+        song's of that latent, the song's other latent stays; decoded with the song as template."""
+        if element not in DONOR_ELEMENTS:
+            raise EngineError(
+                f"element must be one of {', '.join(DONOR_ELEMENTS)}, got {element!r}"
+            )
+        n_bars = check_piece(song)
+        mine, theirs = self.encode(song), self.encode(donor)
+        cycle = np.arange(n_bars) % len(theirs.z_r)
+        z_r = theirs.z_r[cycle] if element == "rhythm" else mine.z_r
+        z_k = theirs.z_k[cycle] if element == "key" else mine.z_k
+        batches = self._decode_batches([(z_r, z_k)], [song], seed, settings, 1)
+        yield from self._stream(batches, cancel)
 
     def decode(
         self,
@@ -419,9 +483,11 @@ class Engine:
         seed: int | None = None,
         settings: DecodingSettings | None = None,
         batch_size: int = 32,
+        templates: Sequence[Song] | None = None,
     ) -> list[Song]:
-        """Decode (z_r, z_k) pairs (one row per bar each) in batches, without a template."""
-        return self._finish(self._decode_batches(latents, None, seed, settings, batch_size))
+        """Decode (z_r, z_k) pairs (one row per bar each) in batches; with ``templates`` (one per
+        pair, its bar count the latents'), as a transfer of each would."""
+        return self._finish(self._decode_batches(latents, templates, seed, settings, batch_size))
 
     def target_latents(
         self,
@@ -455,18 +521,29 @@ class Engine:
         return self._split(z[0])
 
     def recognise(self, song: Song) -> Recognition:
-        n_bars = check_piece(song)
-        with self._decoding():
-            post = self.model.encode(self._window([song], [n_bars]))
-            per_bar_r = self.model.prior_r.q_y(post.mu_r[0])[:, 1]  # [T]
-            per_bar_k = self.model.prior_k.q_y(post.mu_k[0])[:, 1]
-            q_r, q_k = self.model.q_y(post)  # [1, K] each
-        return Recognition(
-            arousal=per_bar_r.cpu().numpy().astype(np.float64),
-            valence=per_bar_k.cpu().numpy().astype(np.float64),
-            overall_arousal=float(q_r[0, 1]),
-            overall_valence=float(q_k[0, 1]),
-        )
+        return self.recognise_many([song])[0]
+
+    def recognise_many(self, songs: Sequence[Song], batch_size: int = 32) -> list[Recognition]:
+        """``recognise`` of each song, encoded in batches."""
+        out: list[Recognition] = []
+        for lo in range(0, len(songs), batch_size):
+            chunk = list(songs[lo : lo + batch_size])
+            lengths = [check_piece(song) for song in chunk]
+            with self._decoding():
+                post = self.model.encode(self._window(chunk, lengths))
+                per_bar_r = self.model.prior_r.q_y(post.mu_r)[..., 1].cpu().numpy()  # [B, T]
+                per_bar_k = self.model.prior_k.q_y(post.mu_k)[..., 1].cpu().numpy()
+                q_r, q_k = self.model.q_y(post)  # [B, K] each
+            out += [
+                Recognition(
+                    arousal=per_bar_r[i, :n].astype(np.float64),
+                    valence=per_bar_k[i, :n].astype(np.float64),
+                    overall_arousal=float(q_r[i, 1]),
+                    overall_valence=float(q_k[i, 1]),
+                )
+                for i, n in enumerate(lengths)
+            ]
+        return out
 
     def encode(self, song: Song) -> Encoding:
         n_bars = check_piece(song)
@@ -620,6 +697,58 @@ class Engine:
         return songs
 
     # ---- helpers ------------------------------------------------------------------------------
+    def _check_method(
+        self, method: str, keep: Collection[Element], strength: float, dims: Sequence[str]
+    ) -> tuple[str, frozenset[Element]]:
+        """The method and the free elements; an :class:`EngineError` for a bad combination."""
+        check_transfer(strength, dims)
+        if method not in METHODS:
+            raise EngineError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        kept = frozenset(keep)
+        if method == "rewrite" and kept - {Element.TEMPO}:
+            names = ", ".join(sorted(e.value for e in kept - {Element.TEMPO}))
+            raise EngineError(f"a rewrite cannot keep {names}: use the edit method")
+        return method, ALL_ELEMENTS - kept
+
+    def _edit(
+        self,
+        songs: Sequence[Song],
+        targets: Sequence[Emotion | Sequence[Emotion]],
+        strength: float,
+        dims: tuple[str, ...],
+        free: frozenset[Element],
+    ) -> list[Song]:
+        """The edit transfer (:mod:`emostudio.generation.edit`): recognise, edit, steer; batched."""
+        lengths = [check_piece(song) for song in songs]
+        sources = [r.emotion for r in self.recognise_many(songs)]
+        aimed = [
+            edit.aimed_targets(src, targets_per_bar(t, n), dims)
+            for src, t, n in zip(sources, targets, lengths)
+        ]
+        candidates = [
+            [
+                edit.edit_per_bar(song, src, aim, strength, free, edit.scaled(DEFAULT_RULES, scale))
+                for scale in edit.EDIT_SCALES
+            ]
+            for song, src, aim in zip(songs, sources, aimed)
+        ]
+        # a piece whose candidates are all one song (nothing free, or nothing to move) needs no steer
+        steered = [i for i, c in enumerate(candidates) if len({id(x) for x in c}) > 1]
+        flat = [x for i in steered for x in candidates[i]]
+        recognitions = iter(self.recognise_many(flat)) if flat else iter(())
+        out = [c[0] for c in candidates]
+        for i in steered:
+            recs = [next(recognitions) for _ in edit.EDIT_SCALES]
+            choice = edit.choose(songs[i], candidates[i], edit.EDIT_SCALES, recs, aimed[i], dims)
+            log.debug(
+                "edit transfer: scales %s (P %.3f, keep %.3f)",
+                choice.scale,
+                choice.p_target,
+                choice.keep,
+            )
+            out[i] = choice.song
+        return out
+
     @contextlib.contextmanager
     def _decoding(self):
         """Inference mode, one engine call at a time, and the engine's CPU thread count."""

@@ -18,7 +18,9 @@ Qt:
 - ``pad``             the valence-arousal pad (target point, markers, emotion curve)
 - ``target_panel``    the Target emotion box: the pad, the curve buttons, what the target is
 - ``input_panel``     the Input box: the input piece described, and how the model hears it
-- ``transform_panel`` lambda, dimensions, bars, temperature, seed; Generate / Transfer / Cancel
+- ``transform_panel`` lambda, dimensions, method, Keep (element locks), bars, temperature, seed;
+  Generate / Transfer / Cancel
+- ``donor_panel``     the donor piece (dropped or opened) and Take its rhythm / Take its key
 - ``piano_roll``      the pyqtgraph piano roll (input and take, A/B, grid, playhead)
 - ``takes``           the session's takes: rename, delete, export, drag out
 - ``transport``       play / stop / loop, A/B source, output and soundfont choosers

@@ -23,6 +23,7 @@ class Commands:
     """What the actions do (the window's components provide them)."""
 
     open_file: Slot
+    open_donor: Slot
     export_midi: Slot
     export_wav: Slot
     quit: Slot
@@ -41,6 +42,12 @@ class WindowActions:
         c = commands
         self.open_action = self._action(
             "&Open MIDI…", c.open_file, QKeySequence.Open, "Open a MIDI file as the input"
+        )
+        self.open_donor_action = self._action(
+            "Open &donor…",
+            c.open_donor,
+            "Ctrl+Shift+O",
+            "Open a second MIDI file to take its rhythm or its key",
         )
         self.export_midi_action = self._action("&Export take as MIDI…", c.export_midi, "Ctrl+E")
         self.export_wav_action = self._action("Export take as &WAV…", c.export_wav, "Ctrl+Shift+E")
@@ -73,6 +80,7 @@ class WindowActions:
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addMenu(recent_menu)
+        file_menu.addAction(self.open_donor_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_midi_action)
         file_menu.addAction(self.export_wav_action)

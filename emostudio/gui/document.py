@@ -44,6 +44,9 @@ class Take:
 class Document(QObject):
     input_changed = Signal()  # a new input piece (or none)
     input_recognised = Signal()
+    donor_changed = (
+        Signal()
+    )  # a new donor piece (or none): the piece a transfer takes an element from
     takes_changed = Signal()  # a take was added or removed
     take_updated = Signal(
         object
@@ -57,6 +60,8 @@ class Document(QObject):
         self.input_song: Song | None = None
         self.input_path: Path | None = None
         self.input_recognition: Any = None
+        self.donor_song: Song | None = None
+        self.donor_path: Path | None = None
         self.takes: list[Take] = []
         self.current: Take | None = None
         self.target = Emotion(0.5, 0.5)
@@ -67,6 +72,10 @@ class Document(QObject):
     def set_input(self, song: Song | None, path: Path | None = None) -> None:
         self.input_song, self.input_path, self.input_recognition = song, path, None
         self.input_changed.emit()
+
+    def set_donor(self, song: Song | None, path: Path | None = None) -> None:
+        self.donor_song, self.donor_path = song, path
+        self.donor_changed.emit()
 
     def set_input_recognition(self, recognition: Any) -> None:
         self.input_recognition = recognition

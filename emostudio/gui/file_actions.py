@@ -107,6 +107,35 @@ class FileActions(QObject):
             on_error=lambda message: self.message.emit(f"cannot open {path.name}: {message}", True),
         )
 
+    def open_donor_dialog(self) -> None:
+        start = self._settings().last_open_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self._window,
+            "Open a donor MIDI file (the piece to take a rhythm or a key from)",
+            start,
+            "MIDI files (*.mid *.midi *.kar);;All files (*)",
+        )
+        if path:
+            self.open_donor(Path(path))
+
+    def open_donor(self, path: Path) -> Worker | None:
+        """Load ``path`` as the donor piece in the background (the input stays)."""
+        path = Path(path)
+        if not jobs.is_midi_path(path):
+            self.message.emit(f"{path.name} is not a MIDI file (.mid or .midi): no donor", True)
+            return None
+
+        def loaded(done: jobs.LoadedSong) -> None:
+            self.document.set_donor(done.song, done.path)
+            self.message.emit(f"donor {done.note}", False)
+
+        return self.workers.run(
+            jobs.load_song_job(path),
+            f"open donor {path.name}",
+            on_result=loaded,
+            on_error=lambda message: self.message.emit(f"cannot open {path.name}: {message}", True),
+        )
+
     def accepts(self, mime: QMimeData) -> bool:
         """A drag the window takes (any local file: the drop says which it cannot use)."""
         return accepts_drop(mime)

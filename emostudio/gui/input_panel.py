@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from emostudio.gui.document import Document
 from emostudio.midi.song import Song
+from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
 
@@ -18,7 +19,12 @@ def describe_input(name: str, song: Song, recognition: Any = None) -> str:
         f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
         f"{len(song.tracks)} tracks"
     )
-    if recognition is not None:
+    if recognition is not None and is_unpitched(song):
+        # drums carry no key: an arousal reading only, and why there is no valence
+        text += (
+            f"<br>heard with arousal <b>{recognition.emotion.arousal:+.2f}</b>; {UNPITCHED_NOTE}"
+        )
+    elif recognition is not None:
         emotion = recognition.emotion
         text += (
             f"<br>heard as <b>{emotion.name}</b> "

@@ -20,6 +20,7 @@ from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
 from emostudio.piece_rules import heard_part
 from emostudio.progress import Progress
+from emostudio.transform import Element
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,11 @@ def transfer_job(
     settings: DecodingSettings,
     seed: int | None,
     max_bars: int,
+    method: str = "edit",
+    keep: Sequence[str] = (),
 ):
-    """The first ``max_bars`` bars of ``song`` moved toward ``target`` by ``strength``."""
+    """The first ``max_bars`` bars of ``song`` moved toward ``target`` by ``strength`` (``method``
+    "edit" or "rewrite"; ``keep``: the names of the elements that stay exactly)."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
         source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
@@ -124,6 +128,34 @@ def transfer_job(
             seed=seed,
             settings=settings,
             cancel=cancel,
+            method=method,
+            keep=frozenset(Element.parse(name) for name in keep),
+        )
+        for event in events:
+            result = event.song
+            yield Progress("bars", done=event.index + 1, total=event.total, song=result)
+        return result
+
+    return job
+
+
+def element_job(
+    engine,
+    song: Song,
+    donor: Song,
+    element: str,
+    settings: DecodingSettings,
+    seed: int | None,
+    max_bars: int,
+):
+    """The first ``max_bars`` bars of ``song`` with the ``donor``'s "rhythm" or "key" latents."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
+        source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
+        giver = donor.slice_bars(0, max_bars) if donor.n_bars > max_bars else donor
+        result = None
+        events = engine.transfer_element(
+            source, giver, element, seed=seed, settings=settings, cancel=cancel
         )
         for event in events:
             result = event.song

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 
 from emostudio.gui.actions import Commands, WindowActions
 from emostudio.gui.document import Document, Take
+from emostudio.gui.donor_panel import DonorPanel
 from emostudio.gui.file_actions import FileActions
-from emostudio.gui.input_panel import InputPanel
+from emostudio.gui.input_panel import InputPanel, describe_input
 from emostudio.gui.model_control import ModelControl
 from emostudio.gui.piano_roll import PianoRoll
 from emostudio.gui.playback_control import PlaybackControl
@@ -93,10 +94,11 @@ class MainWindow(QMainWindow):
         centre = _column((4, 8, 4, 8), self.roll)
 
         self.input_panel = InputPanel(self.document)
+        self.donor_panel = DonorPanel()
         self.takes = TakesPanel(self.document)
         takes_box = QGroupBox("Takes")
         QVBoxLayout(takes_box).addWidget(self.takes)
-        right = _column((4, 8, 8, 8), self.input_panel, (takes_box, 1))
+        right = _column((4, 8, 8, 8), self.input_panel, self.donor_panel, (takes_box, 1))
         right.setMinimumWidth(280)
         right.setMaximumWidth(380)
 
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
     def _commands(self) -> Commands:
         return Commands(
             open_file=self.files.open_dialog,
+            open_donor=self.files.open_donor_dialog,
             export_midi=lambda: self.files.export_dialog(self.document.current, "midi"),
             export_wav=lambda: self.files.export_dialog(self.document.current, "wav"),
             quit=self.close,
@@ -144,6 +147,14 @@ class MainWindow(QMainWindow):
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
+        donor = self.donor_panel
+        donor.file_dropped.connect(self.files.open_donor)
+        donor.open_requested.connect(c.open_donor)
+        donor.clear_requested.connect(lambda: d.set_donor(None))
+        donor.element_requested.connect(
+            lambda element: self.model.take_element(element, self.transform.options())
+        )
+        d.donor_changed.connect(self._on_donor_changed)
         for source in (m, self.playback, self.files):
             source.message.connect(self.status.show)
         for source in (self.playback, self.files):
@@ -204,6 +215,14 @@ class MainWindow(QMainWindow):
         self.transform.set_has_input(song is not None)
         self._refresh_actions()
 
+    def _on_donor_changed(self) -> None:
+        d = self.document
+        if d.donor_song is None:
+            self.donor_panel.set_donor(None)
+        else:
+            name = d.donor_path.name if d.donor_path else d.donor_song.name
+            self.donor_panel.set_donor(describe_input(name, d.donor_song))
+
     def _on_current_changed(self, take: Take | None) -> None:
         self.roll.set_take(
             take.song if take is not None else None, frame=take is not None and take.complete
@@ -217,6 +236,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_actions(self) -> None:
         self.menus.refresh(self.document, self.model)
+        idle = self.model.engine is not None and not self.model.busy
+        self.donor_panel.set_ready(idle and self.document.input_song is not None)
 
     # ---- drops, settings and closing -----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -154,9 +154,35 @@ class ModelControl(QObject):
         target = self.target_for(n_bars)
         take = self.document.new_take("transfer", target, describe(o, transfer=True))
         job = jobs.transfer_job(
-            self.engine, song, target, o.strength, o.dims, self._settings(o), o.seed, n_bars
+            self.engine,
+            song,
+            target,
+            o.strength,
+            o.dims,
+            self._settings(o),
+            o.seed,
+            n_bars,
+            o.method,
+            o.keep,
         )
         return self._run_take(take, job, n_bars, "transfer")
+
+    def take_element(self, element: str, o: TransformOptions) -> Worker | None:
+        """The input with the donor piece's "rhythm" or "key" (its latents; the input's others)."""
+        if not self._can_start(lambda opts: self.take_element(element, opts), o):
+            return None
+        song, donor = self.document.input_song, self.document.donor_song
+        if song is None or donor is None:
+            self.message.emit("open an input and a donor piece first", True)
+            return None
+        n_bars = min(jobs.LONG_PIECE_BARS if o.whole_piece else o.bars, max(1, song.n_bars))
+        name = self.document.donor_path.stem if self.document.donor_path else "the donor"
+        seed = "random seed" if o.seed is None else f"seed {o.seed}"
+        bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
+        details = f"the {element} of {name}; {bars}, temperature {o.temperature:g}, {seed}"
+        take = self.document.new_take("transfer", self.document.target, details)
+        job = jobs.element_job(self.engine, song, donor, element, self._settings(o), o.seed, n_bars)
+        return self._run_take(take, job, n_bars, f"taking the {element}")
 
     def _settings(self, o: TransformOptions):
         """The engine's decoding settings with the panel's temperature."""
@@ -328,5 +354,9 @@ def describe(o: TransformOptions, transfer: bool) -> str:
     seed = "random seed" if o.seed is None else f"seed {o.seed}"
     if transfer:
         bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
-        return f"λ {o.strength:.2f} on {' + '.join(o.dims)}; {bars}, temperature {o.temperature:g}, {seed}"
+        kept = f", keeping {', '.join(o.keep)}" if o.keep else ""
+        return (
+            f"{o.method} λ {o.strength:.2f} on {' + '.join(o.dims)}{kept}; {bars}, "
+            f"temperature {o.temperature:g}, {seed}"
+        )
     return f"{o.bars} bars, form {o.form}, temperature {o.temperature:g}, {seed}"

@@ -4,7 +4,8 @@ Each song is drawn with a pool of single-colour ``BarGraphItem`` s, one per (ins
 velocity level) layer, reused with ``setOpts`` when the song changes (a take growing bar by bar
 costs a few array copies, not new items). Family is the colour, velocity the opacity. Modes:
 
-- ``overlay``: the input in grey under the take in colour (A/B at a glance),
+- ``overlay``: the input in grey, and over it the take's notes that are not in the input in
+  colour (what changed; kept notes stay grey, :func:`~emostudio.gui.roll_data.changed_notes`),
 - ``split``: input above, take below, x axes linked,
 - ``input`` / ``take``: one of them alone.
 
@@ -33,7 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.gui import theme
-from emostudio.gui.roll_data import BEATS_PER_BAR, RollData, grid_lines, pitch_name, roll_data
+from emostudio.gui.roll_data import (
+    BEATS_PER_BAR,
+    RollData,
+    changed_notes,
+    grid_lines,
+    pitch_name,
+    roll_data,
+)
 from emostudio.midi import Family, Song
 
 MODES = ("overlay", "split", "input", "take")
@@ -320,6 +328,7 @@ class PianoRoll(QWidget):
         self._take: Song | None = None
         self._input_data = roll_data(None)
         self._take_data = roll_data(None)
+        self._changed_data = roll_data(None)  # the take's notes not in the input (overlay)
         self.mode_box.currentIndexChanged.connect(
             lambda i: self.set_mode(self.mode_box.itemData(i))
         )
@@ -348,6 +357,7 @@ class PianoRoll(QWidget):
         """A new input piece: drawn and framed."""
         self._input = song
         self._input_data = roll_data(song)
+        self._changed_data = roll_data(changed_notes(song, self._take))
         self._redraw()
         self.frame()
 
@@ -355,6 +365,7 @@ class PianoRoll(QWidget):
         """The current take (also each time a generating take grows); ``frame`` re-frames the view."""
         self._take = song
         self._take_data = roll_data(song)
+        self._changed_data = roll_data(changed_notes(self._input, song))
         self._redraw()
         if frame:
             self.frame()
@@ -477,7 +488,8 @@ class PianoRoll(QWidget):
         self.lower.set_extent(end)
         if mode == "overlay":
             self.main.layers["input"].show(self._input_data, theme.INPUT_COLOUR, True)
-            self.main.layers["take"].show(self._take_data, None, True)
+            # kept notes lie exactly under the input's grey ones: the take draws only what changed
+            self.main.layers["take"].show(self._changed_data, None, True)
         else:
             self.main.layers["input"].show(self._input_data, None, mode in ("input", "split"))
             self.main.layers["take"].show(self._take_data, None, mode == "take")
@@ -488,11 +500,17 @@ class PianoRoll(QWidget):
             self.main.label.setText(names["input"])
             self.lower.label.setText(names["take"])
         elif mode == "overlay":
-            self.main.label.setText("A · input (grey)  +  B · take (colour)")
+            self.main.label.setText("A · input (grey)  +  B · changed notes (colour)")
         else:
             self.main.label.setText(names[mode])
+        changed = (
+            f" ({self._changed_data.n_notes:,} changed)"
+            if self._input is not None and self._take is not None
+            else ""
+        )
         self.summary.setText(
             f"input {self._input_data.n_notes:,} notes · take {self._take_data.n_notes:,} notes"
+            + changed
         )
 
     def _set_legend(self) -> None:

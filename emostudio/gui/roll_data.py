@@ -7,7 +7,8 @@ has; velocity is shown as opacity. The x axis is in quarter-note beats, the y ax
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,6 +56,29 @@ def velocity_level(velocity: np.ndarray) -> np.ndarray:
 def level_alpha(level: int) -> float:
     """Opacity of a velocity level: soft notes stay visible, loud ones are solid."""
     return 0.3 + 0.7 * (level + 1) / VELOCITY_LEVELS
+
+
+def changed_notes(source: Song | None, result: Song | None) -> Song | None:
+    """``result`` with only the notes that are not in ``source``: what a transfer changed.
+
+    A result note is kept (left out here) when the source has a note of the same pitch, start and
+    end, in any track (counted: two equal result notes need two in the source). Velocity is not
+    compared: the roll draws it as opacity, so a note only made louder or softer looks kept. Drawn
+    over the source in grey, the rest is the overlay's "changed notes in colour, kept notes grey"."""
+    if result is None or source is None:
+        return result
+    left = Counter((n.pitch, n.start, n.end) for t in source.tracks for n in t.notes)
+    tracks = []
+    for track in result.tracks:
+        notes = []
+        for n in track.notes:
+            key = (n.pitch, n.start, n.end)
+            if left[key] > 0:
+                left[key] -= 1
+            else:
+                notes.append(n)
+        tracks.append(track if len(notes) == len(track.notes) else track.with_notes(notes))
+    return replace(result, tracks=tuple(tracks))
 
 
 def roll_data(song: Song | None) -> RollData:

@@ -1,4 +1,10 @@
-"""The controls of a generation or transfer: lambda, dimensions, bars, temperature, seed, actions.
+"""The controls of a generation or transfer: lambda, dimensions, method, element locks, bars,
+temperature, seed, actions.
+
+λ's left end is the input itself (every method returns it unchanged at 0). The method is "edit"
+(the piece's own notes edited, steered by the model: the default) or "rewrite" (re-written from its
+moved latents); the Keep group's ticked elements stay exactly (edit only: a rewrite keeps the tempo
+map and nothing else, so the group is disabled for it).
 
 The panel only holds values and emits requests; the window starts the work. While a job runs the
 panel shows its progress and offers Cancel.
@@ -14,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -32,9 +39,17 @@ from emostudio.decoding import (
     MAX_VARIATIONS,
     PANEL_MAX_BARS,
 )
+from emostudio.transform import Element
 
 SLIDER_STEPS = 100
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
+#: the Keep boxes' labels where the element's name is too long for the panel, and their tooltips
+KEEP_LABELS = {Element.ACCOMPANIMENT: "harmony"}
+KEEP_TIPS = {Element.ACCOMPANIMENT: "accompaniment / harmony (the notes that are not melody)"}
+METHODS = (
+    ("edit", "Edit the notes (keeps the piece)"),
+    ("rewrite", "Re-write from the latents"),
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,8 @@ class TransformOptions:
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
     form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
     variations: int = 1  # takes one Generate or Fill makes, decoded as one batch
+    method: str = "edit"  # "edit" or "rewrite"
+    keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
 
 
 class TransformPanel(QWidget):
@@ -69,7 +86,8 @@ class TransformPanel(QWidget):
         self.strength_slider.setValue(SLIDER_STEPS)
         self.strength_slider.setPageStep(10)
         self.strength_slider.setToolTip(
-            "λ: how far to move the input's emotion toward the target (0 keeps it, 1 goes all the way)"
+            "λ: how far to move the input's emotion toward the target "
+            "(0 is the input itself, 1 goes all the way)"
         )
         self.strength_slider.setAccessibleName("Transfer strength lambda")
         self.strength_label = QLabel()
@@ -77,6 +95,10 @@ class TransformPanel(QWidget):
         self.strength_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         strength_row = QHBoxLayout()
         strength_row.addWidget(QLabel("λ"))
+        input_end = QLabel("input")  # the slider's left end is the input itself
+        input_end.setObjectName("dim")
+        input_end.setToolTip("At 0 the transfer returns the input note for note")
+        strength_row.addWidget(input_end)
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)
         self.arousal_box = QCheckBox("Arousal")
@@ -96,14 +118,37 @@ class TransformPanel(QWidget):
             "Transfer the whole input; untick to transfer only its first bars, "
             "as many as the Bars box says"
         )
-        how_far = QLabel("how far to move")
-        how_far.setObjectName("dim")
+        self.method_box = QComboBox()
+        for key, label in METHODS:
+            self.method_box.addItem(label, key)
+        self.method_box.setToolTip(
+            "Edit: the piece's own notes change (mode, register, tempo, dynamics, articulation, "
+            "density), steered by the model. Re-write: the model writes the piece again from its "
+            "moved latents."
+        )
+        self.method_box.setAccessibleName("Transfer method")
+        method_row = QHBoxLayout()
+        method_row.addWidget(QLabel("Method"))
+        method_row.addWidget(self.method_box, 1)
+        self.keep_group = QWidget()  # no box of its own: the panel must fit the default window
+        self.keep_group.setToolTip("Ticked elements stay exactly as in the input (Edit method)")
+        self.keep_boxes: dict[Element, QCheckBox] = {}
+        keep_grid = QGridLayout(self.keep_group)
+        keep_grid.setContentsMargins(0, 0, 0, 0)
+        keep_grid.setVerticalSpacing(2)
+        keep_grid.addWidget(QLabel("Keep"), 0, 0)
+        for i, element in enumerate(Element):
+            box = QCheckBox(KEEP_LABELS.get(element, element.value))
+            box.setToolTip(f"Keep the input's {KEEP_TIPS.get(element, element.value)} exactly")
+            self.keep_boxes[element] = box
+            keep_grid.addWidget(box, i // 3, 1 + i % 3)
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
-        transfer_layout.addWidget(how_far)
         transfer_layout.addLayout(dims_row)
         # its own line: beside "Move Arousal Valence" it was cut to "Whole piec" at the default size
         transfer_layout.addWidget(self.whole_box)
+        transfer_layout.addLayout(method_row)
+        transfer_layout.addWidget(self.keep_group)
 
         sampling_box = QGroupBox("Sampling")
         self.bars_spin = QSpinBox()
@@ -177,8 +222,9 @@ class TransformPanel(QWidget):
         self.transfer_button.clicked.connect(self.transfer_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.strength_slider.valueChanged.connect(self._on_changed)
-        for box in (self.arousal_box, self.valence_box, self.whole_box):
+        for box in (self.arousal_box, self.valence_box, self.whole_box, *self.keep_boxes.values()):
             box.toggled.connect(self._on_changed)
+        self.method_box.currentIndexChanged.connect(self._on_changed)
         self.bars_spin.valueChanged.connect(self._on_changed)
         self.temperature_spin.valueChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
@@ -201,6 +247,10 @@ class TransformPanel(QWidget):
             temperature=round(self.temperature_spin.value(), 3),
             seed=None if seed == RANDOM_SEED else seed,
             whole_piece=self.whole_box.isChecked(),
+            method=self.method_box.currentData(),
+            keep=tuple(e.value for e, box in self.keep_boxes.items() if box.isChecked())
+            if self.method_box.currentData() == "edit"
+            else (),
             form=self.form_box.currentData(),
             variations=self.variations_spin.value(),
         )
@@ -240,6 +290,7 @@ class TransformPanel(QWidget):
         dims = self.options().dims
         self.generate_button.setEnabled(idle)
         self.transfer_button.setEnabled(idle and self._has_input and bool(dims))
+        self.keep_group.setEnabled(self.method_box.currentData() == "edit")
         self.cancel_button.setVisible(self._busy)
         self.cancel_button.setEnabled(self._busy)
         if not self._model_ready:

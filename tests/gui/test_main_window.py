@@ -11,9 +11,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from emostudio.gui.main_window import MainWindow
+from emostudio.gui.roll_data import changed_notes
 from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
 from emostudio.playback import RecordingSink, find_soundfonts
 from emostudio.settings import Settings, load_settings
+from emostudio.transform import Element
 
 WAIT_MS = 20_000
 
@@ -161,7 +163,10 @@ def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, m
     assert take.kind == "transfer" and take.target.name == "sad"
     assert "λ 0.90 on valence" in take.details
     assert take.song.note_count > 0 and take.song.n_bars <= 4
-    np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(take.song))
+    # overlay: the take's changed notes in colour over the grey input
+    changed = changed_notes(window.document.input_song, take.song)
+    assert changed.note_count > 0
+    np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(changed))
     assert window.takes.list.count() == 1 and "arpeggio" in window.takes.list.item(0).text()
     qtbot.waitUntil(
         lambda: any(m.label == "1" for m in window.target_panel.pad.markers), timeout=WAIT_MS
@@ -456,3 +461,132 @@ def test_the_input_is_described_with_how_the_model_hears_it(song):
     heard = describe_input("piece.mid", song, SimpleNamespace(emotion=Emotion(-0.5, -0.25)))
     assert heard.startswith(plain)
     assert heard.endswith("heard as <b>sad</b> (valence -0.50, arousal -0.25)")
+
+
+# ---- transfer that keeps the piece: lambda 0, the Keep group, the method, a donor ----------------
+def transfer_and_wait(qtbot, window):
+    count = len(window.document.takes)
+    qtbot.mouseClick(window.transform.transfer_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) > count and window.document.takes[-1].complete,
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    return window.document.takes[-1]
+
+
+def note_rows(song):
+    return sorted((n.pitch, n.start, n.end, n.velocity) for t in song.tracks for n in t.notes)
+
+
+def test_the_sliders_left_end_is_the_input(qtbot, ready_window, midi_file, song):
+    window = ready_window
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    window.transform.strength_slider.setFocus()
+    qtbot.keyClick(window.transform.strength_slider, Qt.Key_Home)
+    assert window.transform.options().strength == 0.0
+    for method in ("edit", "rewrite"):
+        window.transform.method_box.setCurrentIndex(window.transform.method_box.findData(method))
+        take = transfer_and_wait(qtbot, window)
+        assert note_rows(take.song) == note_rows(window.document.input_song)
+        assert take.song.tempos == window.document.input_song.tempos
+        assert window.roll.drawn_notes("take").shape == (0, 3)  # nothing changed, nothing in colour
+
+
+def test_the_keep_group_locks_elements_and_only_for_the_edit_method(qtbot, ready_window, midi_file):
+    window = ready_window
+    panel = window.transform
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    assert [b.text() for b in panel.keep_boxes.values()] == [
+        "melody",
+        "rhythm",
+        "harmony",  # the accompaniment
+        "dynamics",
+        "tempo",
+    ]
+    qtbot.mouseClick(panel.keep_boxes[Element.RHYTHM], Qt.LeftButton)
+    qtbot.mouseClick(panel.keep_boxes[Element.DYNAMICS], Qt.LeftButton)
+    assert panel.options().keep == ("rhythm", "dynamics") and panel.options().method == "edit"
+    take = transfer_and_wait(qtbot, window)
+    source = window.document.input_song
+    for before, after in zip(source.tracks, take.song.tracks):
+        assert {(n.start, n.end) for n in after.notes} == {(n.start, n.end) for n in before.notes}
+    assert {n.velocity for t in take.song.tracks for n in t.notes} <= {
+        n.velocity for t in source.tracks for n in t.notes
+    }
+    assert "keeping rhythm, dynamics" in take.details
+    panel.method_box.setCurrentIndex(panel.method_box.findData("rewrite"))
+    assert not panel.keep_group.isEnabled() and panel.options().keep == ()
+
+
+def drop_on(widget, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = widget.rect().center()
+    enter = QDragEnterEvent(centre, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    event = QDropEvent(QPointF(centre), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, event)
+    return enter.isAccepted()
+
+
+def test_a_donor_dropped_on_its_field_gives_the_input_its_rhythm(
+    qtbot, ready_window, midi_file, tmp_path
+):
+    window = ready_window
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    donor_path = tmp_path / "donor.mid"
+    write_midi(make_song(n_bars=2), donor_path)
+    panel = window.donor_panel
+    assert not panel.rhythm_button.isEnabled()  # no donor yet
+    assert drop_on(panel, donor_path)
+    qtbot.waitUntil(lambda: window.document.donor_path == donor_path, timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    assert window.document.input_path == midi_file  # the input stays
+    assert "donor.mid" in panel.label.text() and panel.rhythm_button.isEnabled()
+    qtbot.mouseClick(panel.rhythm_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: bool(window.document.takes) and window.document.takes[-1].complete,
+        timeout=WAIT_MS,
+    )
+    take = window.document.takes[-1]
+    assert take.kind == "transfer" and "the rhythm of donor" in take.details
+    assert take.song.n_bars == window.document.input_song.n_bars
+    qtbot.mouseClick(panel.clear_button, Qt.LeftButton)
+    assert window.document.donor_song is None and not panel.key_button.isEnabled()
+
+
+def test_file_open_donor_loads_a_donor(qtbot, window, tmp_path, monkeypatch):
+    donor_path = tmp_path / "donor.mid"
+    write_midi(make_song(n_bars=2), donor_path)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(donor_path), ""))
+    file_menu = window.menuBar().actions()[0].menu()
+    assert window.menus.open_donor_action in file_menu.actions()
+    window.menus.open_donor_action.trigger()
+    qtbot.waitUntil(lambda: window.document.donor_path == donor_path, timeout=WAIT_MS)
+    assert window.document.input_song is None
+
+
+def test_a_drums_only_input_gets_a_note_instead_of_a_valence():
+    from types import SimpleNamespace
+
+    from emostudio.emotion import Emotion
+    from emostudio.gui.input_panel import describe_input
+    from emostudio.midi import Note, Song, Track
+
+    drums = Song(
+        tracks=(
+            Track(
+                program=0,
+                is_drum=True,
+                notes=tuple(Note(36, i * 480, i * 480 + 120, 100) for i in range(8)),
+            ),
+        ),
+    )
+    heard = describe_input("beat.mid", drums, SimpleNamespace(emotion=Emotion(0.86, 0.5)))
+    assert "heard with arousal <b>+0.50</b>" in heard
+    assert "drums carry no key, so valence is not judged" in heard
+    assert "valence +0.86" not in heard and "happy" not in heard

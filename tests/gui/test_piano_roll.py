@@ -7,6 +7,7 @@ import pytest
 from gui_songs import make_song
 
 from emostudio.gui.piano_roll import PianoRoll
+from emostudio.gui.roll_data import changed_notes
 from emostudio.midi import Note, Song, Track
 
 
@@ -39,9 +40,13 @@ def test_modes_show_input_and_take_for_ab(roll):
     roll.set_input(song)
     roll.set_take(take)
     assert roll.mode == "overlay"
+    # the take's third bar is new: in colour over the grey input, its first two lie under it
     assert (
         len(roll.drawn_notes("input")) == song.note_count
-        and len(roll.drawn_notes("take")) == take.note_count
+        and len(roll.drawn_notes("take"))
+        == changed_notes(song, take).note_count
+        == take.note_count - song.note_count
+        > 0
     )
     roll.set_mode("split")
     assert roll.lower.isVisible()
@@ -52,6 +57,34 @@ def test_modes_show_input_and_take_for_ab(roll):
     assert len(roll.drawn_notes("take")) == 0 and len(roll.drawn_notes("input")) == song.note_count
     roll.set_mode("take")
     assert len(roll.drawn_notes("input")) == 0 and len(roll.drawn_notes("take")) == take.note_count
+
+
+def test_the_overlay_draws_only_the_changed_notes_in_colour(roll):
+    song = make_song(2)
+    track = song.tracks[0]
+    moved = track.notes[0]
+    take = Song(
+        tracks=(
+            track.with_notes(
+                [
+                    Note(moved.pitch - 1, moved.start, moved.end, moved.velocity),
+                    *list(track.notes[1:]),
+                ]
+            ),
+            *song.tracks[1:],
+        )
+    )
+    roll.set_input(song)
+    roll.set_take(take)
+    np.testing.assert_allclose(
+        roll.drawn_notes("take"),
+        [[moved.start / 480, (moved.end - moved.start) / 480, moved.pitch - 1]],
+    )
+    assert "1 changed" in roll.summary.text()
+    roll.set_take(song)  # strength 0: nothing in colour
+    assert roll.drawn_notes("take").shape == (0, 3)
+    roll.set_mode("take")  # the take alone is drawn whole
+    assert len(roll.drawn_notes("take")) == song.note_count
 
 
 def test_a_growing_take_reuses_its_items(roll):

@@ -7,6 +7,7 @@ from emostudio.emotion import Emotion
 from emostudio.gui.curve import curve_to_bars
 from emostudio.gui.roll_data import (
     VELOCITY_LEVELS,
+    changed_notes,
     grid_lines,
     pitch_name,
     roll_data,
@@ -97,3 +98,37 @@ def test_pure_helpers_do_not_import_qt():
             if isinstance(n, ast.ImportFrom) and n.module
         }
         assert not names & {"PySide6", "pyqtgraph"}, module.__name__
+
+
+def test_changed_notes_are_the_results_notes_not_in_the_source():
+    source = Song(
+        tracks=(
+            Track(0, False, "melody").with_notes([Note(60, 0, 240, 80), Note(64, 240, 480, 80)]),
+            Track(33, False, "bass").with_notes([Note(36, 0, 960, 70), Note(36, 960, 1920, 70)]),
+        )
+    )
+    result = Song(
+        tracks=(
+            # 64 -> 63 (a mode change), the first note kept
+            Track(0, False, "melody").with_notes([Note(60, 0, 240, 80), Note(63, 240, 480, 80)]),
+            # the second bass note louder (kept: velocity is opacity) and shorter, a doubling
+            # an octave below added
+            Track(33, False, "bass").with_notes(
+                [Note(36, 0, 960, 90), Note(36, 960, 1800, 70), Note(24, 0, 960, 70)]
+            ),
+        )
+    )
+    changed = changed_notes(source, result)
+    assert [list(t.notes) for t in changed.tracks] == [
+        [Note(63, 240, 480, 80)],
+        [Note(24, 0, 960, 70), Note(36, 960, 1800, 70)],
+    ]
+    assert changed_notes(source, source).note_count == 0
+    assert changed_notes(None, result) is result and changed_notes(source, None) is None
+
+
+def test_changed_notes_count_equal_notes():
+    one = Song(tracks=(Track(0).with_notes([Note(60, 0, 240, 80)]),))
+    two = Song(tracks=(Track(0).with_notes([Note(60, 0, 240, 80)] * 2),))
+    assert changed_notes(one, two).note_count == 1
+    assert changed_notes(two, one).note_count == 0

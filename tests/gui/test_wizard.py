@@ -122,7 +122,7 @@ def test_a_whole_run_to_a_model_the_main_window_generates_with(qtbot, make_wizar
     assert "one sub-folder per emotion" in page.labels_label.text()
     assert "40 of 41 MIDI files accepted, 1 rejected" in page.summary_label.text()
     assert "Q1 happy 10" in page.summary_label.text()
-    assert page.problem_list.item(0).text().startswith("broken.mid: corrupt MIDI")
+    assert page.problem_list.item(0).text().startswith("broken.mid: file ends early (truncated)")
 
     # Model: from scratch is possible; the time per epoch is measured with real steps
     wizard.next_button.click()

@@ -1,0 +1,187 @@
+"""Transfer by editing: the rule transformation of the user's own notes, steered by the model.
+
+The shipped transfer (``Engine.transfer(method="edit")``) keeps the piece: it edits the source's
+notes with the rules of :mod:`emostudio.transform` (mode, register, tempo, velocity, articulation,
+density) instead of re-writing them from the latents. The model does two things:
+
+- it **recognises the source** (``Engine.recognise``): the rules' source emotion is the model's
+  verdict, so a piece already sad is not made sadder;
+- it **steers the edit**: a few candidate edits, the valence rules' and the arousal rules' amounts
+  scaled by each pair of :data:`EDIT_SCALES`, are recognised in one batch, and per piece the one
+  scoring highest on ``P_model(target) + KEEP_WEIGHT × keep`` is returned, where
+  ``P_model(target)`` is the mean over bars of the model's probability of each bar's target
+  quadrant (along the moved dimensions only) and ``keep`` the mean of contour correlation,
+  pitch-class cosine and onset similarity against the source
+  (:mod:`emostudio.evaluation.fidelity`); ties go to the first candidate, the plain rules.
+
+The scales and the weight were chosen on EMOPIA's validation clips (benchmarks/edit_transfer.py,
+results in benchmarks/results/edit_transfer.md): no setting judged more than one transfer in 108
+better than the plain rules alone (the model's verdict on a candidate and the judge's agree
+little beyond what the rules already do), so the cheapest of the best, two candidates, is shipped. λ scales every candidate's rule amounts as it scales
+the plain rules', so λ = 0 returns the input itself (every candidate is the identity and nothing is
+recognised). An emotion curve (one target per bar) edits each run of bars with the same target
+towards it (:func:`edit_per_bar`). Element locks are the rules' ``free`` set: a locked element stays
+exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from emostudio.emotion import Emotion
+from emostudio.evaluation.fidelity import fidelity
+from emostudio.midi.song import TICKS_PER_BAR, Song, TempoChange
+from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element, RuleStrengths, transform
+
+#: the rules that move valence and those that move arousal (:mod:`emostudio.transform.rules`)
+VALENCE_RULES = ("mode", "register")
+AROUSAL_RULES = ("tempo", "velocity", "articulation", "density")
+#: the candidate edits: (valence scale, arousal scale) of the shipped rule amounts (chosen on
+#: EMOPIA validation); the first is the plain rules
+EDIT_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (1.5, 1.5))
+#: weight of keeping the piece against the model's probability of the target (EMOPIA validation:
+#: any weight above 0 chose the plain rules' edit more often and judged no better than them)
+KEEP_WEIGHT = 0.0
+#: the transfer methods: edit the notes (shipped), or re-write them from moved latents
+METHODS = ("edit", "rewrite")
+
+
+def scaled(rules: RuleStrengths, scale: tuple[float, float]) -> RuleStrengths:
+    """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]``."""
+    valence, arousal = scale
+    factors = {**dict.fromkeys(VALENCE_RULES, valence), **dict.fromkeys(AROUSAL_RULES, arousal)}
+    return replace(
+        rules, **{f.name: getattr(rules, f.name) * factors[f.name] for f in fields(rules)}
+    )
+
+
+def aimed_targets(
+    source: Emotion, targets: Sequence[Emotion], dims: Sequence[str]
+) -> list[Emotion]:
+    """The targets with the dimensions not in ``dims`` left at the source's coordinate."""
+    return [
+        Emotion(
+            valence=t.valence if "valence" in dims else source.valence,
+            arousal=t.arousal if "arousal" in dims else source.arousal,
+        )
+        for t in targets
+    ]
+
+
+def edit_per_bar(
+    song: Song,
+    source: Emotion,
+    targets: Sequence[Emotion],
+    strength: float,
+    free: frozenset[Element] = ALL_ELEMENTS,
+    rules: RuleStrengths = DEFAULT_RULES,
+) -> Song:
+    """``transform`` with one target per bar: each run of equal targets edited towards its target.
+
+    Notes are taken by the bar they start in (a note starting in the last bar of ``targets`` or
+    later follows the last target); the tempo map is each run's own from its first bar on."""
+    runs: list[tuple[int, int, Emotion]] = []  # (first bar, end bar, target)
+    for bar, target in enumerate(targets):
+        if runs and runs[-1][2] == target:
+            runs[-1] = (runs[-1][0], bar + 1, target)
+        else:
+            runs.append((bar, bar + 1, target))
+    if len(runs) == 1:
+        return transform(song, source, runs[0][2], strength, free, rules)
+    runs[-1] = (runs[-1][0], max(runs[-1][1], song.n_bars + 2), runs[-1][2])
+    edited = [transform(song, source, target, strength, free, rules) for _, _, target in runs]
+    if all(e is song for e in edited):
+        return song
+    tracks = []
+    for i, track in enumerate(song.tracks):
+        notes = [
+            n
+            for (first, end, _), e in zip(runs, edited)
+            for n in e.tracks[i].notes
+            if first <= n.start // TICKS_PER_BAR < end
+        ]
+        tracks.append(track.with_notes(sorted(notes, key=lambda n: (n.start, n.pitch))))
+    tempos: list[TempoChange] = []
+    for (first, end, _), e in zip(runs, edited):
+        lo, hi = first * TICKS_PER_BAR, end * TICKS_PER_BAR
+        before = [t for t in e.tempos if t.tick <= lo]
+        inside = [t for t in e.tempos if lo < t.tick < hi]
+        if before:
+            tempos.append(TempoChange(lo, before[-1].bpm))
+        tempos += inside
+    return replace(song, tracks=tuple(tracks), tempos=tuple(tempos))
+
+
+def target_probability(
+    arousal: np.ndarray, valence: np.ndarray, targets: Sequence[Emotion], dims: Sequence[str]
+) -> float:
+    """Mean over bars of P(each bar's target side) along ``dims`` (per-bar P(high) arrays)."""
+    n = min(len(arousal), len(targets))
+    p = np.ones(n)
+    for dim, probs in (("arousal", arousal), ("valence", valence)):
+        if dim in dims:
+            high = np.array([getattr(t, dim) >= 0 for t in targets[:n]])
+            p *= np.where(high, probs[:n], 1.0 - probs[:n])
+    return float(p.mean()) if n else 0.0
+
+
+def keep_score(source: Song, result: Song) -> float:
+    """Mean of contour correlation, pitch-class cosine and onset similarity (1.0 for the source)."""
+    if result is source:
+        return 1.0
+    f = fidelity(source, result)
+    values = [f.contour, f.pc_cosine, f.onset_similarity]
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.mean(values)) if values else 1.0
+
+
+@dataclass(frozen=True)
+class EditChoice:
+    """The candidate edit the model chose, and why."""
+
+    song: Song
+    scale: tuple[float, float]  # (valence, arousal)
+    p_target: float  # the model's mean per-bar probability of the target
+    keep: float  # keep_score against the source
+    score: float  # p_target + keep_weight * keep
+
+
+def choose(
+    source: Song,
+    candidates: Sequence[Song],
+    scales: Sequence[tuple[float, float]],
+    recognitions: Sequence,  # Recognition per candidate
+    targets: Sequence[Emotion],
+    dims: Sequence[str],
+    keep_weight: float = KEEP_WEIGHT,
+) -> EditChoice:
+    """The candidate with the highest ``p_target + keep_weight × keep`` (ties: the first, gentlest)."""
+    best: EditChoice | None = None
+    for song, scale, rec in zip(candidates, scales, recognitions):
+        p = target_probability(rec.arousal, rec.valence, targets, dims)
+        keep = keep_score(source, song)
+        choice = EditChoice(song, scale, p, keep, p + keep_weight * keep)
+        if best is None or choice.score > best.score + 1e-12:
+            best = choice
+    if best is None:
+        raise ValueError("no candidate edits")
+    return best
+
+
+__all__ = [
+    "AROUSAL_RULES",
+    "EDIT_SCALES",
+    "KEEP_WEIGHT",
+    "METHODS",
+    "VALENCE_RULES",
+    "EditChoice",
+    "aimed_targets",
+    "choose",
+    "edit_per_bar",
+    "keep_score",
+    "scaled",
+    "target_probability",
+]
