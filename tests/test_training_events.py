@@ -25,6 +25,11 @@ def _made():
             weights_sha256="ab",
         )),
         (events.ErrorEvent, events.error(message="out of memory")),
+        (events.StageEvent, events.stage(index=1, count=2, name="scratch", path="r/stage1")),
+        (events.PriorEvent, events.prior(path="r/best", seconds=3.5)),
+        (events.RecipeDoneEvent, events.recipe_done(
+            best_path="r/best", elapsed_s=9.0, prior_fitted=True,
+        )),
     ]  # fmt: skip
 
 
