@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "014.mid"
+SHARED_PIECE = ROOT.parent / "shared" / "data" / "pop909" / "001.mid"
 SHARED_DONOR = ROOT.parent / "shared" / "data" / "pop909" / "027.mid"
 
 
