@@ -3,8 +3,8 @@
 The learned prior p(z|y) has one Gaussian per class (MODEL.md section 2). That is what q(y|x)
 needs, but it is a poor thing to *sample* from: the key latent z_k of real music lies on a ring of
 keys (every tonic, major and minor), and the two valence Gaussians sit near the ring's centre, so a
-draw from "high valence" lands in a random key and often a minor one (BENCHMARKS.md, "Fitted
-prior"). This module holds the remedy VAEs commonly use, ex-post density estimation: after
+draw from "high valence" lands in a random key and often a minor one (docs/history/benchmarks-sessions-1-4.md,
+"Session 3"). This module holds the remedy VAEs commonly use, ex-post density estimation: after
 training, the labelled training clips (in all twelve transpositions) are encoded, and for each
 dimension and class the posterior means of the clips the model itself recognises confidently as
 that class are fitted with a diagonal Gaussian mixture of a few components (for z_k: a handful of
@@ -24,8 +24,8 @@ For one dimension (arousal on z_r, valence on z_k) the prior holds, for class 0 
   its key region to the neighbouring one of the other mode, and the piece keeps its tonic (the
   class's mean would be the ring's centre: no key). For arousal, each class's mixture mean: the
   nearest busy texture to a calm bar is the calmest busy one, and moving there barely changed the
-  judged arousal (transfer arousal 0.787 against 0.926 with the class means; BENCHMARKS.md,
-  "Session 3").
+  judged arousal (transfer arousal 0.787 against 0.926 with the class means;
+  docs/history/benchmarks-sessions-1-4.md, "Session 3").
 """
 
 from __future__ import annotations

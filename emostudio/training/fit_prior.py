@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How a fitted prior is fitted; the defaults are the shipped model's (BENCHMARKS.md, "Fitted prior")."""
+    """How a fitted prior is fitted; the defaults are the shipped model's (docs/history/benchmarks-sessions-1-4.md, "Session 3")."""
 
     components: int = 12  # mixture components per class
     confidence: float = 0.8  # keep windows whose q(y|x) of their labelled class is at least this
