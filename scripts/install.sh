@@ -9,6 +9,8 @@ extras="[plots]"  # figures of evaluate and plot
 apt_pkgs=(python3-venv libasound2 libfluidsynth3 fluid-soundfont-gm
           libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxkbcommon-x11-0 xvfb xauth)
+# the tests also validate the desktop entry and the AppStream metainfo
+[ "${1:-}" = "--test" ] && apt_pkgs+=(desktop-file-utils appstream)
 missing=()
 for p in "${apt_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
