@@ -60,14 +60,11 @@ def rules(engine, songs: list[Song], targets: list[int], strength: float) -> lis
 def take_elements(
     engine, pairs: list[tuple[Song, Song]], element: str, s: EvaluationSettings
 ) -> list[Song]:
-    """Each recipient with its donor's rhythm (z_r) or key (z_k) latents, donor bars cycled."""
-    latents = []
-    for a, b in pairs:
-        ea, eb = engine.encode(a), engine.encode(b)
-        cycle = np.arange(len(ea.z_r)) % len(eb.z_r)
-        z_r = eb.z_r[cycle] if element == "rhythm" else ea.z_r
-        z_k = eb.z_k[cycle] if element == "key" else ea.z_k
-        latents.append((z_r, z_k))
+    """Each recipient with its donor's rhythm (z_r) or key (z_k) latents, donor bars cycled (the
+    engine's ``transfer_element`` latents, decoded in batches)."""
+    from emostudio.generation.transfer import donor_latents  # torch: imported when a model runs
+
+    latents = [donor_latents(engine, a, b, element) for a, b in pairs]
     return engine.decode_many(
         latents, seed=s.seed, batch_size=s.batch_size, templates=[a for a, _ in pairs]
     )
