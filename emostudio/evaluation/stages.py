@@ -1,31 +1,30 @@
 """The evaluation's stages: each measures one thing and returns its dataclass from
 :mod:`emostudio.evaluation.results`; :func:`emostudio.evaluation.report.evaluate` runs them in order.
 
-The model is reached only through the four small functions at the top (``_generate``,
-``_transfer``, ``_encode``, ``_decode``), so a change to the engine's signatures is a change there.
+The model is reached only through :mod:`emostudio.evaluation.engine_calls`, so a change to the
+engine's signatures is a change there; the emotion accuracy and feature measures are
+:mod:`emostudio.evaluation.accuracy`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from emostudio.emotion import Emotion
+from emostudio.evaluation import engine_calls as calls
+from emostudio.evaluation.accuracy import QUADRANTS, cosine, emotion_fields, feature_vectors
 from emostudio.evaluation.copying import TrainingIndex, longest_copy
 from emostudio.evaluation.fidelity import MEASURES, fidelity
-from emostudio.evaluation.judge import EMOPIA_PUBLISHED, EmotionJudge, Verdicts, score
+from emostudio.evaluation.judge import EMOPIA_PUBLISHED, EmotionJudge, score
 from emostudio.evaluation.plots import LatentSpace
 from emostudio.evaluation.realism import compare
 from emostudio.evaluation.results import (
     CopyResult,
     ElementScores,
-    EmotionAccuracy,
     EvaluationSettings,
     FidelityResult,
     FidelityRow,
     GenerationResult,
     JudgeResult,
-    PrecisionRecall,
-    QuadrantAccuracy,
     RealismResult,
     RecognitionResult,
     SeamResult,
@@ -37,83 +36,10 @@ from emostudio.evaluation.results import (
     TransferResult,
 )
 from emostudio.midi.song import Song
-from emostudio.tokens.features import bar_chroma, polyphony
-from emostudio.transform import transform
 
 LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
-QUADRANTS = (1, 2, 3, 4)
 #: the transfer methods the fidelity section compares: the engine's two and the plain rules
 FIDELITY_METHODS = ("edit", "rules", "rewrite")
-
-
-# ---- the model ------------------------------------------------------------------------------------
-def _generate(engine, targets: list[int], s: EvaluationSettings, form: str = "none") -> list[Song]:
-    return engine.generate_many(
-        [Emotion.from_quadrant(q) for q in targets],
-        bars=s.bars,
-        seed=s.seed,
-        batch_size=s.batch_size,
-        form=form,
-    )
-
-
-def _continue(engine, song: Song, bars: int, s: EvaluationSettings) -> Song:
-    return engine.continue_piece(song, bars, seed=s.seed)[0]
-
-
-def _fill(engine, song: Song, first: int, last: int, s: EvaluationSettings) -> Song:
-    return engine.fill(song, first, last, seed=s.seed)[0]
-
-
-def _transfer(
-    engine,
-    songs: list[Song],
-    targets: list[int],
-    strength: float,
-    s: EvaluationSettings,
-    method: str = "edit",
-) -> list[Song]:
-    return engine.transfer_many(
-        songs,
-        [Emotion.from_quadrant(q) for q in targets],
-        strength=strength,
-        seed=s.seed,
-        batch_size=s.batch_size,
-        method=method,
-    )
-
-
-def _rules(engine, songs: list[Song], targets: list[int], strength: float) -> list[Song]:
-    """The plain rules (the baseline), the model's recognition as the source emotion."""
-    heard = [r.emotion for r in engine.recognise_many(songs)]
-    return [
-        transform(song, src, Emotion.from_quadrant(q), strength)
-        for song, src, q in zip(songs, heard, targets, strict=True)
-    ]
-
-
-def _take_elements(
-    engine, pairs: list[tuple[Song, Song]], element: str, s: EvaluationSettings
-) -> list[Song]:
-    """Each recipient with its donor's rhythm (z_r) or key (z_k) latents, donor bars cycled."""
-    latents = []
-    for a, b in pairs:
-        ea, eb = engine.encode(a), engine.encode(b)
-        cycle = np.arange(len(ea.z_r)) % len(eb.z_r)
-        z_r = eb.z_r[cycle] if element == "rhythm" else ea.z_r
-        z_k = eb.z_k[cycle] if element == "key" else ea.z_k
-        latents.append((z_r, z_k))
-    return engine.decode_many(
-        latents, seed=s.seed, batch_size=s.batch_size, templates=[a for a, _ in pairs]
-    )
-
-
-def _encode(engine, song: Song):
-    return engine.encode(song)
-
-
-def _decode(engine, latents: list[tuple[np.ndarray, np.ndarray]], s: EvaluationSettings):
-    return engine.decode_many(latents, seed=s.seed, batch_size=s.batch_size)
 
 
 # ---- stages -----------------------------------------------------------------------------------------
@@ -131,7 +57,7 @@ def judge_stage(judge: EmotionJudge, test: list[Song], quadrants: list[int | Non
 def generate_pieces(engine, s: EvaluationSettings) -> tuple[list[int], list[Song]]:
     """``pieces_per_quadrant`` pieces per quadrant: (their target quadrants, the pieces)."""
     targets = [q for q in QUADRANTS for _ in range(s.pieces_per_quadrant)]
-    return targets, _generate(engine, targets, s)
+    return targets, calls.generate(engine, targets, s)
 
 
 def generation_stage(
@@ -140,7 +66,7 @@ def generation_stage(
     """The generated pieces judged against their targets."""
     verdicts, kept = judge.judge(pieces)
     return GenerationResult(
-        **_emotion_fields(verdicts, np.asarray(targets)[kept]),
+        **emotion_fields(verdicts, np.asarray(targets)[kept]),
         n_empty=len(pieces) - len(kept),
         seconds=seconds,
     )
@@ -151,7 +77,7 @@ def transfer_stage(
 ) -> TransferResult:
     """Every source to each quadrant at strength 1, judged; and the untouched sources' baseline."""
     pairs = [(i, q) for i in range(len(sources)) for q in QUADRANTS]
-    moved = _transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], 1.0, s)
+    moved = calls.transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], 1.0, s)
     verdicts, kept = judge.judge(moved)
     targets = np.array([q for _, q in pairs])[kept]
     own = np.array([source_q[i] for i, _ in pairs])[kept]
@@ -159,7 +85,7 @@ def transfer_stage(
     src_verdicts, _ = judge.judge(sources)
     src_as_target = src_verdicts.quadrant[[i for i, _ in pairs]][kept][changed] == targets[changed]
     return TransferResult(
-        **_emotion_fields(verdicts, targets),
+        **emotion_fields(verdicts, targets),
         quadrant_changed_targets=float(np.mean(verdicts.quadrant[changed] == targets[changed])),
         n_changed=int(changed.sum()),
         source_judged_as_target_baseline=float(np.mean(src_as_target)),
@@ -179,7 +105,7 @@ def sweep_stage(
     pairs = [(int(i), q) for i in pick for q in QUADRANTS if q != source_q[int(i)]]
     p_quadrant, p_arousal, p_valence, accuracy = [], [], [], []
     for lam in LAMBDAS:
-        out = _transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], lam, s)
+        out = calls.transfer(engine, [sources[i] for i, _ in pairs], [q for _, q in pairs], lam, s)
         v, kept = judge.judge(out)
         tq = np.array([q for _, q in pairs])[kept]
         a_high, v_high = np.isin(tq, (1, 2)), np.isin(tq, (1, 4))
@@ -209,9 +135,9 @@ def fidelity_stage(
     for method in FIDELITY_METHODS:
         for lam in LAMBDAS:
             if method == "rules":
-                out = _rules(engine, songs, targets, lam)
+                out = calls.rules(engine, songs, targets, lam)
             else:
-                out = _transfer(engine, songs, targets, lam, s, method)
+                out = calls.transfer(engine, songs, targets, lam, s, method)
             v, kept = judge.judge(out)
             tq = np.array(targets)[kept]
             measures = [fidelity(a, b).as_dict() for a, b in zip(songs, out, strict=True)]
@@ -236,7 +162,7 @@ def fidelity_stage(
     donors = [(sources[a], sources[b]) for a, b in couples]
     scores = {}
     for element in ("rhythm", "key"):
-        out = _take_elements(engine, donors, element, s)
+        out = calls.take_elements(engine, donors, element, s)
         values = np.array(
             [
                 [
@@ -280,24 +206,24 @@ def swap_stage(
         A, B = sources[a].slice_bars(0, bars), sources[b].slice_bars(0, bars)
         if A.note_count == 0 or B.note_count == 0:
             continue
-        ea, eb = _encode(engine, A), _encode(engine, B)
+        ea, eb = calls.encode(engine, A), calls.encode(engine, B)
         features.append((feature_vectors(A, bars), feature_vectors(B, bars), bars))
         jobs += [
             ("reconstruct", ea.z_r[:bars], ea.z_k[:bars]),
             ("swap_r", eb.z_r[:bars], ea.z_k[:bars]),
             ("swap_k", ea.z_r[:bars], eb.z_k[:bars]),
         ]
-    songs = _decode(engine, [(z_r, z_k) for _, z_r, z_k in jobs], s)
+    songs = calls.decode(engine, [(z_r, z_k) for _, z_r, z_k in jobs], s)
     rows: dict[str, list] = {"swap_r": [], "swap_k": [], "reconstruct": []}
     for k, ((name, _, _), song) in enumerate(zip(jobs, songs, strict=True)):
         fa, fb, bars = features[k // 3]
         fr = feature_vectors(song, bars)
         rows[name].append(
             [
-                _cosine(fr[0], fa[0]),
-                _cosine(fr[0], fb[0]),
-                _cosine(fr[1], fa[1]),
-                _cosine(fr[1], fb[1]),
+                cosine(fr[0], fa[0]),
+                cosine(fr[0], fb[0]),
+                cosine(fr[1], fa[1]),
+                cosine(fr[1], fb[1]),
             ]
         )
     scores = {}
@@ -320,7 +246,7 @@ def recognition_stage(
     """The model's own q(y|x) on labelled clips, and their latents with the component means."""
     probs, z_r, z_k = [], [], []
     for song in sources:
-        code = _encode(engine, song)
+        code = calls.encode(engine, song)
         probs.append((code.q_arousal[1], code.q_valence[1]))
         z_r.append(code.z_r.mean(axis=0))
         z_k.append(code.z_k.mean(axis=0))
@@ -383,7 +309,7 @@ def structure_stage(
         table = realism_table(songs)
         ov = overlaps(table, real_table)
         verdicts, kept = judge.judge(songs)
-        fields = _emotion_fields(verdicts, np.asarray(targets)[kept])
+        fields = emotion_fields(verdicts, np.asarray(targets)[kept])
         return StructureSet(
             name=name,
             n=len(table),
@@ -396,7 +322,7 @@ def structure_stage(
             overlap=dict(zip(REALISM_NAMES, ov.round(4).tolist())),
         )
 
-    formed = _generate(engine, targets, s, form=DEFAULT_FORM)
+    formed = calls.generate(engine, targets, s, form=DEFAULT_FORM)
     sets = [
         one_set(f"model, form {DEFAULT_FORM}", formed),
         one_set("model, through-composed", generated),
@@ -441,13 +367,13 @@ def seam_joins(engine, clips: list[Song], s: EvaluationSettings) -> dict[str, li
         if n < 2:
             continue
         half = n // 2
-        cont = bar_jumps(_continue(engine, clip.slice_bars(0, half), n - half, s))
+        cont = bar_jumps(calls.continue_piece(engine, clip.slice_bars(0, half), n - half, s))
         if cont is not None and len(cont) >= half:
             joins["continue"].append(cont[half - 1])
         first, last = max(1, half - 2), min(n - 2, half + 1)
         if first > last:
             continue
-        filled = bar_jumps(_fill(engine, clip, first, last, s))
+        filled = bar_jumps(calls.fill(engine, clip, first, last, s))
         if filled is not None and len(filled) > last:
             joins["fill"] += [filled[first - 1], filled[last]]
     return joins
@@ -473,55 +399,3 @@ def copy_stage(
         n_generated=len(gen),
         n_real=len(ref),
     )
-
-
-# ---- measures -----------------------------------------------------------------------------------------
-def _emotion_fields(verdicts: Verdicts, targets: np.ndarray) -> dict:
-    """The fields of :class:`EmotionAccuracy` for verdicts against target quadrants."""
-    from sklearn.metrics import precision_recall_fscore_support
-
-    targets = np.asarray(targets)
-    a_true = np.isin(targets, (1, 2))
-    v_true = np.isin(targets, (1, 4))
-    confusion = np.zeros((4, 4), dtype=np.int64)
-    for t, j in zip(targets, verdicts.quadrant, strict=True):
-        confusion[t - 1, j - 1] += 1
-    per_quadrant = {}
-    for q in QUADRANTS:
-        m = targets == q
-        if m.any():
-            per_quadrant[q] = QuadrantAccuracy(
-                quadrant=float(np.mean(verdicts.quadrant[m] == q)),
-                arousal=float(np.mean(verdicts.arousal_high[m] == a_true[m])),
-                valence=float(np.mean(verdicts.valence_high[m] == v_true[m])),
-                n=int(m.sum()),
-            )
-    prf = {}
-    for name, truth, guess in (
-        ("arousal", a_true, verdicts.arousal_high),
-        ("valence", v_true, verdicts.valence_high),
-    ):
-        p, r, f, _ = precision_recall_fscore_support(
-            truth, guess, average="binary", zero_division=0
-        )
-        prf[f"{name}_prf"] = PrecisionRecall(float(p), float(r), float(f))
-    fields = EmotionAccuracy(
-        n=len(targets),
-        quadrant=float(np.mean(verdicts.quadrant == targets)),
-        arousal=float(np.mean(verdicts.arousal_high == a_true)),
-        valence=float(np.mean(verdicts.valence_high == v_true)),
-        per_quadrant=per_quadrant,
-        confusion=confusion.tolist(),
-        **prf,
-    )
-    return {name: getattr(fields, name) for name in fields.__dataclass_fields__}
-
-
-def feature_vectors(song: Song, n_bars: int) -> tuple[np.ndarray, np.ndarray]:
-    """(polyphony per sub-beat [16 n_bars], duration-weighted pitch-class profile per bar [12 n_bars])."""
-    return polyphony(song, n_bars).astype(np.float64).ravel(), bar_chroma(song, n_bars).ravel()
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0

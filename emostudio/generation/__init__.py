@@ -13,8 +13,15 @@ Modules, in the order data passes through them:
   the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
 - ``edit``      the shipped transfer method: the rules of :mod:`emostudio.transform` edit the
   piece's notes, the model recognises the source and chooses among candidate edits
+- ``form``      a piece's form over phrases and the latents laid out by it; ``splice`` new bars
+  put into a piece
+- ``batches``   the one batched decoding path (a ``Batch`` decoded bar by bar into songs) and
+  generate's and given latents' batches
+- ``transfer``  the edit and rewrite methods, an element from a donor
+- ``pieces``    continue, fill and interpolate (a piece's own bars teacher-forced as context)
+- ``recognition`` recognise and encode; ``loading`` the default model folder and the prior choice
 - ``results``   what the engine hands back: ``BarEvent``, ``Recognition``, ``Encoding``
-- ``engine``    :class:`Engine`, a façade over those: ``Engine.load(model_dir=None,
+- ``engine``    :class:`Engine`, a façade over those (it validates, they work): ``Engine.load(model_dir=None,
   device="auto", settings=None)``, ``generate(target, bars, seed, settings, cancel)``,
   ``transfer(song, target, strength, dims, seed, settings, cancel, method="edit" | "rewrite",
   keep=elements)`` (strength 0 returns the song itself), ``transfer_element(song, donor, "rhythm"
@@ -28,8 +35,9 @@ list of them, one per bar (an emotion curve). ``model_dir=None`` is the shipped 
 """
 
 from emostudio.decoding import MAX_BARS, EngineError
-from emostudio.generation.engine import MODEL_DIR_ENV, Engine, default_model_dir
+from emostudio.generation.engine import Engine
 from emostudio.generation.latents import DIMENSIONS
+from emostudio.generation.loading import MODEL_DIR_ENV, default_model_dir
 from emostudio.generation.results import BarEvent, Encoding, Recognition
 from emostudio.generation.sampling import SamplingError
 

@@ -214,7 +214,7 @@ def open_wizard(window, **options) -> TrainingWizard:
     ``options`` go to :class:`TrainingWizard` (tests give their own folders and presets)."""
     import torch
 
-    from emostudio.generation.engine import default_model_dir
+    from emostudio.generation.loading import default_model_dir
 
     candidates = [default_model_dir()]
     engine = getattr(getattr(window, "model", None), "engine", None)

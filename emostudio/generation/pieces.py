@@ -1,0 +1,182 @@
+"""New bars around a piece's own: continue it, fill a span of it, interpolate between two pieces.
+
+Continue and fill teacher-force the piece's last :data:`CONTEXT_BARS` bars before the new ones
+(``DecodePlan.given``: the decoder's memory), decode only the new bars (``Batch.first``) and splice
+them into the piece (:func:`~emostudio.generation.splice.replace_bars`), so every other bar keeps
+its notes exactly. ``variations`` K are K rows of one batch. The engine validates the arguments;
+these functions take them checked (``n``: the piece's bar count, ``k``: the variations).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from emostudio.decoding import MAX_VARIATIONS, DecodingSettings, EngineError
+from emostudio.emotion import Emotion
+from emostudio.evaluation.structure import bar_jumps
+from emostudio.generation.batches import Batch, finish, given_bars, move, posterior
+from emostudio.generation.decode import DecodePlan, template_plan
+from emostudio.generation.latents import DIMENSIONS, blend, cycled
+from emostudio.generation.splice import replace_bars
+from emostudio.midi.song import Song
+
+if TYPE_CHECKING:
+    from emostudio.generation.engine import Engine
+
+#: the piece's bars continue and fill take as context (a phrase): teacher-forced, and for continue
+#: the latents its new bars go round
+CONTEXT_BARS = 4
+#: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
+#: joins (structure.bar_jumps' bar distance)
+FILL_CANDIDATES = 3
+
+
+def check_variations(variations: int) -> int:
+    if isinstance(variations, bool) or not 1 <= int(variations) <= MAX_VARIATIONS:
+        raise EngineError(f"variations must be in 1..{MAX_VARIATIONS} (got {variations})")
+    return int(variations)
+
+
+def continued(
+    engine: Engine,
+    song: Song,
+    n: int,
+    bars: int,
+    target: Emotion | None,
+    k: int,
+    seed: int | None,
+    s: DecodingSettings,
+) -> list[Song]:
+    """:meth:`Engine.continue_piece <emostudio.generation.engine.Engine.continue_piece>`: the
+    piece followed by ``bars`` new bars, ``k`` times (one batch).
+
+    The piece's last :data:`CONTEXT_BARS` bars are the context: their tokens are teacher-forced
+    (the decoder's memory) and their posterior means go round as the new bars' latents, moved
+    from the piece's towards ``target`` (reaching it at the last new bar; ``None``: kept). The
+    new bars keep the last bar's tempo and the piece's instrument families."""
+    ctx = min(CONTEXT_BARS, n)
+    with engine._decoding():
+        tokens = engine._window([song], [n])
+        # the context and the bar before it (its memory) are encoded, not the whole piece
+        z0, z1 = piece_latents(engine, tokens[:, max(0, n - ctx - 1) :], target, s)
+        z0, z1 = z0[-ctx:], z1[-ctx:]
+        weights = [(j + 1) / bars for j in range(bars)]
+        new = blend(cycled(z0, bars), cycled(z1, bars), weights)
+        z = torch.cat([z0, new])[None].expand(k, -1, -1)
+    shape = template_plan(tokens, [n], engine.tokenizer.vocab)
+    assert shape.tempo is not None and shape.families is not None
+    tempo = torch.cat([shape.tempo[0, n - ctx :], shape.tempo[0, n - 1].repeat(bars)])
+    need = torch.zeros(ctx + bars, dtype=torch.bool)
+    need[ctx:] = True
+    plan = DecodePlan(
+        tempo=tempo[None].expand(k, -1),
+        families=shape.families.expand(k, -1),
+        need_note=need[None].expand(k, -1),
+        given=[given_bars(tokens[0], n - ctx, ctx)] * k,
+    )
+    batch = Batch(z, plan, [ctx + bars] * k, [song] * k, first=ctx)
+    new_bars = finish(engine, iter([(s, engine._generator(seed), batch)]))
+    return [replace_bars(song, n, bars, part) for part in new_bars]
+
+
+def filled(
+    engine: Engine,
+    song: Song,
+    n: int,
+    first: int,
+    last: int,
+    target: Emotion | None,
+    k: int,
+    seed: int | None,
+    s: DecodingSettings,
+    candidates: int,
+) -> list[Song]:
+    """:meth:`Engine.fill <emostudio.generation.engine.Engine.fill>`: the piece with bars
+    ``first``..``last`` re-written, ``k`` times.
+
+    Left side: its last :data:`CONTEXT_BARS` bars are teacher-forced (the decoder's memory). The
+    new bars' latents move from the left neighbour's posterior mean to the right neighbour's
+    (moved towards ``target`` when given); of ``candidates`` decodings per result the one with the
+    smallest bar distance at its joins is kept. Tempo per bar and instrument families are the
+    piece's."""
+    m = last - first + 1
+    ctx = min(CONTEXT_BARS, first)
+    with engine._decoding():
+        tokens = engine._window([song], [n])
+        lo = max(0, first - ctx - 1)  # encoded: the context, its memory, the span, its right
+        z0, z1 = piece_latents(engine, tokens[:, lo : last + 2], target, s)
+        left = z1[first - 1 - lo] if first > 0 else None
+        right = z1[last + 1 - lo] if last + 1 < n else None
+        if left is None and right is None:
+            new = z1[first - lo : last + 1 - lo]  # the whole piece: its own latents, moved
+        else:
+            a = left if left is not None else right
+            b = right if right is not None else left
+            assert a is not None and b is not None
+            new = blend(a, b, [(j + 1) / (m + 1) for j in range(m)])
+        rows = k * candidates
+        z = torch.cat([z0[first - ctx - lo : first - lo], new])[None].expand(rows, -1, -1)
+    shape = template_plan(tokens, [n], engine.tokenizer.vocab)
+    assert shape.tempo is not None and shape.families is not None
+    need = torch.zeros(ctx + m, dtype=torch.bool)
+    need[ctx:] = True
+    plan = DecodePlan(
+        tempo=shape.tempo[:, first - ctx : last + 1].expand(rows, -1),
+        families=shape.families.expand(rows, -1),
+        need_note=need[None].expand(rows, -1),
+        given=[given_bars(tokens[0], first - ctx, ctx)] * rows,
+    )
+    batch = Batch(z, plan, [ctx + m] * rows, [song] * rows, first=ctx)
+    results = [
+        replace_bars(song, first, m, part)
+        for part in finish(engine, iter([(s, engine._generator(seed), batch)]))
+    ]
+    return [
+        min(results[i : i + candidates], key=lambda f: seam_distance(f, first, last))
+        for i in range(0, rows, candidates)
+    ]
+
+
+def interpolated(
+    engine: Engine,
+    song_a: Song,
+    n_a: int,
+    song_b: Song,
+    n_b: int,
+    bars: int,
+    k: int,
+    seed: int | None,
+    s: DecodingSettings,
+) -> list[Song]:
+    """:meth:`Engine.interpolate <emostudio.generation.engine.Engine.interpolate>`."""
+    with engine._decoding():
+        z_a = posterior(engine, engine._window([song_a], [n_a]))[0]
+        z_b = posterior(engine, engine._window([song_b], [n_b]))[0]
+        weights = [j / (bars - 1) if bars > 1 else 0.5 for j in range(bars)]
+        z = blend(cycled(z_a, bars), cycled(z_b, bars), weights)[None].expand(k, -1, -1)
+    lengths = [bars] * k
+    batch = Batch(z.contiguous(), DecodePlan.free(lengths), lengths, [None] * k)
+    return finish(engine, iter([(s, engine._generator(seed), batch)]))
+
+
+def piece_latents(
+    engine: Engine, tokens: torch.Tensor, target: Emotion | None, s: DecodingSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A one-piece window's posterior means z [T, l], and them moved all the way to ``target``
+    (the same when ``target`` is None)."""
+    z0 = posterior(engine, tokens)[0]
+    if target is None:
+        return z0, z0
+    targets = [[target] * tokens.shape[1]]
+    return z0, move(engine, tokens, targets, 1.0, DIMENSIONS, s)[0]
+
+
+def seam_distance(song: Song, first: int, last: int) -> float:
+    """The bar distance (structure.bar_jumps) at a filled span's joins with its neighbours."""
+    jumps = bar_jumps(song)
+    if jumps is None:
+        return float("inf")
+    joins = [j for j in (first - 1, last) if 0 <= j < len(jumps)]
+    return float(sum(jumps[j, 0] for j in joins))
