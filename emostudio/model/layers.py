@@ -242,6 +242,7 @@ class BarStack(nn.Module):
         return mems, torch.zeros(batch, 0, dtype=torch.bool, device=device)
 
     def forward_bar(self, tokens, mems, mem_mask, cond=None):
+        # one bar after the previous bars: the reference ``forward_bars`` is tested against
         # tokens [B, L]; mems: per layer [B, M, d]; mem_mask [B, M]; cond: per layer [B, d] or None
         # -> h [B, L, d] (after the final norm), layer inputs: per layer [B, L, d] (the next memory)
         b, n = tokens.shape
