@@ -13,6 +13,10 @@ SamplingError = DecodingSettingsError
 #: nucleus sampling looks at most at this many of the most probable tokens
 TOP_K = 64
 
+# a 0-d tensor (usable on any device): ``torch.where`` with a Python float as the fill value
+# wraps it in a new tensor on every call, which costs about as much as the where itself
+_MINUS_INF = torch.tensor(float("-inf"))
+
 
 def sample_next(
     logits: torch.Tensor,
@@ -26,7 +30,7 @@ def sample_next(
     Disallowed tokens get probability 0; then, among the :data:`TOP_K` most probable tokens, the
     smallest set whose mass reaches ``top_p`` is kept (always at least the best one) and sampled
     from. ``top_p = 1`` samples from the whole allowed distribution."""
-    logits = torch.where(allowed, logits.float(), float("-inf"))
+    logits = torch.where(allowed, logits.float(), _MINUS_INF)
     if temperature != 1.0:
         logits = logits / temperature
     probs = torch.softmax(logits, dim=-1)  # [B, V]

@@ -117,12 +117,12 @@ class Encoder(nn.Module):
             self.chroma = nn.Sequential(nn.Linear(12, d), nn.GELU(), nn.Linear(d, d))
 
     def bar_chroma(self, bar: torch.Tensor) -> torch.Tensor:
-        """bar [B, L] -> the share of its pitched notes on each pitch class, [B, 12] (zeros if none)."""
+        """bar [..., L] -> the share of its pitched notes on each pitch class, [..., 12] (zeros if none)."""
         counts = (
             F.one_hot(self.stack.pitch_class[bar], NOT_PITCHED + 1)[..., :12]
-            .sum(1)
+            .sum(-2)
             .to(torch.float32)
-        )  # [B, 12]
+        )  # [..., 12]
         return counts / counts.sum(-1, keepdim=True).clamp(min=1.0)
 
     def chroma_input(self, bar: torch.Tensor) -> torch.Tensor:
@@ -130,21 +130,13 @@ class Encoder(nn.Module):
         return 12.0 * self.bar_chroma(bar)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # tokens [B, T, L] -> mu, logvar [B, T, l]
-        b, t, _ = tokens.shape
-        mems, mem_mask = self.stack.empty_memory(b, tokens.device)
-        pooled = []
-        for i in range(t):
-            bar = tokens[:, i]  # [B, L]
-            h, mems = self.stack.forward_bar(bar, mems, mem_mask)  # h [B, L, d]
-            mem_mask = bar != PAD
-            w = mem_mask.unsqueeze(-1).to(h.dtype)  # [B, L, 1]
-            pooled_bar = (h * w).sum(1) / w.sum(1).clamp(min=1.0)  # [B, d]
-            if self.chroma is not None:
-                pooled_bar = pooled_bar + self.chroma(self.chroma_input(bar).to(h.dtype))
-            pooled.append(pooled_bar)
-        h = torch.stack(pooled, dim=1)  # [B, T, d]
-        return self.to_mu(h), self.to_logvar(h).clamp(-self.clamp, self.clamp)
+        # tokens [B, T, L] -> mu, logvar [B, T, l]; all bars in one pass (BarStack.forward_bars)
+        h = self.stack.forward_bars(tokens)  # [B, T, L, d]
+        w = (tokens != PAD).unsqueeze(-1).to(h.dtype)  # [B, T, L, 1]
+        pooled = (h * w).sum(2) / w.sum(2).clamp(min=1.0)  # [B, T, d]
+        if self.chroma is not None:
+            pooled = pooled + self.chroma(self.chroma_input(tokens).to(h.dtype))
+        return self.to_mu(pooled), self.to_logvar(pooled).clamp(-self.clamp, self.clamp)
 
 
 class Decoder(nn.Module):
@@ -181,15 +173,8 @@ class Decoder(nn.Module):
 
     def hidden(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         # tokens [B, T, L], z [B, T, l_r + l_k] -> h [B, T, L, d]
-        b, t, _ = tokens.shape
-        mems, mem_mask = self.stack.empty_memory(b, tokens.device)
-        out = []
-        for i in range(t):
-            cond = [proj(z[:, i]) for proj in self.z_proj]  # per layer [B, d]
-            h, mems = self.stack.forward_bar(tokens[:, i], mems, mem_mask, cond)
-            mem_mask = tokens[:, i] != PAD
-            out.append(h)
-        return torch.stack(out, dim=1)
+        # all bars in one pass (BarStack.forward_bars)
+        return self.stack.forward_bars(tokens, [proj(z) for proj in self.z_proj])
 
     def start(self, batch: int, device) -> DecoderState:
         mems, mem_mask = self.stack.empty_memory(batch, device)

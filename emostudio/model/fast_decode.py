@@ -13,7 +13,10 @@ overhead that dominates single-token decoding on a CPU (tens of ``nn.Module`` ca
   keys are rotated back by ``L`` positions to become the memory (no layer inputs kept, no second
   projection);
 - rotary positions as one complex multiply by a precomputed table;
-- an additive key mask kept beside the buffer (0 real, -inf PAD), updated in place.
+- an additive key mask kept beside the buffer (0 real, -inf PAD), per head, updated in place;
+- for one token per row (the generation loop) attention is baddbmm, softmax, bmm over the
+  heads (SDPA's CPU kernel costs more for one query), and ``torch.layer_norm`` is called
+  directly (``F.layer_norm``'s Python wrapper costs a few microseconds a call).
 
 Same three calls as the model (``start``, ``step``, ``next_bar``); the state is updated in place
 and returned. Call it under ``torch.inference_mode()``. The packed weights are a snapshot: build
@@ -39,7 +42,8 @@ class FastState:
 
     keys: list[torch.Tensor]  # per layer [B, H, 2L, hd] rotated keys: memory, then this bar
     values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
-    bias: torch.Tensor  # [B, 2L] additive key mask: 0 for a real token, -inf for PAD/unused
+    bias: torch.Tensor  # [B, H, 2L] additive key mask: 0 for a real token, -inf for PAD/unused
+    # (the same for every head; kept per head so attention reads it without a copy)
     # (what the memory's mask is made of at the end of a bar)
     mem_len: int = 0  # M: slots of the memory
     length: int = 0  # tokens of this bar so far
@@ -78,6 +82,7 @@ class FastDecoder:
         self.device = model.device
         self.d, self.n_heads, self.bar_len = c.d_model, c.n_heads, c.bar_len
         self.head_dim = c.d_model // c.n_heads
+        self.scale = self.head_dim**-0.5
         stack = dec.stack
         with torch.no_grad():
             embed = stack.embed.weight.clone()  # [V, d]
@@ -128,7 +133,7 @@ class FastDecoder:
         return FastState(
             keys=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
-            bias=torch.full((batch, 2 * length), float("-inf"), device=dev),
+            bias=torch.full((batch, h, 2 * length), float("-inf"), device=dev),
         )
 
     def step(
@@ -155,34 +160,40 @@ class FastDecoder:
         pad = tokens == PAD  # [B, n]
         # every query sees itself (a PAD query too, so no row is empty); PAD keys are hidden
         # from later queries once this step is done
-        state.bias[:, s0:s1] = 0.0
+        state.bias[:, :, s0:s1] = 0.0
         x = self._one_token(tokens, state, s0) if n == 1 else self._tokens(tokens, state, s0)
-        state.bias[:, s0:s1].masked_fill_(pad, float("-inf"))
+        state.bias[:, :, s0:s1].masked_fill_(pad[:, None], float("-inf"))
         state.length = start + n
-        logits = torch.mm(F.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), self.head)
+        logits = torch.mm(torch.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), self.head)
         return logits.view(b, n, -1), state
 
     def _one_token(self, tokens: torch.Tensor, state: FastState, s0: int) -> torch.Tensor:
         """The layers for one new token per row (the generation loop); -> x [B, d]."""
         b, d, h, hd = tokens.shape[0], self.d, self.n_heads, self.head_dim
         start, s1 = state.length, s0 + 1
-        mask = state.bias[:, None, None, :s1]  # [B, 1, 1, s1]
+        # attention as three batched matmul kernels over heads (SDPA's CPU kernel costs ~2x that
+        # for one query)
+        mask = state.bias.view(b * h, 1, -1)[:, :, :s1]  # [B * H, 1, s1]
         rotor = self.rotor_qk[self.bar_len + start]  # [d]
         cond = state.cond_rows
         x = self.embed[tokens.view(b)] + cond[0]  # [B, d]
         for i, layer in enumerate(self.layers):
             keys, values = state.keys[i], state.values[i]
-            y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
+            y = torch.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv)  # [B, 3d]
             qk = torch.view_as_complex(qkv[:, : 2 * d].view(b, d, 2)) * rotor
             qk = torch.view_as_real(qk).view(b, 2, h, 1, hd)  # q, k: [B, H, 1, hd] each
             keys.select(2, s0).copy_(qk[:, 1, :, 0])
             values.select(2, s0).copy_(qkv[:, 2 * d :].view(b, h, hd))
-            att = F.scaled_dot_product_attention(
-                qk[:, 0], keys.narrow(2, 0, s1), values.narrow(2, 0, s1), attn_mask=mask
-            )  # [B, H, 1, hd]
+            scores = torch.baddbmm(
+                mask,
+                qk[:, 0].reshape(b * h, 1, hd),
+                keys.view(b * h, -1, hd)[:, :s1].mT,
+                alpha=self.scale,
+            )  # [B * H, 1, s1]
+            att = torch.bmm(torch.softmax(scores, -1), values.view(b * h, -1, hd)[:, :s1])
             x = torch.addmm(x, att.view(b, d), layer.proj)
-            y = F.layer_norm(x, (d,), *layer.ln2, layer.eps2)
+            y = torch.layer_norm(x, (d,), *layer.ln2, layer.eps2)
             x = torch.addmm(x, _gelu(torch.addmm(layer.up_b, y, layer.up)), layer.down)
             x += cond[i + 1]  # the MLP's bias (and the next layer's latent)
         return x
@@ -193,14 +204,14 @@ class FastDecoder:
         d, h, hd = self.d, self.n_heads, self.head_dim
         start, s1 = state.length, s0 + n
         causal = torch.full((n, n), float("-inf"), device=tokens.device).triu(1)
-        mask = state.bias[:, None, None, :s1].repeat(1, 1, n, 1)  # [B, 1, n, s1]
+        mask = state.bias[:, :1, None, :s1].repeat(1, 1, n, 1)  # [B, 1, n, s1]
         mask[..., s0:s1] += causal
         assert state.cond is not None  # set by step() before the layers run
         cond = state.cond.repeat_interleave(n, dim=1)  # [N + 1, B * n, d]
         rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
         x = self.embed[tokens.reshape(-1)] + cond[0]  # [B * n, d]
         for i, layer in enumerate(self.layers):
-            y = F.layer_norm(x, (d,), *layer.ln1, layer.eps1)
+            y = torch.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv).view(b, n, 3 * d)
             qk = torch.view_as_complex(qkv[..., : 2 * d].unflatten(-1, (2 * h, hd // 2, 2)))
             qk = torch.view_as_real(qk * rotor[:, None]).flatten(-2)  # [B, n, 2H, hd]
@@ -211,7 +222,7 @@ class FastDecoder:
                 q, state.keys[i][:, :, :s1], state.values[i][:, :, :s1], attn_mask=mask
             )  # [B, H, n, hd]
             x = torch.addmm(x, att.transpose(1, 2).reshape(b * n, d), layer.proj)
-            y = F.layer_norm(x, (d,), *layer.ln2, layer.eps2)
+            y = torch.layer_norm(x, (d,), *layer.ln2, layer.eps2)
             x = torch.addmm(x, _gelu(torch.addmm(layer.up_b, y, layer.up)), layer.down)
             x += cond[i + 1]
         return x
@@ -228,8 +239,8 @@ class FastDecoder:
             bar_keys = torch.view_as_complex(keys[:, :, lo : lo + m].unflatten(-1, (-1, 2)))
             keys[:, :, :m] = torch.view_as_real(bar_keys * back).flatten(-2)  # a new tensor
             values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
-        state.bias[:, :m] = state.bias[:, lo : lo + m].clone()  # the bar's PAD stays hidden
-        state.bias[:, m:] = float("-inf")
+        state.bias[:, :, :m] = state.bias[:, :, lo : lo + m].clone()  # the bar's PAD stays hidden
+        state.bias[:, :, m:] = float("-inf")
         state.mem_len, state.length = m, 0
         return state
 
