@@ -3,6 +3,11 @@ autoregressive decoder with a KV cache, local feature decoders and gradient-reve
 
 Shapes: B batch, T bars, L token slots per bar (``config.bar_len``), V vocabulary, l_r / l_k the
 latent sizes, K mixture components, S sub-beats per bar, C polyphony classes.
+
+One module (~400 lines) on purpose: the encoders, the decoder and the model's ``forward`` with its
+named losses are read together, as nanoGPT's ``model.py`` is; the parts that stand alone already
+live beside it (blocks in ``layers``, priors in ``prior``, loss terms in ``objective``, the fast
+decode step in ``fast_decode``).
 """
 
 from __future__ import annotations
