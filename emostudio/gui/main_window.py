@@ -19,8 +19,10 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGroupBox,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -86,8 +88,14 @@ class MainWindow(QMainWindow):
         self.listen_box = QCheckBox("Listen while generating")
         self.listen_box.setChecked(True)
         self.listen_box.setToolTip("Start playing the take as soon as its first bars exist")
-        left = _column((8, 8, 4, 8), self.target_panel, self.transform, self.listen_box, None)
-        left.setMinimumWidth(330)
+        settings = _column((8, 8, 4, 0), self.target_panel, self.transform, None)
+        settings.setMinimumWidth(330)
+        # the settings scroll in a short window; the buttons below them stay in view
+        left = _column(
+            (0, 0, 0, 8),
+            (_vertical_scroll(settings), 1),
+            _column((8, 4, 4, 0), self.transform.action_bar, self.listen_box),
+        )
         left.setMaximumWidth(480)
 
         self.roll = PianoRoll()
@@ -300,3 +308,15 @@ def _column(margins: tuple[int, int, int, int], *items) -> QWidget:
         else:
             layout.addWidget(item)
     return column
+
+
+def _vertical_scroll(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless area that scrolls vertically when the window is shorter than it."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(widget.minimumWidth() + bar)
+    return area

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -74,6 +75,9 @@ class PianoRoll(QWidget):
         self.legend.setTextFormat(Qt.RichText)
         self.summary = QLabel()
         self.summary.setObjectName("dim")
+        # the note counts give way first when the window is narrow (the tooltip keeps them whole)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.selection = pg.LinearRegionItem(
             brush=QColor(255, 200, 80, 40), pen=pg.mkPen(theme.WARNING, width=2)
         )
@@ -93,8 +97,7 @@ class PianoRoll(QWidget):
         header.addWidget(self.mode_box)
         header.addSpacing(12)
         header.addWidget(self.legend)
-        header.addStretch(1)
-        header.addWidget(self.summary)
+        header.addWidget(self.summary, 1)  # takes the free width, right-aligned
         header.addWidget(self.fill_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -287,10 +290,12 @@ class PianoRoll(QWidget):
             if self._input is not None and self._take is not None
             else ""
         )
-        self.summary.setText(
+        summary = (
             f"input {self._input_data.n_notes:,} notes · take {self._take_data.n_notes:,} notes"
             + changed
         )
+        self.summary.setText(summary)
+        self.summary.setToolTip(summary)
 
     def _set_legend(self) -> None:
         chips = [

@@ -28,6 +28,9 @@ def test_every_button_and_box_label_fits_at_the_default_size(qtbot, font_scale):
         assert cut == []
         whole = window.transform.whole_box
         assert whole.isVisible() and whole.width() >= whole.sizeHint().width()
+        # the settings may scroll; the buttons that act on them are always in view, whole
+        for button in (window.transform.generate_button, window.transform.transfer_button):
+            assert button.visibleRegion().boundingRect().size() == button.size(), button.text()
     finally:
         app.setFont(font)
 

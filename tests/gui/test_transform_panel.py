@@ -9,6 +9,8 @@ def _panel(qtbot):
     panel = TransformPanel()
     qtbot.addWidget(panel)
     panel.show()
+    qtbot.addWidget(panel.action_bar)  # the window places it below the (scrolling) settings
+    panel.action_bar.show()
     return panel
 
 
