@@ -290,12 +290,12 @@ class PianoRoll(QWidget):
             if self._input is not None and self._take is not None
             else ""
         )
-        summary = (
+        counts = f"{self._input_data.n_notes:,} → {self._take_data.n_notes:,} notes{changed}"
+        self.summary.setText(counts)
+        self.summary.setToolTip(
             f"input {self._input_data.n_notes:,} notes · take {self._take_data.n_notes:,} notes"
             + changed
         )
-        self.summary.setText(summary)
-        self.summary.setToolTip(summary)
 
     def _set_legend(self) -> None:
         chips = [
