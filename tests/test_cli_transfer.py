@@ -5,31 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 from songs import chord_song
+from tiny_models import save_tiny_model
 
 from emostudio.cli.main import main
 from emostudio.midi import read_midi, write_midi
-from emostudio.model import CDGMVAE, ModelConfig, save_model
-from emostudio.tokens import TokenizerConfig
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(
-        tc,
-        d_model=32,
-        n_heads=2,
-        n_enc_layers=1,
-        n_dec_layers=1,
-        bar_len=32,
-        latent_r=4,
-        latent_k=4,
-        feature_hidden=16,
-        dropout=0.0,
-    )
-    return save_model(CDGMVAE(config), tc, tmp_path_factory.mktemp("models") / "tiny")
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", bar_len=32)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from tiny_models import save_tiny_model
 
 from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
@@ -15,9 +16,7 @@ from emostudio.generation.decode import DecodePlan, decode_bars
 from emostudio.generation.latents import bar_noise, target_latents
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
-from emostudio.model import CDGMVAE, ModelConfig, save_model
 from emostudio.model.store import ModelLoadError
-from emostudio.tokens import TokenizerConfig
 
 HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
 
@@ -25,26 +24,7 @@ HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(
-        tc,
-        d_model=32,
-        n_heads=2,
-        n_enc_layers=1,
-        n_dec_layers=1,
-        bar_len=40,
-        latent_r=4,
-        latent_k=4,
-        feature_hidden=16,
-        dropout=0.0,
-    )
-    model = CDGMVAE(config)
-    with torch.no_grad():  # well separated components with small variances: latents are predictable
-        for prior in (model.prior_r, model.prior_k):
-            prior.means.copy_(torch.tensor([[-3.0] * 4, [3.0] * 4]))
-            prior.logvars.fill_(-6.0)
-    return save_model(model, tc, tmp_path_factory.mktemp("models") / "tiny")
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny", separated=True)
 
 
 @pytest.fixture(scope="module")

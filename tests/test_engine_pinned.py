@@ -13,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from tiny_models import save_tiny_model
 
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
-from emostudio.model import CDGMVAE, ModelConfig, save_model
-from emostudio.tokens import TokenizerConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
@@ -56,22 +54,7 @@ def pinned_song() -> Song:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    torch.manual_seed(0)
-    tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(
-        tc,
-        d_model=32,
-        n_heads=2,
-        n_enc_layers=1,
-        n_dec_layers=1,
-        bar_len=40,
-        latent_r=4,
-        latent_k=4,
-        feature_hidden=16,
-        dropout=0.0,
-    )
-    model = CDGMVAE(config)
-    folder = save_model(model, tc, tmp_path_factory.mktemp("models") / "tiny")
+    folder = save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
     return Engine.load(folder, device="cpu")
 
 

@@ -14,13 +14,12 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from songs import grid_songs
+from tiny_models import save_tiny_model
 
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine, EngineError
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
-from emostudio.model import CDGMVAE, ModelConfig, save_model
-from emostudio.tokens import TokenizerConfig
 from emostudio.tokens.features import global_key
 from emostudio.transform import Element, split_voices
 
@@ -31,21 +30,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    tc = TokenizerConfig()
-    config = ModelConfig.for_tokenizer(
-        tc,
-        d_model=32,
-        n_heads=2,
-        n_enc_layers=1,
-        n_dec_layers=1,
-        bar_len=40,
-        latent_r=4,
-        latent_k=4,
-        feature_hidden=16,
-        dropout=0.0,
-    )
-    folder = save_model(CDGMVAE(config), tc, tmp_path_factory.mktemp("models") / "tiny")
+    folder = save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
     return Engine.load(folder, device="cpu")
 
 
