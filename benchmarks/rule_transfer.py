@@ -168,10 +168,7 @@ def report(groups: dict[str, list[Source]], judge: EmotionJudge, rules: RuleStre
 
 def rolls(items: list[Source], folder: Path, count: int) -> None:
     """PNG piano rolls: each source beside its transfers at λ = 1 to the other three quadrants."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from emostudio.evaluation.plots import piano_rolls
 
     folder.mkdir(parents=True, exist_ok=True)
     for src in items[:count]:
@@ -182,34 +179,8 @@ def rolls(items: list[Source], folder: Path, count: int) -> None:
         titles = [f"source (judged {QUADRANT_NAMES[src.quadrant]})"] + [
             f"to {QUADRANT_NAMES[q]}, λ = 1" for q in targets
         ]
-        fig, axes = plt.subplots(
-            len(songs), 1, figsize=(12, 2.4 * len(songs)), sharex=True, sharey=True
-        )
-        for ax, song, title in zip(axes, songs, titles):
-            for track in song.tracks:
-                if track.is_drum:
-                    continue
-                for n in track.notes:
-                    ax.add_patch(
-                        plt.Rectangle(
-                            (n.start / TICKS_PER_BAR, n.pitch - 0.4),
-                            (n.end - n.start) / TICKS_PER_BAR,
-                            0.8,
-                            color=plt.cm.viridis(n.velocity / 127),
-                        )
-                    )
-            ax.set_title(title, fontsize=9, loc="left")
-            ax.set_ylabel("pitch")
-            ax.grid(axis="x", alpha=0.3)
-        axes[0].set_xlim(0, max(s.n_bars for s in songs))
-        pitches = [n.pitch for s in songs for t in s.tracks if not t.is_drum for n in t.notes]
-        axes[0].set_ylim(min(pitches) - 2, max(pitches) + 2)
-        axes[-1].set_xlabel("bar")
-        fig.suptitle(Path(src.name).name, fontsize=10)
-        fig.tight_layout()
         path = folder / f"{Path(src.name).stem}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
+        piano_rolls(songs, titles, Path(src.name).name, path)
         print(f"wrote {path}")
 
 

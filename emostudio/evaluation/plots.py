@@ -9,6 +9,7 @@ import numpy as np
 
 from emostudio.emotion import QUADRANT_NAMES
 from emostudio.evaluation.results import FidelityResult, SweepResult
+from emostudio.midi.song import Song
 
 QUADRANTS = (1, 2, 3, 4)
 
@@ -145,4 +146,38 @@ def latent_plot(space: LatentSpace, path: Path) -> None:
     fig.suptitle("Latent space of held-out EMOPIA clips (mean over bars), PCA", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def piano_rolls(
+    songs: list[Song], titles: list[str], title: str, path: Path, dpi: int = 80
+) -> None:
+    """One piano roll per song, stacked on a shared bar axis (pitched notes, coloured by velocity):
+    a source beside what was made of it, to look at."""
+    from emostudio.midi.song import TICKS_PER_BAR
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(songs), 1, figsize=(12, 2.4 * len(songs)), sharex=True)
+    for ax, song, name in zip(axes, songs, titles):
+        for track in song.tracks:
+            for n in () if track.is_drum else track.notes:
+                ax.add_patch(
+                    plt.Rectangle(
+                        (n.start / TICKS_PER_BAR, n.pitch - 0.4),
+                        (n.end - n.start) / TICKS_PER_BAR,
+                        0.8,
+                        color=plt.cm.viridis(n.velocity / 127),
+                    )
+                )
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_ylabel("pitch")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_xlim(0, max(s.n_bars for s in songs))
+    pitches = [n.pitch for s in songs for t in s.tracks if not t.is_drum for n in t.notes]
+    for ax in axes:
+        ax.set_ylim(min(pitches) - 2, max(pitches) + 2)
+    axes[-1].set_xlabel("bar")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
