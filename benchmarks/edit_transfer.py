@@ -195,9 +195,12 @@ def judge_baseline(judge, items, lam) -> dict:
     return s
 
 
-def report(engine, judge, items) -> None:
+def report(engine, judge, items, what: str = "EMOPIA clips") -> None:
     table = collect(engine, judge, items, STRENGTHS, tuple(sorted(set(EDIT_SCALES) | {PLAIN})))
-    print(f"## Test split: {len(items)} EMOPIA clips, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}\n")
+    print(f"## Test split: {len(items)} {what}, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}\n")
+    heard = engine.recognise_many([src.song for src in items])
+    agree = sum(r.quadrant == src.quadrant for r, src in zip(heard, items))
+    print(f"The model and the judge hear the same source quadrant in {agree} of {len(items)}.\n")
     for label, fn in (
         ("edit (shipped)", lambda lam: summarise(items, table, lam, EDIT_SCALES, KEEP_WEIGHT)),
         ("plain rules, model's source", lambda lam: summarise(items, table, lam, (PLAIN,), 0.0)),
@@ -257,6 +260,9 @@ def main() -> None:
     p.add_argument("--speed", type=int, default=0, help="time N single transfers (test split)")
     p.add_argument("--rolls", type=Path, help="folder for piano rolls of a few test clips")
     p.add_argument("--report", action="store_true", help="the test report (default unless --tune)")
+    p.add_argument(
+        "--pop909", type=int, default=0, help="the first N POP909 songs of the split, not EMOPIA"
+    )
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -264,13 +270,14 @@ def main() -> None:
     judge = EmotionJudge.load(args.judge)
     corpus = EvaluationCorpus(args.data)
     split = "val" if args.tune else "test"
-    items = sources(corpus, judge, split, 0, args.bars)["EMOPIA"]
+    group = "POP909" if args.pop909 else "EMOPIA"
+    items = sources(corpus, judge, split, args.pop909, args.bars)[group]
     if args.limit:
         items = items[:: max(1, len(items) // args.limit)][: args.limit]
     if args.tune:
         tune(engine, judge, items)
     elif args.report or not (args.speed or args.rolls):
-        report(engine, judge, items)
+        report(engine, judge, items, "POP909 songs" if args.pop909 else "EMOPIA clips")
     if args.rolls:
         rolls(engine, items[::12], args.rolls, 3)
     if args.speed:
