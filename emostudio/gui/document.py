@@ -44,13 +44,11 @@ class Take:
 class Document(QObject):
     input_changed = Signal()  # a new input piece (or none)
     input_recognised = Signal()
-    donor_changed = (
-        Signal()
-    )  # a new donor piece (or none): the piece a transfer takes an element from
+    # a new donor piece (or none): the piece a transfer takes an element from
+    donor_changed = Signal()
     takes_changed = Signal()  # a take was added or removed
-    take_updated = Signal(
-        object
-    )  # Take: renamed, its song grew, it completed, was heard or exported
+    # Take: renamed, its song grew, it completed, was heard or exported
+    take_updated = Signal(object)
     current_changed = Signal(object)  # Take | None
     target_changed = Signal(object)  # Emotion
     curve_changed = Signal(object)  # list[(valence, arousal)] | None

@@ -50,9 +50,8 @@ class ModelControl(QObject):
         self.device = device
         self._job: Worker | None = None
         self._pending: list[tuple[Take | None, Song]] = []  # recognitions waiting for the model
-        self._deferred = (
-            None  # (generate or transfer, its options) waiting for a recognition to end
-        )
+        # (generate or transfer, its options) waiting for a recognition to end
+        self._deferred = None
         document.input_changed.connect(self._on_input_changed)
 
     @property

@@ -37,9 +37,8 @@ class PadMarker:
 
 class EmotionPad(QWidget):
     target_changed = Signal(object)  # Emotion
-    curve_changed = Signal(
-        object
-    )  # list[tuple[float, float]] (valence, arousal), or None when cleared
+    # list[tuple[float, float]] (valence, arousal), or None when cleared
+    curve_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -15,10 +15,9 @@ from emostudio.midi.families import Family
 from emostudio.tokens.config import TokenizerConfig
 from emostudio.tokens.vocab import Vocabulary
 
-MODEL_FORMAT_VERSION = (
-    3  # 2: key_chroma and the pitch layout; 3: pitch_class_tokens. An older config
-)
-#                           reads with the features it did not have switched off (from_dict)
+# 2: key_chroma and the pitch layout; 3: pitch_class_tokens. An older config reads with the
+# features it did not have switched off (from_dict)
+MODEL_FORMAT_VERSION = 3
 _ADDED_IN = {2: ("key_chroma",), 3: ("pitch_class_tokens",)}
 
 
@@ -29,15 +28,13 @@ class ModelConfig(JsonConfig):
     config_name = "model"
 
     # ---- sizes --------------------------------------------------------------------------------------
-    vocab_size: int = (
-        0  # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
-    )
+    # derived from the tokenizer config (ModelConfig.for_tokenizer), never typed in
+    vocab_size: int = 0
     pitch_starts: tuple[int, ...] = ()  # derived: ids of Pitch_0 of the pitched (non-drum) families
     pitch_count: int = 128  # derived: Pitch tokens per family
     bar_len: int = 96  # L: tokens per bar (longer bars are cut by the data pipeline; 13 % at 96)
-    d_model: int = (
-        128  # the defaults are the shipped model's size (BENCHMARKS.md, "Model and training")
-    )
+    # the defaults are the shipped model's size (BENCHMARKS.md, "Model and training")
+    d_model: int = 128
     n_heads: int = 4
     n_enc_layers: int = 2  # per encoder (E_r and E_k have the same architecture)
     n_dec_layers: int = 3
@@ -54,18 +51,16 @@ class ModelConfig(JsonConfig):
     pitch_class_tokens: bool = True  # factorised pitch: a pitched note's input embedding and output
     #                                  logit each add a pitch-class term shared across octaves and
     #                                  families, so tonality is learnt once, not per pitch and family
-    key_chroma: bool = (
-        True  # E_k also reads each bar's pitch-class profile (the share of its pitched
-    )
-    #                          notes on each of the 12 pitch classes) through a small MLP added to its
-    #                          pooled output: mode, the main cue of valence, is then one nonlinear step
-    #                          away instead of a relation between 88 separately learnt pitch embeddings
+    # E_k also reads each bar's pitch-class profile (the share of its pitched notes on each of the
+    # 12 pitch classes) through a small MLP added to its pooled output: mode, the main cue of
+    # valence, is then one nonlinear step away instead of a relation between 88 separately learnt
+    # pitch embeddings
+    key_chroma: bool = True
     prior_init_scale: float = 1.0  # std of the initial component means
     logvar_clamp: float = 8.0  # posterior log-variances are clamped to [-c, c] for stability
-    posterior_logvar_init: float = (
-        -4.0
-    )  # initial posterior log-variance (bias of the log sigma^2 head):
-    #                                      a quiet start lets z carry information from the first steps
+    # initial posterior log-variance (bias of the log sigma^2 head): a quiet start lets z carry
+    # information from the first steps
+    posterior_logvar_init: float = -4.0
 
     # ---- objective (MODEL.md section 3) ---------------------------------------------------------------
     alpha: float = 0.2  # scale of the spread of the component means inside KL_z (1 = plain KL)

@@ -23,9 +23,8 @@ class TrainConfig(JsonConfig):
     bars_per_sample: int = 8  # T: consecutive bars per training window
     batch_size: int = 16  # per process
     max_pitch_shift: int = 5  # pitch-shift augmentation: a random shift in [-s, s] semitones
-    labelled_fraction: float = (
-        0.5  # share of each batch drawn from labelled pieces (when there are both)
-    )
+    # share of each batch drawn from labelled pieces (when there are both)
+    labelled_fraction: float = 0.5
     supervision_rate: float | None = None  # rho: share of training pieces that keep their labels
     #                                        (None = every label the corpus has); the others are
     #                                        used as unlabelled, to reproduce the paper's rho curves
@@ -36,11 +35,9 @@ class TrainConfig(JsonConfig):
     warmup_steps: int = 200
     max_steps: int = 20000  # end of the cosine and of training
     weight_decay: float = 0.01
-    prior_lr_scale: float = (
-        30.0  # learning rate of the mixture priors' means and variances, times lr
-    )
-    #                               (with 1 the component means had barely left their initial
-    #                               places after 370 steps, far from the posteriors)
+    # learning rate of the mixture priors' means and variances, times lr (with 1 the component
+    # means had barely left their initial places after 370 steps, far from the posteriors)
+    prior_lr_scale: float = 30.0
     grad_clip: float = 1.0
     # ---- beta annealing (weight of the KL terms) ------------------------------------------------------------
     beta_start: float = 0.0
@@ -50,9 +47,8 @@ class TrainConfig(JsonConfig):
     epoch_steps: int = 0  # steps between validations; 0 = one pass over the training bars
     val_windows_per_piece: int = 2  # unlabelled validation: the first windows of each piece
     val_max_windows: int = 256  # cap on those (labelled validation clips are always all used)
-    best_emotion_weight: float = (
-        1.0  # best = lowest token loss + w * (2 - arousal acc - valence acc)
-    )
+    # best = lowest token loss + w * (2 - arousal acc - valence acc)
+    best_emotion_weight: float = 1.0
     checkpoint_minutes: float = 10.0  # also save last/ + resume state this often inside an epoch
     log_every: int = 10  # steps between step events
     threads: int = 0  # torch CPU threads (0 = torch's default)

@@ -35,9 +35,8 @@ def synthetic_song(
     scale = MAJOR if valence_high else MINOR
     third = 4 if valence_high else 3
     step = 2 if arousal_high else 8  # sub-beats between melody notes
-    lo, hi = (
-        (90, 120) if arousal_high else (40, 70)
-    )  # velocities vary per note: no piece has its own token
+    # velocities vary per note: no piece has its own token
+    lo, hi = (90, 120) if arousal_high else (40, 70)
     melody, chords = [], []
     degree = int(rng.integers(0, 7))
     for bar in range(n_bars):

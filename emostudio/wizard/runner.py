@@ -82,9 +82,8 @@ class RunProgress:
     # curves: training loss per logged step, validation metrics per epoch
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)  # the weighted total
-    token_losses: list[float] = field(
-        default_factory=list
-    )  # the token term, comparable with validation
+    # the token term, comparable with validation
+    token_losses: list[float] = field(default_factory=list)
     val_steps: list[int] = field(default_factory=list)
     val_token_loss: list[float] = field(default_factory=list)
     val_token_accuracy: list[float] = field(default_factory=list)
