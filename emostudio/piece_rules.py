@@ -16,9 +16,14 @@ from emostudio.midi.song import Song
 UNPITCHED_NOTE = "no pitched notes (drums only): drums carry no key, so valence is not judged"
 
 
+def first_bars(song: Song, n: int) -> Song:
+    """``song`` itself when it has at most ``n`` bars, else its first ``n``."""
+    return song.slice_bars(0, n) if song.n_bars > n else song
+
+
 def heard_part(song: Song) -> Song:
     """The part of ``song`` the engine hears and transfers: its first LONG_PIECE_BARS bars."""
-    return song.slice_bars(0, LONG_PIECE_BARS) if song.n_bars > LONG_PIECE_BARS else song
+    return first_bars(song, LONG_PIECE_BARS)
 
 
 def long_piece_note(name: str, n_bars: int) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 from emostudio.decoding import LONG_PIECE_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.midi import Song, read_midi, write_midi
-from emostudio.piece_rules import heard_part
+from emostudio.piece_rules import first_bars, heard_part
 from emostudio.progress import Progress
 from emostudio.transform import Element
 
@@ -91,13 +91,10 @@ def generate_job(
     """New bars in the target emotion (a point, or one Emotion per bar); returns the last song."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
-        song = None
-        for event in engine.generate(
+        events = engine.generate(
             _target(target), bars=bars, seed=seed, settings=settings, cancel=cancel, form=form
-        ):
-            song = event.song
-            yield Progress("bars", done=event.index + 1, total=event.total, song=song)
-        return song
+        )
+        return (yield from _bar_progress(events))
 
     return job
 
@@ -118,10 +115,8 @@ def transfer_job(
     "edit" or "rewrite"; ``keep``: the names of the elements that stay exactly)."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
-        source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
-        result = None
         events = engine.transfer(
-            source,
+            first_bars(song, max_bars),
             _target(target),
             strength=strength,
             dims=tuple(dims),
@@ -131,10 +126,7 @@ def transfer_job(
             method=method,
             keep=frozenset(Element.parse(name) for name in keep),
         )
-        for event in events:
-            result = event.song
-            yield Progress("bars", done=event.index + 1, total=event.total, song=result)
-        return result
+        return (yield from _bar_progress(events))
 
     return job
 
@@ -151,16 +143,15 @@ def element_job(
     """The first ``max_bars`` bars of ``song`` with the ``donor``'s "rhythm" or "key" latents."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, Song | None]:
-        source = song.slice_bars(0, max_bars) if song.n_bars > max_bars else song
-        giver = donor.slice_bars(0, max_bars) if donor.n_bars > max_bars else donor
-        result = None
         events = engine.transfer_element(
-            source, giver, element, seed=seed, settings=settings, cancel=cancel
+            first_bars(song, max_bars),
+            first_bars(donor, max_bars),
+            element,
+            seed=seed,
+            settings=settings,
+            cancel=cancel,
         )
-        for event in events:
-            result = event.song
-            yield Progress("bars", done=event.index + 1, total=event.total, song=result)
-        return result
+        return (yield from _bar_progress(events))
 
     return job
 
@@ -271,3 +262,12 @@ def is_midi_path(path: str | Path) -> bool:
 
 def _target(target: Target) -> Emotion | list[Emotion]:
     return target if isinstance(target, Emotion) else list(target)
+
+
+def _bar_progress(events) -> Generator[Progress, None, Song | None]:
+    """Each BarEvent as a Progress carrying the song so far; returns the last song (None if none)."""
+    song = None
+    for event in events:
+        song = event.song
+        yield Progress("bars", done=event.index + 1, total=event.total, song=song)
+    return song
