@@ -24,7 +24,7 @@ import argparse
 import itertools
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +39,14 @@ from emostudio.evaluation.fidelity import MEASURES, fidelity
 from emostudio.evaluation.judge import EmotionJudge
 from emostudio.generation import Engine
 from emostudio.generation.edit import (
+    EDIT_RULES,
     EDIT_SCALES,
     KEEP_WEIGHT,
     keep_score,
     scaled,
     target_probability,
 )
-from emostudio.transform import DEFAULT_RULES, transform
+from emostudio.transform import RuleStrengths, transform
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 PLAIN = (1.0, 1.0)
@@ -71,8 +72,10 @@ def collect(
     items: list[Source],
     strengths: tuple[float, ...],
     scales: tuple[tuple[float, float], ...],
+    rules: RuleStrengths = EDIT_RULES,
 ) -> dict[tuple[int, int, float], dict[tuple[float, float], Candidate]]:
-    """(piece, target quadrant, λ) -> {scale: Candidate} with the model's source emotion."""
+    """(piece, target quadrant, λ) -> {scale: Candidate} with the model's source emotion, each
+    candidate ``rules`` scaled."""
     recognised = [r.emotion for r in engine.recognise_many([s.song for s in items])]
     keys, songs, meta = [], [], []
     for i, src in enumerate(items):
@@ -83,7 +86,7 @@ def collect(
             for lam in strengths:
                 for scale in scales:
                     song = transform(
-                        src.song, recognised[i], target, lam, rules=scaled(DEFAULT_RULES, scale)
+                        src.song, recognised[i], target, lam, rules=scaled(rules, scale)
                     )
                     keys.append((i, q, lam, scale))
                     songs.append(song)
@@ -170,6 +173,36 @@ def tune(engine, judge, items) -> None:
     print()
 
 
+def tune_floor(engine, judge, items, floors: tuple[float, ...], what: str) -> None:
+    """At λ = 1, per floor ``min_move``: the edit (shipped scales and weight) and the plain rules
+    with the model's source, on ``items`` (a validation split)."""
+    heard = engine.recognise_many([src.song for src in items])
+    agree = sum(r.quadrant == src.quadrant for r, src in zip(heard, items))
+    sure = np.mean([[abs(r.emotion.valence), abs(r.emotion.arousal)] for r in heard], axis=0)
+    print(
+        f"## The floor at λ = 1 on {len(items)} {what}\n\nThe model and the judge hear the same "
+        f"source quadrant in {agree} of {len(items)}; mean |valence|, |arousal| of the model's "
+        f"source: {sure[0]:.2f}, {sure[1]:.2f}.\n"
+    )
+    print(
+        "| min_move | method | transfers | quadrant | P(target) | contour | pc cosine | "
+        "pc cosine (valence kept) | onsets | note F1 | meets |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    scales = tuple(sorted(set(EDIT_SCALES) | {PLAIN}))
+    for floor in floors:
+        table = collect(engine, judge, items, (1.0,), scales, replace(EDIT_RULES, min_move=floor))
+        for label, subset, w in (("edit", EDIT_SCALES, KEEP_WEIGHT), ("rules", (PLAIN,), 0.0)):
+            s = summarise(items, table, 1.0, subset, w)
+            print(
+                f"| {floor:g} | {label} | {s['n']} | {s['quadrant']:.3f} | {s['p_target']:.3f} | "
+                f"{s['contour']:.3f} | {s['pc_cosine']:.3f} | {s['pc_kept']:.3f} | "
+                f"{s['onset_similarity']:.3f} | {s['note_f1']:.3f} | {'yes' if meets(s) else 'no'} |",
+                flush=True,
+            )
+    print()
+
+
 def judge_baseline(judge, items, lam) -> dict:
     """Plain rules with the judge's verdict as the source (rule_transfer.py's baseline)."""
     songs, targets, rows, kv = [], [], [], []
@@ -197,7 +230,10 @@ def judge_baseline(judge, items, lam) -> dict:
 
 def report(engine, judge, items, what: str = "EMOPIA clips") -> None:
     table = collect(engine, judge, items, STRENGTHS, tuple(sorted(set(EDIT_SCALES) | {PLAIN})))
-    print(f"## Test split: {len(items)} {what}, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}\n")
+    print(
+        f"## Test split: {len(items)} {what}, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}, "
+        f"min_move {EDIT_RULES.min_move:g}\n"
+    )
     heard = engine.recognise_many([src.song for src in items])
     agree = sum(r.quadrant == src.quadrant for r, src in zip(heard, items))
     print(f"The model and the judge hear the same source quadrant in {agree} of {len(items)}.\n")
@@ -257,6 +293,10 @@ def main() -> None:
     p.add_argument(
         "--tune", action="store_true", help="the validation grid instead of the test report"
     )
+    p.add_argument(
+        "--floors",
+        help="with --tune: comma-separated min_move values to compare instead of the scale grid",
+    )
     p.add_argument("--speed", type=int, default=0, help="time N single transfers (test split)")
     p.add_argument("--rolls", type=Path, help="folder for piano rolls of a few test clips")
     p.add_argument("--report", action="store_true", help="the test report (default unless --tune)")
@@ -274,7 +314,10 @@ def main() -> None:
     items = sources(corpus, judge, split, args.pop909, args.bars)[group]
     if args.limit:
         items = items[:: max(1, len(items) // args.limit)][: args.limit]
-    if args.tune:
+    if args.tune and args.floors:
+        floors = tuple(float(x) for x in args.floors.split(","))
+        tune_floor(engine, judge, items, floors, f"{group} validation pieces")
+    elif args.tune:
         tune(engine, judge, items)
     elif args.report or not (args.speed or args.rolls):
         report(engine, judge, items, "POP909 songs" if args.pop909 else "EMOPIA clips")

@@ -27,7 +27,7 @@ exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,6 +42,11 @@ AROUSAL_RULES = ("tempo", "velocity", "articulation", "density")
 #: the candidate edits: (valence scale, arousal scale) of the shipped rule amounts (chosen on
 #: EMOPIA validation); the first is the plain rules
 EDIT_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (1.5, 1.5))
+#: the least move along each moved axis towards the target's side (``RuleStrengths.min_move``):
+#: the edit moves a piece the model already hears on the target's side further there
+EDIT_MIN_MOVE = 0.0
+#: the rules the edit's candidates scale: the shipped rule amounts with the edit's floor
+EDIT_RULES = replace(DEFAULT_RULES, min_move=EDIT_MIN_MOVE)
 #: weight of keeping the piece against the model's probability of the target (EMOPIA validation:
 #: any weight above 0 chose the plain rules' edit more often and judged no better than them)
 KEEP_WEIGHT = 0.0
@@ -50,25 +55,11 @@ METHODS = ("edit", "rewrite")
 
 
 def scaled(rules: RuleStrengths, scale: tuple[float, float]) -> RuleStrengths:
-    """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]``."""
+    """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]`` (the
+    floor ``min_move`` is a move, not an amount: the scaled amounts scale its effect)."""
     valence, arousal = scale
     factors = {**dict.fromkeys(VALENCE_RULES, valence), **dict.fromkeys(AROUSAL_RULES, arousal)}
-    return replace(
-        rules, **{f.name: getattr(rules, f.name) * factors[f.name] for f in fields(rules)}
-    )
-
-
-def aimed_targets(
-    source: Emotion, targets: Sequence[Emotion], dims: Sequence[str]
-) -> list[Emotion]:
-    """The targets with the dimensions not in ``dims`` left at the source's coordinate."""
-    return [
-        Emotion(
-            valence=t.valence if "valence" in dims else source.valence,
-            arousal=t.arousal if "arousal" in dims else source.arousal,
-        )
-        for t in targets
-    ]
+    return replace(rules, **{name: getattr(rules, name) * f for name, f in factors.items()})
 
 
 def edit_per_bar(
@@ -77,9 +68,11 @@ def edit_per_bar(
     targets: Sequence[Emotion],
     strength: float,
     free: frozenset[Element] = ALL_ELEMENTS,
-    rules: RuleStrengths = DEFAULT_RULES,
+    rules: RuleStrengths = EDIT_RULES,
+    dims: Sequence[str] = ("arousal", "valence"),
 ) -> Song:
-    """``transform`` with one target per bar: each run of equal targets edited towards its target.
+    """``transform`` with one target per bar: each run of equal targets edited towards its target
+    along ``dims``.
 
     Notes are taken by the bar they start in (a note starting in the last bar of ``targets`` or
     later follows the last target); the tempo map is each run's own from its first bar on."""
@@ -90,9 +83,9 @@ def edit_per_bar(
         else:
             runs.append((bar, bar + 1, target))
     if len(runs) == 1:
-        return transform(song, source, runs[0][2], strength, free, rules)
+        return transform(song, source, runs[0][2], strength, free, rules, dims)
     runs[-1] = (runs[-1][0], max(runs[-1][1], song.n_bars + 2), runs[-1][2])
-    edited = [transform(song, source, target, strength, free, rules) for _, _, target in runs]
+    edited = [transform(song, source, target, strength, free, rules, dims) for _, _, target in runs]
     if all(e is song for e in edited):
         return song
     tracks = []
@@ -173,12 +166,13 @@ def choose(
 
 __all__ = [
     "AROUSAL_RULES",
+    "EDIT_MIN_MOVE",
+    "EDIT_RULES",
     "EDIT_SCALES",
     "KEEP_WEIGHT",
     "METHODS",
     "VALENCE_RULES",
     "EditChoice",
-    "aimed_targets",
     "choose",
     "edit_per_bar",
     "keep_score",

@@ -25,7 +25,7 @@ from emostudio.generation.decode import template_plan
 from emostudio.generation.edit import METHODS
 from emostudio.generation.latents import check_transfer, targets_per_bar
 from emostudio.midi.song import Song
-from emostudio.transform import ALL_ELEMENTS, DEFAULT_RULES, Element
+from emostudio.transform import ALL_ELEMENTS, Element
 
 if TYPE_CHECKING:
     from emostudio.generation.engine import Engine
@@ -61,16 +61,15 @@ def edited(
     """The edit transfer: recognise, edit, steer; batched."""
     lengths = [check_piece(song) for song in songs]
     sources = [r.emotion for r in engine.recognise_many(songs)]
-    aimed = [
-        edit.aimed_targets(src, targets_per_bar(t, n), dims)
-        for src, t, n in zip(sources, targets, lengths)
-    ]
+    per_bar = [targets_per_bar(t, n) for t, n in zip(targets, lengths)]
     candidates = [
         [
-            edit.edit_per_bar(song, src, aim, strength, free, edit.scaled(DEFAULT_RULES, scale))
+            edit.edit_per_bar(
+                song, src, aim, strength, free, edit.scaled(edit.EDIT_RULES, scale), dims
+            )
             for scale in edit.EDIT_SCALES
         ]
-        for song, src, aim in zip(songs, sources, aimed)
+        for song, src, aim in zip(songs, sources, per_bar)
     ]
     # a piece whose candidates are all one song (nothing free, or nothing to move) needs no steer
     steered = [i for i, c in enumerate(candidates) if len({id(x) for x in c}) > 1]
@@ -79,7 +78,7 @@ def edited(
     out = [c[0] for c in candidates]
     for i in steered:
         recs = [next(recognitions) for _ in edit.EDIT_SCALES]
-        choice = edit.choose(songs[i], candidates[i], edit.EDIT_SCALES, recs, aimed[i], dims)
+        choice = edit.choose(songs[i], candidates[i], edit.EDIT_SCALES, recs, per_bar[i], dims)
         log.debug(
             "edit transfer: scales %s (P %.3f, keep %.3f)",
             choice.scale,

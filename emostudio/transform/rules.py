@@ -24,10 +24,14 @@ density       accompaniment notes doubled an octave below        arousal        
 
 Each rule's amount is ``λ × (its RuleStrengths weight) × move``, where the move along an axis is
 the target's coordinate minus the source's, clipped to [-1, 1] (half the pad's width is a full
-move; the four quadrant points, at ±0.8, are a full move apart). The source's emotion is passed in
-(the engine recognises it). At λ = 0 every amount is zero and the result equals the input; as λ
-grows the changes grow gradually (more scale degrees change mode, more notes are doubled or
-dropped, in nested sets: what changes at a smaller λ also changes at a larger one).
+move; the four quadrant points, at ±0.8, are a full move apart), and at least
+``RuleStrengths.min_move`` towards the target's side of the axis (the sign of its coordinate): with
+a floor, a piece whose source emotion is already on the target's side still moves further there
+("calmer" makes it calmer, whatever the source was recognised as). The source's emotion is passed
+in (the engine recognises it); an axis not in ``dims`` does not move. At λ = 0 every amount is
+zero and the result equals the input; as λ grows the changes grow gradually (more scale degrees
+change mode, more notes are doubled or dropped, in nested sets: what changes at a smaller λ also
+changes at a larger one).
 
 Element locks: only the elements in ``free`` may change; a locked one stays exactly (see
 :mod:`~emostudio.transform.elements`). Drum notes are never pitch-mapped, lengthened or dropped;
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,13 +82,17 @@ class RuleStrengths:
     velocity: float = 60.0  # MIDI velocity units
     articulation: float = 0.2  # relative change of note lengths
     density: float = 0.4  # share of accompaniment notes doubled or dropped
+    min_move: float = 0.0  # the least move towards the target's side of each moved axis
 
 
 DEFAULT_RULES = RuleStrengths()
 
 
-def _move(source: float, target: float) -> float:
-    return float(np.clip(target - source, -1.0, 1.0))
+def _move(source: float, target: float, floor: float) -> float:
+    """``target - source`` clipped to [-1, 1], and at least ``floor`` towards the target's side."""
+    move = float(np.clip(target - source, -1.0, 1.0))
+    side = float(np.sign(target))
+    return side * max(side * move, floor) if side and floor > 0.0 else move
 
 
 def _round_half_up(x: float) -> int:
@@ -148,9 +157,19 @@ class _Amounts:
     density: float  # signed share: > 0 doublings, < 0 drops
 
 
-def _amounts(source: Emotion, target: Emotion, strength: float, rules: RuleStrengths) -> _Amounts:
-    dv = strength * _move(source.valence, target.valence)
-    da = strength * _move(source.arousal, target.arousal)
+def _amounts(
+    source: Emotion, target: Emotion, strength: float, rules: RuleStrengths, dims: Collection[str]
+) -> _Amounts:
+    dv = (
+        strength * _move(source.valence, target.valence, rules.min_move)
+        if "valence" in dims
+        else 0.0
+    )
+    da = (
+        strength * _move(source.arousal, target.arousal, rules.min_move)
+        if "arousal" in dims
+        else 0.0
+    )
     tempo = rules.tempo * da
     return _Amounts(
         mode=float(np.clip(rules.mode * dv, -1.0, 1.0)),
@@ -169,14 +188,16 @@ def transform(
     strength: float,
     free: frozenset[Element] = ALL_ELEMENTS,
     rules: RuleStrengths = DEFAULT_RULES,
+    dims: Collection[str] = ("arousal", "valence"),
 ) -> Song:
     """``song`` moved from the ``source`` emotion towards ``target`` by ``strength`` λ in [0, 1].
 
-    Only the elements in ``free`` change. λ = 0 (or nothing free) returns a song equal to the input."""
+    Only the elements in ``free`` change, and only the axes in ``dims`` ("arousal", "valence")
+    move. λ = 0 (or nothing free) returns a song equal to the input."""
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     free = frozenset(free)
-    amounts = _amounts(source, target, strength, rules)
+    amounts = _amounts(source, target, strength, rules, dims)
     voices = split_voices(song)
     phase = beat_phase(song) if amounts.density < 0 else 0
     n_bars = max(1, song.n_bars)
