@@ -122,8 +122,9 @@ def test_edit_follows_an_emotion_curve_bar_by_bar(engine):
     song = piece()
     heard = engine.recognise(song).emotion
     far = Emotion(valence=-0.8 if heard.valence >= 0 else 0.8, arousal=heard.arousal)
-    curve = [heard, heard, far, far]
-    result = list(engine.transfer(song, curve, 1.0))[-1].song
+    result = list(engine.transfer(song, [heard, heard, far, far], 1.0))[-1].song
+    to_heard = list(engine.transfer(song, heard, 1.0))[-1].song
+    to_far = list(engine.transfer(song, far, 1.0))[-1].song
 
     def bars(s: Song, first: int, last: int) -> set[tuple[int, int, int]]:
         return {
@@ -133,8 +134,22 @@ def test_edit_follows_an_emotion_curve_bar_by_bar(engine):
             if first * TICKS_PER_BAR <= n.start < last * TICKS_PER_BAR
         }
 
-    assert bars(result, 0, 2) == bars(song, 0, 2)  # no move asked for the first two bars
-    assert bars(result, 2, 4) != bars(song, 2, 4)
+    # each run of bars is its own target's edit
+    assert bars(result, 0, 2) == bars(to_heard, 0, 2) != bars(to_far, 0, 2)
+    assert bars(result, 2, 4) == bars(to_far, 2, 4) != bars(to_heard, 2, 4)
+
+
+def test_edit_moves_a_piece_the_model_already_hears_in_the_target_quadrant(engine):
+    """The floor: asking for the quadrant the model hears still moves the piece further there."""
+    song = piece()
+    heard = engine.recognise(song).emotion
+    side = 1 if heard.arousal >= 0 else -1
+    same = Emotion(valence=0.8 if heard.valence >= 0 else -0.8, arousal=0.8 * side)
+    result = list(engine.transfer(song, same, 1.0))[-1].song
+    before = [n.velocity for t in song.tracks for n in t.notes]
+    after = [n.velocity for t in result.tracks for n in t.notes]
+    # at least min_move (0.625) of the velocity rule's 60 units, towards the target's side
+    assert side * (sum(after) / len(after) - sum(before) / len(before)) >= 30
 
 
 # ---- element locks through the engine ----------------------------------------------------------

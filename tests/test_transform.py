@@ -122,6 +122,67 @@ def test_strength_outside_zero_to_one_is_refused():
         transform(melody_piece(), HAPPY, SAD, 1.5)
 
 
+# ---- the floor on each axis's move ---------------------------------------------------------------------
+FLOOR = RuleStrengths(min_move=0.625)
+
+
+def test_the_floor_moves_an_axis_the_source_already_matches():
+    song = melody_piece()
+    # calm to sad: both low arousal, so without a floor arousal does not move
+    plain = transform(song, CALM, SAD, 1.0, free=ALL_ELEMENTS - {Element.MELODY})
+    floored = transform(song, CALM, SAD, 1.0, free=ALL_ELEMENTS - {Element.MELODY}, rules=FLOOR)
+    assert [n.velocity for n in plain.tracks[0].notes] == [n.velocity for n in song.tracks[0].notes]
+    assert all(
+        a.velocity < b.velocity for a, b in zip(floored.tracks[0].notes, plain.tracks[0].notes)
+    )
+    assert all(  # legato, up to the next onset (the last note has none)
+        a.end - a.start > b.end - b.start
+        for a, b in zip(floored.tracks[0].notes[:-1], plain.tracks[0].notes[:-1])
+    )
+    assert floored.tempos[0].bpm < plain.tempos[0].bpm == song.tempos[0].bpm
+
+
+def test_the_floor_goes_towards_the_targets_side_even_from_beyond_it():
+    song = melody_piece()
+    very_sad = Emotion(valence=-1.0, arousal=-1.0)  # past SAD (-0.8): the plain move is upwards
+    plain = transform(song, very_sad, SAD, 1.0)
+    floored = transform(song, very_sad, SAD, 1.0, rules=FLOOR)
+    velocity = song.tracks[0].notes[0].velocity
+    assert plain.tracks[0].notes[0].velocity > velocity > floored.tracks[0].notes[0].velocity
+
+
+def test_the_floor_leaves_a_full_move_as_it_is():
+    song = melody_piece()
+    assert transform(song, HAPPY, SAD, 1.0, rules=FLOOR) == transform(song, HAPPY, SAD, 1.0)
+
+
+def test_an_axis_not_in_dims_does_not_move_even_with_a_floor():
+    song = melody_piece()
+    result = transform(song, CALM, SAD, 1.0, rules=FLOOR, dims=("arousal",))
+    assert pitches(result) == pitches(song)  # no mode change, no register: valence stays
+    assert result.tracks[0].notes[0].velocity < song.tracks[0].notes[0].velocity
+    assert transform(song, CALM, SAD, 1.0, rules=FLOOR, dims=()) == song
+
+
+@settings(max_examples=40)
+@given(
+    grid_songs(),
+    emotions,
+    emotions,
+    st.sampled_from([("arousal", "valence"), ("arousal",), ("valence",)]),
+)
+def test_with_a_floor_strength_zero_is_the_identity_and_locks_hold(song, source, target, dims):
+    assert transform(song, source, target, 0.0, rules=FLOOR, dims=dims) == song
+    free = ALL_ELEMENTS - {Element.RHYTHM, Element.DYNAMICS, Element.TEMPO}
+    result = transform(song, source, target, 1.0, free=free, rules=FLOOR, dims=dims)
+    assert result.tempos == song.tempos
+    for before, after in zip(song.tracks, result.tracks):
+        assert {(n.start, n.end) for n in after.notes} == {(n.start, n.end) for n in before.notes}
+        assert {(n.start, n.velocity) for n in after.notes} == {
+            (n.start, n.velocity) for n in before.notes
+        }
+
+
 # ---- mode change ---------------------------------------------------------------------------------------
 PITCH_ONLY = frozenset({Element.MELODY, Element.ACCOMPANIMENT})
 NO_REGISTER = RuleStrengths(register=0.0)
