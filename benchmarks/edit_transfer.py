@@ -13,7 +13,10 @@ recognised by the model in batches, judged and measured once; each setting's cho
 off those tables.
 
 ``--tune``: on the validation split at λ = 1, every subset (with scale 1) of the scale grid and
-every ``w``; the table sorted by judged target quadrant. Without it: the test split, per λ, the
+every ``w``; the table sorted by judged target quadrant. ``--tune --floors 0,0.5,...``: instead,
+per floor ``RuleStrengths.min_move``, the edit (shipped scales and weight) and its first
+candidate alone. ``--pop909 N``: the first N POP909 songs of the split instead of EMOPIA's clips
+(validation with ``--tune``, test otherwise). Without it: the test split, per λ, the
 shipped setting (``EDIT_SCALES``, ``KEEP_WEIGHT``) beside the plain rules with the judge's verdict
 as the source (rule_transfer.py's baseline) and with the model's (scale 1 alone).
 """
