@@ -12,7 +12,8 @@ Modules, in the order data passes through them:
 - ``decode``    the batched bar-by-bar decoder (its only contact with the model: ``ModelSteps``,
   the model's ``decoder_start`` / ``decoder_step`` / ``decoder_next_bar``) and the template plan
 - ``edit``      the shipped transfer method: the rules of :mod:`emostudio.transform` edit the
-  piece's notes, the model recognises the source and chooses among candidate edits
+  piece's notes, the model recognises the source (and chooses among candidate edits when there
+  are several)
 - ``form``      a piece's form over phrases and the latents laid out by it; ``splice`` new bars
   put into a piece
 - ``batches``   the one batched decoding path (a ``Batch`` decoded bar by bar into songs) and

@@ -1,7 +1,8 @@
 """Moving a piece: the transfer methods (edit, rewrite) and element transfer from a donor.
 
 - **edit** (the shipped method): the rules of :mod:`emostudio.transform` edit the piece's own
-  notes at :data:`~emostudio.generation.edit.EDIT_SCALES`, and the model, recognising each
+  notes with :data:`~emostudio.generation.edit.EDIT_RULES` from the model's recognition of the
+  source; with several :data:`~emostudio.generation.edit.EDIT_SCALES` the model, recognising each
   candidate, chooses (:mod:`emostudio.generation.edit` is its core); batched over pieces.
 - **rewrite**: the piece's posterior means moved towards the target
   (:func:`~emostudio.generation.latents.moved_latents`), decoded with the piece as template.
