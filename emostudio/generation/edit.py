@@ -22,8 +22,8 @@ density) instead of re-writing them from the latents. The model:
 
 The floor and the scales were chosen on EMOPIA's validation clips and POP909's validation songs
 together (benchmarks/edit_transfer.py ``--tune --floors``, results in
-benchmarks/results/edit_transfer.md): with any floor of 0.5 or more, the plain rules alone judged
-as well as or better than the steered edit on both, so one candidate is shipped (the source is
+benchmarks/results/edit_transfer.md): at the floors 0.5 to 0.75 the plain rules alone judged
+better than the steered edit on both, so one candidate is shipped (the source is
 the only recognition) with the floor 0.625, the one keeping most of the piece among the settings
 within 0.015 of the best mean of the two validation rates. λ scales the floor as it scales every
 rule amount, so λ = 0 returns the input itself (nothing is moved or recognised). An emotion curve
