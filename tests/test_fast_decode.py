@@ -99,7 +99,7 @@ def test_the_fast_state_lives_on_the_models_device():
     state = fast.start(2)
     tensors = [*state.keys, *state.values, state.bias, fast.embed, fast.head]
     assert {t.device for t in tensors} == {torch.device("cpu")}
-    assert state.keys[0].shape == (2, config.n_heads, 2 * config.bar_len, 32 // config.n_heads)
+    assert state.keys[0].shape == (2, config.n_heads, 32 // config.n_heads, 2 * config.bar_len)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

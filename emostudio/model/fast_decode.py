@@ -40,7 +40,9 @@ from emostudio.model.layers import NOT_PITCHED
 class FastState:
     """Decoding state of a batch of pieces: this bar's cache plus the previous bar's (memory)."""
 
-    keys: list[torch.Tensor]  # per layer [B, H, 2L, hd] rotated keys: memory, then this bar
+    keys: list[torch.Tensor]  # per layer [B, H, hd, 2L] rotated keys, transposed (one query's
+    # scores read them as a matrix whose rows are contiguous: 2x faster at batch 4): memory, then
+    # this bar
     values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
     bias: torch.Tensor  # [B, H, 2L] additive key mask: -inf for a PAD key, else 0 (slots past
     # those written are never read)
@@ -132,7 +134,7 @@ class FastDecoder:
         n, h, hd, length = self.n_layers, self.n_heads, self.head_dim, self.bar_len
         dev = self.device
         return FastState(
-            keys=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
+            keys=[torch.zeros(batch, h, hd, 2 * length, device=dev) for _ in range(n)],
             values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
             bias=torch.zeros(batch, h, 2 * length, device=dev),  # no memory yet: all open
         )
@@ -200,12 +202,12 @@ class FastDecoder:
             qkv = torch.mm(y, layer.qkv)  # [B, 3d]: q, k, v
             qk = torch.view_as_complex(qkv.narrow(1, 0, 2 * d).view(b, d, 2)) * rotor
             q, k = torch.view_as_real(qk).view(b, 2, h, hd).unbind(1)  # [B, H, hd] each
-            keys.select(2, s0).copy_(k)
+            keys.select(3, s0).copy_(k)
             values.select(2, s0).copy_(qkv.narrow(1, 2 * d, d).view(b, h, hd))
             scores = torch.baddbmm(
                 mask,
                 q.reshape(bh, 1, hd),
-                keys.view(bh, -1, hd).narrow(1, 0, s1).mT,
+                keys.view(bh, hd, -1).narrow(2, 0, s1),
                 alpha=self.scale,
             )  # [B * H, 1, s1]
             att = torch.bmm(scores.softmax(-1), values.view(bh, -1, hd).narrow(1, 0, s1))
@@ -233,10 +235,10 @@ class FastDecoder:
             qk = torch.view_as_complex(qkv[..., : 2 * d].unflatten(-1, (2 * h, hd // 2, 2)))
             qk = torch.view_as_real(qk * rotor[:, None]).flatten(-2)  # [B, n, 2H, hd]
             q = qk[:, :, :h].transpose(1, 2)  # [B, H, n, hd]
-            state.keys[i][:, :, s0:s1] = qk[:, :, h:].transpose(1, 2)
+            state.keys[i][..., s0:s1] = qk[:, :, h:].permute(0, 2, 3, 1)
             state.values[i][:, :, s0:s1] = qkv[..., 2 * d :].unflatten(-1, (h, hd)).transpose(1, 2)
             att = F.scaled_dot_product_attention(
-                q, state.keys[i][:, :, :s1], state.values[i][:, :, :s1], attn_mask=mask
+                q, state.keys[i][..., :s1].mT, state.values[i][:, :, :s1], attn_mask=mask
             )  # [B, H, n, hd]
             x = torch.addmm(x, att.transpose(1, 2).reshape(b * n, d), layer.proj)
             y = torch.layer_norm(x, (d,), *layer.ln2, layer.eps2)
@@ -253,8 +255,9 @@ class FastDecoder:
         m, lo = state.length, state.mem_len
         back = self.rotor[self.bar_len].conj()  # [hd/2]: rotate by -L
         for keys, values in zip(state.keys, state.values):
-            bar_keys = torch.view_as_complex(keys[:, :, lo : lo + m].unflatten(-1, (-1, 2)))
-            keys[:, :, :m] = torch.view_as_real(bar_keys * back).flatten(-2)  # a new tensor
+            bar_keys = keys[..., lo : lo + m].mT.contiguous()  # [B, H, m, hd]
+            bar_keys = torch.view_as_complex(bar_keys.unflatten(-1, (-1, 2)))
+            keys[..., :m] = torch.view_as_real(bar_keys * back).flatten(-2).mT  # a new tensor
             values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
         state.bias[:, :, :m] = state.bias[:, :, lo : lo + m].clone()  # the bar's PAD stays hidden
         state.bias[:, :, m:] = 0.0  # the new bar's slots: open (attention reads those written)
