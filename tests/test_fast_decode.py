@@ -99,7 +99,7 @@ def test_the_fast_state_lives_on_the_models_device():
     state = fast.start(2)
     tensors = [*state.keys, *state.values, state.bias, fast.embed, fast.head]
     assert {t.device for t in tensors} == {torch.device("cpu")}
-    assert state.keys[0].shape == (2, config.n_heads, 2 * config.bar_len, 32 // config.n_heads)
+    assert state.keys[0].shape == (2, config.n_heads, 32 // config.n_heads, 2 * config.bar_len)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -113,3 +113,16 @@ def test_fast_step_on_cuda_equals_the_reference_step_on_cpu():
     _, fast = both_decodes(model.cuda(), tokens.cuda(), z.cuda(), [(0, 1), (1, config.bar_len)])
     real = tokens != 0
     assert torch.allclose(reference[real], fast.cpu()[real], atol=1e-3)
+
+
+def test_fast_step_gives_the_columns_asked_for():
+    torch.manual_seed(0)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    fast = FastDecoder(CDGMVAE(config).eval())
+    z = torch.randn(2, config.latent)
+    tokens = torch.tensor([[2], [2]])
+    with torch.inference_mode():
+        whole, _ = fast.step(tokens, z, fast.start(2))
+        part, _ = fast.step(tokens, z, fast.start(2), columns=(40, 90))
+    assert part.shape == (2, 1, 50)
+    assert torch.allclose(part, whole[..., 40:90], atol=1e-6)

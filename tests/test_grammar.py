@@ -75,3 +75,34 @@ def test_one_illegal_token_is_skipped_and_changes_nothing(ids, data):
     result = TOKENIZER.decode(np.array([*ids[:at], token, *ids[at:]]))
     assert result.n_skipped == 1, result.reasons
     assert result.song == clean.song
+
+
+@settings(max_examples=60)
+@given(st.integers(0, 10_000))
+def test_choices_are_the_columns_that_hold_every_allowed_token(seed):
+    """BarGrammar.choices: a run of ids [lo, hi) holding every row's allowed tokens, and the same
+    mask there as allowed(); after a Pitch only that family's velocities are looked at."""
+    rng = np.random.default_rng(seed)
+    grammar = BarGrammar(VOCAB, 40)
+    state = grammar.start(3)
+    for _ in range(int(rng.integers(0, 12))):
+        masks = grammar.allowed(state)
+        picks = [int(rng.choice(np.flatnonzero(m.numpy()))) for m in masks]
+        grammar.advance(state, picks)
+    allowed = grammar.allowed(state)
+    mask, lo, hi = grammar.choices(state)
+    assert torch.equal(mask, allowed[:, lo:hi])
+    assert not allowed[:, :lo].any() and not allowed[:, hi:].any()
+    assert mask[:, 0].any() and mask[:, -1].any()  # the narrowest such run
+
+
+def test_after_a_pitch_only_its_familys_velocities_are_choices():
+    grammar = BarGrammar(VOCAB, 40)
+    state = grammar.start(1)
+    for kind in (TokenKind.TEMPO, TokenKind.BEAT, TokenKind.PITCH):
+        token = int(torch.nonzero(grammar.allowed(state)[0]).flatten()[-1])
+        assert KINDS[token] == kind
+        grammar.advance(state, [token])
+    _, lo, hi = grammar.choices(state)
+    assert {KINDS[t] for t in range(lo, hi)} == {TokenKind.VELOCITY}
+    assert hi - lo < VOCAB.size // 10

@@ -33,3 +33,24 @@ def test_sampling_draws_what_multinomial_draws(temperature, top_p):
     assert torch.equal(drawn, expected)
     assert allowed.gather(1, drawn.T).all()
     assert len(set(drawn[:, 0].tolist())) > 1  # it does draw, not just take the best
+
+
+@pytest.mark.parametrize("temperature, top_p", [(1.0, 0.95), (1.0, 1.0), (0.8, 0.9)])
+@pytest.mark.parametrize("lo, hi", [(40, 72), (10, 290), (0, 300), (100, 116)])
+def test_sampling_columns_of_the_vocabulary_draws_what_the_whole_vocabulary_draws(
+    temperature, top_p, lo, hi
+):
+    """The decoder computes only the columns the grammar allows: the same tokens come out."""
+    torch.manual_seed(1)
+    logits = torch.randn(3, 300)
+    allowed = torch.zeros(3, 300, dtype=torch.bool)
+    allowed[:, lo:hi] = torch.rand(3, hi - lo) > 0.3
+    allowed[:, lo] = True
+    whole, part = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    for _ in range(200):
+        expected = sample_next(logits, allowed, temperature, top_p, whole)
+        drawn = sample_next(
+            logits[:, lo:hi], allowed[:, lo:hi], temperature, top_p, part, first=lo, vocab_size=300
+        )
+        assert torch.equal(drawn, expected)
+    assert torch.equal(whole.get_state(), part.get_state())  # as many random numbers used

@@ -32,8 +32,14 @@ class DecodeSteps(Protocol):
     def start(self, batch: int) -> Any: ...
 
     def step(
-        self, tokens: torch.Tensor, z_bar: torch.Tensor, state: Any
-    ) -> tuple[torch.Tensor, Any]: ...
+        self,
+        tokens: torch.Tensor,
+        z_bar: torch.Tensor,
+        state: Any,
+        columns: tuple[int, int] | None = None,
+    ) -> tuple[torch.Tensor, Any]:
+        """logits [B, n, V] (or of token ids ``columns[0] .. columns[1] - 1`` only), state."""
+        ...
 
     def next_bar(self, state: Any) -> Any: ...
 
@@ -43,8 +49,18 @@ class ModelSteps:
 
     def __init__(self, model: CDGMVAE) -> None:
         self.start = model.decoder_start
-        self.step = model.decoder_step
         self.next_bar = model.decoder_next_bar
+        self._step = model.decoder_step
+
+    def step(
+        self,
+        tokens: torch.Tensor,
+        z_bar: torch.Tensor,
+        state: Any,
+        columns: tuple[int, int] | None = None,
+    ) -> tuple[torch.Tensor, Any]:
+        logits, state = self._step(tokens, z_bar, state)
+        return (logits if columns is None else logits[..., columns[0] : columns[1]]), state
 
 
 @dataclass(frozen=True)
@@ -200,8 +216,11 @@ def _sampled_bar(
     while True:
         if cancel is not None and cancel.is_set():
             return None, state
-        logits, state = steps.step(feed, z_bar, state)
-        sampled = sample_next(logits[:, -1], grammar.allowed(g), temperature, top_p, generator)
+        allowed, lo, hi = grammar.choices(g)  # the logits of these columns only
+        logits, state = steps.step(feed, z_bar, state, (lo, hi))
+        sampled = sample_next(
+            logits.select(1, -1), allowed, temperature, top_p, generator, lo, grammar.vocab.size
+        )
         if teach:
             for i, f in teach:
                 k = len(rows[i])

@@ -90,7 +90,8 @@ class BarGrammar:
         self._velocity = [(kinds == TokenKind.VELOCITY) & (fams == f) for f in range(N_FAMILIES)]
         self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
         self._beat = kinds == TokenKind.BEAT
-        self._cache: dict[Situation | str, torch.Tensor] = {}
+        # each situation's mask and the run of ids that holds its allowed tokens
+        self._cache: dict[Situation | str, tuple[torch.Tensor, int, int]] = {}
 
     def start(
         self,
@@ -115,8 +116,21 @@ class BarGrammar:
 
     def allowed(self, s: GrammarState) -> torch.Tensor:
         """bool[B, V]: the tokens each row may take next (a finished row: only PAD)."""
-        rows = [self._mask(self._situation(s, i)) for i in range(len(s.kind))]
+        rows = [self._entry(self._situation(s, i))[0] for i in range(len(s.kind))]
         return rows[0][None] if len(rows) == 1 else torch.stack(rows)
+
+    def choices(self, s: GrammarState) -> tuple[torch.Tensor, int, int]:
+        """(mask, lo, hi): the columns ``lo .. hi - 1`` of :meth:`allowed` that hold every row's
+        allowed tokens (bool[B, hi - lo]). The vocabulary groups each kind (and each family's
+        velocities and durations) in one run of ids, so after a ``Pitch`` only a family's 32
+        velocities are looked at, after a ``Velocity`` its 16 durations: the decoder computes the
+        logits of those columns only."""
+        entries = [self._entry(self._situation(s, i)) for i in range(len(s.kind))]
+        if len(entries) == 1:
+            mask, lo, hi = entries[0]
+            return mask[None, lo:hi], lo, hi
+        lo, hi = min(e[1] for e in entries), max(e[2] for e in entries)
+        return torch.stack([mask[lo:hi] for mask, _, _ in entries]), lo, hi
 
     def advance(self, s: GrammarState, tokens: Sequence[int]) -> None:
         """Take one token per row; ``Bar`` ends a row's bar; finished rows ignore theirs."""
@@ -154,12 +168,14 @@ class BarGrammar:
             kind, families=s.families[i], pos=s.pos[i], room_note=room_note, room_beat=room_beat
         )
 
-    def _mask(self, key: Situation | str) -> torch.Tensor:
-        mask = self._cache.get(key)
-        if mask is None:
-            mask = torch.as_tensor(self._build(key), device=self.device)
-            self._cache[key] = mask
-        return mask
+    def _entry(self, key: Situation | str) -> tuple[torch.Tensor, int, int]:
+        entry = self._cache.get(key)
+        if entry is None:
+            mask = self._build(key)
+            ids = np.flatnonzero(mask)
+            entry = (torch.as_tensor(mask, device=self.device), int(ids[0]), int(ids[-1]) + 1)
+            self._cache[key] = entry
+        return entry
 
     def _build(self, key: Situation | str) -> np.ndarray:
         m = np.zeros(self.vocab.size, dtype=bool)

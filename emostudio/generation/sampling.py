@@ -24,29 +24,48 @@ def sample_next(
     temperature: float,
     top_p: float,
     generator: torch.Generator | None = None,
+    first: int = 0,
+    vocab_size: int | None = None,
 ) -> torch.Tensor:
-    """logits [B, V], allowed bool[B, V] (at least one True per row) -> token ids long[B].
+    """logits [B, k], allowed bool[B, k] (at least one True per row) -> token ids long[B].
 
     Disallowed tokens get probability 0; then, among the :data:`TOP_K` most probable tokens, the
     smallest set whose mass reaches ``top_p`` is kept (always at least the best one) and sampled
-    from. ``top_p = 1`` samples from the whole allowed distribution."""
-    logits = torch.where(allowed, logits.float(), _MINUS_INF)
+    from. ``top_p = 1`` samples from the whole allowed distribution.
+
+    The columns may be a slice of the vocabulary: tokens ``first .. first + k - 1`` of a vocabulary
+    of ``vocab_size`` (default ``k``) tokens, every allowed token among them. The draw is then the
+    one the whole vocabulary's logits would give (the same random numbers at the same places), so
+    a decoder that computes only the columns the grammar allows samples the same tokens."""
+    k = logits.shape[-1]
+    vocab_size = k if vocab_size is None else vocab_size
+    logits = torch.where(allowed, logits.float(), _MINUS_INF)  # a new tensor: changed in place
     if temperature != 1.0:
-        logits = logits / temperature
-    probs = torch.softmax(logits, dim=-1)  # [B, V]
+        logits.div_(temperature)
+    probs = torch.softmax(logits, dim=-1)  # [B, k]
     if top_p >= 1.0:
-        return _draw(probs, generator)
-    top, order = torch.topk(probs, min(TOP_K, probs.shape[-1]), dim=-1)  # [B, k], sorted
-    mass_before = torch.cumsum(top, dim=-1) - top
-    top = top.masked_fill(mass_before >= top_p, 0.0)
-    return order.gather(-1, _draw(top, generator)[:, None]).squeeze(-1)
+        drawn = _draw(probs, generator, first, vocab_size)
+    else:
+        top, order = torch.topk(probs, min(TOP_K, k), dim=-1)  # [B, <= TOP_K], sorted
+        mass_before = torch.cumsum(top, dim=-1).sub_(top)
+        top.masked_fill_(mass_before >= top_p, 0.0)
+        # the whole vocabulary's top TOP_K: these, then tokens of probability 0 (never drawn)
+        drawn = order.gather(-1, _draw(top, generator, 0, min(TOP_K, vocab_size)).unsqueeze(1))
+        drawn = drawn.squeeze(1)
+    return drawn.add_(first) if first else drawn
 
 
-def _draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One index per row of weights [B, k] (>= 0, not all 0), drawn in proportion to them.
+def _draw(
+    weights: torch.Tensor, generator: torch.Generator | None, first: int, width: int
+) -> torch.Tensor:
+    """One index per row of weights [B, k] (>= 0, not all 0; overwritten), drawn in proportion
+    to them.
 
     What ``torch.multinomial(weights, 1)`` computes (the same draws for the same generator: it
     takes the argmax of weights / Exp(1) noise), without its validity checks, which cost more than
-    the draw for one token."""
-    noise = torch.empty_like(weights).exponential_(1, generator=generator)
-    return (weights / noise).argmax(dim=-1)
+    the draw for one token. ``weights`` are columns ``first .. first + k - 1`` of rows ``width``
+    wide (the others of weight 0): the noise is drawn for whole rows, so the draw is the wide
+    rows' draw."""
+    b, k = weights.shape
+    noise = weights.new_empty(b, width).exponential_(1, generator=generator)
+    return weights.div_(noise if k == width else noise.narrow(1, first, k)).argmax(dim=-1)
