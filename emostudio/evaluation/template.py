@@ -168,7 +168,8 @@ def fidelity(r: EvaluationResults, fig: Fig) -> list[str]:
     lines = [
         f"{fd.n_pieces} test clips, each to the three quadrants other than its own, at each λ, by "
         "each method: **edit** (shipped: the rules edit the piece's notes, the model recognises the "
-        "source and steers the edit), **rules** (the plain rules, the model's recognition as the "
+        "source and every moved axis moves at least a floor towards the target), **rules** (the plain "
+        "rules, the model's recognition as the "
         "source: the baseline) and **rewrite** (the moved latents decoded with the clip as "
         "template). Judged by the reference judge; fidelity per bar against the source, averaged "
         "(pc cosine, valence kept: over the targets with the source's valence).",

@@ -1,4 +1,4 @@
-"""Transfer by editing: the rule transformation of the user's own notes, steered by the model.
+"""Transfer by editing: the rule transformation of the user's own notes, sized by the model.
 
 The shipped transfer (``Engine.transfer(method="edit")``) keeps the piece: it edits the source's
 notes with the rules of :mod:`emostudio.transform` (mode, register, tempo, velocity, articulation,

@@ -218,8 +218,8 @@ class Engine:
     ) -> Iterator[BarEvent]:
         """Move ``song`` towards ``target``; :class:`BarEvent` s ending with the whole result.
 
-        ``method``: "edit" (the shipped one: the rules edit the piece's own notes, steered by the
-        model, :mod:`emostudio.generation.edit`; the whole result is made at once, then handed out
+        ``method``: "edit" (the shipped one: the rules edit the piece's own notes from the
+        model's hearing of it, :mod:`emostudio.generation.edit`; the whole result is made at once, then handed out
         bar by bar, the last event's song being the result) or "rewrite" (the moved latents decoded
         with the song as template, bar by bar). ``keep``: the elements that
         stay exactly (edit only; a rewrite keeps the tempo map and nothing else). ``strength`` 0

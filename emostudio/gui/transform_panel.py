@@ -2,7 +2,7 @@
 temperature, seed, actions.
 
 λ's left end is the input itself (every method returns it unchanged at 0). The method is "edit"
-(the piece's own notes edited, steered by the model: the default) or "rewrite" (re-written from its
+(the piece's own notes edited from the model's hearing of it: the default) or "rewrite" (re-written from its
 moved latents); the Keep group's ticked elements stay exactly (edit only: a rewrite keeps the tempo
 map and nothing else, so the group is disabled for it).
 
@@ -123,7 +123,7 @@ class TransformPanel(QWidget):
             self.method_box.addItem(label, key)
         self.method_box.setToolTip(
             "Edit: the piece's own notes change (mode, register, tempo, dynamics, articulation, "
-            "density), steered by the model. Re-write: the model writes the piece again from its "
+            "density), as far as the model hears the piece from the target. Re-write: the model writes the piece again from its "
             "moved latents."
         )
         self.method_box.setAccessibleName("Transfer method")
