@@ -330,7 +330,7 @@ def main() -> None:
         "decoder step (FastDecoder.step)": ("fast_decode.py", "step"),
         "bar memory (FastDecoder.next_bar)": ("fast_decode.py", "next_bar"),
         "sampling (mask, softmax, top-p, draw)": ("sampling.py", "sample_next"),
-        "grammar masks": ("grammar.py", "allowed"),
+        "grammar masks (the allowed columns)": ("grammar.py", "choices"),
         "grammar state": ("grammar.py", "advance"),
         "decode each new bar's tokens (SongBuilder.add)": ("window.py", "add"),
         "the song so far for each BarEvent (SongBuilder.song)": ("window.py", "song"),
