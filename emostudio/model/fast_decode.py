@@ -154,17 +154,7 @@ class FastDecoder:
         start = state.length
         if start + n > self.bar_len:
             raise ValueError(f"a bar holds at most {self.bar_len} tokens (got {start + n})")
-        if state.cond_of is not z_bar:
-            # the residual stream gets the next layer's latent with the MLP's output bias
-            cond = torch.addmm(self.z_b, z_bar, self.z_w).view(b, self.n_layers, self.d)
-            after = [layer.down_b for layer in self.layers]
-            state.cond = torch.stack(
-                [cond[:, 0]]
-                + [cond[:, i + 1] + after[i] for i in range(self.n_layers - 1)]
-                + [after[-1].expand(b, -1)]
-            )  # [N + 1, B, d]
-            state.cond_rows = state.cond.unbind(0)
-            state.cond_of = z_bar
+        self.condition(z_bar, state)
         s0 = state.mem_len + start
         s1 = s0 + n
         # the bar's slots are open (bias 0) from its start, so every query sees itself (a PAD
@@ -182,6 +172,23 @@ class FastDecoder:
         )
         logits = torch.mm(torch.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), head)
         return logits.view(b, n, -1), state
+
+    def condition(self, z_bar: torch.Tensor, state: FastState) -> None:
+        """``state.cond`` for the bar's latent z_bar [B, l] (once per bar): what is added to the
+        residual stream before the first layer and after each (the next layer's latent projection
+        with the MLP's output bias)."""
+        if state.cond_of is z_bar:
+            return
+        b = z_bar.shape[0]
+        cond = torch.addmm(self.z_b, z_bar, self.z_w).view(b, self.n_layers, self.d)
+        after = [layer.down_b for layer in self.layers]
+        state.cond = torch.stack(
+            [cond[:, 0]]
+            + [cond[:, i + 1] + after[i] for i in range(self.n_layers - 1)]
+            + [after[-1].expand(b, -1)]
+        )  # [N + 1, B, d]
+        state.cond_rows = state.cond.unbind(0)
+        state.cond_of = z_bar
 
     def _one_token(self, tokens: torch.Tensor, state: FastState, s0: int) -> torch.Tensor:
         """The layers for one new token per row (the generation loop); -> x [B, d].
