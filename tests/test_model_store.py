@@ -73,6 +73,23 @@ def test_save_load_identical_outputs(tmp_path):
     assert not list(tmp_path.glob(".m.tmp-*"))  # the temporary folder is gone
 
 
+def test_loading_leaves_weight_initialisation_as_it_was(tmp_path):
+    """Loading builds the model without drawing random weights (the file replaces them): every
+    parameter is the file's, trainable, and a model built afterwards is initialised as usual."""
+    model = tiny_model().eval()
+    folder = save_model(model, TokenizerConfig(), tmp_path / "m", card_text="# card\n")
+    loaded, _ = load_model(folder, "cpu")
+    saved = load_file(folder / "model.safetensors")
+    for name, tensor in loaded.state_dict().items():
+        assert torch.equal(tensor, saved[name]), name
+    assert all(p.requires_grad for p in loaded.parameters())
+    fresh = tiny_model()
+    assert torch.equal(fresh.decoder.head.weight, model.decoder.head.weight)  # same seed, same init
+    assert (
+        0.01 < fresh.decoder.head.weight.detach().std().item() < 0.03
+    )  # the model's own N(0, 0.02)
+
+
 def test_overwrite_is_atomic_and_recoverable(tmp_path):
     model = tiny_model()
     save_model(model, TokenizerConfig(), tmp_path / "m")

@@ -19,11 +19,15 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
+from torch import nn
 
 from emostudio.atomic import atomic_write, fsync_dir, umask
 from emostudio.model.cdgmvae import CDGMVAE
@@ -90,10 +94,46 @@ def weight_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
         raise ModelLoadError(f"{folder}: cannot read {WEIGHTS} ({exc})") from exc
 
 
+#: torch.nn.init's functions that modules' constructors call to draw their first weights
+_INIT_FUNCTIONS = (
+    "normal_",
+    "uniform_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "trunc_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+)
+_INIT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _weights_left_uninitialised() -> Iterator[None]:
+    """Build modules without drawing their first weights (a weights file is about to replace
+    them): ``torch.nn.init``'s functions leave tensors as they are meanwhile. Drawing ~2 M random
+    numbers, twice (torch's default init, then the model's own), was half of a model's load."""
+    with _INIT_LOCK:
+        saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
+        try:
+            for name in _INIT_FUNCTIONS:
+                setattr(nn.init, name, _unchanged)
+            yield
+        finally:
+            for name, function in saved.items():
+                setattr(nn.init, name, function)
+
+
+def _unchanged(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    return tensor
+
+
 def check_weights_match(folder: Path, config: ModelConfig) -> None:
     """Compare the weights file's header with the shapes ``config`` implies; nothing is allocated
     (the model is built on torch's meta device). One :class:`ModelLoadError` line on a mismatch."""
-    with torch.device("meta"):
+    with torch.device("meta"), _weights_left_uninitialised():
         expected = {k: tuple(v.shape) for k, v in CDGMVAE(config).state_dict().items()}
     found = weight_shapes(folder)
     missing = sorted(set(expected) - set(found))
@@ -229,8 +269,9 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
         state = load_file(folder / WEIGHTS, device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelLoadError(f"{folder}: cannot read {WEIGHTS} ({exc})") from exc
-    model = CDGMVAE(model_config)
-    model.load_state_dict(state)
+    with _weights_left_uninitialised():
+        model = CDGMVAE(model_config)
+    model.load_state_dict(state, assign=True)  # the file's tensors become the parameters
     device = device if isinstance(device, torch.device) else resolve_device(device)
     return model.to(device).eval(), Tokenizer(tokenizer_config)
 
