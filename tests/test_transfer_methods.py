@@ -148,7 +148,7 @@ def test_edit_moves_a_piece_the_model_already_hears_in_the_target_quadrant(engin
     result = list(engine.transfer(song, same, 1.0))[-1].song
     before = [n.velocity for t in song.tracks for n in t.notes]
     after = [n.velocity for t in result.tracks for n in t.notes]
-    # at least min_move (0.625) of the velocity rule's 60 units, towards the target's side
+    # at least the arousal floor (min_move_arousal, >= 0.5) of the velocity rule's 60 units, towards the target's side
     assert side * (sum(after) / len(after) - sum(before) / len(before)) >= 30
 
 

@@ -6,9 +6,10 @@ density) instead of re-writing them from the latents. The model:
 
 - **recognises the source** (``Engine.recognise``): the rules' source emotion is the model's
   verdict, so the size of each move depends on how far the model hears the piece from the target;
-- under a **floor**: each moved axis moves at least :data:`EDIT_MIN_MOVE` of a full move towards
-  the target's side (``RuleStrengths.min_move``), even where the model hears the piece there
-  already. A user who asks for "calmer" gets calmer, whatever the model thinks of the source: the
+- under a **floor per axis**: valence moves at least :data:`EDIT_MIN_MOVE_VALENCE`, arousal at
+  least :data:`EDIT_MIN_MOVE_AROUSAL` of a full move towards the target's side
+  (``RuleStrengths.min_move_valence``, ``min_move_arousal``), even where the model hears the piece
+  there already. A user who asks for "calmer" gets calmer, whatever the model thinks of the source: the
   model hears most POP909 songs as calm where the reference judge hears them as lively, and
   without the floor a transfer of them to sad or calm barely moved (judged target quadrant 0.333
   on 10 POP909 test songs);
@@ -49,12 +50,15 @@ AROUSAL_RULES = ("tempo", "velocity", "articulation", "density")
 #: the candidate edits: (valence scale, arousal scale) of the edit's rule amounts; the first is the
 #: plain rules. One: with the floor, steering between 1/1 and 1.5/1.5 judged worse on validation
 EDIT_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.0),)
-#: the least move along each moved axis towards the target's side (``RuleStrengths.min_move``;
-#: chosen on EMOPIA and POP909 validation): the edit moves a piece the model already hears on the
-#: target's side further there
-EDIT_MIN_MOVE = 0.625
-#: the rules the edit's candidates scale: the shipped rule amounts with the edit's floor
-EDIT_RULES = replace(DEFAULT_RULES, min_move=EDIT_MIN_MOVE)
+#: the least move along each moved axis towards the target's side (``RuleStrengths.min_move_valence``
+#: and ``min_move_arousal``; chosen on EMOPIA and POP909 validation): the edit moves a piece the
+#: model already hears on the target's side further there
+EDIT_MIN_MOVE_VALENCE = 0.625
+EDIT_MIN_MOVE_AROUSAL = 0.625
+#: the rules the edit's candidates scale: the shipped rule amounts with the edit's floors
+EDIT_RULES = replace(
+    DEFAULT_RULES, min_move_valence=EDIT_MIN_MOVE_VALENCE, min_move_arousal=EDIT_MIN_MOVE_AROUSAL
+)
 #: weight of keeping the piece against the model's probability of the target (EMOPIA validation:
 #: any weight above 0 chose the plain rules' edit more often and judged no better than them)
 KEEP_WEIGHT = 0.0
@@ -64,7 +68,7 @@ METHODS = ("edit", "rewrite")
 
 def scaled(rules: RuleStrengths, scale: tuple[float, float]) -> RuleStrengths:
     """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]`` (the
-    floor ``min_move`` is a move, not an amount: the scaled amounts scale its effect)."""
+    floors ``min_move_*`` are moves, not amounts: the scaled amounts scale their effect)."""
     valence, arousal = scale
     factors = {**dict.fromkeys(VALENCE_RULES, valence), **dict.fromkeys(AROUSAL_RULES, arousal)}
     return replace(rules, **{name: getattr(rules, name) * f for name, f in factors.items()})
@@ -174,7 +178,8 @@ def choose(
 
 __all__ = [
     "AROUSAL_RULES",
-    "EDIT_MIN_MOVE",
+    "EDIT_MIN_MOVE_AROUSAL",
+    "EDIT_MIN_MOVE_VALENCE",
     "EDIT_RULES",
     "EDIT_SCALES",
     "KEEP_WEIGHT",
