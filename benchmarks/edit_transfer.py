@@ -13,9 +13,10 @@ recognised by the model in batches, judged and measured once; each setting's cho
 off those tables.
 
 ``--tune``: on the validation split at λ = 1, every subset (with scale 1) of the scale grid and
-every ``w``; the table sorted by judged target quadrant. ``--tune --floors 0,0.5,...``: instead,
-per floor ``RuleStrengths.min_move``, the edit (shipped scales and weight) and its first
-candidate alone. ``--pop909 N``: the first N POP909 songs of the split instead of EMOPIA's clips
+every ``w``; the table sorted by judged target quadrant. ``--tune --arousal-floors 0.625,1
+--valence-floors 0.25,0.625``: instead, per pair of floors of the grid
+(``RuleStrengths.min_move_arousal``, ``min_move_valence``), the edit (shipped scales and weight)
+and, if it has several candidates, its first candidate alone. ``--pop909 N``: the first N POP909 songs of the split instead of EMOPIA's clips
 (validation with ``--tune``, test otherwise). Without it: the test split, per λ, the
 shipped setting (``EDIT_SCALES``, ``KEEP_WEIGHT``) beside the plain rules with the judge's verdict
 as the source (rule_transfer.py's baseline) and with the model's (scale 1 alone).
@@ -176,31 +177,39 @@ def tune(engine, judge, items) -> None:
     print()
 
 
-def tune_floor(engine, judge, items, floors: tuple[float, ...], what: str) -> None:
-    """At λ = 1, per floor ``min_move``: the edit (shipped scales and weight) and the plain rules
-    with the model's source, on ``items`` (a validation split)."""
+def tune_floor(
+    engine, judge, items, floors: tuple[tuple[float, float], ...], what: str, base: RuleStrengths
+) -> None:
+    """At λ = 1, per pair of floors (``min_move_arousal``, ``min_move_valence``) of the rules
+    ``base``: the edit (shipped scales and weight) and, when it has several candidates, the plain
+    rules with the model's source, on ``items`` (a validation split)."""
     heard = engine.recognise_many([src.song for src in items])
     agree = sum(r.quadrant == src.quadrant for r, src in zip(heard, items))
     sure = np.mean([[abs(r.emotion.valence), abs(r.emotion.arousal)] for r in heard], axis=0)
     print(
-        f"## The floor at λ = 1 on {len(items)} {what}\n\nThe model and the judge hear the same "
+        f"## The floors at λ = 1 on {len(items)} {what}\n\nThe model and the judge hear the same "
         f"source quadrant in {agree} of {len(items)}; mean |valence|, |arousal| of the model's "
         f"source: {sure[0]:.2f}, {sure[1]:.2f}.\n"
     )
     print(
-        "| min_move | method | transfers | quadrant | P(target) | contour | pc cosine | "
-        "pc cosine (valence kept) | onsets | note F1 | meets |"
+        "| floor arousal | floor valence | method | transfers | quadrant | P(target) | contour | "
+        "pc cosine | pc cosine (valence kept) | onsets | note F1 | meets |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     scales = tuple(sorted(set(EDIT_SCALES) | {PLAIN}))
-    for floor in floors:
-        table = collect(engine, judge, items, (1.0,), scales, replace(EDIT_RULES, min_move=floor))
-        for label, subset, w in (("edit", EDIT_SCALES, KEEP_WEIGHT), ("rules", (PLAIN,), 0.0)):
+    methods = [("edit", EDIT_SCALES, KEEP_WEIGHT)]
+    if tuple(EDIT_SCALES) != (PLAIN,):
+        methods.append(("rules", (PLAIN,), 0.0))
+    for arousal, valence in floors:
+        rules = replace(base, min_move_arousal=arousal, min_move_valence=valence)
+        table = collect(engine, judge, items, (1.0,), scales, rules)
+        for label, subset, w in methods:
             s = summarise(items, table, 1.0, subset, w)
             print(
-                f"| {floor:g} | {label} | {s['n']} | {s['quadrant']:.3f} | {s['p_target']:.3f} | "
-                f"{s['contour']:.3f} | {s['pc_cosine']:.3f} | {s['pc_kept']:.3f} | "
-                f"{s['onset_similarity']:.3f} | {s['note_f1']:.3f} | {'yes' if meets(s) else 'no'} |",
+                f"| {arousal:g} | {valence:g} | {label} | {s['n']} | {s['quadrant']:.3f} | "
+                f"{s['p_target']:.3f} | {s['contour']:.3f} | {s['pc_cosine']:.3f} | "
+                f"{s['pc_kept']:.3f} | {s['onset_similarity']:.3f} | {s['note_f1']:.3f} | "
+                f"{'yes' if meets(s) else 'no'} |",
                 flush=True,
             )
     print()
@@ -234,8 +243,8 @@ def judge_baseline(judge, items, lam) -> dict:
 def report(engine, judge, items, what: str = "EMOPIA clips") -> None:
     table = collect(engine, judge, items, STRENGTHS, tuple(sorted(set(EDIT_SCALES) | {PLAIN})))
     print(
-        f"## Test split: {len(items)} {what}, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}, "
-        f"min_move {EDIT_RULES.min_move:g}\n"
+        f"## Test split: {len(items)} {what}, scales {EDIT_SCALES}, w {KEEP_WEIGHT:g}, floors: "
+        f"arousal {EDIT_RULES.min_move_arousal:g}, valence {EDIT_RULES.min_move_valence:g}\n"
     )
     heard = engine.recognise_many([src.song for src in items])
     agree = sum(r.quadrant == src.quadrant for r, src in zip(heard, items))
@@ -297,8 +306,15 @@ def main() -> None:
         "--tune", action="store_true", help="the validation grid instead of the test report"
     )
     p.add_argument(
-        "--floors",
-        help="with --tune: comma-separated min_move values to compare instead of the scale grid",
+        "--arousal-floors",
+        help="with --tune: comma-separated min_move_arousal values; with --valence-floors, their "
+        "grid instead of the scale grid",
+    )
+    p.add_argument("--valence-floors", help="with --tune: comma-separated min_move_valence values")
+    p.add_argument(
+        "--amounts",
+        default="",
+        help="with the floors' grid: rule amounts instead of the edit's, e.g. articulation=0.1,density=0.2",
     )
     p.add_argument("--speed", type=int, default=0, help="time N single transfers (test split)")
     p.add_argument("--rolls", type=Path, help="folder for piano rolls of a few test clips")
@@ -317,9 +333,19 @@ def main() -> None:
     items = sources(corpus, judge, split, args.pop909, args.bars)[group]
     if args.limit:
         items = items[:: max(1, len(items) // args.limit)][: args.limit]
-    if args.tune and args.floors:
-        floors = tuple(float(x) for x in args.floors.split(","))
-        tune_floor(engine, judge, items, floors, f"{group} validation pieces")
+    if args.tune and (args.arousal_floors or args.valence_floors):
+        if not (args.arousal_floors and args.valence_floors):
+            p.error("--arousal-floors and --valence-floors go together")
+        floors = tuple(
+            itertools.product(
+                (float(x) for x in args.arousal_floors.split(",")),
+                (float(x) for x in args.valence_floors.split(",")),
+            )
+        )
+        amounts = dict(kv.split("=") for kv in args.amounts.split(",") if kv)
+        base = replace(EDIT_RULES, **{k: float(v) for k, v in amounts.items()})
+        print(f"Rule amounts: {base}\n")
+        tune_floor(engine, judge, items, floors, f"{group} validation pieces", base)
     elif args.tune:
         tune(engine, judge, items)
     elif args.report or not (args.speed or args.rolls):

@@ -123,7 +123,12 @@ def test_strength_outside_zero_to_one_is_refused():
 
 
 # ---- the floor on each axis's move ---------------------------------------------------------------------
-FLOOR = RuleStrengths(min_move=0.625)
+FLOOR = RuleStrengths(min_move_valence=0.625, min_move_arousal=0.625)
+floors = st.builds(
+    RuleStrengths,
+    min_move_valence=st.sampled_from([0.0, 0.25, 0.625, 1.0]),
+    min_move_arousal=st.sampled_from([0.0, 0.625, 1.0, 1.5]),
+)
 
 
 def test_the_floor_moves_an_axis_the_source_already_matches():
@@ -164,17 +169,45 @@ def test_an_axis_not_in_dims_does_not_move_even_with_a_floor():
     assert transform(song, CALM, SAD, 1.0, rules=FLOOR, dims=()) == song
 
 
+def test_each_axis_has_its_own_floor():
+    """Sad to sad moves nothing without a floor; each axis's floor moves that axis alone."""
+    song = melody_piece()
+    assert transform(song, SAD, SAD, 1.0) == song
+    arousal = transform(song, SAD, SAD, 1.0, rules=RuleStrengths(min_move_arousal=0.625))
+    valence = transform(song, SAD, SAD, 1.0, rules=RuleStrengths(min_move_valence=0.625))
+    # the arousal floor: softer, slower, legato; no pitch moves (density only drops notes)
+    assert pitches(arousal) == pitches(song)
+    assert set(pitches(arousal, 1)) <= set(pitches(song, 1))
+    assert all(
+        a.velocity < b.velocity for a, b in zip(arousal.tracks[0].notes, song.tracks[0].notes)
+    )
+    assert [t.bpm for t in arousal.tempos] < [t.bpm for t in song.tempos]
+    # the valence floor: an octave down (and minor); times, velocities and tempo as they were
+    assert all(a <= b - 12 for a, b in zip(pitches(valence), pitches(song)))
+    assert rhythm(valence) == rhythm(song)
+    assert [n.velocity for t in valence.tracks for n in t.notes] == [
+        n.velocity for t in song.tracks for n in t.notes
+    ]
+    assert valence.tempos == song.tempos
+    # together: the two moves at once
+    both = transform(song, SAD, SAD, 1.0, rules=FLOOR)
+    assert pitches(both) == pitches(valence) and both.tempos == arousal.tempos
+
+
 @settings(max_examples=40)
 @given(
     grid_songs(),
     emotions,
     emotions,
     st.sampled_from([("arousal", "valence"), ("arousal",), ("valence",)]),
+    floors,
 )
-def test_with_a_floor_strength_zero_is_the_identity_and_locks_hold(song, source, target, dims):
-    assert transform(song, source, target, 0.0, rules=FLOOR, dims=dims) == song
+def test_with_a_floor_strength_zero_is_the_identity_and_locks_hold(
+    song, source, target, dims, rules
+):
+    assert transform(song, source, target, 0.0, rules=rules, dims=dims) == song
     free = ALL_ELEMENTS - {Element.RHYTHM, Element.DYNAMICS, Element.TEMPO}
-    result = transform(song, source, target, 1.0, free=free, rules=FLOOR, dims=dims)
+    result = transform(song, source, target, 1.0, free=free, rules=rules, dims=dims)
     assert result.tempos == song.tempos
     for before, after in zip(song.tracks, result.tracks):
         assert {(n.start, n.end) for n in after.notes} == {(n.start, n.end) for n in before.notes}

@@ -3,7 +3,7 @@ edit|rewrite] [--keep melody,rhythm,...] --out OUT.mid``, or ``emostudio transfe
 --rhythm-from B.mid | --key-from B.mid --out OUT.mid``.
 
 Moves a piece towards a target emotion. The shipped method, ``edit``, edits the piece's own notes
-(mode, register, tempo, velocity, articulation, density) from the model's hearing of it; ``rewrite``
+(mode, register, tempo, velocity, density) from the model's hearing of it; ``rewrite``
 re-writes it from its moved latents, keeping its bar count, tempo and instruments. ``--keep`` locks
 elements (edit only). Strength 0 returns the input unchanged. With a donor, the piece takes B's
 rhythm latents (z_r) or key latents (z_k) and keeps its own other latents (decoded with the piece as

@@ -1,17 +1,19 @@
 """Transfer by editing: the rule transformation of the user's own notes, sized by the model.
 
 The shipped transfer (``Engine.transfer(method="edit")``) keeps the piece: it edits the source's
-notes with the rules of :mod:`emostudio.transform` (mode, register, tempo, velocity, articulation,
-density) instead of re-writing them from the latents. The model:
+notes with the rules of :mod:`emostudio.transform` (mode, register, tempo, velocity, density; the
+articulation rule is off in the edit, see below) instead of re-writing them from the latents. The
+model:
 
 - **recognises the source** (``Engine.recognise``): the rules' source emotion is the model's
   verdict, so the size of each move depends on how far the model hears the piece from the target;
-- under a **floor**: each moved axis moves at least :data:`EDIT_MIN_MOVE` of a full move towards
-  the target's side (``RuleStrengths.min_move``), even where the model hears the piece there
-  already. A user who asks for "calmer" gets calmer, whatever the model thinks of the source: the
-  model hears most POP909 songs as calm where the reference judge hears them as lively, and
-  without the floor a transfer of them to sad or calm barely moved (judged target quadrant 0.333
-  on 10 POP909 test songs);
+- under a **floor per axis**: valence moves at least :data:`EDIT_MIN_MOVE_VALENCE`, arousal at
+  least :data:`EDIT_MIN_MOVE_AROUSAL` of a full move towards the target's side
+  (``RuleStrengths.min_move_valence``, ``min_move_arousal``), even where the model hears the piece
+  there already. A user who asks for "calmer" gets calmer, whatever the model thinks of the
+  source: the model hears most POP909 songs as calm or neutral where the reference judge hears
+  them as lively, and without a floor a transfer of them to sad or calm barely moved (judged
+  target quadrant 0.333 on 10 POP909 test songs);
 - can **steer the edit**: with several :data:`EDIT_SCALES` (the valence rules' and the arousal
   rules' amounts scaled by each pair), the candidates are recognised in one batch and per piece
   the one scoring highest on ``P_model(target) + KEEP_WEIGHT × keep`` is returned, where
@@ -20,15 +22,19 @@ density) instead of re-writing them from the latents. The model:
   pitch-class cosine and onset similarity against the source
   (:mod:`emostudio.evaluation.fidelity`); ties go to the first candidate, the plain rules.
 
-The floor and the scales were chosen on EMOPIA's validation clips and POP909's validation songs
-together (benchmarks/edit_transfer.py ``--tune --floors``, results in
-benchmarks/results/edit_transfer.md): at the floors 0.5 to 0.75 the plain rules alone judged
-better than the steered edit on both, so one candidate is shipped (the source is
-the only recognition) with the floor 0.625, the one keeping most of the piece among the settings
-within 0.015 of the best mean of the two validation rates. λ scales the floor as it scales every
-rule amount, so λ = 0 returns the input itself (nothing is moved or recognised). An emotion curve
-(one target per bar) edits each run of bars with the same target towards it
-(:func:`edit_per_bar`). Element locks are the rules' ``free`` set: a locked element stays exactly.
+The floors, the articulation amount and the scales were chosen on EMOPIA's validation clips and
+POP909's validation songs together (benchmarks/edit_transfer.py ``--tune --arousal-floors ...
+--valence-floors ... --amounts ...``, results in benchmarks/results/edit_transfer.md), among the
+settings meeting the fidelity targets on both, those within 0.015 of the best mean of the two
+judged rates, the one keeping most of the piece: valence floor 1 (the full mode change and the
+octave), arousal floor 0.625, articulation 0. The articulation rule (legato or staccato) cost
+most of the contour the floors lost (the top voice changes where notes are held or cut) and the
+judge did not hear it: without it the judged rates held or rose on both sets. With the floors the
+plain rules alone judged better than the steered edit, so one candidate is shipped (the source is
+the only recognition). λ scales the floors as it scales every rule amount, so λ = 0 returns the
+input itself (nothing is moved or recognised). An emotion curve (one target per bar) edits each
+run of bars with the same target towards it (:func:`edit_per_bar`). Element locks are the rules'
+``free`` set: a locked element stays exactly.
 """
 
 from __future__ import annotations
@@ -49,12 +55,21 @@ AROUSAL_RULES = ("tempo", "velocity", "articulation", "density")
 #: the candidate edits: (valence scale, arousal scale) of the edit's rule amounts; the first is the
 #: plain rules. One: with the floor, steering between 1/1 and 1.5/1.5 judged worse on validation
 EDIT_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.0),)
-#: the least move along each moved axis towards the target's side (``RuleStrengths.min_move``;
-#: chosen on EMOPIA and POP909 validation): the edit moves a piece the model already hears on the
-#: target's side further there
-EDIT_MIN_MOVE = 0.625
-#: the rules the edit's candidates scale: the shipped rule amounts with the edit's floor
-EDIT_RULES = replace(DEFAULT_RULES, min_move=EDIT_MIN_MOVE)
+#: the least move along each moved axis towards the target's side (``RuleStrengths.min_move_valence``
+#: and ``min_move_arousal``; chosen on EMOPIA and POP909 validation): the edit moves a piece the
+#: model already hears on the target's side further there. Valence: the full move (all three mode
+#: degrees and the octave); arousal: 0.625 of it (a larger arousal floor judged better on POP909
+#: only, and cost contour and onsets through the density rule)
+EDIT_MIN_MOVE_VALENCE = 1.0
+EDIT_MIN_MOVE_AROUSAL = 0.625
+#: the rules the edit's candidates scale: the shipped rule amounts with the edit's floors, without
+#: the articulation rule (on validation it cost contour and the judge did not hear it)
+EDIT_RULES = replace(
+    DEFAULT_RULES,
+    articulation=0.0,
+    min_move_valence=EDIT_MIN_MOVE_VALENCE,
+    min_move_arousal=EDIT_MIN_MOVE_AROUSAL,
+)
 #: weight of keeping the piece against the model's probability of the target (EMOPIA validation:
 #: any weight above 0 chose the plain rules' edit more often and judged no better than them)
 KEEP_WEIGHT = 0.0
@@ -64,7 +79,7 @@ METHODS = ("edit", "rewrite")
 
 def scaled(rules: RuleStrengths, scale: tuple[float, float]) -> RuleStrengths:
     """The valence rules' amounts times ``scale[0]``, the arousal rules' times ``scale[1]`` (the
-    floor ``min_move`` is a move, not an amount: the scaled amounts scale its effect)."""
+    floors ``min_move_*`` are moves, not amounts: the scaled amounts scale their effect)."""
     valence, arousal = scale
     factors = {**dict.fromkeys(VALENCE_RULES, valence), **dict.fromkeys(AROUSAL_RULES, arousal)}
     return replace(rules, **{name: getattr(rules, name) * f for name, f in factors.items()})
@@ -174,7 +189,8 @@ def choose(
 
 __all__ = [
     "AROUSAL_RULES",
-    "EDIT_MIN_MOVE",
+    "EDIT_MIN_MOVE_AROUSAL",
+    "EDIT_MIN_MOVE_VALENCE",
     "EDIT_RULES",
     "EDIT_SCALES",
     "KEEP_WEIGHT",

@@ -122,7 +122,7 @@ class TransformPanel(QWidget):
         for key, label in METHODS:
             self.method_box.addItem(label, key)
         self.method_box.setToolTip(
-            "Edit: the piece's own notes change (mode, register, tempo, dynamics, articulation, "
+            "Edit: the piece's own notes change (mode, register, tempo, dynamics, "
             "density), as far as the model hears the piece from the target. Re-write: the model writes the piece again from its "
             "moved latents."
         )

@@ -24,10 +24,13 @@ density       accompaniment notes doubled an octave below        arousal        
 
 Each rule's amount is ``λ × (its RuleStrengths weight) × move``, where the move along an axis is
 the target's coordinate minus the source's, clipped to [-1, 1] (half the pad's width is a full
-move; the four quadrant points, at ±0.8, are a full move apart), and at least
-``RuleStrengths.min_move`` towards the target's side of the axis (the sign of its coordinate): with
-a floor, a piece whose source emotion is already on the target's side still moves further there
-("calmer" makes it calmer, whatever the source was recognised as). The source's emotion is passed
+move; the four quadrant points, at ±0.8, are a full move apart), and at least the axis's floor
+(``RuleStrengths.min_move_valence``, ``RuleStrengths.min_move_arousal``) towards the target's side
+of the axis (the sign of its coordinate): with a floor, a piece whose source emotion is already on
+the target's side still moves further there ("calmer" makes it calmer, whatever the source was
+recognised as). Each axis has its own floor because its rules cost the piece differently: the
+valence rules move whole octaves and scale degrees, the arousal rules only loudness, tempo,
+lengths and accompaniment density. The source's emotion is passed
 in (the engine recognises it); an axis not in ``dims`` does not move. At λ = 0 every amount is
 zero and the result equals the input; as λ grows the changes grow gradually (more scale degrees
 change mode, more notes are doubled or dropped, in nested sets: what changes at a smaller λ also
@@ -82,7 +85,8 @@ class RuleStrengths:
     velocity: float = 60.0  # MIDI velocity units
     articulation: float = 0.2  # relative change of note lengths
     density: float = 0.4  # share of accompaniment notes doubled or dropped
-    min_move: float = 0.0  # the least move towards the target's side of each moved axis
+    min_move_valence: float = 0.0  # the least move towards the target's side of valence
+    min_move_arousal: float = 0.0  # the least move towards the target's side of arousal
 
 
 DEFAULT_RULES = RuleStrengths()
@@ -161,12 +165,12 @@ def _amounts(
     source: Emotion, target: Emotion, strength: float, rules: RuleStrengths, dims: Collection[str]
 ) -> _Amounts:
     dv = (
-        strength * _move(source.valence, target.valence, rules.min_move)
+        strength * _move(source.valence, target.valence, rules.min_move_valence)
         if "valence" in dims
         else 0.0
     )
     da = (
-        strength * _move(source.arousal, target.arousal, rules.min_move)
+        strength * _move(source.arousal, target.arousal, rules.min_move_arousal)
         if "arousal" in dims
         else 0.0
     )
