@@ -128,6 +128,7 @@ floors = st.builds(
     RuleStrengths,
     min_move_valence=st.sampled_from([0.0, 0.25, 0.625, 1.0]),
     min_move_arousal=st.sampled_from([0.0, 0.625, 1.0, 1.5]),
+    register_low_arousal=st.sampled_from([0.0, 1.0]),
 )
 
 
@@ -192,6 +193,24 @@ def test_each_axis_has_its_own_floor():
     # together: the two moves at once
     both = transform(song, SAD, SAD, 1.0, rules=FLOOR)
     assert pitches(both) == pitches(valence) and both.tempos == arousal.tempos
+
+
+def test_the_register_has_its_own_share_towards_low_arousal():
+    """``register_low_arousal`` 0: no octave for a calm or sad target; a tense one still goes down."""
+    song = melody_piece()
+    rules = RuleStrengths(register_low_arousal=0.0)
+    sad = transform(song, HAPPY, SAD, 1.0, rules=rules)
+    assert all(abs(a - b) <= 1 for a, b in zip(pitches(sad), pitches(song)))  # the mode only
+    assert pitches(sad) != pitches(song)
+    assert all(
+        a <= b - 12 for a, b in zip(pitches(transform(song, HAPPY, SAD, 1.0)), pitches(song))
+    )
+    tense = transform(song, HAPPY, TENSE, 1.0, rules=rules)
+    assert tense == transform(song, HAPPY, TENSE, 1.0)
+    assert all(a <= b - 11 for a, b in zip(pitches(tense), pitches(song)))
+    calm = transform(song, SAD, CALM, 1.0, rules=rules)
+    assert all(abs(a - b) <= 1 for a, b in zip(pitches(calm), pitches(song)))
+    assert any(a >= b + 12 for a, b in zip(pitches(transform(song, SAD, CALM, 1.0)), pitches(song)))
 
 
 @settings(max_examples=40)

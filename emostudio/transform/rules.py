@@ -10,8 +10,9 @@ mode          major <-> minor inside each bar's detected key     valence (sign) 
               (``features.bar_keys``): scale degrees 3, 6, 7                         accompaniment
               lowered (to natural minor) or raised (to major),
               degree 3 first, then 6, then 7 as the move grows
-register      the pitched notes an octave up (valence up) or     valence             melody /
-              down                                                                   accompaniment
+register      the pitched notes an octave up (valence up) or     valence (towards    melody /
+              down                                               low arousal: its    accompaniment
+                                                                 own share)
 tempo         the tempo map faster (arousal up) or slower        arousal             tempo
 velocity      louder (arousal up) or softer                      arousal             dynamics
 articulation  shorter notes (staccato, arousal up) or longer     arousal             rhythm
@@ -30,7 +31,10 @@ of the axis (the sign of its coordinate): with a floor, a piece whose source emo
 the target's side still moves further there ("calmer" makes it calmer, whatever the source was
 recognised as). Each axis has its own floor because its rules cost the piece differently: the
 valence rules move whole octaves and scale degrees, the arousal rules only loudness, tempo,
-lengths and accompaniment density. The source's emotion is passed
+lengths and accompaniment density. The register rule has its own share towards low arousal
+(``RuleStrengths.register_low_arousal``, a factor on ``register`` where the target's arousal is
+below 0, calm or sad): in EMOPIA a low register goes with tension more than with sadness (see
+``benchmarks/results/edit_transfer.md``). The source's emotion is passed
 in (the engine recognises it); an axis not in ``dims`` does not move. At λ = 0 every amount is
 zero and the result equals the input; as λ grows the changes grow gradually (more scale degrees
 change mode, more notes are doubled or dropped, in nested sets: what changes at a smaller λ also
@@ -81,6 +85,7 @@ class RuleStrengths:
 
     mode: float = 1.0  # share of the three mode degrees changed
     register: float = 1.0  # octaves
+    register_low_arousal: float = 1.0  # share of ``register`` for a target of low arousal
     tempo: float = 0.3  # relative tempo change: x(1 + w) faster, /(1 + w) slower
     velocity: float = 60.0  # MIDI velocity units
     articulation: float = 0.2  # relative change of note lengths
@@ -175,9 +180,10 @@ def _amounts(
         else 0.0
     )
     tempo = rules.tempo * da
+    register = rules.register * (rules.register_low_arousal if target.arousal < 0 else 1.0)
     return _Amounts(
         mode=float(np.clip(rules.mode * dv, -1.0, 1.0)),
-        octaves=int(np.sign(dv)) * _round_half_up(abs(rules.register * dv)),
+        octaves=int(np.sign(dv)) * _round_half_up(abs(register * dv)),
         tempo_factor=1.0 + tempo if tempo >= 0 else 1.0 / (1.0 - tempo),
         velocity=int(np.sign(da)) * _round_half_up(abs(rules.velocity * da)),
         length_factor=max(0.05, 1.0 - rules.articulation * da),
