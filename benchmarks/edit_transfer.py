@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rule_transfer import TARGETS, Source, sources
+from rule_transfer import rolls as draw_rolls
 
 from emostudio.emotion import Emotion
 from emostudio.evaluation.data import EvaluationCorpus
@@ -277,22 +278,12 @@ def speed(engine, items, repeats: int) -> None:
 def rolls(engine, items, folder: Path, count: int) -> None:
     """PNG piano rolls: each source beside its edit transfers at λ = 1 to the other quadrants
     (rule_transfer.py's drawing)."""
-    from emostudio.emotion import QUADRANT_NAMES
-    from emostudio.evaluation.plots import piano_rolls
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for src in items[:count]:
-        targets = [q for q in (1, 2, 3, 4) if q != src.quadrant]
-        moved = engine.transfer_many(
-            [src.song] * len(targets), [Emotion.from_quadrant(q) for q in targets], 1.0
-        )
-        songs = [src.song, *moved]
-        titles = [f"source (judged {QUADRANT_NAMES[src.quadrant]})"] + [
-            f"edit to {QUADRANT_NAMES[q]}, λ = 1" for q in targets
-        ]
-        path = folder / f"{Path(src.name).stem}.png"
-        piano_rolls(songs, titles, Path(src.name).name, path)
-        print(f"wrote {path}")
+    def edit(src: Source, targets: list[int]) -> list:
+        quadrants = [Emotion.from_quadrant(q) for q in targets]
+        return engine.transfer_many([src.song] * len(targets), quadrants, 1.0)
+
+    draw_rolls(items, folder, count, edit, "edit to")
 
 
 def main() -> None:

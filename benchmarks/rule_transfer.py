@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -166,18 +167,26 @@ def report(groups: dict[str, list[Source]], judge: EmotionJudge, rules: RuleStre
         )
 
 
-def rolls(items: list[Source], folder: Path, count: int) -> None:
-    """PNG piano rolls: each source beside its transfers at λ = 1 to the other three quadrants."""
+def rolls(
+    items: list[Source],
+    folder: Path,
+    count: int,
+    move: Callable[[Source, list[int]], list[Song]] | None = None,
+    label: str = "to",
+) -> None:
+    """PNG piano rolls: each source beside its transfers at λ = 1 to the other three quadrants
+    (``move(source, target quadrants)``; default: the plain rules from the judge's source)."""
     from emostudio.evaluation.plots import piano_rolls
+
+    def by_rules(src: Source, targets: list[int]) -> list[Song]:
+        return [transform(src.song, src.emotion, Emotion.from_quadrant(q), 1.0) for q in targets]
 
     folder.mkdir(parents=True, exist_ok=True)
     for src in items[:count]:
         targets = [q for q in (1, 2, 3, 4) if q != src.quadrant]
-        songs = [src.song] + [
-            transform(src.song, src.emotion, Emotion.from_quadrant(q), 1.0) for q in targets
-        ]
+        songs = [src.song, *(move or by_rules)(src, targets)]
         titles = [f"source (judged {QUADRANT_NAMES[src.quadrant]})"] + [
-            f"to {QUADRANT_NAMES[q]}, λ = 1" for q in targets
+            f"{label} {QUADRANT_NAMES[q]}, λ = 1" for q in targets
         ]
         path = folder / f"{Path(src.name).stem}.png"
         piano_rolls(songs, titles, Path(src.name).name, path)

@@ -5,7 +5,8 @@
 - hand-made music: :func:`song_of`, :func:`scale_song`, :func:`cadence_song`, :func:`chord_song`;
 - raw MIDI files through mido with full control of the format (type 0/1, resolution, channels,
   tempo and metre events, many tracks): :func:`midi_bytes`, :func:`write_midi_file`;
-- a tiny corpus folder, with or without a ``manifest.csv``: :func:`write_corpus`.
+- a tiny corpus folder, with or without a ``manifest.csv``: :func:`write_corpus`;
+- what a song holds in some bars: :func:`notes_in`.
 """
 
 from __future__ import annotations
@@ -377,3 +378,14 @@ def drain(generator, on_event=None):
         events.append(item)
         if on_event is not None:
             on_event(item)
+
+
+def notes_in(song: Song, first: int, last: int) -> list[tuple[int, int, int, int, int]]:
+    """(program, pitch, start, end, velocity) of the notes starting in bars first..last (0-based)."""
+    lo, hi = first * TICKS_PER_BAR, (last + 1) * TICKS_PER_BAR
+    return sorted(
+        (t.program, n.pitch, n.start, n.end, n.velocity)
+        for t in song.tracks
+        for n in t.notes
+        if lo <= n.start < hi
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import test_cli_generate
+from songs import notes_in
 from test_cli_generate import chord_song, one_line_error
 
 from emostudio.cli.fill import parse_span
@@ -13,16 +14,6 @@ from emostudio.midi import read_midi, write_midi
 from emostudio.midi.song import TICKS_PER_BAR
 
 model_dir = test_cli_generate.model_dir  # the tiny model
-
-
-def notes_in(song, first: int, last: int):
-    lo, hi = first * TICKS_PER_BAR, (last + 1) * TICKS_PER_BAR
-    return sorted(
-        (t.program, n.pitch, n.start, n.end, n.velocity)
-        for t in song.tracks
-        for n in t.notes
-        if lo <= n.start < hi
-    )
 
 
 @pytest.fixture

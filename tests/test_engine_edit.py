@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import test_engine
 import torch
+from songs import notes_in
 from test_engine import HAPPY, SAD, source_song
 
 from emostudio.generation import Engine, EngineError
@@ -21,17 +22,6 @@ model_dir = test_engine.model_dir  # the tiny untrained model with well separate
 @pytest.fixture(scope="module")
 def engine(model_dir):
     return Engine.load(model_dir, device="cpu")
-
-
-def notes_in(song: Song, first: int, last: int) -> list[tuple[int, int, int, int, int]]:
-    """(program, pitch, start, end, velocity) of the notes starting in bars first..last."""
-    lo, hi = first * TICKS_PER_BAR, (last + 1) * TICKS_PER_BAR
-    return sorted(
-        (t.program, n.pitch, n.start, n.end, n.velocity)
-        for t in song.tracks
-        for n in t.notes
-        if lo <= n.start < hi
-    )
 
 
 def bar_notes(song: Song, bar: int) -> list[tuple[int, int, int]]:

@@ -2,23 +2,13 @@
 
 import test_main_window
 from PySide6.QtCore import QPointF, Qt
+from songs import notes_in
 from test_main_window import WAIT_MS, open_by_drop, wait_idle
 
 from emostudio.decoding import DEFAULT_FORM
-from emostudio.midi.song import TICKS_PER_BAR
 
 window = test_main_window.window
 ready_window = test_main_window.ready_window
-
-
-def notes_in(song, first, last):
-    lo, hi = first * TICKS_PER_BAR, (last + 1) * TICKS_PER_BAR
-    return sorted(
-        (t.program, n.pitch, n.start, n.end, n.velocity)
-        for t in song.tracks
-        for n in t.notes
-        if lo <= n.start < hi
-    )
 
 
 def double_click_bar(qtbot, roll, bar: int) -> None:
