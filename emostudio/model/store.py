@@ -114,7 +114,11 @@ _INIT_LOCK = threading.Lock()
 def _weights_left_uninitialised() -> Iterator[None]:
     """Build modules without drawing their first weights (a weights file is about to replace
     them): ``torch.nn.init``'s functions leave tensors as they are meanwhile. Drawing ~2 M random
-    numbers, twice (torch's default init, then the model's own), was half of a model's load."""
+    numbers, twice (torch's default init, then the model's own), was half of a model's load.
+
+    Process-wide while it lasts (loads are serialised by a lock): a model built for training on
+    another thread meanwhile would start uninitialised. None is: training builds its model in its
+    own process (the wizard's child, or the ``train`` command)."""
     with _INIT_LOCK:
         saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
         try:
