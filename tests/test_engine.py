@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,13 +14,14 @@ from tiny_models import save_tiny_model
 from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
 from emostudio.generation import MODEL_DIR_ENV, BarEvent, Engine, EngineError, SamplingError
-from emostudio.generation.decode import DecodePlan, decode_bars
+from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars
 from emostudio.generation.latents import bar_noise, target_latents
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model.store import ModelLoadError
 
 HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,44 @@ def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
         report = engine.tokenizer.check(np.concatenate(bars[r]))
         assert report.ok, report.reasons
         assert report.n_bars == 5
+
+
+@pytest.mark.slow
+def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
+    """Rows at their own pace (FastDecoder) decode what each row decodes alone and what the
+    reference steps decode in lock-step: shown on the shipped model where sampling is deterministic (temperature near 0), with given bars (bar 0 of every
+    row, bar 2 of one row), an exact return (bar 4 repeats bar 0) and the first bar's tempo
+    held."""
+    engine = Engine.load(SHIPPED, device="cpu")
+    # seed 8: every choice's best logit leads the next by at least 0.0099, far above the float
+    # rounding by which the three ways differ (~1e-5), so the test does not hang on a tie
+    z = latents(engine, [[TENSE] * 6, [CALM] * 6, [HAPPY] * 6], torch.Generator().manual_seed(8))
+    window = engine._window([source_song()], [5])[0]
+    given_bar = [tokens[tokens != 0].numpy() for tokens in window]
+    given = [{0: given_bar[0]}, {0: given_bar[1]}, {0: given_bar[3], 2: given_bar[4]}]
+    plan = dataclasses.replace(DecodePlan.free([6, 6, 6]), given=given, repeats={4: 0})
+
+    def decoded(steps, rows: list[int]) -> list[list[list[int]]]:
+        row_plan = dataclasses.replace(
+            plan, need_note=plan.need_note[rows], given=[given[i] for i in rows]
+        )
+        out: list[list[list[int]]] = [[] for _ in rows]
+        gen = torch.Generator().manual_seed(0)
+        for _, bars in decode_bars(
+            steps, engine.grammar, z[rows], row_plan, 1e-4, 0.95, gen, engine._decoding
+        ):
+            for row, tokens in zip(out, bars):
+                row.append(tokens.tolist())
+        return out
+
+    together = decoded(engine.steps, [0, 1, 2])
+    assert together == decoded(ModelSteps(engine.model), [0, 1, 2])
+    assert together == [decoded(engine.steps, [i])[0] for i in range(3)]
+    for row, first in zip(together, (0, 1, 3)):
+        assert row[0] == row[4] == given_bar[first].tolist() != row[3]
+        assert len({bar[1] for bar in row}) == 1  # one tempo
+        assert len({tuple(bar) for bar in row}) >= 4
+    assert together[2][2] == given_bar[4].tolist() != together[1][2]
 
 
 def test_target_latents_follow_the_components_and_the_middle_is_between(engine):

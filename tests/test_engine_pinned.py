@@ -92,10 +92,10 @@ TINY = {
     "generate sad": "6c4261e58ed188e1",
     "generate_many": "bfca8302fa8e2f72",
     "transfer": "7f30c04d3321595f",
-    "transfer_many": "ed9a1c078ba90f3f",
+    "transfer_many": "045a30e08bdf53cc",
     "decode": "6a0eb38907a55255",
     "decode template": "000e0cca610711e6",
-    "decode_many": "23082f2a20946936",
+    "decode_many": "eb910787ea921eb9",
 }
 TINY_RECOGNITION = [
     0.3135562539100647,
@@ -110,12 +110,12 @@ TINY_RECOGNITION = [
 SHIPPED_DIGESTS = {
     "generate happy": "dc5560a34b7a4eeb",
     "generate sad": "3e0cb3f90816864c",
-    "generate_many": "d997292b95351f58",
+    "generate_many": "80f8aa041f432160",
     "transfer": "d09faae511983c25",
-    "transfer_many": "ac5b981700064508",
+    "transfer_many": "4f32e39bc33109cf",
     "decode": "bc38bf03fcdb9520",
     "decode template": "96c238e5e59d1c73",
-    "decode_many": "49140653fbc1abfe",
+    "decode_many": "c7949ed1a3c7281d",
 }
 SHIPPED_RECOGNITION = [
     0.9248524904251099,

@@ -126,3 +126,64 @@ def test_fast_step_gives_the_columns_asked_for():
         part, _ = fast.step(tokens, z, fast.start(2), columns=(40, 90))
     assert part.shape == (2, 1, 50)
     assert torch.allclose(part, whole[..., 40:90], atol=1e-6)
+
+
+def lone_logits(fast: FastDecoder, bars: list[torch.Tensor], z: torch.Tensor) -> list[torch.Tensor]:
+    """One row decoded alone, one token a step: each bar's logits [n, V]."""
+    out = []
+    state = fast.start(1)
+    for t, bar in enumerate(bars):
+        rows = []
+        for token in bar:
+            logits, state = fast.step(token.view(1, 1), z[None, t], state)
+            rows.append(logits[0, 0])
+        out.append(torch.stack(rows))
+        state = fast.next_bar(state)
+    return out
+
+
+def test_ragged_rows_get_the_logits_of_each_row_decoded_alone():
+    """Rows at their own bar and slot (bars of different lengths, one row's second bar fed in one
+    step, rows leaving when done) see exactly what each sees decoded alone."""
+    torch.manual_seed(0)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    fast = FastDecoder(CDGMVAE(config).eval())
+    g = torch.Generator().manual_seed(5)
+    lengths = [[5, 12, 3], [17, 2, 9, 4], [8, 8]]  # tokens per bar, each row
+    bars = []
+    for row in lengths:
+        row_bars = [torch.randint(3, config.vocab_size, (n,), generator=g) for n in row]
+        for bar in row_bars:
+            bar[0] = 2  # Bar
+        bars.append(row_bars)
+    z = torch.randn(3, 4, config.latent, generator=g)
+    forced = {(1, 1)}  # row 1's bar 1 is fed in one step (a teacher-forced bar)
+    with torch.inference_mode():
+        alone = [lone_logits(fast, row_bars, z[i]) for i, row_bars in enumerate(bars)]
+        rs = fast.ragged(fast.start(3))
+        rows, bar, slot = [0, 1, 2], [0, 0, 0], [0, 0, 0]
+        seen: dict[tuple[int, int, int], torch.Tensor] = {}
+        while rows:
+            tokens = torch.stack([bars[i][bar[i]][slot[i]] for i in rows])
+            z_bars = torch.stack([z[i, bar[i]] for i in rows])
+            logits = fast.step_ragged(tokens, z_bars, rs)
+            for p, i in enumerate(rows):
+                seen[i, bar[i], slot[i]] = logits[p]
+                slot[i] += 1
+            for p, i in enumerate(rows):
+                while bar[i] < len(bars[i]) and slot[i] == len(bars[i][bar[i]]):
+                    fast.next_bar_row(rs, p)
+                    bar[i], slot[i] = bar[i] + 1, 0
+                    if (i, bar[i]) in forced:
+                        fast.feed_row(rs, p, bars[i][bar[i]], z[i, bar[i]])
+                        slot[i] = len(bars[i][bar[i]])
+            keep = [p for p, i in enumerate(rows) if bar[i] < len(bars[i])]
+            if len(keep) < len(rows):
+                fast.keep_rows(rs, keep)
+                rows = [rows[p] for p in keep]
+    compared = 0
+    for (i, t, j), logits in seen.items():
+        assert torch.allclose(logits, alone[i][t][j], atol=1e-5), (i, t, j)
+        compared += 1
+    assert compared == sum(map(sum, lengths)) - len(bars[1][1])
+    assert not torch.allclose(seen[0, 1, 0], seen[2, 1, 0], atol=1e-2)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -42,6 +42,28 @@ class DecodeSteps(Protocol):
         ...
 
     def next_bar(self, state: Any) -> Any: ...
+
+
+@runtime_checkable
+class RaggedSteps(DecodeSteps, Protocol):
+    """Steps whose rows can each be at their own bar and slot
+    (:class:`emostudio.model.fast_decode.FastDecoder`; see its ``RaggedState``)."""
+
+    def ragged(self, state: Any) -> Any: ...
+
+    def step_ragged(
+        self,
+        tokens: torch.Tensor,
+        z_bars: torch.Tensor,
+        rs: Any,
+        columns: tuple[int, int] | None = None,
+    ) -> torch.Tensor: ...
+
+    def feed_row(self, rs: Any, i: int, tokens: torch.Tensor, z_bar: torch.Tensor) -> None: ...
+
+    def next_bar_row(self, rs: Any, i: int) -> None: ...
+
+    def keep_rows(self, rs: Any, rows: list[int]) -> None: ...
 
 
 class ModelSteps:
@@ -85,13 +107,26 @@ class DecodePlan:
     def forced(self, t: int, decoded: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray | None]:
         """Each row's tokens for bar ``t`` if it is teacher-forced, else None (``decoded``: each
         row's bars so far)."""
-        out: list[np.ndarray | None] = []
-        for i, bars in enumerate(decoded):
-            tokens = None if self.given is None else self.given[i].get(t)
-            if tokens is None and t in self.repeats:
-                tokens = bars[self.repeats[t]]
-            out.append(tokens)
-        return out
+        return [self.forced_row(i, t, bars) for i, bars in enumerate(decoded)]
+
+    def forced_row(self, i: int, t: int, bars: Sequence[np.ndarray]) -> np.ndarray | None:
+        """Row ``i``'s tokens for bar ``t`` if it is teacher-forced, else None (``bars``: the
+        row's bars so far)."""
+        tokens = None if self.given is None else self.given[i].get(t)
+        if tokens is None and t in self.repeats:
+            tokens = bars[self.repeats[t]]
+        return tokens
+
+    def bar_rules(self, i: int, t: int, bars: Sequence[np.ndarray]) -> tuple[int, bool]:
+        """(the Tempo token row ``i``'s bar ``t`` must take or -1, whether it must hold a note);
+        ``bars``: the row's bars so far (with ``hold_tempo``, its first bar's tempo holds)."""
+        if self.tempo is not None:
+            tempo = int(self.tempo[i, t])
+        elif self.hold_tempo and bars:
+            tempo = int(bars[0][1])  # every bar is "Bar Tempo ..."
+        else:
+            tempo = -1
+        return tempo, bool(self.need_note is not None and self.need_note[i, t])
 
     @classmethod
     def free(cls, lengths: Sequence[int]) -> DecodePlan:
@@ -136,18 +171,31 @@ def decode_bars(
     """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
 
     Each bar's tokens are sampled under the grammar's mask (with ``plan``'s constraints) at
-    ``temperature`` and ``top_p``. ``scope()`` wraps each bar's decoding (the engine's lock,
-    inference mode and thread count; released while the caller handles a bar). Stops (returns)
-    at the next token boundary once ``cancel`` is set."""
+    ``temperature`` and ``top_p``. ``scope()`` wraps the decoding (the engine's lock, inference
+    mode and thread count; released while the caller handles a bar). Stops (returns) at the next
+    token boundary once ``cancel`` is set.
+
+    The rows go in lock-step (every row at the same bar and slot) while all are teacher-forced
+    and whenever the batch is one row or ``steps`` cannot go ragged (the model's reference
+    steps); otherwise each row goes on at its own pace (:func:`_ragged_bars`), so a batch costs
+    its longest row, not the sum of each bar's longest row."""
     b, n_bars, _ = z.shape
     tempo = plan.tempo
     decoded: list[list[np.ndarray]] = [[] for _ in range(b)]
+    ragged = steps if b > 1 and isinstance(steps, RaggedSteps) else None
+    sampling = (temperature, top_p)
     with scope():
         state = steps.start(b)
     for t in range(n_bars):
         forced = plan.forced(t, decoded)
+        every_row_forced = all(f is not None for f in forced)
+        if ragged is not None and not every_row_forced:
+            yield from _ragged_bars(
+                ragged, grammar, z, plan, (t, state, decoded), sampling, generator, scope, cancel
+            )
+            return
         with scope():
-            if all(f is not None for f in forced):
+            if every_row_forced:
                 rows, state = _forced_bar(steps, forced, z[:, t], state)  # type: ignore[arg-type]
             else:
                 rows, state = _sampled_bar(
@@ -159,7 +207,7 @@ def decode_bars(
                     z[:, t],
                     state,
                     t,
-                    (temperature, top_p),
+                    sampling,
                     generator,
                     cancel,
                 )
@@ -173,6 +221,98 @@ def decode_bars(
         for row_bars, bar in zip(decoded, bars):
             row_bars.append(bar)
         yield t, bars
+
+
+def _ragged_bars(
+    steps: RaggedSteps,
+    grammar: BarGrammar,
+    z: torch.Tensor,
+    plan: DecodePlan,
+    start: tuple[int, Any, list[list[np.ndarray]]],
+    sampling: tuple[float, float],
+    generator: torch.Generator,
+    scope: Callable[[], AbstractContextManager],
+    cancel: threading.Event | None,
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Bars ``t0 ..`` of every row, each row at its own pace: a row that ends its bar starts its
+    next one at once (a teacher-forced bar fed in one step for that row alone), and a row whose
+    piece is done leaves the batch. ``start``: (t0, the lock-step state after bar t0 - 1, each
+    row's bars so far). Yields bar t once every row has it."""
+    t0, state, decoded = start
+    b, n_bars, _ = z.shape
+    temperature, top_p = sampling
+    rows = list(range(b))  # the batch's rows still decoding (their index in z)
+    bar = [t0] * b  # each row's bar
+    tokens: list[list[int]] = [[BAR] for _ in range(b)]  # each row's bar so far
+    emitted = t0  # the bars yielded so far
+
+    def begin(p: int) -> None:
+        """Batch row ``p`` is at the start of its bar: its teacher-forced bars fed, then its
+        grammar set for the bar it samples (if any is left)."""
+        i = rows[p]
+        while bar[i] < n_bars:
+            forced = plan.forced_row(i, bar[i], decoded[i])
+            if forced is None:
+                tempo, need_note = plan.bar_rules(i, bar[i], decoded[i])
+                g.restart(p, tempo, need_note)
+                tokens[i] = [BAR]
+                return
+            feed = torch.as_tensor(np.asarray(forced, dtype=np.int64), device=z.device)
+            steps.feed_row(rs, p, feed, z[i, bar[i]])
+            steps.next_bar_row(rs, p)
+            decoded[i].append(np.asarray(forced, dtype=np.int32))
+            bar[i] += 1
+
+    def drop_finished(feed: torch.Tensor) -> torch.Tensor:
+        """Rows whose piece is done leave the batch; -> the feed of those left."""
+        nonlocal rows
+        keep = [p for p, i in enumerate(rows) if bar[i] < n_bars]
+        if len(keep) == len(rows):
+            return feed
+        steps.keep_rows(rs, keep)
+        g.keep(keep)
+        rows = [rows[p] for p in keep]
+        return feed[keep]
+
+    with scope():
+        rs = steps.ragged(state)
+        g = grammar.start(b, families=plan.families)
+        for p in range(b):
+            begin(p)
+        feed = drop_finished(torch.full((b,), BAR, dtype=torch.long, device=z.device))
+    z_bars = None
+    while rows or emitted < n_bars:
+        with scope():
+            while rows and min(len(d) for d in decoded) == emitted:
+                if cancel is not None and cancel.is_set():
+                    return
+                if z_bars is None:  # some row changed bar: the rows' latents anew
+                    z_bars = z[rows, [bar[i] for i in rows]]
+                allowed, lo, hi = grammar.choices(g)  # the logits of these columns only
+                logits = steps.step_ragged(feed, z_bars, rs, (lo, hi))
+                feed = sample_next(
+                    logits, allowed, temperature, top_p, generator, lo, grammar.vocab.size
+                )
+                sampled = feed.tolist()
+                grammar.advance(g, sampled)
+                if not any(g.done):
+                    for i, token in zip(rows, sampled):
+                        tokens[i].append(token)
+                    continue
+                for p, (i, token) in enumerate(zip(rows, sampled)):
+                    if not g.done[p]:
+                        tokens[i].append(token)
+                        continue
+                    decoded[i].append(np.asarray(tokens[i], dtype=np.int32))
+                    steps.next_bar_row(rs, p)
+                    bar[i] += 1
+                    begin(p)
+                    feed[p] = BAR
+                z_bars = None
+                feed = drop_finished(feed)
+        while emitted < min(len(d) for d in decoded):
+            yield emitted, [d[emitted] for d in decoded]
+            emitted += 1
 
 
 def _forced_bar(steps: DecodeSteps, forced: Sequence[np.ndarray], z_bar: torch.Tensor, state):

@@ -57,6 +57,19 @@ class GrammarState:
     def all_done(self) -> bool:
         return all(self.done)
 
+    def restart(self, i: int, tempo: int, need_note: bool) -> None:
+        """Row ``i`` starts a new bar (right after its ``Bar``): ``tempo`` the Tempo token it must
+        take or -1, ``need_note`` whether the bar may not end without a note."""
+        self.kind[i], self.pos[i], self.family[i] = TokenKind.BAR, -1, 0
+        self.length[i], self.done[i] = 1, False
+        self.tempo[i], self.need_note[i] = tempo, need_note
+
+    def keep(self, rows: Sequence[int]) -> None:
+        """Only ``rows`` go on (in this order)."""
+        for name in ("kind", "pos", "family", "length", "done", "families", "tempo", "need_note"):
+            values = getattr(self, name)
+            setattr(self, name, [values[i] for i in rows])
+
 
 class Situation(NamedTuple):
     """Everything a row's next-token mask depends on (fields that do not matter keep defaults)."""
@@ -90,8 +103,11 @@ class BarGrammar:
         self._velocity = [(kinds == TokenKind.VELOCITY) & (fams == f) for f in range(N_FAMILIES)]
         self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
         self._beat = kinds == TokenKind.BEAT
-        # each situation's mask and the run of ids that holds its allowed tokens
-        self._cache: dict[Situation | str, tuple[torch.Tensor, int, int]] = {}
+        # each situation's mask, the run of ids that holds its allowed tokens, and its row in
+        # ``_table`` (every situation's mask so far, on the device, so that a batch's masks are
+        # one ``index_select``)
+        self._cache: dict[Situation | str, tuple[torch.Tensor, int, int, int]] = {}
+        self._table = torch.zeros(64, vocab.size, dtype=torch.bool, device=self.device)
 
     def start(
         self,
@@ -116,8 +132,8 @@ class BarGrammar:
 
     def allowed(self, s: GrammarState) -> torch.Tensor:
         """bool[B, V]: the tokens each row may take next (a finished row: only PAD)."""
-        rows = [self._entry(self._situation(s, i))[0] for i in range(len(s.kind))]
-        return rows[0][None] if len(rows) == 1 else torch.stack(rows)
+        rows = [self._entry(self._situation(s, i)) for i in range(len(s.kind))]
+        return rows[0][0][None] if len(rows) == 1 else self._stacked(rows, 0, self.vocab.size)
 
     def choices(self, s: GrammarState) -> tuple[torch.Tensor, int, int]:
         """(mask, lo, hi): the columns ``lo .. hi - 1`` of :meth:`allowed` that hold every row's
@@ -127,10 +143,18 @@ class BarGrammar:
         logits of those columns only."""
         entries = [self._entry(self._situation(s, i)) for i in range(len(s.kind))]
         if len(entries) == 1:
-            mask, lo, hi = entries[0]
+            mask, lo, hi, _ = entries[0]
             return mask[None, lo:hi], lo, hi
         lo, hi = min(e[1] for e in entries), max(e[2] for e in entries)
-        return torch.stack([mask[lo:hi] for mask, _, _ in entries]), lo, hi
+        return self._stacked(entries, lo, hi), lo, hi
+
+    def _stacked(
+        self, entries: list[tuple[torch.Tensor, int, int, int]], lo: int, hi: int
+    ) -> torch.Tensor:
+        """The entries' masks' columns ``lo .. hi - 1`` as bool[B, hi - lo] (one gather from
+        the table: a fraction of stacking them)."""
+        rows = torch.tensor([e[3] for e in entries], device=self.device)
+        return self._table.index_select(0, rows).narrow(1, lo, hi - lo)
 
     def advance(self, s: GrammarState, tokens: Sequence[int]) -> None:
         """Take one token per row; ``Bar`` ends a row's bar; finished rows ignore theirs."""
@@ -168,12 +192,19 @@ class BarGrammar:
             kind, families=s.families[i], pos=s.pos[i], room_note=room_note, room_beat=room_beat
         )
 
-    def _entry(self, key: Situation | str) -> tuple[torch.Tensor, int, int]:
+    def _entry(self, key: Situation | str) -> tuple[torch.Tensor, int, int, int]:
+        """(mask on the device, first and one past the last allowed id, its row in the table)."""
         entry = self._cache.get(key)
         if entry is None:
             mask = self._build(key)
             ids = np.flatnonzero(mask)
-            entry = (torch.as_tensor(mask, device=self.device), int(ids[0]), int(ids[-1]) + 1)
+            row = len(self._cache)
+            if row == len(
+                self._table
+            ):  # full: twice the rows (earlier masks stay views of the old)
+                self._table = torch.cat([self._table, torch.zeros_like(self._table)])
+            self._table[row] = torch.as_tensor(mask, device=self.device)
+            entry = (self._table[row], int(ids[0]), int(ids[-1]) + 1, row)
             self._cache[key] = entry
         return entry
 

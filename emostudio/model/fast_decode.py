@@ -25,7 +25,7 @@ a new FastDecoder after the model's weights change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import torch
@@ -44,10 +44,9 @@ class FastState:
     # scores read them as a matrix whose rows are contiguous: 2x faster at batch 4): memory, then
     # this bar
     values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
-    bias: torch.Tensor  # [B, H, 2L] additive key mask: -inf for a PAD key, else 0 (slots past
-    # those written are never read)
-    # (the same for every head; kept per head so attention reads it without a copy)
-    # (what the memory's mask is made of at the end of a bar)
+    bias: torch.Tensor  # [B, H, 2L] additive key mask: 0 for a written key, -inf for a PAD key
+    # or a slot not written (the same for every head; kept per head so attention reads it
+    # without a copy)
     mem_len: int = 0  # M: slots of the memory
     length: int = 0  # tokens of this bar so far
     cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
@@ -136,7 +135,7 @@ class FastDecoder:
         return FastState(
             keys=[torch.zeros(batch, h, hd, 2 * length, device=dev) for _ in range(n)],
             values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
-            bias=torch.zeros(batch, h, 2 * length, device=dev),  # no memory yet: all open
+            bias=torch.full((batch, h, 2 * length), float("-inf"), device=dev),  # none written
         )
 
     def step(
@@ -157,21 +156,29 @@ class FastDecoder:
         self.condition(z_bar, state)
         s0 = state.mem_len + start
         s1 = s0 + n
-        # the bar's slots are open (bias 0) from its start, so every query sees itself (a PAD
-        # query too, so no row is empty); PAD keys are hidden from later queries once this step
-        # is done
-        x = self._one_token(tokens, state, s0) if n == 1 else self._tokens(tokens, state, s0)
+        # the slots written are opened (bias 0) before attention, so every query sees itself (a
+        # PAD query too, so no row is empty); PAD keys are hidden from later queries once this
+        # step is done
+        state.bias.narrow(2, s0, n).fill_(0.0)
+        if n == 1:
+            rotor = self.rotor_qk[self.bar_len + start]  # [d]
+            x = self._one_token(tokens, state, s1, rotor, s0)
+        else:
+            x = self._tokens(tokens, state, s0)
         pad = tokens == PAD  # [B, n]
         if pad.any():
             state.bias[:, :, s0:s1].masked_fill_(pad[:, None], float("-inf"))
         state.length = start + n
+        return self._logits(x, columns).view(b, n, -1), state
+
+    def _logits(self, x: torch.Tensor, columns: tuple[int, int] | None) -> torch.Tensor:
+        """x [R, d] -> logits [R, V] (or of token ids ``columns[0] .. columns[1] - 1``)."""
         head = (
             self.head
             if columns is None
             else self.head.narrow(1, columns[0], columns[1] - columns[0])
         )
-        logits = torch.mm(torch.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), head)
-        return logits.view(b, n, -1), state
+        return torch.mm(torch.layer_norm(x, (self.d,), *self.ln_f, self.eps_f), head)
 
     def condition(self, z_bar: torch.Tensor, state: FastState) -> None:
         """``state.cond`` for the bar's latent z_bar [B, l] (once per bar): what is added to the
@@ -190,18 +197,28 @@ class FastDecoder:
         state.cond_rows = state.cond.unbind(0)
         state.cond_of = z_bar
 
-    def _one_token(self, tokens: torch.Tensor, state: FastState, s0: int) -> torch.Tensor:
+    def _one_token(
+        self,
+        tokens: torch.Tensor,
+        state: FastState,
+        s1: int,
+        rotor: torch.Tensor,
+        at: int | tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
         """The layers for one new token per row (the generation loop); -> x [B, d].
+
+        The new keys and values go to slot ``at`` of every row (lock-step), or, for a
+        :class:`RaggedState`, to each row's own slot (``at``: their elements' indices in the
+        flattened keys and values); ``rotor`` [d] or [B, d] rotates them to their positions; attention reads
+        slots ``0 .. s1 - 1`` under ``state.bias``.
 
         Written for few tensor calls: each costs microseconds of dispatch, more than the
         arithmetic of a 128-wide layer for one token."""
         b, d, h, hd = tokens.shape[0], self.d, self.n_heads, self.head_dim
-        s1 = s0 + 1
         bh = b * h
         # attention as three batched matmul kernels over heads (SDPA's CPU kernel costs ~2x that
         # for one query)
         mask = state.bias.view(bh, 1, -1).narrow(2, 0, s1)  # [B * H, 1, s1]
-        rotor = self.rotor_qk[self.bar_len + state.length]  # [d]
         cond = state.cond_rows
         x = self.embed.index_select(0, tokens.view(b)).add_(cond[0])  # [B, d]
         for layer, keys, values, after in zip(self.layers, state.keys, state.values, cond[1:]):
@@ -209,8 +226,13 @@ class FastDecoder:
             qkv = torch.mm(y, layer.qkv)  # [B, 3d]: q, k, v
             qk = torch.view_as_complex(qkv.narrow(1, 0, 2 * d).view(b, d, 2)) * rotor
             q, k = torch.view_as_real(qk).view(b, 2, h, hd).unbind(1)  # [B, H, hd] each
-            keys.select(3, s0).copy_(k)
-            values.select(2, s0).copy_(qkv.narrow(1, 2 * d, d).view(b, h, hd))
+            v = qkv.narrow(1, 2 * d, d).view(b, h, hd)
+            if isinstance(at, int):
+                keys.select(3, at).copy_(k)
+                values.select(2, at).copy_(v)
+            else:
+                keys.put_(at[0], k)
+                values.put_(at[1], v)
             scores = torch.baddbmm(
                 mask,
                 q.reshape(bh, 1, hd),
@@ -267,9 +289,123 @@ class FastDecoder:
             keys[..., :m] = torch.view_as_real(bar_keys * back).flatten(-2).mT  # a new tensor
             values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
         state.bias[:, :, :m] = state.bias[:, :, lo : lo + m].clone()  # the bar's PAD stays hidden
-        state.bias[:, :, m:] = 0.0  # the new bar's slots: open (attention reads those written)
+        state.bias[:, :, m:] = float("-inf")  # the new bar's slots: closed until written
         state.mem_len, state.length = m, 0
         return state
+
+    # ---- ragged decoding: each row at its own bar and slot -------------------------------------
+    def ragged(self, state: FastState) -> RaggedState:
+        """A lock-step state as a :class:`RaggedState` (every row where the batch is), so that
+        from now on each row goes on at its own pace."""
+        b = state.bias.shape[0]
+        rs = RaggedState(state, [state.mem_len] * b, [state.length] * b)
+        self._reindex(rs)
+        return rs
+
+    def step_ragged(
+        self,
+        tokens: torch.Tensor,
+        z_bars: torch.Tensor,
+        rs: RaggedState,
+        columns: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """One token per row, each continuing its own bar: tokens long[B], z_bars [B, l] (each
+        row's bar's latent; pass the same tensor while no row changes bar) -> logits [B, V] (or
+        of the token ids in ``columns``). The logits are those :meth:`step` gives the row decoded
+        alone."""
+        state = rs.cache
+        if max(rs.length) + 1 > self.bar_len:
+            raise ValueError(f"a bar holds at most {self.bar_len} tokens")
+        self.condition(z_bars, state)
+        s1 = max(m + n for m, n in zip(rs.mem, rs.length)) + 1
+        keys_at, values_at, bias_at, position = rs.at
+        state.bias.put_(bias_at, rs.zeros)  # each row's new slot: open
+        rotor = self.rotor_qk.index_select(0, position)  # [B, d]
+        x = self._one_token(tokens, state, s1, rotor, (keys_at, values_at))
+        rs.index.add_(rs.index_step)  # every row's slots and position one on
+        rs.length = [n + 1 for n in rs.length]
+        return self._logits(x, columns)
+
+    def feed_row(self, rs: RaggedState, i: int, tokens: torch.Tensor, z_bar: torch.Tensor) -> None:
+        """Row ``i`` alone takes ``tokens`` long[n] (continuing its bar; a teacher-forced bar),
+        with its bar's latent z_bar [l]."""
+        row = self._row(rs, i)
+        self.step(tokens[None], z_bar[None], row)
+        rs.length[i] = row.length
+        self._reindex(rs)
+
+    def next_bar_row(self, rs: RaggedState, i: int) -> None:
+        """Row ``i``'s finished bar becomes its memory (:meth:`next_bar` for one row)."""
+        row = self.next_bar(self._row(rs, i))
+        rs.mem[i], rs.length[i] = row.mem_len, 0
+        self._reindex(rs)
+
+    def keep_rows(self, rs: RaggedState, rows: list[int]) -> None:
+        """Only ``rows`` go on (in this order): the others' caches are dropped, so finished
+        pieces cost nothing more."""
+        state = rs.cache
+        index = torch.tensor(rows, dtype=torch.long, device=self.device)
+        state.keys = [k.index_select(0, index) for k in state.keys]
+        state.values = [v.index_select(0, index) for v in state.values]
+        state.bias = state.bias.index_select(0, index)
+        state.cond = state.cond_of = None
+        rs.mem = [rs.mem[i] for i in rows]
+        rs.length = [rs.length[i] for i in rows]
+        self._reindex(rs)
+
+    def _row(self, rs: RaggedState, i: int) -> FastState:
+        """Row ``i`` of a ragged batch as a lock-step state of one row (views: what a call does to
+        it, it does to the batch's cache)."""
+        state = rs.cache
+        return FastState(
+            keys=[k[i : i + 1] for k in state.keys],
+            values=[v[i : i + 1] for v in state.values],
+            bias=state.bias[i : i + 1],
+            mem_len=rs.mem[i],
+            length=rs.length[i],
+        )
+
+    def _reindex(self, rs: RaggedState) -> None:
+        """``rs.index``: where each row's next key, value and mask entry go in the flattened
+        cache (for ``put_``, the cheapest write of one slot per row) and its rotary position, all
+        in one tensor so that one ``add_`` moves them on by a slot."""
+        b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, 2 * self.bar_len
+        dev = self.device
+        slot = torch.tensor([m + n for m, n in zip(rs.mem, rs.length)], device=dev)
+        heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots + slot.view(b, 1, 1)
+        dims = torch.arange(hd, device=dev)
+        keys_at = (heads * hd).view(b, h, 1) - slot.view(b, 1, 1) * (hd - 1)  # [B, H, 1]
+        keys_at = keys_at + dims * slots  # element (b, h, j, slot) of [B, H, hd, 2L]
+        values_at = heads * hd + dims  # element (b, h, slot, j) of [B, H, 2L, hd]
+        position = torch.tensor([self.bar_len + n for n in rs.length], device=dev)
+        parts = (keys_at.flatten(), values_at.flatten(), heads.flatten(), position)
+        sizes = [p.numel() for p in parts]
+        rs.index = torch.cat(parts)
+        rs.index_step = torch.ones_like(rs.index)
+        rs.index_step[sizes[0] : sizes[0] + sizes[1]] = hd  # a value's slot is hd elements
+        keys_at, values_at, bias_at, position_at = rs.index.split(sizes)
+        rs.at = (keys_at, values_at, bias_at, position_at)
+        rs.zeros = torch.zeros(b * h, device=dev)
+
+
+@dataclass
+class RaggedState:
+    """A batch whose rows each decode at their own pace (:meth:`FastDecoder.ragged`): row ``i``'s
+    memory fills its slots ``0 .. mem[i] - 1`` and its bar so far the next ``length[i]``, and the
+    mask of its other slots is -inf, so one attention over the longest row's slots serves all.
+    A row finishes its bar and moves on without waiting for the others, and rows whose piece is
+    done leave the batch (:meth:`FastDecoder.keep_rows`)."""
+
+    cache: FastState  # keys, values, mask, latent conditioning (its mem_len / length unused)
+    mem: list[int]
+    length: list[int]
+    # where each row's next key / value / mask entry goes in the flattened cache, and its rotary
+    # position, in one tensor (``index``) and as views of it (``at``); ``index_step``: what one
+    # slot adds to each
+    index: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    index_step: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    at: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] = ()  # type: ignore[assignment]
+    zeros: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # [B * H]
 
 
 def _gelu(u: torch.Tensor) -> torch.Tensor:
