@@ -127,6 +127,9 @@ class FastDecoder:
             heads = 2 * self.n_heads  # q's and k's heads (repeat is slow on complex tensors)
             self.rotor_qk = torch.complex(rotary.cos.repeat(1, heads), rotary.sin.repeat(1, heads))
         self.n_layers = len(self.layers)
+        # a key's entry in the attention mask, by its token: -inf for PAD, else 0
+        self.key_bias = torch.zeros(c.vocab_size, device=self.device)
+        self.key_bias[PAD] = float("-inf")
 
     # ---- the three calls ----------------------------------------------------------------------
     def start(self, batch: int) -> FastState:
@@ -156,18 +159,17 @@ class FastDecoder:
         self.condition(z_bar, state)
         s0 = state.mem_len + start
         s1 = s0 + n
-        # the slots written are opened (bias 0) before attention, so every query sees itself (a
-        # PAD query too, so no row is empty); PAD keys are hidden from later queries once this
-        # step is done
-        state.bias.narrow(2, s0, n).fill_(0.0)
+        # the slots written are opened (bias 0) before attention, a PAD's kept hidden (-inf): a
+        # PAD query still sees the bar's earlier tokens (a bar starts with its Bar), and its
+        # output is never used
+        state.bias.narrow(2, s0, n).copy_(
+            self.key_bias.index_select(0, tokens.reshape(-1)).view(b, 1, n)
+        )
         if n == 1:
             rotor = self.rotor_qk[self.bar_len + start]  # [d]
             x = self._one_token(tokens, state, s1, rotor, s0)
         else:
             x = self._tokens(tokens, state, s0)
-        pad = tokens == PAD  # [B, n]
-        if pad.any():
-            state.bias[:, :, s0:s1].masked_fill_(pad[:, None], float("-inf"))
         state.length = start + n
         return self._logits(x, columns).view(b, n, -1), state
 
