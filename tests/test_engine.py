@@ -144,6 +144,24 @@ def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
     assert together[2][2] == given_bar[4].tolist() != together[1][2]
 
 
+def test_a_batch_decodes_each_row_to_its_own_length(engine):
+    """Rows of 2, 5 and 3 bars in one batch: each row's bars, then empty arrays."""
+    z = latents(engine, [[TENSE] * 5] * 3, torch.Generator().manual_seed(2))
+    counts = [2, 5, 3]
+    plan = DecodePlan.free(counts)
+    gen = torch.Generator().manual_seed(0)
+    bars = [
+        rows
+        for _, rows in decode_bars(
+            engine.steps, engine.grammar, z, plan, 1.0, 0.95, gen, engine._decoding, None, counts
+        )
+    ]
+    assert len(bars) == 5
+    for i, n in enumerate(counts):
+        assert all(len(rows[i]) > 2 for rows in bars[:n])  # Bar, Tempo and a note
+        assert all(len(rows[i]) == 0 for rows in bars[n:])
+
+
 def test_target_latents_follow_the_components_and_the_middle_is_between(engine):
     gen = torch.Generator().manual_seed(0)
     curve = [TENSE] * 3 + [CALM] * 3 + [Emotion(0.0, 0.0)]

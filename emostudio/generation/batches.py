@@ -77,6 +77,7 @@ def decode_batch(
         generator,
         engine._decoding,
         cancel,
+        batch.lengths,
     ):
         if t < batch.first:
             continue

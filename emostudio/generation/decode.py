@@ -167,8 +167,12 @@ def decode_bars(
     generator: torch.Generator,
     scope: Callable[[], AbstractContextManager],
     cancel: threading.Event | None = None,
+    lengths: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, list[np.ndarray]]]:
     """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
+
+    ``lengths``: each row's bar count (default T); a row may be decoded no further than its
+    count, and its bars after it are then empty arrays.
 
     Each bar's tokens are sampled under the grammar's mask (with ``plan``'s constraints) at
     ``temperature`` and ``top_p``. ``scope()`` wraps the decoding (the engine's lock, inference
@@ -190,8 +194,9 @@ def decode_bars(
         forced = plan.forced(t, decoded)
         every_row_forced = all(f is not None for f in forced)
         if ragged is not None and not every_row_forced:
+            start = (t, state, decoded, lengths or [n_bars] * b)
             yield from _ragged_bars(
-                ragged, grammar, z, plan, (t, state, decoded), sampling, generator, scope, cancel
+                ragged, grammar, z, plan, start, sampling, generator, scope, cancel
             )
             return
         with scope():
@@ -228,7 +233,7 @@ def _ragged_bars(
     grammar: BarGrammar,
     z: torch.Tensor,
     plan: DecodePlan,
-    start: tuple[int, Any, list[list[np.ndarray]]],
+    start: tuple[int, Any, list[list[np.ndarray]], Sequence[int]],
     sampling: tuple[float, float],
     generator: torch.Generator,
     scope: Callable[[], AbstractContextManager],
@@ -237,9 +242,11 @@ def _ragged_bars(
     """Bars ``t0 ..`` of every row, each row at its own pace: a row that ends its bar starts its
     next one at once (a teacher-forced bar fed in one step for that row alone), and a row whose
     piece is done leaves the batch. ``start``: (t0, the lock-step state after bar t0 - 1, each
-    row's bars so far). Yields bar t once every row has it."""
-    t0, state, decoded = start
+    row's bars so far, each row's bar count). Yields bar t once every row has it (an empty array
+    for a row whose piece is shorter)."""
+    t0, state, decoded, counts = start
     b, n_bars, _ = z.shape
+    empty = np.zeros(0, dtype=np.int32)
     temperature, top_p = sampling
     rows = list(range(b))  # the batch's rows still decoding (their index in z)
     bar = [t0] * b  # each row's bar
@@ -250,7 +257,7 @@ def _ragged_bars(
         """Batch row ``p`` is at the start of its bar: its teacher-forced bars fed, then its
         grammar set for the bar it samples (if any is left)."""
         i = rows[p]
-        while bar[i] < n_bars:
+        while bar[i] < counts[i]:
             forced = plan.forced_row(i, bar[i], decoded[i])
             if forced is None:
                 tempo, need_note = plan.bar_rules(i, bar[i], decoded[i])
@@ -266,7 +273,7 @@ def _ragged_bars(
     def drop_finished(feed: torch.Tensor) -> torch.Tensor:
         """Rows whose piece is done leave the batch; -> the feed of those left."""
         nonlocal rows
-        keep = [p for p, i in enumerate(rows) if bar[i] < n_bars]
+        keep = [p for p, i in enumerate(rows) if bar[i] < counts[i]]
         if len(keep) == len(rows):
             return feed
         steps.keep_rows(rs, keep)
@@ -280,10 +287,15 @@ def _ragged_bars(
         for p in range(b):
             begin(p)
         feed = drop_finished(torch.full((b,), BAR, dtype=torch.long, device=z.device))
+
+    def ready() -> int:
+        """The bars every row has (a finished row has them all)."""
+        return min(n_bars if bar[i] >= counts[i] else len(decoded[i]) for i in range(b))
+
     z_bars = None
-    while rows or emitted < n_bars:
+    while emitted < n_bars:
         with scope():
-            while rows and min(len(d) for d in decoded) == emitted:
+            while rows and ready() == emitted:
                 if cancel is not None and cancel.is_set():
                     return
                 if z_bars is None:  # some row changed bar: the rows' latents anew
@@ -310,8 +322,8 @@ def _ragged_bars(
                     feed[p] = BAR
                 z_bars = None
                 feed = drop_finished(feed)
-        while emitted < min(len(d) for d in decoded):
-            yield emitted, [d[emitted] for d in decoded]
+        while emitted < ready():
+            yield emitted, [d[emitted] if emitted < len(d) else empty for d in decoded]
             emitted += 1
 
 
