@@ -184,7 +184,6 @@ def decode_bars(
     steps); otherwise each row goes on at its own pace (:func:`_ragged_bars`), so a batch costs
     its longest row, not the sum of each bar's longest row."""
     b, n_bars, _ = z.shape
-    tempo = plan.tempo
     decoded: list[list[np.ndarray]] = [[] for _ in range(b)]
     ragged = steps if b > 1 and isinstance(steps, RaggedSteps) else None
     sampling = (temperature, top_p)
@@ -207,7 +206,7 @@ def decode_bars(
                     steps,
                     grammar,
                     plan,
-                    tempo,
+                    decoded,
                     forced,
                     z[:, t],
                     state,
@@ -219,9 +218,6 @@ def decode_bars(
             if rows is None:
                 return
             state = steps.next_bar(state)
-        if t == 0 and tempo is None and plan.hold_tempo:
-            first = torch.tensor([row[1] for row in rows], dtype=torch.long)  # each row's Tempo
-            tempo = first[:, None].expand(b, n_bars)
         bars = [np.asarray(row, dtype=np.int32) for row in rows]
         for row_bars, bar in zip(decoded, bars):
             row_bars.append(bar)
@@ -341,7 +337,7 @@ def _sampled_bar(
     steps: DecodeSteps,
     grammar: BarGrammar,
     plan: DecodePlan,
-    tempo: torch.Tensor | None,
+    decoded: Sequence[Sequence[np.ndarray]],
     forced: Sequence[np.ndarray | None],
     z_bar: torch.Tensor,
     state,
@@ -350,18 +346,16 @@ def _sampled_bar(
     generator: torch.Generator,
     cancel: threading.Event | None,
 ):
-    """One bar token by token: sampled under the grammar's mask, except in the rows of
-    ``forced`` that have tokens (``sampling``: temperature and top-p), which take theirs (and end with them). -> (rows, state), or
+    """Bar ``t`` of every row token by token (``decoded``: each row's bars so far): sampled
+    under the grammar's mask (``sampling``: temperature and top-p), except in the rows of
+    ``forced`` that have tokens, which take theirs (and end with them). -> (rows, state), or
     (None, state) once ``cancel`` is set."""
     b = z_bar.shape[0]
     device = z_bar.device
     temperature, top_p = sampling
-    g = grammar.start(
-        b,
-        families=plan.families,
-        forced_tempo=None if tempo is None else tempo[:, t],
-        need_note=None if plan.need_note is None else plan.need_note[:, t],
-    )
+    g = grammar.start(b, families=plan.families)
+    for i, bars in enumerate(decoded):
+        g.restart(i, *plan.bar_rules(i, t, bars))
     feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
     rows: list[list[int]] = [[BAR] for _ in range(b)]
     teach = [(i, f) for i, f in enumerate(forced) if f is not None]
