@@ -255,6 +255,28 @@ def test_cancel_stops_generation_early(engine):
     assert list(engine.generate(HAPPY, bars=8, cancel=cancel)) == []
 
 
+def test_cancel_stops_a_ragged_batch_early(engine):
+    z = latents(engine, [[TENSE] * 6] * 3, torch.Generator().manual_seed(1))
+    cancel = threading.Event()
+    gen = torch.Generator().manual_seed(0)
+    bars = []
+    for t, rows in decode_bars(
+        engine.steps,
+        engine.grammar,
+        z,
+        DecodePlan.free([6] * 3),
+        1.0,
+        0.95,
+        gen,
+        engine._decoding,
+        cancel,
+    ):
+        bars.append(t)
+        assert len(rows) == 3
+        cancel.set()
+    assert bars == [0]
+
+
 def test_transfer_keeps_bars_tempo_and_instruments(engine):
     song = source_song(5)
     events = list(engine.transfer(song, SAD, strength=1.0, seed=4, method="rewrite"))

@@ -291,7 +291,8 @@ def _ragged_bars(
     z_bars = None
     while emitted < n_bars:
         with scope():
-            while rows and ready() == emitted:
+            done = ready() > emitted
+            while not done:  # until a bar every row has is done
                 if cancel is not None and cancel.is_set():
                     return
                 if z_bars is None:  # some row changed bar: the rows' latents anew
@@ -318,6 +319,7 @@ def _ragged_bars(
                     feed[p] = BAR
                 z_bars = None
                 feed = drop_finished(feed)
+                done = ready() > emitted
         while emitted < ready():
             yield emitted, [d[emitted] if emitted < len(d) else empty for d in decoded]
             emitted += 1

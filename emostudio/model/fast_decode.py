@@ -316,16 +316,17 @@ class FastDecoder:
         of the token ids in ``columns``). The logits are those :meth:`step` gives the row decoded
         alone."""
         state = rs.cache
-        if max(rs.length) + 1 > self.bar_len:
+        if rs.longest + 1 > self.bar_len:
             raise ValueError(f"a bar holds at most {self.bar_len} tokens")
         self.condition(z_bars, state)
-        s1 = max(m + n for m, n in zip(rs.mem, rs.length)) + 1
+        s1 = rs.extent + 1
         keys_at, values_at, bias_at, position = rs.at
         state.bias.put_(bias_at, rs.zeros)  # each row's new slot: open
         rotor = self.rotor_qk.index_select(0, position)  # [B, d]
         x = self._one_token(tokens, state, s1, rotor, (keys_at, values_at))
         rs.index.add_(rs.index_step)  # every row's slots and position one on
         rs.length = [n + 1 for n in rs.length]
+        rs.longest, rs.extent = rs.longest + 1, s1
         return self._logits(x, columns)
 
     def feed_row(self, rs: RaggedState, i: int, tokens: torch.Tensor, z_bar: torch.Tensor) -> None:
@@ -373,6 +374,8 @@ class FastDecoder:
         in one tensor so that one ``add_`` moves them on by a slot."""
         b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, 2 * self.bar_len
         dev = self.device
+        rs.longest = max(rs.length, default=0)
+        rs.extent = max((m + n for m, n in zip(rs.mem, rs.length)), default=0)
         slot = torch.tensor([m + n for m, n in zip(rs.mem, rs.length)], device=dev)
         heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots + slot.view(b, 1, 1)
         dims = torch.arange(hd, device=dev)
@@ -401,6 +404,8 @@ class RaggedState:
     cache: FastState  # keys, values, mask, latent conditioning (its mem_len / length unused)
     mem: list[int]
     length: list[int]
+    longest: int = 0  # max(length)
+    extent: int = 0  # max(mem + length): the slots attention reads
     # where each row's next key / value / mask entry goes in the flattened cache, and its rotary
     # position, in one tensor (``index``) and as views of it (``at``); ``index_step``: what one
     # slot adds to each
