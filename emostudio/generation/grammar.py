@@ -153,7 +153,7 @@ class BarGrammar:
     ) -> torch.Tensor:
         """The entries' masks' columns ``lo .. hi - 1`` as bool[B, hi - lo] (one gather from
         the table: a fraction of stacking them)."""
-        rows = torch.tensor([e[3] for e in entries], device=self.device)
+        rows = torch.from_numpy(np.array([e[3] for e in entries])).to(self.device)
         return self._table.index_select(0, rows).narrow(1, lo, hi - lo)
 
     def advance(self, s: GrammarState, tokens: Sequence[int]) -> None:
