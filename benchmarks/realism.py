@@ -99,8 +99,11 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
 
     table = realism_table(songs)
     ov = overlaps(table, real_table)
-    verdicts, kept = judge.judge(songs)
-    s = score(verdicts, np.asarray(quadrants)[kept])
+    if quadrants is None:  # unlabelled pieces: no emotion to score
+        s = argparse.Namespace(quadrant=None, arousal=None, valence=None)
+    else:
+        verdicts, kept = judge.judge(songs)
+        s = score(verdicts, np.asarray(quadrants)[kept])
     col = {n: table[:, i] for i, n in enumerate(REALISM_NAMES)}
     cad = np.array([tonic_share(x, bars) for x in songs if x.note_count > 0])
     return {
@@ -192,6 +195,14 @@ def main() -> None:
         default="val,test",
         help="EMOPIA splits of the real set (comma-separated; 'val' keeps the test split unseen)",
     )
+    p.add_argument(
+        "--sources",
+        nargs="*",
+        default=[],
+        metavar="SOURCE",
+        help="also these training sources' pieces of the same splits (e.g. pop909 vgmidi), "
+        "cut to --bars bars: the texture of the rest of the training mix",
+    )
     p.add_argument("--cache", default=None, help="corpus cache whose splits to use (else assigned)")
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
@@ -254,6 +265,15 @@ def main() -> None:
     quadrants = np.repeat(QUADRANTS, args.pieces)
     rolls = [("real EMOPIA (held out)", real[0])]
 
+    for source in args.sources:
+        others = [
+            p.song.slice_bars(0, args.bars)
+            for split in args.splits.split(",")
+            for p in corpus.pieces(split, sources=(source,))
+        ]
+        row = summarise(f"real {source}", others, None, real_table, judge, args.bars)
+        results["sets"].append(row)
+        _print(row)
     if args.forms or args.engine_forms or args.seams or args.reconstruct:
         from emostudio.generation import Engine
 
@@ -369,8 +389,12 @@ def _print(row: dict) -> None:
     m = row["medians"]
     print(
         f"{row['name']:28s} overlap {row['overlap_mean']:.3f}  AUC {row['auc']:.3f}  "
-        f"emotion {row['quadrant']:.3f}/{row['arousal']:.3f}/{row['valence']:.3f}  "
-        f"rep {m['bar_repetition']:.3f}  bass {m['bass_presence']:.3f}  "
+        + (
+            f"emotion {row['quadrant']:.3f}/{row['arousal']:.3f}/{row['valence']:.3f}  "
+            if row["quadrant"] is not None
+            else ""
+        )
+        + f"rep {m['bar_repetition']:.3f}  bass {m['bass_presence']:.3f}  "
         f"dur {m['duration_mean']:.2f}  poly {m['polyphony_mean']:.2f}  "
         f"leap {m['top_voice_step_mean']:.1f}  cadence {row['tonic_at_phrase_end']:.3f}/"
         f"{row['tonic_elsewhere']:.3f}  ({row['seconds'] or 0:.0f} s)",
