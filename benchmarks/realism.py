@@ -16,6 +16,13 @@ two-sample AUC, bar repetition's median against real music's interquartile range
 emotion accuracy, and a cadence measure (the share of a phrase end's sounding pitch classes on
 the piece's tonic triad, against the other bars'). The seam reference: real neighbouring bars'
 jumps (``structure.bar_jumps``) and where splices of two real clips fall among them.
+
+``--reconstruct`` adds the real clips decoded from their own posterior means (``Engine.encode`` ->
+``decode_many``, default sampling), with each descriptor's median paired difference from its clip:
+if these are about as unrealistic as generated pieces the decoder is the gap, if much more real the
+latents are. ``--sources pop909 vgmidi`` adds those sources' pieces of the same splits (the rest of
+the training mix) as sets; ``--splits val --cache CACHE`` keeps the real set to the validation
+clips of the split the model was trained with.
 """
 
 from __future__ import annotations
