@@ -123,6 +123,8 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
         "arousal": s.arousal,
         "valence": s.valence,
         "medians": {n: float(np.median(v)) for n, v in col.items()},
+        "means": {n: float(np.mean(v)) for n, v in col.items()},
+        "stds": {n: float(np.std(v)) for n, v in col.items()},
         "tonic_at_phrase_end": float(np.nanmean(cad[:, 0])),
         "tonic_elsewhere": float(np.nanmean(cad[:, 1])),
         "seconds": seconds,
@@ -258,6 +260,8 @@ def main() -> None:
                     "arousal",
                     "valence",
                     "medians",
+                    "means",
+                    "stds",
                     "tonic_at_phrase_end",
                     "tonic_elsewhere",
                 )
