@@ -16,6 +16,13 @@ two-sample AUC, bar repetition's median against real music's interquartile range
 emotion accuracy, and a cadence measure (the share of a phrase end's sounding pitch classes on
 the piece's tonic triad, against the other bars'). The seam reference: real neighbouring bars'
 jumps (``structure.bar_jumps``) and where splices of two real clips fall among them.
+
+``--reconstruct`` adds the real clips decoded from their own posterior means (``Engine.encode`` ->
+``decode_many``, default sampling), with each descriptor's median paired difference from its clip:
+if these are about as unrealistic as generated pieces the decoder is the gap, if much more real the
+latents are. ``--sources pop909 vgmidi`` adds those sources' pieces of the same splits (the rest of
+the training mix) as sets; ``--splits val --cache CACHE`` keeps the real set to the validation
+clips of the split the model was trained with.
 """
 
 from __future__ import annotations
@@ -55,6 +62,23 @@ def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, se
     return [repeat_bars(song, plan) for song in songs] if copy else songs
 
 
+def reconstructions(engine, songs, seed):
+    """Each real clip decoded from its own posterior means (``Engine.encode`` -> ``decode_many``,
+    the engine's default sampling): what the decoder writes when its latents are a real clip's."""
+    codes = [engine.encode(song) for song in songs]
+    return engine.decode_many([(c.z_r, c.z_k) for c in codes], seed=seed, batch_size=64)
+
+
+def paired_differences(songs, real) -> dict:
+    """Per descriptor, the median over clips of (reconstruction - its real clip): the decoder's
+    systematic bias when its latents are right."""
+    from emostudio.evaluation.structure import REALISM_NAMES, realism_table
+
+    pairs = [(a, b) for a, b in zip(songs, real) if a.note_count > 0 and b.note_count > 0]
+    diff = realism_table([a for a, _ in pairs]) - realism_table([b for _, b in pairs])
+    return dict(zip(REALISM_NAMES, np.median(diff, axis=0).round(4).tolist()))
+
+
 def tonic_share(song, bars: int, phrase_bars: int = 4) -> tuple[float, float]:
     """(phrase ends', other bars') mean share of sounding pitch classes on the tonic triad."""
     from emostudio.tokens.features import bar_chroma, global_key
@@ -82,8 +106,11 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
 
     table = realism_table(songs)
     ov = overlaps(table, real_table)
-    verdicts, kept = judge.judge(songs)
-    s = score(verdicts, np.asarray(quadrants)[kept])
+    if quadrants is None:  # unlabelled pieces: no emotion to score
+        s = argparse.Namespace(quadrant=None, arousal=None, valence=None)
+    else:
+        verdicts, kept = judge.judge(songs)
+        s = score(verdicts, np.asarray(quadrants)[kept])
     col = {n: table[:, i] for i, n in enumerate(REALISM_NAMES)}
     cad = np.array([tonic_share(x, bars) for x in songs if x.note_count > 0])
     return {
@@ -96,6 +123,8 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
         "arousal": s.arousal,
         "valence": s.valence,
         "medians": {n: float(np.median(v)) for n, v in col.items()},
+        "means": {n: float(np.mean(v)) for n, v in col.items()},
+        "stds": {n: float(np.std(v)) for n, v in col.items()},
         "tonic_at_phrase_end": float(np.nanmean(cad[:, 0])),
         "tonic_elsewhere": float(np.nanmean(cad[:, 1])),
         "seconds": seconds,
@@ -165,6 +194,25 @@ def main() -> None:
     p.add_argument(
         "--seams", type=int, default=0, metavar="N", help="continue and fill N real clips"
     )
+    p.add_argument(
+        "--reconstruct",
+        action="store_true",
+        help="also the real clips decoded from their own posterior means (decoder vs latents)",
+    )
+    p.add_argument(
+        "--splits",
+        default="val,test",
+        help="EMOPIA splits of the real set (comma-separated; 'val' keeps the test split unseen)",
+    )
+    p.add_argument(
+        "--sources",
+        nargs="*",
+        default=[],
+        metavar="SOURCE",
+        help="also these training sources' pieces of the same splits (e.g. pop909 vgmidi), "
+        "cut to --bars bars: the texture of the rest of the training mix",
+    )
+    p.add_argument("--cache", default=None, help="corpus cache whose splits to use (else assigned)")
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
     p.add_argument("--json", type=Path)
@@ -185,10 +233,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     judge = EmotionJudge.load(args.judge)
-    corpus = EvaluationCorpus(args.data)
+    corpus = EvaluationCorpus(args.data, args.cache)
     held_out = [
         p
-        for split in ("val", "test")
+        for split in args.splits.split(",")
         for p in corpus.pieces(split, labelled_only=True, sources=("emopia",))
     ]
     real = [p.song.slice_bars(0, args.bars) for p in held_out]
@@ -212,6 +260,8 @@ def main() -> None:
                     "arousal",
                     "valence",
                     "medians",
+                    "means",
+                    "stds",
                     "tonic_at_phrase_end",
                     "tonic_elsewhere",
                 )
@@ -226,10 +276,30 @@ def main() -> None:
     quadrants = np.repeat(QUADRANTS, args.pieces)
     rolls = [("real EMOPIA (held out)", real[0])]
 
-    if args.forms or args.engine_forms or args.seams:
+    for source in args.sources:
+        others = [
+            p.song.slice_bars(0, args.bars)
+            for split in args.splits.split(",")
+            for p in corpus.pieces(split, sources=(source,))
+        ]
+        row = summarise(f"real {source}", others, None, real_table, judge, args.bars)
+        results["sets"].append(row)
+        _print(row)
+    if args.forms or args.engine_forms or args.seams or args.reconstruct:
         from emostudio.generation import Engine
 
         engine = Engine.load(args.model, device="cpu")
+    if args.reconstruct:
+        t0 = time.perf_counter()
+        songs = reconstructions(engine, real, args.seed)
+        row = summarise(
+            "reconstructions", songs, real_q, real_table, judge, args.bars,
+            time.perf_counter() - t0,
+        )  # fmt: skip
+        row["paired_median_difference"] = paired_differences(songs, real)
+        results["sets"].append(row)
+        rolls.append(("its reconstruction (encode -> decode)", songs[0]))
+        _print(row)
     for form in args.engine_forms:
         from emostudio.emotion import Emotion
 
@@ -330,8 +400,12 @@ def _print(row: dict) -> None:
     m = row["medians"]
     print(
         f"{row['name']:28s} overlap {row['overlap_mean']:.3f}  AUC {row['auc']:.3f}  "
-        f"emotion {row['quadrant']:.3f}/{row['arousal']:.3f}/{row['valence']:.3f}  "
-        f"rep {m['bar_repetition']:.3f}  bass {m['bass_presence']:.3f}  "
+        + (
+            f"emotion {row['quadrant']:.3f}/{row['arousal']:.3f}/{row['valence']:.3f}  "
+            if row["quadrant"] is not None
+            else ""
+        )
+        + f"rep {m['bar_repetition']:.3f}  bass {m['bass_presence']:.3f}  "
         f"dur {m['duration_mean']:.2f}  poly {m['polyphony_mean']:.2f}  "
         f"leap {m['top_voice_step_mean']:.1f}  cadence {row['tonic_at_phrase_end']:.3f}/"
         f"{row['tonic_elsewhere']:.3f}  ({row['seconds'] or 0:.0f} s)",
