@@ -113,9 +113,9 @@ def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
     row, bar 2 of one row), an exact return (bar 4 repeats bar 0) and the first bar's tempo
     held."""
     engine = Engine.load(SHIPPED, device="cpu")
-    # seed 8: every choice's best logit leads the next by at least 0.0099, far above the float
+    # seed 3: every choice's best logit leads the next by at least 0.004, far above the float
     # rounding by which the three ways differ (~1e-5), so the test does not hang on a tie
-    z = latents(engine, [[TENSE] * 6, [CALM] * 6, [HAPPY] * 6], torch.Generator().manual_seed(8))
+    z = latents(engine, [[TENSE] * 6, [CALM] * 6, [HAPPY] * 6], torch.Generator().manual_seed(3))
     window = engine._window([source_song()], [5])[0]
     given_bar = [tokens[tokens != 0].numpy() for tokens in window]
     given = [{0: given_bar[0]}, {0: given_bar[1]}, {0: given_bar[3], 2: given_bar[4]}]

@@ -107,25 +107,25 @@ TINY_RECOGNITION = [
     0.3119206726551056,
     0.43394219875335693,
 ]
-SHIPPED_DIGESTS = {
-    "generate happy": "dc5560a34b7a4eeb",
-    "generate sad": "3e0cb3f90816864c",
-    "generate_many": "80f8aa041f432160",
-    "transfer": "d09faae511983c25",
-    "transfer_many": "4f32e39bc33109cf",
-    "decode": "bc38bf03fcdb9520",
-    "decode template": "96c238e5e59d1c73",
-    "decode_many": "c7949ed1a3c7281d",
+SHIPPED_DIGESTS = {  # the stage-5 weights (EMOPIA-only fine-tune), 2026-11-30
+    "generate happy": "d55349382557fc5f",
+    "generate sad": "43ca1f8aea1e500f",
+    "generate_many": "85f895330e855124",
+    "transfer": "eff2c6b85ed2e0fe",
+    "transfer_many": "d921c25ce5b94639",
+    "decode": "54bda8197a9eef59",
+    "decode template": "d83041f4524447dc",
+    "decode_many": "05098934fc69200a",
 }
 SHIPPED_RECOGNITION = [
-    0.9248524904251099,
-    0.986080527305603,
-    0.958460807800293,
-    0.2515873610973358,
-    0.15418164432048798,
-    0.10404198616743088,
-    0.9645351767539978,
-    0.16131429374217987,
+    0.9970335960388184,
+    0.9984673857688904,
+    0.9798571467399597,
+    0.2737404406070709,
+    0.2077469378709793,
+    0.19955648481845856,
+    0.995475709438324,
+    0.22540327906608582,
 ]
 
 
