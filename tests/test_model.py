@@ -312,3 +312,24 @@ def test_gradient_reversal():
     x = torch.ones(3, requires_grad=True)
     (grad_reverse(x) * 2).sum().backward()
     assert torch.equal(x.grad, torch.full((3,), -2.0))
+
+
+def test_encoding_leaves_out_trailing_pad_slots_with_the_same_result():
+    """encode() drops the slots after the longest bar's last token; the posterior is what the
+    encoders give on the whole window (positions count from each bar's start)."""
+    torch.manual_seed(0)
+    model = CDGMVAE(tiny_config(key_chroma=True)).eval()
+    config = model.config
+    tokens = torch.randint(3, config.vocab_size, (2, 3, config.bar_len))
+    tokens[..., 0] = 2  # Bar
+    lengths = torch.tensor([[5, 9, 2], [7, 3, 11]])
+    tokens[torch.arange(config.bar_len) >= lengths[..., None]] = 0  # PAD after each bar
+    assert int(lengths.max()) < config.bar_len
+    with torch.no_grad():
+        post = model.encode(tokens)
+        whole = [model.encoder_r(tokens), model.encoder_k(tokens)]
+    for got, want in zip(
+        (post.mu_r, post.logvar_r, post.mu_k, post.logvar_k), [*whole[0], *whole[1]]
+    ):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert not torch.allclose(post.mu_r[0, 0], post.mu_r[0, 1], atol=1e-3)

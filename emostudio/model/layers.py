@@ -49,6 +49,7 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.d_model, config.d_model, bias=False)
         self.dropout = config.dropout
         self.rotary = rotary
+        self.bar_len = config.bar_len
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
@@ -94,15 +95,18 @@ class SelfAttention(nn.Module):
         b, t, n, d = x.shape
         q, k, v = on_tokens(self.qkv, x, keep, 3 * d).view(b * t, n, 3 * d).split(d, dim=2)
         q, k, v = self._split(q), self._split(k), self._split(v)  # [B * T, H, L, hd]
-        pos = torch.arange(2 * n, device=x.device)
+        # memory slots at positions 0 .. n-1, the bar's at L .. L+n-1 (n may be less than L when
+        # the bars' trailing PAD slots are left out: the same positions, so the same values)
+        mem_pos = torch.arange(n, device=x.device)
+        pos = mem_pos + self.bar_len
         if mem is None:
-            mem_k, mem_v = self.rotary(k, pos[:n]), v
+            mem_k, mem_v = self.rotary(k, mem_pos), v
         else:
-            mem_k, mem_v = self.keys_values(mem.flatten(0, 1), pos[:n], keep.flatten(0, 1))
-        k_all = torch.cat([_previous_bar(mem_k, t), self.rotary(k, pos[n:])], dim=2)
+            mem_k, mem_v = self.keys_values(mem.flatten(0, 1), mem_pos, keep.flatten(0, 1))
+        k_all = torch.cat([_previous_bar(mem_k, t), self.rotary(k, pos)], dim=2)
         v_all = torch.cat([_previous_bar(mem_v, t), v], dim=2)  # [B * T, H, 2L, hd]
         y = F.scaled_dot_product_attention(
-            self.rotary(q, pos[n:]),
+            self.rotary(q, pos),
             k_all,
             v_all,
             attn_mask=mask,
