@@ -211,8 +211,8 @@ class FastDecoder:
 
         The new keys and values go to slot ``at`` of every row (lock-step), or, for a
         :class:`RaggedState`, to each row's own slot (``at``: their elements' indices in the
-        flattened keys and values); ``rotor`` [d] or [B, d] rotates them to their positions; attention reads
-        slots ``0 .. s1 - 1`` under ``state.bias``.
+        flattened keys and values); ``rotor`` [d] or [B, d] rotates them to their positions;
+        attention reads slots ``0 .. s1 - 1`` under ``state.bias``.
 
         Written for few tensor calls: each costs microseconds of dispatch, more than the
         arithmetic of a 128-wide layer for one token."""
