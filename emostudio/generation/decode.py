@@ -246,7 +246,7 @@ def _ragged_bars(
     temperature, top_p = sampling
     rows = list(range(b))  # the batch's rows still decoding (their index in z)
     bar = [t0] * b  # each row's bar
-    tokens: list[list[int]] = [[BAR] for _ in range(b)]  # each row's bar so far
+    tokens: list[list[int]] = [[] for _ in range(b)]  # each row's bar so far (begin() starts it)
     emitted = t0  # the bars yielded so far
 
     def begin(p: int) -> None:
@@ -304,10 +304,7 @@ def _ragged_bars(
                 )
                 sampled = feed.tolist()
                 grammar.advance(g, sampled)
-                if not any(g.done):
-                    for i, token in zip(rows, sampled):
-                        tokens[i].append(token)
-                    continue
+                ended = False
                 for p, (i, token) in enumerate(zip(rows, sampled)):
                     if not g.done[p]:
                         tokens[i].append(token)
@@ -317,9 +314,11 @@ def _ragged_bars(
                     bar[i] += 1
                     begin(p)
                     feed[p] = BAR
-                z_bars = None
-                feed = drop_finished(feed)
-                done = ready() > emitted
+                    ended = True
+                if ended:  # some row changed bar or finished its piece
+                    z_bars = None
+                    feed = drop_finished(feed)
+                    done = ready() > emitted
         while emitted < ready():
             yield emitted, [d[emitted] if emitted < len(d) else empty for d in decoded]
             emitted += 1

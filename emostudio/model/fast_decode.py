@@ -13,13 +13,16 @@ overhead that dominates single-token decoding on a CPU (tens of ``nn.Module`` ca
   keys are rotated back by ``L`` positions to become the memory (no layer inputs kept, no second
   projection);
 - rotary positions as one complex multiply by a precomputed table;
-- an additive key mask kept beside the buffer (0 real, -inf PAD), per head, updated in place;
+- an additive key mask kept beside the buffer (0 for a written key, -inf for a PAD key or a slot
+  not written), per head, updated in place;
 - for one token per row (the generation loop) attention is baddbmm, softmax, bmm over the
   heads (SDPA's CPU kernel costs more for one query), and ``torch.layer_norm`` is called
   directly (``F.layer_norm``'s Python wrapper costs a few microseconds a call).
 
 Same three calls as the model (``start``, ``step``, ``next_bar``); the state is updated in place
-and returned. Call it under ``torch.inference_mode()``. The packed weights are a snapshot: build
+and returned. For a batch whose rows go at their own pace, :meth:`FastDecoder.ragged` turns the
+state into a :class:`RaggedState` that ``step_ragged``, ``feed_row``, ``next_bar_row`` and
+``keep_rows`` work on. Call it under ``torch.inference_mode()``. The packed weights are a snapshot: build
 a new FastDecoder after the model's weights change.
 """
 
