@@ -26,11 +26,12 @@ DEFAULT_CONTINUITY = 0.9
 # itself; below 1 the draw stays nearer the component's mean, where the emotion is clearest).
 # With the shipped model's fitted prior 0.7 was judged best (docs/history/benchmarks-sessions-1-4.md, "Session 3")
 DEFAULT_LATENT_TEMPERATURE = 0.7
-# with a fitted prior, the probability that a bar keeps the previous bar's rhythm component: 0.9
-# raised the realism of generated pieces against EMOPIA's validation clips (mean overlap 0.76 ->
-# 0.80 on two seeds, the spread of polyphony from 0.8 to 1.5 notes, real 1.7) at a judged
-# quadrant accuracy within a few points (benchmarks/results/realism.md, "Run 7")
-DEFAULT_RHYTHM_PERSISTENCE = 0.9
+# with a fitted prior, the probability that a bar keeps the previous bar's rhythm component: 0.8
+# raised the realism of generated pieces against EMOPIA's validation clips (mean overlap with a
+# form 0.75 -> 0.79 on two seeds of 400 pieces; the spread of polyphony doubled towards real
+# music's) with judged emotion within about 0.02; 0.9 gained no more with a form and cost more
+# emotion (benchmarks/results/realism.md, "Run 7")
+DEFAULT_RHYTHM_PERSISTENCE = 0.8
 
 # ---- form (emostudio.generation.form plans it) ---------------------------------------------------
 #: form name -> section letter per 4-bar phrase; "none" is through-composed (every phrase new)
