@@ -34,7 +34,7 @@ def main() -> None:
     from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.evaluation.realism import metrics_table
     from emostudio.generation import Engine
-    from emostudio.generation.latents import target_latents
+    from emostudio.generation.batches import draw
     from emostudio.tokens.window import clip_to_bars
 
     bars = 16
@@ -51,16 +51,8 @@ def main() -> None:
     quadrants = np.repeat([1, 2, 3, 4], args.pieces)
     latents = []
     for q in quadrants:
-        s = engine.settings
         targets = [[Emotion.from_quadrant(int(q))] * bars]
-        z = target_latents(
-            engine.model,
-            engine.fitted_prior,
-            targets,
-            generator,
-            s.continuity,
-            s.latent_temperature,
-        )
+        z = draw(engine, targets, generator, engine.settings)  # what generate draws
         z = z[0].detach().numpy()
         pool = bank[int(q) in (1, 4)]
         latents.append((z[:, : engine.model.config.latent_r], pool[rng.integers(len(pool))]))
