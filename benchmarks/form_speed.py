@@ -6,6 +6,11 @@ One run measures, with the same seeds: 16 bars through-composed and in the defau
 continue 8 bars of a 16-bar piece (one generated first), fill 4 bars in its middle, and 4
 variations against one (generate 16 bars with form; continue 8 bars). The machine is shared, so
 read the ratios (taken within one run) before the absolute times. Prints a markdown table.
+
+One seed's variations ratio says more about that seed's four pieces than about the batch (a batch
+runs as long as its longest row), so ``--seeds N`` also times both variations calls against one
+piece for seeds 10 .. 10 + N - 1, alternating, and reports the ratio of the sums and the
+tokens of the longest of the four rows against the one piece's.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=0, help="variations over this many seeds too")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     engine = Engine.load(args.model, device="cpu")
@@ -78,6 +84,29 @@ def main() -> None:
         "generate: 4 variations / 1": gen4 / gen1,
         "continue: 4 variations / 1": con4 / con1,
     }
+    seeds = range(10, 10 + args.seeds)
+    calls = {  # name: (call, tokens not written by it)
+        "generate": (
+            lambda seed, k: engine.generate_many(
+                [happy] * k, bars=16, seed=seed, form=DEFAULT_FORM
+            ),
+            0,
+        ),
+        "continue": (
+            lambda seed, k: engine.continue_piece(piece, 8, variations=k, seed=seed),
+            len(engine.tokenizer.encode(piece)),
+        ),
+    }
+    for name, (call, given) in calls.items() if args.seeds else ():
+        sums, tokens = [0.0, 0.0], [0, 0]
+        for seed in seeds:
+            for i, k in enumerate((1, 4)):
+                t0 = time.perf_counter()
+                songs = call(seed, k)
+                sums[i] += time.perf_counter() - t0
+                tokens[i] += max(len(engine.tokenizer.encode(song)) for song in songs) - given
+        ratios[f"{name}: 4 variations / 1 over {args.seeds} seeds"] = sums[1] / sums[0]
+        ratios[f"{name}: longest of 4 / 1 piece, tokens"] = tokens[1] / tokens[0]
     for name, x in ratios.items():
         print(f"{name}: {x:.2f}x")
     if args.out:
