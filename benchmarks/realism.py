@@ -71,10 +71,12 @@ BIAS_BASS_BELOW = 48
 def bass_bias(engine, strengths: tuple[float, ...]):
     """A decode-time logit bias, patched into the engine's grammar and the decode loop's sampler
     while the context is open (a prototype, not a product setting). ``strengths`` (a, b, c[,
-    below]): +a on the logits of non-drum pitches below ``below`` (default
-    :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of the bar's first onset: a chord's pitches go upwards);
-    +b * log(duration) on the Duration of such a note when it is in that register; +c *
-    log(duration) on every other Duration."""
+    below[, d]]): +a on the logits of non-drum pitches below ``below`` (default
+    :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of
+    the bar's first onset: a chord's pitches go upwards); +b * log(duration) on the Duration of
+    such a note when it is in that register; +c * log(duration) on every other Duration; +d *
+    (pitch - 60) / 12 on every other non-drum Pitch (a tilt upwards, against the texture
+    following the bass down)."""
     import torch
 
     from emostudio.generation import decode
@@ -82,15 +84,19 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     from emostudio.midi.families import Family
     from emostudio.tokens.vocab import TokenKind
 
-    a, b, c, below = (*strengths, BIAS_BASS_BELOW)[:4]
+    a, b, c = strengths[:3]
+    below = strengths[3] if len(strengths) > 3 else BIAS_BASS_BELOW
+    d = strengths[4] if len(strengths) > 4 else 0.0
     grammar = engine.grammar
     v = grammar.vocab
     kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
     is_dur = kinds == TokenKind.DURATION
     log_dur = np.where(is_dur, np.log(np.maximum(vals, 1)), 0.0)
-    bass = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS)) & (vals < below)
+    pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
+    bass = pitched & (vals < below)
+    tilt = np.where(pitched, (vals - 60.0) / 12.0, 0.0)
     table = torch.tensor(
-        np.stack([np.zeros(v.size), a * bass, b * log_dur, c * log_dur]), dtype=torch.float32
+        np.stack([d * tilt, a * bass, b * log_dur, c * log_dur]), dtype=torch.float32
     )
     choices, advance, keep, sample_next = (
         grammar.choices,
@@ -326,10 +332,11 @@ def main() -> None:
         "--bias",
         nargs="*",
         default=[],
-        metavar="A,B,C[,BELOW]",
+        metavar="A,B,C[,BELOW[,D]]",
         help="also every --forms set with this prototype logit bias (bass_bias): +A on bass "
         "pitches at a bar's first onset, +B*log(duration) on that bass note's Duration, "
-        "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48)",
+        "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48), "
+        "+D*(pitch-60)/12 on the other pitches",
     )
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
