@@ -71,12 +71,11 @@ BIAS_BASS_BELOW = 48
 def bass_bias(engine, strengths: tuple[float, ...]):
     """A decode-time logit bias, patched into the engine's grammar and the decode loop's sampler
     while the context is open (a prototype, not a product setting). ``strengths`` (a, b, c[,
-    below[, d]]): +a on the logits of non-drum pitches below ``below`` (default
+    below[, e]]): +a on the logits of non-drum pitches below ``below`` (default
     :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of
     the bar's first onset: a chord's pitches go upwards); +b * log(duration) on the Duration of
-    such a note when it is in that register; +c * log(duration) on every other Duration; +d *
-    (pitch - 60) / 12 on every other non-drum Pitch (a tilt upwards, against the texture
-    following the bass down)."""
+    such a note when it is in that register; +e (default c) * log(duration) on the Duration of
+    every other note in that register; +c * log(duration) on every other Duration."""
     import torch
 
     from emostudio.generation import decode
@@ -86,7 +85,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
 
     a, b, c = strengths[:3]
     below = strengths[3] if len(strengths) > 3 else BIAS_BASS_BELOW
-    d = strengths[4] if len(strengths) > 4 else 0.0
+    e = strengths[4] if len(strengths) > 4 else c
     grammar = engine.grammar
     v = grammar.vocab
     kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
@@ -94,9 +93,9 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     log_dur = np.where(is_dur, np.log(np.maximum(vals, 1)), 0.0)
     pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
     bass = pitched & (vals < below)
-    tilt = np.where(pitched, (vals - 60.0) / 12.0, 0.0)
     table = torch.tensor(
-        np.stack([d * tilt, a * bass, b * log_dur, c * log_dur]), dtype=torch.float32
+        np.stack([0 * log_dur, a * bass, b * log_dur, c * log_dur, e * log_dur]),
+        dtype=torch.float32,
     )
     choices, advance, keep, sample_next = (
         grammar.choices,
@@ -106,9 +105,10 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     )
     current: dict = {}
 
-    def held(g) -> list[bool]:
+    def held(g) -> list[int]:
+        """Per row: the note in progress is the first onset's bass (1), another bass note (2)."""
         if not hasattr(g, "held"):
-            g.held = [False] * len(g.kind)
+            g.held = [0] * len(g.kind)
         return g.held
 
     def biased_choices(g):
@@ -117,7 +117,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
         rows = [
             1
             if k == TokenKind.BEAT and n == 3
-            else (2 if h[i] else 3)
+            else (3, 2, 4)[h[i]]
             if k == TokenKind.VELOCITY
             else 0
             for i, (k, n) in enumerate(zip(g.kind, g.length))
@@ -129,7 +129,8 @@ def bass_bias(engine, strengths: tuple[float, ...]):
         h = held(g)
         for i, token in enumerate(tokens):
             if not g.done[i] and kinds[token] == TokenKind.PITCH:
-                h[i] = bool(bass[token]) and g.kind[i] == TokenKind.BEAT and g.length[i] == 3
+                first = g.kind[i] == TokenKind.BEAT and g.length[i] == 3
+                h[i] = (1 if first else 2) if bass[token] else 0
         advance(g, tokens)
 
     def biased_keep(g, rows):
@@ -332,11 +333,11 @@ def main() -> None:
         "--bias",
         nargs="*",
         default=[],
-        metavar="A,B,C[,BELOW[,D]]",
+        metavar="A,B,C[,BELOW[,E]]",
         help="also every --forms set with this prototype logit bias (bass_bias): +A on bass "
         "pitches at a bar's first onset, +B*log(duration) on that bass note's Duration, "
         "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48), "
-        "+D*(pitch-60)/12 on the other pitches",
+        "+E*log(duration) on the other bass notes' (default C)",
     )
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
