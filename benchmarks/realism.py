@@ -75,9 +75,12 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of
     the bar's first onset: a chord's pitches go upwards); +b * log(duration) on the Duration of
     such a note when it is in that register; +e (default c) * log(duration) on the Duration of
-    every other note in that register; +c * log(duration) on every other Duration."""
+    every other note in that register; +c * log(duration) on every other Duration; -f on the
+    non-drum pitches below G3 for the rest of a bar whose first onset's lowest note is in that
+    register (the bass a voice of its own: the bar's other notes kept above it)."""
     import torch
 
+    from emostudio.evaluation.structure import BASS_BELOW
     from emostudio.generation import decode
     from emostudio.generation.grammar import GrammarState
     from emostudio.midi.families import Family
@@ -86,6 +89,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     a, b, c = strengths[:3]
     below = strengths[3] if len(strengths) > 3 else BIAS_BASS_BELOW
     e = strengths[4] if len(strengths) > 4 else c
+    f = strengths[5] if len(strengths) > 5 else 0.0
     grammar = engine.grammar
     v = grammar.vocab
     kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
@@ -94,7 +98,16 @@ def bass_bias(engine, strengths: tuple[float, ...]):
     pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
     bass = pitched & (vals < below)
     table = torch.tensor(
-        np.stack([0 * log_dur, a * bass, b * log_dur, c * log_dur, e * log_dur]),
+        np.stack(
+            [
+                0 * log_dur,
+                a * bass,
+                b * log_dur,
+                c * log_dur,
+                e * log_dur,
+                -f * (pitched & (vals < BASS_BELOW)),
+            ]
+        ),
         dtype=torch.float32,
     )
     choices, advance, keep, sample_next = (
@@ -109,6 +122,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
         """Per row: the note in progress is the first onset's bass (1), another bass note (2)."""
         if not hasattr(g, "held"):
             g.held = [0] * len(g.kind)
+            g.bar_bass = [False] * len(g.kind)  # the bar's first onset had a bass note
         return g.held
 
     def biased_choices(g):
@@ -119,6 +133,8 @@ def bass_bias(engine, strengths: tuple[float, ...]):
             if k == TokenKind.BEAT and n == 3
             else (3, 2, 4)[h[i]]
             if k == TokenKind.VELOCITY
+            else 5
+            if g.bar_bass[i] and k in (TokenKind.BEAT, TokenKind.DURATION)
             else 0
             for i, (k, n) in enumerate(zip(g.kind, g.length))
         ]
@@ -131,12 +147,15 @@ def bass_bias(engine, strengths: tuple[float, ...]):
             if not g.done[i] and kinds[token] == TokenKind.PITCH:
                 first = g.kind[i] == TokenKind.BEAT and g.length[i] == 3
                 h[i] = (1 if first else 2) if bass[token] else 0
+                if first:
+                    g.bar_bass[i] = bool(bass[token])
         advance(g, tokens)
 
     def biased_keep(g, rows):
         keep(g, rows)
         if hasattr(g, "held"):
             g.held = [g.held[i] for i in rows]
+            g.bar_bass = [g.bar_bass[i] for i in rows]
 
     def biased_sample(logits, allowed, *rest):
         return sample_next(logits.float() + current["bias"], allowed, *rest)
@@ -333,11 +352,12 @@ def main() -> None:
         "--bias",
         nargs="*",
         default=[],
-        metavar="A,B,C[,BELOW[,E]]",
+        metavar="A,B,C[,BELOW[,E[,F]]]",
         help="also every --forms set with this prototype logit bias (bass_bias): +A on bass "
         "pitches at a bar's first onset, +B*log(duration) on that bass note's Duration, "
         "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48), "
-        "+E*log(duration) on the other bass notes' (default C)",
+        "+E*log(duration) on the other bass notes' (default C), -F on pitches below G3 for "
+        "the rest of a bar whose first onset had a bass note",
     )
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
