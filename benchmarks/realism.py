@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -349,6 +350,14 @@ def main() -> None:
     )
     p.add_argument("--cache", default=None, help="corpus cache whose splits to use (else assigned)")
     p.add_argument(
+        "--rhythm-persistence",
+        nargs="+",
+        type=float,
+        default=[None],
+        metavar="P",
+        help="the engine's sets (--engine-forms) once per value (default: the engine's setting)",
+    )
+    p.add_argument(
         "--bias",
         nargs="*",
         default=[],
@@ -450,23 +459,27 @@ def main() -> None:
         results["sets"].append(row)
         rolls.append(("its reconstruction (encode -> decode)", songs[0]))
         _print(row)
-    for form in args.engine_forms:
+    for form, persistence in itertools.product(args.engine_forms, args.rhythm_persistence):
         from emostudio.emotion import Emotion
 
+        settings = engine.settings
+        if persistence is not None:
+            settings = settings.replace(rhythm_persistence=persistence)
+        name = f"engine {form}, rhythm persistence {settings.rhythm_persistence}"
         t0 = time.perf_counter()
         songs = engine.generate_many(
             [Emotion.from_quadrant(int(q)) for q in quadrants],
             bars=args.bars,
             seed=args.seed,
+            settings=settings,
             batch_size=64,
             form=form,
         )
         row = summarise(
-            f"engine {form}", songs, quadrants, real_table, judge, args.bars,
-            time.perf_counter() - t0,
-        )  # fmt: skip
+            name, songs, quadrants, real_table, judge, args.bars, time.perf_counter() - t0
+        )
         results["sets"].append(row)
-        rolls.append((f"engine, form {form}", songs[0]))
+        rolls.append((name, songs[0]))
         _print(row)
     if args.seams:
         from emostudio.evaluation.results import EvaluationSettings

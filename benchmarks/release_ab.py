@@ -11,7 +11,9 @@ same calls with the same seeds on the same model folder (this tree's ``models/de
 What is timed, per process: ``generate`` of 16 bars for seeds 0..S-1 (each a different quadrant;
 the first bar's time too), ``generate_many`` of one piece and of four in one batch, and
 ``recognise`` of a generated 16-bar piece. Per token = seconds / the piece's token count (the
-same pieces in both releases when they sample the same tokens: the script checks the note counts).
+same pieces in both releases when they sample the same tokens: the script checks the note counts;
+this tree decodes without rhythm persistence, which the earlier releases did not have, so that
+both draw the same latents).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from emostudio.generation.engine import Engine
 from emostudio.emotion import Emotion
 model, seeds = sys.argv[1], int(sys.argv[2])
 engine = Engine.load(model)
+if hasattr(engine.settings, "rhythm_persistence"):  # releases before it drew a rhythm component per bar
+    engine.settings = engine.settings.replace(rhythm_persistence=0.0)
 q = lambda s: Emotion.from_quadrant(s % 4 + 1)
 list(engine.generate(q(0), bars=2, seed=123))
 out = {"generate": [], "first": [], "notes": [], "tokens": []}

@@ -200,6 +200,8 @@ def test_continuity_and_latent_temperature_out_of_range_are_refused():
         DecodingSettings(continuity=1.0)
     with pytest.raises(ValueError, match="latent temperature"):
         DecodingSettings(latent_temperature=-0.1)
+    with pytest.raises(ValueError, match="rhythm persistence"):
+        DecodingSettings(rhythm_persistence=1.5)
 
 
 def test_latent_temperature_scales_the_spread_of_the_draws(engine):

@@ -107,10 +107,12 @@ TINY_RECOGNITION = [
     0.3119206726551056,
     0.43394219875335693,
 ]
-SHIPPED_DIGESTS = {  # the stage-5 weights (EMOPIA-only fine-tune), 2026-11-30
-    "generate happy": "d55349382557fc5f",
-    "generate sad": "43ca1f8aea1e500f",
-    "generate_many": "85f895330e855124",
+# the stage-5 weights (EMOPIA-only fine-tune), 2026-11-30; generation's digests since rhythm
+# persistence 0.8 became the default (a bar keeps the previous bar's rhythm component)
+SHIPPED_DIGESTS = {
+    "generate happy": "7c0948c8802e53b1",
+    "generate sad": "f9d1bd2538e64587",
+    "generate_many": "db404d1bfdfa9874",
     "transfer": "eff2c6b85ed2e0fe",
     "transfer_many": "d921c25ce5b94639",
     "decode": "54bda8197a9eef59",

@@ -43,12 +43,12 @@ def prior(sha: str = "x") -> FittedPrior:
 
 
 def draw(
-    p: FittedPrior, w: float, per_piece: bool, rows: int = 64, bars: int = 6, seed: int = 0
+    p: FittedPrior, w: float, persistence: float, rows: int = 64, bars: int = 6, seed: int = 0
 ) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     weights = torch.full((rows, bars), w)
     noise = torch.randn(rows, bars, L, generator=g)
-    return p.sample("valence", weights, noise, per_piece=per_piece, generator=g)
+    return p.sample("valence", weights, noise, persistence=persistence, generator=g)
 
 
 # ---- the type -----------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def test_class_mixtures_refuse_bad_values(change, message):
 
 def test_corner_draws_come_from_that_class_and_the_middle_lies_between():
     p = prior()
-    high, low, mid = draw(p, 1.0, True), draw(p, 0.0, True), draw(p, 0.5, True)
+    high, low, mid = draw(p, 1.0, 1.0), draw(p, 0.0, 1.0), draw(p, 0.5, 1.0)
     assert torch.allclose(high[..., 0], torch.tensor(5.0), atol=0.01)
     assert torch.allclose(low[..., 0], torch.tensor(-5.0), atol=0.01)
     assert torch.allclose(mid[..., 0], torch.tensor(0.0), atol=0.01)
@@ -83,13 +83,36 @@ def test_corner_draws_come_from_that_class_and_the_middle_lies_between():
 
 def test_per_piece_keeps_one_component_and_pairs_it_with_the_nearest_of_the_other_class():
     p = prior()
-    piece = draw(p, 1.0, per_piece=True)
+    piece = draw(p, 1.0, persistence=1.0)
     assert (torch.sign(piece[..., 1]) == torch.sign(piece[:, :1, 1])).all()  # one component per row
-    per_bar = draw(p, 1.0, per_piece=False)
+    per_bar = draw(p, 1.0, persistence=0.0)
     assert (torch.sign(per_bar[..., 1]) != torch.sign(per_bar[:, :1, 1])).any()
     # in the middle of the pad the paired components sit on the same side: (-1 with -1.2, 1 with 1.2)
-    mid = draw(p, 0.5, per_piece=True)
+    mid = draw(p, 0.5, persistence=1.0)
     assert torch.allclose(mid[..., 1].abs(), torch.tensor(1.1), atol=0.01)
+
+
+@pytest.mark.parametrize("persistence", [0.0, 0.5, 0.9])
+def test_a_bar_keeps_the_previous_bars_component_with_the_persistence_probability(persistence):
+    """Two equally likely components: neighbours share one with probability p + (1 - p) / 2, and
+    every bar still draws each component half the time."""
+    component = torch.sign(draw(prior(), 1.0, persistence, rows=4000, bars=8)[..., 1])
+    same = (component[:, 1:] == component[:, :-1]).float().mean().item()
+    assert abs(same - (persistence + (1 - persistence) / 2)) < 0.02
+    assert abs((component > 0).float().mean().item() - 0.5) < 0.02
+    runs = (component[:, 1:] != component[:, :-1]).sum(dim=1)  # changes of component per piece
+    assert (runs > 0).any() if persistence < 1 else (runs == 0).all()
+
+
+def test_no_persistence_draws_what_a_component_per_bar_always_drew():
+    """0 takes no extra random numbers: the draws of every piece stay those of before."""
+    p, g = prior(), torch.Generator().manual_seed(5)
+    weights, noise = torch.ones(16, 6), torch.randn(16, 6, L, generator=g)
+    state = g.get_state()
+    a = p.sample("valence", weights, noise, persistence=0.0, generator=g)
+    g.set_state(state)
+    own = torch.multinomial(p.valence.weights[1].repeat(16 * 6, 1), 1, generator=g).view(16, 6)
+    assert torch.equal(torch.sign(a[..., 1]), torch.where(own == 0, 1.0, -1.0))
 
 
 def test_valence_anchors_are_the_nearest_component_of_each_class_arousal_ones_the_class_means():
@@ -141,6 +164,22 @@ def test_round_trip_and_the_engine_uses_it(model_dir):
     song = list(engine.generate(CALM, bars=3, seed=1))[-1].song
     assert song.n_bars == 3
     assert Engine.load(model_dir, device="cpu", prior="learned").prior_kind == "learned"
+
+
+def test_generation_keeps_a_rhythm_component_for_runs_of_bars_as_the_setting_says(model_dir):
+    save_fitted_prior(model_dir, prior(weights_sha256(model_dir)))
+
+    def changes(persistence: float) -> int:
+        """Changes of rhythm component (the sign of z_r's second coordinate) over 8 pieces."""
+        engine = Engine.load(
+            model_dir, device="cpu", settings=DecodingSettings(rhythm_persistence=persistence)
+        )
+        signs = [np.sign(engine.target_latents(HAPPY, bars=12, seed=s)[0][:, 1]) for s in range(8)]
+        return int(sum((a[1:] != a[:-1]).sum() for a in signs))
+
+    assert changes(1.0) == 0  # one component a piece
+    assert changes(0.0) > 20  # a fresh one every bar: about half of 88 neighbours differ
+    assert 0 < changes(0.8) < changes(0.0)
 
 
 def test_transfer_moves_each_bar_to_the_neighbouring_region_of_the_target_class(model_dir):

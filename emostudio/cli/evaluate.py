@@ -19,6 +19,7 @@ from emostudio.cli.main import seed_value
 from emostudio.decoding import (
     DEFAULT_CONTINUITY,
     DEFAULT_LATENT_TEMPERATURE,
+    DEFAULT_RHYTHM_PERSISTENCE,
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_P,
 )
@@ -124,6 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LATENT_TEMPERATURE,
         metavar="TAU",
         help=f"scale of the prior draw's spread in generation (default {DEFAULT_LATENT_TEMPERATURE})",
+    )
+    parser.add_argument(
+        "--rhythm-persistence",
+        type=float,
+        default=DEFAULT_RHYTHM_PERSISTENCE,
+        metavar="P",
+        help="with a fitted prior, the probability that a bar keeps the previous bar's rhythm "
+        f"component (default {DEFAULT_RHYTHM_PERSISTENCE}; 0: a component drawn every bar)",
     )
     add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

@@ -130,13 +130,20 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def decoding_settings(args: argparse.Namespace):
     """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
-    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` where a command has them)."""
+    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence``
+    where a command has them)."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import DecodingSettings, DecodingSettingsError
 
     given = {
         name: getattr(args, name)
-        for name in ("temperature", "top_p", "continuity", "latent_temperature")
+        for name in (
+            "temperature",
+            "top_p",
+            "continuity",
+            "latent_temperature",
+            "rhythm_persistence",
+        )
         if getattr(args, name, None) is not None
     }
     try:

@@ -203,6 +203,7 @@ def evaluate(
             settings=settings,
             continuity=engine.settings.continuity,
             latent_temperature=engine.settings.latent_temperature,
+            rhythm_persistence=engine.settings.rhythm_persistence,
             prior=engine.prior_kind,
             model=str(engine.model_dir),
             model_validation=_model_metrics(engine.model_dir),

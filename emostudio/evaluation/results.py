@@ -254,6 +254,7 @@ class EvaluationResults:
     seconds: float
     fidelity: FidelityResult | None = None  # None in results written before the section existed
     structure: StructureResult = field(default_factory=StructureResult)
+    rhythm_persistence: float | None = None  # None in results written before the setting existed
 
     def to_text(self) -> str:
         return json.dumps(to_json(self), indent=2) + "\n"

@@ -184,7 +184,13 @@ def draw(
 ) -> torch.Tensor:
     """:func:`~emostudio.generation.latents.target_latents` with the engine's model and prior."""
     return target_latents(
-        engine.model, engine.fitted_prior, targets, generator, s.continuity, s.latent_temperature
+        engine.model,
+        engine.fitted_prior,
+        targets,
+        generator,
+        s.continuity,
+        s.latent_temperature,
+        s.rhythm_persistence,
     )
 
 

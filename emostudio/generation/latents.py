@@ -14,7 +14,7 @@
   from that mixture; the key latent's draws of neighbouring bars can be correlated (an AR(1)
   process of the standardised noise, correlation ``DecodingSettings.continuity``): the bars of a real
   piece have key posteriors close to each other, and independent draws jump to another key every
-  bar (music with no key). The rhythm latent is drawn afresh every bar. The draws can be made
+  bar (music with no key). The rhythm latent's noise is drawn afresh every bar. The draws can be made
   narrower than the prior
   (``DecodingSettings.latent_temperature``, tau: z = mu + tau * sigma * eps), as VAEs' reduced-temperature
   sampling does: the emotion lives along the line between the components, the noise in every
@@ -23,8 +23,11 @@
   :mod:`emostudio.model.fitted_prior`) is sampled from that instead: per class a mixture fitted to
   the encoded training clips, so a draw lands in a real key region of the right mode rather than
   between them. The pad weights blend a draw of each class (paired components, one noise path);
-  the key latent keeps its component for the piece when continuity is on. ``prior="learned"``
-  keeps the model's own mixture.
+  the key latent keeps its component for the piece when continuity is on, and a bar keeps the
+  previous bar's rhythm component with probability ``DecodingSettings.rhythm_persistence`` (real
+  pieces keep a texture for bars at a time: one rhythm component per bar drawn independently
+  makes every piece the same average of textures). ``prior="learned"`` keeps the model's own
+  mixture (one component per class: nothing to keep).
 - **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
@@ -120,15 +123,18 @@ def target_latents(
     generator: torch.Generator,
     continuity: float,
     latent_temperature: float,
+    rhythm_persistence: float = 0.0,
 ) -> torch.Tensor:
     """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects (all rows
-    of ``targets`` the same length)."""
+    of ``targets`` the same length). ``rhythm_persistence``: with a fitted prior, the probability
+    that a bar keeps the previous bar's rhythm component (its noise is still its own)."""
     parts = []
     weights = _weights(targets, model.device)  # [B, T, 2]: arousal, valence
-    # the key latent keeps its course over bars (a piece keeps its key); rhythm is drawn afresh
-    for dim, prior, w, rho in (
-        ("arousal", model.prior_r, weights[..., 0], 0.0),
-        ("valence", model.prior_k, weights[..., 1], continuity),
+    # the key latent keeps its course over bars (a piece keeps its key); the rhythm latent's
+    # noise is drawn afresh every bar, its component kept for runs of bars
+    for dim, prior, w, rho, persistence in (
+        ("arousal", model.prior_r, weights[..., 0], 0.0, rhythm_persistence),
+        ("valence", model.prior_k, weights[..., 1], continuity, 1.0 if continuity > 0 else 0.0),
     ):
         noise = bar_noise((*w.shape, prior.means.shape[1]), generator, rho, model.device)
         if fitted_prior is not None:
@@ -137,7 +143,7 @@ def target_latents(
                     dim,
                     w,
                     noise,
-                    per_piece=rho > 0,
+                    persistence=persistence,
                     generator=generator,
                     temperature=latent_temperature,
                 )

@@ -7,7 +7,8 @@ overhead that dominates single-token decoding on a CPU (tens of ``nn.Module`` ca
 - weights packed once: the pitch-class embedding folded into the token embedding and the
   pitch-class head folded into the output head (both exact sums), every layer's latent projection
   stacked into one matrix (the bar's latent is projected once per bar, not per token per layer);
-- a preallocated key/value buffer per layer, written in place: slots ``0 .. M-1`` hold the
+- preallocated key and value buffers (one tensor each for all layers, so that a bar's move to
+  the memory and a batch's dropped rows are one call), written in place: slots ``0 .. M-1`` hold the
   previous bar (the memory, rotary positions ``0 .. M-1``), slots ``M ..`` the tokens of this bar
   (rotary positions ``L + i``), so attention reads one contiguous slice; at the end of a bar its
   keys are rotated back by ``L`` positions to become the memory (no layer inputs kept, no second
@@ -43,10 +44,11 @@ from emostudio.model.layers import NOT_PITCHED
 class FastState:
     """Decoding state of a batch of pieces: this bar's cache plus the previous bar's (memory)."""
 
-    keys: list[torch.Tensor]  # per layer [B, H, hd, 2L] rotated keys, transposed (one query's
-    # scores read them as a matrix whose rows are contiguous: 2x faster at batch 4): memory, then
-    # this bar
-    values: list[torch.Tensor]  # per layer [B, H, 2L, hd]
+    all_keys: torch.Tensor  # [N, B, H, hd, 2L] every layer's rotated keys, transposed (one
+    # query's scores read them as a matrix whose rows are contiguous: 2x faster at batch 4):
+    # memory, then this bar; one tensor, so that moving a bar to the memory or dropping rows is
+    # one call for all layers
+    all_values: torch.Tensor  # [N, B, H, 2L, hd]
     bias: torch.Tensor  # [B, H, 2L] additive key mask: 0 for a written key, -inf for a PAD key
     # or a slot not written (the same for every head; kept per head so attention reads it
     # without a copy)
@@ -55,6 +57,20 @@ class FastState:
     cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
     cond_rows: tuple[torch.Tensor, ...] = ()  # cond's N + 1 rows, each [B, d]
     cond_of: torch.Tensor | None = None  # the z_bar ``cond`` was computed from
+    keys: list[torch.Tensor] = field(init=False)  # per layer [B, H, hd, 2L]: views of all_keys
+    values: list[torch.Tensor] = field(init=False)  # per layer [B, H, 2L, hd]
+
+    def __post_init__(self) -> None:
+        self.keys = list(self.all_keys.unbind(0))
+        self.values = list(self.all_values.unbind(0))
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Only the rows ``index`` long[B'] go on (in this order)."""
+        self.all_keys = self.all_keys.index_select(1, index)
+        self.all_values = self.all_values.index_select(1, index)
+        self.bias = self.bias.index_select(0, index)
+        self.cond = self.cond_of = None
+        self.__post_init__()
 
 
 @dataclass
@@ -139,8 +155,8 @@ class FastDecoder:
         n, h, hd, length = self.n_layers, self.n_heads, self.head_dim, self.bar_len
         dev = self.device
         return FastState(
-            keys=[torch.zeros(batch, h, hd, 2 * length, device=dev) for _ in range(n)],
-            values=[torch.zeros(batch, h, 2 * length, hd, device=dev) for _ in range(n)],
+            all_keys=torch.zeros(n, batch, h, hd, 2 * length, device=dev),
+            all_values=torch.zeros(n, batch, h, 2 * length, hd, device=dev),
             bias=torch.full((batch, h, 2 * length), float("-inf"), device=dev),  # none written
         )
 
@@ -288,11 +304,11 @@ class FastDecoder:
         layer inputs need not be kept nor projected again."""
         m, lo = state.length, state.mem_len
         back = self.rotor[self.bar_len].conj()  # [hd/2]: rotate by -L
-        for keys, values in zip(state.keys, state.values):
-            bar_keys = keys[..., lo : lo + m].mT.contiguous()  # [B, H, m, hd]
-            bar_keys = torch.view_as_complex(bar_keys.unflatten(-1, (-1, 2)))
-            keys[..., :m] = torch.view_as_real(bar_keys * back).flatten(-2).mT  # a new tensor
-            values[:, :, :m] = values[:, :, lo : lo + m].clone()  # the ranges may overlap
+        keys, values = state.all_keys, state.all_values  # every layer at once
+        bar_keys = keys[..., lo : lo + m].mT.contiguous()  # [N, B, H, m, hd]
+        bar_keys = torch.view_as_complex(bar_keys.unflatten(-1, (-1, 2)))
+        keys[..., :m] = torch.view_as_real(bar_keys * back).flatten(-2).mT  # a new tensor
+        values[..., :m, :] = values[..., lo : lo + m, :].clone()  # the ranges may overlap
         state.bias[:, :, :m] = state.bias[:, :, lo : lo + m].clone()  # the bar's PAD stays hidden
         state.bias[:, :, m:] = float("-inf")  # the new bar's slots: closed until written
         state.mem_len, state.length = m, 0
@@ -338,23 +354,18 @@ class FastDecoder:
         row = self._row(rs, i)
         self.step(tokens[None], z_bar[None], row)
         rs.length[i] = row.length
-        self._reindex(rs)
+        self._reindex_row(rs, i)
 
     def next_bar_row(self, rs: RaggedState, i: int) -> None:
         """Row ``i``'s finished bar becomes its memory (:meth:`next_bar` for one row)."""
         row = self.next_bar(self._row(rs, i))
         rs.mem[i], rs.length[i] = row.mem_len, 0
-        self._reindex(rs)
+        self._reindex_row(rs, i)
 
     def keep_rows(self, rs: RaggedState, rows: list[int]) -> None:
         """Only ``rows`` go on (in this order): the others' caches are dropped, so finished
         pieces cost nothing more."""
-        state = rs.cache
-        index = torch.tensor(rows, dtype=torch.long, device=self.device)
-        state.keys = [k.index_select(0, index) for k in state.keys]
-        state.values = [v.index_select(0, index) for v in state.values]
-        state.bias = state.bias.index_select(0, index)
-        state.cond = state.cond_of = None
+        rs.cache.keep(torch.tensor(rows, dtype=torch.long, device=self.device))
         rs.mem = [rs.mem[i] for i in rows]
         rs.length = [rs.length[i] for i in rows]
         self._reindex(rs)
@@ -364,8 +375,8 @@ class FastDecoder:
         it, it does to the batch's cache)."""
         state = rs.cache
         return FastState(
-            keys=[k[i : i + 1] for k in state.keys],
-            values=[v[i : i + 1] for v in state.values],
+            all_keys=state.all_keys[:, i : i + 1],
+            all_values=state.all_values[:, i : i + 1],
             bias=state.bias[i : i + 1],
             mem_len=rs.mem[i],
             length=rs.length[i],
@@ -374,26 +385,47 @@ class FastDecoder:
     def _reindex(self, rs: RaggedState) -> None:
         """``rs.index``: where each row's next key, value and mask entry go in the flattened
         cache (for ``put_``, the cheapest write of one slot per row) and its rotary position, all
-        in one tensor so that one ``add_`` moves them on by a slot."""
+        in one tensor so that one ``add_`` moves them on by a slot. Row r's entries are those of
+        slot 0 (``rs.base``) plus ``rs.index_step`` times its slot (its position: its length)."""
         b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, 2 * self.bar_len
         dev = self.device
+        heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots  # slot 0 of each head
+        dims = torch.arange(hd, device=dev)
+        parts = (
+            (heads * hd + dims * slots).flatten(),  # element (b, h, j, 0) of [B, H, hd, 2L]
+            (heads * hd + dims).flatten(),  # element (b, h, 0, j) of [B, H, 2L, hd]
+            heads.flatten(),  # mask entry (b, h, 0) of [B, H, 2L]
+            torch.full((b,), self.bar_len, device=dev),  # rotary position of a bar's first token
+        )
+        sizes = [p.numel() for p in parts]
+        rs.base = torch.cat(parts)
+        rs.index_step = torch.ones_like(rs.base)
+        rs.index_step[sizes[0] : sizes[0] + sizes[1]] = hd  # a value's slot is hd elements
+        slot = torch.tensor([m + n for m, n in zip(rs.mem, rs.length)], device=dev)
+        per_slot = [slot.repeat_interleave(n) for n in (h * hd, h * hd, h)]
+        count = torch.cat([*per_slot, torch.tensor(rs.length, device=dev)])
+        rs.index = torch.addcmul(rs.base, rs.index_step, count)
+        rs.at = tuple(rs.index.split(sizes))
+        shapes = ((b, h * hd), (b, h * hd), (b, h), (b, 1))
+        rs.rows = [
+            (at.view(shape), base.view(shape), step)
+            for at, base, shape, step in zip(rs.at, rs.base.split(sizes), shapes, (1, hd, 1, 1))
+        ]
+        rs.zeros = torch.zeros(b * h, device=dev)
+        self._extent(rs)
+
+    def _reindex_row(self, rs: RaggedState, i: int) -> None:
+        """:meth:`_reindex` for row ``i`` alone (its slot or length changed)."""
+        slot = rs.mem[i] + rs.length[i]
+        for (at, base, step), count in zip(rs.rows, (slot, slot, slot, rs.length[i])):
+            torch.add(base[i], count * step, out=at[i])
+        self._extent(rs)
+
+    @staticmethod
+    def _extent(rs: RaggedState) -> None:
+        """``rs.longest`` and ``rs.extent`` from the rows' memory and bar lengths."""
         rs.longest = max(rs.length, default=0)
         rs.extent = max((m + n for m, n in zip(rs.mem, rs.length)), default=0)
-        slot = torch.tensor([m + n for m, n in zip(rs.mem, rs.length)], device=dev)
-        heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots + slot.view(b, 1, 1)
-        dims = torch.arange(hd, device=dev)
-        keys_at = (heads * hd).view(b, h, 1) - slot.view(b, 1, 1) * (hd - 1)  # [B, H, 1]
-        keys_at = keys_at + dims * slots  # element (b, h, j, slot) of [B, H, hd, 2L]
-        values_at = heads * hd + dims  # element (b, h, slot, j) of [B, H, 2L, hd]
-        position = torch.tensor([self.bar_len + n for n in rs.length], device=dev)
-        parts = (keys_at.flatten(), values_at.flatten(), heads.flatten(), position)
-        sizes = [p.numel() for p in parts]
-        rs.index = torch.cat(parts)
-        rs.index_step = torch.ones_like(rs.index)
-        rs.index_step[sizes[0] : sizes[0] + sizes[1]] = hd  # a value's slot is hd elements
-        keys_at, values_at, bias_at, position_at = rs.index.split(sizes)
-        rs.at = (keys_at, values_at, bias_at, position_at)
-        rs.zeros = torch.zeros(b * h, device=dev)
 
 
 @dataclass
@@ -413,9 +445,13 @@ class RaggedState:
     # position, in one tensor (``index``) and as views of it (``at``); ``index_step``: what one
     # slot adds to each
     index: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    base: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))  # slot 0
     index_step: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
     at: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] = ()  # type: ignore[assignment]
     zeros: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # [B * H]
+    # per part of ``at``: (its entries by row, slot 0's by row, what one slot adds): for
+    # updating one row's entries
+    rows: list[tuple[torch.Tensor, torch.Tensor, int]] = field(default_factory=list)
 
 
 def _gelu(u: torch.Tensor) -> torch.Tensor:

@@ -130,19 +130,30 @@ class FittedPrior:
         dimension: str,
         w: torch.Tensor,
         noise: torch.Tensor,
-        per_piece: bool,
+        persistence: float,
         generator: torch.Generator,
         temperature: float = 1.0,
     ) -> torch.Tensor:
         """z [B, T, l] for high-class weights ``w`` [B, T] and standard normal ``noise`` [B, T, l].
 
-        ``per_piece``: one component pair for the whole piece (a piece keeps its key region);
-        otherwise one per bar."""
+        ``persistence``: the probability that a bar keeps the previous bar's component pair
+        instead of drawing its own: 1 = one pair for the whole piece (a piece keeps its key
+        region), 0 = a fresh pair every bar; in between, runs of bars that share a pair (a
+        piece keeps its texture for a while)."""
         mix = self.mixtures(dimension)
         b, t = w.shape
         high = (w.mean(dim=1) >= 0.5).long()  # [B]: the dominant class
+        per_piece = persistence >= 1.0
         probs = mix.weights[high].repeat_interleave(1 if per_piece else t, dim=0)  # [B or B*T, C]
         own = torch.multinomial(probs, 1, generator=generator).view(b, -1).expand(b, t)  # [B, T]
+        if 0.0 < persistence < 1.0:
+            keep = torch.rand(b, t, generator=generator, device=w.device) < persistence
+            keep[:, 0] = False
+            bars = torch.arange(t, device=w.device).expand(b, t)
+            drawn_at = (
+                torch.where(keep, 0, bars).cummax(dim=1).values
+            )  # the bar whose pair it keeps
+            own = own.gather(1, drawn_at)
         cls = high[:, None].expand(b, t)
         other = mix.partner()[cls, own]  # [B, T]
         comp_high = torch.where(cls == 1, own, other)
