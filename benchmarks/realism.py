@@ -28,6 +28,7 @@ clips of the split the model was trained with.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import time
@@ -63,6 +64,112 @@ def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, se
     return [repeat_bars(song, plan) for song in songs] if copy else songs
 
 
+#: the bass register the prototype bias favours at a bar's first onset (below C3)
+BIAS_BASS_BELOW = 48
+
+
+@contextlib.contextmanager
+def bass_bias(engine, strengths: tuple[float, ...]):
+    """A decode-time logit bias, patched into the engine's grammar and the decode loop's sampler
+    while the context is open (a prototype, not a product setting). ``strengths`` (a, b, c[,
+    below[, e]]): +a on the logits of non-drum pitches below ``below`` (default
+    :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of
+    the bar's first onset: a chord's pitches go upwards); +b * log(duration) on the Duration of
+    such a note when it is in that register; +e (default c) * log(duration) on the Duration of
+    every other note in that register; +c * log(duration) on every other Duration; -f on the
+    non-drum pitches below G3 for the rest of a bar whose first onset's lowest note is in that
+    register (the bass a voice of its own: the bar's other notes kept above it)."""
+    import torch
+
+    from emostudio.evaluation.structure import BASS_BELOW
+    from emostudio.generation import decode
+    from emostudio.generation.grammar import GrammarState
+    from emostudio.midi.families import Family
+    from emostudio.tokens.vocab import TokenKind
+
+    a, b, c = strengths[:3]
+    below = strengths[3] if len(strengths) > 3 else BIAS_BASS_BELOW
+    e = strengths[4] if len(strengths) > 4 else c
+    f = strengths[5] if len(strengths) > 5 else 0.0
+    grammar = engine.grammar
+    v = grammar.vocab
+    kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
+    is_dur = kinds == TokenKind.DURATION
+    log_dur = np.where(is_dur, np.log(np.maximum(vals, 1)), 0.0)
+    pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
+    bass = pitched & (vals < below)
+    table = torch.tensor(
+        np.stack(
+            [
+                0 * log_dur,
+                a * bass,
+                b * log_dur,
+                c * log_dur,
+                e * log_dur,
+                -f * (pitched & (vals < BASS_BELOW)),
+            ]
+        ),
+        dtype=torch.float32,
+    )
+    choices, advance, keep, sample_next = (
+        grammar.choices,
+        grammar.advance,
+        GrammarState.keep,
+        decode.sample_next,
+    )
+    current: dict = {}
+
+    def held(g) -> list[int]:
+        """Per row: the note in progress is the first onset's bass (1), another bass note (2)."""
+        if not hasattr(g, "held"):
+            g.held = [0] * len(g.kind)
+            g.bar_bass = [False] * len(g.kind)  # the bar's first onset had a bass note
+        return g.held
+
+    def biased_choices(g):
+        mask, lo, hi = choices(g)
+        h = held(g)
+        rows = [
+            1
+            if k == TokenKind.BEAT and n == 3
+            else (3, 2, 4)[h[i]]
+            if k == TokenKind.VELOCITY
+            else 5
+            if g.bar_bass[i] and k in (TokenKind.BEAT, TokenKind.DURATION)
+            else 0
+            for i, (k, n) in enumerate(zip(g.kind, g.length))
+        ]
+        current["bias"] = table[rows, lo:hi]
+        return mask, lo, hi
+
+    def biased_advance(g, tokens):
+        h = held(g)
+        for i, token in enumerate(tokens):
+            if not g.done[i] and kinds[token] == TokenKind.PITCH:
+                first = g.kind[i] == TokenKind.BEAT and g.length[i] == 3
+                h[i] = (1 if first else 2) if bass[token] else 0
+                if first:
+                    g.bar_bass[i] = bool(bass[token])
+        advance(g, tokens)
+
+    def biased_keep(g, rows):
+        keep(g, rows)
+        if hasattr(g, "held"):
+            g.held = [g.held[i] for i in rows]
+            g.bar_bass = [g.bar_bass[i] for i in rows]
+
+    def biased_sample(logits, allowed, *rest):
+        return sample_next(logits.float() + current["bias"], allowed, *rest)
+
+    grammar.choices, grammar.advance = biased_choices, biased_advance
+    GrammarState.keep, decode.sample_next = biased_keep, biased_sample
+    try:
+        yield
+    finally:
+        del grammar.choices, grammar.advance
+        GrammarState.keep, decode.sample_next = keep, sample_next
+
+
 def reconstructions(engine, songs, seed):
     """Each real clip decoded from its own posterior means (``Engine.encode`` -> ``decode_many``,
     the engine's default sampling): what the decoder writes when its latents are a real clip's."""
@@ -96,6 +203,30 @@ def tonic_share(song, bars: int, phrase_bars: int = 4) -> tuple[float, float]:
     return float(np.nanmean(share[ends])), float(np.nanmean(share[~ends]))
 
 
+def bar_bass(song) -> tuple[float, float, float]:
+    """The bass per bar: (median over bars of the lowest sounding pitch, share of bars with a note
+    below G3 sounding on their first sub-beat, share of bars with a note below C3 that lasts half
+    a bar or more)."""
+    from emostudio.evaluation.descriptors import pitched_notes
+    from emostudio.evaluation.structure import BASS_BELOW, SUBBEATS, piano_roll
+
+    roll = piano_roll(song)
+    if roll is None:
+        return float("nan"), float("nan"), float("nan")
+    bars = roll.sounding.reshape(roll.n_bars, SUBBEATS, 128)
+    sounding = bars.any(axis=1)  # [n_bars, 128]
+    lowest = np.argmax(sounding, axis=1)[sounding.any(axis=1)]
+    q = pitched_notes(song)
+    held = np.zeros(roll.n_bars, dtype=bool)
+    long_low = (q.pitch < BIAS_BASS_BELOW) & (q.duration >= SUBBEATS // 2)
+    held[q.onset[long_low] // SUBBEATS] = True
+    return (
+        float(np.median(lowest)),
+        float(bars[:, 0, :BASS_BELOW].any(axis=1).mean()),
+        float(held.mean()),
+    )
+
+
 def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> dict:
     from emostudio.evaluation.judge import score
     from emostudio.evaluation.structure import (
@@ -114,6 +245,7 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
         s = score(verdicts, np.asarray(quadrants)[kept])
     col = {n: table[:, i] for i, n in enumerate(REALISM_NAMES)}
     cad = np.array([tonic_share(x, bars) for x in songs if x.note_count > 0])
+    low = np.array([bar_bass(x) for x in songs if x.note_count > 0])
     return {
         "name": name,
         "n": len(table),
@@ -128,6 +260,9 @@ def summarise(name, songs, quadrants, real_table, judge, bars, seconds=None) -> 
         "stds": {n: float(np.std(v)) for n, v in col.items()},
         "tonic_at_phrase_end": float(np.nanmean(cad[:, 0])),
         "tonic_elsewhere": float(np.nanmean(cad[:, 1])),
+        "lowest_per_bar": float(np.nanmedian(low[:, 0])),
+        "bass_at_bar_start": float(np.nanmean(low[:, 1])),
+        "held_bass_bars": float(np.nanmean(low[:, 2])),
         "seconds": seconds,
     }
 
@@ -222,6 +357,17 @@ def main() -> None:
         metavar="P",
         help="the engine's sets (--engine-forms) once per value (default: the engine's setting)",
     )
+    p.add_argument(
+        "--bias",
+        nargs="*",
+        default=[],
+        metavar="A,B,C[,BELOW[,E[,F]]]",
+        help="also every --forms set with this prototype logit bias (bass_bias): +A on bass "
+        "pitches at a bar's first onset, +B*log(duration) on that bass note's Duration, "
+        "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48), "
+        "+E*log(duration) on the other bass notes' (default C), -F on pitches below G3 for "
+        "the rest of a bar whose first onset had a bass note",
+    )
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
     p.add_argument("--json", type=Path)
@@ -273,6 +419,9 @@ def main() -> None:
                     "stds",
                     "tonic_at_phrase_end",
                     "tonic_elsewhere",
+                    "lowest_per_bar",
+                    "bass_at_bar_start",
+                    "held_bass_bars",
                 )
             },
         },
@@ -282,6 +431,7 @@ def main() -> None:
     print(
         f"real: {len(real_table)} clips, real-vs-real overlap {rvr_overlap.mean():.3f}, AUC {rvr_auc:.3f}"
     )
+    _print({"name": "real", "overlap_mean": 1.0, "auc": 0.5, "seconds": 0, **results["real"]})
     quadrants = np.repeat(QUADRANTS, args.pieces)
     rolls = [("real EMOPIA (held out)", real[0])]
 
@@ -359,23 +509,26 @@ def main() -> None:
                 DEFAULT_CONTINUITY,
             )
         )
-        t0 = time.perf_counter()
-        songs = model_pieces(
-            engine,
-            quadrants,
-            args.bars,
-            form,
-            variation,
-            float(cadence),
-            sampling,
-            args.seed,
-        )
-        seconds = time.perf_counter() - t0
-        results["sets"].append(
-            summarise(spec, songs, quadrants, real_table, judge, args.bars, seconds)
-        )
-        rolls.append((f"model {spec}", songs[0]))
-        _print(results["sets"][-1])
+        for bias in [None] + [tuple(float(x) for x in b.split(",")) for b in args.bias]:
+            name = spec if bias is None else f"{spec} bias {','.join(f'{x:g}' for x in bias)}"
+            t0 = time.perf_counter()
+            with bass_bias(engine, bias) if bias is not None else contextlib.nullcontext():
+                songs = model_pieces(
+                    engine,
+                    quadrants,
+                    args.bars,
+                    form,
+                    variation,
+                    float(cadence),
+                    sampling,
+                    args.seed,
+                )
+            seconds = time.perf_counter() - t0
+            results["sets"].append(
+                summarise(name, songs, quadrants, real_table, judge, args.bars, seconds)
+            )
+            rolls.append((f"model {name}", songs[0]))
+            _print(results["sets"][-1])
 
     if args.markov:
         from emostudio.evaluation.markov import MarkovBaseline
@@ -420,6 +573,8 @@ def _print(row: dict) -> None:
         )
         + f"rep {m['bar_repetition']:.3f}  bass {m['bass_presence']:.3f}  "
         f"dur {m['duration_mean']:.2f}  poly {m['polyphony_mean']:.2f}  "
+        f"low {row['lowest_per_bar']:.1f}  bass@1 {row['bass_at_bar_start']:.2f}  "
+        f"held {row['held_bass_bars']:.2f}  "
         f"leap {m['top_voice_step_mean']:.1f}  cadence {row['tonic_at_phrase_end']:.3f}/"
         f"{row['tonic_elsewhere']:.3f}  ({row['seconds'] or 0:.0f} s)",
         flush=True,
