@@ -34,8 +34,9 @@ from emostudio.generation.engine import Engine
 from emostudio.emotion import Emotion
 model, seeds = sys.argv[1], int(sys.argv[2])
 engine = Engine.load(model)
-if hasattr(engine.settings, "rhythm_persistence"):  # releases before it drew a rhythm component per bar
-    engine.settings = engine.settings.replace(rhythm_persistence=0.0)
+settings = getattr(engine, "settings", None)  # releases before rhythm persistence drew a
+if hasattr(settings, "rhythm_persistence"):  # rhythm component every bar
+    engine.settings = settings.replace(rhythm_persistence=0.0)
 q = lambda s: Emotion.from_quadrant(s % 4 + 1)
 list(engine.generate(q(0), bars=2, seed=123))
 out = {"generate": [], "first": [], "notes": [], "tokens": []}
