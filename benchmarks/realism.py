@@ -358,6 +358,14 @@ def main() -> None:
         help="the engine's sets (--engine-forms) once per value (default: the engine's setting)",
     )
     p.add_argument(
+        "--continuity",
+        nargs="+",
+        type=float,
+        default=[None],
+        metavar="RHO",
+        help="the engine's sets once per key continuity too (default: the engine's setting)",
+    )
+    p.add_argument(
         "--bias",
         nargs="*",
         default=[],
@@ -459,13 +467,19 @@ def main() -> None:
         results["sets"].append(row)
         rolls.append(("its reconstruction (encode -> decode)", songs[0]))
         _print(row)
-    for form, persistence in itertools.product(args.engine_forms, args.rhythm_persistence):
+    for form, persistence, continuity in itertools.product(
+        args.engine_forms, args.rhythm_persistence, args.continuity
+    ):
         from emostudio.emotion import Emotion
 
         settings = engine.settings
         if persistence is not None:
             settings = settings.replace(rhythm_persistence=persistence)
+        if continuity is not None:
+            settings = settings.replace(continuity=continuity)
         name = f"engine {form}, rhythm persistence {settings.rhythm_persistence}"
+        if continuity is not None:
+            name += f", continuity {continuity}"
         t0 = time.perf_counter()
         songs = engine.generate_many(
             [Emotion.from_quadrant(int(q)) for q in quadrants],
