@@ -350,20 +350,12 @@ def main() -> None:
     )
     p.add_argument("--cache", default=None, help="corpus cache whose splits to use (else assigned)")
     p.add_argument(
-        "--rhythm-persistence",
+        "--settings",
         nargs="+",
-        type=float,
-        default=[None],
-        metavar="P",
-        help="the engine's sets (--engine-forms) once per value (default: the engine's setting)",
-    )
-    p.add_argument(
-        "--continuity",
-        nargs="+",
-        type=float,
-        default=[None],
-        metavar="RHO",
-        help="the engine's sets once per key continuity too (default: the engine's setting)",
+        default=[""],
+        metavar="NAME=V[,NAME=V]",
+        help="the engine's sets (--engine-forms) once per value, each with these decoding settings "
+        "changed (e.g. rhythm_persistence=0.8,continuity=0.5; default: the engine's own)",
     )
     p.add_argument(
         "--bias",
@@ -467,19 +459,13 @@ def main() -> None:
         results["sets"].append(row)
         rolls.append(("its reconstruction (encode -> decode)", songs[0]))
         _print(row)
-    for form, persistence, continuity in itertools.product(
-        args.engine_forms, args.rhythm_persistence, args.continuity
-    ):
+    for form, changes in itertools.product(args.engine_forms, args.settings):
         from emostudio.emotion import Emotion
 
-        settings = engine.settings
-        if persistence is not None:
-            settings = settings.replace(rhythm_persistence=persistence)
-        if continuity is not None:
-            settings = settings.replace(continuity=continuity)
+        given = dict(kv.split("=") for kv in changes.split(",") if kv)
+        settings = engine.settings.replace(**{k: float(v) for k, v in given.items()})
         name = f"engine {form}, rhythm persistence {settings.rhythm_persistence}"
-        if continuity is not None:
-            name += f", continuity {continuity}"
+        name += "".join(f", {k} {v}" for k, v in given.items() if k != "rhythm_persistence")
         t0 = time.perf_counter()
         songs = engine.generate_many(
             [Emotion.from_quadrant(int(q)) for q in quadrants],
