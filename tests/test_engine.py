@@ -14,8 +14,9 @@ from tiny_models import save_tiny_model
 from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
 from emostudio.generation import MODEL_DIR_ENV, BarEvent, Engine, EngineError, SamplingError
+from emostudio.generation.batches import draw
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars
-from emostudio.generation.latents import bar_noise, target_latents
+from emostudio.generation.latents import bar_noise
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model.store import ModelLoadError
@@ -83,10 +84,8 @@ def test_same_seed_same_piece_other_seed_other_piece(engine):
 
 
 def latents(engine: Engine, targets, generator, settings: DecodingSettings | None = None):
-    s = settings or engine.settings
-    return target_latents(
-        engine.model, engine.fitted_prior, targets, generator, s.continuity, s.latent_temperature
-    )
+    with engine._decoding():
+        return draw(engine, targets, generator, settings or engine.settings)
 
 
 def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):

@@ -123,7 +123,7 @@ def target_latents(
     generator: torch.Generator,
     continuity: float,
     latent_temperature: float,
-    rhythm_persistence: float = 0.0,
+    rhythm_persistence: float,
 ) -> torch.Tensor:
     """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects (all rows
     of ``targets`` the same length). ``rhythm_persistence``: with a fitted prior, the probability
