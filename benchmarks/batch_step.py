@@ -81,7 +81,8 @@ def main() -> None:
             steps += len(bars[0])
         return time.perf_counter() - t0, steps
 
-    run(1), run(4)  # warm-up
+    for batch in (1, 4):  # warm-up
+        run(batch)
     per_step: dict[int, list[dict[str, float]]] = {1: [], 4: []}
     for _ in range(args.rounds):
         for batch in (1, 4):

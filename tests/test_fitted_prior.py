@@ -100,8 +100,8 @@ def test_a_bar_keeps_the_previous_bars_component_with_the_persistence_probabilit
     same = (component[:, 1:] == component[:, :-1]).float().mean().item()
     assert abs(same - (persistence + (1 - persistence) / 2)) < 0.02
     assert abs((component > 0).float().mean().item() - 0.5) < 0.02
-    runs = (component[:, 1:] != component[:, :-1]).sum(dim=1)  # changes of component per piece
-    assert (runs > 0).any() if persistence < 1 else (runs == 0).all()
+    changes = (component[:, 1:] != component[:, :-1]).sum(dim=1)  # per piece
+    assert (changes > 0).any()  # pieces do change component (1 keeps one: the test above)
 
 
 def test_no_persistence_draws_what_a_component_per_bar_always_drew():

@@ -199,9 +199,7 @@ class BarGrammar:
             mask = self._build(key)
             ids = np.flatnonzero(mask)
             row = len(self._cache)
-            if row == len(
-                self._table
-            ):  # full: twice the rows (earlier masks stay views of the old)
+            if row == len(self._table):  # full: twice the rows (earlier masks: views of the old)
                 self._table = torch.cat([self._table, torch.zeros_like(self._table)])
             self._table[row] = torch.as_tensor(mask, device=self.device)
             entry = (self._table[row], int(ids[0]), int(ids[-1]) + 1, row)

@@ -386,7 +386,7 @@ class FastDecoder:
         """``rs.index``: where each row's next key, value and mask entry go in the flattened
         cache (for ``put_``, the cheapest write of one slot per row) and its rotary position, all
         in one tensor so that one ``add_`` moves them on by a slot. Row r's entries are those of
-        slot 0 (``rs.base``) plus ``rs.index_step`` times its slot (its position: its length)."""
+        its slot 0 plus ``rs.index_step`` times its slot (its position: its length)."""
         b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, 2 * self.bar_len
         dev = self.device
         heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots  # slot 0 of each head
@@ -398,18 +398,18 @@ class FastDecoder:
             torch.full((b,), self.bar_len, device=dev),  # rotary position of a bar's first token
         )
         sizes = [p.numel() for p in parts]
-        rs.base = torch.cat(parts)
-        rs.index_step = torch.ones_like(rs.base)
+        base = torch.cat(parts)  # every row at slot 0
+        rs.index_step = torch.ones_like(base)
         rs.index_step[sizes[0] : sizes[0] + sizes[1]] = hd  # a value's slot is hd elements
         slot = torch.tensor([m + n for m, n in zip(rs.mem, rs.length)], device=dev)
         per_slot = [slot.repeat_interleave(n) for n in (h * hd, h * hd, h)]
         count = torch.cat([*per_slot, torch.tensor(rs.length, device=dev)])
-        rs.index = torch.addcmul(rs.base, rs.index_step, count)
+        rs.index = torch.addcmul(base, rs.index_step, count)
         rs.at = tuple(rs.index.split(sizes))
         shapes = ((b, h * hd), (b, h * hd), (b, h), (b, 1))
         rs.rows = [
-            (at.view(shape), base.view(shape), step)
-            for at, base, shape, step in zip(rs.at, rs.base.split(sizes), shapes, (1, hd, 1, 1))
+            (at.view(shape), zero.view(shape), step)
+            for at, zero, shape, step in zip(rs.at, base.split(sizes), shapes, (1, hd, 1, 1))
         ]
         rs.zeros = torch.zeros(b * h, device=dev)
         self._extent(rs)
@@ -417,8 +417,8 @@ class FastDecoder:
     def _reindex_row(self, rs: RaggedState, i: int) -> None:
         """:meth:`_reindex` for row ``i`` alone (its slot or length changed)."""
         slot = rs.mem[i] + rs.length[i]
-        for (at, base, step), count in zip(rs.rows, (slot, slot, slot, rs.length[i])):
-            torch.add(base[i], count * step, out=at[i])
+        for (at, zero, step), count in zip(rs.rows, (slot, slot, slot, rs.length[i])):
+            torch.add(zero[i], count * step, out=at[i])
         self._extent(rs)
 
     @staticmethod
@@ -445,7 +445,6 @@ class RaggedState:
     # position, in one tensor (``index``) and as views of it (``at``); ``index_step``: what one
     # slot adds to each
     index: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
-    base: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))  # slot 0
     index_step: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
     at: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] = ()  # type: ignore[assignment]
     zeros: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # [B * H]
