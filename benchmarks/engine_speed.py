@@ -5,7 +5,7 @@ one, 16-bar transfer and recognition, KV-cached decoding against recomputing the
 extra), and a size curve (random weights at 1x, 2x, 4x, 8x the parameters), all in one run.
 
     .venv/bin/python benchmarks/engine_speed.py [--model DIR] [--repeats 7] [--bars 16]
-        [--no-sizes] [--no-peer] [--no-kv]
+        [--no-sizes] [--no-peer] [--no-kv] [--device cpu|cuda]
 
 Without ``--model`` the shipped default model (models/default) is used; ``--untrained`` builds
 a model of the default ModelConfig size with random weights (its bars run to the full L tokens,
@@ -108,8 +108,8 @@ def peer_tokens_per_second(engine: Engine, n_tokens: int, repeats: int) -> float
         bos_token_id=None,
         eos_token_id=None,
     )
-    model = GPT2LMHeadModel(config).eval()
-    prompt = torch.tensor([[2]])
+    model = GPT2LMHeadModel(config).eval().to(engine.device)
+    prompt = torch.tensor([[2]], device=engine.device)
     kwargs = dict(
         max_new_tokens=n_tokens,
         min_new_tokens=n_tokens,
@@ -130,13 +130,13 @@ def peer_tokens_per_second(engine: Engine, n_tokens: int, repeats: int) -> float
     return n_tokens / statistics.median(times)
 
 
-def size_curve(bars: int, repeats: int) -> list[dict]:
+def size_curve(bars: int, repeats: int, device: str) -> list[dict]:
     """Per width in SIZE_WIDTHS: parameters, and 16-bar generation with both decoders (random
     weights: bars run to the grammar's limit, a worst case)."""
     rows = []
     base = None
     for width in SIZE_WIDTHS:
-        engine = Engine.load(untrained_model_dir(d_model=width), device="cpu")
+        engine = Engine.load(untrained_model_dir(d_model=width), device=device)
         params = sum(p.numel() for p in engine.model.parameters())
         base = base or params
         runs = old_and_new(engine, bars, range(repeats))
@@ -163,6 +163,7 @@ def kv_versus_recompute(engine: Engine, bars: int, seed: int) -> dict:
     song = list(engine.generate(Emotion.from_quadrant(1), bars=bars, seed=seed))[-1].song
     bar_ids = [b[: engine.bar_len] for b in engine.tokenizer.encode_bars(song, bars)]
     z = torch.randn(1, bars, model.config.latent, generator=torch.Generator().manual_seed(seed))
+    z = z.to(engine.device)
     n_tokens = sum(len(b) for b in bar_ids)
     with engine._decoding():
         t0 = time.perf_counter()
@@ -170,12 +171,13 @@ def kv_versus_recompute(engine: Engine, bars: int, seed: int) -> dict:
         cached_last = []
         for t, bar in enumerate(bar_ids):
             for token in bar:
-                logits, state = model.decoder_step(torch.tensor([[int(token)]]), z[:, t], state)
+                token_in = torch.tensor([[int(token)]], device=engine.device)
+                logits, state = model.decoder_step(token_in, z[:, t], state)
                 cached_last.append(logits[0, -1])
             state = model.decoder_next_bar(state)
         cached = time.perf_counter() - t0
 
-        grid = torch.full((1, bars, engine.bar_len), PAD, dtype=torch.long)
+        grid = torch.full((1, bars, engine.bar_len), PAD, dtype=torch.long, device=engine.device)
         t0 = time.perf_counter()
         recomputed_last = []
         for t, bar in enumerate(bar_ids):
@@ -203,13 +205,16 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the GPT-2 peer")
     parser.add_argument("--no-sizes", action="store_true", help="skip the size curve")
     parser.add_argument("--size-repeats", type=int, default=3)
+    parser.add_argument(
+        "--device", default="cpu", help="cpu or cuda (the engine's; default cpu, the budget's)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     folder = untrained_model_dir() if args.untrained else args.model
 
     loads = []
     for _ in range(args.repeats):
-        seconds, engine = timed(lambda: Engine.load(folder, device="cpu"))
+        seconds, engine = timed(lambda: Engine.load(folder, device=args.device))
         loads.append(seconds)
 
     runs = old_and_new(engine, args.bars, range(args.repeats))
@@ -236,7 +241,8 @@ def main() -> None:
     c = engine.model.config
     print(
         f"model: {engine.model_dir} (d_model {c.d_model}, decoder layers {c.n_dec_layers}, "
-        f"L {engine.bar_len}); torch {torch.__version__}, threads 1; repeats {args.repeats}"
+        f"L {engine.bar_len}); torch {torch.__version__}, threads 1; repeats {args.repeats}; "
+        f"device {engine.device}"
     )
     print()
     print("| what | reference step | FastDecoder | ratio | target |")
@@ -362,7 +368,7 @@ def main() -> None:
             f"| ratio | fast {args.bars} bars | fast first bar |"
         )
         print("|---|---|---|---|---|---|---|---|---|")
-        for row in size_curve(args.bars, args.size_repeats):
+        for row in size_curve(args.bars, args.size_repeats, args.device):
             r, f = row["reference"], row["fast"]
             print(
                 f"| {row['width']} | {row['params'] / 1e6:.2f} M | {row['ratio']:.2f} | "

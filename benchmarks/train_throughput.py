@@ -2,6 +2,7 @@
 time per epoch of the corpus).
 
     .venv/bin/python benchmarks/train_throughput.py --cache cache/corpus --threads 2 --steps 12
+        [--device cuda] [--batch-size 16]
 
 Each size runs in its own subprocess (so its peak RSS is its own): a few warm-up steps, then
 ``--steps`` timed optimizer steps on random training windows of the cache (the real sampler,
@@ -73,23 +74,29 @@ def run_one(args) -> dict:
     mc = ModelConfig.for_tokenizer(cache.tokenizer_config, **overrides)
     tc = TrainConfig(batch_size=args.batch_size, bars_per_sample=args.bars)
     torch.manual_seed(0)
-    model = CDGMVAE(mc)
+    device = torch.device(args.device)
+    model = CDGMVAE(mc).to(device)
     opt = make_optimizer(model, tc)
     data = WindowData(cache, mc, tc)
     sampler = TrainSampler(cache, data, tc)
-    times, tokens = [], []
+    times, tokens, sampling = [], [], []
     for step in range(args.warmup + args.steps):
+        t_sample = time.perf_counter()
         batch = sampler.batch(step)
         t0 = time.perf_counter()
+        batch = batch.to(device)
         _, losses = model(batch)
         loss = total_loss(losses, mc, 0.5)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         if step >= args.warmup:
             times.append(dt)
+            sampling.append(t0 - t_sample)
             tokens.append(int((batch.tokens != 0).sum()))
     med = statistics.median(times)
     samples_s = args.batch_size / med
@@ -98,9 +105,12 @@ def run_one(args) -> dict:
         "size": args.one,
         "config": overrides,
         "params": sum(p.numel() for p in model.parameters()),
-        "median_step_s": round(med, 3),
+        "median_step_s": round(med, 4),
+        "median_sampling_s": round(statistics.median(sampling), 4),  # the batch, on the CPU
         "tokens_per_s": round(float(np.mean(tokens)) / med, 1),
         "samples_per_s": round(samples_s, 2),
+        "device": str(device),
+        "batch_size": args.batch_size,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "epoch_minutes": round(windows_per_epoch / samples_s / 60, 1),
         "truncated_bars": round(data.truncation_rate, 4),
@@ -118,6 +128,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--bars", type=int, default=8, help="T, bars per sample")
     p.add_argument("--bar-len", type=int, default=0, help="override L for every size")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -142,6 +153,8 @@ def main() -> None:
             str(args.bars),
             "--bar-len",
             str(args.bar_len),
+            "--device",
+            args.device,
         ] + (["--cache", args.cache] if args.cache else [])
         out = (
             subprocess.run(cmd, capture_output=True, text=True, check=True)

@@ -72,7 +72,7 @@ class ClassMixtures:
             raise FittedPriorError("class mixtures hold non-finite values")
         if (w < 0).any() or (s <= 0).any():
             raise FittedPriorError("class mixtures need weights >= 0 and stds > 0")
-        if not torch.allclose(w.sum(dim=1), torch.ones(2, dtype=w.dtype), atol=1e-4):
+        if not torch.allclose(w.sum(dim=1), torch.ones_like(w[:, 0]), atol=1e-4):
             raise FittedPriorError("each class's component weights must sum to 1")
 
     @property
