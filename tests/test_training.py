@@ -116,6 +116,11 @@ def test_windows_targets_truncation_and_shift(cache):
     # a window running past a short piece is padded with empty bars
     long = data.window_arrays(Window(piece, 2))[0]
     assert (long[2:] == PAD).all() and (long[:2, 0] == BAR).all()
+    # a shift that would move a pitch of any of its bars out of 0-127 leaves the window as it is
+    for got, want in zip(
+        data.window_arrays(Window(piece, 0, shift=121)), (tokens, targets, poly, key)
+    ):
+        assert (got == want).all()
 
 
 def test_sampler_is_reproducible_and_mixes_labels(cache):

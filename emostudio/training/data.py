@@ -60,40 +60,45 @@ class WindowData:
         self.bars_truncated = 0
 
     def window_arrays(self, w: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """-> tokens [T, L], targets [T, L], polyphony [T, S], key [T] (numpy, int64)."""
-        bars = self.cache.bars(w.piece)
-        poly = self.cache.polyphony(w.piece)
-        keys = self.cache.keys(w.piece)
-        n_total = len(bars)
+        """-> tokens [T, L], targets [T, L], polyphony [T, S], key [T] (numpy, int64).
+
+        The window's bars are cut from the cache's token array and transposed as one run (a
+        window whose shift would move a pitch out of range is not shifted): per window, not per
+        bar, since this runs between the optimizer steps of a GPU."""
+        cache = self.cache
+        first, end = cache.bar_range(w.piece)
+        n_total = end - first
         t, length = self.n_bars, self.bar_len
+        stop = min(n_total, w.start + t)
+        offsets = cache.bar_offsets[first + w.start : first + stop + 1]
+        flat = cache.tokens[offsets[0] : offsets[-1]].astype(np.int64)
+        bounds = (offsets - offsets[0]).tolist()
+        poly = cache.polyphony(w.piece)
         tokens = np.full((t, length), PAD, dtype=np.int64)
         targets = np.full((t, length), PAD, dtype=np.int64)
         poly_out = np.zeros((t, poly.shape[1] if poly.ndim == 2 else 16), dtype=np.int64)
         key_out = np.zeros(t, dtype=np.int64)
         shift = w.shift
-        chosen = [
-            np.asarray(bars[b], dtype=np.int64) for b in range(w.start, min(n_total, w.start + t))
-        ]
         if shift:
-            moved = [self.tokenizer.transpose(b, shift) for b in chosen]
-            if any(m is None for m in moved):
+            moved = self.tokenizer.transpose(flat, shift)
+            if moved is None:
                 shift = 0
             else:
-                chosen = moved
+                flat = moved
         kinds = self.tokenizer.vocab.kinds
-        for i, bar in enumerate(chosen):
-            b = w.start + i
-            follow = BAR if b + 1 < n_total else EOS
-            self.bars_seen += 1
+        n_bars = stop - w.start
+        for i in range(n_bars):
+            bar = flat[bounds[i] : bounds[i + 1]]
             if len(bar) > length:
                 self.bars_truncated += 1
                 bar = fit_bar(bar, length, kinds)
             n = len(bar)
-            extended = np.concatenate([bar, [follow]])
             tokens[i, :n] = bar
-            targets[i, :n] = extended[1 : n + 1]
-            poly_out[i] = np.minimum(poly[b], self.max_polyphony)
-            key_out[i] = rotate_key(keys[b : b + 1], shift)[0]
+            targets[i, : n - 1] = bar[1:]
+            targets[i, n - 1] = BAR if w.start + i + 1 < n_total else EOS
+        self.bars_seen += n_bars
+        poly_out[:n_bars] = np.minimum(poly[w.start : stop], self.max_polyphony)
+        key_out[:n_bars] = rotate_key(cache.keys(w.piece)[w.start : stop], shift)
         return tokens, targets, poly_out, key_out
 
     def batch(self, windows: list[Window], labels: np.ndarray) -> Batch:
