@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_models import save_tiny_model
+from tiny_models import gpu_that_cannot_take_models, save_tiny_model
 
 from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
@@ -371,6 +371,26 @@ def test_default_model_comes_from_the_environment(model_dir, monkeypatch):
     engine = Engine.load(None, device="auto")
     assert engine.model_dir == model_dir
     assert engine.device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_auto_falls_back_to_the_cpu_when_the_gpu_cannot_take_the_model(model_dir, monkeypatch):
+    gpu_that_cannot_take_models(monkeypatch)
+    engine = Engine.load(model_dir, device="auto")
+    assert engine.device == "cpu"
+    assert engine.note == "the GPU cannot take the model (CUDA error: out of memory)"
+    assert list(engine.generate(HAPPY, bars=2, seed=0))[-1].song.n_bars == 2
+
+
+def test_asking_for_a_gpu_that_cannot_take_the_model_is_a_one_line_error(model_dir, monkeypatch):
+    gpu_that_cannot_take_models(monkeypatch)
+    with pytest.raises(ModelLoadError) as info:
+        Engine.load(model_dir, device="cuda")
+    assert "\n" not in str(info.value)
+    assert "out of memory" in str(info.value) and "--device cpu" in str(info.value)
+
+
+def test_a_model_loaded_where_asked_has_no_note(engine):
+    assert engine.note == ""
 
 
 def test_decode_many_decodes_each_latent_code(engine):

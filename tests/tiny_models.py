@@ -35,3 +35,17 @@ def save_tiny_model(folder: Path, bar_len: int = 40, separated: bool = False) ->
                 prior.means.copy_(torch.tensor([[-3.0] * 4, [3.0] * 4]))
                 prior.logvars.fill_(-6.0)
     return save_model(model, tc, folder)
+
+
+def gpu_that_cannot_take_models(monkeypatch):
+    """torch sees a GPU, and moving a model onto it fails as CUDA does when out of memory."""
+    original = CDGMVAE.to
+
+    def to(self, *args, **kwargs):
+        target = args[0] if args else kwargs.get("device")
+        if target is not None and torch.device(target).type == "cuda":
+            raise RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be ...")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(CDGMVAE, "to", to)

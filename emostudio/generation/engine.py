@@ -19,6 +19,7 @@ and small dataclasses.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -42,6 +43,13 @@ from emostudio.model.store import ModelLoadError
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.window import encode_window
 from emostudio.transform import Element
+
+log = logging.getLogger(__name__)
+
+
+def _on_gpu(device: str) -> bool:
+    """Whether ``device`` ("auto", "cpu", "cuda[:N]") puts the model on a GPU."""
+    return device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
 
 
 class Engine:
@@ -81,6 +89,7 @@ class Engine:
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
         self.steps = FastDecoder(model)  # the decoder step; decode.ModelSteps is the reference
         self._lock = threading.Lock()
+        self.note = ""  # why the model is not where it was asked to be (see load)
 
     @classmethod
     def load(
@@ -96,9 +105,28 @@ class Engine:
         "auto" a usable fitted prior or else the model's own).
 
         ``threads``: torch CPU threads while decoding (1 is as fast for single-token steps and
-        leaves a core for playback; ``None`` leaves torch's setting alone)."""
-        model, tokenizer, folder, fitted = load_parts(model_dir, device, prior)
-        return cls(model, tokenizer, folder, threads, settings, fitted)
+        leaves a core for playback; ``None`` leaves torch's setting alone).
+
+        A GPU that cannot take the model (CUDA errors are ``RuntimeError`` s: out of memory, a
+        driver that fails) is a one-line :class:`ModelLoadError` when "cuda" was asked for; with
+        "auto" the model loads on the CPU instead and ``engine.note`` says why."""
+        try:
+            model, tokenizer, folder, fitted = load_parts(model_dir, device, prior)
+            return cls(model, tokenizer, folder, threads, settings, fitted)
+        except RuntimeError as exc:
+            if not _on_gpu(device):
+                raise
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            if device != "auto":
+                raise ModelLoadError(
+                    f"the GPU cannot take the model ({reason}); choose the CPU (--device cpu)"
+                ) from exc
+            torch.cuda.empty_cache()
+        model, tokenizer, folder, fitted = load_parts(model_dir, "cpu", prior)
+        engine = cls(model, tokenizer, folder, threads, settings, fitted)
+        engine.note = f"the GPU cannot take the model ({reason})"
+        log.warning("%s: loaded on the CPU: %s", folder, engine.note)
+        return engine
 
     @property
     def device(self) -> str:

@@ -70,7 +70,8 @@ class ModelControl(QObject):
             self.cuda_checked.emit(result.cuda_available)
             self.ready.emit(self.engine)
             name = Path(self.engine.model_dir).name
-            self.message.emit(f"ready: model {name} on {self.engine.device}", False)
+            note = f" ({self.engine.note})" if self.engine.note else ""
+            self.message.emit(f"ready: model {name} on {self.engine.device}{note}", False)
             if self.document.input_song is not None:
                 self.recognise(None, self.document.input_song)
 

@@ -9,6 +9,7 @@ from gui_songs import make_song
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from tiny_models import gpu_that_cannot_take_models
 
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.roll_data import changed_notes
@@ -134,6 +135,21 @@ def test_a_model_from_another_version_is_refused_clearly(
     qtbot.waitUntil(lambda: "cannot load the model" in window.status.message(), timeout=WAIT_MS)
     assert "version" in window.status.message() and "still in use" in window.status.message()
     assert window.model.engine is engine and window.transform.generate_button.isEnabled()
+
+
+def test_a_gpu_that_cannot_take_the_model_leaves_it_on_the_cpu_and_says_so(
+    qtbot, window, tiny_model_dir, monkeypatch
+):
+    gpu_that_cannot_take_models(monkeypatch)
+    shown: list[str] = []
+    window.statusBar().messageChanged.connect(shown.append)
+    window.model.load(tiny_model_dir)
+    qtbot.waitUntil(lambda: window.model.engine is not None, timeout=WAIT_MS)
+    assert window.model.engine.device == "cpu" and window.transform.generate_button.isEnabled()
+    assert (
+        f"ready: model {tiny_model_dir.name} on cpu "
+        "(the GPU cannot take the model (CUDA error: out of memory))"
+    ) in shown
 
 
 def test_transfer_shows_the_take_in_the_roll_and_the_list(qtbot, ready_window, midi_file):
