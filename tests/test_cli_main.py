@@ -17,6 +17,33 @@ def test_no_subcommand_starts_the_app_and_keeps_global_options(monkeypatch):
     assert seen == {"command": "app", "verbose": True}
 
 
+def test_a_gpu_out_of_memory_is_a_one_line_error_naming_the_cpu(monkeypatch, capsys):
+    import torch
+
+    import emostudio.cli.generate as generate_cmd
+
+    def out_of_memory(args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore")
+
+    monkeypatch.setattr(generate_cmd, "run", out_of_memory)
+    assert cli_main.main(["generate", "--out", "x.mid"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("emostudio generate: error: the GPU ran out of memory (CUDA out of")
+    assert "--device cpu" in err
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory(monkeypatch):
+    import emostudio.cli.generate as generate_cmd
+
+    def broken(args):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(generate_cmd, "run", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        cli_main.main(["generate", "--out", "x.mid"])
+
+
 def test_every_listed_command_has_help(capsys):
     for name in cli_main.COMMANDS:
         with pytest.raises(SystemExit) as exit_info:

@@ -104,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        if type(exc).__name__ != "OutOfMemoryError":  # torch's, for a GPU (no torch import here)
+            raise
+        reason = (str(exc).strip().splitlines() or ["out of memory"])[0]
+        print(
+            f"emostudio {args.command}: error: the GPU ran out of memory ({reason}); "
+            "run it on the CPU (--device cpu), or with a smaller batch or model",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:  # the reader stopped early (``| head``): nothing more to say
         _silence_stdout()
         return EXIT_BROKEN_PIPE
