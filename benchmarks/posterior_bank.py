@@ -1,13 +1,15 @@
-"""Diagnostic: is valence lost in the decoder or in where the valence components sit?
+"""Diagnostic: is the emotion lost in the decoder or in the latents generation draws?
 
     .venv/bin/python benchmarks/posterior_bank.py --model models/default \\
         --judge docs/evaluation/judge.json --data ../shared/data --cache cache/corpus
 
-Generates ``--pieces`` pieces per quadrant of 16 bars as the engine does, except that each piece's
-z_k is not drawn from the valence component: it is the posterior mean, bar by bar, of a real
-EMOPIA training clip with the target's valence (every third labelled training clip is encoded).
-z_r is drawn from the arousal component as usual; decoding uses the default settings. The judged
-accuracy is then what the decoder makes of a real piece's key latent.
+Generates ``--pieces`` pieces per quadrant of 16 bars three ways, decoded alike (default
+settings, the same seed) and judged: with the latents the engine draws (``drawn``); with z_k
+replaced by the posterior means, bar by bar, of a real EMOPIA training clip of the target's
+valence (``real z_k``: z_r drawn as usual); and with both z_r and z_k from one real clip of the
+target's quadrant (``real z_r and z_k``). Every third labelled training clip is encoded into the
+bank. Where the real latents are judged in the target far more often than the drawn ones, the
+prior's draws, not the decoder, lose the emotion.
 """
 
 from __future__ import annotations
@@ -41,30 +43,35 @@ def main() -> None:
     torch.set_num_threads(1)
     engine = Engine.load(args.model, device="cpu")
     judge = EmotionJudge.load(args.judge)
-    bank: dict[bool, list[np.ndarray]] = {False: [], True: []}  # high valence -> z_k sequences
+    bank: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {q: [] for q in (1, 2, 3, 4)}
     for piece in EvaluationCorpus(args.data, args.cache).pieces("train", labelled_only=True)[::3]:
-        z_k = engine.encode(clip_to_bars(piece.song, bars)).z_k
-        if len(z_k) >= bars:
-            bank[piece.file.quadrant in (1, 4)].append(z_k[:bars])
+        code = engine.encode(clip_to_bars(piece.song, bars))
+        if len(code.z_k) >= bars:
+            bank[piece.file.quadrant].append((code.z_r[:bars], code.z_k[:bars]))
     rng = np.random.default_rng(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     quadrants = np.repeat([1, 2, 3, 4], args.pieces)
-    latents = []
+    l_r = engine.model.config.latent_r
+    sets: dict[str, list] = {"drawn": [], "real z_k": [], "real z_r and z_k": []}
     for q in quadrants:
         targets = [[Emotion.from_quadrant(int(q))] * bars]
-        z = draw(engine, targets, generator, engine.settings)  # what generate draws
-        z = z[0].detach().numpy()
-        pool = bank[int(q) in (1, 4)]
-        latents.append((z[:, : engine.model.config.latent_r], pool[rng.integers(len(pool))]))
-    songs = engine.decode_many(latents, seed=args.seed)
-    verdicts, kept = judge.judge(songs)
-    s = score(verdicts, quadrants[kept])
-    entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
-    print(f"clips in the bank: {len(bank[False])} low valence, {len(bank[True])} high")
-    print(
-        f"z_k from real clips: quadrant {s.quadrant:.3f}, arousal {s.arousal:.3f}, valence {s.valence:.3f}, "
-        f"pitch-class entropy {entropy:.2f} ({s.n} pieces)"
-    )
+        z = draw(engine, targets, generator, engine.settings)[0].detach().numpy()  # as generate
+        same_valence = bank[int(q)] + bank[{1: 4, 2: 3, 3: 2, 4: 1}[int(q)]]
+        sets["drawn"].append((z[:, :l_r], z[:, l_r:]))
+        sets["real z_k"].append((z[:, :l_r], same_valence[rng.integers(len(same_valence))][1]))
+        sets["real z_r and z_k"].append(bank[int(q)][rng.integers(len(bank[int(q)]))])
+    print(f"clips in the bank by quadrant: {[len(bank[q]) for q in (1, 2, 3, 4)]}")
+    print("\n| latents | quadrant | arousal | valence | pitch-class entropy | pieces |")
+    print("|---|---|---|---|---|---|")
+    for name, latents in sets.items():
+        songs = engine.decode_many(latents, seed=args.seed)
+        verdicts, kept = judge.judge(songs)
+        s = score(verdicts, quadrants[kept])
+        entropy = float(metrics_table(songs)["pitch_class_entropy"].mean())
+        print(
+            f"| {name} | {s.quadrant:.3f} | {s.arousal:.3f} | {s.valence:.3f} | {entropy:.2f} "
+            f"| {s.n} |"
+        )
 
 
 if __name__ == "__main__":
