@@ -143,6 +143,47 @@ def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
     assert together[2][2] == given_bar[4].tolist() != together[1][2]
 
 
+def test_a_prefix_every_row_shares_is_decoded_once_and_changes_nothing(monkeypatch):
+    """Given bars that every row takes with the same latent (continue's and fill's context) go
+    through the decoder as one row; the rows then decode what each decodes alone and what the
+    reference steps decode in lock-step (the shipped model, temperature near 0)."""
+    engine = Engine.load(SHIPPED, device="cpu")
+    z = latents(engine, [[TENSE] * 5, [CALM] * 5, [HAPPY] * 5], torch.Generator().manual_seed(3))
+    z = z.clone()
+    z[:, :2] = z[0, :2].clone()  # bars 0 and 1: one latent for every row
+    window = engine._window([source_song()], [5])[0]
+    context = {t: window[t][window[t] != 0].numpy() for t in (0, 1)}
+    plan = dataclasses.replace(DecodePlan.free([5, 5, 5]), given=[context] * 3)
+    batch_sizes: list[int] = []
+    step = engine.steps.step
+
+    def counted(tokens, *args, **kwargs):
+        batch_sizes.append(tokens.shape[0])
+        return step(tokens, *args, **kwargs)
+
+    def decoded(steps, rows: list[int]) -> list[list[list[int]]]:
+        row_plan = dataclasses.replace(
+            plan, need_note=plan.need_note[rows], given=[context] * len(rows)
+        )
+        out: list[list[list[int]]] = [[] for _ in rows]
+        gen = torch.Generator().manual_seed(0)
+        for _, bars in decode_bars(
+            steps, engine.grammar, z[rows], row_plan, 1e-4, 0.95, gen, engine._decoding
+        ):
+            for row, tokens in zip(out, bars):
+                row.append(tokens.tolist())
+        return out
+
+    monkeypatch.setattr(engine.steps, "step", counted)
+    together = decoded(engine.steps, [0, 1, 2])
+    assert batch_sizes == [1, 1]  # the two shared bars, once each; then ragged steps
+    assert together == decoded(ModelSteps(engine.model), [0, 1, 2])
+    assert together == [decoded(engine.steps, [i])[0] for i in range(3)]
+    for row in together:
+        assert row[:2] == [context[0].tolist(), context[1].tolist()]
+    assert len({tuple(map(tuple, row[2:])) for row in together}) == 3
+
+
 def test_a_batch_decodes_each_row_to_its_own_length(engine):
     """Rows of 2, 5 and 3 bars in one batch: each row's bars, then empty arrays."""
     z = latents(engine, [[TENSE] * 5] * 3, torch.Generator().manual_seed(2))

@@ -51,6 +51,8 @@ class RaggedSteps(DecodeSteps, Protocol):
 
     def ragged(self, state: Any) -> Any: ...
 
+    def expand(self, state: Any, batch: int) -> Any: ...
+
     def step_ragged(
         self,
         tokens: torch.Tensor,
@@ -182,16 +184,33 @@ def decode_bars(
     The rows go in lock-step (every row at the same bar and slot) while all are teacher-forced
     and whenever the batch is one row or ``steps`` cannot go ragged (the model's reference
     steps); otherwise each row goes on at its own pace (:func:`_ragged_bars`), so a batch costs
-    its longest row, not the sum of each bar's longest row."""
+    its longest row, not the sum of each bar's longest row. Teacher-forced bars that every row
+    shares with the same latent (the context of continue's and fill's variations) are decoded
+    once, in one row, until the rows part."""
     b, n_bars, _ = z.shape
     decoded: list[list[np.ndarray]] = [[] for _ in range(b)]
     ragged = steps if b > 1 and isinstance(steps, RaggedSteps) else None
     sampling = (temperature, top_p)
+    shared = ragged is not None  # the rows are one row so far (their state: one row)
     with scope():
-        state = steps.start(b)
+        state = steps.start(1 if shared else b)
     for t in range(n_bars):
         forced = plan.forced(t, decoded)
         every_row_forced = all(f is not None for f in forced)
+        if shared and not (every_row_forced and _one_row(forced, z[:, t])):
+            assert ragged is not None
+            with scope():
+                state = ragged.expand(state, b)
+            shared = False
+        if shared:
+            with scope():
+                rows, state = _forced_bar(steps, forced[:1], z[:1, t], state)  # type: ignore[arg-type]
+                state = steps.next_bar(state)
+            bars = [np.asarray(rows[0], dtype=np.int32)] * b
+            for row_bars, bar in zip(decoded, bars):
+                row_bars.append(bar)
+            yield t, bars
+            continue
         if ragged is not None and not every_row_forced:
             start = (t, state, decoded, lengths or [n_bars] * b)
             yield from _ragged_bars(
@@ -322,6 +341,16 @@ def _ragged_bars(
         while emitted < ready():
             yield emitted, [d[emitted] if emitted < len(d) else empty for d in decoded]
             emitted += 1
+
+
+def _one_row(forced: Sequence[np.ndarray | None], z_bar: torch.Tensor) -> bool:
+    """Whether every row takes the same forced tokens with the same latent z_bar [B, l]."""
+    first = forced[0]
+    return (
+        first is not None
+        and all(f is not None and np.array_equal(f, first) for f in forced[1:])
+        and bool((z_bar == z_bar[:1]).all())
+    )
 
 
 def _forced_bar(steps: DecodeSteps, forced: Sequence[np.ndarray], z_bar: torch.Tensor, state):

@@ -362,6 +362,12 @@ class FastDecoder:
         rs.mem[i], rs.length[i] = row.mem_len, 0
         self._reindex_row(rs, i)
 
+    def expand(self, state: FastState, batch: int) -> FastState:
+        """A one-row lock-step state as ``batch`` rows, each a copy of it (a prefix that every
+        row of a batch shares is decoded once, then the rows go their own ways)."""
+        state.keep(torch.zeros(batch, dtype=torch.long, device=self.device))
+        return state
+
     def keep_rows(self, rs: RaggedState, rows: list[int]) -> None:
         """Only ``rows`` go on (in this order): the others' caches are dropped, so finished
         pieces cost nothing more."""
