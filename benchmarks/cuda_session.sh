@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# One short session on a machine with a CUDA GPU, in four parts, each logged to OUT:
+# One short session on a machine with a CUDA GPU, in five parts, each logged to OUT:
 #   1. the tests that need CUDA (the fast step on the GPU against the reference step on the CPU);
 #   2. decoding on the GPU (benchmarks/engine_speed.py --device cuda);
 #   3. training throughput on the GPU at batch 16, 64 and 128 (benchmarks/train_throughput.py);
 #   4. the GPU recipe (benchmarks/configs/gpu_recipe.json) trained within TRAIN_SECONDS: its
-#      stages' step counts are scaled from the throughput of part 3, so the run fits the budget.
+#      stages' step counts are scaled from the throughput of part 3, so the run fits the budget;
+#   5. the generation prior fitted on the GPU (about 25 s each) for the checkpoints that come back.
 #
 #   bash benchmarks/cuda_session.sh OUT [TRAIN_SECONDS] [CACHE]
 #
 # The whole script ends within TOTAL seconds (default 560): part 4 gets TRAIN_SECONDS or what is
 # left, whichever is less. OUT ends with run.tgz (the logs and the run's small files) and the
-# safetensors of the last stage's best/ and last/ and of the stage before's best/.
+# safetensors of the last stage's best/ and last/ and of the stage before's best/, each with its
+# fitted prior (NAME-prior.safetensors): put the two side by side in a model folder with the
+# run's config.json and tokenizer.json (in run.tgz) as model.safetensors and fitted_prior.safetensors.
 # Needs the corpus cache (`emostudio prepare`), default cache/corpus. PYTHON picks the interpreter
 # (default python3); BATCHES overrides part 3's batch sizes, DEVICE the device (cpu tries the
 # script on a machine without a GPU, with tiny budgets), RECIPE the recipe, RUN its folder and
-# PARTS the parts to run (default 1234; part 4 needs part 3's throughput in OUT).
+# PARTS the parts to run (default 12345; part 4 needs part 3's throughput in OUT).
 set -u
 t_start=$(date +%s)
 out=${1:?usage: cuda_session.sh OUT [TRAIN_SECONDS] [CACHE]}
@@ -26,7 +29,7 @@ batches=${BATCHES:-16 64 128}
 recipe=${RECIPE:-benchmarks/configs/gpu_recipe.json}
 run=${RUN:-runs/gpu}
 total=${TOTAL:-560}
-parts=${PARTS:-1234}
+parts=${PARTS:-12345}
 export PYTHONUNBUFFERED=1 PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$out"
 log() { echo "== $(date -u +%T) $*"; }
@@ -56,7 +59,8 @@ has 3 && for b in $batches; do
 done | tee "$out/train_throughput_$device.jsonl"
 
 if has 4; then
-  left=$((t_start + total - $(date +%s) - 45))  # 45 s: packing, and each stage's start
+  # 45 s: packing and each stage's start; 90 s more: part 5's three fits
+  left=$((t_start + total - $(date +%s) - 45 - $(has 5 && echo 90 || echo 0)))
   budget=$((budget < left ? budget : left))
   log "4. the GPU recipe within $budget s"
   "$py" benchmarks/scale_recipe.py "$recipe" \
@@ -76,9 +80,12 @@ tar czf "$out/run.tgz.tmp" --exclude='*.safetensors' $runs -C "$out" \
   (cd "$out" && rm -f ./*.txt ./*.md ./*.jsonl ./*.json ./*.log && mv run.tgz.tmp run.tgz)
 last=$(echo "$stages" | tail -1)
 before=$(echo "$stages" | tail -2 | head -1)
-[ -n "$last" ] && cp "$last/best/model.safetensors" "$out/final-best.safetensors"
-[ -n "$last" ] && cp "$last/last/model.safetensors" "$out/final-last.safetensors"
-[ -n "$before" ] && [ "$before" != "$last" ] &&
-  cp "$before/best/model.safetensors" "$out/before-best.safetensors"
+back() {  # back NAME FOLDER: a checkpoint's weights, and its prior fitted here (part 5)
+  cp "$2/model.safetensors" "$out/$1.safetensors"
+  has 5 && timeout 60 "$py" -m emostudio fit-prior --model "$2" --cache "$cache" \
+    --device "$device" && cp "$2/fitted_prior.safetensors" "$out/$1-prior.safetensors"
+}
+[ -n "$last" ] && back final-best "$last/best" && back final-last "$last/last"
+[ -n "$before" ] && [ "$before" != "$last" ] && back before-best "$before/best"
 ls -la "$out"
 log done
