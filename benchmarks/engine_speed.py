@@ -132,14 +132,19 @@ def peer_tokens_per_second(engine: Engine, n_tokens: int, repeats: int) -> float
 
 def size_curve(bars: int, repeats: int, device: str) -> list[dict]:
     """Per width in SIZE_WIDTHS: parameters, and 16-bar generation with both decoders (random
-    weights: bars run to the grammar's limit, a worst case)."""
+    weights: bars run to the grammar's limit, a worst case); on the CPU also the FastDecoder with
+    2 threads (the engine decodes with 1 by default, leaving a core for playback)."""
     rows = []
     base = None
     for width in SIZE_WIDTHS:
-        engine = Engine.load(untrained_model_dir(d_model=width), device=device)
+        folder = untrained_model_dir(d_model=width)
+        engine = Engine.load(folder, device=device)
         params = sum(p.numel() for p in engine.model.parameters())
         base = base or params
         runs = old_and_new(engine, bars, range(repeats))
+        if device == "cpu":
+            two = Engine.load(folder, device=device, threads=2)
+            runs["fast, 2 threads"] = old_and_new(two, bars, range(repeats))["fast"]
         row = {"width": width, "params": params, "ratio": params / base}
         for name, gens in runs.items():
             totals, firsts, tokens = zip(*gens)
@@ -365,16 +370,19 @@ def main() -> None:
         print()
         print(
             "| d_model | parameters | x shipped | tokens | reference ms/token | fast ms/token "
-            f"| ratio | fast {args.bars} bars | fast first bar |"
+            f"| ratio | fast {args.bars} bars | fast first bar | fast, 2 threads: ms/token "
+            f"| {args.bars} bars |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for row in size_curve(args.bars, args.size_repeats, args.device):
             r, f = row["reference"], row["fast"]
+            two = row.get("fast, 2 threads")
             print(
                 f"| {row['width']} | {row['params'] / 1e6:.2f} M | {row['ratio']:.2f} | "
                 f"{f['tokens']:.0f} | {1000 * r['per_token']:.3f} | {1000 * f['per_token']:.3f} | "
                 f"{r['per_token'] / f['per_token']:.2f}x | {f['total']:.3f} s | "
-                f"{1000 * f['first']:.1f} ms |"
+                f"{1000 * f['first']:.1f} ms | "
+                + (f"{1000 * two['per_token']:.3f} | {two['total']:.3f} s |" if two else "| |")
             )
 
 
