@@ -63,10 +63,14 @@ def generation_times(engine: Engine, bars: int, seed: int) -> tuple[float, float
     return total, first, list(engine.tokenizer.encode(event.song))
 
 
-def old_and_new(engine: Engine, bars: int, seeds) -> dict[str, list]:
-    """The same generations (same seeds) with the reference step and the FastDecoder, alternating
-    per seed so that both see the same machine load; -> per decoder a list of generation_times."""
-    decoders = {"reference": ModelSteps(engine.model), "fast": FastDecoder(engine.model)}
+def old_and_new(
+    engine: Engine, bars: int, seeds, names: tuple[str, ...] = ("reference", "fast")
+) -> dict[str, list]:
+    """The same generations (same seeds) with the reference step and the FastDecoder (or those of
+    ``names``), alternating per seed so that both see the same machine load; -> per decoder a
+    list of generation_times."""
+    steps = {"reference": ModelSteps, "fast": FastDecoder}
+    decoders = {name: steps[name](engine.model) for name in names}
     out: dict[str, list] = {name: [] for name in decoders}
     for decoder in decoders.values():  # warm-up
         engine.steps = decoder
@@ -144,7 +148,7 @@ def size_curve(bars: int, repeats: int, device: str) -> list[dict]:
         runs = old_and_new(engine, bars, range(repeats))
         if device == "cpu":
             two = Engine.load(folder, device=device, threads=2)
-            runs["fast, 2 threads"] = old_and_new(two, bars, range(repeats))["fast"]
+            runs["fast, 2 threads"] = old_and_new(two, bars, range(repeats), ("fast",))["fast"]
         row = {"width": width, "params": params, "ratio": params / base}
         for name, gens in runs.items():
             totals, firsts, tokens = zip(*gens)

@@ -206,7 +206,8 @@ def decode_bars(
             with scope():
                 rows, state = _forced_bar(steps, forced[:1], z[:1, t], state)  # type: ignore[arg-type]
                 state = steps.next_bar(state)
-            bars = [np.asarray(rows[0], dtype=np.int32)] * b
+            shared_bar = np.asarray(rows[0], dtype=np.int32)
+            bars = [shared_bar.copy() for _ in range(b)]  # each row its own, as in lock-step
             for row_bars, bar in zip(decoded, bars):
                 row_bars.append(bar)
             yield t, bars
