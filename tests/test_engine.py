@@ -105,6 +105,22 @@ def test_decoded_bars_follow_the_grammar_and_fit_the_bar(engine):
         assert report.n_bars == 5
 
 
+def decoded_rows(engine: Engine, steps, z: torch.Tensor, plan: DecodePlan, rows: list[int]):
+    """Rows ``rows`` of ``z`` and ``plan`` decoded by ``steps`` at a temperature near 0 (seed 0):
+    per row, each bar's tokens."""
+    row_plan = dataclasses.replace(
+        plan, need_note=plan.need_note[rows], given=[plan.given[i] for i in rows]
+    )
+    out: list[list[list[int]]] = [[] for _ in rows]
+    gen = torch.Generator().manual_seed(0)
+    for _, bars in decode_bars(
+        steps, engine.grammar, z[rows], row_plan, 1e-4, 0.95, gen, engine._decoding
+    ):
+        for row, tokens in zip(out, bars):
+            row.append(tokens.tolist())
+    return out
+
+
 @pytest.mark.slow
 def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
     """Rows at their own pace (FastDecoder) decode what each row decodes alone and what the
@@ -120,22 +136,9 @@ def test_a_ragged_batch_decodes_each_row_as_it_would_alone():
     given = [{0: given_bar[0]}, {0: given_bar[1]}, {0: given_bar[3], 2: given_bar[4]}]
     plan = dataclasses.replace(DecodePlan.free([6, 6, 6]), given=given, repeats={4: 0})
 
-    def decoded(steps, rows: list[int]) -> list[list[list[int]]]:
-        row_plan = dataclasses.replace(
-            plan, need_note=plan.need_note[rows], given=[given[i] for i in rows]
-        )
-        out: list[list[list[int]]] = [[] for _ in rows]
-        gen = torch.Generator().manual_seed(0)
-        for _, bars in decode_bars(
-            steps, engine.grammar, z[rows], row_plan, 1e-4, 0.95, gen, engine._decoding
-        ):
-            for row, tokens in zip(out, bars):
-                row.append(tokens.tolist())
-        return out
-
-    together = decoded(engine.steps, [0, 1, 2])
-    assert together == decoded(ModelSteps(engine.model), [0, 1, 2])
-    assert together == [decoded(engine.steps, [i])[0] for i in range(3)]
+    together = decoded_rows(engine, engine.steps, z, plan, [0, 1, 2])
+    assert together == decoded_rows(engine, ModelSteps(engine.model), z, plan, [0, 1, 2])
+    assert together == [decoded_rows(engine, engine.steps, z, plan, [i])[0] for i in range(3)]
     for row, first in zip(together, (0, 1, 3)):
         assert row[0] == row[4] == given_bar[first].tolist() != row[3]
         assert len({bar[1] for bar in row}) == 1  # one tempo
@@ -161,24 +164,11 @@ def test_a_prefix_every_row_shares_is_decoded_once_and_changes_nothing(monkeypat
         batch_sizes.append(tokens.shape[0])
         return step(tokens, *args, **kwargs)
 
-    def decoded(steps, rows: list[int]) -> list[list[list[int]]]:
-        row_plan = dataclasses.replace(
-            plan, need_note=plan.need_note[rows], given=[context] * len(rows)
-        )
-        out: list[list[list[int]]] = [[] for _ in rows]
-        gen = torch.Generator().manual_seed(0)
-        for _, bars in decode_bars(
-            steps, engine.grammar, z[rows], row_plan, 1e-4, 0.95, gen, engine._decoding
-        ):
-            for row, tokens in zip(out, bars):
-                row.append(tokens.tolist())
-        return out
-
     monkeypatch.setattr(engine.steps, "step", counted)
-    together = decoded(engine.steps, [0, 1, 2])
+    together = decoded_rows(engine, engine.steps, z, plan, [0, 1, 2])
     assert batch_sizes == [1, 1]  # the two shared bars, once each; then ragged steps
-    assert together == decoded(ModelSteps(engine.model), [0, 1, 2])
-    assert together == [decoded(engine.steps, [i])[0] for i in range(3)]
+    assert together == decoded_rows(engine, ModelSteps(engine.model), z, plan, [0, 1, 2])
+    assert together == [decoded_rows(engine, engine.steps, z, plan, [i])[0] for i in range(3)]
     for row in together:
         assert row[:2] == [context[0].tolist(), context[1].tolist()]
     assert len({tuple(map(tuple, row[2:])) for row in together}) == 3
