@@ -61,3 +61,18 @@ def test_building_the_parser_does_not_load_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_evaluate_takes_the_latent_draws_into_its_decoding_settings():
+    from emostudio.cli.generate import decoding_settings
+    from emostudio.cli.main import CommandError, build_parser
+    from emostudio.decoding import DEFAULT_LATENT_DRAWS
+
+    parser = build_parser()
+    args = parser.parse_args(["evaluate", "--data", "d", "--out", "o"])
+    assert decoding_settings(args).latent_draws == DEFAULT_LATENT_DRAWS
+    args = parser.parse_args(["evaluate", "--data", "d", "--out", "o", "--latent-draws", "3"])
+    assert decoding_settings(args).latent_draws == 3
+    args = parser.parse_args(["evaluate", "--data", "d", "--out", "o", "--latent-draws", "0"])
+    with pytest.raises(CommandError, match="latent draws"):
+        decoding_settings(args)

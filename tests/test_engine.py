@@ -16,7 +16,7 @@ from emostudio.emotion import Emotion
 from emostudio.generation import MODEL_DIR_ENV, BarEvent, Engine, EngineError, SamplingError
 from emostudio.generation.batches import draw
 from emostudio.generation.decode import DecodePlan, ModelSteps, decode_bars
-from emostudio.generation.latents import bar_noise
+from emostudio.generation.latents import _weights, bar_noise, typicality
 from emostudio.midi import Note, Song, TempoChange, Track
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model.store import ModelLoadError
@@ -232,6 +232,74 @@ def test_continuity_and_latent_temperature_out_of_range_are_refused():
         DecodingSettings(latent_temperature=-0.1)
     with pytest.raises(ValueError, match="rhythm persistence"):
         DecodingSettings(rhythm_persistence=1.5)
+
+
+def test_latent_draws_out_of_range_are_refused():
+    for bad in (0, 65, 1.5):
+        with pytest.raises(ValueError, match="latent draws"):
+            DecodingSettings(latent_draws=bad)
+    assert DecodingSettings(latent_draws=8.0).latent_draws == 8  # what --settings parsing gives
+
+
+@pytest.fixture(scope="module")
+def overlapping(tmp_path_factory):
+    """An engine whose mixture components overlap (unit variances), so that the model hears its
+    latents in a class with every probability between 0 and 1 (the trained model does)."""
+    return Engine.load(save_tiny_model(tmp_path_factory.mktemp("models") / "tiny"), device="cpu")
+
+
+def test_the_kept_draw_is_the_most_typical_of_the_candidates_drawn(overlapping):
+    engine = overlapping
+    between = Emotion(valence=0.2, arousal=-0.3)
+    targets = [[HAPPY] * 4, [SAD, SAD, between, between]]
+    one = DecodingSettings(latent_draws=1)
+    five = DecodingSettings(latent_draws=5)
+    kept = latents(engine, targets, torch.Generator().manual_seed(4), five)
+    # the same generator state draws the five candidates of each row side by side
+    many = [row for row in targets for _ in range(5)]
+    candidates = latents(engine, many, torch.Generator().manual_seed(4), one)
+    with torch.no_grad():
+        score = typicality(engine.model, candidates, _weights(many, "cpu")).view(2, 5)
+    for row in range(2):
+        best = int(score[row].argmax())
+        assert torch.equal(kept[row], candidates[row * 5 + best])
+        assert score[row, best] > score[row].min()  # the candidates differ: a real choice
+
+
+def test_more_draws_give_latents_the_model_hears_as_the_target(overlapping):
+    engine = overlapping
+    targets = [[TENSE] * 4] * 200
+
+    def sure(draws: int) -> float:
+        """Mean log probability of the target's classes under the model's own mixtures."""
+        settings = DecodingSettings(latent_draws=draws)
+        z = latents(engine, targets, torch.Generator().manual_seed(9), settings)
+        with torch.no_grad():
+            return float(typicality(engine.model, z, _weights(targets, "cpu")).mean())
+
+    assert sure(1) < sure(4) < sure(16)
+
+
+def test_typicality_prefers_latents_the_model_places_where_the_target_is(engine):
+    model = engine.model
+
+    def towards_high(share: float) -> torch.Tensor:
+        """Both latents ``share`` of the way from the low class's mean to the high one's."""
+        parts = [
+            p.means[0] + share * (p.means[1] - p.means[0]) for p in (model.prior_r, model.prior_k)
+        ]
+        return torch.cat(parts)
+
+    z = torch.stack([towards_high(s) for s in (0.5, 0.6, 0.4)])[:, None, :].repeat(1, 3, 1)
+    with torch.no_grad():
+        middle = typicality(
+            model, z, _weights([[Emotion(valence=0.0, arousal=0.0)] * 3] * 3, "cpu")
+        )
+        happy = typicality(model, z, _weights([[HAPPY] * 3] * 3, "cpu"))
+        sad = typicality(model, z, _weights([[SAD] * 3] * 3, "cpu"))
+    assert torch.allclose(middle, middle[0].expand(3))  # the pad's centre: every latent alike
+    assert happy[1] > happy[0] > happy[2]  # happy: nearer the high classes
+    assert sad[2] > sad[0] > sad[1]
 
 
 def test_latent_temperature_scales_the_spread_of_the_draws(engine):

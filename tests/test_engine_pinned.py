@@ -4,6 +4,10 @@ The digests were taken from the engine before it was split into tokens/window, g
 and generation/decode; the split must not change a single note. Each digest is SHA-256 of the
 ``repr`` of the Song (tracks, notes, tempo map, metre), or of every streamed bar's Song in turn.
 A deliberate change of the engine's output must update them, and say so in its commit.
+
+Generation keeps the most typical of ``DecodingSettings.latent_draws`` latent draws (8 since
+2026-11-30); with one draw it draws exactly what it drew before, so the digests taken before are
+pinned for one draw and generation's own for the default.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 import pytest
 from tiny_models import save_tiny_model
 
+from emostudio.decoding import DecodingSettings
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
 from emostudio.midi import Note, Song, TempoChange, Track
@@ -52,10 +57,17 @@ def pinned_song() -> Song:
     )
 
 
+ONE_DRAW = DecodingSettings(latent_draws=1)
+
+
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-    return Engine.load(folder, device="cpu")
+def tiny_folder(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_folder):
+    return Engine.load(tiny_folder, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +109,12 @@ TINY = {
     "decode template": "000e0cca610711e6",
     "decode_many": "eb910787ea921eb9",
 }
+# generation with the default 8 latent draws
+TINY_GENERATION = {
+    "generate happy": "a5b03b6a4f9efe4d",
+    "generate sad": "954de14770475837",
+    "generate_many": "dd76334ae1651c82",
+}
 TINY_RECOGNITION = [
     0.3135562539100647,
     0.30554452538490295,
@@ -119,6 +137,11 @@ SHIPPED_DIGESTS = {
     "decode template": "d83041f4524447dc",
     "decode_many": "05098934fc69200a",
 }
+SHIPPED_GENERATION = {  # with the default 8 latent draws
+    "generate happy": "1eea3189cb0a7cb7",
+    "generate sad": "de98f2aec03478b5",
+    "generate_many": "3dd5a02671960bb5",
+}
 SHIPPED_RECOGNITION = [
     0.9970335960388184,
     0.9984673857688904,
@@ -131,12 +154,15 @@ SHIPPED_RECOGNITION = [
 ]
 
 
-def test_tiny_model_outputs_are_pinned(tiny):
-    assert outputs(tiny) == TINY
+def test_tiny_model_outputs_are_pinned(tiny, tiny_folder):
+    assert outputs(tiny) == TINY | TINY_GENERATION
+    assert outputs(Engine.load(tiny_folder, device="cpu", settings=ONE_DRAW)) == TINY
     np.testing.assert_allclose(recognition(tiny), TINY_RECOGNITION, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
 def test_shipped_model_outputs_are_pinned(shipped):
-    assert outputs(shipped) == SHIPPED_DIGESTS
+    assert outputs(shipped) == SHIPPED_DIGESTS | SHIPPED_GENERATION
+    one_draw = Engine.load(SHIPPED, device="cpu", prior="fitted", settings=ONE_DRAW)
+    assert outputs(one_draw) == SHIPPED_DIGESTS
     np.testing.assert_allclose(recognition(shipped), SHIPPED_RECOGNITION, rtol=1e-5, atol=1e-6)

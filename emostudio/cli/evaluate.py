@@ -18,6 +18,7 @@ from emostudio.cli.generate import add_prior_argument
 from emostudio.cli.main import seed_value
 from emostudio.decoding import (
     DEFAULT_CONTINUITY,
+    DEFAULT_LATENT_DRAWS,
     DEFAULT_LATENT_TEMPERATURE,
     DEFAULT_RHYTHM_PERSISTENCE,
     DEFAULT_TEMPERATURE,
@@ -133,6 +134,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="with a fitted prior, the probability that a bar keeps the previous bar's rhythm "
         f"component (default {DEFAULT_RHYTHM_PERSISTENCE}; 0: a component drawn every bar)",
+    )
+    parser.add_argument(
+        "--latent-draws",
+        type=int,
+        default=DEFAULT_LATENT_DRAWS,
+        metavar="K",
+        help="latent candidates drawn per generated piece, the one the model hears as most "
+        f"typical of the target decoded (default {DEFAULT_LATENT_DRAWS}; 1: the first draw)",
     )
     add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

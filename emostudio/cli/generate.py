@@ -130,8 +130,8 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def decoding_settings(args: argparse.Namespace):
     """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
-    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence``
-    where a command has them)."""
+    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence`` /
+    ``--latent-draws`` where a command has them)."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import DecodingSettings, DecodingSettingsError
 
@@ -143,6 +143,7 @@ def decoding_settings(args: argparse.Namespace):
             "continuity",
             "latent_temperature",
             "rhythm_persistence",
+            "latent_draws",
         )
         if getattr(args, name, None) is not None
     }

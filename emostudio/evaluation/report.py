@@ -204,6 +204,7 @@ def evaluate(
             continuity=engine.settings.continuity,
             latent_temperature=engine.settings.latent_temperature,
             rhythm_persistence=engine.settings.rhythm_persistence,
+            latent_draws=engine.settings.latent_draws,
             prior=engine.prior_kind,
             model=str(engine.model_dir),
             model_validation=_model_metrics(engine.model_dir),

@@ -255,6 +255,7 @@ class EvaluationResults:
     fidelity: FidelityResult | None = None  # None in results written before the section existed
     structure: StructureResult = field(default_factory=StructureResult)
     rhythm_persistence: float | None = None  # None in results written before the setting existed
+    latent_draws: int | None = None  # None in results written before the setting existed
 
     def to_text(self) -> str:
         return json.dumps(to_json(self), indent=2) + "\n"

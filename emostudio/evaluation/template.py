@@ -42,6 +42,8 @@ def header(r: EvaluationResults) -> list[str]:
     persistence = (
         "" if r.rhythm_persistence is None else f"rhythm persistence {r.rhythm_persistence}, "
     )
+    if r.latent_draws is not None:
+        persistence += f"the most typical of {r.latent_draws} latent draws, "
     return [
         "# Evaluation",
         "",

@@ -191,6 +191,7 @@ def draw(
         s.continuity,
         s.latent_temperature,
         s.rhythm_persistence,
+        s.latent_draws,
     )
 
 

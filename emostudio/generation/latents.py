@@ -5,7 +5,7 @@
 - :func:`blend` and :func:`cycled`: latents moving between two ends (continue, fill,
   interpolate) and a phrase's latents going round (continue).
 - :func:`target_latents` and :func:`moved_latents`: the draws of generation and the moves of
-  transfer:
+  transfer; :func:`typicality` scores a draw by the model's own prior:
 
 - **generate**: for each bar, the target point's :meth:`~emostudio.emotion.Emotion.component_weights`
   mix the two arousal components (for z_r) and the two valence components (for z_k): mean and
@@ -28,6 +28,10 @@
   pieces keep a texture for bars at a time: one rhythm component per bar drawn independently
   makes every piece the same average of textures). ``prior="learned"`` keeps the model's own
   mixture (one component per class: nothing to keep).
+- **the draw kept**: generation draws ``DecodingSettings.latent_draws`` candidates per piece and
+  decodes the one whose bars the model's own mixture (q(y|z), the classifier training shaped)
+  places most surely in the target's classes. Draws that land where the classes overlap are
+  heard as neither; the choice costs a few tensor operations, no decoding.
 - **transfer**: the piece is encoded bar by bar (each bar with the memory of the one before, so
   windows of any length join up), its components are inferred (q(y|x) over the whole piece), and
   each latent moves: ``z_target = z_source + strength * (mu_target - mu_source)`` per dimension
@@ -124,10 +128,23 @@ def target_latents(
     continuity: float,
     latent_temperature: float,
     rhythm_persistence: float,
+    draws: int = 1,
 ) -> torch.Tensor:
     """z [B, T, l_r + l_k] sampled from the mixture each bar's target point selects (all rows
     of ``targets`` the same length). ``rhythm_persistence``: with a fitted prior, the probability
-    that a bar keeps the previous bar's rhythm component (its noise is still its own)."""
+    that a bar keeps the previous bar's rhythm component (its noise is still its own).
+    ``draws``: candidates drawn per row, of which the one the model's own prior finds most
+    typical of its targets is kept (:func:`typicality`); 1 draws exactly what it drew before."""
+    k = int(draws)
+    if k > 1:
+        many = [row for row in targets for _ in range(k)]  # each row's candidates side by side
+        z = target_latents(
+            model, fitted_prior, many, generator, continuity, latent_temperature,
+            rhythm_persistence,
+        )  # fmt: skip
+        score = typicality(model, z, _weights(many, model.device)).view(len(targets), k)
+        best = score.argmax(dim=1) + torch.arange(len(targets), device=z.device) * k
+        return z.index_select(0, best)
     parts = []
     weights = _weights(targets, model.device)  # [B, T, 2]: arousal, valence
     # the key latent keeps its course over bars (a piece keeps its key); the rhythm latent's
@@ -154,6 +171,25 @@ def target_latents(
         std = (mix @ prior.logvars.exp()).sqrt()
         parts.append(mean + latent_temperature * std * noise)
     return torch.cat(parts, dim=-1)
+
+
+def typicality(model: CDGMVAE, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """How surely the model's own prior hears each row of z [B, T, l_r + l_k] in its targets'
+    classes: the mean over bars of the sum over arousal and valence of log(w q(high | z_t) +
+    (1 - w) q(low | z_t)), where q is the model's mixture's class posterior of the bar's latent
+    and w the target's weight of the high class (``weights`` [B, T, 2]): the log probability
+    that the class the model hears is the one a draw from the target's weights would pick
+    -> [B]. A corner of the pad prefers the latents the model is surest of; its centre
+    (w = 0.5) scores every latent alike."""
+    l_r = model.config.latent_r
+    total = z.new_zeros(z.shape[0])
+    for prior, part, w in (
+        (model.prior_r, z[..., :l_r], weights[..., 0]),
+        (model.prior_k, z[..., l_r:], weights[..., 1]),
+    ):
+        q = torch.softmax(prior.log_prob(part) + prior.log_prior_y(), dim=-1)  # [B, T, 2]
+        total += torch.log((1.0 - w) * q[..., 0] + w * q[..., 1]).mean(dim=1)
+    return total
 
 
 def moved_latents(
