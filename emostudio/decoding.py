@@ -88,11 +88,11 @@ class DecodingSettingsError(ValueError):
 @dataclass(frozen=True)
 class DecodingSettings:
     """How the engine samples: tokens (``temperature``, nucleus ``top_p``) and latents
-        (``continuity``: the key latent's bar-to-bar noise correlation; ``latent_temperature``: tau,
-        the spread of the latent draws and of a transfer's deviations; ``rhythm_persistence``: the
-        probability that a bar keeps the previous bar's rhythm component; ``latent_draws``: how many
-    latent candidates generation draws per piece, decoding the most typical of the target). Checked
-    on construction."""
+    (``continuity``: the key latent's bar-to-bar noise correlation; ``latent_temperature``: tau,
+    the spread of the latent draws and of a transfer's deviations; ``rhythm_persistence``: the
+    probability that a bar keeps the previous bar's rhythm component; ``latent_draws``: how many
+    latent candidates generation draws per piece, decoding the most typical of the target).
+    Checked on construction."""
 
     temperature: float = DEFAULT_TEMPERATURE
     top_p: float = DEFAULT_TOP_P
