@@ -39,18 +39,18 @@ def header(r: EvaluationResults) -> list[str]:
     s = r.settings
     step = r.model_validation.get("step")
     validated = f" (validation metrics from training step {step})" if step is not None else ""
-    persistence = (
+    later_settings = (  # settings that results written before them do not hold
         "" if r.rhythm_persistence is None else f"rhythm persistence {r.rhythm_persistence}, "
     )
     if r.latent_draws is not None:
-        persistence += f"the most typical of {r.latent_draws} latent draws, "
+        later_settings += f"the most typical of {r.latent_draws} latent draws, "
     return [
         "# Evaluation",
         "",
         f"Model: `{r.model}`{validated}. Settings: {s.pieces_per_quadrant} generated pieces per "
         f"quadrant of {s.bars} bars, temperature {s.temperature}, top-p {s.top_p}, "
         f"latent temperature {r.latent_temperature}, latent continuity {r.continuity}, "
-        f"{persistence}latents drawn from the {r.prior} prior, seed {s.seed}. Run time {r.seconds / 60:.1f} min. "
+        f"{later_settings}latents drawn from the {r.prior} prior, seed {s.seed}. Run time {r.seconds / 60:.1f} min. "
         "Produced by `emostudio evaluate`, which writes this file and `results.json` beside it; "
         "every number below is measured by that run (`emostudio evaluate --render-only "
         "results.json` renders this file again from it).",

@@ -187,7 +187,7 @@ def typicality(model: CDGMVAE, z: torch.Tensor, weights: torch.Tensor) -> torch.
         (model.prior_r, z[..., :l_r], weights[..., 0]),
         (model.prior_k, z[..., l_r:], weights[..., 1]),
     ):
-        q = torch.softmax(prior.log_prob(part) + prior.log_prior_y(), dim=-1)  # [B, T, 2]
+        q = prior.q_y(part)  # [B, T, 2]: low, high
         total += torch.log((1.0 - w) * q[..., 0] + w * q[..., 1]).mean(dim=1)
     return total
 
