@@ -20,7 +20,8 @@ never allowed (the caller decides how many bars a piece has).
 Each mask is the union, over the kinds the table lets follow, of what this row may take of that
 kind. The state lives in small Python lists (one entry per row) and each distinct situation's mask is
 built once and cached: decoding one token then costs a dictionary lookup per row instead of a
-dozen vocabulary-wide tensor operations.
+dozen vocabulary-wide tensor operations (and a batch's stacked masks are cached too, by the rows'
+situations).
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ class Situation(NamedTuple):
 
 DONE = "done"  # the situation of a row whose bar has ended
 
+#: a row's situation as the plain tuple of a :class:`Situation`'s fields (the caches' key: cheaper
+#: to make than the named tuple, and equal to it), or :data:`DONE`
+SituationKey = tuple[TokenKind, int, int, int, int, bool, bool, bool] | str
+
+#: at most this many batches' stacked masks are cached (each a few hundred bytes)
+STACKS_CACHED = 4096
+
 
 class BarGrammar:
     """The grammar tables of one vocabulary on one device, and the batched state machine."""
@@ -106,8 +114,10 @@ class BarGrammar:
         # each situation's mask, the run of ids that holds its allowed tokens, and its row in
         # ``_table`` (every situation's mask so far, on the device, so that a batch's masks are
         # one ``index_select``)
-        self._cache: dict[Situation | str, tuple[torch.Tensor, int, int, int]] = {}
+        self._cache: dict[SituationKey, tuple[torch.Tensor, int, int, int]] = {}
         self._table = torch.zeros(64, vocab.size, dtype=torch.bool, device=self.device)
+        # the rows' table rows -> their stacked masks' columns, lo, hi (see ``choices``)
+        self._stacks: dict[tuple[int, ...], tuple[torch.Tensor, int, int]] = {}
 
     def start(
         self,
@@ -145,8 +155,14 @@ class BarGrammar:
         if len(entries) == 1:
             mask, lo, hi, _ = entries[0]
             return mask[None, lo:hi], lo, hi
-        lo, hi = min(e[1] for e in entries), max(e[2] for e in entries)
-        return self._stacked(entries, lo, hi), lo, hi
+        rows = tuple(e[3] for e in entries)
+        stacked = self._stacks.get(rows)
+        if stacked is None:
+            lo, hi = min(e[1] for e in entries), max(e[2] for e in entries)
+            stacked = (self._stacked(entries, lo, hi), lo, hi)
+            if len(self._stacks) < STACKS_CACHED:
+                self._stacks[rows] = stacked
+        return stacked
 
     def _stacked(
         self, entries: list[tuple[torch.Tensor, int, int, int]], lo: int, hi: int
@@ -173,30 +189,31 @@ class BarGrammar:
             s.length[i] += 1
 
     # ---- masks ----------------------------------------------------------------------------------
-    def _situation(self, s: GrammarState, i: int) -> Situation | str:
-        """Row ``i``'s situation, with only the fields its last token's kind needs (a small cache)."""
+    def _situation(self, s: GrammarState, i: int) -> SituationKey:
+        """Row ``i``'s situation (a :class:`Situation`'s fields, in order), with only the fields
+        its last token's kind needs (so that few distinct situations occur)."""
         if s.done[i]:
             return DONE
         kind = s.kind[i]
-        room_note = s.length[i] + 3 <= self.bar_len  # a Pitch, Velocity, Duration still fit
-        room_beat = s.length[i] + 4 <= self.bar_len  # ... with a Beat before them
         if kind == TokenKind.BAR:
-            return Situation(kind, tempo=s.tempo[i])
+            return (kind, s.tempo[i], 0, 0, -1, False, False, False)
+        # room for a Pitch, Velocity, Duration (+ 3); ... with a Beat before them (+ 4)
+        length = s.length[i]
         if kind == TokenKind.TEMPO:
-            return Situation(kind, room_beat=room_beat, need_note=s.need_note[i])
+            return (kind, -1, 0, 0, -1, False, length + 4 <= self.bar_len, s.need_note[i])
         if kind == TokenKind.BEAT:  # a Beat is only placed where its note fits
-            return Situation(kind, families=s.families[i], room_note=True)
-        if kind in (TokenKind.PITCH, TokenKind.VELOCITY):
-            return Situation(kind, family=s.family[i])
-        return Situation(  # after a Duration: the bar holds a note
-            kind, families=s.families[i], pos=s.pos[i], room_note=room_note, room_beat=room_beat
-        )
+            return (kind, -1, s.families[i], 0, -1, True, False, False)
+        if kind == TokenKind.PITCH or kind == TokenKind.VELOCITY:
+            return (kind, -1, 0, s.family[i], -1, False, False, False)
+        # after a Duration: the bar holds a note
+        room_note, room_beat = length + 3 <= self.bar_len, length + 4 <= self.bar_len
+        return (kind, -1, s.families[i], 0, s.pos[i], room_note, room_beat, False)
 
-    def _entry(self, key: Situation | str) -> tuple[torch.Tensor, int, int, int]:
+    def _entry(self, key: SituationKey) -> tuple[torch.Tensor, int, int, int]:
         """(mask on the device, first and one past the last allowed id, its row in the table)."""
         entry = self._cache.get(key)
         if entry is None:
-            mask = self._build(key)
+            mask = self._build(key if isinstance(key, str) else Situation(*key))
             ids = np.flatnonzero(mask)
             row = len(self._cache)
             if row == len(self._table):  # full: twice the rows (earlier masks: views of the old)
