@@ -127,7 +127,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
         return g.held
 
     def biased_choices(g):
-        mask, lo, hi = choices(g)
+        mask, lo, hi, group = choices(g)
         h = held(g)
         rows = [
             1
@@ -140,7 +140,7 @@ def bass_bias(engine, strengths: tuple[float, ...]):
             for i, (k, n) in enumerate(zip(g.kind, g.length))
         ]
         current["bias"] = table[rows, lo:hi]
-        return mask, lo, hi
+        return mask, lo, hi, group
 
     def biased_advance(g, tokens):
         h = held(g)

@@ -6,7 +6,8 @@
 - raw MIDI files through mido with full control of the format (type 0/1, resolution, channels,
   tempo and metre events, many tracks): :func:`midi_bytes`, :func:`write_midi_file`;
 - a tiny corpus folder, with or without a ``manifest.csv``: :func:`write_corpus`;
-- what a song holds in some bars: :func:`notes_in`.
+- what a song holds in some bars: :func:`notes_in`, :func:`bar_pitch_classes` (against
+  :data:`TRIADS`).
 """
 
 from __future__ import annotations
@@ -389,3 +390,23 @@ def notes_in(song: Song, first: int, last: int) -> list[tuple[int, int, int, int
         for n in t.notes
         if lo <= n.start < hi
     )
+
+
+# ---- chords --------------------------------------------------------------------------------------
+#: every major and minor triad's pitch classes (12 bits: bit k for pitch class k)
+TRIADS = {
+    (1 << r) | (1 << (r + third) % 12) | (1 << (r + 7) % 12) for r in range(12) for third in (3, 4)
+}
+
+
+def bar_pitch_classes(song: Song, bar: int, since: int = 0) -> int:
+    """The pitch classes (12 bits) of the pitched notes starting in ``bar`` at sub-beat ``since``
+    or later."""
+    lo, hi = bar * TICKS_PER_BAR + since * TICKS_PER_SUBBEAT, (bar + 1) * TICKS_PER_BAR
+    bits = 0
+    for track in song.tracks:
+        if not track.is_drum:
+            for n in track.notes:
+                if lo <= n.start < hi:
+                    bits |= 1 << n.pitch % 12
+    return bits

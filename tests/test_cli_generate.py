@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from songs import TRIADS, bar_pitch_classes
 
 from emostudio.cli.main import main
 from emostudio.generation import Engine
@@ -109,6 +110,7 @@ def test_generate_writes_the_bars_asked_for(model_dir, tmp_path, capsys):
         (["--valence", "0.5"], "both --valence and --arousal"),
         (["--emotion", "sad", "--arousal", "0.1"], "not both"),
         (["--emotion", "sad", "--bars", "0"], "--bars"),
+        (["--emotion", "sad", "--cadence", "2"], "cadence must be in [0, 1]"),
     ],
 )
 def test_generate_refuses_impossible_targets(model_dir, tmp_path, capsys, args, message):
@@ -416,3 +418,11 @@ def test_generate_with_prior_fitted_needs_a_fitted_prior(model_dir, tmp_path, ca
         == 0
     )
     assert out.exists()
+
+
+def test_generate_with_a_cadence_ends_on_a_triad(model_dir, tmp_path):
+    out = tmp_path / "x.mid"
+    args = ["generate", "-e", "calm", "--bars", "4", "--seed", "1", "--cadence", "1"]
+    assert main([*args, "--model", str(model_dir), "--out", str(out)]) == 0
+    last = bar_pitch_classes(read_midi(out), 3)
+    assert last and any(last & ~triad == 0 for triad in TRIADS)

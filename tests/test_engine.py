@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from songs import TRIADS, bar_pitch_classes
 from tiny_models import gpu_that_cannot_take_models, save_tiny_model
 
 from emostudio.decoding import DecodingSettings
@@ -498,3 +499,25 @@ def test_decode_many_decodes_each_latent_code(engine):
     assert [s.n_bars for s in songs] == [len(c.z_r) for c in codes] == [2, 5]
     with pytest.raises(EngineError):
         engine.decode_many([(codes[0].z_r, codes[1].z_k)])
+
+
+@pytest.mark.parametrize("form, rows", [("AABA", 3), ("none", 3), ("AABA", 1)])
+def test_phrase_ends_cadence_on_a_triad(engine, form, rows):
+    """With a cadence, the pitched notes of every phrase end (bars 4, 8, 12) from its cadence's
+    sub-beat on are one major or minor triad's; without one they are not (a random model). One
+    row decodes in lock-step, three each at its own pace."""
+    targets = [HAPPY, SAD, TENSE][:rows]
+    for cadence, since in ((1.0, 0), (0.5, 8)):
+        s = DecodingSettings(cadence=cadence)
+        songs = engine.generate_many(targets, bars=12, seed=3, settings=s, form=form)
+        ends = [bar_pitch_classes(song, t, since) for song in songs for t in (3, 7, 11)]
+        assert any(ends)
+        assert all(bits == 0 or any(bits & ~triad == 0 for triad in TRIADS) for bits in ends)
+    free = engine.generate_many(targets, bars=12, seed=3, form=form)
+    ends = [bar_pitch_classes(song, t) for song in free for t in (3, 7, 11)]
+    assert not all(bits == 0 or any(bits & ~triad == 0 for triad in TRIADS) for bits in ends)
+
+
+def test_cadence_must_be_a_share_of_a_bar():
+    with pytest.raises(ValueError, match="cadence"):
+        DecodingSettings(cadence=1.5)

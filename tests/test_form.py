@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from songs import song_of
+from songs import scale_song, song_of
 
-from emostudio.generation.form import FORMS, FormError, apply_form, plan_form, repeat_bars
+from emostudio.generation.form import (
+    DOMINANT,
+    FORMS,
+    TONIC,
+    FormError,
+    apply_form,
+    cadence_chord,
+    cadence_kinds,
+    pitch_class_table,
+    plan_form,
+    repeat_bars,
+)
 from emostudio.midi.song import TICKS_PER_BAR
+from emostudio.tokens import Tokenizer
+
+TOKENIZER = Tokenizer()
 
 
 def test_aaba_repeats_the_a_phrase_and_not_the_b_phrase():
@@ -47,7 +61,7 @@ def test_variation_zero_gives_identical_latents_for_returning_bars():
     z_r, z_k = rng.normal(size=(16, 8)), rng.normal(size=(16, 6))
     before = z_r.copy()
     plan = plan_form("AABA", 16, variation=0.0)
-    out_r, out_k = apply_form(z_r, z_k, plan, cadence=0.5)
+    out_r, out_k = apply_form(z_r, z_k, plan, key_pull=0.5)
     for t, bar in enumerate(plan):
         if bar.source is not None:
             np.testing.assert_array_equal(out_r[t], out_r[bar.source])
@@ -67,10 +81,10 @@ def test_variation_moves_returning_bars_part_of_the_way_to_their_own_draw():
     np.testing.assert_allclose(out_r1, z_r)
 
 
-def test_cadence_pulls_phrase_ends_key_latent_to_the_first_bar():
+def test_key_pull_moves_phrase_ends_key_latent_to_the_first_bar():
     rng = np.random.default_rng(2)
     z_r, z_k = rng.normal(size=(8, 4)), rng.normal(size=(8, 4))
-    out_r, out_k = apply_form(z_r, z_k, plan_form("none", 8), cadence=1.0)
+    out_r, out_k = apply_form(z_r, z_k, plan_form("none", 8), key_pull=1.0)
     np.testing.assert_allclose(out_k[[3, 7]], np.stack([z_k[0], z_k[0]]))
     np.testing.assert_allclose(out_k[[1, 2, 4, 5, 6]], z_k[[1, 2, 4, 5, 6]])
     np.testing.assert_allclose(out_r, z_r)
@@ -103,3 +117,43 @@ def test_variation_per_phrase_position():
     assert [b.variation for b in plan[8:12]] == [1.0] * 4  # new bars: their own draw
     with pytest.raises(FormError):
         plan_form("AABA", 16, variation=(0.0, 1.0))
+
+
+def test_phrase_ends_close_and_open_in_turn_and_the_piece_closes():
+    assert cadence_kinds(plan_form("AABA", 16)) == {
+        3: DOMINANT,
+        7: TONIC,
+        11: DOMINANT,
+        15: TONIC,
+    }
+    assert cadence_kinds(plan_form("none", 6)) == {3: DOMINANT, 5: TONIC}
+    assert cadence_kinds(plan_form("none", 3)) == {2: TONIC}
+
+
+def scale_tokens(tonic: int, minor: bool) -> list[np.ndarray]:
+    """The tokens of a scale (harmonic minor for minor), one array per bar."""
+    return TOKENIZER.encode_bars(scale_song(tonic, minor=minor))
+
+
+@pytest.mark.parametrize(
+    "tonic, minor, closes, opens",
+    [
+        (0, False, {0, 4, 7}, {7, 11, 2}),  # C major: C E G, then G B D
+        (9, True, {9, 0, 4}, {4, 7, 11}),  # A minor: A C E, then E G B (diatonic)
+        (2, False, {2, 6, 9}, {9, 1, 4}),  # D major
+    ],
+)
+def test_a_cadence_chord_is_the_tonic_or_dominant_triad_of_the_bars_key(
+    tonic, minor, closes, opens
+):
+    bars = scale_tokens(tonic, minor)
+    table = pitch_class_table(TOKENIZER.vocab)
+    assert cadence_chord(bars, table, TONIC) == sum(1 << pc for pc in closes)
+    assert cadence_chord(bars, table, DOMINANT) == sum(1 << pc for pc in opens)
+
+
+def test_no_pitched_note_no_cadence_chord():
+    table = pitch_class_table(TOKENIZER.vocab)
+    drums = TOKENIZER.encode_bars(song_of([(36, 0, 2), (42, 4, 2)], drums=True))
+    assert cadence_chord(drums, table, TONIC) is None
+    assert cadence_chord([], table, TONIC) is None

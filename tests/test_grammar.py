@@ -88,7 +88,8 @@ def test_choices_are_the_columns_that_hold_every_allowed_token(seed):
     state = grammar.start(3)
     for _ in range(int(rng.integers(1, 30))):
         allowed = grammar.allowed(state)
-        mask, lo, hi = grammar.choices(state)
+        mask, lo, hi, group = grammar.choices(state)
+        assert group is None  # no cadence: no row restricted
         assert torch.equal(mask, allowed[:, lo:hi])
         assert not allowed[:, :lo].any() and not allowed[:, hi:].any()
         assert mask[:, 0].any() and mask[:, -1].any()  # the narrowest such run
@@ -109,6 +110,31 @@ def test_after_a_pitch_only_its_familys_velocities_are_choices():
         token = int(torch.nonzero(grammar.allowed(state)[0]).flatten()[-1])
         assert KINDS[token] == kind
         grammar.advance(state, [token])
-    _, lo, hi = grammar.choices(state)
+    _, lo, hi, _ = grammar.choices(state)
     assert {KINDS[t] for t in range(lo, hi)} == {TokenKind.VELOCITY}
     assert hi - lo < VOCAB.size // 10
+
+
+def test_a_cadence_restricts_pitched_notes_from_its_position_on():
+    """A row given pitch classes (C E G) from sub-beat 8: before it every pitch may come; from it
+    only those pitch classes, but any drum."""
+    grammar = BarGrammar(VOCAB, 40)
+    state = grammar.start(1)
+    state.restart(0, -1, False, (1 << 0) | (1 << 4) | (1 << 7), 8)
+    pitched = (VOCAB.kinds == TokenKind.PITCH) & (VOCAB.family_of_id != 0)
+    drums = (VOCAB.kinds == TokenKind.PITCH) & (VOCAB.family_of_id == 0)
+    beats = np.flatnonzero(VOCAB.kinds == TokenKind.BEAT)
+    tempo = int(np.flatnonzero(VOCAB.kinds == TokenKind.TEMPO)[0])
+    grammar.advance(state, [tempo])
+    early = int(beats[VOCAB.value_of_id[beats] == 4][0])
+    grammar.advance(state, [early])
+    allowed = grammar.allowed(state)[0].numpy()
+    assert allowed[pitched].all() and allowed[drums].all()
+    state.restart(0, -1, False, (1 << 0) | (1 << 4) | (1 << 7), 8)
+    grammar.advance(state, [tempo])
+    late = int(beats[VOCAB.value_of_id[beats] == 8][0])
+    grammar.advance(state, [late])
+    allowed = grammar.allowed(state)[0].numpy()
+    pcs = {int(VOCAB.value_of_id[t]) % 12 for t in np.flatnonzero(allowed & pitched)}
+    assert pcs == {0, 4, 7}
+    assert allowed[drums].all()

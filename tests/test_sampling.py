@@ -54,3 +54,25 @@ def test_sampling_columns_of_the_vocabulary_draws_what_the_whole_vocabulary_draw
         )
         assert torch.equal(drawn, expected)
     assert torch.equal(whole.get_state(), part.get_state())  # as many random numbers used
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_a_restricted_group_keeps_its_probability(temperature):
+    """Tokens 0-3 a group of which only 0 and 1 are allowed, 4 and 5 outside it: 0 and 1 together
+    are drawn as often as the whole group would be, and 4, 5 as often as without the restriction;
+    a row without a group samples as before."""
+    logits = torch.tensor([[0.5, 0.0, 1.0, 0.2, 0.8, 0.3]]).repeat(40_000, 1)
+    allowed = torch.tensor([[True, True, False, False, True, True]]).repeat(40_000, 1)
+    group = torch.tensor([[True, True, True, True, False, False]]).repeat(40_000, 1)
+    group[20_000:] = False  # the second half: no group
+    g = torch.Generator().manual_seed(3)
+    drawn = sample_next(logits, allowed, temperature, 1.0, g, group=group)
+    p = torch.softmax(logits[0] / temperature, -1)
+    grouped = torch.bincount(drawn[:20_000], minlength=6).float() / 20_000
+    assert grouped[2:4].sum() == 0
+    assert grouped[:2].sum() == pytest.approx(float(p[:4].sum()), abs=0.015)
+    assert grouped[4] == pytest.approx(float(p[4]), abs=0.015)
+    assert grouped[0] / grouped[1] == pytest.approx(float(p[0] / p[1]), rel=0.06)
+    plain = torch.bincount(drawn[20_000:], minlength=6).float() / 20_000
+    q = torch.softmax(logits[0, [0, 1, 4, 5]] / temperature, -1)
+    assert plain[[0, 1, 4, 5]] == pytest.approx(q.tolist(), abs=0.015)

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emostudio.cli.generate import add_prior_argument
+from emostudio.cli.generate import add_cadence_argument, add_prior_argument
 from emostudio.cli.main import seed_value
 from emostudio.decoding import (
     DEFAULT_CONTINUITY,
@@ -143,6 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="latent candidates drawn per generated piece, the one the model hears as most "
         f"typical of the target decoded (default {DEFAULT_LATENT_DRAWS}; 1: the first draw)",
     )
+    add_cadence_argument(parser)
     add_prior_argument(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument(

@@ -2,7 +2,7 @@
 
 ``--emotion happy|tense|sad|calm|Q1..Q4`` or ``--valence V --arousal A`` (each in [-1, 1]);
 ``--bars N``, ``--form AABA|ABAB|...|none`` (phrases that return; default the measured
-AABA), ``--variations K`` (OUT-1.mid .. OUT-K.mid, one batch), ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
+AABA), ``--cadence C`` (phrase ends on the dominant or tonic triad), ``--variations K`` (OUT-1.mid .. OUT-K.mid, one batch), ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
 shipped model), ``--out OUT.mid`` and optionally ``--wav OUT.wav``. Outputs are written only once
 everything has succeeded, each atomically.
 """
@@ -26,6 +26,20 @@ def add_prior_argument(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "fitted", "learned"),
         help="the latent prior to sample from: the model folder's fitted prior if it has "
         "one (auto, the default), it or an error (fitted), or the model's own (learned)",
+    )
+
+
+def add_cadence_argument(parser: argparse.ArgumentParser) -> None:
+    from emostudio.decoding import DEFAULT_CADENCE
+
+    parser.add_argument(
+        "--cadence",
+        type=float,
+        default=DEFAULT_CADENCE,
+        metavar="C",
+        help="phrase ends cadence: the notes in the last C of each 4-bar phrase's last bar land "
+        "on the dominant (1st, 3rd phrase) or tonic triad (2nd, 4th, the last); 0: none, 1: "
+        f"the whole bar (default {DEFAULT_CADENCE})",
     )
 
 
@@ -87,6 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=tuple(FORMS),
         help=f"4-bar phrases in this form (none: through-composed), default {DEFAULT_FORM}",
     )
+    add_cadence_argument(parser)
     add_variations_argument(parser)
     add_model_arguments(parser)
 
@@ -131,7 +146,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 def decoding_settings(args: argparse.Namespace):
     """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
     ``--top-p``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence`` /
-    ``--latent-draws`` where a command has them)."""
+    ``--latent-draws`` / ``--cadence`` where a command has them)."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import DecodingSettings, DecodingSettingsError
 
@@ -144,6 +159,7 @@ def decoding_settings(args: argparse.Namespace):
             "latent_temperature",
             "rhythm_persistence",
             "latent_draws",
+            "cadence",
         )
         if getattr(args, name, None) is not None
     }

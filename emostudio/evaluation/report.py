@@ -205,6 +205,7 @@ def evaluate(
             latent_temperature=engine.settings.latent_temperature,
             rhythm_persistence=engine.settings.rhythm_persistence,
             latent_draws=engine.settings.latent_draws,
+            cadence=engine.settings.cadence,
             prior=engine.prior_kind,
             model=str(engine.model_dir),
             model_validation=_model_metrics(engine.model_dir),

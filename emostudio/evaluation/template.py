@@ -44,6 +44,10 @@ def header(r: EvaluationResults) -> list[str]:
     )
     if r.latent_draws is not None:
         later_settings += f"the most typical of {r.latent_draws} latent draws, "
+    if r.cadence:
+        later_settings += (
+            f"phrase ends on their cadence chord over the last {r.cadence:g} of a bar, "
+        )
     return [
         "# Evaluation",
         "",

@@ -22,11 +22,12 @@ from emostudio.decoding import DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.generation.decode import DecodePlan, decode_bars, template_plan
 from emostudio.generation.form import (
-    DEFAULT_CADENCE,
+    DEFAULT_KEY_PULL,
     DEFAULT_VARIATION,
     BarPlan,
     FormError,
     apply_form,
+    cadence_kinds,
     plan_form,
 )
 from emostudio.generation.latents import moved_latents, target_latents, targets_per_bar
@@ -142,8 +143,23 @@ def generate_batches(
         if form != "none":
             z = formed(z, bar_plans, engine.model.config.latent_r)
         lengths = [bars] * len(chunk)
-        plan = dataclasses.replace(DecodePlan.free(lengths), repeats=repeats)
+        plan = dataclasses.replace(
+            DecodePlan.free(lengths), repeats=repeats, **cadences(engine, bar_plans, s)
+        )
         yield s, generator, Batch(z, plan, lengths, [None] * len(chunk))
+
+
+def cadences(engine: Engine, bar_plans: list[BarPlan], s: DecodingSettings) -> dict:
+    """The cadence fields of a :class:`DecodePlan` for ``s.cadence``: every phrase end's notes
+    in its last ``s.cadence`` of a bar on its cadence's chord (none when it is 0)."""
+    if s.cadence <= 0.0:
+        return {}
+    subbeats = engine.model.config.subbeats_per_bar
+    return dict(
+        cadences=cadence_kinds(bar_plans),
+        cadence_from=round((1.0 - s.cadence) * subbeats),
+        pitch_class_of=engine.pitch_class_of,
+    )
 
 
 def decode_batches(
@@ -222,7 +238,7 @@ def formed(z: torch.Tensor, bar_plans: list[BarPlan], l_r: int) -> torch.Tensor:
     """z [B, T, l] following a form's bar plans (:func:`~emostudio.generation.form.apply_form`)."""
     rows = []
     for row in z.cpu().numpy():
-        z_r, z_k = apply_form(row[:, :l_r], row[:, l_r:], bar_plans, DEFAULT_CADENCE)
+        z_r, z_k = apply_form(row[:, :l_r], row[:, l_r:], bar_plans, DEFAULT_KEY_PULL)
         rows.append(np.concatenate([z_r, z_k], axis=1))
     return torch.as_tensor(np.stack(rows), device=z.device)
 

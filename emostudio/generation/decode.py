@@ -18,7 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from emostudio.generation.grammar import BarGrammar
+from emostudio.generation.form import cadence_chord
+from emostudio.generation.grammar import ALL_PITCH_CLASSES, BarGrammar
 from emostudio.generation.sampling import sample_next
 from emostudio.midi.families import Family
 from emostudio.model import CDGMVAE
@@ -97,7 +98,12 @@ class DecodePlan:
     Teacher-forced bars (their tokens fed to the decoder instead of sampled, so the memory the
     next bar decodes with is that of those tokens): ``given`` per row, bar -> its tokens (a
     piece's context bars: continue, fill); ``repeats`` bar -> an earlier bar whose tokens, as this
-    row decoded them, the bar repeats (a form's exact returns)."""
+    row decoded them, the bar repeats (a form's exact returns).
+
+    Cadences: ``cadences`` bar -> its chord (``"tonic"`` or ``"dominant"``); that bar's pitched
+    notes from sub-beat ``cadence_from`` on take the chord's pitch classes in the key of the row's
+    bars so far (``pitch_class_of``: each Pitch token's pitch class, -1 for drums and other
+    tokens; see :func:`~emostudio.generation.form.cadence_chord`)."""
 
     tempo: torch.Tensor | None = None
     families: torch.Tensor | None = None
@@ -105,6 +111,9 @@ class DecodePlan:
     hold_tempo: bool = True
     given: Sequence[Mapping[int, np.ndarray]] | None = None
     repeats: Mapping[int, int] = field(default_factory=dict)
+    cadences: Mapping[int, str] = field(default_factory=dict)
+    cadence_from: int = 0
+    pitch_class_of: np.ndarray | None = None
 
     def forced(self, t: int, decoded: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray | None]:
         """Each row's tokens for bar ``t`` if it is teacher-forced, else None (``decoded``: each
@@ -119,16 +128,24 @@ class DecodePlan:
             tokens = bars[self.repeats[t]]
         return tokens
 
-    def bar_rules(self, i: int, t: int, bars: Sequence[np.ndarray]) -> tuple[int, bool]:
-        """(the Tempo token row ``i``'s bar ``t`` must take or -1, whether it must hold a note);
-        ``bars``: the row's bars so far (with ``hold_tempo``, its first bar's tempo holds)."""
+    def bar_rules(self, i: int, t: int, bars: Sequence[np.ndarray]) -> tuple[int, bool, int, int]:
+        """(the Tempo token row ``i``'s bar ``t`` must take or -1, whether it must hold a note,
+        the pitch classes its pitched notes from the sub-beat that follows on must take);
+        ``bars``: the row's bars so far (with ``hold_tempo``, its first bar's tempo holds). The
+        arguments of :meth:`~emostudio.generation.grammar.GrammarState.restart`."""
         if self.tempo is not None:
             tempo = int(self.tempo[i, t])
         elif self.hold_tempo and bars:
             tempo = int(bars[0][1])  # every bar is "Bar Tempo ..."
         else:
             tempo = -1
-        return tempo, bool(self.need_note is not None and self.need_note[i, t])
+        need_note = bool(self.need_note is not None and self.need_note[i, t])
+        chord = None
+        if t in self.cadences and self.pitch_class_of is not None:
+            chord = cadence_chord(bars, self.pitch_class_of, self.cadences[t])
+        if chord is None:
+            return tempo, need_note, ALL_PITCH_CLASSES, 0
+        return tempo, need_note, chord, self.cadence_from
 
     @classmethod
     def free(cls, lengths: Sequence[int]) -> DecodePlan:
@@ -276,8 +293,7 @@ def _ragged_bars(
         while bar[i] < counts[i]:
             forced = plan.forced_row(i, bar[i], decoded[i])
             if forced is None:
-                tempo, need_note = plan.bar_rules(i, bar[i], decoded[i])
-                g.restart(p, tempo, need_note)
+                g.restart(p, *plan.bar_rules(i, bar[i], decoded[i]))
                 tokens[i] = [BAR]
                 return
             feed = torch.as_tensor(np.asarray(forced, dtype=np.int64), device=z.device)
@@ -317,10 +333,10 @@ def _ragged_bars(
                     return
                 if z_bars is None:  # some row changed bar: the rows' latents anew
                     z_bars = z[rows, [bar[i] for i in rows]]
-                allowed, lo, hi = grammar.choices(g)  # the logits of these columns only
+                allowed, lo, hi, group = grammar.choices(g)  # the logits of these columns only
                 logits = steps.step_ragged(feed, z_bars, rs, (lo, hi))
                 feed = sample_next(
-                    logits, allowed, temperature, top_p, generator, lo, grammar.vocab.size
+                    logits, allowed, temperature, top_p, generator, lo, grammar.vocab.size, group
                 )
                 sampled = feed.tolist()
                 grammar.advance(g, sampled)
@@ -393,10 +409,17 @@ def _sampled_bar(
     while True:
         if cancel is not None and cancel.is_set():
             return None, state
-        allowed, lo, hi = grammar.choices(g)  # the logits of these columns only
+        allowed, lo, hi, group = grammar.choices(g)  # the logits of these columns only
         logits, state = steps.step(feed, z_bar, state, (lo, hi))
         sampled = sample_next(
-            logits.select(1, -1), allowed, temperature, top_p, generator, lo, grammar.vocab.size
+            logits.select(1, -1),
+            allowed,
+            temperature,
+            top_p,
+            generator,
+            lo,
+            grammar.vocab.size,
+            group,
         )
         if teach:
             for i, f in teach:

@@ -31,6 +31,7 @@ import torch
 from emostudio.decoding import MAX_BARS, DecodingSettings, EngineError, check_piece
 from emostudio.emotion import Emotion
 from emostudio.generation import batches, pieces, recognition, transfer
+from emostudio.generation.form import pitch_class_table
 from emostudio.generation.grammar import BarGrammar
 from emostudio.generation.latents import DIMENSIONS, check_bars, targets_per_bar
 from emostudio.generation.loading import load_parts
@@ -87,6 +88,7 @@ class Engine:
         self.fitted_prior = fitted_prior
         self.bar_len = model.config.bar_len
         self.grammar = BarGrammar(tokenizer.vocab, self.bar_len, model.device)
+        self.pitch_class_of = pitch_class_table(tokenizer.vocab)  # a cadence's key finding
         self.steps = FastDecoder(model)  # the decoder step; decode.ModelSteps is the reference
         self._lock = threading.Lock()
         self.note = ""  # why the model is not where it was asked to be (see load)

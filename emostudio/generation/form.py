@@ -10,8 +10,12 @@ form has letters, and a last, shorter phrase takes the first bars of its section
 :func:`apply_form` works on latents the engine has already drawn (one row per bar): a returning bar
 takes its source bar's latents moved towards its own fresh draw by its variation (0: the same
 latents, so the decoder is asked for the same bar again; 1: its own draw, as through-composed), and
-a phrase's last bar can have its key latent pulled towards the piece's first bar's (``cadence``)
-so phrases close in the key the piece opened in. Pure numpy: no torch, no model.
+a phrase's last bar can have its key latent pulled towards the piece's first bar's (``key_pull``)
+so phrases close in the key the piece opened in (measured: it does not make them land on the
+tonic, so it is off). The cadence that is used works on tokens: :func:`cadence_kinds` says which
+phrase ends close (tonic) and which stay open (dominant), and :func:`cadence_chord` gives the
+pitch classes the decoder's grammar lets such a bar's notes take (``DecodingSettings.cadence``).
+Pure numpy: no torch, no model.
 """
 
 from __future__ import annotations
@@ -22,17 +26,25 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emostudio.decoding import DEFAULT_FORM, FORMS
+from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR, Song
+from emostudio.tokens.features import key_scores
+from emostudio.tokens.vocab import TokenKind, Vocabulary
 
 __all__ = [
-    "DEFAULT_CADENCE",
     "DEFAULT_FORM",
+    "DEFAULT_KEY_PULL",
     "DEFAULT_VARIATION",
+    "DOMINANT",
     "FORMS",
     "PHRASE_BARS",
+    "TONIC",
     "BarPlan",
     "FormError",
     "apply_form",
+    "cadence_chord",
+    "cadence_kinds",
+    "pitch_class_table",
     "plan_form",
     "repeat_bars",
 ]
@@ -46,7 +58,7 @@ PHRASE_BARS = 4
 #: bars, the upper quartile of real EMOPIA clips. Whole phrases repeated overshoot (0.25-0.5).
 DEFAULT_VARIATION = (0.0, 1.0, 1.0, 1.0)
 #: pulling phrase ends' key latent to the first bar's did not move their tonic share: off
-DEFAULT_CADENCE = 0.0
+DEFAULT_KEY_PULL = 0.0
 
 
 class FormError(ValueError):
@@ -106,17 +118,17 @@ def plan_form(
 
 
 def apply_form(
-    z_r: np.ndarray, z_k: np.ndarray, plan: list[BarPlan], cadence: float = 0.0
+    z_r: np.ndarray, z_k: np.ndarray, plan: list[BarPlan], key_pull: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latents (z_r [T, l_r], z_k [T, l_k]) that follow ``plan``, from fresh per-bar draws.
 
     A returning bar is ``z[source] + variation * (z[t] - z[source])`` on both latents; then every
-    phrase end's key latent moves by ``cadence`` (0..1) towards the first bar's. The inputs are
+    phrase end's key latent moves by ``key_pull`` (0..1) towards the first bar's. The inputs are
     not changed."""
     if len(z_r) != len(plan) or len(z_k) != len(plan):
         raise FormError(f"the plan has {len(plan)} bars, the latents {len(z_r)} and {len(z_k)}")
-    if not 0.0 <= cadence <= 1.0:
-        raise FormError(f"cadence must be in [0, 1] (got {cadence})")
+    if not 0.0 <= key_pull <= 1.0:
+        raise FormError(f"the key pull must be in [0, 1] (got {key_pull})")
     out_r, out_k = np.array(z_r, copy=True), np.array(z_k, copy=True)
     for t, bar in enumerate(plan):
         if bar.source is None:
@@ -126,9 +138,9 @@ def apply_form(
         # sources are first occurrences, already final: chains never form
         for out, fresh in ((out_r, z_r), (out_k, z_k)):
             out[t] = out[bar.source] + bar.variation * (fresh[t] - out[bar.source])
-    if cadence > 0.0:
+    if key_pull > 0.0:
         ends = [t for t, bar in enumerate(plan) if bar.phrase_end and t > 0]
-        out_k[ends] += cadence * (out_k[0] - out_k[ends])
+        out_k[ends] += key_pull * (out_k[0] - out_k[ends])
     return out_r, out_k
 
 
@@ -154,6 +166,52 @@ def repeat_bars(song: Song, plan: list[BarPlan]) -> Song:
             ]
         tracks.append(track.with_notes(sorted(kept, key=lambda n: (n.start, n.pitch))))
     return song.with_tracks(tracks)
+
+
+def pitch_class_table(vocab: Vocabulary) -> np.ndarray:
+    """int64[V]: the pitch class of each pitched family's Pitch token, -1 for every other token
+    (a drum's pitch is an instrument)."""
+    pitched = (vocab.kinds == TokenKind.PITCH) & (vocab.family_of_id != int(Family.DRUMS))
+    return np.where(pitched, vocab.value_of_id % 12, -1).astype(np.int64)
+
+
+#: a cadence's chord: the tonic triad (an authentic cadence's arrival) or the triad on the dominant
+#: (a half cadence: the phrase ends open, wanting the next)
+TONIC, DOMINANT = "tonic", "dominant"
+
+
+def cadence_kinds(plan: list[BarPlan]) -> dict[int, str]:
+    """The cadence of each phrase end of ``plan``: a half cadence (:data:`DOMINANT`) after the
+    1st, 3rd, ... phrase, an authentic one (:data:`TONIC`) after the 2nd, 4th, ... and at the
+    piece's end (antecedent and consequent: AABA closes open, closed, open, closed)."""
+    out: dict[int, str] = {}
+    phrase = 0
+    for t, bar in enumerate(plan):
+        if bar.phrase_end:
+            last = t == len(plan) - 1
+            out[t] = TONIC if last or phrase % 2 == 1 else DOMINANT
+            phrase += 1
+    return out
+
+
+def cadence_chord(bars: Sequence[np.ndarray], pitch_class_of: np.ndarray, kind: str) -> int | None:
+    """The pitch classes (12 bits: bit k for pitch class k) of the ``kind`` chord
+    (:data:`TONIC` or :data:`DOMINANT`) in the key that the pitched notes of ``bars`` (token
+    arrays) are in, found from the onsets' pitch-class profile against the major and minor key
+    profiles; None when they hold no pitched note. Both triads are the key's own (diatonic): in a
+    minor key the dominant's is minor too (a major one's leading tone made the pieces measurably
+    less diatonic than real music: benchmarks/results/realism.md, "Run 10")."""
+    tokens = np.concatenate([np.asarray(b, dtype=np.int64) for b in bars]) if bars else None
+    if tokens is None or not len(tokens):
+        return None
+    pcs = pitch_class_of[tokens]
+    pcs = pcs[pcs >= 0]
+    if not len(pcs):
+        return None
+    key = int(np.argmax(key_scores(np.bincount(pcs, minlength=12).astype(np.float64))))
+    tonic, third = key % 12, (3 if key >= 12 else 4)  # 0-11 major, 12-23 minor
+    root = tonic if kind == TONIC else (tonic + 7) % 12
+    return (1 << root) | (1 << (root + third) % 12) | (1 << (root + 7) % 12)
 
 
 def _nth_letter(i: int) -> str:

@@ -12,7 +12,9 @@ turns that into a mask over the vocabulary:
 - after ``Duration``: another ``Pitch`` at the same position, a ``Beat`` further on (positions
   never go backwards), or the end of the bar;
 - a bar never exceeds ``bar_len`` tokens: a note is only started when its three tokens fit (four
-  with its ``Beat``), so the bar ends on a complete note.
+  with its ``Beat``), so the bar ends on a complete note;
+- a row may be given pitch classes that its pitched notes (not drums) from a position on must
+  take (a cadence: a phrase's last bar landing on the tonic triad).
 
 The end of a bar is the ``Bar`` token (the decoder predicts the next bar's ``Bar``); ``EOS`` is
 never allowed (the caller decides how many bars a piece has).
@@ -37,6 +39,8 @@ from emostudio.tokens.vocab import BAR, FOLLOWS, PAD, TokenKind, Vocabulary
 
 N_FAMILIES = len(Family)
 ALL_FAMILIES = (1 << N_FAMILIES) - 1
+#: a 12-bit set of pitch classes (bit k: pitch class k) that allows every pitch
+ALL_PITCH_CLASSES = (1 << 12) - 1
 
 
 class GrammarState:
@@ -53,21 +57,45 @@ class GrammarState:
         self.families = families  # bit mask of the families a row may use
         self.tempo = tempo  # the Tempo token a row must take, or -1 (the model's choice)
         self.need_note = need_note  # the bar may not end without a note
+        # pitch classes (12 bits) a row's pitched notes must take from position ``cadence_from``
+        self.pitch_classes = [ALL_PITCH_CLASSES] * batch
+        self.cadence_from = [0] * batch
 
     @property
     def all_done(self) -> bool:
         return all(self.done)
 
-    def restart(self, i: int, tempo: int, need_note: bool) -> None:
+    def restart(
+        self,
+        i: int,
+        tempo: int,
+        need_note: bool,
+        pitch_classes: int = ALL_PITCH_CLASSES,
+        cadence_from: int = 0,
+    ) -> None:
         """Row ``i`` starts a new bar (right after its ``Bar``): ``tempo`` the Tempo token it must
-        take or -1, ``need_note`` whether the bar may not end without a note."""
+        take or -1, ``need_note`` whether the bar may not end without a note, ``pitch_classes``
+        (12 bits) the pitch classes its pitched notes at positions ``cadence_from`` and later
+        must take."""
         self.kind[i], self.pos[i], self.family[i] = TokenKind.BAR, -1, 0
         self.length[i], self.done[i] = 1, False
         self.tempo[i], self.need_note[i] = tempo, need_note
+        self.pitch_classes[i], self.cadence_from[i] = pitch_classes, cadence_from
 
     def keep(self, rows: Sequence[int]) -> None:
         """Only ``rows`` go on (in this order)."""
-        for name in ("kind", "pos", "family", "length", "done", "families", "tempo", "need_note"):
+        for name in (
+            "kind",
+            "pos",
+            "family",
+            "length",
+            "done",
+            "families",
+            "tempo",
+            "need_note",
+            "pitch_classes",
+            "cadence_from",
+        ):
             values = getattr(self, name)
             setattr(self, name, [values[i] for i in rows])
 
@@ -83,13 +111,40 @@ class Situation(NamedTuple):
     room_note: bool = False  # a Pitch, Velocity, Duration still fit in the bar
     room_beat: bool = False  # ... with a Beat before them
     need_note: bool = False  # the bar may not end yet: it must hold a note and has none
+    pitch_classes: int = ALL_PITCH_CLASSES  # the pitch classes a new pitched note may take
 
 
 DONE = "done"  # the situation of a row whose bar has ended
 
+
+class Entry(NamedTuple):
+    """A situation's mask (bool[V], on the device), the run ``lo .. hi - 1`` of ids that holds its
+    allowed tokens (and its ``group``'s), its row in the grammar's table, and the table row of the
+    pitches its cadence chose among (-1: it restricts no pitch)."""
+
+    mask: torch.Tensor
+    lo: int
+    hi: int
+    row: int
+    group: int
+
+
+class Choices(NamedTuple):
+    """What a batch may take next, as columns ``lo .. hi - 1`` of the vocabulary: ``mask``
+    bool[B, hi - lo]; ``group`` bool[B, hi - lo], for rows whose pitches a cadence restricts,
+    every pitch the row could have taken without it (the sampler gives the allowed pitches the
+    probability of all of them, so that the cadence chooses which pitch, not whether a note comes),
+    or None when no row's are."""
+
+    mask: torch.Tensor
+    lo: int
+    hi: int
+    group: torch.Tensor | None
+
+
 #: a row's situation as the plain tuple of a :class:`Situation`'s fields (the caches' key: cheaper
 #: to make than the named tuple, and equal to it), or :data:`DONE`
-SituationKey = tuple[TokenKind, int, int, int, int, bool, bool, bool] | str
+SituationKey = tuple[TokenKind, int, int, int, int, bool, bool, bool, int] | str
 
 #: at most this many batches' stacked masks are cached (each a few hundred bytes)
 STACKS_CACHED = 4096
@@ -111,13 +166,15 @@ class BarGrammar:
         self._velocity = [(kinds == TokenKind.VELOCITY) & (fams == f) for f in range(N_FAMILIES)]
         self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
         self._beat = kinds == TokenKind.BEAT
-        # each situation's mask, the run of ids that holds its allowed tokens, and its row in
-        # ``_table`` (every situation's mask so far, on the device, so that a batch's masks are
-        # one ``index_select``)
-        self._cache: dict[SituationKey, tuple[torch.Tensor, int, int, int]] = {}
+        self._pitch_class = values  # a Pitch token's value: its MIDI pitch
+        # each situation's :class:`Entry`: its mask, the run of ids that holds its allowed
+        # tokens, and its rows in ``_table`` (every mask so far, on the device, so that a batch's
+        # masks are one ``index_select``; row 0 allows nothing)
+        self._cache: dict[SituationKey, Entry] = {}
         self._table = torch.zeros(64, vocab.size, dtype=torch.bool, device=self.device)
-        # the rows' table rows -> their stacked masks' columns, lo, hi (see ``choices``)
-        self._stacks: dict[tuple[int, ...], tuple[torch.Tensor, int, int]] = {}
+        self._rows = 1
+        # the rows' table rows -> their stacked choices (see ``choices``)
+        self._stacks: dict[tuple[int, ...], Choices] = {}
 
     def start(
         self,
@@ -143,34 +200,38 @@ class BarGrammar:
     def allowed(self, s: GrammarState) -> torch.Tensor:
         """bool[B, V]: the tokens each row may take next (a finished row: only PAD)."""
         rows = [self._entry(self._situation(s, i)) for i in range(len(s.kind))]
-        return rows[0][0][None] if len(rows) == 1 else self._stacked(rows, 0, self.vocab.size)
+        if len(rows) == 1:
+            return rows[0].mask[None]
+        return self._stacked([e.row for e in rows], 0, self.vocab.size)
 
-    def choices(self, s: GrammarState) -> tuple[torch.Tensor, int, int]:
-        """(mask, lo, hi): the columns ``lo .. hi - 1`` of :meth:`allowed` that hold every row's
-        allowed tokens (bool[B, hi - lo]). The vocabulary groups each kind (and each family's
-        velocities and durations) in one run of ids, so after a ``Pitch`` only a family's 32
-        velocities are looked at, after a ``Velocity`` its 16 durations: the decoder computes the
-        logits of those columns only."""
+    def choices(self, s: GrammarState) -> Choices:
+        """The columns ``lo .. hi - 1`` of :meth:`allowed` that hold every row's allowed tokens
+        (and the pitches a cadence chose among): see :class:`Choices`. The vocabulary groups each
+        kind (and each family's velocities and durations) in one run of ids, so after a ``Pitch``
+        only a family's 32 velocities are looked at, after a ``Velocity`` its 16 durations: the
+        decoder computes the logits of those columns only."""
         entries = [self._entry(self._situation(s, i)) for i in range(len(s.kind))]
         if len(entries) == 1:
-            mask, lo, hi, _ = entries[0]
-            return mask[None, lo:hi], lo, hi
-        rows = tuple(e[3] for e in entries)
+            e = entries[0]
+            group = None if e.group < 0 else self._table[e.group, None, e.lo : e.hi]
+            return Choices(e.mask[None, e.lo : e.hi], e.lo, e.hi, group)
+        rows = tuple(e.row for e in entries)
         stacked = self._stacks.get(rows)
         if stacked is None:
-            lo, hi = min(e[1] for e in entries), max(e[2] for e in entries)
-            stacked = (self._stacked(entries, lo, hi), lo, hi)
+            lo, hi = min(e.lo for e in entries), max(e.hi for e in entries)
+            group = None
+            if any(e.group >= 0 for e in entries):
+                group = self._stacked([max(e.group, 0) for e in entries], lo, hi)
+            stacked = Choices(self._stacked(list(rows), lo, hi), lo, hi, group)
             if len(self._stacks) < STACKS_CACHED:
                 self._stacks[rows] = stacked
         return stacked
 
-    def _stacked(
-        self, entries: list[tuple[torch.Tensor, int, int, int]], lo: int, hi: int
-    ) -> torch.Tensor:
-        """The entries' masks' columns ``lo .. hi - 1`` as bool[B, hi - lo] (one gather from
-        the table: a fraction of stacking them)."""
-        rows = torch.from_numpy(np.array([e[3] for e in entries])).to(self.device)
-        return self._table.index_select(0, rows).narrow(1, lo, hi - lo)
+    def _stacked(self, rows: list[int], lo: int, hi: int) -> torch.Tensor:
+        """The table ``rows``' columns ``lo .. hi - 1`` as bool[B, hi - lo] (one gather from the
+        table: a fraction of stacking them)."""
+        index = torch.from_numpy(np.array(rows)).to(self.device)
+        return self._table.index_select(0, index).narrow(1, lo, hi - lo)
 
     def advance(self, s: GrammarState, tokens: Sequence[int]) -> None:
         """Take one token per row; ``Bar`` ends a row's bar; finished rows ignore theirs."""
@@ -195,33 +256,50 @@ class BarGrammar:
         if s.done[i]:
             return DONE
         kind = s.kind[i]
+        every = ALL_PITCH_CLASSES
         if kind == TokenKind.BAR:
-            return (kind, s.tempo[i], 0, 0, -1, False, False, False)
+            return (kind, s.tempo[i], 0, 0, -1, False, False, False, every)
         # room for a Pitch, Velocity, Duration (+ 3); ... with a Beat before them (+ 4)
         length = s.length[i]
         if kind == TokenKind.TEMPO:
-            return (kind, -1, 0, 0, -1, False, length + 4 <= self.bar_len, s.need_note[i])
-        if kind == TokenKind.BEAT:  # a Beat is only placed where its note fits
-            return (kind, -1, s.families[i], 0, -1, True, False, False)
+            return (kind, -1, 0, 0, -1, False, length + 4 <= self.bar_len, s.need_note[i], every)
         if kind == TokenKind.PITCH or kind == TokenKind.VELOCITY:
-            return (kind, -1, 0, s.family[i], -1, False, False, False)
+            return (kind, -1, 0, s.family[i], -1, False, False, False, every)
+        # a new note (of a Beat, or another at a Duration's position) takes the row's pitch
+        # classes from its cadence's position on
+        pcs = s.pitch_classes[i] if s.pos[i] >= s.cadence_from[i] else every
+        if kind == TokenKind.BEAT:  # a Beat is only placed where its note fits
+            return (kind, -1, s.families[i], 0, -1, True, False, False, pcs)
         # after a Duration: the bar holds a note
         room_note, room_beat = length + 3 <= self.bar_len, length + 4 <= self.bar_len
-        return (kind, -1, s.families[i], 0, s.pos[i], room_note, room_beat, False)
+        return (kind, -1, s.families[i], 0, s.pos[i], room_note, room_beat, False, pcs)
 
-    def _entry(self, key: SituationKey) -> tuple[torch.Tensor, int, int, int]:
-        """(mask on the device, first and one past the last allowed id, its row in the table)."""
+    def _entry(self, key: SituationKey) -> Entry:
+        """The situation's mask and where it lies (built and cached the first time)."""
         entry = self._cache.get(key)
         if entry is None:
-            mask = self._build(key if isinstance(key, str) else Situation(*key))
+            situation = key if isinstance(key, str) else Situation(*key)
+            mask = self._build(situation)
+            group = -1
             ids = np.flatnonzero(mask)
-            row = len(self._cache)
-            if row == len(self._table):  # full: twice the rows (earlier masks: views of the old)
-                self._table = torch.cat([self._table, torch.zeros_like(self._table)])
-            self._table[row] = torch.as_tensor(mask, device=self.device)
-            entry = (self._table[row], int(ids[0]), int(ids[-1]) + 1, row)
+            if isinstance(situation, Situation) and situation.pitch_classes != ALL_PITCH_CLASSES:
+                free = self._build(situation._replace(pitch_classes=ALL_PITCH_CLASSES))
+                pitches = free & (self.vocab.kinds == TokenKind.PITCH)
+                group = self._add_row(pitches)
+                ids = np.flatnonzero(mask | pitches)
+            row = self._add_row(mask)
+            entry = Entry(self._table[row], int(ids[0]), int(ids[-1]) + 1, row, group)
             self._cache[key] = entry
         return entry
+
+    def _add_row(self, mask: np.ndarray) -> int:
+        """A new row of the table holding ``mask``; -> its index."""
+        row = self._rows
+        if row == len(self._table):  # full: twice the rows (earlier masks: views of the old)
+            self._table = torch.cat([self._table, torch.zeros_like(self._table)])
+        self._table[row] = torch.as_tensor(mask, device=self.device)
+        self._rows += 1
+        return row
 
     def _build(self, key: Situation | str) -> np.ndarray:
         m = np.zeros(self.vocab.size, dtype=bool)
@@ -243,7 +321,7 @@ class BarGrammar:
         if kind == TokenKind.BEAT:
             return self._beat & (self.vocab.value_of_id > s.pos) if s.room_beat else none
         if kind == TokenKind.PITCH:
-            return self._pitches(s.families) if s.room_note else none
+            return self._pitches(s.families, s.pitch_classes) if s.room_note else none
         if kind == TokenKind.VELOCITY:
             return self._velocity[s.family]
         if kind == TokenKind.DURATION:
@@ -254,9 +332,12 @@ class BarGrammar:
             return none
         return none  # EOS: the caller decides how many bars a piece has
 
-    def _pitches(self, families: int) -> np.ndarray:
+    def _pitches(self, families: int, pitch_classes: int = ALL_PITCH_CLASSES) -> np.ndarray:
+        """The Pitch tokens of ``families`` (bit mask), those of the pitched families only in
+        ``pitch_classes`` (12 bits; a drum's pitch is an instrument, never restricted)."""
         m = np.zeros(self.vocab.size, dtype=bool)
+        pc_ok = (pitch_classes >> (self._pitch_class % 12)) & 1 == 1
         for f in range(N_FAMILIES):
             if families >> f & 1:
-                m |= self._pitch[f]
+                m |= self._pitch[f] if f == Family.DRUMS else self._pitch[f] & pc_ok
         return m

@@ -26,6 +26,7 @@ def sample_next(
     generator: torch.Generator | None = None,
     first: int = 0,
     vocab_size: int | None = None,
+    group: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """logits [B, k], allowed bool[B, k] (at least one True per row) -> token ids long[B].
 
@@ -36,12 +37,23 @@ def sample_next(
     The columns may be a slice of the vocabulary: tokens ``first .. first + k - 1`` of a vocabulary
     of ``vocab_size`` (default ``k``) tokens, every allowed token among them. The draw is then the
     one the whole vocabulary's logits would give (the same random numbers at the same places), so
-    a decoder that computes only the columns the grammar allows samples the same tokens."""
+    a decoder that computes only the columns the grammar allows samples the same tokens.
+
+    ``group`` bool[B, k] (optional): per row, tokens of which ``allowed`` keeps only some (a
+    cadence's pitches among all pitches); the kept ones together get the probability the whole
+    group would have had, so the restriction moves probability within the group, not to the
+    other tokens."""
     k = logits.shape[-1]
     vocab_size = k if vocab_size is None else vocab_size
-    logits = torch.where(allowed, logits.float(), _MINUS_INF)  # a new tensor: changed in place
+    scores = logits.float()
+    logits = torch.where(allowed, scores, _MINUS_INF)  # a new tensor: changed in place
     if temperature != 1.0:
         logits.div_(temperature)
+    if group is not None:
+        whole = torch.where(group, scores / temperature, _MINUS_INF).logsumexp(-1, keepdim=True)
+        kept = torch.where(group, logits, _MINUS_INF).logsumexp(-1, keepdim=True)
+        lift = (whole - kept).nan_to_num_(nan=0.0, posinf=0.0)  # rows without a group: 0
+        logits = torch.where(group, logits + lift, logits)
     probs = torch.softmax(logits, dim=-1)  # [B, k]
     if top_p >= 1.0:
         drawn = _draw(probs, generator, first, vocab_size)

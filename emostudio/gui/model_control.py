@@ -185,8 +185,8 @@ class ModelControl(QObject):
         return self._run_take(take, job, n_bars, f"taking the {element}")
 
     def _settings(self, o: TransformOptions):
-        """The engine's decoding settings with the panel's temperature."""
-        return self.engine.settings.replace(temperature=o.temperature)
+        """The engine's decoding settings with the panel's temperature and cadence."""
+        return self.engine.settings.replace(temperature=o.temperature, cadence=o.cadence)
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -359,4 +359,5 @@ def describe(o: TransformOptions, transfer: bool) -> str:
             f"{o.method} λ {o.strength:.2f} on {' + '.join(o.dims)}{kept}; {bars}, "
             f"temperature {o.temperature:g}, {seed}"
         )
-    return f"{o.bars} bars, form {o.form}, temperature {o.temperature:g}, {seed}"
+    cadence = f", cadence {o.cadence:g}" if o.cadence > 0 else ""
+    return f"{o.bars} bars, form {o.form}{cadence}, temperature {o.temperature:g}, {seed}"

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.decoding import (
+    DEFAULT_CADENCE,
     DEFAULT_FORM,
     DEFAULT_TEMPERATURE,
     FORMS,
@@ -63,6 +64,7 @@ class TransformOptions:
     seed: int | None  # None: random
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
     form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
+    cadence: float = DEFAULT_CADENCE  # share of a phrase's last bar on its cadence chord (0: off)
     variations: int = 1  # takes one Generate or Fill makes, decoded as one batch
     method: str = "edit"  # "edit" or "rewrite"
     keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
@@ -175,6 +177,17 @@ class TransformPanel(QWidget):
             "Generate in 4-bar phrases that return (AABA: the third phrase is new, the others "
             "open alike); none: every phrase new"
         )
+        self.cadence_spin = QDoubleSpinBox()
+        self.cadence_spin.setRange(0.0, 1.0)
+        self.cadence_spin.setSingleStep(0.25)
+        self.cadence_spin.setDecimals(2)
+        self.cadence_spin.setValue(DEFAULT_CADENCE)
+        self.cadence_spin.setSpecialValueText("off")
+        self.cadence_spin.setToolTip(
+            "Phrase ends of a generation land on a chord: the dominant after the 1st and 3rd "
+            "phrase (open), the tonic after the 2nd, 4th and the last (closed). The share of the "
+            "phrase's last bar, from its end, whose notes do (1: the whole bar)"
+        )
         self.variations_spin = QSpinBox()
         self.variations_spin.setRange(1, MAX_VARIATIONS)
         self.variations_spin.setToolTip(
@@ -184,6 +197,7 @@ class TransformPanel(QWidget):
         form.setLabelAlignment(Qt.AlignRight)
         form.addRow("Bars", self.bars_spin)
         form.addRow("Form", self.form_box)
+        form.addRow("Cadence", self.cadence_spin)
         form.addRow("Variations", self.variations_spin)
         form.addRow("Temperature", self.temperature_spin)
         form.addRow("Seed", self.seed_spin)
@@ -234,6 +248,7 @@ class TransformPanel(QWidget):
         self.temperature_spin.valueChanged.connect(self._on_changed)
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.form_box.currentIndexChanged.connect(self._on_changed)
+        self.cadence_spin.valueChanged.connect(self._on_changed)
         self.variations_spin.valueChanged.connect(self._on_changed)
         self._on_changed()
 
@@ -257,6 +272,7 @@ class TransformPanel(QWidget):
             if self.method_box.currentData() == "edit"
             else (),
             form=self.form_box.currentData(),
+            cadence=round(self.cadence_spin.value(), 3),
             variations=self.variations_spin.value(),
         )
 

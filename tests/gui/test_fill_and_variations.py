@@ -2,7 +2,7 @@
 
 import test_main_window
 from PySide6.QtCore import QPointF, Qt
-from songs import notes_in
+from songs import TRIADS, bar_pitch_classes, notes_in
 from test_main_window import WAIT_MS, open_by_drop, wait_idle
 
 from emostudio.decoding import DEFAULT_FORM
@@ -68,3 +68,22 @@ def test_variations_of_a_generation_are_takes(qtbot, ready_window):
     assert all(s.n_bars <= 4 and s.note_count > 0 for s in songs)
     assert len({tuple(notes_in(s, 0, 3)) for s in songs}) == 3
     assert window.takes.list.count() == 3
+
+
+def test_a_generation_with_a_cadence_closes_on_a_triad(qtbot, ready_window):
+    """The panel's Cadence reaches the engine: the last bar's pitched notes are one triad's."""
+    window = ready_window
+    window.listen_box.setChecked(False)
+    window.transform.bars_spin.setValue(4)
+    window.transform.seed_spin.setValue(5)
+    window.transform.cadence_spin.setValue(1.0)
+    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 1 and window.document.takes[0].complete,
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    take = window.document.takes[0]
+    assert "cadence 1" in take.details
+    last = bar_pitch_classes(take.song, 3)
+    assert last and any(last & ~triad == 0 for triad in TRIADS)

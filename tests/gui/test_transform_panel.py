@@ -58,5 +58,9 @@ def test_seed_and_sampling_values(qtbot):
     panel.seed_spin.setValue(42)
     panel.bars_spin.setValue(4)
     panel.temperature_spin.setValue(0.8)
+    panel.cadence_spin.setValue(0.5)
     options = panel.options()
     assert (options.seed, options.bars, options.temperature) == (42, 4, 0.8)
+    assert options.cadence == 0.5
+    panel.cadence_spin.setValue(0.0)
+    assert panel.cadence_spin.text() == "off" and panel.options().cadence == 0.0
