@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from songs import TRIADS, bar_pitch_classes
+from songs import TRIADS, bar_pitch_classes, notes_in
 from tiny_models import gpu_that_cannot_take_models, save_tiny_model
 
 from emostudio.decoding import DecodingSettings
@@ -521,3 +521,16 @@ def test_phrase_ends_cadence_on_a_triad(engine, form, rows):
 def test_cadence_must_be_a_share_of_a_bar():
     with pytest.raises(ValueError, match="cadence"):
         DecodingSettings(cadence=1.5)
+
+
+def test_a_continuation_cadences_at_its_phrase_ends_and_closes(engine):
+    """The new bars that end a 4-bar phrase of the piece's grid (bar 8) and the last (bar 9) land
+    on a triad with a whole-bar cadence; the piece's bars stay."""
+    song = source_song(5)
+    for cadence in (1.0, 0.0):
+        s = DecodingSettings(cadence=cadence)
+        takes = engine.continue_piece(song, 4, variations=3, seed=2, settings=s)
+        ends = [bar_pitch_classes(take, t) for take in takes for t in (7, 8)]
+        on_triads = all(bits == 0 or any(bits & ~t == 0 for t in TRIADS) for bits in ends)
+        assert any(ends) and on_triads == (cadence == 1.0)
+        assert all(notes_in(take, 0, 4) == notes_in(song, 0, 4) for take in takes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emostudio.cli.generate import add_model_arguments
+from emostudio.cli.generate import add_cadence_argument, add_model_arguments
 from emostudio.cli.pieces import add_emotion_argument, add_variations_argument
 
 HELP = "continue a MIDI piece by N bars (towards an emotion, or keeping its own)"
@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="PIECE.mid", help="the piece to continue")
     parser.add_argument("--bars", type=int, default=8, metavar="N", help="new bars, default 8")
     add_emotion_argument(parser, "where the continuation moves to")
+    add_cadence_argument(parser)
     add_variations_argument(parser)
     add_model_arguments(parser)
 

@@ -38,8 +38,8 @@ def add_cadence_argument(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CADENCE,
         metavar="C",
         help="phrase ends cadence: the notes in the last C of each 4-bar phrase's last bar land "
-        "on the dominant (1st, 3rd phrase) or tonic triad (2nd, 4th, the last); 0: none, 1: "
-        f"the whole bar (default {DEFAULT_CADENCE})",
+        "on the dominant (1st, 3rd phrase) or tonic triad (2nd, 4th, the new music's last bar); "
+        f"0: none, 1: the whole bar (default {DEFAULT_CADENCE})",
     )
 
 

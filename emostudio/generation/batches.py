@@ -144,19 +144,22 @@ def generate_batches(
             z = formed(z, bar_plans, engine.model.config.latent_r)
         lengths = [bars] * len(chunk)
         plan = dataclasses.replace(
-            DecodePlan.free(lengths), repeats=repeats, **cadences(engine, bar_plans, s)
+            DecodePlan.free(lengths),
+            repeats=repeats,
+            **cadences(engine, cadence_kinds(bar_plans), s),
         )
         yield s, generator, Batch(z, plan, lengths, [None] * len(chunk))
 
 
-def cadences(engine: Engine, bar_plans: list[BarPlan], s: DecodingSettings) -> dict:
-    """The cadence fields of a :class:`DecodePlan` for ``s.cadence``: every phrase end's notes
-    in its last ``s.cadence`` of a bar on its cadence's chord (none when it is 0)."""
+def cadences(engine: Engine, kinds: dict[int, str], s: DecodingSettings) -> dict:
+    """The cadence fields of a :class:`DecodePlan` for ``s.cadence``: the notes of each bar of
+    ``kinds`` (bar -> its cadence's chord: ``form.cadence_kinds``) in its last ``s.cadence`` of a
+    bar on that chord (none when it is 0)."""
     if s.cadence <= 0.0:
         return {}
     subbeats = engine.model.config.subbeats_per_bar
     return dict(
-        cadences=cadence_kinds(bar_plans),
+        cadences=kinds,
         cadence_from=round((1.0 - s.cadence) * subbeats),
         pitch_class_of=engine.pitch_class_of,
     )

@@ -16,8 +16,9 @@ import torch
 from emostudio.decoding import MAX_VARIATIONS, DecodingSettings, EngineError
 from emostudio.emotion import Emotion
 from emostudio.evaluation.structure import bar_jumps
-from emostudio.generation.batches import Batch, finish, given_bars, move, posterior
+from emostudio.generation.batches import Batch, cadences, finish, given_bars, move, posterior
 from emostudio.generation.decode import DecodePlan, template_plan
+from emostudio.generation.form import cadence_kinds, plan_form
 from emostudio.generation.latents import DIMENSIONS, blend, cycled
 from emostudio.generation.splice import replace_bars
 from emostudio.midi.song import Song
@@ -55,7 +56,9 @@ def continued(
     The piece's last :data:`CONTEXT_BARS` bars are the context: their tokens are teacher-forced
     (the decoder's memory) and their posterior means go round as the new bars' latents, moved
     from the piece's towards ``target`` (reaching it at the last new bar; ``None``: kept). The
-    new bars keep the last bar's tempo and the piece's instrument families."""
+    new bars keep the last bar's tempo and the piece's instrument families. With ``s.cadence``,
+    the new bars that end a 4-bar phrase of the piece's bar grid cadence, and the last one on the
+    tonic."""
     ctx = min(CONTEXT_BARS, n)
     with engine._decoding():
         tokens = engine._window([song], [n])
@@ -70,11 +73,13 @@ def continued(
     tempo = torch.cat([shape.tempo[0, n - ctx :], shape.tempo[0, n - 1].repeat(bars)])
     need = torch.zeros(ctx + bars, dtype=torch.bool)
     need[ctx:] = True
+    ends = cadence_kinds(plan_form("none", n + bars))  # bar of the whole -> its cadence
     plan = DecodePlan(
         tempo=tempo[None].expand(k, -1),
         families=shape.families.expand(k, -1),
         need_note=need[None].expand(k, -1),
         given=[given_bars(tokens[0], n - ctx, ctx)] * k,
+        **cadences(engine, {t - (n - ctx): c for t, c in ends.items() if t >= n}, s),
     )
     batch = Batch(z, plan, [ctx + bars] * k, [song] * k, first=ctx)
     new_bars = finish(engine, iter([(s, engine._generator(seed), batch)]))
