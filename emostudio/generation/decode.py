@@ -130,9 +130,9 @@ class DecodePlan:
 
     def bar_rules(self, i: int, t: int, bars: Sequence[np.ndarray]) -> tuple[int, bool, int, int]:
         """(the Tempo token row ``i``'s bar ``t`` must take or -1, whether it must hold a note,
-        the pitch classes its pitched notes from the sub-beat that follows on must take);
-        ``bars``: the row's bars so far (with ``hold_tempo``, its first bar's tempo holds). The
-        arguments of :meth:`~emostudio.generation.grammar.GrammarState.restart`."""
+        the pitch classes (12 bits) its pitched notes must take, the sub-beat from which they
+        must); ``bars``: the row's bars so far (with ``hold_tempo``, its first bar's tempo holds).
+        The arguments of :meth:`~emostudio.generation.grammar.GrammarState.restart`."""
         if self.tempo is not None:
             tempo = int(self.tempo[i, t])
         elif self.hold_tempo and bars:
