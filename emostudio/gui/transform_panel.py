@@ -183,6 +183,7 @@ class TransformPanel(QWidget):
         self.cadence_spin.setDecimals(2)
         self.cadence_spin.setValue(DEFAULT_CADENCE)
         self.cadence_spin.setSpecialValueText("off")
+        self.cadence_spin.setSuffix(" bar")  # "0.50 bar": the phrase end's last half bar
         self.cadence_spin.setToolTip(
             "Phrase ends of a generation land on a chord: the dominant after the 1st and 3rd "
             "phrase (open), the tonic after the 2nd, 4th and the last (closed). The share of the "
