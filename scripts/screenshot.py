@@ -1,6 +1,7 @@
 """Take docs/screenshot.png: the main window with a piece loaded and a transferred take shown
 (with ``--fill A-B``: bars A..B of the piece selected on the piano roll and filled, for
-docs/screenshot-fill.png).
+docs/screenshot-fill.png; with ``--continue``: the piece continued by ``--bars`` bars, the view
+on the join).
 
 Run under a real X server (Xvfb), as the README says:
 
@@ -44,6 +45,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
         "--fill", metavar="A-B", help="select bars A..B (1-based) and Fill them instead"
+    )
+    parser.add_argument(
+        "--continue",
+        dest="continue_piece",
+        action="store_true",
+        help="continue the piece by --bars bars instead",
     )
     args = parser.parse_args()
     os.environ["EMOSTUDIO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="emostudio-shot-")
@@ -108,6 +115,9 @@ def main() -> int:
         window.roll.select_bars(first, last)
         wait_until(window.roll.fill_button.isEnabled, "the Fill button")
         window.roll.fill_button.click()
+    elif args.continue_piece:
+        wait_until(window.transform.continue_button.isEnabled, "the Continue button")
+        window.transform.continue_button.click()
     else:
         window.model.transfer(window.transform.options())
     wait_until(
@@ -117,6 +127,9 @@ def main() -> int:
     window.roll.frame()
     if args.fill:
         window.roll.frame_bars(args.bars)
+    elif args.continue_piece:
+        end = window.document.input_song.n_bars
+        window.roll.main.view.setXRange((end - 6) * 4, (end + args.bars) * 4, padding=0)
     else:
         window.roll.set_playhead(9.0)
     window.target_panel.pad.setFocus()

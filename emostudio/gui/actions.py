@@ -30,6 +30,7 @@ class Commands:
     play: Slot
     loop: Slot
     generate: Slot
+    continue_piece: Slot
     transfer: Slot
     cancel: Slot
     switch_source: Slot
@@ -55,6 +56,12 @@ class WindowActions:
         self.play_action = self._action("Play / Stop", c.play, Qt.Key_Space, "Play or stop (Space)")
         self.loop_action = self._action("Loop", c.loop, "L")
         self.generate_action = self._action("&Generate", c.generate, "Ctrl+G")
+        self.continue_action = self._action(
+            "Co&ntinue the piece",
+            c.continue_piece,
+            "Ctrl+Shift+G",
+            "New bars after the current take (else the input), towards the target emotion",
+        )
         self.transfer_action = self._action("&Transfer", c.transfer, "Ctrl+T")
         self.cancel_action = self._action("&Cancel", c.cancel, Qt.Key_Escape)
         self.ab_action = self._action("Switch A/B", c.switch_source, "Tab")
@@ -87,7 +94,15 @@ class WindowActions:
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         groups = (
-            ("&Make", (self.generate_action, self.transfer_action, self.cancel_action)),
+            (
+                "&Make",
+                (
+                    self.generate_action,
+                    self.continue_action,
+                    self.transfer_action,
+                    self.cancel_action,
+                ),
+            ),
             ("&Play", (self.play_action, self.loop_action, self.ab_action)),
             ("&View", self.mode_actions),
         )
@@ -110,5 +125,6 @@ class WindowActions:
         self.export_wav_action.setEnabled(ready)
         idle = model.engine is not None and not model.busy
         self.generate_action.setEnabled(idle)
+        self.continue_action.setEnabled(idle and document.working_piece() is not None)
         self.transfer_action.setEnabled(idle and document.input_song is not None)
         self.cancel_action.setEnabled(model.busy)

@@ -22,7 +22,7 @@ class Take:
 
     number: int
     name: str
-    kind: str  # "generate" | "transfer" | "fill"
+    kind: str  # "generate" | "transfer" | "fill" | "continue"
     target: Emotion | list[Emotion]
     song: Song | None = None
     complete: bool = False  # False while bars are still arriving
@@ -133,6 +133,14 @@ class Document(QObject):
         self.takes_changed.emit()
         if self.current is take:
             self.set_current(self.takes[min(index, len(self.takes) - 1)] if self.takes else None)
+
+    def working_piece(self) -> Song | None:
+        """The piece Fill and Continue work on: the current take once finished with notes, else
+        the input (None when there is neither)."""
+        take = self.current
+        if take is not None and take.complete and take.song is not None and take.song.note_count:
+            return take.song
+        return self.input_song
 
     def set_current(self, take: Take | None) -> None:
         if take is not self.current:

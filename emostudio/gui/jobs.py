@@ -197,6 +197,27 @@ def fill_job(
     return job
 
 
+def continue_job(
+    engine,
+    song: Song,
+    bars: int,
+    target: Emotion,
+    settings: DecodingSettings,
+    seed: int | None,
+    variations: int,
+):
+    """``song`` followed by ``bars`` new bars moving towards ``target``, ``variations`` times in
+    one batch (:meth:`Engine.continue_piece`); returns the songs."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, list[Song]]:
+        yield Progress("takes", done=0, total=variations, text=f"continuing by {bars} bars…")
+        return engine.continue_piece(
+            song, bars, target, variations=variations, seed=seed, settings=settings
+        )
+
+    return job
+
+
 def recognise_job(engine, song: Song):
     """The engine's Recognition of ``song`` (per-bar and overall arousal / valence); a long piece is
     heard on its first LONG_PIECE_BARS bars (the pad shows one point for the piece anyway)."""

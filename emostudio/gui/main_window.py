@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
             play=self.playback.toggle,
             loop=lambda: self.transport.loop_button.toggle(),
             generate=lambda: self.model.generate(self.transform.options()),
+            continue_piece=lambda: self.model.continue_piece(self.transform.options()),
             transfer=lambda: self.model.transfer(self.transform.options()),
             cancel=self.model.cancel,
             switch_source=self.playback.switch_source,
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
         self.roll.fill_requested.connect(
             lambda first, last: self.model.fill(first, last, self.transform.options())
         )
+        self.transform.continue_requested.connect(c.continue_piece)
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_actions(self) -> None:
         self.menus.refresh(self.document, self.model)
+        self.transform.set_has_piece(self.document.working_piece() is not None)
         idle = self.model.engine is not None and not self.model.busy
         self.donor_panel.set_ready(idle and self.document.input_song is not None)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from emostudio.decoding import MAX_BARS
 from emostudio.emotion import Emotion
 from emostudio.gui import jobs
 from emostudio.gui.curve import curve_to_bars
@@ -124,9 +125,7 @@ class ModelControl(QObject):
         there is none, keeping every other bar: ``o.variations`` new takes."""
         if not self._can_start(lambda options: self.fill(first, last, options), o):
             return None
-        current = self.document.current
-        song = current.song if current is not None and current.complete else None
-        song = song if song is not None else self.document.input_song
+        song = self.document.working_piece()
         if song is None:
             self.message.emit("generate or open a piece, then select bars to fill", True)
             return None
@@ -139,6 +138,28 @@ class ModelControl(QObject):
             self.document.rename_take(take, f"{take.number} · fill bars {first + 1}-{last + 1}")
         job = jobs.fill_job(self.engine, song, first, last, self._settings(o), o.seed, o.variations)
         return self._run_takes(takes, job, song.n_bars, "fill")
+
+    def continue_piece(self, o: TransformOptions) -> Worker | None:
+        """``o.bars`` new bars after the current take, or after the input when there is none,
+        moving towards the pad's target: ``o.variations`` new takes, each the whole piece."""
+        if not self._can_start(self.continue_piece, o):
+            return None
+        song = self.document.working_piece()
+        if song is None or song.note_count == 0:
+            self.message.emit("generate or open a piece to continue", True)
+            return None
+        if song.n_bars + o.bars > MAX_BARS:
+            self.message.emit(f"the piece and {o.bars} more bars exceed {MAX_BARS} bars", True)
+            return None
+        target = self.document.target
+        details = f"{o.bars} bars after bar {song.n_bars}; {describe(o, transfer=False)}"
+        takes = self._new_takes("continue", target, details, o.variations)
+        for take in takes:
+            self.document.rename_take(take, f"{take.number} · continued +{o.bars} bars")
+        job = jobs.continue_job(
+            self.engine, song, o.bars, target, self._settings(o), o.seed, o.variations
+        )
+        return self._run_takes(takes, job, song.n_bars + o.bars, "continue")
 
     def transfer(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.transfer, o):

@@ -40,6 +40,30 @@ from emostudio.gui.roll_data import BEATS_PER_BAR, changed_notes, roll_data
 from emostudio.gui.roll_plot import EMPTY, NOTE_HEIGHT, RollPlot
 from emostudio.midi import Family, Song
 
+
+class FittingLabel(QLabel):
+    """A label given its text in several lengths, longest first: it shows the longest that fits
+    its width (the last one however narrow it gets), so a narrow header loses detail, not the
+    start of its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._variants: list[str] = [""]
+
+    def set_variants(self, variants: list[str]) -> None:
+        self._variants = variants or [""]
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics, width = self.fontMetrics(), self.width()
+        fitting = [v for v in self._variants if metrics.horizontalAdvance(v) <= width]
+        self.setText(fitting[0] if fitting else self._variants[-1])
+
+
 MODES = ("overlay", "split", "input", "take")
 MODE_LABELS = {
     "overlay": "Overlay A/B",
@@ -73,7 +97,7 @@ class PianoRoll(QWidget):
         self.mode_box.setAccessibleName("Piano roll view")
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.RichText)
-        self.summary = QLabel()
+        self.summary = FittingLabel()
         self.summary.setObjectName("dim")
         # the note counts give way first when the window is narrow (the tooltip keeps them whole)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -290,8 +314,8 @@ class PianoRoll(QWidget):
             if self._input is not None and self._take is not None
             else ""
         )
-        counts = f"{self._input_data.n_notes:,} → {self._take_data.n_notes:,} notes{changed}"
-        self.summary.setText(counts)
+        counts = f"{self._input_data.n_notes:,} → {self._take_data.n_notes:,}"
+        self.summary.set_variants([f"{counts} notes{changed}", f"{counts}{changed}", counts])
         self.summary.setToolTip(
             f"input {self._input_data.n_notes:,} notes · take {self._take_data.n_notes:,} notes"
             + changed

@@ -72,6 +72,7 @@ class TransformOptions:
 
 class TransformPanel(QWidget):
     generate_requested = Signal()
+    continue_requested = Signal()
     transfer_requested = Signal()
     cancel_requested = Signal()
     options_changed = Signal(object)  # TransformOptions
@@ -80,6 +81,7 @@ class TransformPanel(QWidget):
         super().__init__(parent)
         self._model_ready = False
         self._has_input = False
+        self._has_piece = False  # an input or a finished take to continue
         self._busy = False
 
         transfer_box = QGroupBox("Transfer")
@@ -206,6 +208,11 @@ class TransformPanel(QWidget):
         self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("primary")
         self.generate_button.setToolTip("Write new bars in the target emotion (Ctrl+G)")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip(
+            "Add Bars new bars after the current take (else the input), moving towards the "
+            "target emotion; the piece's own bars stay (Ctrl+Shift+G)"
+        )
         self.transfer_button = QPushButton("Transfer")
         self.transfer_button.setObjectName("primary")
         self.transfer_button.setToolTip("Move the input piece toward the target emotion (Ctrl+T)")
@@ -213,6 +220,7 @@ class TransformPanel(QWidget):
         self.cancel_button.setToolTip("Stop the running job (Esc); the bars done so far are kept")
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.continue_button)
         buttons.addWidget(self.transfer_button)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -239,6 +247,7 @@ class TransformPanel(QWidget):
         actions.addWidget(self.hint)
 
         self.generate_button.clicked.connect(self.generate_requested)
+        self.continue_button.clicked.connect(self.continue_requested)
         self.transfer_button.clicked.connect(self.transfer_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.strength_slider.valueChanged.connect(self._on_changed)
@@ -289,6 +298,11 @@ class TransformPanel(QWidget):
         self._has_input = has_input
         self._refresh()
 
+    def set_has_piece(self, has_piece: bool) -> None:
+        """Whether there is a piece to continue (an input, or a finished take with notes)."""
+        self._has_piece = has_piece
+        self._refresh()
+
     def set_busy(self, busy: bool, total: int = 0) -> None:
         self._busy = busy
         self.progress.setVisible(busy)
@@ -311,6 +325,7 @@ class TransformPanel(QWidget):
         idle = not self._busy and self._model_ready
         dims = self.options().dims
         self.generate_button.setEnabled(idle)
+        self.continue_button.setEnabled(idle and self._has_piece)
         self.transfer_button.setEnabled(idle and self._has_input and bool(dims))
         self.keep_group.setEnabled(self.method_box.currentData() == "edit")
         self.cancel_button.setVisible(self._busy)

@@ -87,3 +87,32 @@ def test_a_generation_with_a_cadence_closes_on_a_triad(qtbot, ready_window):
     assert "cadence 1" in take.details
     last = bar_pitch_classes(take.song, 3)
     assert last and any(last & ~triad == 0 for triad in TRIADS)
+
+
+def test_continue_the_piece_with_the_continue_button(qtbot, ready_window, midi_file):
+    """Continue adds the panel's bar count after the input, as takes (variations), keeping every
+    bar of the piece; before any piece there is nothing to continue."""
+    window = ready_window
+    window.listen_box.setChecked(False)
+    assert not window.transform.continue_button.isEnabled()
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    song = window.document.input_song
+    n = song.n_bars
+    window.transform.bars_spin.setValue(4)
+    window.transform.variations_spin.setValue(2)
+    qtbot.waitUntil(window.transform.continue_button.isEnabled, timeout=WAIT_MS)
+    assert window.menus.continue_action.isEnabled()
+    qtbot.mouseClick(window.transform.continue_button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    takes = window.document.takes
+    assert [t.kind for t in takes] == ["continue", "continue"]
+    assert "continued +4 bars" in takes[0].name and "variation 2 of 2" in takes[1].details
+    for take in takes:
+        assert take.song.n_bars == n + 4
+        assert notes_in(take.song, 0, n - 1) == notes_in(song, 0, n - 1)
+    assert notes_in(takes[0].song, n, n + 3) != notes_in(takes[1].song, n, n + 3)

@@ -1,6 +1,7 @@
 """Labels fit at the default window size (issue 15: "Whole piece" was cut to "Whole piec")."""
 
 import pytest
+from gui_songs import make_song
 
 
 @pytest.mark.parametrize("font_scale", [1.0, 1.25])
@@ -31,6 +32,14 @@ def test_every_button_and_box_label_fits_at_the_default_size(qtbot, font_scale):
         # the settings may scroll; the buttons that act on them are always in view, whole
         for button in (window.transform.generate_button, window.transform.transfer_button):
             assert button.visibleRegion().boundingRect().size() == button.size(), button.text()
+        # the roll's note counts beside the legend, Fill and Continue (a 4-digit piece): what
+        # is shown fits, shortened rather than cut
+        big = make_song(400)
+        window.roll.set_input(big)
+        window.roll.set_take(big)
+        summary = window.roll.summary
+        assert summary.text().startswith(f"{big.note_count:,} → {big.note_count:,}")
+        assert summary.fontMetrics().horizontalAdvance(summary.text()) <= summary.width()
     finally:
         app.setFont(font)
 

@@ -64,3 +64,16 @@ def test_seed_and_sampling_values(qtbot):
     assert options.cadence == 0.5
     panel.cadence_spin.setValue(0.0)
     assert panel.cadence_spin.text() == "off" and panel.options().cadence == 0.0
+
+
+def test_continue_needs_a_piece_and_a_free_model(qtbot):
+    panel = _panel(qtbot)
+    panel.set_model_ready(True)
+    assert not panel.continue_button.isEnabled()
+    panel.set_has_piece(True)
+    assert panel.continue_button.isEnabled()
+    panel.set_busy(True, total=4)
+    assert not panel.continue_button.isEnabled()
+    with qtbot.waitSignal(panel.continue_requested):
+        panel.set_busy(False)
+        qtbot.mouseClick(panel.continue_button, Qt.LeftButton)
