@@ -17,6 +17,19 @@ def double_click_bar(qtbot, roll, bar: int) -> None:
     qtbot.mouseDClick(roll.main.viewport(), Qt.LeftButton, pos=roll.main.mapFromScene(scene))
 
 
+def click_for_takes(qtbot, window, button, count: int):
+    """Click ``button`` and wait until ``count`` takes are done and the window is idle; -> them."""
+    qtbot.mouseClick(button, Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            len(window.document.takes) == count and all(t.complete for t in window.document.takes)
+        ),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    return window.document.takes
+
+
 def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
     window = ready_window
     window.listen_box.setChecked(False)
@@ -33,13 +46,7 @@ def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
     assert roll.selection.getRegion() == (4.0, 12.0)
     window.transform.variations_spin.setValue(2)
     qtbot.waitUntil(roll.fill_button.isEnabled, timeout=WAIT_MS)
-    qtbot.mouseClick(roll.fill_button, Qt.LeftButton)
-    qtbot.waitUntil(
-        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
-        timeout=WAIT_MS,
-    )
-    wait_idle(qtbot, window)
-    takes = window.document.takes
+    takes = click_for_takes(qtbot, window, roll.fill_button, 2)
     assert [t.kind for t in takes] == ["fill", "fill"]
     assert "fill bars 2-3" in takes[0].name and "variation 2 of 2" in takes[1].details
     last = song.n_bars - 1
@@ -58,13 +65,7 @@ def test_variations_of_a_generation_are_takes(qtbot, ready_window):
     window.transform.bars_spin.setValue(4)
     window.transform.seed_spin.setValue(5)
     window.transform.variations_spin.setValue(3)
-    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(
-        lambda: len(window.document.takes) == 3 and all(t.complete for t in window.document.takes),
-        timeout=WAIT_MS,
-    )
-    wait_idle(qtbot, window)
-    songs = [t.song for t in window.document.takes]
+    songs = [t.song for t in click_for_takes(qtbot, window, window.transform.generate_button, 3)]
     assert all(s.n_bars <= 4 and s.note_count > 0 for s in songs)
     assert len({tuple(notes_in(s, 0, 3)) for s in songs}) == 3
     assert window.takes.list.count() == 3
@@ -77,13 +78,7 @@ def test_a_generation_with_a_cadence_closes_on_a_triad(qtbot, ready_window):
     window.transform.bars_spin.setValue(4)
     window.transform.seed_spin.setValue(5)
     window.transform.cadence_spin.setValue(1.0)
-    qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(
-        lambda: len(window.document.takes) == 1 and window.document.takes[0].complete,
-        timeout=WAIT_MS,
-    )
-    wait_idle(qtbot, window)
-    take = window.document.takes[0]
+    (take,) = click_for_takes(qtbot, window, window.transform.generate_button, 1)
     assert "cadence 1" in take.details
     last = bar_pitch_classes(take.song, 3)
     assert last and any(last & ~triad == 0 for triad in TRIADS)
@@ -103,13 +98,7 @@ def test_continue_the_piece_with_the_continue_button(qtbot, ready_window, midi_f
     window.transform.variations_spin.setValue(2)
     qtbot.waitUntil(window.transform.continue_button.isEnabled, timeout=WAIT_MS)
     assert window.menus.continue_action.isEnabled()
-    qtbot.mouseClick(window.transform.continue_button, Qt.LeftButton)
-    qtbot.waitUntil(
-        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
-        timeout=WAIT_MS,
-    )
-    wait_idle(qtbot, window)
-    takes = window.document.takes
+    takes = click_for_takes(qtbot, window, window.transform.continue_button, 2)
     assert [t.kind for t in takes] == ["continue", "continue"]
     assert "continued +4 bars" in takes[0].name and "variation 2 of 2" in takes[1].details
     for take in takes:
