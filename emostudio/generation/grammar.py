@@ -14,7 +14,7 @@ turns that into a mask over the vocabulary:
 - a bar never exceeds ``bar_len`` tokens: a note is only started when its three tokens fit (four
   with its ``Beat``), so the bar ends on a complete note;
 - a row may be given pitch classes that its pitched notes (not drums) from a position on must
-  take (a cadence: a phrase's last bar landing on the tonic triad).
+  take (a cadence: a phrase's last bar landing on its dominant or tonic triad).
 
 The end of a bar is the ``Bar`` token (the decoder predicts the next bar's ``Bar``); ``EOS`` is
 never allowed (the caller decides how many bars a piece has).
@@ -166,7 +166,7 @@ class BarGrammar:
         self._velocity = [(kinds == TokenKind.VELOCITY) & (fams == f) for f in range(N_FAMILIES)]
         self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
         self._beat = kinds == TokenKind.BEAT
-        self._pitch_class = values  # a Pitch token's value: its MIDI pitch
+        self._pitch_class = values % 12  # of a Pitch token (its value is its MIDI pitch)
         # each situation's :class:`Entry`: its mask, the run of ids that holds its allowed
         # tokens, and its rows in ``_table`` (every mask so far, on the device, so that a batch's
         # masks are one ``index_select``; row 0 allows nothing)
@@ -336,7 +336,7 @@ class BarGrammar:
         """The Pitch tokens of ``families`` (bit mask), those of the pitched families only in
         ``pitch_classes`` (12 bits; a drum's pitch is an instrument, never restricted)."""
         m = np.zeros(self.vocab.size, dtype=bool)
-        pc_ok = (pitch_classes >> (self._pitch_class % 12)) & 1 == 1
+        pc_ok = (pitch_classes >> self._pitch_class) & 1 == 1
         for f in range(N_FAMILIES):
             if families >> f & 1:
                 m |= self._pitch[f] if f == Family.DRUMS else self._pitch[f] & pc_ok

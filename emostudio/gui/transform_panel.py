@@ -65,7 +65,7 @@ class TransformOptions:
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
     form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
     cadence: float = DEFAULT_CADENCE  # share of a phrase's last bar on its cadence chord (0: off)
-    variations: int = 1  # takes one Generate or Fill makes, decoded as one batch
+    variations: int = 1  # takes one Generate, Fill or Continue makes, decoded as one batch
     method: str = "edit"  # "edit" or "rewrite"
     keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
 
@@ -187,14 +187,14 @@ class TransformPanel(QWidget):
         self.cadence_spin.setSpecialValueText("off")
         self.cadence_spin.setSuffix(" bar")  # "0.50 bar": the phrase end's last half bar
         self.cadence_spin.setToolTip(
-            "Phrase ends of a generation land on a chord: the dominant after the 1st and 3rd "
-            "phrase (open), the tonic after the 2nd, 4th and the last (closed). The share of the "
-            "phrase's last bar, from its end, whose notes do (1: the whole bar)"
+            "Phrase ends of a generation or a continuation land on a chord: the dominant after "
+            "the 1st and 3rd phrase (open), the tonic after the 2nd, 4th and the last (closed). "
+            "The share of the phrase's last bar, from its end, whose notes do (1: the whole bar)"
         )
         self.variations_spin = QSpinBox()
         self.variations_spin.setRange(1, MAX_VARIATIONS)
         self.variations_spin.setToolTip(
-            "Takes one Generate or Fill makes (alternatives, decoded together)"
+            "Takes one Generate, Fill or Continue makes (alternatives, decoded together)"
         )
         form = QFormLayout(sampling_box)
         form.setLabelAlignment(Qt.AlignRight)
