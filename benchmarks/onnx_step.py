@@ -63,7 +63,7 @@ class OrtDecoder:
     def start(self, batch: int) -> OrtState:
         s = self.fast.start(batch)
         mask = torch.full_like(s.bias, float("-inf"))  # the graph reads every slot
-        return OrtState(keys=s.keys, values=s.values, bias=s.bias, mask=mask)
+        return OrtState(all_keys=s.all_keys, all_values=s.all_values, bias=s.bias, mask=mask)
 
     def next_bar(self, state: OrtState) -> OrtState:
         self.fast.next_bar(state)
@@ -178,7 +178,8 @@ def _graph(fast: FastDecoder):
         return output
 
     # rotary tables for q and k in interleaved (re, im) pairs: [2L, 2d]
-    rot = torch.view_as_real(fast.rotor_qk)  # [2L, d, 2] complex pairs of q's and k's halves
+    rotor_qk = fast.rotor_heads.repeat(1, 2)  # [2L, d] complex: q's heads, then k's
+    rot = torch.view_as_real(rotor_qk)  # [2L, d, 2] complex pairs of q's and k's halves
     const("cos", rot[..., 0].repeat_interleave(2, 1))
     const("sin", rot[..., 1].repeat_interleave(2, 1))
     turn = torch.zeros(2 * d, 2 * d)  # (re, im) -> (-im, re)

@@ -143,9 +143,15 @@ class FastDecoder:
                 )
             rotary = stack.blocks[0].attn.rotary
             self.rotor = torch.complex(rotary.cos, rotary.sin)  # [2L, hd/2]
-            heads = 2 * self.n_heads  # q's and k's heads (repeat is slow on complex tensors)
-            self.rotor_qk = torch.complex(rotary.cos.repeat(1, heads), rotary.sin.repeat(1, heads))
+            # one position's rotation of all heads of a row's q (or k): [2L, d/2] (repeat is
+            # slow on complex tensors)
+            self.rotor_heads = torch.complex(
+                rotary.cos.repeat(1, self.n_heads), rotary.sin.repeat(1, self.n_heads)
+            )
         self.n_layers = len(self.layers)
+        # per batch size: where one token's rotated q and k go, q of every row then k of every
+        # row ([2, B, d/2] complex), so that q is [B * H, hd] without a copy
+        self._rotated: dict[int, torch.Tensor] = {}
         # a key's entry in the attention mask, by its token: -inf for PAD, else 0
         self.key_bias = torch.zeros(c.vocab_size, device=self.device)
         self.key_bias[PAD] = float("-inf")
@@ -185,7 +191,7 @@ class FastDecoder:
             self.key_bias.index_select(0, tokens.reshape(-1)).view(b, 1, n)
         )
         if n == 1:
-            rotor = self.rotor_qk[self.bar_len + start]  # [d]
+            rotor = self.rotor_heads[self.bar_len + start]  # [d/2]
             x = self._one_token(tokens, state, s1, rotor, s0)
         else:
             x = self._tokens(tokens, state, s0)
@@ -230,7 +236,7 @@ class FastDecoder:
 
         The new keys and values go to slot ``at`` of every row (lock-step), or, for a
         :class:`RaggedState`, to each row's own slot (``at``: their elements' indices in the
-        flattened keys and values); ``rotor`` [d] or [B, d] rotates them to their positions;
+        flattened keys and values); ``rotor`` [d/2] or [B, d/2] rotates q and k to their positions;
         attention reads slots ``0 .. s1 - 1`` under ``state.bias``.
 
         Written for few tensor calls: each costs microseconds of dispatch, more than the
@@ -241,12 +247,18 @@ class FastDecoder:
         # for one query)
         mask = state.bias.view(bh, 1, -1).narrow(2, 0, s1)  # [B * H, 1, s1]
         cond = state.cond_rows
+        rotated = self._rotated.get(b)
+        if rotated is None:
+            rotated = torch.empty(2, b, d // 2, dtype=self.rotor.dtype, device=self.device)
+            self._rotated[b] = rotated
+        q = torch.view_as_real(rotated[0]).view(bh, 1, hd)  # views of ``rotated``
+        k = torch.view_as_real(rotated[1]).view(b, h, hd)
         x = self.embed.index_select(0, tokens.view(b)).add_(cond[0])  # [B, d]
         for layer, keys, values, after in zip(self.layers, state.keys, state.values, cond[1:]):
             y = torch.layer_norm(x, (d,), *layer.ln1, layer.eps1)
             qkv = torch.mm(y, layer.qkv)  # [B, 3d]: q, k, v
-            qk = torch.view_as_complex(qkv.narrow(1, 0, 2 * d).view(b, d, 2)) * rotor
-            q, k = torch.view_as_real(qk).view(b, 2, h, hd).unbind(1)  # [B, H, hd] each
+            qk = torch.view_as_complex(qkv.narrow(1, 0, 2 * d).view(b, 2, d // 2, 2))
+            torch.mul(qk.transpose(0, 1), rotor, out=rotated)  # q and k rotated: q, k
             v = qkv.narrow(1, 2 * d, d).view(b, h, hd)
             if isinstance(at, int):
                 keys.select(3, at).copy_(k)
@@ -256,7 +268,7 @@ class FastDecoder:
                 values.put_(at[1], v)
             scores = torch.baddbmm(
                 mask,
-                q.reshape(bh, 1, hd),
+                q,
                 keys.view(bh, hd, -1).narrow(2, 0, s1),
                 alpha=self.scale,
             )  # [B * H, 1, s1]
@@ -341,7 +353,7 @@ class FastDecoder:
         s1 = rs.extent + 1
         keys_at, values_at, bias_at, position = rs.at
         state.bias.put_(bias_at, rs.zeros)  # each row's new slot: open
-        rotor = self.rotor_qk.index_select(0, position)  # [B, d]
+        rotor = self.rotor_heads.index_select(0, position)  # [B, d/2]
         x = self._one_token(tokens, state, s1, rotor, (keys_at, values_at))
         rs.index.add_(rs.index_step)  # every row's slots and position one on
         rs.length = [n + 1 for n in rs.length]
