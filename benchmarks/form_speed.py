@@ -10,7 +10,8 @@ read the ratios (taken within one run) before the absolute times. Prints a markd
 One seed's variations ratio says more about that seed's four pieces than about the batch (a batch
 runs as long as its longest row), so ``--seeds N`` also times both variations calls against one
 piece for seeds 10 .. 10 + N - 1, alternating, and reports the ratio of the sums and the
-tokens of the longest of the four rows against the one piece's.
+tokens of the longest of the four rows against the one piece's, and continue with its first-bar
+candidates (``CONTINUE_CANDIDATES``, the default) against one candidate, alternating per seed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from emostudio.decoding import DEFAULT_FORM
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
+from emostudio.generation.pieces import CONTINUE_CANDIDATES
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -107,6 +109,27 @@ def main() -> None:
                 tokens[i] += max(len(engine.tokenizer.encode(song)) for song in songs) - given
         ratios[f"{name}: 4 variations / 1 over {args.seeds} seeds"] = sums[1] / sums[0]
         ratios[f"{name}: longest of 4 / 1 piece, tokens"] = tokens[1] / tokens[0]
+    if args.seeds:  # continue's first-bar candidates (the default) against one, alternating
+        sums = {1: [0.0, 0.0], CONTINUE_CANDIDATES: [0.0, 0.0]}
+        for seed in seeds:
+            for c, sum_k in sums.items():
+                for i, k in enumerate((1, 4)):
+                    t0 = time.perf_counter()
+                    engine.continue_piece(piece, 8, variations=k, seed=seed, candidates=c)
+                    sum_k[i] += time.perf_counter() - t0
+        one, best = sums[1], sums[CONTINUE_CANDIDATES]
+        ratios[f"continue, {CONTINUE_CANDIDATES} first-bar candidates / 1, one result"] = (
+            best[0] / one[0]
+        )
+        ratios[f"continue, {CONTINUE_CANDIDATES} first-bar candidates / 1, 4 variations"] = (
+            best[1] / one[1]
+        )
+        ratios["continue with 1 candidate: 4 variations / 1"] = one[1] / one[0]
+        print(
+            f"continue 8 bars over {args.seeds} seeds, mean seconds: 1 candidate {one[0] / len(seeds):.3f}"
+            f" (4 variations {one[1] / len(seeds):.3f}), {CONTINUE_CANDIDATES} candidates"
+            f" {best[0] / len(seeds):.3f} (4 variations {best[1] / len(seeds):.3f})"
+        )
     for name, x in ratios.items():
         print(f"{name}: {x:.2f}x")
     if args.out:

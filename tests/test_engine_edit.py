@@ -111,6 +111,54 @@ def test_continue_keeps_the_input_bars_and_adds_the_bars_asked_for(engine):
     assert len({tuple(notes_in(r, 6, 9)) for r in results}) == 3  # the variations differ
 
 
+def test_continue_keeps_the_first_bar_whose_join_jumps_least(engine, monkeypatch):
+    from emostudio.generation import pieces
+
+    song, n = long_song(5), 5
+    scored = []  # (seam distance, the candidate's first new bar)
+    measure = pieces.seam_distance
+
+    def spy(candidate, joins):
+        assert list(joins) == [n - 1]  # the join of the piece's last bar and the first new one
+        scored.append((measure(candidate, joins), notes_in(candidate, n, n)))
+        return scored[-1][0]
+
+    monkeypatch.setattr(pieces, "seam_distance", spy)
+    (result,) = engine.continue_piece(song, 3, seed=8, candidates=3)
+    assert len(scored) == 3
+    assert len({tuple(bar) for _, bar in scored}) > 1  # the candidates differ
+    assert notes_in(result, n, n) == min(scored)[1]  # the smoothest, teacher-forced into the rest
+    assert notes_in(result, 0, n - 1) == notes_in(song, 0, n - 1)
+    assert result.n_bars == n + 3
+    with pytest.raises(EngineError, match="candidates"):
+        engine.continue_piece(song, 3, candidates=0)
+
+
+def test_a_seam_counts_a_jump_of_register_as_well_as_of_chroma_and_onsets():
+    from emostudio.evaluation.structure import bar_jumps
+    from emostudio.generation.pieces import TYPICAL_JUMPS, seam_distance
+
+    song = long_song(4)
+    up = Song(
+        tracks=tuple(
+            t.with_notes(
+                [
+                    Note(p.pitch + 12 * (p.start >= 2 * TICKS_PER_BAR), p.start, p.end, p.velocity)
+                    for p in t.notes
+                ]
+            )
+            for t in song.tracks
+        ),
+        tempos=song.tempos,
+    )  # bars 3-4 an octave up: the same chroma and onsets
+    same, jumped = bar_jumps(song), bar_jumps(up)
+    assert same is not None and jumped is not None
+    assert jumped[1, 0] == pytest.approx(same[1, 0])  # the bar distance does not see it
+    extra = seam_distance(up, [1]) - seam_distance(song, [1])
+    assert extra == pytest.approx(12.0 / TYPICAL_JUMPS[1])  # twelve semitones of pitch jump
+    assert seam_distance(song, [1, 7]) == seam_distance(song, [1])  # joins outside are skipped
+
+
 def test_continue_without_an_emotion_keeps_the_piece_latents(engine):
     (result,) = engine.continue_piece(long_song(2), 2, seed=5)
     assert result.n_bars == 4

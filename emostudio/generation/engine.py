@@ -183,16 +183,20 @@ class Engine:
         variations: int = 1,
         seed: int | None = None,
         settings: DecodingSettings | None = None,
+        candidates: int = pieces.CONTINUE_CANDIDATES,
     ) -> list[Song]:
         """``variations`` results, each the piece followed by ``bars`` new bars that move from
-        its last bars towards ``target`` (``None``: kept); :func:`~emostudio.generation.pieces.continued`."""
+        its last bars towards ``target`` (``None``: kept), the first new bar the smoothest join of
+        ``candidates``; :func:`~emostudio.generation.pieces.continued`."""
         n = check_piece(song)
         bars = check_bars(bars)
         k = pieces.check_variations(variations)
         if n + bars > MAX_BARS:
             raise EngineError(f"the piece and its continuation exceed {MAX_BARS} bars")
+        if candidates < 1:
+            raise EngineError(f"candidates must be at least 1 (got {candidates})")
         s = settings or self.settings
-        return pieces.continued(self, song, n, bars, target, k, seed, s)
+        return pieces.continued(self, song, n, bars, target, k, seed, s, candidates)
 
     def fill(
         self,

@@ -9,6 +9,7 @@ these functions take them checked (``n``: the piece's bar count, ``k``: the vari
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -32,6 +33,9 @@ CONTEXT_BARS = 4
 #: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
 #: joins (structure.bar_jumps' bar distance)
 FILL_CANDIDATES = 3
+#: continue decodes this many candidates of its first new bar per result and keeps the one with
+#: the smallest jumps at its join with the piece
+CONTINUE_CANDIDATES = 3
 
 
 def check_variations(variations: int) -> int:
@@ -49,6 +53,7 @@ def continued(
     k: int,
     seed: int | None,
     s: DecodingSettings,
+    candidates: int = CONTINUE_CANDIDATES,
 ) -> list[Song]:
     """:meth:`Engine.continue_piece <emostudio.generation.engine.Engine.continue_piece>`: the
     piece followed by ``bars`` new bars, ``k`` times (one batch).
@@ -58,7 +63,8 @@ def continued(
     from the piece's towards ``target`` (reaching it at the last new bar; ``None``: kept). The
     new bars keep the last bar's tempo and the piece's instrument families. With ``s.cadence``,
     the new bars that end a 4-bar phrase of the piece's bar grid cadence, and the last one on the
-    tonic."""
+    tonic. The first new bar is decoded ``candidates`` times per result and the one whose join
+    with the piece jumps least (:func:`seam_distance`) is kept; the other new bars follow it."""
     ctx = min(CONTEXT_BARS, n)
     with engine._decoding():
         tokens = engine._window([song], [n])
@@ -67,23 +73,46 @@ def continued(
         z0, z1 = z0[-ctx:], z1[-ctx:]
         weights = [(j + 1) / bars for j in range(bars)]
         new = blend(cycled(z0, bars), cycled(z1, bars), weights)
-        z = torch.cat([z0, new])[None].expand(k, -1, -1)
+        z = torch.cat([z0, new])[None]
     shape = template_plan(tokens, [n], engine.tokenizer.vocab)
     assert shape.tempo is not None and shape.families is not None
+    families = shape.families
     tempo = torch.cat([shape.tempo[0, n - ctx :], shape.tempo[0, n - 1].repeat(bars)])
     need = torch.zeros(ctx + bars, dtype=torch.bool)
     need[ctx:] = True
     ends = cadence_kinds(plan_form("none", n + bars))  # bar of the whole -> its cadence
-    plan = DecodePlan(
-        tempo=tempo[None].expand(k, -1),
-        families=shape.families.expand(k, -1),
-        need_note=need[None].expand(k, -1),
-        given=[given_bars(tokens[0], n - ctx, ctx)] * k,
-        **cadences(engine, {t - (n - ctx): c for t, c in ends.items() if t >= n}, s),
-    )
-    batch = Batch(z, plan, [ctx + bars] * k, [song] * k, first=ctx)
-    new_bars = finish(engine, iter([(s, engine._generator(seed), batch)]))
-    return [replace_bars(song, n, bars, part) for part in new_bars]
+    kinds = cadences(engine, {t - (n - ctx): c for t, c in ends.items() if t >= n}, s)
+    context = given_bars(tokens[0], n - ctx, ctx)
+    generator = engine._generator(seed)
+
+    def decoded(given: list[dict], length: int) -> list[Song]:
+        """The new bars of len(given) rows (each with its teacher-forced bars) up to bar
+        ``length`` of the context and the new bars."""
+        rows = len(given)
+        plan = DecodePlan(
+            tempo=tempo[None, :length].expand(rows, -1),
+            families=families.expand(rows, -1),
+            need_note=need[None, :length].expand(rows, -1),
+            given=given,
+            **kinds,
+        )
+        batch = Batch(z[:, :length].expand(rows, -1, -1), plan, [length] * rows, [song] * rows, ctx)
+        return finish(engine, iter([(s, generator, batch)]))
+
+    given = [context] * k
+    if candidates > 1:
+        firsts = [
+            replace_bars(song, n, 1, part)
+            for part in decoded([context] * (k * candidates), ctx + 1)
+        ]
+        kept = [
+            min(firsts[i : i + candidates], key=lambda f: seam_distance(f, [n - 1]))
+            for i in range(0, len(firsts), candidates)
+        ]
+        with engine._decoding():
+            window = engine._window(kept, [n + 1] * k)
+        given = [{**context, ctx: given_bars(row, n, 1)[0]} for row in window]
+    return [replace_bars(song, n, bars, part) for part in decoded(given, ctx + bars)]
 
 
 def filled(
@@ -139,7 +168,7 @@ def filled(
         for part in finish(engine, iter([(s, engine._generator(seed), batch)]))
     ]
     return [
-        min(results[i : i + candidates], key=lambda f: seam_distance(f, first, last))
+        min(results[i : i + candidates], key=lambda f: seam_distance(f, [first - 1, last]))
         for i in range(0, rows, candidates)
     ]
 
@@ -178,10 +207,19 @@ def piece_latents(
     return z0, move(engine, tokens, targets, 1.0, DIMENSIONS, s)[0]
 
 
-def seam_distance(song: Song, first: int, last: int) -> float:
-    """The bar distance (structure.bar_jumps) at a filled span's joins with its neighbours."""
+#: what a typical join of two neighbouring bars of real music measures, per column of
+#: :func:`~emostudio.evaluation.structure.bar_jumps` (bar distance, pitch jump in semitones,
+#: polyphony jump in notes): the medians over EMOPIA's validation clips' 1,563 neighbouring bars
+#: (benchmarks/realism.py --seams). A seam's jumps are counted in these units, so that a jump of
+#: register weighs as much as a change of chroma and onsets.
+TYPICAL_JUMPS = (0.41, 2.3, 0.8)
+
+
+def seam_distance(song: Song, joins: Sequence[int]) -> float:
+    """How far the song jumps at ``joins`` (row ``j``: between bars ``j`` and ``j + 1``; those
+    outside the song are skipped): each join's :func:`~emostudio.evaluation.structure.bar_jumps`
+    in units of :data:`TYPICAL_JUMPS`, summed."""
     jumps = bar_jumps(song)
     if jumps is None:
         return float("inf")
-    joins = [j for j in (first - 1, last) if 0 <= j < len(jumps)]
-    return float(sum(jumps[j, 0] for j in joins))
+    return float(sum((jumps[j] / TYPICAL_JUMPS).sum() for j in joins if 0 <= j < len(jumps)))
