@@ -212,6 +212,20 @@ def test_replace_bars_puts_notes_in_the_matching_track_and_keeps_the_rest():
     assert [t.program for t in out.tracks] == [0, 33]
 
 
+def test_replace_bars_keeps_each_family_in_its_own_track_when_programs_are_shared():
+    # POP909's way: melody, bridge and piano tracks all on program 0, told apart by their names
+    def track(name: str, pitch: int, bar: int) -> Track:
+        start = bar * TICKS_PER_BAR
+        return Track(0, False, name).with_notes([Note(pitch, start, start + 480, 80)])
+
+    song = Song(tracks=(track("MELODY", 72, 0), track("BRIDGE", 64, 0), track("PIANO", 48, 0)))
+    new = Song(tracks=(track("PIANO", 50, 0), track("MELODY", 76, 0)))  # as decoded with it
+    out = replace_bars(song, 1, 1, new)
+    assert [t.name for t in out.tracks] == ["MELODY", "BRIDGE", "PIANO"]
+    pitches = {t.name: [n.pitch for n in t.notes] for t in out.tracks}
+    assert pitches == {"MELODY": [72, 76], "BRIDGE": [64], "PIANO": [48, 50]}
+
+
 def test_seam_joins_measure_each_join_continue_and_fill_make(engine):
     from emostudio.evaluation.results import EvaluationSettings
     from emostudio.evaluation.stages import seam_joins

@@ -15,9 +15,11 @@ def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
     """``song`` with the notes that start in bars [first, first + n_bars) replaced by ``new``'s
     (which starts at bar 0), shifted to bar ``first``.
 
-    Each new track's notes go to the song's track of the same program and drum flag, else of the
-    same family, else to a new track; the song's notes outside the span, its tempo map, time
-    signatures and name are unchanged (a note sounding into the span from before it stays)."""
+    Each new track's notes go to the song's track of the same family (the model's voice slot:
+    a melody and a piano part may share a program, as POP909's do) and, among several, of the
+    same program and drum flag, else the first of that family; a family the song lacks gets a new
+    track. The song's notes outside the span, its tempo map, time signatures and name are
+    unchanged (a note sounding into the span from before it stays)."""
     lo, hi = first * TICKS_PER_BAR, (first + n_bars) * TICKS_PER_BAR
     shift = lo
     tracks = [t.with_notes([n for n in t.notes if not lo <= n.start < hi]) for t in song.tracks]
@@ -35,11 +37,8 @@ def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
 
 
 def _matching_track(tracks: list[Track], track: Track) -> int | None:
-    for same in (
-        lambda t: (t.program, t.is_drum) == (track.program, track.is_drum),
-        lambda t: t.family == track.family,
-    ):
-        for i, candidate in enumerate(tracks):
-            if same(candidate):
-                return i
-    return None
+    same_family = [i for i, t in enumerate(tracks) if t.family == track.family]
+    for i in same_family:
+        if (tracks[i].program, tracks[i].is_drum) == (track.program, track.is_drum):
+            return i
+    return same_family[0] if same_family else None
