@@ -151,3 +151,36 @@ def test_a_drums_only_piece_gets_a_note_instead_of_a_valence(tmp_path, capsys):
     assert emotion["quadrant"] is None and 0.0 <= emotion["p_high_arousal"] <= 1.0
     text = "\n".join(format_analysis(analysis))
     assert "valence not judged" in text and "drums carry no key" in text
+
+
+def test_a_piece_not_in_bars_of_four_beats_gets_a_note_on_its_meter(tmp_path, capsys):
+    from dataclasses import replace
+
+    from songs import song_of
+
+    from emostudio.cli.pieces import read_piece
+    from emostudio.midi import write_midi
+    from emostudio.midi.song import TICKS_PER_BAR, TimeSignature
+    from emostudio.piece_rules import main_meter, meter_note
+
+    waltz = replace(
+        song_of([(60, 4 * i, 4) for i in range(16)]), time_signatures=(TimeSignature(0, 3, 4),)
+    )
+    assert main_meter(waltz) == (3, 4)
+    assert meter_note(waltz).startswith("in 3/4: ")
+    # a short odd bar in a piece in 4/4 (as some game transcriptions have) is not its meter
+    blip = replace(
+        waltz,
+        time_signatures=(
+            TimeSignature(0, 4, 4),
+            TimeSignature(TICKS_PER_BAR, 35, 32),
+            TimeSignature(TICKS_PER_BAR + 60, 4, 4),
+        ),
+    )
+    assert main_meter(blip) == (4, 4) and meter_note(blip) is None
+    for duple in ((2, 4), (2, 2), (1, 4), (4, 4)):
+        assert meter_note(replace(waltz, time_signatures=(TimeSignature(0, *duple),))) is None
+    path = tmp_path / "waltz.mid"
+    write_midi(waltz, path)
+    read_piece(path)  # what continue, fill and interpolate read their pieces with
+    assert capsys.readouterr().err.strip() == f"waltz.mid: {meter_note(waltz)}"

@@ -88,7 +88,13 @@ def recognised_emotion(song, model_dir: str | None = None, name: str = "") -> di
     (:mod:`emostudio.piece_rules`, as in the app); ``name`` (the file's) is used in messages."""
     from emostudio.generation import Engine, EngineError, default_model_dir
     from emostudio.model.store import ModelLoadError
-    from emostudio.piece_rules import UNPITCHED_NOTE, heard_part, is_unpitched, long_piece_note
+    from emostudio.piece_rules import (
+        UNPITCHED_NOTE,
+        heard_part,
+        is_unpitched,
+        long_piece_note,
+        meter_note,
+    )
 
     if song.note_count == 0 or (model_dir is None and not default_model_dir().exists()):
         return None
@@ -102,6 +108,9 @@ def recognised_emotion(song, model_dir: str | None = None, name: str = "") -> di
     unpitched = is_unpitched(song)
     if unpitched:
         notes.append(UNPITCHED_NOTE)
+    meter = meter_note(song)
+    if meter is not None:
+        notes.append(meter)
     return {
         "model": str(engine.model_dir),
         "heard_bars": heard.n_bars,

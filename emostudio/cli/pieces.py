@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -51,16 +52,22 @@ def write_variations(songs, args: argparse.Namespace) -> list[Path]:
 
 
 def read_piece(path: Path):
-    """The MIDI file as a song; a :class:`CommandError` if unreadable or without notes."""
+    """The MIDI file as a song (a note on stderr when it is not in bars of four beats:
+    :func:`~emostudio.piece_rules.meter_note`); a :class:`CommandError` if unreadable or without
+    notes."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import EngineError, check_piece
     from emostudio.midi import MidiReadError, read_midi
+    from emostudio.piece_rules import meter_note
 
     try:
         song = read_midi(path)
         check_piece(song, f"{path}: the MIDI file")
     except (MidiReadError, EngineError) as exc:
         raise CommandError(str(exc)) from exc
+    meter = meter_note(song)
+    if meter is not None:
+        print(f"{Path(path).name}: {meter}", file=sys.stderr)
     return song
 
 

@@ -70,12 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read(path: Path, what: str):
     """The part of the MIDI file at ``path`` the engine hears (emostudio.piece_rules, as the app
-    does), notes about a long or drums-only piece on stderr; a CommandError for a bad file."""
+    does), notes about a long, drums-only or not-4/4 piece on stderr; a CommandError for a bad file."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import check_piece
     from emostudio.generation import EngineError
     from emostudio.midi import MidiReadError, read_midi
-    from emostudio.piece_rules import UNPITCHED_NOTE, heard_part, is_unpitched, long_piece_note
+    from emostudio.piece_rules import (
+        UNPITCHED_NOTE,
+        heard_part,
+        is_unpitched,
+        long_piece_note,
+        meter_note,
+    )
 
     try:
         song = read_midi(path)
@@ -88,6 +94,9 @@ def _read(path: Path, what: str):
         print(note, file=sys.stderr)
     if is_unpitched(song):
         print(f"{name}: {UNPITCHED_NOTE}", file=sys.stderr)
+    meter = meter_note(song)
+    if meter is not None:
+        print(f"{name}: {meter}", file=sys.stderr)
     return heard_part(song)
 
 

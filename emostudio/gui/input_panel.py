@@ -8,17 +8,21 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from emostudio.gui.document import Document
 from emostudio.midi.song import Song
-from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched
+from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched, meter_note
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
 
 
 def describe_input(name: str, song: Song, recognition: Any = None) -> str:
-    """The input's description (rich text): name, size and, when recognised, its emotion."""
+    """The input's description (rich text): name, size, a note on its meter when it is not in
+    bars of four beats and, when recognised, its emotion."""
     text = (
         f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
         f"{len(song.tracks)} tracks"
     )
+    meter = meter_note(song)
+    if meter is not None:
+        text += f"<br>{meter}"
     if recognition is not None and is_unpitched(song):
         # drums carry no key: an arousal reading only, and why there is no valence
         text += (

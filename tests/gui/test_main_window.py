@@ -72,6 +72,22 @@ def wait_idle(qtbot, window):
 # ---- files -------------------------------------------------------------------------------------
 
 
+def test_a_piece_in_three_four_says_its_bars_are_read_as_four_beats(qtbot, window, tmp_path, song):
+    from dataclasses import replace
+
+    from emostudio.midi import write_midi
+    from emostudio.midi.song import TimeSignature
+
+    path = tmp_path / "waltz.mid"
+    write_midi(replace(song, time_signatures=(TimeSignature(0, 3, 4),)), path)
+    open_by_drop(qtbot, window, path)
+    text = window.input_panel.label.text()
+    assert "waltz.mid" in text and "in 3/4" in text and "new bars come out in 4/4" in text
+    write_midi(song, tmp_path / "four.mid")
+    open_by_drop(qtbot, window, tmp_path / "four.mid")
+    assert "4/4" not in window.input_panel.label.text()  # no note for a piece in 4/4
+
+
 def test_the_window_opens_without_a_model(window):
     assert window.isVisible()
     assert not window.transform.generate_button.isEnabled()
