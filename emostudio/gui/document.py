@@ -27,6 +27,9 @@ class Take:
     song: Song | None = None
     complete: bool = False  # False while bars are still arriving
     recognition: Any = None  # emostudio.generation.Recognition, once heard
+    # the bars (first, end) a continue or fill wrote into a piece: what its recognition (the pad's
+    # marker) hears, since the rest is the piece's own; None: the whole take
+    new_bars: tuple[int, int] | None = None
     exported_to: list[Path] = field(default_factory=list)
     details: str = ""  # settings it was made with, for its tooltip
 

@@ -137,7 +137,7 @@ class ModelControl(QObject):
         for take in takes:
             self.document.rename_take(take, f"{take.number} · fill bars {first + 1}-{last + 1}")
         job = jobs.fill_job(self.engine, song, first, last, self._settings(o), o.seed, o.variations)
-        return self._run_takes(takes, job, song.n_bars, "fill")
+        return self._run_takes(takes, job, song.n_bars, "fill", new_bars=(first, last + 1))
 
     def continue_piece(self, o: TransformOptions) -> Worker | None:
         """``o.bars`` new bars after the current take, or after the input when there is none,
@@ -159,7 +159,8 @@ class ModelControl(QObject):
         job = jobs.continue_job(
             self.engine, song, o.bars, target, self._settings(o), o.seed, o.variations
         )
-        return self._run_takes(takes, job, song.n_bars + o.bars, "continue")
+        n = song.n_bars
+        return self._run_takes(takes, job, n + o.bars, "continue", new_bars=(n, n + o.bars))
 
     def transfer(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.transfer, o):
@@ -286,8 +287,16 @@ class ModelControl(QObject):
         self.document.set_current(takes[0])
         return takes
 
-    def _run_takes(self, takes: list[Take], job, total: int, verb: str) -> Worker:
-        """A job that returns one song per take (variations decoded as one batch)."""
+    def _run_takes(
+        self,
+        takes: list[Take],
+        job,
+        total: int,
+        verb: str,
+        new_bars: tuple[int, int] | None = None,
+    ) -> Worker:
+        """A job that returns one song per take (variations decoded as one batch); ``new_bars``
+        (first, end): the bars it writes into a piece, which the takes' recognitions hear."""
         self.job_started.emit(takes[0], total)
         self.message.emit(f"{verb}: {len(takes)} take(s)…", False)
 
@@ -301,9 +310,14 @@ class ModelControl(QObject):
                 if take not in kept:
                     self.document.remove_take(take)
             for take in kept:
+                assert take.song is not None
+                take.new_bars = new_bars
                 self.document.update_take(take, complete=True)
                 self.take_done.emit(take)
-                self._pending.append((take, take.song))
+                heard = take.song
+                if new_bars is not None:
+                    heard = heard.slice_bars(new_bars[0], new_bars[1] - new_bars[0])
+                self._pending.append((take, heard))
             if kept:
                 self.message.emit(f"{verb}: {len(kept)} take(s) done", False)
             else:

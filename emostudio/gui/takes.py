@@ -134,7 +134,10 @@ class TakesPanel(QWidget):
             else ("generating…" if not take.complete else "not exported")
         )
         notes = take.song.note_count if take.song is not None else 0
-        heard = f"\nheard as {take.recognition.emotion}" if take.recognition is not None else ""
+        heard = ""
+        if take.recognition is not None:
+            part = "" if take.new_bars is None else "its new bars "
+            heard = f"\n{part}heard as {take.recognition.emotion}"
         item.setToolTip(
             f"{take.name}\n{take.kind} toward {take.target_text}; {notes} notes; {state}{heard}"
             + (f"\n{take.details}" if take.details else "")

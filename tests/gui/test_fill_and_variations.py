@@ -54,6 +54,9 @@ def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
         assert notes_in(take.song, 0, 0) == notes_in(song, 0, 0)
         assert notes_in(take.song, 3, last) == notes_in(song, 3, last)
     assert notes_in(takes[0].song, 1, 2) != notes_in(takes[1].song, 1, 2)
+    qtbot.waitUntil(lambda: all(t.recognition is not None for t in takes), timeout=WAIT_MS)
+    assert [t.new_bars for t in takes] == [(1, 3), (1, 3)]
+    assert [len(t.recognition.arousal) for t in takes] == [2, 2]  # the filled bars heard
     assert window.takes.list.count() == 2
     assert window.document.current is takes[0]
 
@@ -105,3 +108,9 @@ def test_continue_the_piece_with_the_continue_button(qtbot, ready_window, midi_f
         assert take.song.n_bars == n + 4
         assert notes_in(take.song, 0, n - 1) == notes_in(song, 0, n - 1)
     assert notes_in(takes[0].song, n, n + 3) != notes_in(takes[1].song, n, n + 3)
+    # the pad marks where the new bars went, not the piece they follow
+    qtbot.waitUntil(lambda: all(t.recognition is not None for t in takes), timeout=WAIT_MS)
+    for take in takes:
+        assert take.new_bars == (n, n + 4)
+        assert len(take.recognition.arousal) == 4  # heard: the four new bars
+    assert "its new bars heard as" in window.takes.list.item(0).toolTip()
