@@ -1,0 +1,105 @@
+"""Does continue move towards the emotion asked for? The new bars, judged (issue 13, Continue).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/continue_emotion.py --data ../shared/data \\
+        --cache cache/corpus --judge docs/evaluation/judge.json [--split val] [--clips 10] \\
+        [--bars 8] [--seed 2]
+
+``--clips`` held-out EMOPIA clips per quadrant of ``--split``, each (cut to ``--context`` bars) is continued by ``--bars``
+bars towards each of the four quadrants and without a target (keeping its own emotion); the judge
+hears the new bars alone, all of them and their second half (continue's latents ramp from the
+piece's to the target's, reaching it at the last new bar). Prints, per target, how often they are
+judged in the target's quadrant, arousal and valence, beside how often the clips themselves are
+(where the new bars start from); without a target, against the clip's own labels. One markdown
+table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+QUADRANTS = (1, 2, 3, 4)
+
+
+def hits(verdicts, quadrants: np.ndarray) -> tuple[float, float, float]:
+    """Quadrant, arousal and valence accuracy of the judge's verdicts against ``quadrants``."""
+    from emostudio.emotion import dimensions_of
+
+    dims = np.array([dimensions_of(int(q)) for q in quadrants])  # (valence high, arousal high)
+    return (
+        float(np.mean(verdicts.quadrant == quadrants)),
+        float(np.mean(verdicts.arousal_high == dims[:, 1].astype(bool))),
+        float(np.mean(verdicts.valence_high == dims[:, 0].astype(bool))),
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True)
+    p.add_argument("--cache", default=None)
+    p.add_argument("--judge", required=True)
+    p.add_argument("--model", default=None)
+    p.add_argument("--split", default="val")
+    p.add_argument("--clips", type=int, default=10, help="per quadrant")
+    p.add_argument("--context", type=int, default=8, help="bars of each clip continued")
+    p.add_argument("--bars", type=int, default=8)
+    p.add_argument("--seed", type=int, default=2)
+    args = p.parse_args()
+
+    from emostudio.emotion import Emotion
+    from emostudio.evaluation.data import EvaluationCorpus
+    from emostudio.evaluation.judge import EmotionJudge
+    from emostudio.generation import Engine
+
+    torch.set_num_threads(1)
+    judge = EmotionJudge.load(args.judge)
+    corpus = EvaluationCorpus(args.data, args.cache)
+    pieces = corpus.pieces(args.split, labelled_only=True, sources=("emopia",))
+    long_enough = [p for p in pieces if p.song.n_bars >= args.context]
+    pieces = [  # the first --clips of each quadrant
+        p for q in QUADRANTS for p in [x for x in long_enough if x.file.quadrant == q][: args.clips]
+    ]
+    clips = [p.song.slice_bars(0, args.context) for p in pieces]
+    own = np.array([p.file.quadrant for p in pieces])
+    engine = Engine.load(args.model, device="cpu")
+    n = args.context
+
+    def continued(target) -> list:
+        out = []
+        for i, clip in enumerate(clips):
+            (song,) = engine.continue_piece(clip, args.bars, target, seed=args.seed + i)
+            out.append(song)
+        return out
+
+    def judged(songs, first: int, count: int, quadrants: np.ndarray):
+        verdicts, kept = judge.judge([s.slice_bars(first, count) for s in songs])
+        return len(kept), hits(verdicts, quadrants[kept])
+
+    half = args.bars // 2
+    t0 = time.perf_counter()
+    rows = [("the clips themselves, their own labels", judged(clips, 0, n, own), None)]
+    plain = continued(None)
+    rows.append(("continued without a target, the clip's labels",
+                 judged(plain, n, args.bars, own), judged(plain, n + half, args.bars - half, own)))  # fmt: skip
+    for q in QUADRANTS:
+        target = np.full(len(clips), q)
+        songs = continued(Emotion.from_quadrant(q))
+        rows.append((f"towards Q{q} {Emotion.from_quadrant(q).name}; the clips themselves: "
+                     f"{judged(clips, 0, n, target)[1][0]:.3f}",
+                     judged(songs, n, args.bars, target),
+                     judged(songs, n + half, args.bars - half, target)))  # fmt: skip
+    seconds = time.perf_counter() - t0
+    print(f"{len(clips)} {args.split} clips of {n} bars, {args.bars} new bars each, seed "
+          f"{args.seed} ({seconds:.0f} s). Judged: quadrant / arousal / valence accuracy against "
+          "the target (or the clip's labels)\n")  # fmt: skip
+    print(f"| new bars | all {args.bars} new bars | the last {args.bars - half} |\n|---|---|---|")
+    for name, (_, a), b in rows:
+        last = "" if b is None else " / ".join(f"{x:.3f}" for x in b[1])
+        print(f"| {name} | {' / '.join(f'{x:.3f}' for x in a)} | {last} |")
+
+
+if __name__ == "__main__":
+    main()
