@@ -9,8 +9,9 @@ bars towards each of the four quadrants and without a target (keeping its own em
 hears the new bars alone, all of them and their second half (continue's latents ramp from the
 piece's to the target's, reaching it at the last new bar). Prints, per target, how often they are
 judged in the target's quadrant, arousal and valence, beside how often the clips themselves are
-(where the new bars start from); without a target, against the clip's own labels. One markdown
-table.
+(where the new bars start from); without a target, against the clip's own labels; and the
+median percentile of the join's jumps (bar distance / pitch / polyphony, ``structure.bar_jumps``)
+among the clips' own neighbouring bars' (50: a typical join). One markdown table.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main() -> None:
     from emostudio.emotion import Emotion
     from emostudio.evaluation.data import EvaluationCorpus
     from emostudio.evaluation.judge import EmotionJudge
+    from emostudio.evaluation.structure import bar_jumps, seam_percentiles
     from emostudio.generation import Engine
 
     torch.set_num_threads(1)
@@ -78,27 +80,37 @@ def main() -> None:
         verdicts, kept = judge.judge([s.slice_bars(first, count) for s in songs])
         return len(kept), hits(verdicts, quadrants[kept])
 
+    # the join's jumps, as percentiles among the clips' own neighbouring bars' (50: a typical join)
+    real_jumps = np.concatenate([j for j in map(bar_jumps, clips) if j is not None])
+
+    def joins(songs) -> str:
+        rows = [j[n - 1] for j in map(bar_jumps, songs) if j is not None and len(j) >= n]
+        pct = np.median(seam_percentiles(np.asarray(rows), real_jumps), axis=0)
+        return " / ".join(f"{x:.0f}" for x in pct)
+
     half = args.bars // 2
     t0 = time.perf_counter()
-    rows = [("the clips themselves, their own labels", judged(clips, 0, n, own), None)]
+    rows = [("the clips themselves, their own labels", judged(clips, 0, n, own), None, "")]
     plain = continued(None)
     rows.append(("continued without a target, the clip's labels",
-                 judged(plain, n, args.bars, own), judged(plain, n + half, args.bars - half, own)))  # fmt: skip
+                 judged(plain, n, args.bars, own), judged(plain, n + half, args.bars - half, own),
+                 joins(plain)))  # fmt: skip
     for q in QUADRANTS:
         target = np.full(len(clips), q)
         songs = continued(Emotion.from_quadrant(q))
         rows.append((f"towards Q{q} {Emotion.from_quadrant(q).name}; the clips themselves: "
                      f"{judged(clips, 0, n, target)[1][0]:.3f}",
                      judged(songs, n, args.bars, target),
-                     judged(songs, n + half, args.bars - half, target)))  # fmt: skip
+                     judged(songs, n + half, args.bars - half, target), joins(songs)))  # fmt: skip
     seconds = time.perf_counter() - t0
     print(f"{len(clips)} {args.split} clips of {n} bars, {args.bars} new bars each, seed "
           f"{args.seed} ({seconds:.0f} s). Judged: quadrant / arousal / valence accuracy against "
           "the target (or the clip's labels)\n")  # fmt: skip
-    print(f"| new bars | all {args.bars} new bars | the last {args.bars - half} |\n|---|---|---|")
-    for name, (_, a), b in rows:
+    print(f"| new bars | all {args.bars} new bars | the last {args.bars - half} | the join's "
+          "jumps (percentiles) |\n|---|---|---|---|")  # fmt: skip
+    for name, (_, a), b, join in rows:
         last = "" if b is None else " / ".join(f"{x:.3f}" for x in b[1])
-        print(f"| {name} | {' / '.join(f'{x:.3f}' for x in a)} | {last} |")
+        print(f"| {name} | {' / '.join(f'{x:.3f}' for x in a)} | {last} | {join} |")
 
 
 if __name__ == "__main__":

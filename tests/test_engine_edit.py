@@ -159,6 +159,22 @@ def test_a_seam_counts_a_jump_of_register_as_well_as_of_chroma_and_onsets():
     assert seam_distance(song, [1, 7]) == seam_distance(song, [1])  # joins outside are skipped
 
 
+def test_continue_reaches_the_target_halfway_through_the_new_bars_and_holds_it(engine, monkeypatch):
+    from emostudio.generation import pieces
+
+    ramps = []
+    blend = pieces.blend
+
+    def spy(a, b, weights):
+        ramps.append(list(weights))
+        return blend(a, b, weights)
+
+    monkeypatch.setattr(pieces, "blend", spy)
+    engine.continue_piece(long_song(4), 8, target=SAD, seed=3, candidates=1)
+    engine.continue_piece(long_song(4), 3, target=SAD, seed=3, candidates=1)
+    assert ramps == [[0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0], [0.5, 1.0, 1.0]]
+
+
 def test_continue_without_an_emotion_keeps_the_piece_latents(engine):
     (result,) = engine.continue_piece(long_song(2), 2, seed=5)
     assert result.n_bars == 4
