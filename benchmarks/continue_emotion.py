@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,6 +49,7 @@ def main() -> None:
     p.add_argument("--context", type=int, default=8, help="bars of each clip continued")
     p.add_argument("--bars", type=int, default=8)
     p.add_argument("--seed", type=int, default=2)
+    p.add_argument("--rolls", type=Path, help="piano rolls of two clips and their continuations")
     args = p.parse_args()
 
     from emostudio.emotion import Emotion
@@ -106,6 +108,16 @@ def main() -> None:
     print(f"{len(clips)} {args.split} clips of {n} bars, {args.bars} new bars each, seed "
           f"{args.seed} ({seconds:.0f} s). Judged: quadrant / arousal / valence accuracy against "
           "the target (or the clip's labels)\n")  # fmt: skip
+    if args.rolls is not None:  # the first happy and the first sad clip, each towards the other
+        from realism import piano_rolls
+
+        named = []
+        for src, dst in ((1, 3), (3, 1)):
+            i = int(np.flatnonzero(own == src)[0])
+            target = Emotion.from_quadrant(dst)
+            (song,) = engine.continue_piece(clips[i], args.bars, target, seed=args.seed + i)
+            named += [(f"Q{src} clip", clips[i]), (f"+{args.bars} towards {target.name}", song)]
+        piano_rolls(named, args.rolls, n + args.bars)
     print(f"| new bars | all {args.bars} new bars | the last {args.bars - half} | the join's "
           "jumps (percentiles) |\n|---|---|---|---|")  # fmt: skip
     for name, (_, a), b, join in rows:
