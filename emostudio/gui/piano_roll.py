@@ -111,7 +111,8 @@ class PianoRoll(QWidget):
         self._selected: tuple[int, int] | None = None
         self.fill_button = QPushButton("Fill")
         self.fill_button.setToolTip(
-            "Re-write the selected bars (double-click a bar, drag the edges), keeping the rest"
+            "Re-write the selected bars between their neighbours (double-click a bar, drag the "
+            "edges), keeping the rest"
         )
         self.fill_button.setEnabled(False)
         self._fill_allowed = False

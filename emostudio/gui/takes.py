@@ -138,8 +138,10 @@ class TakesPanel(QWidget):
         if take.recognition is not None:
             part = "" if take.new_bars is None else "its new bars "
             heard = f"\n{part}heard as {take.recognition.emotion}"
+        # fill re-writes bars between their neighbours, whatever the pad's target
+        aim = "between its neighbours" if take.kind == "fill" else f"toward {take.target_text}"
         item.setToolTip(
-            f"{take.name}\n{take.kind} toward {take.target_text}; {notes} notes; {state}{heard}"
+            f"{take.name}\n{take.kind} {aim}; {notes} notes; {state}{heard}"
             + (f"\n{take.details}" if take.details else "")
         )
         item.setForeground(QColor(theme.TEXT if take.complete else theme.DIM_TEXT))

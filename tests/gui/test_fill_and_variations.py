@@ -57,6 +57,8 @@ def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
     qtbot.waitUntil(lambda: all(t.recognition is not None for t in takes), timeout=WAIT_MS)
     assert [t.new_bars for t in takes] == [(1, 3), (1, 3)]
     assert [len(t.recognition.arousal) for t in takes] == [2, 2]  # the filled bars heard
+    tip = window.takes.list.item(0).toolTip()
+    assert "fill between its neighbours" in tip and "toward" not in tip  # no target: seamless
     assert window.takes.list.count() == 2
     assert window.document.current is takes[0]
 
