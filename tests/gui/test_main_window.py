@@ -372,7 +372,8 @@ def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
     qtbot.mouseClick(window.transform.generate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.document.takes[-1].complete, timeout=WAIT_MS)
     assert started_while_growing == [True]
-    assert sink.wait_for(lambda s: bool(s.notes_on()), timeout=5)
+    # the tiny model's take may open with empty bars: its first note can come seconds in
+    assert sink.wait_for(lambda s: bool(s.notes_on()), timeout=WAIT_MS / 1000)
     window.playback.stop()
     assert sink.panics
 
