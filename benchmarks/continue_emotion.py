@@ -17,25 +17,15 @@ among the clips' own neighbouring bars' (50: a typical join). One markdown table
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-QUADRANTS = (1, 2, 3, 4)
-
-
-def hits(verdicts, quadrants: np.ndarray) -> tuple[float, float, float]:
-    """Quadrant, arousal and valence accuracy of the judge's verdicts against ``quadrants``."""
-    from emostudio.emotion import dimensions_of
-
-    dims = np.array([dimensions_of(int(q)) for q in quadrants])  # (valence high, arousal high)
-    return (
-        float(np.mean(verdicts.quadrant == quadrants)),
-        float(np.mean(verdicts.arousal_high == dims[:, 1].astype(bool))),
-        float(np.mean(verdicts.valence_high == dims[:, 0].astype(bool))),
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from realism import QUADRANTS, piano_rolls
 
 
 def main() -> None:
@@ -54,7 +44,7 @@ def main() -> None:
 
     from emostudio.emotion import Emotion
     from emostudio.evaluation.data import EvaluationCorpus
-    from emostudio.evaluation.judge import EmotionJudge
+    from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.evaluation.structure import bar_jumps, seam_percentiles
     from emostudio.generation import Engine
 
@@ -80,7 +70,8 @@ def main() -> None:
 
     def judged(songs, first: int, count: int, quadrants: np.ndarray):
         verdicts, kept = judge.judge([s.slice_bars(first, count) for s in songs])
-        return len(kept), hits(verdicts, quadrants[kept])
+        scores = score(verdicts, quadrants[kept])
+        return len(kept), (scores.quadrant, scores.arousal, scores.valence)
 
     # the join's jumps, as percentiles among the clips' own neighbouring bars' (50: a typical join)
     real_jumps = np.concatenate([j for j in map(bar_jumps, clips) if j is not None])
@@ -109,8 +100,6 @@ def main() -> None:
           f"{args.seed} ({seconds:.0f} s). Judged: quadrant / arousal / valence accuracy against "
           "the target (or the clip's labels)\n")  # fmt: skip
     if args.rolls is not None:  # the first happy and the first sad clip, each towards the other
-        from realism import piano_rolls
-
         named = []
         for src, dst in ((1, 3), (3, 1)):
             i = int(np.flatnonzero(own == src)[0])

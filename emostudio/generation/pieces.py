@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 #: the piece's bars continue and fill take as context (a phrase): teacher-forced, and for continue
 #: the latents its new bars go round
 CONTEXT_BARS = 4
-#: fill decodes this many candidates per result and keeps the one with the smallest jumps at its
-#: joins (structure.bar_jumps' bar distance)
+#: fill decodes this many candidates per result and keeps the one whose joins jump least
+#: (:func:`seam_distance`)
 FILL_CANDIDATES = 3
 #: continue decodes this many candidates of its first new bar per result and keeps the one with
 #: the smallest jumps at its join with the piece
@@ -68,10 +68,9 @@ def continued(
     The piece's last :data:`CONTEXT_BARS` bars are the context: their tokens are teacher-forced
     (the decoder's memory) and their posterior means go round as the new bars' latents, moved
     from the piece's towards ``target`` (reaching it after :data:`RAMP_SHARE` of the new bars and
-    holding it; ``None``: kept). The
-    new bars keep the last bar's tempo and the piece's instrument families. With ``s.cadence``,
-    the new bars that end a 4-bar phrase of the piece's bar grid cadence, and the last one on the
-    tonic. The first new bar is decoded ``candidates`` times per result and the one whose join
+    holding it; ``None``: kept). The new bars keep the last bar's tempo and the piece's instrument
+    families. With ``s.cadence``, the new bars that end a 4-bar phrase of the piece's bar grid
+    cadence, and the last one on the tonic. The first new bar is decoded ``candidates`` times per result and the one whose join
     with the piece jumps least (:func:`seam_distance`) is kept; the other new bars follow it."""
     ctx = min(CONTEXT_BARS, n)
     with engine._decoding():
