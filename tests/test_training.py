@@ -313,6 +313,49 @@ def test_fine_tuning_may_change_objective_weights_not_the_architecture(cache, tm
         )
 
 
+def test_train_only_fine_tunes_the_named_parts_and_leaves_the_rest(cache, tmp_path):
+    from emostudio.model import CDGMVAE, save_model
+    from emostudio.training import TrainingError
+
+    torch.manual_seed(0)
+    base = save_model(CDGMVAE(tiny_model_config(cache)), cache.tokenizer_config, tmp_path / "base")
+    tc = TrainConfig(batch_size=4, bars_per_sample=4, max_steps=3, epoch_steps=1000, warmup_steps=0)
+    decoder_only = TrainConfig.from_dict({**tc.to_dict(), "train_only": ["decoder"]})
+    assert decoder_only.train_only == ("decoder",)
+    list(
+        train(
+            cache,
+            tmp_path / "tuned",
+            tiny_model_config(cache),
+            decoder_only,
+            torch.device("cpu"),
+            init_from=base,
+        )
+    )
+    tuned, _ = load_model(tmp_path / "tuned" / "last")
+    original, _ = load_model(base)
+    before = dict(original.named_parameters())
+    changed = {
+        name.split(".", 1)[0]
+        for name, p in tuned.named_parameters()
+        if not torch.equal(p, before[name])
+    }
+    assert changed == {"decoder"}
+    with pytest.raises(TrainingError, match=r"train_only names \['decodr'\]"):
+        list(
+            train(
+                cache,
+                tmp_path / "typo",
+                tiny_model_config(cache),
+                tc.with_changes(train_only=("decodr",)),
+                torch.device("cpu"),
+                init_from=base,
+            )
+        )
+    with pytest.raises(ConfigError, match="train_only"):
+        TrainConfig(train_only="decoder")
+
+
 def test_priors_learn_at_their_own_rate_in_the_loop(cache, tmp_path):
     tc = TrainConfig(
         batch_size=4,

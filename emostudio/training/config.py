@@ -38,6 +38,9 @@ class TrainConfig(JsonConfig):
     # learning rate of the mixture priors' means and variances, times lr (with 1 the component
     # means had barely left their initial places after 370 steps, far from the posteriors)
     prior_lr_scale: float = 30.0
+    # names of the model's parts that train (e.g. ["decoder"]: a fine-tune that leaves the encoders,
+    # heads and priors, and so the latents and the fitted prior's ground, as they are); empty = all
+    train_only: tuple[str, ...] = ()
     grad_clip: float = 1.0
     # ---- beta annealing (weight of the KL terms) ------------------------------------------------------------
     beta_start: float = 0.0
@@ -56,6 +59,11 @@ class TrainConfig(JsonConfig):
 
     def __post_init__(self) -> None:
         check_format_version("training", self.format_version, TRAIN_FORMAT_VERSION)
+        if isinstance(self.train_only, str) or not all(
+            isinstance(name, str) and name for name in self.train_only
+        ):
+            raise ConfigError("training config: train_only must be a list of part names")
+        object.__setattr__(self, "train_only", tuple(self.train_only))
         for name in (
             "bars_per_sample",
             "batch_size",

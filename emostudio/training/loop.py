@@ -91,6 +91,25 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def freeze_all_but(model: CDGMVAE, parts: tuple[str, ...]) -> None:
+    """Only the parameters of the named top-level parts train (none named: all of them).
+
+    The others stop taking gradients; the optimizer keeps them in its groups (AdamW passes over a
+    parameter without a gradient, weight decay included), so its layout, and a resume, do not
+    depend on what is frozen."""
+    if not parts:
+        return
+    names = {name for name, _ in model.named_children()}
+    unknown = sorted(set(parts) - names)
+    if unknown:
+        raise TrainingError(
+            f"train_only names {unknown}, which the model does not have "
+            f"(its parts: {', '.join(sorted(names))})"
+        )
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.split(".", 1)[0] in parts)
+
+
 def make_optimizer(model: CDGMVAE, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW; weight decay on matrices of the networks, none on biases, norms and the priors.
 
@@ -210,6 +229,7 @@ def train(
         raise TrainingError("model vocabulary size does not match the cache's tokenizer")
     torch.manual_seed(train_config.seed)
     model = CDGMVAE(model_config).to(device)
+    freeze_all_but(model, train_config.train_only)
     optimizer = make_optimizer(model, train_config)
     step = 0
     best_score, best_metrics = None, None
