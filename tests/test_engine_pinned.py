@@ -127,22 +127,23 @@ TINY_RECOGNITION = [
     0.3119206726551056,
     0.43394219875335693,
 ]
-# the stage-5 weights (EMOPIA-only fine-tune), 2026-11-30; generation's digests since rhythm
+# the stage-6 weights (stage 5's EMOPIA-only fine-tune + the decoder alone on a 90 % labelled mix),
+# 2026-12-01: the encoders, and so recognition, are stage 5's; generation's digests since rhythm
 # persistence 0.8 became the default (a bar keeps the previous bar's rhythm component)
 SHIPPED_DIGESTS = {
-    "generate happy": "7c0948c8802e53b1",
-    "generate sad": "f9d1bd2538e64587",
-    "generate_many": "db404d1bfdfa9874",
-    "transfer": "eff2c6b85ed2e0fe",
-    "transfer_many": "d921c25ce5b94639",
-    "decode": "54bda8197a9eef59",
-    "decode template": "d83041f4524447dc",
-    "decode_many": "05098934fc69200a",
+    "generate happy": "d65cc4a9a70c42ba",
+    "generate sad": "1bedf21a3d90da7a",
+    "generate_many": "8b1e0d496c100843",
+    "transfer": "4740ae5dbffd4c38",
+    "transfer_many": "5e13d1e514be70a6",
+    "decode": "aa2849780ee8796d",
+    "decode template": "0b1526600cc2cecc",
+    "decode_many": "ffb600b1ce66b342",
 }
 SHIPPED_GENERATION = {  # with the default 8 latent draws and half-bar cadences
-    "generate happy": "44900b8f429b28ea",
-    "generate sad": "d36cc7cfc2067835",
-    "generate_many": "2a4adce6593f4e46",
+    "generate happy": "3bc24938d29c5ea8",
+    "generate sad": "c68c99026eb2f4a4",
+    "generate_many": "219cb4dc9afbf3af",
 }
 SHIPPED_RECOGNITION = [
     0.9970335960388184,
