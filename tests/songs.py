@@ -316,6 +316,27 @@ def tense_piece(bars: int = 8, q: int = 480) -> list[RawTrack]:
     return [RawTrack(right, channel=0, name="right"), RawTrack(left, channel=1, name="left")]
 
 
+def pop_piece(bars: int = 8, q: int = 480) -> list[RawTrack]:
+    """A pop song's texture as POP909 writes it: a quaver MELODY, a held BRIDGE line and a PIANO
+    accompaniment (bass on the beat, a chord note on its first half), I-vi-IV-V, all program 0 (the
+    track names give the family slots: strings, guitar, piano). Write it at 100 bpm."""
+    melody, bridge, piano = [], [], []
+    for b in range(bars):
+        root, t0 = (60, 57, 65, 67)[b % 4], b * 4 * q
+        for k, iv in enumerate((7, 4, 12, 7, 4, 2, 0, 4)):
+            melody.append((root + 12 + iv, t0 + k * q // 2, t0 + (k + 1) * q // 2, 90))
+        for k, iv in enumerate((4, 7)):
+            bridge.append((root + iv, t0 + 2 * k * q, t0 + (2 * k + 2) * q, 70))
+        for k in range(4):
+            piano.append((root - 12, t0 + k * q, t0 + (k + 1) * q, 75))
+            piano.append((root - 5 + (k % 2) * 4, t0 + k * q, t0 + k * q + q // 2, 65))
+    return [
+        RawTrack(melody, channel=0, name="MELODY"),
+        RawTrack(bridge, channel=1, name="BRIDGE"),
+        RawTrack(piano, channel=2, name="PIANO"),
+    ]
+
+
 def write_corpus(
     folder: str | Path, manifest: bool = True, n_emopia: int = 8, n_other: int = 4, bad: bool = True
 ) -> list[Path]:
