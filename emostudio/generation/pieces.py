@@ -70,8 +70,9 @@ def continued(
     from the piece's towards ``target`` (reaching it after :data:`RAMP_SHARE` of the new bars and
     holding it; ``None``: kept). The new bars keep the last bar's tempo and the piece's instrument
     families. With ``s.cadence``, the new bars that end a 4-bar phrase of the piece's bar grid
-    cadence, and the last one on the tonic. The first new bar is decoded ``candidates`` times per result and the one whose join
-    with the piece jumps least (:func:`seam_distance`) is kept; the other new bars follow it."""
+    cadence, and the last one on the tonic. The first new bar is decoded ``candidates`` times per
+    result and the one whose join with the piece jumps least (:func:`seam_distance`) is kept; the
+    other new bars follow it."""
     ctx = min(CONTEXT_BARS, n)
     with engine._decoding():
         tokens = engine._window([song], [n])
