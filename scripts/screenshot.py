@@ -1,7 +1,7 @@
-"""Take docs/screenshot.png: the main window with a piece loaded and a transferred take shown
-(with ``--fill A-B``: bars A..B of the piece selected on the piano roll and filled, for
-docs/screenshot-fill.png; with ``--continue``: the piece continued by ``--bars`` bars, the view
-on the join).
+"""Take docs/screenshot.png: the main window with a piece loaded, bars 5-8 selected on the piano
+roll and filled (``--fill A-B`` selects others); with ``--transfer``: the piece transferred
+towards sad instead, for docs/screenshot-transfer.png; with ``--continue``: the piece continued
+by ``--bars`` bars, the view on the join.
 
 Run under a real X server (Xvfb), as the README says:
 
@@ -44,13 +44,17 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
-        "--fill", metavar="A-B", help="select bars A..B (1-based) and Fill them instead"
+        "--fill", metavar="A-B", default="5-8", help="the bars (1-based) selected and filled"
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--continue",
         dest="continue_piece",
         action="store_true",
-        help="continue the piece by --bars bars instead",
+        help="continue the piece by --bars bars instead of filling",
+    )
+    mode.add_argument(
+        "--transfer", action="store_true", help="transfer the piece towards sad instead of filling"
     )
     args = parser.parse_args()
     os.environ["EMOSTUDIO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="emostudio-shot-")
@@ -110,28 +114,28 @@ def main() -> int:
     window.transform.bars_spin.setValue(args.bars)
     window.transform.seed_spin.setValue(args.seed)
     window.listen_box.setChecked(False)
-    if args.fill:
-        first, last = (int(x) - 1 for x in args.fill.split("-"))
-        window.roll.select_bars(first, last)
-        wait_until(window.roll.fill_button.isEnabled, "the Fill button")
-        window.roll.fill_button.click()
+    if args.transfer:
+        window.model.transfer(window.transform.options())
     elif args.continue_piece:
         wait_until(window.transform.continue_button.isEnabled, "the Continue button")
         window.transform.continue_button.click()
     else:
-        window.model.transfer(window.transform.options())
+        first, last = (int(x) - 1 for x in args.fill.split("-"))
+        window.roll.select_bars(first, last)
+        wait_until(window.roll.fill_button.isEnabled, "the Fill button")
+        window.roll.fill_button.click()
     wait_until(
         lambda: bool(window.document.takes) and window.document.takes[-1].complete, "the take"
     )
     wait_until(lambda: window.document.takes[-1].recognition is not None, "recognising the take")
     window.roll.frame()
-    if args.fill:
-        window.roll.frame_bars(args.bars)
+    if args.transfer:
+        window.roll.set_playhead(9.0)
     elif args.continue_piece:
         end = window.document.input_song.n_bars
         window.roll.main.view.setXRange((end - 6) * 4, (end + args.bars) * 4, padding=0)
     else:
-        window.roll.set_playhead(9.0)
+        window.roll.frame_bars(args.bars)
     window.target_panel.pad.setFocus()
     wait_until(lambda: not window.workers.active, "the workers")
     QTimer.singleShot(300, lambda: None)
