@@ -51,7 +51,7 @@ def main() -> None:
     from emostudio.emotion import Emotion
     from emostudio.evaluation.judge import EmotionJudge, score
     from emostudio.generation import Engine
-    from emostudio.model.store import load_model, save_fitted_prior, weights_sha256
+    from emostudio.model.store import load_model, prior_fingerprint, save_fitted_prior
     from emostudio.training.fit_prior import FitSettings, fit_prior
 
     torch.set_num_threads(args.threads)
@@ -76,7 +76,7 @@ def main() -> None:
             val = metrics if "token_loss" in metrics else {}
             t0 = time.perf_counter()
             model, _ = load_model(folder, "cpu")
-            save_fitted_prior(folder, fit_prior(model, cache, weights_sha256(folder), settings))
+            save_fitted_prior(folder, fit_prior(model, cache, prior_fingerprint(folder), settings))
             fit_s = time.perf_counter() - t0
             engine = Engine.load(folder, device="cpu", prior="fitted")
             t0 = time.perf_counter()

@@ -17,7 +17,10 @@ from emostudio.model.fitted_prior import ClassMixtures, FittedPrior, FittedPrior
 from emostudio.model.store import (
     FITTED_PRIOR,
     ModelLoadError,
+    encoders_sha256,
     load_fitted_prior,
+    load_model,
+    prior_fingerprint,
     save_fitted_prior,
     weights_sha256,
 )
@@ -216,6 +219,30 @@ def test_a_prior_for_other_weights_or_a_broken_file_falls_back_or_fails_clearly(
         Engine.load(model_dir, device="cpu", prior="fitted")
 
 
+def test_a_prior_stays_with_a_fine_tuned_decoder_and_not_with_other_encoders(model_dir):
+    fitted = FittedPrior(mixtures(0.0), mixtures(3.0), prior_fingerprint(model_dir))
+    save_fitted_prior(model_dir, fitted)
+    model, tokenizer = load_model(model_dir)
+    before = weights_sha256(model_dir), encoders_sha256(model_dir)
+    with torch.no_grad():
+        next(model.decoder.parameters()).add_(0.5)  # a decoder-only fine-tune
+    save_model(model, tokenizer.config, model_dir)
+    save_fitted_prior(model_dir, fitted)  # the folder was rewritten: the same prior again
+    assert weights_sha256(model_dir) != before[0] and encoders_sha256(model_dir) == before[1]
+    assert load_fitted_prior(model_dir) is not None
+    assert Engine.load(model_dir, device="cpu").prior_kind == "fitted"
+    with torch.no_grad():
+        next(model.encoder_k.parameters()).add_(0.5)  # the latents the prior was fitted on move
+    save_model(model, tokenizer.config, model_dir)
+    save_fitted_prior(model_dir, fitted)
+    with pytest.raises(FittedPriorError, match="other weights"):
+        load_fitted_prior(model_dir)
+    # a prior that records only the whole file's digest (fitted before the encoders' digest) is
+    # checked against the whole file
+    save_fitted_prior(model_dir, prior(weights_sha256(model_dir)))
+    assert load_fitted_prior(model_dir) is not None
+
+
 def test_a_prior_for_other_latent_sizes_is_refused(model_dir):
     small = ClassMixtures(torch.tensor([[1.0], [1.0]]), torch.zeros(2, 1, 2), torch.ones(2, 1, 2))
     save_fitted_prior(
@@ -236,10 +263,15 @@ def test_fit_prior_on_a_cache_separates_the_classes_it_was_given(model_dir):
     )
     calls = []
     fitted = fit_prior(
-        model, cache, "abc", settings, progress=lambda done, total: calls.append((done, total))
+        model,
+        cache,
+        {"model_sha256": "abc", "encoders_sha256": "def"},
+        settings,
+        progress=lambda done, total: calls.append((done, total)),
     )
     assert calls and calls[-1][0] == calls[-1][1]
-    assert fitted.info["model_sha256"] == "abc" and fitted.info["components"] == 2
+    assert fitted.info["model_sha256"] == "abc" and fitted.info["encoders_sha256"] == "def"
+    assert fitted.info["components"] == 2
     assert fitted.valence.means.shape == (2, 2, L) and fitted.arousal.means.shape == (2, 2, L)
     bars = fitted.info["bars"]
     assert bars["valence"]["low_bars"] > 0 and bars["valence"]["high_bars"] > 0

@@ -12,7 +12,7 @@ from emostudio.generation import Engine
 from emostudio.midi import read_midi
 from emostudio.midi.families import Family
 from emostudio.midi.song import TICKS_PER_BAR
-from emostudio.model.store import FITTED_PRIOR, load_fitted_prior, weights_sha256
+from emostudio.model.store import FITTED_PRIOR, encoders_sha256, load_fitted_prior
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 
@@ -26,7 +26,7 @@ def engine():
 
 def test_the_shipped_prior_belongs_to_the_shipped_weights(engine):
     prior = load_fitted_prior(SHIPPED)
-    assert prior.info["model_sha256"] == weights_sha256(SHIPPED)
+    assert prior.info["encoders_sha256"] == encoders_sha256(SHIPPED)
     assert engine.prior_kind == "fitted"
     bars = prior.info["bars"]
     assert min(bars["arousal"].values()) > 1000 and min(bars["valence"].values()) > 1000

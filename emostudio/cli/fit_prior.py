@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from emostudio.cli.main import CommandError
     from emostudio.corpus import CacheError, load_cache
     from emostudio.model.fitted_prior import FittedPriorError
-    from emostudio.model.store import ModelLoadError, load_model, save_fitted_prior, weights_sha256
+    from emostudio.model.store import (
+        ModelLoadError,
+        load_model,
+        prior_fingerprint,
+        save_fitted_prior,
+    )
     from emostudio.training.fit_prior import FitSettings, fit_prior
 
     if args.threads > 0:
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     try:
-        prior = fit_prior(model, cache, weights_sha256(args.model), settings, progress)
+        prior = fit_prior(model, cache, prior_fingerprint(args.model), settings, progress)
     except FittedPriorError as exc:
         raise CommandError(str(exc)) from exc
     finally:

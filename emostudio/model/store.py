@@ -4,7 +4,8 @@ A model folder holds ``model.safetensors`` (weights), ``config.json`` (the :clas
 with its format version), ``tokenizer.json`` (the :class:`TokenizerConfig`), and optionally
 ``MODEL_CARD.md``, ``metrics.json`` and ``fitted_prior.safetensors`` (a
 :class:`~emostudio.model.fitted_prior.FittedPrior` for generation, fitted to these weights after
-training; it records the weights' SHA-256 and is refused for other weights). Folders are written
+training; it records the SHA-256 of the weights it depends on, every part but the decoder, and is
+refused for others, so a fine-tune of the decoder alone keeps it).) Folders are written
 atomically: into a temporary sibling, then renamed into place (an older folder of the same name is
 first moved aside to ``NAME.old`` and removed afterwards; :func:`recover_folder` puts it back if a
 crash came in between); a fitted prior added later is written by a rename too. Nothing is ever
@@ -291,12 +292,48 @@ def read_metrics(folder: str | Path) -> dict:
 
 
 def weights_sha256(folder: str | Path) -> str:
-    """SHA-256 of a model folder's weights file (what a fitted prior is tied to)."""
+    """SHA-256 of a model folder's weights file (what a fitted prior fitted before
+    :func:`encoders_sha256` existed is tied to)."""
     digest = hashlib.sha256()
     with open(Path(folder) / WEIGHTS, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+#: the model's parts a fitted prior does not depend on: its fit encodes windows and classifies
+#: them by q(y|x) (the encoders and the mixture priors); it never decodes
+PRIOR_FREE_PARTS = ("decoder",)
+
+
+def encoders_sha256(folder: str | Path) -> str:
+    """SHA-256 of a model folder's weights outside :data:`PRIOR_FREE_PARTS`: each tensor's name,
+    dtype, shape and bytes, by name, read from the safetensors header's offsets. A fitted prior
+    is tied to this, so a fine-tune of the decoder alone (``train_only: ["decoder"]``) keeps it."""
+    path = Path(folder) / WEIGHTS
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size))
+            for name in sorted(header):
+                if name == "__metadata__" or name.split(".", 1)[0] in PRIOR_FREE_PARTS:
+                    continue
+                entry = header[name]
+                start, end = entry["data_offsets"]
+                fh.seek(8 + size + start)
+                digest.update(json.dumps([name, entry["dtype"], entry["shape"]]).encode())
+                digest.update(fh.read(end - start))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FittedPriorError(f"{path}: cannot read the weights' header ({exc})") from exc
+    return digest.hexdigest()
+
+
+def prior_fingerprint(folder: str | Path) -> dict[str, str]:
+    """What a prior fitted to a model folder's weights records of them: the whole file's SHA-256
+    (``model_sha256``, for the record) and that of the weights it depends on
+    (``encoders_sha256``, the one :func:`load_fitted_prior` checks)."""
+    return {"model_sha256": weights_sha256(folder), "encoders_sha256": encoders_sha256(folder)}
 
 
 def save_fitted_prior(folder: str | Path, prior: FittedPrior) -> Path:
@@ -311,7 +348,8 @@ def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
     """The folder's fitted prior; ``None`` when it has none.
 
     Raises :class:`FittedPriorError` (one line) for an unreadable file, or one fitted to other
-    weights (its recorded ``model_sha256`` is not this folder's)."""
+    weights: its recorded ``encoders_sha256`` is not this folder's (a decoder of its own is
+    fine), or, for a prior that records only ``model_sha256``, the whole file's is not."""
     folder = Path(folder)
     path = folder / FITTED_PRIOR
     if not path.is_file():
@@ -326,8 +364,11 @@ def load_fitted_prior(folder: str | Path) -> FittedPrior | None:
         prior = FittedPrior.from_tensors(tensors, metadata)
     except FittedPriorError as exc:
         raise FittedPriorError(f"{path}: {exc}") from exc
-    recorded = prior.info.get("model_sha256")
-    if recorded != weights_sha256(folder):
+    if "encoders_sha256" in prior.info:
+        matches = prior.info["encoders_sha256"] == encoders_sha256(folder)
+    else:
+        matches = prior.info.get("model_sha256") == weights_sha256(folder)
+    if not matches:
         raise FittedPriorError(
             f"{path}: fitted to other weights than {WEIGHTS}; fit it again (emostudio fit-prior)"
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,12 +163,14 @@ def fit_mixtures(bars: EncodedBars, settings: FitSettings) -> tuple[dict[str, Cl
 def fit_prior(
     model: CDGMVAE,
     cache: CorpusCache,
-    model_sha256: str,
+    fingerprint: Mapping[str, str],
     settings: FitSettings = FitSettings(),
     progress: Callable[[int, int], None] | None = None,
 ) -> FittedPrior:
-    """Encode the cache's labelled training pieces and fit the class mixtures of both dimensions."""
-    steps = iter_fit_prior(model, cache, model_sha256, settings)
+    """Encode the cache's labelled training pieces and fit the class mixtures of both dimensions;
+    ``fingerprint``: what the prior records of the weights
+    (:func:`~emostudio.model.store.prior_fingerprint` of the model's folder)."""
+    steps = iter_fit_prior(model, cache, fingerprint, settings)
     while True:
         try:
             done, total = next(steps)
@@ -181,7 +183,7 @@ def fit_prior(
 def iter_fit_prior(
     model: CDGMVAE,
     cache: CorpusCache,
-    model_sha256: str,
+    fingerprint: Mapping[str, str],
     settings: FitSettings = FitSettings(),
     cancel: threading.Event | None = None,
 ) -> Generator[tuple[int, int], None, FittedPrior]:
@@ -190,7 +192,7 @@ def iter_fit_prior(
     bars = yield from encode_labelled(model, cache, settings, cancel)
     mixtures, counts = fit_mixtures(bars, settings)
     info = {
-        "model_sha256": model_sha256,
+        **fingerprint,
         "components": settings.components,
         "confidence": settings.confidence,
         "window_bars": settings.window_bars,

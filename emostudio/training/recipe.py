@@ -33,9 +33,9 @@ from emostudio.jsonconfig import ConfigError
 from emostudio.model import ModelConfig
 from emostudio.model.store import (
     load_model,
+    prior_fingerprint,
     read_configs,
     save_fitted_prior,
-    weights_sha256,
     write_folder_atomically,
 )
 from emostudio.training import events
@@ -218,7 +218,7 @@ def train_recipe(
     if recipe.fit_prior:
         model, _ = load_model(best, device)
         settings = FitSettings(**recipe.fit_prior_settings)
-        steps = iter_fit_prior(model, cache, weights_sha256(best), settings, cancel)
+        steps = iter_fit_prior(model, cache, prior_fingerprint(best), settings, cancel)
         t0 = time.monotonic()
         try:
             while True:

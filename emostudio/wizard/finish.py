@@ -117,13 +117,13 @@ def fit_generation_prior(
     A cache without labelled training pieces leaves the model with its learned prior (logged)."""
     from emostudio.corpus import load_cache
     from emostudio.model.fitted_prior import FittedPriorError
-    from emostudio.model.store import load_model, save_fitted_prior, weights_sha256
+    from emostudio.model.store import load_model, prior_fingerprint, save_fitted_prior
     from emostudio.training.fit_prior import FitCancelled, iter_fit_prior
 
     model, _ = load_model(model_dir, device)
     try:
         prior = yield from iter_fit_prior(
-            model, load_cache(plan.cache_dir), weights_sha256(model_dir), cancel=cancel
+            model, load_cache(plan.cache_dir), prior_fingerprint(model_dir), cancel=cancel
         )
     except FittedPriorError as exc:
         log.warning("no fitted prior for %s: %s", model_dir, exc)
