@@ -15,7 +15,12 @@ from songs import drain
 from emostudio.corpus import load_cache
 from emostudio.midi import read_midi, write_midi
 from emostudio.model import ModelConfig, load_model
-from emostudio.model.store import FITTED_PRIOR, load_fitted_prior, weights_sha256
+from emostudio.model.store import (
+    FITTED_PRIOR,
+    encoders_sha256,
+    load_fitted_prior,
+    weights_sha256,
+)
 from emostudio.training import TrainConfig, train
 from emostudio.training.synthetic import synthetic_song
 from emostudio.wizard.estimate import measure_epoch
@@ -161,7 +166,9 @@ def test_finished_run_gives_a_model_with_a_card_and_examples(scanned, tmp_path):
 
     fit_progress, _ = drain(fit_generation_prior(plan, folder))
     assert fit_progress and fit_progress[-1][0] == fit_progress[-1][1]
-    assert load_fitted_prior(folder).info["model_sha256"] == weights_sha256(folder)
+    info = load_fitted_prior(folder).info
+    assert info["model_sha256"] == weights_sha256(folder)
+    assert info["encoders_sha256"] == encoders_sha256(folder)
     cancel = threading.Event()
     cancel.set()
     (folder / FITTED_PRIOR).unlink()

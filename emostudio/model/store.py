@@ -5,7 +5,7 @@ with its format version), ``tokenizer.json`` (the :class:`TokenizerConfig`), and
 ``MODEL_CARD.md``, ``metrics.json`` and ``fitted_prior.safetensors`` (a
 :class:`~emostudio.model.fitted_prior.FittedPrior` for generation, fitted to these weights after
 training; it records the SHA-256 of the weights it depends on, every part but the decoder, and is
-refused for others, so a fine-tune of the decoder alone keeps it).) Folders are written
+refused for others, so a fine-tune of the decoder alone keeps it). Folders are written
 atomically: into a temporary sibling, then renamed into place (an older folder of the same name is
 first moved aside to ``NAME.old`` and removed afterwards; :func:`recover_folder` puts it back if a
 crash came in between); a fitted prior added later is written by a rename too. Nothing is ever
