@@ -11,7 +11,10 @@ One seed's variations ratio says more about that seed's four pieces than about t
 runs as long as its longest row), so ``--seeds N`` also times both variations calls against one
 piece for seeds 10 .. 10 + N - 1, alternating, and reports the ratio of the sums and the
 tokens of the longest of the four rows against the one piece's, and continue with its first-bar
-candidates (``CONTINUE_CANDIDATES``, the default) against one candidate, alternating per seed.
+candidates (``CONTINUE_CANDIDATES``, the default) against one candidate, alternating per seed,
+and the cost of the bass bias (the default ``DecodingSettings.bass`` against 0): seconds per
+token of one 16-bar piece in the default form, alternating per seed (the pieces differ, so per
+token).
 """
 
 from __future__ import annotations
@@ -129,6 +132,27 @@ def main() -> None:
             f"continue 8 bars over {args.seeds} seeds, mean seconds: 1 candidate {one[0] / len(seeds):.3f}"
             f" (4 variations {one[1] / len(seeds):.3f}), {CONTINUE_CANDIDATES} candidates"
             f" {best[0] / len(seeds):.3f} (4 variations {best[1] / len(seeds):.3f})"
+        )
+    if args.seeds and engine.settings.bass > 0:
+        per_token = {}
+        off = engine.settings.replace(bass=0.0)
+        sums, tokens = [0.0, 0.0], [0, 0]
+        for seed in seeds:
+            for i, s in enumerate((off, engine.settings)):
+                t0 = time.perf_counter()
+                (song,) = engine.generate_many(
+                    [happy], 16, seed=seed, settings=s, form=DEFAULT_FORM
+                )
+                sums[i] += time.perf_counter() - t0
+                tokens[i] += len(engine.tokenizer.encode(song))
+        for i, name in enumerate(("off", f"bass {engine.settings.bass:g}")):
+            per_token[name] = 1000 * sums[i] / tokens[i]
+        print(
+            f"generate 16 bars ({DEFAULT_FORM}), ms per token over {args.seeds} seeds: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in per_token.items())
+        )
+        ratios[f"bass {engine.settings.bass:g} / off, per token"] = (
+            sums[1] / tokens[1] / (sums[0] / tokens[0])
         )
     for name, x in ratios.items():
         print(f"{name}: {x:.2f}x")

@@ -28,7 +28,6 @@ clips of the split the model was trained with.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import time
@@ -62,112 +61,6 @@ def model_pieces(engine, quadrants, bars, form, variation, cadence, sampling, se
         latents.append(apply_form(z_r, z_k, plan, cadence))
     songs = engine.decode_many(latents, seed=seed, settings=settings, batch_size=64)
     return [repeat_bars(song, plan) for song in songs] if copy else songs
-
-
-#: the bass register the prototype bias favours at a bar's first onset (below C3)
-BIAS_BASS_BELOW = 48
-
-
-@contextlib.contextmanager
-def bass_bias(engine, strengths: tuple[float, ...]):
-    """A decode-time logit bias, patched into the engine's grammar and the decode loop's sampler
-    while the context is open (a prototype, not a product setting). ``strengths`` (a, b, c[,
-    below[, e]]): +a on the logits of non-drum pitches below ``below`` (default
-    :data:`BIAS_BASS_BELOW`) for the first Pitch after a bar's first Beat (the lowest note of
-    the bar's first onset: a chord's pitches go upwards); +b * log(duration) on the Duration of
-    such a note when it is in that register; +e (default c) * log(duration) on the Duration of
-    every other note in that register; +c * log(duration) on every other Duration; -f on the
-    non-drum pitches below G3 for the rest of a bar whose first onset's lowest note is in that
-    register (the bass a voice of its own: the bar's other notes kept above it)."""
-    import torch
-
-    from emostudio.evaluation.structure import BASS_BELOW
-    from emostudio.generation import decode
-    from emostudio.generation.grammar import GrammarState
-    from emostudio.midi.families import Family
-    from emostudio.tokens.vocab import TokenKind
-
-    a, b, c = strengths[:3]
-    below = strengths[3] if len(strengths) > 3 else BIAS_BASS_BELOW
-    e = strengths[4] if len(strengths) > 4 else c
-    f = strengths[5] if len(strengths) > 5 else 0.0
-    grammar = engine.grammar
-    v = grammar.vocab
-    kinds, fams, vals = v.kinds, v.family_of_id, v.value_of_id
-    is_dur = kinds == TokenKind.DURATION
-    log_dur = np.where(is_dur, np.log(np.maximum(vals, 1)), 0.0)
-    pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
-    bass = pitched & (vals < below)
-    table = torch.tensor(
-        np.stack(
-            [
-                0 * log_dur,
-                a * bass,
-                b * log_dur,
-                c * log_dur,
-                e * log_dur,
-                -f * (pitched & (vals < BASS_BELOW)),
-            ]
-        ),
-        dtype=torch.float32,
-    )
-    choices, advance, keep, sample_next = (
-        grammar.choices,
-        grammar.advance,
-        GrammarState.keep,
-        decode.sample_next,
-    )
-    current: dict = {}
-
-    def held(g) -> list[int]:
-        """Per row: the note in progress is the first onset's bass (1), another bass note (2)."""
-        if not hasattr(g, "held"):
-            g.held = [0] * len(g.kind)
-            g.bar_bass = [False] * len(g.kind)  # the bar's first onset had a bass note
-        return g.held
-
-    def biased_choices(g):
-        mask, lo, hi, group = choices(g)
-        h = held(g)
-        rows = [
-            1
-            if k == TokenKind.BEAT and n == 3
-            else (3, 2, 4)[h[i]]
-            if k == TokenKind.VELOCITY
-            else 5
-            if g.bar_bass[i] and k in (TokenKind.BEAT, TokenKind.DURATION)
-            else 0
-            for i, (k, n) in enumerate(zip(g.kind, g.length))
-        ]
-        current["bias"] = table[rows, lo:hi]
-        return mask, lo, hi, group
-
-    def biased_advance(g, tokens):
-        h = held(g)
-        for i, token in enumerate(tokens):
-            if not g.done[i] and kinds[token] == TokenKind.PITCH:
-                first = g.kind[i] == TokenKind.BEAT and g.length[i] == 3
-                h[i] = (1 if first else 2) if bass[token] else 0
-                if first:
-                    g.bar_bass[i] = bool(bass[token])
-        advance(g, tokens)
-
-    def biased_keep(g, rows):
-        keep(g, rows)
-        if hasattr(g, "held"):
-            g.held = [g.held[i] for i in rows]
-            g.bar_bass = [g.bar_bass[i] for i in rows]
-
-    def biased_sample(logits, allowed, *rest):
-        return sample_next(logits.float() + current["bias"], allowed, *rest)
-
-    grammar.choices, grammar.advance = biased_choices, biased_advance
-    GrammarState.keep, decode.sample_next = biased_keep, biased_sample
-    try:
-        yield
-    finally:
-        del grammar.choices, grammar.advance
-        GrammarState.keep, decode.sample_next = keep, sample_next
 
 
 def reconstructions(engine, songs, seed):
@@ -209,6 +102,7 @@ def bar_bass(song) -> tuple[float, float, float]:
     a bar or more)."""
     from emostudio.evaluation.descriptors import pitched_notes
     from emostudio.evaluation.structure import BASS_BELOW, SUBBEATS, piano_roll
+    from emostudio.generation.grammar import BASS_BIAS_BELOW
 
     roll = piano_roll(song)
     if roll is None:
@@ -218,7 +112,7 @@ def bar_bass(song) -> tuple[float, float, float]:
     lowest = np.argmax(sounding, axis=1)[sounding.any(axis=1)]
     q = pitched_notes(song)
     held = np.zeros(roll.n_bars, dtype=bool)
-    long_low = (q.pitch < BIAS_BASS_BELOW) & (q.duration >= SUBBEATS // 2)
+    long_low = (q.pitch < BASS_BIAS_BELOW) & (q.duration >= SUBBEATS // 2)
     held[q.onset[long_low] // SUBBEATS] = True
     return (
         float(np.median(lowest)),
@@ -356,17 +250,6 @@ def main() -> None:
         metavar="NAME=V[,NAME=V]",
         help="the engine's sets (--engine-forms) once per value, each with these decoding settings "
         "changed (e.g. rhythm_persistence=0.8,continuity=0.5; default: the engine's own)",
-    )
-    p.add_argument(
-        "--bias",
-        nargs="*",
-        default=[],
-        metavar="A,B,C[,BELOW[,E[,F]]]",
-        help="also every --forms set with this prototype logit bias (bass_bias): +A on bass "
-        "pitches at a bar's first onset, +B*log(duration) on that bass note's Duration, "
-        "+C*log(duration) on the others' (bass: below MIDI BELOW, default 48), "
-        "+E*log(duration) on the other bass notes' (default C), -F on pitches below G3 for "
-        "the rest of a bar whose first onset had a bass note",
     )
     p.add_argument("--markov", action="store_true")
     p.add_argument("--markov-order", type=int, default=8, help="largest order tried")
@@ -509,26 +392,16 @@ def main() -> None:
                 DEFAULT_CONTINUITY,
             )
         )
-        for bias in [None] + [tuple(float(x) for x in b.split(",")) for b in args.bias]:
-            name = spec if bias is None else f"{spec} bias {','.join(f'{x:g}' for x in bias)}"
-            t0 = time.perf_counter()
-            with bass_bias(engine, bias) if bias is not None else contextlib.nullcontext():
-                songs = model_pieces(
-                    engine,
-                    quadrants,
-                    args.bars,
-                    form,
-                    variation,
-                    float(cadence),
-                    sampling,
-                    args.seed,
-                )
-            seconds = time.perf_counter() - t0
-            results["sets"].append(
-                summarise(name, songs, quadrants, real_table, judge, args.bars, seconds)
-            )
-            rolls.append((f"model {name}", songs[0]))
-            _print(results["sets"][-1])
+        t0 = time.perf_counter()
+        songs = model_pieces(
+            engine, quadrants, args.bars, form, variation, float(cadence), sampling, args.seed
+        )
+        seconds = time.perf_counter() - t0
+        results["sets"].append(
+            summarise(spec, songs, quadrants, real_table, judge, args.bars, seconds)
+        )
+        rolls.append((f"model {spec}", songs[0]))
+        _print(results["sets"][-1])
 
     if args.markov:
         from emostudio.evaluation.markov import MarkovBaseline

@@ -111,6 +111,7 @@ def test_generate_writes_the_bars_asked_for(model_dir, tmp_path, capsys):
         (["--emotion", "sad", "--arousal", "0.1"], "not both"),
         (["--emotion", "sad", "--bars", "0"], "--bars"),
         (["--emotion", "sad", "--cadence", "2"], "cadence must be in [0, 1]"),
+        (["--emotion", "sad", "--bass", "5"], "bass must be in [0, 4]"),
     ],
 )
 def test_generate_refuses_impossible_targets(model_dir, tmp_path, capsys, args, message):

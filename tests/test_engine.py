@@ -518,6 +518,44 @@ def test_phrase_ends_cadence_on_a_triad(engine, form, rows):
     assert not all(bits == 0 or any(bits & ~triad == 0 for triad in TRIADS) for bits in ends)
 
 
+def _first_notes(engine: Engine, bars: list[np.ndarray]) -> list[tuple[int, int]]:
+    """Each bar's first note (Bar Tempo Beat Pitch Velocity Duration) of a pitched family:
+    (its pitch, its duration in sub-beats)."""
+    vocab = engine.tokenizer.vocab
+    firsts = []
+    for tokens in bars:
+        if len(tokens) >= 6 and vocab.family_of_id[tokens[3]] != 0:  # not a drum
+            firsts.append((int(vocab.value_of_id[tokens[3]]), int(vocab.value_of_id[tokens[5]])))
+    return firsts
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_the_bass_setting_draws_bar_starts_into_the_bass_and_holds_them(engine, rows):
+    """decode_bars with bass=4 against 0 (the same latents and seed): more bars' first notes
+    below C3, and those held longer. One row decodes in lock-step, three each at its own pace."""
+    share, held = {}, {}
+    for bass in (0.0, 4.0):
+        gen = torch.Generator().manual_seed(4)
+        z = latents(engine, [[TENSE] * 16] * rows, torch.Generator().manual_seed(4))
+        firsts = []
+        for _ in range(6 // rows):
+            plan = DecodePlan.free([16] * rows)
+            decoded = decode_bars(
+                engine.steps, engine.grammar, z, plan, 1.0, 0.95, gen, engine._decoding, bass=bass
+            )
+            firsts += [f for _, bars in decoded for f in _first_notes(engine, bars)]
+        low = [duration for pitch, duration in firsts if pitch < 48]
+        share[bass], held[bass] = len(low) / len(firsts), float(np.mean(low))
+    assert share[4.0] > share[0.0] + 0.25
+    assert held[4.0] > held[0.0]
+
+
+def test_bass_out_of_range_is_refused():
+    for bass in (-0.5, 4.5):
+        with pytest.raises(ValueError, match="bass"):
+            DecodingSettings(bass=bass)
+
+
 def test_cadence_must_be_a_share_of_a_bar():
     with pytest.raises(ValueError, match="cadence"):
         DecodingSettings(cadence=1.5)

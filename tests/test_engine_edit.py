@@ -127,7 +127,10 @@ def test_continue_keeps_the_first_bar_whose_join_jumps_least(engine, monkeypatch
     (result,) = engine.continue_piece(song, 3, seed=8, candidates=3)
     assert len(scored) == 3
     assert len({tuple(bar) for _, bar in scored}) > 1  # the candidates differ
-    assert notes_in(result, n, n) == min(scored)[1]  # the smoothest, teacher-forced into the rest
+    # the smoothest, teacher-forced into the rest: its notes (pitch, start, end; the tokenizer
+    # keeps one of two notes of a pitch at one onset, which an untrained model may sample)
+    kept = min(scored)[1]
+    assert {x[1:4] for x in notes_in(result, n, n)} == {x[1:4] for x in kept}
     assert notes_in(result, 0, n - 1) == notes_in(song, 0, n - 1)
     assert result.n_bars == n + 3
     with pytest.raises(EngineError, match="candidates"):

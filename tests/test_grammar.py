@@ -9,7 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emostudio.generation.grammar import BarGrammar
+from emostudio.generation.grammar import BASS_BIAS_BELOW, BASS_DURATION_BIAS, BarGrammar
+from emostudio.midi.families import Family
 from emostudio.tokens import BAR, EOS, Tokenizer
 from emostudio.tokens.vocab import FOLLOWS, TokenKind
 
@@ -88,8 +89,9 @@ def test_choices_are_the_columns_that_hold_every_allowed_token(seed):
     state = grammar.start(3)
     for _ in range(int(rng.integers(1, 30))):
         allowed = grammar.allowed(state)
-        mask, lo, hi, group = grammar.choices(state)
+        mask, lo, hi, group, bias = grammar.choices(state)
         assert group is None  # no cadence: no row restricted
+        assert bias is None  # no bass tracking: no bias
         assert torch.equal(mask, allowed[:, lo:hi])
         assert not allowed[:, :lo].any() and not allowed[:, hi:].any()
         assert mask[:, 0].any() and mask[:, -1].any()  # the narrowest such run
@@ -110,7 +112,7 @@ def test_after_a_pitch_only_its_familys_velocities_are_choices():
         token = int(torch.nonzero(grammar.allowed(state)[0]).flatten()[-1])
         assert KINDS[token] == kind
         grammar.advance(state, [token])
-    _, lo, hi, _ = grammar.choices(state)
+    _, lo, hi, _, _ = grammar.choices(state)
     assert {KINDS[t] for t in range(lo, hi)} == {TokenKind.VELOCITY}
     assert hi - lo < VOCAB.size // 10
 
@@ -138,3 +140,78 @@ def test_a_cadence_restricts_pitched_notes_from_its_position_on():
     pcs = {int(VOCAB.value_of_id[t]) % 12 for t in np.flatnonzero(allowed & pitched)}
     assert pcs == {0, 4, 7}
     assert allowed[drums].all()
+
+
+def _token(kind: TokenKind, value: int, family: Family | None = None) -> int:
+    ids = (VOCAB.kinds == kind) & (VOCAB.value_of_id == value)
+    if family is not None:
+        ids &= VOCAB.family_of_id == int(family)
+    return int(np.flatnonzero(ids)[0])
+
+
+def _bias(grammar: BarGrammar, state) -> np.ndarray | None:
+    """Each token's bias per unit of the bass setting for the batch's one row (None: no bias)."""
+    c = grammar.choices(state)
+    if c.bias is None:
+        return None
+    whole = np.zeros(VOCAB.size, dtype=np.float32)
+    whole[c.lo : c.hi] = c.bias[0].numpy()
+    return whole
+
+
+def test_the_bass_bias_raises_a_bars_first_note_into_the_bass_and_holds_it():
+    """With bass tracking, the bar's first note (Bar Tempo Beat -> Pitch) has the pitched
+    families' pitches below C3 raised by 1 and nothing else; a first note that lands there has
+    its Duration raised by half the log of its length; later notes and a first note above the
+    register have no bias, and without tracking nothing has."""
+    pitches = VOCAB.kinds == TokenKind.PITCH
+    bass = (
+        pitches & (VOCAB.family_of_id != int(Family.DRUMS)) & (VOCAB.value_of_id < BASS_BIAS_BELOW)
+    )
+    tempo = int(np.flatnonzero(VOCAB.kinds == TokenKind.TEMPO)[0])
+    beat0, beat8 = _token(TokenKind.BEAT, 0), _token(TokenKind.BEAT, 8)
+    velocity = _token(TokenKind.VELOCITY, 10, Family.PIANO)
+    duration = _token(TokenKind.DURATION, 4, Family.PIANO)
+    durations = (VOCAB.kinds == TokenKind.DURATION) & (VOCAB.family_of_id == int(Family.PIANO))
+
+    def first_note(pitch: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(the bias of the bar's first pitch, of that note's duration) when it is ``pitch``."""
+        state.restart(0, -1, False)
+        feed(tempo)
+        assert _bias(grammar, state) is None  # a Beat next: no bias
+        feed(beat0)
+        on_pitch = _bias(grammar, state)
+        feed(_token(TokenKind.PITCH, pitch, Family.PIANO), velocity)
+        on_duration = _bias(grammar, state)
+        feed(duration)
+        return on_pitch, on_duration
+
+    def feed(*tokens: int) -> None:
+        for token in tokens:
+            grammar.advance(state, [token])
+
+    grammar = BarGrammar(VOCAB, 40)
+    state = grammar.start(1, bass=True)
+    on_pitch, on_duration = first_note(36)
+    assert on_pitch is not None and on_duration is not None
+    assert (on_pitch[bass] == 1).all() and (on_pitch[~bass] == 0).all()
+    values = VOCAB.value_of_id[durations]
+    assert np.allclose(on_duration[durations], BASS_DURATION_BIAS * np.log(values))
+    assert (on_duration[~durations] == 0).all()
+    # the same onset's next note, and a note at a later onset: no bias
+    assert _bias(grammar, state) is None
+    feed(_token(TokenKind.PITCH, 40, Family.PIANO), velocity)
+    assert _bias(grammar, state) is None
+    feed(duration, beat8)
+    assert _bias(grammar, state) is None
+    feed(_token(TokenKind.PITCH, 30, Family.PIANO), velocity)
+    assert _bias(grammar, state) is None
+    # a new bar whose first note is above the register: its pitch biased, its duration not
+    on_pitch, on_duration = first_note(60)
+    assert on_pitch is not None and on_duration is None
+    # rows keep their own state through keep()
+    state.keep([0])
+    assert state.bass_note == [False]
+    # no tracking: no bias anywhere
+    state = grammar.start(1)
+    assert first_note(36) == (None, None)

@@ -76,3 +76,28 @@ def test_a_restricted_group_keeps_its_probability(temperature):
     plain = torch.bincount(drawn[20_000:], minlength=6).float() / 20_000
     q = torch.softmax(logits[0, [0, 1, 4, 5]] / temperature, -1)
     assert plain[[0, 1, 4, 5]] == pytest.approx(q.tolist(), abs=0.015)
+
+
+def test_a_bias_is_added_to_the_logits_before_sampling():
+    """sample_next(bias=b) draws what sample_next draws from logits + b (same generator)."""
+    torch.manual_seed(1)
+    logits = torch.randn(3, 50)
+    allowed = torch.rand(3, 50) > 0.3
+    bias = torch.zeros(3, 50)
+    bias[:, 7] = 3.0
+    allowed[:, 7] = True
+    biased, shifted = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    drawn = torch.stack(
+        [sample_next(logits, allowed, 1.0, 0.95, biased, bias=bias) for _ in range(400)]
+    )
+    expected = torch.stack(
+        [sample_next(logits + bias, allowed, 1.0, 0.95, shifted) for _ in range(400)]
+    )
+    assert torch.equal(drawn, expected)
+    unbiased = torch.stack(
+        [
+            sample_next(logits, allowed, 1.0, 0.95, torch.Generator().manual_seed(s))
+            for s in range(400)
+        ]
+    )
+    assert (drawn == 7).float().mean() > (unbiased == 7).float().mean() + 0.2

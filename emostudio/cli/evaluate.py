@@ -17,6 +17,7 @@ from pathlib import Path
 from emostudio.cli.generate import add_cadence_argument, add_prior_argument
 from emostudio.cli.main import seed_value
 from emostudio.decoding import (
+    DEFAULT_BASS,
     DEFAULT_CONTINUITY,
     DEFAULT_LATENT_DRAWS,
     DEFAULT_LATENT_TEMPERATURE,
@@ -104,6 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top-p", type=float, default=DEFAULT_TOP_P, metavar="P", help=f"default {DEFAULT_TOP_P}"
+    )
+    parser.add_argument(
+        "--bass",
+        type=float,
+        default=DEFAULT_BASS,
+        metavar="B",
+        help=f"bass bias: each bar's first note drawn into the bass (default {DEFAULT_BASS:g})",
     )
     parser.add_argument(
         "--batch-size",

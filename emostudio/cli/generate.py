@@ -2,7 +2,7 @@
 
 ``--emotion happy|tense|sad|calm|Q1..Q4`` or ``--valence V --arousal A`` (each in [-1, 1]);
 ``--bars N``, ``--form AABA|ABAB|...|none`` (phrases that return; default the measured
-AABA), ``--cadence C`` (phrase ends on the dominant or tonic triad), ``--variations K`` (OUT-1.mid .. OUT-K.mid, one batch), ``--seed S``, ``--temperature T``, ``--top-p P``, ``--model DIR`` (default: the
+AABA), ``--cadence C`` (phrase ends on the dominant or tonic triad), ``--variations K`` (OUT-1.mid .. OUT-K.mid, one batch), ``--seed S``, ``--temperature T``, ``--top-p P``, ``--bass B`` (each bar's first note drawn into the bass), ``--model DIR`` (default: the
 shipped model), ``--out OUT.mid`` and optionally ``--wav OUT.wav``. Outputs are written only once
 everything has succeeded, each atomically.
 """
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from emostudio.cli.main import seed_value
-from emostudio.decoding import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from emostudio.decoding import DEFAULT_BASS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_BASS
 
 HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
 
@@ -68,6 +68,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TOP_P,
         metavar="P",
         help=f"nucleus sampling mass, default {DEFAULT_TOP_P}",
+    )
+    parser.add_argument(
+        "--bass",
+        type=float,
+        default=DEFAULT_BASS,
+        metavar="B",
+        help="draw each bar's first note into the bass register (below C3) and hold it longer: "
+        f"0 not at all, up to {MAX_BASS:g} (default {DEFAULT_BASS:g})",
     )
     parser.add_argument(
         "--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write"
@@ -145,7 +153,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def decoding_settings(args: argparse.Namespace):
     """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
-    ``--top-p``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence`` /
+    ``--top-p``, ``--bass``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence`` /
     ``--latent-draws`` / ``--cadence`` where a command has them)."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import DecodingSettings, DecodingSettingsError
@@ -155,6 +163,7 @@ def decoding_settings(args: argparse.Namespace):
         for name in (
             "temperature",
             "top_p",
+            "bass",
             "continuity",
             "latent_temperature",
             "rhythm_persistence",

@@ -206,6 +206,7 @@ def evaluate(
             rhythm_persistence=engine.settings.rhythm_persistence,
             latent_draws=engine.settings.latent_draws,
             cadence=engine.settings.cadence,
+            bass=engine.settings.bass,
             prior=engine.prior_kind,
             model=str(engine.model_dir),
             model_validation=_model_metrics(engine.model_dir),

@@ -257,6 +257,7 @@ class EvaluationResults:
     rhythm_persistence: float | None = None  # None in results written before the setting existed
     latent_draws: int | None = None  # None in results written before the setting existed
     cadence: float | None = None  # None in results written before the setting existed
+    bass: float | None = None  # None in results written before the setting existed
 
     def to_text(self) -> str:
         return json.dumps(to_json(self), indent=2) + "\n"

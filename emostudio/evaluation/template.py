@@ -48,6 +48,8 @@ def header(r: EvaluationResults) -> list[str]:
         later_settings += (
             f"phrase ends on their cadence chord over the last {r.cadence:g} of a bar, "
         )
+    if r.bass:
+        later_settings += f"bass bias {r.bass:g}, "
     return [
         "# Evaluation",
         "",

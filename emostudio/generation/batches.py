@@ -79,6 +79,7 @@ def decode_batch(
         engine._decoding,
         cancel,
         batch.lengths,
+        bass=settings.bass,
     ):
         if t < batch.first:
             continue

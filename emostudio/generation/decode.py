@@ -187,6 +187,7 @@ def decode_bars(
     scope: Callable[[], AbstractContextManager],
     cancel: threading.Event | None = None,
     lengths: Sequence[int] | None = None,
+    bass: float = 0.0,
 ) -> Iterator[tuple[int, list[np.ndarray]]]:
     """Decode z [B, T, l] bar by bar; yield (t, one int32 token array per row for bar t).
 
@@ -194,7 +195,9 @@ def decode_bars(
     count, and its bars after it are then empty arrays.
 
     Each bar's tokens are sampled under the grammar's mask (with ``plan``'s constraints) at
-    ``temperature`` and ``top_p``. ``scope()`` wraps the decoding (the engine's lock, inference
+    ``temperature`` and ``top_p``, with the bass bias ``bass`` (``DecodingSettings.bass``: the
+    grammar's :attr:`~emostudio.generation.grammar.Choices.bias` times it; 0 for none).
+    ``scope()`` wraps the decoding (the engine's lock, inference
     mode and thread count; released while the caller handles a bar). Stops (returns) at the next
     token boundary once ``cancel`` is set.
 
@@ -207,7 +210,7 @@ def decode_bars(
     b, n_bars, _ = z.shape
     decoded: list[list[np.ndarray]] = [[] for _ in range(b)]
     ragged = steps if b > 1 and isinstance(steps, RaggedSteps) else None
-    sampling = (temperature, top_p)
+    sampling = (temperature, top_p, bass)
     shared = ragged is not None  # the rows are one row so far (their state: one row)
     with scope():
         state = steps.start(1 if shared else b)
@@ -267,7 +270,7 @@ def _ragged_bars(
     z: torch.Tensor,
     plan: DecodePlan,
     start: tuple[int, Any, list[list[np.ndarray]], Sequence[int]],
-    sampling: tuple[float, float],
+    sampling: tuple[float, float, float],
     generator: torch.Generator,
     scope: Callable[[], AbstractContextManager],
     cancel: threading.Event | None,
@@ -280,7 +283,7 @@ def _ragged_bars(
     t0, state, decoded, counts = start
     b, n_bars, _ = z.shape
     empty = np.zeros(0, dtype=np.int32)
-    temperature, top_p = sampling
+    temperature, top_p, bass = sampling
     rows = list(range(b))  # the batch's rows still decoding (their index in z)
     bar = [t0] * b  # each row's bar
     tokens: list[list[int]] = [[] for _ in range(b)]  # each row's bar so far (begin() starts it)
@@ -315,7 +318,7 @@ def _ragged_bars(
 
     with scope():
         rs = steps.ragged(state)
-        g = grammar.start(b, families=plan.families)
+        g = grammar.start(b, families=plan.families, bass=bass != 0)
         for p in range(b):
             begin(p)
         feed = drop_finished(torch.full((b,), BAR, dtype=torch.long, device=z.device))
@@ -333,10 +336,18 @@ def _ragged_bars(
                     return
                 if z_bars is None:  # some row changed bar: the rows' latents anew
                     z_bars = z[rows, [bar[i] for i in rows]]
-                allowed, lo, hi, group = grammar.choices(g)  # the logits of these columns only
+                allowed, lo, hi, group, bias = grammar.choices(g)  # these columns' logits only
                 logits = steps.step_ragged(feed, z_bars, rs, (lo, hi))
                 feed = sample_next(
-                    logits, allowed, temperature, top_p, generator, lo, grammar.vocab.size, group
+                    logits,
+                    allowed,
+                    temperature,
+                    top_p,
+                    generator,
+                    lo,
+                    grammar.vocab.size,
+                    group,
+                    None if bias is None else bias * bass,
                 )
                 sampled = feed.tolist()
                 grammar.advance(g, sampled)
@@ -389,18 +400,18 @@ def _sampled_bar(
     z_bar: torch.Tensor,
     state,
     t: int,
-    sampling: tuple[float, float],
+    sampling: tuple[float, float, float],
     generator: torch.Generator,
     cancel: threading.Event | None,
 ):
     """Bar ``t`` of every row token by token (``decoded``: each row's bars so far): sampled
-    under the grammar's mask (``sampling``: temperature and top-p), except in the rows of
+    under the grammar's mask (``sampling``: temperature, top-p and the bass bias), except in the rows of
     ``forced`` that have tokens, which take theirs (and end with them). -> (rows, state), or
     (None, state) once ``cancel`` is set."""
     b = z_bar.shape[0]
     device = z_bar.device
-    temperature, top_p = sampling
-    g = grammar.start(b, families=plan.families)
+    temperature, top_p, bass = sampling
+    g = grammar.start(b, families=plan.families, bass=bass != 0)
     for i, bars in enumerate(decoded):
         g.restart(i, *plan.bar_rules(i, t, bars))
     feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
@@ -409,7 +420,7 @@ def _sampled_bar(
     while True:
         if cancel is not None and cancel.is_set():
             return None, state
-        allowed, lo, hi, group = grammar.choices(g)  # the logits of these columns only
+        allowed, lo, hi, group, bias = grammar.choices(g)  # these columns' logits only
         logits, state = steps.step(feed, z_bar, state, (lo, hi))
         sampled = sample_next(
             logits.select(1, -1),
@@ -420,6 +431,7 @@ def _sampled_bar(
             lo,
             grammar.vocab.size,
             group,
+            None if bias is None else bias * bass,
         )
         if teach:
             for i, f in teach:

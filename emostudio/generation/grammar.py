@@ -16,6 +16,13 @@ turns that into a mask over the vocabulary:
 - a row may be given pitch classes that its pitched notes (not drums) from a position on must
   take (a cadence: a phrase's last bar landing on its dominant or tonic triad).
 
+With bass tracking on (``BarGrammar.start(..., bass=True)``) the state also marks where a bar's
+bass goes: the first note of a bar's first onset (the onset's lowest: a chord's pitches go
+upwards), and whether that note is in the bass register. Those situations carry a logit bias
+(:attr:`Choices.bias`): the sampler adds ``DecodingSettings.bass`` times it, raising the bass
+register's pitches for that note and, when it is in that register, its longer durations
+(:data:`BASS_BIAS_BELOW`).
+
 The end of a bar is the ``Bar`` token (the decoder predicts the next bar's ``Bar``); ``EOS`` is
 never allowed (the caller decides how many bars a piece has).
 
@@ -29,6 +36,7 @@ situations).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -41,6 +49,20 @@ N_FAMILIES = len(Family)
 ALL_FAMILIES = (1 << N_FAMILIES) - 1
 #: a 12-bit set of pitch classes (bit k: pitch class k) that allows every pitch
 ALL_PITCH_CLASSES = (1 << 12) - 1
+
+#: the register (MIDI pitches below it: C3) the bass bias raises for a bar's first note
+BASS_BIAS_BELOW = 48
+#: the bass bias on that note's Duration, per unit of log(duration in sub-beats), against the
+#: bias on its pitch (1): a longer-held bass, as real music's (benchmarks/results/realism.md)
+BASS_DURATION_BIAS = 0.5
+
+
+class Bias(IntEnum):
+    """A situation's logit bias (a row of :attr:`BarGrammar.biases`), scaled by the bass setting."""
+
+    NONE = 0
+    BASS_PITCH = 1  # the bar's first note: the bass register's pitches raised
+    BASS_DURATION = 2  # that note, in the bass register: its longer durations raised
 
 
 class GrammarState:
@@ -60,6 +82,8 @@ class GrammarState:
         # pitch classes (12 bits) a row's pitched notes must take from position ``cadence_from``
         self.pitch_classes = [ALL_PITCH_CLASSES] * batch
         self.cadence_from = [0] * batch
+        # with bass tracking: the note in progress is its bar's first and in the bass register
+        self.bass_note: list[bool] | None = None
 
     @property
     def all_done(self) -> bool:
@@ -81,6 +105,8 @@ class GrammarState:
         self.length[i], self.done[i] = 1, False
         self.tempo[i], self.need_note[i] = tempo, need_note
         self.pitch_classes[i], self.cadence_from[i] = pitch_classes, cadence_from
+        if self.bass_note is not None:
+            self.bass_note[i] = False
 
     def keep(self, rows: Sequence[int]) -> None:
         """Only ``rows`` go on (in this order)."""
@@ -98,6 +124,8 @@ class GrammarState:
         ):
             values = getattr(self, name)
             setattr(self, name, [values[i] for i in rows])
+        if self.bass_note is not None:
+            self.bass_note = [self.bass_note[i] for i in rows]
 
 
 class Situation(NamedTuple):
@@ -112,6 +140,7 @@ class Situation(NamedTuple):
     room_beat: bool = False  # ... with a Beat before them
     need_note: bool = False  # the bar may not end yet: it must hold a note and has none
     pitch_classes: int = ALL_PITCH_CLASSES  # the pitch classes a new pitched note may take
+    bias: Bias = Bias.NONE  # the logit bias of the next token (with bass tracking)
 
 
 DONE = "done"  # the situation of a row whose bar has ended
@@ -119,14 +148,15 @@ DONE = "done"  # the situation of a row whose bar has ended
 
 class Entry(NamedTuple):
     """A situation's mask (bool[V], on the device), the run ``lo .. hi - 1`` of ids that holds its
-    allowed tokens (and its ``group``'s), its row in the grammar's table, and the table row of the
-    pitches its cadence chose among (-1: it restricts no pitch)."""
+    allowed tokens (and its ``group``'s), its row in the grammar's table, the table row of the
+    pitches its cadence chose among (-1: it restricts no pitch), and its logit bias."""
 
     mask: torch.Tensor
     lo: int
     hi: int
     row: int
     group: int
+    bias: Bias
 
 
 class Choices(NamedTuple):
@@ -134,17 +164,19 @@ class Choices(NamedTuple):
     bool[B, hi - lo]; ``group`` bool[B, hi - lo], for rows whose pitches a cadence restricts,
     every pitch the row could have taken without it (the sampler gives the allowed pitches the
     probability of all of them, so that the cadence chooses which pitch, not whether a note comes),
-    or None when no row's are."""
+    or None when no row's are; ``bias`` float[B, hi - lo], the rows' logit bias per unit of the
+    bass setting (:class:`Bias`), or None when no row has one."""
 
     mask: torch.Tensor
     lo: int
     hi: int
     group: torch.Tensor | None
+    bias: torch.Tensor | None = None
 
 
 #: a row's situation as the plain tuple of a :class:`Situation`'s fields (the caches' key: cheaper
 #: to make than the named tuple, and equal to it), or :data:`DONE`
-SituationKey = tuple[TokenKind, int, int, int, int, bool, bool, bool, int] | str
+SituationKey = tuple[TokenKind, int, int, int, int, bool, bool, bool, int, Bias] | str
 
 #: at most this many batches' stacked masks are cached (each a few hundred bytes)
 STACKS_CACHED = 4096
@@ -167,6 +199,16 @@ class BarGrammar:
         self._duration = [(kinds == TokenKind.DURATION) & (fams == f) for f in range(N_FAMILIES)]
         self._beat = kinds == TokenKind.BEAT
         self._pitch_class = values % 12  # of a Pitch token (its value is its MIDI pitch)
+        pitched = (kinds == TokenKind.PITCH) & (fams != int(Family.DRUMS))
+        bass_pitch = pitched & (values < BASS_BIAS_BELOW)
+        self._bass_pitch = bass_pitch.tolist()
+        log_duration = np.log(np.maximum(values, 1)) * (kinds == TokenKind.DURATION)
+        #: each :class:`Bias`'s logits per unit of the bass setting (float[3, V], on the device)
+        self.biases = torch.tensor(
+            np.stack([0.0 * log_duration, bass_pitch, BASS_DURATION_BIAS * log_duration]),
+            dtype=torch.float32,
+            device=self.device,
+        )
         # each situation's :class:`Entry`: its mask, the run of ids that holds its allowed
         # tokens, and its rows in ``_table`` (every mask so far, on the device, so that a batch's
         # masks are one ``index_select``; row 0 allows nothing)
@@ -182,12 +224,14 @@ class BarGrammar:
         families: torch.Tensor | None = None,
         forced_tempo: torch.Tensor | None = None,
         need_note: torch.Tensor | None = None,
+        bass: bool = False,
     ) -> GrammarState:
         """The state of ``batch`` bars right after their ``Bar`` token.
 
         ``families`` bool[B, 5]: the families each row may use (default all); ``forced_tempo``
         long[B]: the Tempo token id each row must take (default: the model's choice);
-        ``need_note`` bool[B]: rows whose bar may not end without a note."""
+        ``need_note`` bool[B]: rows whose bar may not end without a note; ``bass``: track where
+        the bars' bass goes (the situations then carry the bass bias)."""
         if families is None:
             bits = [ALL_FAMILIES] * batch
         else:
@@ -195,7 +239,10 @@ class BarGrammar:
             bits = (families.cpu().long() * weights).sum(dim=1).tolist()
         tempo = [-1] * batch if forced_tempo is None else [int(t) for t in forced_tempo.tolist()]
         need = [False] * batch if need_note is None else [bool(n) for n in need_note.tolist()]
-        return GrammarState(batch, bits, tempo, need)
+        state = GrammarState(batch, bits, tempo, need)
+        if bass:
+            state.bass_note = [False] * batch
+        return state
 
     def allowed(self, s: GrammarState) -> torch.Tensor:
         """bool[B, V]: the tokens each row may take next (a finished row: only PAD)."""
@@ -214,15 +261,19 @@ class BarGrammar:
         if len(entries) == 1:
             e = entries[0]
             group = None if e.group < 0 else self._table[e.group, None, e.lo : e.hi]
-            return Choices(e.mask[None, e.lo : e.hi], e.lo, e.hi, group)
+            bias = None if e.bias == Bias.NONE else self.biases[e.bias, None, e.lo : e.hi]
+            return Choices(e.mask[None, e.lo : e.hi], e.lo, e.hi, group, bias)
         rows = tuple(e.row for e in entries)
         stacked = self._stacks.get(rows)
         if stacked is None:
             lo, hi = min(e.lo for e in entries), max(e.hi for e in entries)
-            group = None
+            group = bias = None
             if any(e.group >= 0 for e in entries):
                 group = self._stacked([max(e.group, 0) for e in entries], lo, hi)
-            stacked = Choices(self._stacked(list(rows), lo, hi), lo, hi, group)
+            if any(e.bias != Bias.NONE for e in entries):
+                index = torch.tensor([int(e.bias) for e in entries], device=self.device)
+                bias = self.biases.index_select(0, index).narrow(1, lo, hi - lo)
+            stacked = Choices(self._stacked(list(rows), lo, hi), lo, hi, group, bias)
             if len(self._stacks) < STACKS_CACHED:
                 self._stacks[rows] = stacked
         return stacked
@@ -242,11 +293,14 @@ class BarGrammar:
                 s.done[i] = True
                 continue
             kind = self._kinds[token]
-            s.kind[i] = kind
             if kind == TokenKind.BEAT:
                 s.pos[i] = self._values[token]
             elif kind == TokenKind.PITCH:
                 s.family[i] = self._fams[token]
+                if s.bass_note is not None:  # the bar's first note (Bar Tempo Beat Pitch)?
+                    first = s.kind[i] == TokenKind.BEAT and s.length[i] == 3
+                    s.bass_note[i] = first and self._bass_pitch[token]
+            s.kind[i] = kind
             s.length[i] += 1
 
     # ---- masks ----------------------------------------------------------------------------------
@@ -256,23 +310,29 @@ class BarGrammar:
         if s.done[i]:
             return DONE
         kind = s.kind[i]
-        every = ALL_PITCH_CLASSES
+        every, none = ALL_PITCH_CLASSES, Bias.NONE
         if kind == TokenKind.BAR:
-            return (kind, s.tempo[i], 0, 0, -1, False, False, False, every)
+            return (kind, s.tempo[i], 0, 0, -1, False, False, False, every, none)
         # room for a Pitch, Velocity, Duration (+ 3); ... with a Beat before them (+ 4)
         length = s.length[i]
         if kind == TokenKind.TEMPO:
-            return (kind, -1, 0, 0, -1, False, length + 4 <= self.bar_len, s.need_note[i], every)
-        if kind == TokenKind.PITCH or kind == TokenKind.VELOCITY:
-            return (kind, -1, 0, s.family[i], -1, False, False, False, every)
+            room = length + 4 <= self.bar_len
+            return (kind, -1, 0, 0, -1, False, room, s.need_note[i], every, none)
+        if kind == TokenKind.PITCH:
+            return (kind, -1, 0, s.family[i], -1, False, False, False, every, none)
+        bass = s.bass_note
+        if kind == TokenKind.VELOCITY:  # the Duration next: a bass note's longer
+            bias = Bias.BASS_DURATION if bass is not None and bass[i] else none
+            return (kind, -1, 0, s.family[i], -1, False, False, False, every, bias)
         # a new note (of a Beat, or another at a Duration's position) takes the row's pitch
         # classes from its cadence's position on
         pcs = s.pitch_classes[i] if s.pos[i] >= s.cadence_from[i] else every
         if kind == TokenKind.BEAT:  # a Beat is only placed where its note fits
-            return (kind, -1, s.families[i], 0, -1, True, False, False, pcs)
+            bias = Bias.BASS_PITCH if bass is not None and length == 3 else none  # the first
+            return (kind, -1, s.families[i], 0, -1, True, False, False, pcs, bias)
         # after a Duration: the bar holds a note
         room_note, room_beat = length + 3 <= self.bar_len, length + 4 <= self.bar_len
-        return (kind, -1, s.families[i], 0, s.pos[i], room_note, room_beat, False, pcs)
+        return (kind, -1, s.families[i], 0, s.pos[i], room_note, room_beat, False, pcs, none)
 
     def _entry(self, key: SituationKey) -> Entry:
         """The situation's mask and where it lies (built and cached the first time)."""
@@ -288,7 +348,8 @@ class BarGrammar:
                 group = self._add_row(pitches)
                 ids = np.flatnonzero(mask | pitches)
             row = self._add_row(mask)
-            entry = Entry(self._table[row], int(ids[0]), int(ids[-1]) + 1, row, group)
+            bias = situation.bias if isinstance(situation, Situation) else Bias.NONE
+            entry = Entry(self._table[row], int(ids[0]), int(ids[-1]) + 1, row, group, bias)
             self._cache[key] = entry
         return entry
 

@@ -27,6 +27,7 @@ def sample_next(
     first: int = 0,
     vocab_size: int | None = None,
     group: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """logits [B, k], allowed bool[B, k] (at least one True per row) -> token ids long[B].
 
@@ -42,10 +43,13 @@ def sample_next(
     ``group`` bool[B, k] (optional): per row, tokens of which ``allowed`` keeps only some (a
     cadence's pitches among all pitches); the kept ones together get the probability the whole
     group would have had, so the restriction moves probability within the group, not to the
-    other tokens."""
+    other tokens.
+
+    ``bias`` float[B, k] (optional): added to the logits first (the bass bias: see
+    :class:`~emostudio.generation.grammar.Bias`)."""
     k = logits.shape[-1]
     vocab_size = k if vocab_size is None else vocab_size
-    scores = logits.float()
+    scores = logits.float() if bias is None else logits.float() + bias
     logits = torch.where(allowed, scores, _MINUS_INF)  # a new tensor: changed in place
     if temperature != 1.0:
         logits.div_(temperature)

@@ -207,8 +207,10 @@ class ModelControl(QObject):
         return self._run_take(take, job, n_bars, f"taking the {element}")
 
     def _settings(self, o: TransformOptions):
-        """The engine's decoding settings with the panel's temperature and cadence."""
-        return self.engine.settings.replace(temperature=o.temperature, cadence=o.cadence)
+        """The engine's decoding settings with the panel's temperature, cadence and bass."""
+        return self.engine.settings.replace(
+            temperature=o.temperature, cadence=o.cadence, bass=o.bass
+        )
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -387,12 +389,13 @@ class ModelControl(QObject):
 def describe(o: TransformOptions, transfer: bool) -> str:
     """The settings a take was made with, for its tooltip."""
     seed = "random seed" if o.seed is None else f"seed {o.seed}"
+    bass = f", bass {o.bass:g}" if o.bass > 0 else ""
     if transfer:
         bars = "whole piece" if o.whole_piece else f"first {o.bars} bars"
         kept = f", keeping {', '.join(o.keep)}" if o.keep else ""
         return (
             f"{o.method} λ {o.strength:.2f} on {' + '.join(o.dims)}{kept}; {bars}, "
-            f"temperature {o.temperature:g}, {seed}"
+            f"temperature {o.temperature:g}{bass}, {seed}"
         )
     cadence = f", cadence {o.cadence:g}" if o.cadence > 0 else ""
-    return f"{o.bars} bars, form {o.form}{cadence}, temperature {o.temperature:g}, {seed}"
+    return f"{o.bars} bars, form {o.form}{cadence}, temperature {o.temperature:g}{bass}, {seed}"

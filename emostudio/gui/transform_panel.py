@@ -33,10 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.decoding import (
+    DEFAULT_BASS,
     DEFAULT_CADENCE,
     DEFAULT_FORM,
     DEFAULT_TEMPERATURE,
     FORMS,
+    MAX_BASS,
     MAX_VARIATIONS,
     PANEL_MAX_BARS,
 )
@@ -65,6 +67,7 @@ class TransformOptions:
     whole_piece: bool = True  # a transfer rewrites the whole input (else its first ``bars`` bars)
     form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
     cadence: float = DEFAULT_CADENCE  # share of a phrase's last bar on its cadence chord (0: off)
+    bass: float = DEFAULT_BASS  # how far each bar's first note is drawn into the bass (0: off)
     variations: int = 1  # takes one Generate, Fill or Continue makes, decoded as one batch
     method: str = "edit"  # "edit" or "rewrite"
     keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
@@ -191,6 +194,16 @@ class TransformPanel(QWidget):
             "the 1st and 3rd phrase (open), the tonic after the 2nd, 4th and the last (closed). "
             "The share of the phrase's last bar, from its end, whose notes do (1: the whole bar)"
         )
+        self.bass_spin = QDoubleSpinBox()
+        self.bass_spin.setRange(0.0, MAX_BASS)
+        self.bass_spin.setSingleStep(0.5)
+        self.bass_spin.setDecimals(1)
+        self.bass_spin.setValue(DEFAULT_BASS)
+        self.bass_spin.setSpecialValueText("off")
+        self.bass_spin.setToolTip(
+            "Draw each new bar's first note into the bass register (below C3) and hold it "
+            "longer: a bass line under the harmony, as real music has. 0: the model alone"
+        )
         self.variations_spin = QSpinBox()
         self.variations_spin.setRange(1, MAX_VARIATIONS)
         self.variations_spin.setToolTip(
@@ -201,6 +214,7 @@ class TransformPanel(QWidget):
         form.addRow("Bars", self.bars_spin)
         form.addRow("Form", self.form_box)
         form.addRow("Cadence", self.cadence_spin)
+        form.addRow("Bass", self.bass_spin)
         form.addRow("Variations", self.variations_spin)
         form.addRow("Temperature", self.temperature_spin)
         form.addRow("Seed", self.seed_spin)
@@ -259,6 +273,7 @@ class TransformPanel(QWidget):
         self.seed_spin.valueChanged.connect(self._on_changed)
         self.form_box.currentIndexChanged.connect(self._on_changed)
         self.cadence_spin.valueChanged.connect(self._on_changed)
+        self.bass_spin.valueChanged.connect(self._on_changed)
         self.variations_spin.valueChanged.connect(self._on_changed)
         self._on_changed()
 
@@ -283,6 +298,7 @@ class TransformPanel(QWidget):
             else (),
             form=self.form_box.currentData(),
             cadence=round(self.cadence_spin.value(), 3),
+            bass=round(self.bass_spin.value(), 3),
             variations=self.variations_spin.value(),
         )
 

@@ -89,6 +89,20 @@ def test_a_generation_with_a_cadence_closes_on_a_triad(qtbot, ready_window):
     assert last and any(last & ~triad == 0 for triad in TRIADS)
 
 
+def test_the_bass_setting_reaches_the_engine(qtbot, ready_window):
+    """The panel's Bass changes what the same seed writes, and the take says it was used."""
+    window = ready_window
+    window.listen_box.setChecked(False)
+    window.transform.bars_spin.setValue(4)
+    window.transform.seed_spin.setValue(5)
+    window.transform.bass_spin.setValue(0.0)
+    (plain,) = click_for_takes(qtbot, window, window.transform.generate_button, 1)
+    window.transform.bass_spin.setValue(4.0)
+    bass = click_for_takes(qtbot, window, window.transform.generate_button, 2)[-1]
+    assert "bass" not in plain.details and "bass 4" in bass.details
+    assert notes_in(plain.song, 0, 4) != notes_in(bass.song, 0, 4)
+
+
 def test_continue_the_piece_with_the_continue_button(qtbot, ready_window, midi_file):
     """Continue adds the panel's bar count after the input, as takes (variations), keeping every
     bar of the piece; before any piece there is nothing to continue."""

@@ -64,6 +64,12 @@ def test_seed_and_sampling_values(qtbot):
     assert options.cadence == 0.5
     panel.cadence_spin.setValue(0.0)
     assert panel.cadence_spin.text() == "off" and panel.options().cadence == 0.0
+    panel.bass_spin.setValue(1.5)
+    assert panel.options().bass == 1.5
+    panel.bass_spin.setValue(9.0)  # clamped to the setting's range
+    assert panel.options().bass == 4.0
+    panel.bass_spin.setValue(0.0)
+    assert panel.bass_spin.text() == "off" and panel.options().bass == 0.0
 
 
 def test_continue_needs_a_piece_and_a_free_model(qtbot):
