@@ -50,12 +50,13 @@ MAX_LATENT_DRAWS = 64
 DEFAULT_CADENCE = 0.5
 # the bass bias: the logits of a bar's first note raised by this much in the bass register (below
 # C3) and, when it lands there, its Duration's by half this much per unit of log(duration)
-# (emostudio.generation.grammar.Bias). The decoder alone leaves the bass thinner than real music;
-# 1 raised the validation clips' mean overlap 0.813 -> 0.821 (seeds 2 and 3, AABA and
-# through-composed, 400 pieces each), judged quadrant 0.877 -> 0.890 and valence 0.912 -> 0.928,
-# arousal 0.985 -> 0.975, bass presence towards real music's; 2 and more cost overlap
-# (benchmarks/results/realism.md, "The bass bias")
-DEFAULT_BASS = 1.0
+# (emostudio.generation.grammar.Bias). Off by default: at 1 the held bass and the bass at bar
+# starts reach real music's on the validation clips (mean overlap 0.813 -> 0.821 there, within the
+# seeds' spread), but the decoder voices the rest of the bar lower over a low first note (mean
+# pitch 1.5-3 semitones down), and on the test clips the mean overlap fell (0.785 -> 0.769
+# through-composed, 0.778 -> 0.770 AABA): an option for a fuller bass, not a default
+# (benchmarks/results/realism.md, "The bass bias as a setting")
+DEFAULT_BASS = 0.0
 #: the strongest bass bias a setting may ask for
 MAX_BASS = 4.0
 

@@ -8,8 +8,7 @@ A deliberate change of the engine's output must update them, and say so in its c
 Generation keeps the most typical of ``DecodingSettings.latent_draws`` latent draws (8 since
 2026-11-30); with one draw it draws exactly what it drew before, so the digests taken before are
 pinned for one draw and generation's own for the default. The bass bias (``DecodingSettings.bass``,
-1 by default since 2026-12-01) changes every sampled bar; with it off every digest before it
-holds, so those are pinned with it off and the default's own beside them.
+off by default) changes every sampled bar; its outputs at 1 are pinned beside them.
 """
 
 from __future__ import annotations
@@ -62,8 +61,8 @@ def pinned_song() -> Song:
 # the settings before latent draws, cadences and the bass bias: their outputs are pinned too
 # (TINY, SHIPPED_DIGESTS)
 ONE_DRAW = DecodingSettings(latent_draws=1, cadence=0.0, bass=0.0)
-# the settings before the bass bias (TINY | TINY_GENERATION, SHIPPED_DIGESTS | SHIPPED_GENERATION)
-NO_BASS = DecodingSettings(bass=0.0)
+# the bass bias at 1 (TINY_BASS, SHIPPED_BASS)
+BASS = DecodingSettings(bass=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +121,8 @@ TINY_GENERATION = {
     "generate sad": "954de14770475837",
     "generate_many": "efd6a487565a9f57",
 }
-# the defaults (the bass bias 1)
-TINY_DEFAULT = {
+# the bass bias at 1
+TINY_BASS = {
     "generate happy": "7e7fa5de04d42198",
     "generate sad": "7903ec9f4c67e1d1",
     "generate_many": "2acde82228c59a22",
@@ -161,7 +160,7 @@ SHIPPED_GENERATION = {  # with the default 8 latent draws and half-bar cadences
     "generate sad": "449a0a31727c200d",
     "generate_many": "ecba6bf488d761fc",
 }
-SHIPPED_DEFAULT = {  # the defaults (the bass bias 1)
+SHIPPED_BASS = {  # the bass bias at 1
     "generate happy": "acb56ed798a1840a",
     "generate sad": "98bbeae167a4d8ef",
     "generate_many": "8b0935d53ecef00d",
@@ -184,19 +183,17 @@ SHIPPED_RECOGNITION = [
 
 
 def test_tiny_model_outputs_are_pinned(tiny, tiny_folder):
-    assert outputs(tiny) == TINY_DEFAULT
-    assert (
-        outputs(Engine.load(tiny_folder, device="cpu", settings=NO_BASS)) == TINY | TINY_GENERATION
-    )
+    assert outputs(tiny) == TINY | TINY_GENERATION
+    assert outputs(Engine.load(tiny_folder, device="cpu", settings=BASS)) == TINY_BASS
     assert outputs(Engine.load(tiny_folder, device="cpu", settings=ONE_DRAW)) == TINY
     np.testing.assert_allclose(recognition(tiny), TINY_RECOGNITION, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
 def test_shipped_model_outputs_are_pinned(shipped):
-    assert outputs(shipped) == SHIPPED_DEFAULT
-    no_bass = Engine.load(SHIPPED, device="cpu", prior="fitted", settings=NO_BASS)
-    assert outputs(no_bass) == SHIPPED_DIGESTS | SHIPPED_GENERATION
+    assert outputs(shipped) == SHIPPED_DIGESTS | SHIPPED_GENERATION
+    bass = Engine.load(SHIPPED, device="cpu", prior="fitted", settings=BASS)
+    assert outputs(bass) == SHIPPED_BASS
     one_draw = Engine.load(SHIPPED, device="cpu", prior="fitted", settings=ONE_DRAW)
     assert outputs(one_draw) == SHIPPED_DIGESTS
     np.testing.assert_allclose(recognition(shipped), SHIPPED_RECOGNITION, rtol=1e-5, atol=1e-6)
