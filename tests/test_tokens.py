@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from songs import any_songs, grid_songs, song_of
 
 from emostudio.midi import TICKS_PER_BAR, Family, Song, TempoChange
+from emostudio.midi.song import TICKS_PER_SUBBEAT
 from emostudio.tokens import BAR, EOS, PAD, ConfigError, Tokenizer, TokenizerConfig
 from emostudio.tokens.config import TOKENIZER_FORMAT_VERSION
 from emostudio.tokens.vocab import TokenKind
@@ -265,3 +266,34 @@ def test_transpose_leaves_ids_outside_the_vocabulary_alone():
         -4,
         5000,
     ]
+
+
+def test_a_note_written_twice_at_one_position_decodes_as_one_note_the_longer():
+    """Sampling can write one family's pitch twice at one Beat; the song has it once (the longer,
+    as encode keeps it), so decoding and encoding again gives the same song."""
+    tok = Tokenizer()
+    v = tok.vocab
+    piano = v.families[Family.PIANO]
+
+    def note(pitch: int, velocity_bin: int, duration: int) -> list[int]:
+        return [
+            piano.pitch + pitch,
+            piano.velocity + velocity_bin,
+            piano.duration + duration - 1,
+        ]
+
+    tempo = v.tempo + 5
+    ids = [BAR, tempo, v.beat + 0, *note(60, 10, 4), *note(60, 20, 8), *note(64, 10, 4)]
+    ids += [*note(64, 30, 2), v.beat + 4, *note(60, 10, 4)]
+    song = tok.decode(np.array(ids)).song
+    (track,) = song.tracks
+    got = sorted(
+        (n.pitch, n.start // TICKS_PER_SUBBEAT, (n.end - n.start) // TICKS_PER_SUBBEAT)
+        for n in track.notes
+    )
+    assert got == [(60, 0, 8), (60, 4, 4), (64, 0, 4)]
+    velocity = {(n.pitch, n.start): n.velocity for n in track.notes}
+    assert velocity[(64, 0)] == tok.config.velocity_of_bin(10)  # the first of two equal lengths
+    assert velocity[(60, 0)] == tok.config.velocity_of_bin(20)  # the longer one's
+    again = tok.decode(tok.encode(song)).song
+    assert again.tracks[0].notes == track.notes

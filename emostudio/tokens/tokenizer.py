@@ -165,11 +165,15 @@ class Tokenizer:
         """Tokens -> Song, skipping (and counting) whatever breaks the grammar.
 
         ``template`` supplies each family's program and name and the time signatures (so a
-        transferred piece keeps its instruments); otherwise each family's default program."""
+        transferred piece keeps its instruments); otherwise each family's default program.
+
+        A family's pitch at one position is one note, as :meth:`quantise` makes it: a second
+        note there (which sampling can write) is merged into the first, the longer kept."""
         c, v = self.config, self.vocab
         kinds, fams, vals = v.kind_list, v.family_of_id.tolist(), v.value_of_id.tolist()
         spb = c.subbeats_per_bar
         notes: dict[int, list[Note]] = {}
+        at: dict[tuple[int, int, int], int] = {}  # (family, pitch, start) -> its index in notes
         tempos: list[TempoChange] = []
         reasons: dict[str, int] = {}
 
@@ -230,7 +234,12 @@ class Tokenizer:
                     fam, pitch, vel = note
                     start = (bar * spb + pos) * TICKS_PER_SUBBEAT
                     end = start + vals[raw] * TICKS_PER_SUBBEAT
-                    notes.setdefault(fam, []).append(Note(pitch, start, end, vel))
+                    made = notes.setdefault(fam, [])
+                    first = at.setdefault((fam, pitch, start), len(made))
+                    if first == len(made):
+                        made.append(Note(pitch, start, end, vel))
+                    elif end > made[first].end:  # the same note again, longer: the longer kept
+                        made[first] = Note(pitch, start, end, vel)
                     note_kind = None
             else:
                 skip(
