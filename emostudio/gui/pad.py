@@ -44,6 +44,8 @@ class EmotionPad(QWidget):
         super().__init__(parent)
         self._target = Emotion(0.5, 0.5)
         self._markers: list[PadMarker] = []
+        self.label_boxes: list[QRectF] = []  # the markers' label boxes as last painted
+        self.name_boxes: list[QRectF] = []  # the quadrants' names as last painted
         self._curve: list[tuple[float, float]] = []
         self._curve_mode = False
         self._dragging = False
@@ -219,6 +221,7 @@ class EmotionPad(QWidget):
         label_font = QFont(self.font())
         label_font.setPointSizeF(label_font.pointSizeF() * 1.05)
         label_font.setBold(True)
+        names: list[QRectF] = []  # where the quadrants' names are: marker labels keep off them
         for name, sv, sa in QUADRANTS:
             quad = QRectF(
                 r.left() + (half_w if sv > 0 else 0),
@@ -233,6 +236,7 @@ class EmotionPad(QWidget):
                 Qt.AlignTop if sa > 0 else Qt.AlignBottom
             )
             p.drawText(quad.adjusted(8, 6, -8, -6), align, name)
+            names.append(p.boundingRect(quad.adjusted(8, 6, -8, -6), align, name))
         # grid and axes
         p.setPen(QPen(QColor(255, 255, 255, 25), 1))
         for i in (1, 3):
@@ -260,7 +264,7 @@ class EmotionPad(QWidget):
         p.drawText(QRectF(-r.height() / 2, -16, r.height(), 16), Qt.AlignCenter, "arousal →")
         p.restore()
         self._paint_curve(p)
-        self._paint_markers(p, small)
+        self._paint_markers(p, small, names)
         self._paint_target(p)
         if self.hasFocus():
             p.setPen(QPen(QColor(theme.ACCENT), 1, Qt.DashLine))
@@ -283,7 +287,10 @@ class EmotionPad(QWidget):
         p.setBrush(QColor(theme.BACKGROUND))
         p.drawEllipse(end, 5, 5)
 
-    def _paint_markers(self, p: QPainter, font: QFont) -> None:
+    def _paint_markers(self, p: QPainter, font: QFont, names: list[QRectF]) -> None:
+        """The input's diamond and the takes' dots, each with its label beside it; a label steps
+        off the quadrants' names and the labels drawn before it (down in the pad's upper half,
+        up in its lower half)."""
         p.setFont(font)
         labels: list[QRectF] = []  # label boxes drawn so far: later ones step aside
         pad = self.pad_rect()
@@ -315,14 +322,18 @@ class EmotionPad(QWidget):
                 box.moveRight(c.x() - 9)
             if box.top() < pad.top():
                 box.moveTop(pad.top() + 1)
-            while any(box.intersects(other) for other in labels):
-                box.translate(0, box.height() + 1)
+            step = box.height() + 1 if box.center().y() < pad.center().y() else -box.height() - 1
+            for _ in range(len(labels) + len(names) + 1):  # each obstacle passed at most once
+                if not any(box.intersects(other) for other in (*names, *labels)):
+                    break
+                box.translate(0, step)
             labels.append(box)
             p.setPen(Qt.NoPen)
             p.setBrush(QColor(0, 0, 0, 150))
             p.drawRoundedRect(box, 3, 3)
             p.setPen(QColor(255, 255, 255, 220))
             p.drawText(box, Qt.AlignCenter, m.label)
+        self.label_boxes, self.name_boxes = labels, names
 
     def _paint_target(self, p: QPainter) -> None:
         c = self.to_widget(self._target.valence, self._target.arousal)

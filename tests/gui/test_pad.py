@@ -97,3 +97,24 @@ def test_pad_paints_markers_and_curve(qtbot, pad):
     mid = pad.to_widget(0.0, 0.0).toPoint()
     colour = image.pixelColor(mid.x(), mid.y())
     assert colour.red() > 200 and colour.green() > 130
+
+
+def test_marker_labels_keep_off_the_quadrant_names(qtbot, pad):
+    """Takes at the corners (where the names are) and the input beside one: every label is
+    drawn clear of the names and of each other, inside the pad."""
+    pad.set_markers(
+        [
+            PadMarker("input", Emotion(0.7, -0.8), kind="input"),
+            PadMarker("1", Emotion(0.85, -0.85), current=True),
+            PadMarker("2", Emotion(-0.9, -0.9)),
+            PadMarker("3", Emotion(-0.9, 0.9)),
+            PadMarker("4", Emotion(0.9, 0.9)),
+        ]
+    )
+    pad.grab()  # paints
+    labels, names = pad.label_boxes, pad.name_boxes
+    assert len(labels) == 5 and len(names) == 4
+    for i, box in enumerate(labels):
+        assert not any(box.intersects(name) for name in names)
+        assert not any(box.intersects(other) for other in labels[:i])
+        assert pad.rect().contains(box.toRect())
