@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from emostudio.generation.form import cadence_chord
-from emostudio.generation.grammar import ALL_PITCH_CLASSES, BarGrammar
+from emostudio.generation.grammar import ALL_PITCH_CLASSES, BarGrammar, Choices
 from emostudio.generation.sampling import sample_next
 from emostudio.midi.families import Family
 from emostudio.model import CDGMVAE
@@ -283,7 +283,6 @@ def _ragged_bars(
     t0, state, decoded, counts = start
     b, n_bars, _ = z.shape
     empty = np.zeros(0, dtype=np.int32)
-    temperature, top_p, bass = sampling
     rows = list(range(b))  # the batch's rows still decoding (their index in z)
     bar = [t0] * b  # each row's bar
     tokens: list[list[int]] = [[] for _ in range(b)]  # each row's bar so far (begin() starts it)
@@ -318,7 +317,7 @@ def _ragged_bars(
 
     with scope():
         rs = steps.ragged(state)
-        g = grammar.start(b, families=plan.families, bass=bass != 0)
+        g = grammar.start(b, families=plan.families, bass=sampling[2] != 0)
         for p in range(b):
             begin(p)
         feed = drop_finished(torch.full((b,), BAR, dtype=torch.long, device=z.device))
@@ -336,19 +335,9 @@ def _ragged_bars(
                     return
                 if z_bars is None:  # some row changed bar: the rows' latents anew
                     z_bars = z[rows, [bar[i] for i in rows]]
-                allowed, lo, hi, group, bias = grammar.choices(g)  # these columns' logits only
-                logits = steps.step_ragged(feed, z_bars, rs, (lo, hi))
-                feed = sample_next(
-                    logits,
-                    allowed,
-                    temperature,
-                    top_p,
-                    generator,
-                    lo,
-                    grammar.vocab.size,
-                    group,
-                    None if bias is None else bias * bass,
-                )
+                choices = grammar.choices(g)  # the logits of these columns only
+                logits = steps.step_ragged(feed, z_bars, rs, (choices.lo, choices.hi))
+                feed = _sample(logits, choices, sampling, generator, grammar.vocab.size)
                 sampled = feed.tolist()
                 grammar.advance(g, sampled)
                 ended = False
@@ -369,6 +358,31 @@ def _ragged_bars(
         while emitted < ready():
             yield emitted, [d[emitted] if emitted < len(d) else empty for d in decoded]
             emitted += 1
+
+
+def _sample(
+    logits: torch.Tensor,
+    choices: Choices,
+    sampling: tuple[float, float, float],
+    generator: torch.Generator,
+    vocab_size: int,
+) -> torch.Tensor:
+    """One token per row from ``logits`` [B, hi - lo] of ``choices``' columns: under its mask,
+    its cadence groups and, scaled by the bass setting, its bias (``sampling``: temperature,
+    top-p, bass)."""
+    temperature, top_p, bass = sampling
+    bias = None if choices.bias is None else choices.bias * bass
+    return sample_next(
+        logits,
+        choices.mask,
+        temperature,
+        top_p,
+        generator,
+        choices.lo,
+        vocab_size,
+        choices.group,
+        bias,
+    )
 
 
 def _one_row(forced: Sequence[np.ndarray | None], z_bar: torch.Tensor) -> bool:
@@ -410,8 +424,7 @@ def _sampled_bar(
     (None, state) once ``cancel`` is set."""
     b = z_bar.shape[0]
     device = z_bar.device
-    temperature, top_p, bass = sampling
-    g = grammar.start(b, families=plan.families, bass=bass != 0)
+    g = grammar.start(b, families=plan.families, bass=sampling[2] != 0)
     for i, bars in enumerate(decoded):
         g.restart(i, *plan.bar_rules(i, t, bars))
     feed = torch.full((b, 1), BAR, dtype=torch.long, device=device)
@@ -420,19 +433,9 @@ def _sampled_bar(
     while True:
         if cancel is not None and cancel.is_set():
             return None, state
-        allowed, lo, hi, group, bias = grammar.choices(g)  # these columns' logits only
-        logits, state = steps.step(feed, z_bar, state, (lo, hi))
-        sampled = sample_next(
-            logits.select(1, -1),
-            allowed,
-            temperature,
-            top_p,
-            generator,
-            lo,
-            grammar.vocab.size,
-            group,
-            None if bias is None else bias * bass,
-        )
+        choices = grammar.choices(g)  # the logits of these columns only
+        logits, state = steps.step(feed, z_bar, state, (choices.lo, choices.hi))
+        sampled = _sample(logits.select(1, -1), choices, sampling, generator, grammar.vocab.size)
         if teach:
             for i, f in teach:
                 k = len(rows[i])
