@@ -449,6 +449,53 @@ def test_recognise_gives_probabilities_per_bar_and_overall(engine):
     assert (rec.emotion.arousal >= 0) == (rec.overall_arousal >= 0.5)
 
 
+def test_the_encoders_run_on_their_own_thread_count_and_the_decoder_on_its_own(
+    model_dir, monkeypatch
+):
+    """Recognition, transfer and continue encode with ``encode_threads`` and decode with
+    ``threads``; the caller's thread count is back afterwards, also when the encoder fails."""
+    engine = Engine.load(model_dir, device="cpu", threads=1)
+    engine.encode_threads = 2
+    seen: dict[str, set[int]] = {"encode": set(), "decode": set()}
+    encode, step = engine.model.encode, engine.steps.step
+
+    def counted_encode(*args, **kwargs):
+        seen["encode"].add(torch.get_num_threads())
+        return encode(*args, **kwargs)
+
+    def counted_step(*args, **kwargs):
+        seen["decode"].add(torch.get_num_threads())
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(engine.model, "encode", counted_encode)
+    monkeypatch.setattr(engine.steps, "step", counted_step)
+    before = torch.get_num_threads()
+    song = source_song(4)
+    engine.recognise(song)
+    engine.encode(song)
+    list(engine.transfer(song, SAD, seed=0))
+    engine.continue_piece(song, 2, seed=0)
+    assert seen == {"encode": {2}, "decode": {1}}
+    assert torch.get_num_threads() == before
+
+    def failing_encode(*args, **kwargs):
+        raise RuntimeError("encoder failed")
+
+    monkeypatch.setattr(engine.model, "encode", failing_encode)
+    with pytest.raises(RuntimeError, match="encoder failed"):
+        engine.recognise(song)
+    assert torch.get_num_threads() == before
+
+
+def test_the_encode_thread_count_defaults_to_two_cores_at_most(model_dir, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert Engine.load(model_dir, device="cpu", threads=1).encode_threads == 2
+    assert Engine.load(model_dir, device="cpu", threads=4).encode_threads == 4
+    assert Engine.load(model_dir, device="cpu", threads=None).encode_threads is None
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert Engine.load(model_dir, device="cpu", threads=1).encode_threads == 1
+
+
 def test_empty_piece_is_refused(engine):
     with pytest.raises(EngineError, match="no notes"):
         engine.recognise(Song(name="empty"))

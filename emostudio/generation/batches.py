@@ -223,10 +223,12 @@ def move(
     dims: tuple[str, ...],
     s: DecodingSettings,
 ) -> torch.Tensor:
-    """:func:`~emostudio.generation.latents.moved_latents` with the engine's model and prior."""
-    return moved_latents(
-        engine.model, engine.fitted_prior, tokens, targets, strength, dims, s.latent_temperature
-    )
+    """:func:`~emostudio.generation.latents.moved_latents` with the engine's model and prior
+    (the encoders' thread count)."""
+    with engine._encoding():
+        return moved_latents(
+            engine.model, engine.fitted_prior, tokens, targets, strength, dims, s.latent_temperature
+        )
 
 
 def target_split(
@@ -248,8 +250,9 @@ def formed(z: torch.Tensor, bar_plans: list[BarPlan], l_r: int) -> torch.Tensor:
 
 
 def posterior(engine: Engine, tokens: torch.Tensor) -> torch.Tensor:
-    """The posterior means z [B, T, l] of a window."""
-    post = engine.model.encode(tokens)
+    """The posterior means z [B, T, l] of a window (the encoders' thread count)."""
+    with engine._encoding():
+        post = engine.model.encode(tokens)
     return torch.cat([post.mu_r, post.mu_k], dim=-1)
 
 

@@ -47,6 +47,11 @@ from emostudio.transform import Element
 
 log = logging.getLogger(__name__)
 
+#: the most CPU threads the encoders take (where the machine has them and the engine's decoding
+#: count is not None): recognition's products gain from a second core, and on the 2-core machines
+#: this is measured on more would take the core that playback is on
+ENCODE_THREADS = 2
+
 
 def _on_gpu(device: str) -> bool:
     """Whether ``device`` ("auto", "cpu", "cuda[:N]") puts the model on a GPU."""
@@ -78,6 +83,13 @@ class Engine:
         self.tokenizer = tokenizer
         self.model_dir = Path(model_dir)
         self.threads = threads
+        # the encoders' CPU threads (recognise, encode, and the encoding inside transfer,
+        # continue and fill): a few large products that a second core nearly halves, unlike the
+        # one-token decode (a dense 16-bar piece 73 -> 41 ms on 2 cores: BENCHMARKS.md);
+        # None: the decoding thread count
+        self.encode_threads = (
+            None if threads is None else max(threads, min(ENCODE_THREADS, os.cpu_count() or 1))
+        )
         self.settings = settings if settings is not None else DecodingSettings()
         if fitted_prior is not None:
             try:
@@ -390,6 +402,21 @@ class Engine:
                 yield
             finally:
                 torch.set_num_threads(before)
+
+    @contextlib.contextmanager
+    def _encoding(self):
+        """Inside a :meth:`_decoding` scope: :attr:`encode_threads` CPU threads for the encoder
+        calls it wraps, then the decoding count again."""
+        n = self.encode_threads
+        if n is None or n == self.threads or self.model.device.type != "cpu":
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def _generator(self, seed: int | None) -> torch.Generator:
         generator = torch.Generator(device=self.model.device)

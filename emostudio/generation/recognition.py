@@ -23,7 +23,7 @@ def recognised(engine: Engine, songs: Sequence[Song], batch_size: int) -> list[R
     for lo in range(0, len(songs), batch_size):
         chunk = list(songs[lo : lo + batch_size])
         lengths = [check_piece(song) for song in chunk]
-        with engine._decoding():
+        with engine._decoding(), engine._encoding():
             post = engine.model.encode(engine._window(chunk, lengths))
             per_bar_r = engine.model.prior_r.q_y(post.mu_r)[..., 1].cpu().numpy()  # [B, T]
             per_bar_k = engine.model.prior_k.q_y(post.mu_k)[..., 1].cpu().numpy()
@@ -43,7 +43,7 @@ def recognised(engine: Engine, songs: Sequence[Song], batch_size: int) -> list[R
 def encoded(engine: Engine, song: Song) -> Encoding:
     """:meth:`Engine.encode <emostudio.generation.engine.Engine.encode>`."""
     n_bars = check_piece(song)
-    with engine._decoding():
+    with engine._decoding(), engine._encoding():
         post = engine.model.encode(engine._window([song], [n_bars]))
         q_r, q_k = engine.model.q_y(post)
     return Encoding(
