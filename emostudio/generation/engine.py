@@ -119,7 +119,8 @@ class Engine:
         "auto" a usable fitted prior or else the model's own).
 
         ``threads``: torch CPU threads while decoding (1 is as fast for single-token steps and
-        leaves a core for playback; ``None`` leaves torch's setting alone).
+        leaves a core for playback; ``None`` leaves torch's setting alone). The encoders take
+        :attr:`encode_threads`: up to :data:`ENCODE_THREADS` where the machine has the cores.
 
         A GPU that cannot take the model (CUDA errors are ``RuntimeError`` s: out of memory, a
         driver that fails) is a one-line :class:`ModelLoadError` when "cuda" was asked for; with
