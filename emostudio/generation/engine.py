@@ -47,9 +47,9 @@ from emostudio.transform import Element
 
 log = logging.getLogger(__name__)
 
-#: the most CPU threads the encoders take (where the machine has them and the engine's decoding
-#: count is not None): recognition's products gain from a second core, and on the 2-core machines
-#: this is measured on more would take the core that playback is on
+#: the most CPU threads the encoders take (where the machine has the cores and the engine's
+#: decoding count is not None): their products gain from a second core (measured on 2-core
+#: machines, BENCHMARKS.md "The encoders on two threads"; more cores were not measured)
 ENCODE_THREADS = 2
 
 
@@ -84,9 +84,8 @@ class Engine:
         self.model_dir = Path(model_dir)
         self.threads = threads
         # the encoders' CPU threads (recognise, encode, and the encoding inside transfer,
-        # continue and fill): a few large products that a second core nearly halves, unlike the
-        # one-token decode (a dense 16-bar piece 73 -> 41 ms on 2 cores: BENCHMARKS.md);
-        # None: the decoding thread count
+        # continue and fill): a few large products that a second core speeds up 1.2-1.5x, unlike
+        # the one-token decode (BENCHMARKS.md); None: the decoding thread count
         self.encode_threads = (
             None if threads is None else max(threads, min(ENCODE_THREADS, os.cpu_count() or 1))
         )
