@@ -392,23 +392,19 @@ class Engine:
     @contextlib.contextmanager
     def _decoding(self):
         """Inference mode, one engine call at a time, and the engine's CPU thread count."""
-        with self._lock, torch.inference_mode():
-            if self.threads is None or self.model.device.type != "cpu":
-                yield
-                return
-            before = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                yield
-            finally:
-                torch.set_num_threads(before)
+        with self._lock, torch.inference_mode(), self._threads(self.threads):
+            yield
 
-    @contextlib.contextmanager
-    def _encoding(self):
+    def _encoding(self) -> contextlib.AbstractContextManager:
         """Inside a :meth:`_decoding` scope: :attr:`encode_threads` CPU threads for the encoder
         calls it wraps, then the decoding count again."""
-        n = self.encode_threads
-        if n is None or n == self.threads or self.model.device.type != "cpu":
+        return self._threads(self.encode_threads)
+
+    @contextlib.contextmanager
+    def _threads(self, n: int | None):
+        """``n`` torch CPU threads while the scope runs, then the count before (``None``, or a
+        model not on the CPU: left alone)."""
+        if n is None or self.model.device.type != "cpu" or n == torch.get_num_threads():
             yield
             return
         before = torch.get_num_threads()
