@@ -19,15 +19,17 @@ SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
 def bar_by_bar(stack: BarStack, tokens: torch.Tensor, cond=None) -> torch.Tensor:
-    """The reference: one bar after another, each with the previous bar's layer inputs as memory
-    (cond: per layer [B, T, d] or None) -> h [B, T, L, d]."""
-    b, t, _ = tokens.shape
+    """The reference: one bar after another, each with the previous ``stack.memory_bars`` bars'
+    layer inputs as memory (cond: per layer [B, T, d] or None) -> h [B, T, L, d]."""
+    b, t, length = tokens.shape
+    keep = (stack.memory_bars - 1) * length  # slots of the memory that stay for the next bar
     mems, mem_mask = stack.empty_memory(b, tokens.device)
     out = []
     for i in range(t):
         bar_cond = None if cond is None else [c[:, i] for c in cond]
-        h, mems = stack.forward_bar(tokens[:, i], mems, mem_mask, bar_cond)
-        mem_mask = tokens[:, i] != PAD
+        h, inputs = stack.forward_bar(tokens[:, i], mems, mem_mask, bar_cond)
+        mems = [torch.cat([m[:, m.shape[1] - keep :], x], 1) for m, x in zip(mems, inputs)]
+        mem_mask = torch.cat([mem_mask[:, mem_mask.shape[1] - keep :], tokens[:, i] != PAD], 1)
         out.append(h)
     return torch.stack(out, dim=1)
 
@@ -45,10 +47,14 @@ def encoder_bar_by_bar(encoder: Encoder, tokens: torch.Tensor):
     return encoder.to_mu(pooled), encoder.to_logvar(pooled).clamp(-encoder.clamp, encoder.clamp)
 
 
-def tiny_model() -> CDGMVAE:
+def tiny_model(memory_bars: int = 1) -> CDGMVAE:
     torch.manual_seed(0)
     config = ModelConfig.for_tokenizer(
-        TokenizerConfig(), **TINY, pitch_class_tokens=True, key_chroma=True
+        TokenizerConfig(),
+        **TINY,
+        pitch_class_tokens=True,
+        key_chroma=True,
+        decoder_memory_bars=memory_bars,
     )
     model = CDGMVAE(config)
     with torch.no_grad():  # the pitch-class and chroma parts start at zero: give them weights
@@ -65,8 +71,9 @@ def padded_bars(config: ModelConfig) -> torch.Tensor:
     return tokens
 
 
-def test_encoders_and_decoder_match_the_bar_by_bar_loop():
-    model = tiny_model().eval()
+@pytest.mark.parametrize("memory_bars", [1, 2, 3])
+def test_encoders_and_decoder_match_the_bar_by_bar_loop(memory_bars):
+    model = tiny_model(memory_bars).eval()
     tokens = padded_bars(model.config)
     z = torch.randn(3, 5, model.config.latent)
     with torch.inference_mode():
@@ -83,10 +90,11 @@ def test_encoders_and_decoder_match_the_bar_by_bar_loop():
         assert not torch.allclose(alone[real[:, 1:2]], fast[:, 1:2][real[:, 1:2]], atol=1e-3)
 
 
-def test_gradients_match_the_bar_by_bar_loop():
+@pytest.mark.parametrize("memory_bars", [1, 2])
+def test_gradients_match_the_bar_by_bar_loop(memory_bars):
     """Training goes through forward_bars: the same gradients for every weight (so the memory
-    passes gradients to the weights but not back into the previous bar, as in the loop)."""
-    model = tiny_model().train()
+    passes gradients to the weights but not back into the previous bars, as in the loop)."""
+    model = tiny_model(memory_bars).train()
     tokens = padded_bars(model.config)
     z = torch.randn(3, 5, model.config.latent)
     weights = torch.randn(3, 5, model.config.bar_len, model.config.d_model)
@@ -108,6 +116,23 @@ def test_gradients_match_the_bar_by_bar_loop():
     assert any(g.abs().max() > 0 for g in reference.values())
     for name, g in reference.items():
         assert torch.allclose(fast[name], g, atol=1e-4, rtol=1e-4), name
+
+
+@pytest.mark.parametrize("memory_bars", [1, 2])
+def test_the_decoder_remembers_as_many_bars_as_its_config_says(memory_bars):
+    """A change to bar 0 reaches bar ``memory_bars`` (through the memory) and no bar after it
+    (the memory is gradient-stopped layer inputs: bar 0 reaches bar 1 at layer 1, bar 2 at
+    layer 2, ..., so with 2 layers and D bars of memory, bar 0 reaches bars up to 2 D)."""
+    model = tiny_model(memory_bars).eval()
+    tokens = random_bars(model.config, b=1, t=8, seed=4)
+    changed = tokens.clone()
+    changed[0, 0, 1:] = random_bars(model.config, b=1, t=1, seed=5)[0, 0, 1:]
+    z = torch.randn(1, 8, model.config.latent)
+    with torch.inference_mode():
+        a, b = model.decoder.hidden(tokens, z), model.decoder.hidden(changed, z)
+    moved = [bool((a[0, t] - b[0, t]).abs().max() > 1e-6) for t in range(8)]
+    reach = model.config.n_dec_layers * memory_bars
+    assert moved == [t <= reach for t in range(8)]
 
 
 @pytest.mark.skipif(not (SHIPPED / "model.safetensors").exists(), reason="no shipped model")

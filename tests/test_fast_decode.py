@@ -59,18 +59,25 @@ def both_decodes(model: CDGMVAE, tokens: torch.Tensor, z: torch.Tensor, chunks):
     return out[0], out[1]
 
 
-@pytest.mark.parametrize("pitch_classes", [False, True])
-def test_fast_step_equals_the_reference_step_on_a_tiny_model(pitch_classes):
+@pytest.mark.parametrize(
+    "pitch_classes, memory_bars", [(False, 1), (True, 1), (True, 2), (True, 3)]
+)
+def test_fast_step_equals_the_reference_step_on_a_tiny_model(pitch_classes, memory_bars):
     torch.manual_seed(0)
-    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY, pitch_class_tokens=pitch_classes)
+    config = ModelConfig.for_tokenizer(
+        TokenizerConfig(),
+        **TINY,
+        pitch_class_tokens=pitch_classes,
+        decoder_memory_bars=memory_bars,
+    )
     model = CDGMVAE(config).eval()
     if pitch_classes:  # they start at zero: give them weights so the folding is tested
         with torch.no_grad():
             model.decoder.stack.pc_embed.weight.normal_(0, 0.5)
             model.decoder.stack.pc_embed.weight[-1] = 0  # the padding index
             model.decoder.pc_head.weight.normal_(0, 0.5)
-    tokens = random_bars(config, b=3, t=4, seed=1)
-    z = torch.randn(3, 4, config.latent)
+    tokens = random_bars(config, b=3, t=5, seed=1)
+    z = torch.randn(3, 5, config.latent)
     one_by_one = [(j, j + 1) for j in range(config.bar_len)]
     for chunks in (one_by_one, [(0, 1), (1, 7), (7, config.bar_len)]):
         reference, fast = both_decodes(model, tokens, z, chunks)
@@ -100,6 +107,8 @@ def test_the_fast_state_lives_on_the_models_device():
     tensors = [*state.keys, *state.values, state.bias, fast.embed, fast.head]
     assert {t.device for t in tensors} == {torch.device("cpu")}
     assert state.keys[0].shape == (2, config.n_heads, 32 // config.n_heads, 2 * config.bar_len)
+    longer = FastDecoder(CDGMVAE(config.with_changes(decoder_memory_bars=3)).eval()).start(1)
+    assert longer.keys[0].shape[-1] == 4 * config.bar_len  # three bars of memory and the bar
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -142,11 +151,12 @@ def lone_logits(fast: FastDecoder, bars: list[torch.Tensor], z: torch.Tensor) ->
     return out
 
 
-def test_ragged_rows_get_the_logits_of_each_row_decoded_alone():
+@pytest.mark.parametrize("memory_bars", [1, 2])
+def test_ragged_rows_get_the_logits_of_each_row_decoded_alone(memory_bars):
     """Rows at their own bar and slot (bars of different lengths, one row's second bar fed in one
     step, rows leaving when done) see exactly what each sees decoded alone."""
     torch.manual_seed(0)
-    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY)
+    config = ModelConfig.for_tokenizer(TokenizerConfig(), **TINY, decoder_memory_bars=memory_bars)
     fast = FastDecoder(CDGMVAE(config).eval())
     g = torch.Generator().manual_seed(5)
     lengths = [[5, 12, 3], [17, 2, 9, 4], [8, 8]]  # tokens per bar, each row

@@ -195,9 +195,10 @@ def test_variants_are_config_values():
     assert "adv_key" not in losses and torch.isfinite(total_loss(losses, c, 1.0))
 
 
-def test_cached_decoding_equals_full_decoding():
+@pytest.mark.parametrize("memory_bars", [1, 2, 3])
+def test_cached_decoding_equals_full_decoding(memory_bars):
     torch.manual_seed(1)
-    c = tiny_config()
+    c = tiny_config(decoder_memory_bars=memory_bars)
     model = CDGMVAE(c).eval()
     batch = random_batch(c, b=3, t=4, seed=3)
     z = torch.randn(3, 4, c.latent)

@@ -63,10 +63,12 @@ class Posterior:
 
 @dataclass
 class DecoderState:
-    """KV cache of the bar being decoded plus the memory (the previous bar's layer inputs)."""
+    """KV cache of the bar being decoded plus the memory (the previous bars' layer inputs)."""
 
     mem: list[torch.Tensor]  # per layer [B, M, d]
     mem_mask: torch.Tensor  # [B, M]
+    mem_pos: torch.Tensor  # [M] the memory's rotary positions: slot j of the bar b bars back at
+    #                        (D - b) L + j (D: config.decoder_memory_bars)
     mem_kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer k, v [B, H, M, hd]
     inputs: list[torch.Tensor]  # per layer [B, n, d]: this bar's layer inputs so far
     keys: list[torch.Tensor]  # per layer [B, H, n, hd]
@@ -146,7 +148,8 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """Autoregressive over each bar's tokens; the bar's z (projected per layer) is added to every
-    layer's input; memory of the previous bar; a KV cache for incremental decoding.
+    layer's input; memory of the previous ``config.decoder_memory_bars`` bars; a KV cache for
+    incremental decoding.
 
     With ``config.pitch_class_tokens`` the output is factorised like the input: a pitched note's
     logit also gets its pitch class's logit (one per class, shared across octaves and families),
@@ -155,7 +158,9 @@ class Decoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.stack = BarStack(config, config.n_dec_layers, causal=True)
+        self.stack = BarStack(
+            config, config.n_dec_layers, causal=True, memory_bars=config.decoder_memory_bars
+        )
         self.z_proj = nn.ModuleList(
             nn.Linear(config.latent, config.d_model) for _ in range(config.n_dec_layers)
         )
@@ -183,11 +188,14 @@ class Decoder(nn.Module):
 
     def start(self, batch: int, device) -> DecoderState:
         mems, mem_mask = self.stack.empty_memory(batch, device)
-        return self._state_with_memory(mems, mem_mask)
+        return self._state_with_memory(
+            mems, mem_mask, torch.zeros(0, dtype=torch.long, device=device)
+        )
 
-    def _state_with_memory(self, mems, mem_mask) -> DecoderState:
-        pos = torch.arange(mem_mask.shape[1], device=mem_mask.device)
-        mem_kv = [layer.memory_kv(m, pos, mem_mask) for layer, m in zip(self.stack.blocks, mems)]
+    def _state_with_memory(self, mems, mem_mask, mem_pos) -> DecoderState:
+        mem_kv = [
+            layer.memory_kv(m, mem_pos, mem_mask) for layer, m in zip(self.stack.blocks, mems)
+        ]
         b, device = mem_mask.shape[0], mem_mask.device
         d, h = self.config.d_model, self.config.n_heads
         empty_x = torch.zeros(b, 0, d, device=device)
@@ -196,6 +204,7 @@ class Decoder(nn.Module):
         return DecoderState(
             mems,
             mem_mask,
+            mem_pos,
             mem_kv,
             [empty_x] * n,
             [empty_kv] * n,
@@ -211,7 +220,8 @@ class Decoder(nn.Module):
                 f"a bar holds at most {self.config.bar_len} tokens (got {state.length + n})"
             )
         new_mask = tokens != PAD
-        pos = self.config.bar_len + state.length + torch.arange(n, device=tokens.device)
+        here = self.config.decoder_memory_bars * self.config.bar_len  # the bar's first position
+        pos = here + state.length + torch.arange(n, device=tokens.device)
         mask = attention_mask(state.mem_mask, state.mask, new_mask, causal=True)
         x = self.stack.embed_tokens(tokens)  # [B, n, d]
         inputs, keys, values = [], [], []
@@ -228,6 +238,7 @@ class Decoder(nn.Module):
         return logits, DecoderState(
             state.mem,
             state.mem_mask,
+            state.mem_pos,
             state.mem_kv,
             inputs,
             keys,
@@ -236,8 +247,17 @@ class Decoder(nn.Module):
         )
 
     def next_bar(self, state: DecoderState) -> DecoderState:
-        """The finished bar becomes the memory; the cache of the new bar starts empty."""
-        return self._state_with_memory(state.inputs, state.mask)
+        """The finished bar joins the memory (whose bars move one bar back, the oldest leaving
+        when there are ``config.decoder_memory_bars``); the cache of the new bar starts empty."""
+        length = self.config.bar_len
+        kept = state.mem_pos >= length  # the memory bars that are not the oldest possible
+        here = (self.config.decoder_memory_bars - 1) * length
+        bar_pos = here + torch.arange(state.length, device=state.mask.device)
+        return self._state_with_memory(
+            [torch.cat([m[:, kept], x], dim=1) for m, x in zip(state.mem, state.inputs)],
+            torch.cat([state.mem_mask[:, kept], state.mask], dim=1),
+            torch.cat([state.mem_pos[kept] - length, bar_pos]),
+        )
 
 
 class CDGMVAE(nn.Module):

@@ -38,6 +38,10 @@ class ModelConfig(JsonConfig):
     n_heads: int = 4
     n_enc_layers: int = 2  # per encoder (E_r and E_k have the same architecture)
     n_dec_layers: int = 3
+    # D: the decoder's memory, in bars (each bar's tokens attend to their own bar's and to the
+    # previous D bars' layer inputs); the encoders' is one bar. Not an architecture field: the
+    # weights are the same, so a fine-tune may lengthen it
+    decoder_memory_bars: int = 1
     ff_mult: int = 4  # feed-forward width = ff_mult * d_model
     dropout: float = 0.0  # the shipped runs see each window about once: nothing to regularise
     latent_r: int = 16  # l of z_r (rhythm/polyphony latent, arousal mixture)

@@ -9,10 +9,11 @@ overhead that dominates single-token decoding on a CPU (tens of ``nn.Module`` ca
   stacked into one matrix (the bar's latent is projected once per bar, not per token per layer);
 - preallocated key and value buffers (one tensor each for all layers, so that a bar's move to
   the memory and a batch's dropped rows are one call), written in place: slots ``0 .. M-1`` hold the
-  previous bar (the memory, rotary positions ``0 .. M-1``), slots ``M ..`` the tokens of this bar
-  (rotary positions ``L + i``), so attention reads one contiguous slice; at the end of a bar its
-  keys are rotated back by ``L`` positions to become the memory (no layer inputs kept, no second
-  projection);
+  previous ``D`` bars (the memory, oldest first: slot j of the bar b bars back at rotary position
+  ``(D - b) L + j``), slots ``M ..`` the tokens of this bar (rotary positions ``D L + i``), so
+  attention reads one contiguous slice; at the end of a bar the oldest memory bar leaves (when
+  there are ``D``) and the others' keys and the bar's are rotated back by ``L`` positions to become
+  the memory (no layer inputs kept, no second projection);
 - rotary positions as one complex multiply by a precomputed table;
 - an additive key mask kept beside the buffer (0 for a written key, -inf for a PAD key or a slot
   not written), per head, updated in place;
@@ -42,23 +43,24 @@ from emostudio.model.layers import NOT_PITCHED
 
 @dataclass
 class FastState:
-    """Decoding state of a batch of pieces: this bar's cache plus the previous bar's (memory)."""
+    """Decoding state of a batch of pieces: this bar's cache plus the previous bars' (memory)."""
 
-    all_keys: torch.Tensor  # [N, B, H, hd, 2L] every layer's rotated keys, transposed (one
-    # query's scores read them as a matrix whose rows are contiguous: 2x faster at batch 4):
-    # memory, then this bar; one tensor, so that moving a bar to the memory or dropping rows is
-    # one call for all layers
-    all_values: torch.Tensor  # [N, B, H, 2L, hd]
-    bias: torch.Tensor  # [B, H, 2L] additive key mask: 0 for a written key, -inf for a PAD key
+    all_keys: torch.Tensor  # [N, B, H, hd, S] every layer's rotated keys (S = (D + 1) L
+    # slots), transposed (one query's scores read them as a matrix whose rows are contiguous: 2x
+    # faster at batch 4): memory, then this bar; one tensor, so that moving a bar to the memory
+    # or dropping rows is one call for all layers
+    all_values: torch.Tensor  # [N, B, H, S, hd]
+    bias: torch.Tensor  # [B, H, S] additive key mask: 0 for a written key, -inf for a PAD key
     # or a slot not written (the same for every head; kept per head so attention reads it
     # without a copy)
     mem_len: int = 0  # M: slots of the memory
+    mem_bars: tuple[int, ...] = ()  # the memory's bars' lengths, oldest first (sum: M)
     length: int = 0  # tokens of this bar so far
     cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
     cond_rows: tuple[torch.Tensor, ...] = ()  # cond's N + 1 rows, each [B, d]
     cond_of: torch.Tensor | None = None  # the z_bar ``cond`` was computed from
-    keys: list[torch.Tensor] = field(init=False)  # per layer [B, H, hd, 2L]: views of all_keys
-    values: list[torch.Tensor] = field(init=False)  # per layer [B, H, 2L, hd]
+    keys: list[torch.Tensor] = field(init=False)  # per layer [B, H, hd, S]: views of all_keys
+    values: list[torch.Tensor] = field(init=False)  # per layer [B, H, S, hd]
 
     def __post_init__(self) -> None:
         self.keys = list(self.all_keys.unbind(0))
@@ -102,6 +104,9 @@ class FastDecoder:
         self.config = c
         self.device = model.device
         self.d, self.n_heads, self.bar_len = c.d_model, c.n_heads, c.bar_len
+        self.memory_bars = c.decoder_memory_bars  # D
+        self.here = self.memory_bars * self.bar_len  # rotary position of a bar's first token
+        self.slots = (self.memory_bars + 1) * self.bar_len  # S: the memory's and the bar's
         self.head_dim = c.d_model // c.n_heads
         self.scale = self.head_dim**-0.5
         stack = dec.stack
@@ -142,8 +147,8 @@ class FastDecoder:
                     )
                 )
             rotary = stack.blocks[0].attn.rotary
-            self.rotor = torch.complex(rotary.cos, rotary.sin)  # [2L, hd/2]
-            # one position's rotation of all heads of a row's q (or k): [2L, d/2] (repeat is
+            self.rotor = torch.complex(rotary.cos, rotary.sin)  # [S, hd/2]
+            # one position's rotation of all heads of a row's q (or k): [S, d/2] (repeat is
             # slow on complex tensors)
             self.rotor_heads = torch.complex(
                 rotary.cos.repeat(1, self.n_heads), rotary.sin.repeat(1, self.n_heads)
@@ -158,12 +163,12 @@ class FastDecoder:
 
     # ---- the three calls ----------------------------------------------------------------------
     def start(self, batch: int) -> FastState:
-        n, h, hd, length = self.n_layers, self.n_heads, self.head_dim, self.bar_len
+        n, h, hd, slots = self.n_layers, self.n_heads, self.head_dim, self.slots
         dev = self.device
         return FastState(
-            all_keys=torch.zeros(n, batch, h, hd, 2 * length, device=dev),
-            all_values=torch.zeros(n, batch, h, 2 * length, hd, device=dev),
-            bias=torch.full((batch, h, 2 * length), float("-inf"), device=dev),  # none written
+            all_keys=torch.zeros(n, batch, h, hd, slots, device=dev),
+            all_values=torch.zeros(n, batch, h, slots, hd, device=dev),
+            bias=torch.full((batch, h, slots), float("-inf"), device=dev),  # none written
         )
 
     def step(
@@ -191,7 +196,7 @@ class FastDecoder:
             self.key_bias.index_select(0, tokens.reshape(-1)).view(b, 1, n)
         )
         if n == 1:
-            rotor = self.rotor_heads[self.bar_len + start]  # [d/2]
+            rotor = self.rotor_heads[self.here + start]  # [d/2]
             x = self._one_token(tokens, state, s1, rotor, s0)
         else:
             x = self._tokens(tokens, state, s0)
@@ -289,7 +294,7 @@ class FastDecoder:
         mask[..., s0:s1] += causal
         assert state.cond is not None  # set by step() before the layers run
         cond = state.cond.repeat_interleave(n, dim=1)  # [N + 1, B * n, d]
-        rotor = self.rotor[self.bar_len + start : self.bar_len + start + n]  # [n, hd/2]
+        rotor = self.rotor[self.here + start : self.here + start + n]  # [n, hd/2]
         x = self.embed[tokens.reshape(-1)] + cond[0]  # [B * n, d]
         for i, layer in enumerate(self.layers):
             y = torch.layer_norm(x, (d,), *layer.ln1, layer.eps1)
@@ -309,21 +314,27 @@ class FastDecoder:
         return x
 
     def next_bar(self, state: FastState) -> FastState:
-        """The finished bar becomes the memory; the cache of the new bar starts empty.
+        """The finished bar joins the memory; the cache of the new bar starts empty.
 
-        The memory's keys are the bar's keys moved from rotary position ``L + j`` to ``j``: one
-        rotation by ``-L`` (rotary keys differ only by their position's rotation), so the bar's
-        layer inputs need not be kept nor projected again."""
+        The oldest memory bar leaves when there are ``D``; the others and the finished bar move
+        one bar back: their keys from rotary position ``p`` to ``p - L``, one rotation by ``-L``
+        (rotary keys differ only by their position's rotation), so the bar's layer inputs need
+        not be kept nor projected again."""
         m, lo = state.length, state.mem_len
+        bars = (*state.mem_bars, m)
+        drop = 0  # the slots of the bar that leaves
+        if len(bars) > self.memory_bars:
+            drop, bars = bars[0], bars[1:]
+        kept = lo + m - drop  # the new memory's slots: drop .. lo + m - 1 move to 0 .. kept - 1
         back = self.rotor[self.bar_len].conj()  # [hd/2]: rotate by -L
         keys, values = state.all_keys, state.all_values  # every layer at once
-        bar_keys = keys[..., lo : lo + m].mT.contiguous()  # [N, B, H, m, hd]
-        bar_keys = torch.view_as_complex(bar_keys.unflatten(-1, (-1, 2)))
-        keys[..., :m] = torch.view_as_real(bar_keys * back).flatten(-2).mT  # a new tensor
-        values[..., :m, :] = values[..., lo : lo + m, :].clone()  # the ranges may overlap
-        state.bias[:, :, :m] = state.bias[:, :, lo : lo + m].clone()  # the bar's PAD stays hidden
-        state.bias[:, :, m:] = float("-inf")  # the new bar's slots: closed until written
-        state.mem_len, state.length = m, 0
+        moved = keys[..., drop : drop + kept].mT.contiguous()  # [N, B, H, kept, hd]
+        moved = torch.view_as_complex(moved.unflatten(-1, (-1, 2)))
+        keys[..., :kept] = torch.view_as_real(moved * back).flatten(-2).mT  # a new tensor
+        values[..., :kept, :] = values[..., drop : drop + kept, :].clone()  # may overlap
+        state.bias[:, :, :kept] = state.bias[:, :, drop : drop + kept].clone()  # PADs stay hidden
+        state.bias[:, :, kept:] = float("-inf")  # the new bar's slots: closed until written
+        state.mem_len, state.mem_bars, state.length = kept, bars, 0
         return state
 
     # ---- ragged decoding: each row at its own bar and slot -------------------------------------
@@ -331,7 +342,7 @@ class FastDecoder:
         """A lock-step state as a :class:`RaggedState` (every row where the batch is), so that
         from now on each row goes on at its own pace."""
         b = state.bias.shape[0]
-        rs = RaggedState(state, [state.mem_len] * b, [state.length] * b)
+        rs = RaggedState(state, [state.mem_len] * b, [state.length] * b, [state.mem_bars] * b)
         self._reindex(rs)
         return rs
 
@@ -371,7 +382,7 @@ class FastDecoder:
     def next_bar_row(self, rs: RaggedState, i: int) -> None:
         """Row ``i``'s finished bar becomes its memory (:meth:`next_bar` for one row)."""
         row = self.next_bar(self._row(rs, i))
-        rs.mem[i], rs.length[i] = row.mem_len, 0
+        rs.mem[i], rs.mem_bars[i], rs.length[i] = row.mem_len, row.mem_bars, 0
         self._reindex_row(rs, i)
 
     def expand(self, state: FastState, batch: int) -> FastState:
@@ -385,6 +396,7 @@ class FastDecoder:
         pieces cost nothing more."""
         rs.cache.keep(torch.tensor(rows, dtype=torch.long, device=self.device))
         rs.mem = [rs.mem[i] for i in rows]
+        rs.mem_bars = [rs.mem_bars[i] for i in rows]
         rs.length = [rs.length[i] for i in rows]
         self._reindex(rs)
 
@@ -397,6 +409,7 @@ class FastDecoder:
             all_values=state.all_values[:, i : i + 1],
             bias=state.bias[i : i + 1],
             mem_len=rs.mem[i],
+            mem_bars=rs.mem_bars[i],
             length=rs.length[i],
         )
 
@@ -405,15 +418,15 @@ class FastDecoder:
         cache (for ``put_``, the cheapest write of one slot per row) and its rotary position, all
         in one tensor so that one ``add_`` moves them on by a slot. Row r's entries are those of
         its slot 0 plus ``rs.index_step`` times its slot (its position: its length)."""
-        b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, 2 * self.bar_len
+        b, h, hd, slots = len(rs.mem), self.n_heads, self.head_dim, self.slots
         dev = self.device
         heads = torch.arange(b * h, device=dev).view(b, h, 1) * slots  # slot 0 of each head
         dims = torch.arange(hd, device=dev)
         parts = (
-            (heads * hd + dims * slots).flatten(),  # element (b, h, j, 0) of [B, H, hd, 2L]
-            (heads * hd + dims).flatten(),  # element (b, h, 0, j) of [B, H, 2L, hd]
-            heads.flatten(),  # mask entry (b, h, 0) of [B, H, 2L]
-            torch.full((b,), self.bar_len, device=dev),  # rotary position of a bar's first token
+            (heads * hd + dims * slots).flatten(),  # element (b, h, j, 0) of [B, H, hd, S]
+            (heads * hd + dims).flatten(),  # element (b, h, 0, j) of [B, H, S, hd]
+            heads.flatten(),  # mask entry (b, h, 0) of [B, H, S]
+            torch.full((b,), self.here, device=dev),  # rotary position of a bar's first token
         )
         sizes = [p.numel() for p in parts]
         base = torch.cat(parts)  # every row at slot 0
@@ -457,6 +470,7 @@ class RaggedState:
     cache: FastState  # keys, values, mask, latent conditioning (its mem_len / length unused)
     mem: list[int]
     length: list[int]
+    mem_bars: list[tuple[int, ...]]  # each row's memory bars' lengths (FastState.mem_bars)
     longest: int = 0  # max(length)
     extent: int = 0  # max(mem + length): the slots attention reads
     # where each row's next key / value / mask entry goes in the flattened cache, and its rotary

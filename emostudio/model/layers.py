@@ -1,10 +1,11 @@
 """Transformer building blocks with bar-level segment recurrence (Transformer-XL style).
 
 Each bar of ``L`` token slots is one segment. A layer's queries for bar tau attend to the bar
-itself and to a *memory*: the previous bar's inputs to the same layer, gradient-stopped. Positions
-are rotary (relative): a memory slot ``j`` sits at position ``j`` and the bar's slot ``i`` at
-``L + i``, so a query sees every key at its distance in bar slots. PAD slots are never attended to;
-every query may attend to itself, so a row is never empty.
+itself and to a *memory*: the previous ``D`` bars' inputs to the same layer, gradient-stopped
+(``D`` = 1 for the encoders, ``config.decoder_memory_bars`` for the decoder). Positions are rotary
+(relative): slot ``j`` of the bar ``b`` bars back sits at position ``(D - b) L + j`` and the bar's
+own slot ``i`` at ``D L + i``, so a query sees every key at its distance in bar slots. PAD slots
+are never attended to; every query may attend to itself, so a row is never empty.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from emostudio.model.config import ModelConfig
 
 
 class Rotary(nn.Module):
-    """Rotary position embedding for positions 0 .. 2L-1 (memory bar + current bar)."""
+    """Rotary position embedding for positions 0 .. (D + 1) L - 1 (D memory bars + the current bar)."""
 
-    cos: torch.Tensor  # buffers, [2L, hd/2]
+    cos: torch.Tensor  # buffers, [(D + 1) L, hd/2]
     sin: torch.Tensor
 
     def __init__(self, head_dim: int, max_pos: int, base: float = 10000.0) -> None:
@@ -42,8 +43,9 @@ class Rotary(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, config: ModelConfig, rotary: Rotary) -> None:
+    def __init__(self, config: ModelConfig, rotary: Rotary, memory_bars: int = 1) -> None:
         super().__init__()
+        self.memory_bars = memory_bars  # D: bars of memory
         self.n_heads = config.n_heads
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model, bias=False)
         self.proj = nn.Linear(config.d_model, config.d_model, bias=False)
@@ -56,12 +58,14 @@ class SelfAttention(nn.Module):
         return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)  # [B, H, n, hd]
 
     def keys_values(
-        self, x: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor
+        self, x: torch.Tensor, pos: torch.Tensor | None, keep: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # x [B, n, d] (already normalised), keep [B, n] -> k, v [B, H, n, hd]
+        # x [B, n, d] (already normalised), keep [B, n] -> k, v [B, H, n, hd] (k rotated to pos
+        # [n], or not rotated when pos is None)
         d = x.shape[-1]
         k, v = on_tokens(lambda t: F.linear(t, self.qkv.weight[d:]), x, keep, 2 * d).split(d, dim=2)
-        return self.rotary(self._split(k), pos), self._split(v)
+        k = self._split(k)
+        return (k if pos is None else self.rotary(k, pos)), self._split(v)
 
     def forward(self, x, pos, ctx_k, ctx_v, mask, keep):
         # x [B, n, d]; ctx_k/ctx_v [B, H, m, hd] (memory and cached keys); mask [B, 1, n, m + n] bool;
@@ -84,29 +88,38 @@ class SelfAttention(nn.Module):
         mem: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Every bar of x [B, T, L, d] (already normalised) at once, each attending to itself and
-        to the previous bar's keys and values at this layer (its memory; none for bar 0);
-        keep [B, T, L]; mask [B * T, 1, L, 2L] additive (see ``BarStack.forward_bars``)
-        -> [B, T, L, d].
+        to the previous ``D`` bars' keys and values at this layer (its memory; fewer for the first
+        bars); keep [B, T, L]; mask [B * T, 1, L, (D + 1) L] additive (see
+        ``BarStack.forward_bars``) -> [B, T, L, d].
 
-        The memory's keys are this layer's keys of the previous bar at rotary positions
-        ``0 .. L-1`` (the bar's own at ``L .. 2L-1``), so without gradients each bar is projected
+        The memory's keys are this layer's keys of the bar ``b`` bars back at rotary positions
+        ``(D - b) L ..`` (the bar's own at ``D L ..``), so without gradients each bar is projected
         once. With them, ``mem`` (x computed from gradient-stopped inputs) is projected for the
-        memory, so the memory passes gradients to the weights but not to the previous bar."""
+        memory, so the memory passes gradients to the weights but not to the previous bars."""
         b, t, n, d = x.shape
+        depth, length = self.memory_bars, self.bar_len
         q, k, v = on_tokens(self.qkv, x, keep, 3 * d).view(b * t, n, 3 * d).split(d, dim=2)
         q, k, v = self._split(q), self._split(k), self._split(v)  # [B * T, H, L, hd]
-        # memory slots at positions 0 .. n-1, the bar's at L .. L+n-1 (n may be less than L when
-        # the bars' trailing PAD slots are left out: the same positions, so the same values)
-        mem_pos = torch.arange(n, device=x.device)
-        pos = mem_pos + self.bar_len
+        # the slots of the bar b bars back at positions (D - b) L .. (D - b) L + n - 1, the bar's
+        # at D L .. D L + n - 1 (n may be less than L when the bars' trailing PAD slots are left
+        # out: the same positions, so the same values)
+        slots = torch.arange(n, device=x.device)
         if mem is None:
-            mem_k, mem_v = self.rotary(k, mem_pos), v
+            mem_k, mem_v = k, v
         else:
-            mem_k, mem_v = self.keys_values(mem.flatten(0, 1), mem_pos, keep.flatten(0, 1))
-        k_all = torch.cat([_previous_bar(mem_k, t), self.rotary(k, pos)], dim=2)
-        v_all = torch.cat([_previous_bar(mem_v, t), v], dim=2)  # [B * T, H, 2L, hd]
+            mem_k, mem_v = self.keys_values(mem.flatten(0, 1), None, keep.flatten(0, 1))
+        backs = range(depth, 0, -1)  # the oldest bar first
+        k_all = torch.cat(
+            [
+                self.rotary(_previous_bar(mem_k, t, back), slots + (depth - back) * length)
+                for back in backs
+            ]
+            + [self.rotary(k, slots + depth * length)],
+            dim=2,
+        )
+        v_all = torch.cat([_previous_bar(mem_v, t, back) for back in backs] + [v], dim=2)
         y = F.scaled_dot_product_attention(
-            self.rotary(q, pos),
+            self.rotary(q, slots + depth * length),
             k_all,
             v_all,
             attn_mask=mask,
@@ -116,10 +129,12 @@ class SelfAttention(nn.Module):
         return on_tokens(self.proj, y, keep, d)
 
 
-def _previous_bar(x: torch.Tensor, bars: int) -> torch.Tensor:
-    """x [B * T, ...] (bar-major within each piece) -> each bar's previous bar; zeros for bar 0."""
+def _previous_bar(x: torch.Tensor, bars: int, back: int = 1) -> torch.Tensor:
+    """x [B * T, ...] (bar-major within each piece) -> each bar's bar ``back`` bars before it;
+    zeros for the first ``back`` bars."""
     x = x.view(-1, bars, *x.shape[1:])
-    return torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1).flatten(0, 1)
+    back = min(back, bars)
+    return torch.cat([torch.zeros_like(x[:, :back]), x[:, : bars - back]], dim=1).flatten(0, 1)
 
 
 class FeedForward(nn.Module):
@@ -134,18 +149,19 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm Transformer layer whose attention also sees a memory of the previous bar."""
+    """Pre-norm Transformer layer whose attention also sees a memory of the previous bars."""
 
-    def __init__(self, config: ModelConfig, rotary: Rotary) -> None:
+    def __init__(self, config: ModelConfig, rotary: Rotary, memory_bars: int = 1) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = SelfAttention(config, rotary)
+        self.attn = SelfAttention(config, rotary, memory_bars)
         self.ln2 = nn.LayerNorm(config.d_model)
         self.mlp = FeedForward(config)
         self.dropout = nn.Dropout(config.dropout)
 
     def memory_kv(self, mem: torch.Tensor, pos: torch.Tensor, keep: torch.Tensor):
-        # mem [B, M, d] (the previous bar's inputs to this layer), keep [B, M] -> k, v [B, H, M, hd]
+        # mem [B, M, d] (the previous bars' inputs to this layer at rotary positions pos [M]),
+        # keep [B, M] -> k, v [B, H, M, hd]
         return self.attn.keys_values(self.ln1(mem), pos, keep)
 
     def forward(self, x, pos, ctx_k, ctx_v, mask, keep):
@@ -219,18 +235,21 @@ class BarStack(nn.Module):
         """The layers, typed (iterating an ``nn.ModuleList`` yields plain modules)."""
         return cast("Sequence[Block]", self.layers)
 
-    def __init__(self, config: ModelConfig, n_layers: int, causal: bool) -> None:
+    def __init__(
+        self, config: ModelConfig, n_layers: int, causal: bool, memory_bars: int = 1
+    ) -> None:
         super().__init__()
         self.config = config
         self.causal = causal
+        self.memory_bars = memory_bars  # D: bars of memory
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.register_buffer("pitch_class", pitch_class_table(config), persistent=False)
         self.pc_embed = None
         if config.pitch_class_tokens:
             self.pc_embed = nn.Embedding(NOT_PITCHED + 1, config.d_model, padding_idx=NOT_PITCHED)
         self.drop = nn.Dropout(config.dropout)
-        rotary = Rotary(config.d_model // config.n_heads, 2 * config.bar_len)
-        self.layers = nn.ModuleList(Block(config, rotary) for _ in range(n_layers))
+        rotary = Rotary(config.d_model // config.n_heads, (memory_bars + 1) * config.bar_len)
+        self.layers = nn.ModuleList(Block(config, rotary, memory_bars) for _ in range(n_layers))
         self.ln_f = nn.LayerNorm(config.d_model)
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -247,13 +266,16 @@ class BarStack(nn.Module):
 
     def forward_bar(self, tokens, mems, mem_mask, cond=None):
         # one bar after the previous bars: the reference ``forward_bars`` is tested against
-        # tokens [B, L]; mems: per layer [B, M, d]; mem_mask [B, M]; cond: per layer [B, d] or None
+        # tokens [B, L]; mems: per layer [B, M, d], the layer inputs of the previous M / L <= D
+        # whole bars of L slots, oldest first; mem_mask [B, M]; cond: per layer [B, d] or None
         # -> h [B, L, d] (after the final norm), layer inputs: per layer [B, L, d] (the next memory)
         b, n = tokens.shape
         device = tokens.device
         tok_mask = tokens != 0  # PAD = 0
-        mem_pos = torch.arange(mems[0].shape[1], device=device)
-        pos = self.config.bar_len + torch.arange(n, device=device)
+        here = self.memory_bars * self.config.bar_len  # the bar's first position
+        mem_len = mems[0].shape[1]
+        mem_pos = here - mem_len + torch.arange(mem_len, device=device)
+        pos = here + torch.arange(n, device=device)
         no_past = torch.zeros(b, 0, dtype=torch.bool, device=device)
         mask = attention_mask(mem_mask, no_past, tok_mask, self.causal)
         x = self.drop(self.embed_tokens(tokens))  # [B, L, d]
@@ -270,15 +292,16 @@ class BarStack(nn.Module):
         """``forward_bar`` over every bar of tokens [B, T, L] at once (cond: per layer [B, T, d] or
         None) -> h [B, T, L, d] (after the final norm).
 
-        The memory of a bar at a layer is the previous bar's input to that layer, which does not
+        The memory of a bar at a layer is the previous bars' inputs to that layer, which do not
         depend on the bar's own memory at that layer; so the bars need not run one after another:
         the stack runs layer by layer with all the bars of all the pieces in one batch (the same
         values as the bar-by-bar loop, to float rounding, with a few large kernels instead of
         many small ones)."""
         keep = tokens != 0  # PAD = 0
-        prev = torch.cat([torch.zeros_like(keep[:, :1]), keep[:, :-1]], dim=1)  # [B, T, L]
         bars = keep.flatten(0, 1)  # [B * T, L]
-        allowed = attention_mask(prev.flatten(0, 1), bars[:, :0], bars, self.causal)
+        t = tokens.shape[1]
+        memory = [_previous_bar(bars, t, back) for back in range(self.memory_bars, 0, -1)]
+        allowed = attention_mask(torch.cat(memory, dim=1), bars[:, :0], bars, self.causal)
         # additive (0 / -inf): SDPA's CPU kernel is ~1.4x faster with it than with a bool mask
         mask = torch.zeros(allowed.shape, device=tokens.device).masked_fill_(
             ~allowed, float("-inf")

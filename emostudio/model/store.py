@@ -63,6 +63,7 @@ SIZE_LIMITS = {
     "n_heads": 128,
     "n_enc_layers": 64,
     "n_dec_layers": 64,
+    "decoder_memory_bars": 16,
     "ff_mult": 16,
     "latent_r": 1_024,
     "latent_k": 1_024,
