@@ -37,3 +37,14 @@ def test_quality_lines_and_licences_are_the_callers():
     ).markdown()
     assert "- arousal 80%" in card and card.rstrip().endswith("The data's own.")
     assert "```json\nnull\n```" in card
+
+
+def test_the_size_line_names_a_longer_decoder_memory():
+    def size(config: ModelConfig) -> str:
+        card = ModelCard("m", config, [], [], None).markdown()
+        return next(line for line in card.splitlines() if line.startswith("- size:"))
+
+    assert "remembering" not in size(CONFIG)
+    assert size(CONFIG.with_changes(decoder_memory_bars=2)).endswith(
+        "tokens per bar, the decoder remembering 2 bars"
+    )

@@ -25,9 +25,11 @@ DATA_LICENCES = (
 
 
 def size_line(c: ModelConfig) -> str:
+    memory = c.decoder_memory_bars
     return (
         f"size: d_model {c.d_model}, {c.n_enc_layers} encoder / {c.n_dec_layers} decoder layers, "
         f"{c.n_heads} heads, latents {c.latent_r}+{c.latent_k}, {c.bar_len} tokens per bar"
+        + (f", the decoder remembering {memory} bars" if memory > 1 else "")
     )
 
 
