@@ -222,6 +222,7 @@ class EmotionPad(QWidget):
         label_font.setPointSizeF(label_font.pointSizeF() * 1.05)
         label_font.setBold(True)
         names: list[QRectF] = []  # where the quadrants' names are: marker labels keep off them
+        spots = self._spots()
         for name, sv, sa in QUADRANTS:
             quad = QRectF(
                 r.left() + (half_w if sv > 0 else 0),
@@ -232,11 +233,16 @@ class EmotionPad(QWidget):
             p.fillRect(quad, QColor(theme.QUADRANT_COLOURS[name]))
             p.setPen(QColor(255, 255, 255, 150))
             p.setFont(label_font)
-            align = (Qt.AlignRight if sv > 0 else Qt.AlignLeft) | (
-                Qt.AlignTop if sa > 0 else Qt.AlignBottom
-            )
-            p.drawText(quad.adjusted(8, 6, -8, -6), align, name)
-            names.append(p.boundingRect(quad.adjusted(8, 6, -8, -6), align, name))
+            # at the pad's corner; at the other end of the quadrant's outer edge when a marker or
+            # the target sits on it there (and not there)
+            vertical = Qt.AlignTop if sa > 0 else Qt.AlignBottom
+            inside = quad.adjusted(8, 6, -8, -6)
+            ends = (Qt.AlignRight, Qt.AlignLeft) if sv > 0 else (Qt.AlignLeft, Qt.AlignRight)
+            boxes = [(end, p.boundingRect(inside, end | vertical, name)) for end in ends]
+            clear = [(end, box) for end, box in boxes if not any(box.intersects(s) for s in spots)]
+            end, box = (clear or boxes)[0]
+            p.drawText(inside, end | vertical, name)
+            names.append(box)
         # grid and axes
         p.setPen(QPen(QColor(255, 255, 255, 25), 1))
         for i in (1, 3):
@@ -271,6 +277,14 @@ class EmotionPad(QWidget):
             p.setBrush(Qt.NoBrush)
             p.drawRect(r.adjusted(-3, -3, 3, 3))
         p.end()
+
+    def _spots(self) -> list[QRectF]:
+        """Where the markers and the target are drawn (their bounding boxes)."""
+        points = [(m.emotion, 7.0) for m in self._markers] + [(self._target, 11.0)]
+        return [
+            QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r)
+            for c, r in ((self.to_widget(e.valence, e.arousal), r) for e, r in points)
+        ]
 
     def _paint_curve(self, p: QPainter) -> None:
         if len(self._curve) < 2:

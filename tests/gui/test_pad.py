@@ -101,7 +101,8 @@ def test_pad_paints_markers_and_curve(qtbot, pad):
 
 def test_marker_labels_keep_off_the_quadrant_names(qtbot, pad):
     """Takes at the corners (where the names are) and the input beside one: every label is
-    drawn clear of the names and of each other, inside the pad."""
+    drawn clear of the names and of each other, inside the pad; and each name moves along its
+    quadrant's edge off the marker that sits on its corner."""
     pad.set_markers(
         [
             PadMarker("input", Emotion(0.7, -0.8), kind="input"),
@@ -118,3 +119,15 @@ def test_marker_labels_keep_off_the_quadrant_names(qtbot, pad):
         assert not any(box.intersects(name) for name in names)
         assert not any(box.intersects(other) for other in labels[:i])
         assert pad.rect().contains(box.toRect())
+    for name in names:
+        assert not any(name.intersects(spot) for spot in pad._spots())
+        assert pad.pad_rect().contains(name)
+    sad = names[2]  # QUADRANTS order: happy, tense, sad, calm
+    assert sad.right() <= pad.pad_rect().center().x()  # still in its quadrant
+
+
+def test_a_quadrant_name_stays_in_its_corner_when_nothing_sits_there(qtbot, pad):
+    pad.set_markers([PadMarker("1", Emotion(-0.2, -0.2))])
+    pad.grab()
+    sad = pad.name_boxes[2]
+    assert sad.left() - pad.pad_rect().left() < 12  # at the pad's left edge
