@@ -324,6 +324,8 @@ def main() -> None:
     engine = Engine.load(args.model)  # 1 torch thread while decoding, like ONNX Runtime's
     torch.set_num_threads(1)  # ... and for the tight loops, outside the engine
     model = engine.model
+    if model.config.decoder_memory_bars != 1:  # the graph's slots and positions are for one bar
+        raise SystemExit(f"{args.model}: the ONNX graph is written for a decoder memory of 1 bar")
     fast, onnx_step = FastDecoder(model), OrtDecoder(model)
     with torch.inference_mode():
         g = torch.Generator().manual_seed(0)
