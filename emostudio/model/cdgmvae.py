@@ -250,7 +250,7 @@ class Decoder(nn.Module):
         """The finished bar joins the memory (whose bars move one bar back, the oldest leaving
         when there are ``config.decoder_memory_bars``); the cache of the new bar starts empty."""
         length = self.config.bar_len
-        kept = state.mem_pos >= length  # the memory bars that are not the oldest possible
+        kept = state.mem_pos >= length  # the slots at 0 .. L - 1 are D bars back: they leave
         here = (self.config.decoder_memory_bars - 1) * length
         bar_pos = here + torch.arange(state.length, device=state.mask.device)
         return self._state_with_memory(

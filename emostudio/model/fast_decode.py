@@ -53,8 +53,7 @@ class FastState:
     bias: torch.Tensor  # [B, H, S] additive key mask: 0 for a written key, -inf for a PAD key
     # or a slot not written (the same for every head; kept per head so attention reads it
     # without a copy)
-    mem_len: int = 0  # M: slots of the memory
-    mem_bars: tuple[int, ...] = ()  # the memory's bars' lengths, oldest first (sum: M)
+    mem_bars: tuple[int, ...] = ()  # the memory's bars' lengths, oldest first
     length: int = 0  # tokens of this bar so far
     cond: torch.Tensor | None = None  # [N + 1, B, d] added to the residual before/after layers
     cond_rows: tuple[torch.Tensor, ...] = ()  # cond's N + 1 rows, each [B, d]
@@ -65,6 +64,11 @@ class FastState:
     def __post_init__(self) -> None:
         self.keys = list(self.all_keys.unbind(0))
         self.values = list(self.all_values.unbind(0))
+
+    @property
+    def mem_len(self) -> int:
+        """M: slots of the memory."""
+        return sum(self.mem_bars)
 
     def keep(self, index: torch.Tensor) -> None:
         """Only the rows ``index`` long[B'] go on (in this order)."""
@@ -334,7 +338,7 @@ class FastDecoder:
         values[..., :kept, :] = values[..., drop : drop + kept, :].clone()  # may overlap
         state.bias[:, :, :kept] = state.bias[:, :, drop : drop + kept].clone()  # PADs stay hidden
         state.bias[:, :, kept:] = float("-inf")  # the new bar's slots: closed until written
-        state.mem_len, state.mem_bars, state.length = kept, bars, 0
+        state.mem_bars, state.length = bars, 0
         return state
 
     # ---- ragged decoding: each row at its own bar and slot -------------------------------------
@@ -342,7 +346,7 @@ class FastDecoder:
         """A lock-step state as a :class:`RaggedState` (every row where the batch is), so that
         from now on each row goes on at its own pace."""
         b = state.bias.shape[0]
-        rs = RaggedState(state, [state.mem_len] * b, [state.length] * b, [state.mem_bars] * b)
+        rs = RaggedState(state, [state.mem_bars] * b, [state.length] * b)
         self._reindex(rs)
         return rs
 
@@ -382,7 +386,7 @@ class FastDecoder:
     def next_bar_row(self, rs: RaggedState, i: int) -> None:
         """Row ``i``'s finished bar becomes its memory (:meth:`next_bar` for one row)."""
         row = self.next_bar(self._row(rs, i))
-        rs.mem[i], rs.mem_bars[i], rs.length[i] = row.mem_len, row.mem_bars, 0
+        rs.mem_bars[i], rs.length[i] = row.mem_bars, 0
         self._reindex_row(rs, i)
 
     def expand(self, state: FastState, batch: int) -> FastState:
@@ -395,7 +399,6 @@ class FastDecoder:
         """Only ``rows`` go on (in this order): the others' caches are dropped, so finished
         pieces cost nothing more."""
         rs.cache.keep(torch.tensor(rows, dtype=torch.long, device=self.device))
-        rs.mem = [rs.mem[i] for i in rows]
         rs.mem_bars = [rs.mem_bars[i] for i in rows]
         rs.length = [rs.length[i] for i in rows]
         self._reindex(rs)
@@ -408,7 +411,6 @@ class FastDecoder:
             all_keys=state.all_keys[:, i : i + 1],
             all_values=state.all_values[:, i : i + 1],
             bias=state.bias[i : i + 1],
-            mem_len=rs.mem[i],
             mem_bars=rs.mem_bars[i],
             length=rs.length[i],
         )
@@ -447,7 +449,7 @@ class FastDecoder:
 
     def _reindex_row(self, rs: RaggedState, i: int) -> None:
         """:meth:`_reindex` for row ``i`` alone (its slot or length changed)."""
-        slot = rs.mem[i] + rs.length[i]
+        slot = sum(rs.mem_bars[i]) + rs.length[i]
         for (at, zero, step), count in zip(rs.rows, (slot, slot, slot, rs.length[i])):
             torch.add(zero[i], count * step, out=at[i])
         self._extent(rs)
@@ -467,10 +469,9 @@ class RaggedState:
     A row finishes its bar and moves on without waiting for the others, and rows whose piece is
     done leave the batch (:meth:`FastDecoder.keep_rows`)."""
 
-    cache: FastState  # keys, values, mask, latent conditioning (its mem_len / length unused)
-    mem: list[int]
-    length: list[int]
+    cache: FastState  # keys, values, mask, latent conditioning (its mem_bars / length unused)
     mem_bars: list[tuple[int, ...]]  # each row's memory bars' lengths (FastState.mem_bars)
+    length: list[int]
     longest: int = 0  # max(length)
     extent: int = 0  # max(mem + length): the slots attention reads
     # where each row's next key / value / mask entry goes in the flattened cache, and its rotary
@@ -483,6 +484,11 @@ class RaggedState:
     # per part of ``at``: (its entries by row, slot 0's by row, what one slot adds): for
     # updating one row's entries
     rows: list[tuple[torch.Tensor, torch.Tensor, int]] = field(default_factory=list)
+
+    @property
+    def mem(self) -> list[int]:
+        """Each row's memory slots."""
+        return [sum(bars) for bars in self.mem_bars]
 
 
 def _gelu(u: torch.Tensor) -> torch.Tensor:
