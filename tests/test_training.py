@@ -448,6 +448,56 @@ def test_fine_tuning_may_add_the_pitch_class_features_to_an_older_model(cache, t
         )
 
 
+def test_fine_tuning_may_grow_the_decoder_and_starts_from_the_base_models_outputs(cache, tmp_path):
+    from emostudio.model import CDGMVAE, save_model
+    from emostudio.training import TrainingError
+
+    torch.manual_seed(0)
+    base = save_model(CDGMVAE(tiny_model_config(cache)), cache.tokenizer_config, tmp_path / "base")
+    original, _ = load_model(base)
+    deeper = tiny_model_config(cache, n_dec_layers=3)
+    tc = TrainConfig(
+        batch_size=4, bars_per_sample=4, max_steps=1, epoch_steps=1000, lr=1e-12, warmup_steps=0
+    )
+    list(train(cache, tmp_path / "grown", deeper, tc, torch.device("cpu"), init_from=base))
+    grown, _ = load_model(tmp_path / "grown" / "last")
+    assert grown.config.n_dec_layers == 3
+    batch = TrainSampler(cache, WindowData(cache, deeper, tc), tc).batch(0)
+    with torch.no_grad():
+        z = torch.randn(*batch.tokens.shape[:2], deeper.latent)
+        before = original.decoder_logits(batch.tokens, z)
+        torch.testing.assert_close(grown.decoder_logits(batch.tokens, z), before, atol=1e-5, rtol=0)
+    # the new layers learn: a real step moves their output projections off zero and the logits
+    list(
+        train(
+            cache,
+            tmp_path / "learnt",
+            deeper,
+            tc.with_changes(lr=1e-3, max_steps=2),
+            torch.device("cpu"),
+            init_from=base,
+        )
+    )
+    learnt, _ = load_model(tmp_path / "learnt" / "last")
+    new_layer = learnt.decoder.stack.blocks[2]
+    assert new_layer.attn.proj.weight.abs().max() > 0 and new_layer.mlp.down.weight.abs().max() > 0
+    assert learnt.decoder.z_proj[2].weight.abs().max() > 0
+    with torch.no_grad():
+        assert (learnt.decoder_logits(batch.tokens, z) - before).abs().max() > 1e-3
+    # a shallower decoder than the base's is refused
+    with pytest.raises(TrainingError, match=r"architecture differs.*n_dec_layers"):
+        list(
+            train(
+                cache,
+                tmp_path / "shallower",
+                tiny_model_config(cache),
+                tc,
+                torch.device("cpu"),
+                init_from=tmp_path / "grown" / "last",
+            )
+        )
+
+
 def test_resuming_an_optimizer_state_of_another_layout_is_a_clear_error(cache, tmp_path):
     from emostudio.training import TrainingError
 

@@ -171,6 +171,19 @@ class Decoder(nn.Module):
             else None
         )
 
+    @torch.no_grad()
+    def silence_layers(self, layers: range) -> None:
+        """Zero what ``layers`` add to the residual stream (their attention's and feed-forward's
+        output projections and their latent's projection), so each passes its input through
+        unchanged: a decoder grown from a shallower one starts with the shallower one's outputs,
+        and the new layers learn from there (their projections still get gradients)."""
+        for i in layers:
+            block = self.stack.blocks[i]
+            for linear in (block.attn.proj, block.mlp.down, self.z_proj[i]):
+                linear.weight.zero_()
+                if linear.bias is not None:
+                    linear.bias.zero_()
+
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Final hidden states [..., d] -> next-token logits [..., V]."""
         out = self.head(h)

@@ -178,16 +178,24 @@ class ModelConfig(JsonConfig):
 
     def architecture_differences(self, other: ModelConfig) -> list[str]:
         """Names of the architecture fields where ``other`` differs from this config, leaving out
-        the features ``other`` adds to this one (and the pitch layout they bring)."""
+        the features ``other`` adds to this one (and the pitch layout they bring) and decoder
+        layers it adds on top of this one's."""
         added = [f for f in self.ADDABLE_FEATURES if not getattr(self, f) and getattr(other, f)]
         ignore = set(added) | (
             {"pitch_starts", "pitch_count"} if added and not self.pitch_starts else set()
         )
+        if self.added_decoder_layers(other):
+            ignore.add("n_dec_layers")
         return [
             f
             for f in self.ARCHITECTURE_FIELDS
             if f not in ignore and getattr(self, f) != getattr(other, f)
         ]
+
+    def added_decoder_layers(self, other: ModelConfig) -> range:
+        """The decoder layers ``other`` has on top of this config's (a deeper decoder grown from
+        this one: the new layers start silent, see ``Decoder.silence_layers``); empty if none."""
+        return range(self.n_dec_layers, max(self.n_dec_layers, other.n_dec_layers))
 
     def added_weight_prefixes(self, other: ModelConfig) -> tuple[str, ...]:
         """Name fragments of the weights ``other`` has and this config's model lacks."""
@@ -196,6 +204,10 @@ class ModelConfig(JsonConfig):
             for f, parts in self.ADDABLE_FEATURES.items()
             if not getattr(self, f) and getattr(other, f)
             for p in parts
+        ) + tuple(
+            p
+            for i in self.added_decoder_layers(other)
+            for p in (f"decoder.stack.layers.{i}.", f"decoder.z_proj.{i}.")
         )
 
     @property

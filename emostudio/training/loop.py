@@ -156,7 +156,9 @@ def model_card(
 def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> None:
     """Copy a model folder's weights into ``model`` (fine-tuning); the tokenizers must agree. The
     run may add features the base model lacks (ModelConfig.ADDABLE_FEATURES): their weights keep
-    their initial values, which leave the outputs unchanged."""
+    their initial values, which leave the outputs unchanged; and it may add decoder layers on top
+    of the base model's, which start silent (``Decoder.silence_layers``), so the grown model
+    starts with the base model's outputs."""
     try:
         base, tokenizer = load_model(folder)
     except ModelLoadError as exc:
@@ -177,6 +179,7 @@ def _load_initial_weights(model: CDGMVAE, folder: Path, cache: CorpusCache) -> N
             f"cannot fine-tune {folder}: weights do not match (missing {stray[:3]}, "
             f"unexpected {unexpected[:3]})"
         )
+    model.decoder.silence_layers(base.config.added_decoder_layers(model.config))
 
 
 def train(
