@@ -179,10 +179,10 @@ class Decoder(nn.Module):
         and the new layers learn from there (their projections still get gradients)."""
         for i in layers:
             block = self.stack.blocks[i]
-            for linear in (block.attn.proj, block.mlp.down, self.z_proj[i]):
-                linear.weight.zero_()
+            for linear in (block.attn.proj, block.mlp.down, cast(nn.Linear, self.z_proj[i])):
+                nn.init.zeros_(linear.weight)
                 if linear.bias is not None:
-                    linear.bias.zero_()
+                    nn.init.zeros_(linear.bias)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Final hidden states [..., d] -> next-token logits [..., V]."""
