@@ -41,6 +41,14 @@ def notes(song) -> list[tuple[int, int, int, int, int]]:
     )
 
 
+def test_emotion_spells_the_target_as_generate_continue_and_fill_do(model_dir, files, capsys):
+    src, _, out = files
+    assert transfer(model_dir, src, out, "--emotion", "sad", "--strength", "0.5") == 0
+    assert "towards sad" in capsys.readouterr().out
+    assert transfer(model_dir, src, out, "--emotion", "sad", "--to", "happy") == 0  # the last wins
+    assert "towards happy" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("method", ["edit", "rewrite"])
 def test_strength_zero_writes_the_input_and_says_so(model_dir, files, capsys, method):
     src, _, out = files

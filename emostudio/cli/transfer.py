@@ -25,8 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to transfer")
     parser.add_argument(
         "--to",
+        "--emotion",
+        dest="to",
         metavar="EMOTION",
-        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal' (needed unless a donor is given)",
+        help="happy, tense, sad, calm, Q1..Q4, or 'valence,arousal' (needed unless a donor is "
+        "given; --emotion as generate, continue and fill spell it)",
     )
     parser.add_argument(
         "--strength",
