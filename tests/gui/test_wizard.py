@@ -310,3 +310,23 @@ def test_the_model_menu_opens_the_wizard_and_closing_the_window_asks(qtbot, tmp_
     assert not main.close() and wizard.isVisible()  # the wizard asked, the answer was No
     wizard.train_page._worker = None
     assert wizard.close()
+
+
+def test_the_curves_draw_only_whole_points_while_the_runner_appends(qtbot, make_wizard):
+    """The runner's thread appends a validation's step before its values; the window may draw
+    in between (it did, under load: an IndexError in the event loop). It draws the whole points."""
+    train = make_wizard().train_page
+    p = train.progress
+    p.steps += [10, 20, 30]
+    p.token_losses += [2.0, 1.9]  # step 30's loss not appended yet
+    p.val_steps += [10, 20]
+    p.val_token_loss.append(1.5)  # step 20's values not appended yet
+    p.val_token_accuracy.append(0.4)
+    p.val_arousal.append(float("nan"))  # no labelled validation clips: not drawn
+    p.val_valence.append(0.6)
+    train._show_progress()
+    assert train.train_loss_curve.getData()[0].tolist() == [10, 20]
+    assert train.val_loss_curve.getData()[0].tolist() == [10]
+    assert train.accuracy_curves["valence"].getData()[1].tolist() == [0.6]
+    unmeasured = train.accuracy_curves["arousal"].getData()[0]
+    assert unmeasured is None or len(unmeasured) == 0

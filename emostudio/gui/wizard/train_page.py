@@ -321,19 +321,16 @@ class TrainPage(QWidget):
         p = self.progress
         self.progress_bar.setRange(0, max(1, p.max_steps))
         self.progress_bar.setValue(p.step)
-        self.train_loss_curve.setData(
-            np.asarray(p.steps, float), np.asarray(p.token_losses, float), connect="finite"
-        )
-        steps = np.asarray(p.val_steps, float)
+        self.train_loss_curve.setData(*_paired(p.steps, p.token_losses), connect="finite")
         for curve, values in (
             (self.val_loss_curve, p.val_token_loss),
             (self.accuracy_curves["arousal"], p.val_arousal),
             (self.accuracy_curves["valence"], p.val_valence),
             (self.accuracy_curves["token"], p.val_token_accuracy),
         ):
-            values = np.asarray(values, float)
-            measured = np.isfinite(values)  # no emotion accuracy without labelled validation clips
-            curve.setData(steps[measured], values[measured])
+            x, y = _paired(p.val_steps, values)
+            measured = np.isfinite(y)  # no emotion accuracy without labelled validation clips
+            curve.setData(x[measured], y[measured])
         self._show_times()
 
     def _show_times(self) -> None:
@@ -358,3 +355,11 @@ class TrainPage(QWidget):
 
     def _log(self, line: str) -> None:
         self.log_view.appendPlainText(line)
+
+
+def _paired(xs: list, ys: list) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a curve whose two lists the runner's thread may be appending to while the
+    window draws them (a step is appended before its values): the pairs complete so far."""
+    x, y = np.asarray(xs, float), np.asarray(ys, float)
+    n = min(len(x), len(y))
+    return x[:n], y[:n]
