@@ -26,6 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realism import QUADRANTS, _print, summarise
 
 
+def target_agreement(heard, targets) -> np.ndarray:
+    """float[n]: the probability the model's own recognition gives each piece's target classes
+    (high or low arousal, times high or low valence)."""
+    out = []
+    for r, target in zip(heard, targets, strict=True):
+        arousal = r.overall_arousal if target.arousal > 0 else 1.0 - r.overall_arousal
+        valence = r.overall_valence if target.valence > 0 else 1.0 - r.overall_valence
+        out.append(arousal * valence)
+    return np.asarray(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
@@ -68,19 +79,15 @@ def main() -> None:
         batch_size=64,
         form=args.form,
     )
-    heard = engine.recognise_many(songs)
+    agreement = target_agreement(
+        engine.recognise_many(songs), [t for t in targets for _ in range(args.k)]
+    )
     seconds = time.perf_counter() - t0
-
-    def agreement(j: int, target: Emotion) -> float:
-        r = heard[j]
-        arousal = r.overall_arousal if target.arousal > 0 else 1.0 - r.overall_arousal
-        valence = r.overall_valence if target.valence > 0 else 1.0 - r.overall_valence
-        return arousal * valence
 
     for k in sorted({1, args.k}):
         kept = [
-            songs[max(range(i * args.k, i * args.k + k), key=lambda j: agreement(j, t))]
-            for i, t in enumerate(targets)
+            songs[max(range(i * args.k, i * args.k + k), key=lambda j: agreement[j])]
+            for i in range(len(targets))
         ]
         name = f"{args.form}, best of {k} decoded"
         _print(summarise(name, kept, quadrants, real_table, judge, args.bars, seconds))

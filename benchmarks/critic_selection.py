@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from best_of_decoded import target_agreement
 from realism import QUADRANTS, _print, summarise
 
 
@@ -129,18 +130,13 @@ def main() -> None:
     songs, quadrants = pieces(args.pieces, args.k, args.seed)
     seconds = time.perf_counter() - t0
     realness = critic.predict_log_proba(features(songs))[:, 1]
-    heard = engine.recognise_many(songs)
-    agreement = []
-    for r, q in zip(heard, np.repeat(quadrants, args.k)):
-        target = Emotion.from_quadrant(int(q))
-        a = r.overall_arousal if target.arousal > 0 else 1.0 - r.overall_arousal
-        v = r.overall_valence if target.valence > 0 else 1.0 - r.overall_valence
-        agreement.append(np.log(max(a * v, 1e-9)))
+    targets = [Emotion.from_quadrant(int(q)) for q in np.repeat(quadrants, args.k)]
+    agreement = np.log(np.maximum(target_agreement(engine.recognise_many(songs), targets), 1e-9))
     scores = {
         "first": np.zeros(len(songs)),
         "critic": realness,
-        "recognition": np.asarray(agreement),
-        "critic + recognition": realness + np.asarray(agreement),
+        "recognition": agreement,
+        "critic + recognition": realness + agreement,
     }
     groups = len(quadrants)
     rows = []
