@@ -10,7 +10,9 @@ Generation keeps the most typical of ``DecodingSettings.latent_draws`` latent dr
 pinned for one draw and generation's own for the default. The bass bias (``DecodingSettings.bass``,
 off by default) changes every sampled bar; its outputs at 1 are pinned beside them. Since
 2026-12-01 a family's pitch written twice at one position decodes as one note (the longer), as
-the tokenizer encodes it: the digests of outputs that held such a pair changed with it.
+the tokenizer encodes it: the digests of outputs that held such a pair changed with it. A
+track's controller changes (since 2026-12-01) are hashed where it has any; an empty list is left
+out of the ``repr``, so the digests of songs without them are those taken before.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
 
 
 def digest(*songs: Song) -> str:
-    return hashlib.sha256("\n".join(repr(s) for s in songs).encode()).hexdigest()[:16]
+    text = "\n".join(repr(s).replace(", controls=()", "") for s in songs)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def pinned_song() -> Song:

@@ -22,7 +22,7 @@ from emostudio.generation.batches import Batch, cadences, finish, given_bars, mo
 from emostudio.generation.decode import DecodePlan, template_plan
 from emostudio.generation.form import cadence_kinds, plan_form
 from emostudio.generation.latents import DIMENSIONS, blend, cycled
-from emostudio.generation.splice import replace_bars
+from emostudio.generation.splice import pedal_on, replace_bars
 from emostudio.midi.song import Song
 
 if TYPE_CHECKING:
@@ -121,7 +121,9 @@ def continued(
         with engine._decoding():
             window = engine._window(kept, [n + 1] * k)
         given = [{**context, ctx: given_bars(row, n, 1)[0]} for row in window]
-    return [replace_bars(song, n, bars, part) for part in decoded(given, ctx + bars)]
+    return [
+        pedal_on(replace_bars(song, n, bars, part), n, bars) for part in decoded(given, ctx + bars)
+    ]
 
 
 def filled(

@@ -1,14 +1,24 @@
 """Decoded bars put back into the user's piece: continue appends them, fill replaces a span.
 
 The engine decodes only the new bars (the piece's own bars are teacher-forced context, never
-re-decoded into the result), so every bar outside the span keeps the piece's notes exactly.
+re-decoded into the result), so every bar outside the span keeps the piece's notes exactly. The
+piece's controller changes (its pedalling, volumes) stay as they are; a continuation of a
+pedalled piece is pedalled too (:func:`pedal_on`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from emostudio.midi.song import TICKS_PER_BAR, Song, Track
+from emostudio.midi.song import (
+    PEDALS,
+    SUSTAIN,
+    TICKS_PER_BAR,
+    TICKS_PER_SUBBEAT,
+    ControlChange,
+    Song,
+    Track,
+)
 
 
 def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
@@ -42,3 +52,63 @@ def _matching_track(tracks: list[Track], track: Track) -> int | None:
         if (tracks[i].program, tracks[i].is_drum) == (track.program, track.is_drum):
             return i
     return same_family[0] if same_family else None
+
+
+def pedal_on(song: Song, first: int, n_bars: int) -> Song:
+    """``song`` with bars [first, first + n_bars) (new bars after its bar ``first - 1``) pedalled
+    as the piece before them is: where a track's sustain pedal is down for at least
+    :data:`PEDALLED_SHARE` of its bars before ``first``, the pedal is changed (lifted, then pressed
+    again one sub-beat later) at every bar of the new ones, or every half bar where the piece
+    presses it :data:`HALF_BAR_PRESSES` times a bar or more; otherwise the new bars are unpedalled.
+    Pedals still down after them are lifted at their end. The track's controller changes at or
+    after bar ``first`` (a pedal lifted after the piece's last note) give way to these; tracks
+    without controller changes are unchanged."""
+    if first < 1 or n_bars < 1:
+        return song
+    lo = first * TICKS_PER_BAR
+    hi = lo + n_bars * TICKS_PER_BAR
+    tracks = []
+    for track in song.tracks:
+        if not track.controls:
+            tracks.append(track)
+            continue
+        kept = [c for c in track.controls if c.tick < lo]
+        down_share, presses = _sustain_use(kept, lo)
+        new: list[ControlChange] = []
+        if down_share >= PEDALLED_SHARE:
+            step = TICKS_PER_BAR // 2 if presses >= HALF_BAR_PRESSES else TICKS_PER_BAR
+            for tick in range(lo, hi, step):
+                new += [
+                    ControlChange(tick, SUSTAIN, 0),
+                    ControlChange(tick + TICKS_PER_SUBBEAT, SUSTAIN, 127),
+                ]
+        held: dict[int, int] = {}
+        for c in kept + new:
+            if c.control in PEDALS:
+                held[c.control] = c.value
+        ends = [ControlChange(hi, p, 0) for p, v in sorted(held.items()) if v >= 64]
+        tracks.append(replace(track, controls=tuple(kept + new + ends)))
+    return song.with_tracks(tracks)
+
+
+#: a piece whose sustain pedal is down this share of its length has its continuation pedalled
+PEDALLED_SHARE = 0.25
+#: presses of the sustain pedal a bar from which a continuation changes it every half bar
+HALF_BAR_PRESSES = 1.5
+
+
+def _sustain_use(controls: list[ControlChange], end: int) -> tuple[float, float]:
+    """(share of ticks [0, end) with the sustain pedal down, presses per bar) of ``controls``."""
+    down_since: int | None = None
+    down_ticks = presses = 0
+    for c in controls:
+        if c.control != SUSTAIN:
+            continue
+        if c.value >= 64 and down_since is None:
+            down_since, presses = c.tick, presses + 1
+        elif c.value < 64 and down_since is not None:
+            down_ticks += c.tick - down_since
+            down_since = None
+    if down_since is not None:
+        down_ticks += end - down_since
+    return down_ticks / max(end, 1), presses * TICKS_PER_BAR / max(end, 1)

@@ -3,7 +3,8 @@
 Modules, in the order data passes through them:
 
 - ``families``  General MIDI program / track role -> one of five instrument families (LPD-5 style)
-- ``song``      :class:`Song`, :class:`Track`, :class:`Note`: the one in-memory music type
+- ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`: the one
+                in-memory music type
 - ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
 """
 
@@ -14,6 +15,7 @@ from emostudio.midi.song import (
     TICKS_PER_BAR,
     TICKS_PER_BEAT,
     TICKS_PER_SUBBEAT,
+    ControlChange,
     Note,
     Song,
     TempoChange,
@@ -26,6 +28,7 @@ __all__ = [
     "TICKS_PER_BAR",
     "TICKS_PER_BEAT",
     "TICKS_PER_SUBBEAT",
+    "ControlChange",
     "Family",
     "MidiReadError",
     "Note",

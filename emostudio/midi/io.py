@@ -3,6 +3,9 @@
 Reading accepts type 0 and type 1 files at any resolution: ticks are rescaled to 480 per quarter
 note, notes are split into tracks by (MIDI track, channel, program), channel 10 is drums, overlapping
 notes of one pitch are closed first-in-first-out, and notes never closed end at their track's end.
+Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) go with the
+tracks of their MIDI track and channel (or, where that MIDI track has no notes on the channel,
+with every track on it) and are written back on the track's channel.
 Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 from collections import defaultdict, deque
+from dataclasses import replace
 from pathlib import Path
 
 import mido
@@ -19,6 +23,7 @@ from emostudio.atomic import atomic_write
 from emostudio.midi.song import (
     DEFAULT_BPM,
     TICKS_PER_BEAT,
+    ControlChange,
     Note,
     Song,
     TempoChange,
@@ -30,6 +35,9 @@ from emostudio.midi.song import (
 MAX_SECONDS = 2 * 3600
 MAX_FILE_BYTES = 64 * 1024 * 1024
 DRUM_CHANNEL = 9
+#: the controllers a piece keeps: every one but bank select (0, 32: a track has a program, not a
+#: bank) and the channel-mode messages (120-127: all notes off, reset, ...)
+KEPT_CONTROLS = frozenset(range(1, 120)) - {32}
 
 
 class MidiReadError(ValueError):
@@ -97,6 +105,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
     signatures: dict[int, tuple[int, int]] = {}
     # (midi track, channel, program) -> notes; per (track, channel): current program & names
     notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
+    controls: dict[tuple[int, int], list[ControlChange]] = defaultdict(list)  # (track, channel)
     track_names: dict[int, str] = {}
     max_tick = 0
 
@@ -117,6 +126,8 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
                     _add_note(notes[(ti, msg.channel, prog)], msg.note, start, t, vel)
             elif kind == "program_change":
                 program[msg.channel] = msg.program
+            elif kind == "control_change" and msg.control in KEPT_CONTROLS:
+                controls[(ti, msg.channel)].append(ControlChange(t, msg.control, msg.value))
             elif kind == "set_tempo":
                 tempos[t] = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else DEFAULT_BPM
             elif kind == "time_signature":
@@ -140,14 +151,22 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
         sig_list.insert(0, TimeSignature(0, 4, 4))
 
     tracks = []
-    for (ti, channel, prog), track_notes in sorted(notes.items()):
-        if not track_notes:
-            continue
+    keys = sorted(key for key, track_notes in notes.items() if track_notes)
+    for ti, channel, prog in keys:
         is_drum = channel == DRUM_CHANNEL
+        track = Track(program=prog, is_drum=is_drum, name=track_names.get(ti, ""))
+        mine = controls.get((ti, channel), [])
+        # a controller track of its own (no notes on its channel there) plays on every track of
+        # that channel
+        others = [
+            c
+            for (cti, cch), changes in controls.items()
+            if cch == channel and cti != ti and not any(k[:2] == (cti, cch) for k in keys)
+            for c in changes
+        ]
+        together = sorted(mine + others, key=lambda c: c.tick) if others else mine
         tracks.append(
-            Track(program=prog, is_drum=is_drum, name=track_names.get(ti, "")).with_notes(
-                track_notes
-            )
+            replace(track.with_notes(notes[(ti, channel, prog)]), controls=tuple(together))
         )
     song = Song(
         tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name
@@ -206,19 +225,28 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
             header.append(
                 mido.Message("program_change", channel=channel, program=track.program, time=0)
             )
-        events = []
+        # at one instant: note-offs, then controller changes (a pedal pressed as a note is released
+        # does not hold it), then note-ons
+        events = [
+            (
+                c.tick,
+                1,
+                mido.Message("control_change", channel=channel, control=c.control, value=c.value),
+            )
+            for c in track.controls
+        ]
         for n in track.notes:
             events.append(
                 (
                     n.start,
-                    1,
+                    2,
                     mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity),
                 )
             )
             events.append(
                 (n.end, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0))
             )
-        events.sort(key=lambda e: (e[0], e[1]))  # offs before ons at the same tick
+        events.sort(key=lambda e: (e[0], e[1]))
         midi.tracks.append(_to_delta(header, [(tick, msg) for tick, _, msg in events]))
     return midi
 

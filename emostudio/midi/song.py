@@ -1,5 +1,11 @@
 """The in-memory music type every stage hands on: :class:`Song` with :class:`Track` s of :class:`Note` s.
 
+A track also keeps its channel's controller changes (:class:`ControlChange`: the sustain pedal,
+volume, expression, ...) as the performance data around the notes: the model neither reads nor
+writes them, but a piece read from a file keeps them through every edit that keeps its tracks,
+and they are written and played with it (a pianist's pedalling is most of how a piano piece
+sounds).
+
 Times are integer ticks at a fixed resolution of :data:`TICKS_PER_BEAT` (480 per quarter note);
 :func:`emostudio.midi.io.read_midi` rescales any file to it. The model's grid is 16 sub-beats per
 bar of four quarter notes, 120 ticks per sub-beat (MODEL.md section 1).
@@ -34,6 +40,45 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class ControlChange:
+    """A MIDI controller change on a track's channel: controller 0-127, value 0-127, at a tick."""
+
+    tick: int
+    control: int
+    value: int
+
+
+#: the sustain pedal's controller number (values of 64 and more hold it down)
+SUSTAIN = 64
+#: the pedals (sustain, portamento, sostenuto, soft, legato, hold 2): released (0) where a piece is
+#: cut or ends, so that a pedal held at a cut does not hold what comes after it
+PEDALS = frozenset({64, 65, 66, 67, 68, 69})
+
+
+def controls_in(controls: tuple[ControlChange, ...], lo: int, hi: int) -> tuple[ControlChange, ...]:
+    """``controls`` of ticks [lo, hi) moved to start at 0: each controller's value at ``lo``
+    first (its last change before ``lo``), then the changes inside; a pedal still down at ``hi`` is
+    released there (at ``hi - lo``)."""
+    state: dict[int, int] = {}
+    inside: list[ControlChange] = []
+    for c in controls:
+        if c.tick < lo:
+            state[c.control] = c.value
+        elif c.tick < hi:
+            inside.append(ControlChange(c.tick - lo, c.control, c.value))
+    cut = [ControlChange(0, control, value) for control, value in state.items()]
+    held = dict(state)
+    for c in inside:
+        held[c.control] = c.value
+    release = [
+        ControlChange(hi - lo, control, 0)
+        for control, value in sorted(held.items())
+        if control in PEDALS and value >= 64
+    ]
+    return tuple(cut + inside + release)
+
+
+@dataclass(frozen=True, slots=True)
 class TempoChange:
     tick: int
     bpm: float
@@ -48,13 +93,15 @@ class TimeSignature:
 
 @dataclass(frozen=True)
 class Track:
-    """One instrument: General MIDI program, drum flag, name, and notes sorted by (start, pitch)."""
+    """One instrument: General MIDI program, drum flag, name, notes sorted by (start, pitch) and
+    the controller changes of its channel in time order (``controls``)."""
 
     program: int = 0
     is_drum: bool = False
     name: str = ""
     notes: tuple[Note, ...] = ()
     family_override: Family | None = None
+    controls: tuple[ControlChange, ...] = ()
 
     @property
     def family(self) -> Family:
@@ -120,7 +167,8 @@ class Song:
     def slice_bars(self, first_bar: int, n_bars: int) -> Song:
         """Bars [first_bar, first_bar + n_bars) as a new song starting at tick 0.
 
-        Notes are kept when they start inside the range, cut at its end."""
+        Notes are kept when they start inside the range, cut at its end; controllers start from
+        their values at the range's start and pedals are released at its end (:func:`controls_in`)."""
         lo, hi = first_bar * TICKS_PER_BAR, (first_bar + n_bars) * TICKS_PER_BAR
         tracks = []
         for t in self.tracks:
@@ -129,7 +177,7 @@ class Song:
                 for n in t.notes
                 if lo <= n.start < hi
             ]
-            tracks.append(t.with_notes(notes))
+            tracks.append(replace(t.with_notes(notes), controls=controls_in(t.controls, lo, hi)))
         tempos = [TempoChange(0, self.bpm_at(lo))] + [
             TempoChange(c.tick - lo, c.bpm) for c in self.tempos if lo < c.tick < hi
         ]

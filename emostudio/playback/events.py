@@ -23,8 +23,9 @@ from emostudio.midi.io import track_channels
 from emostudio.midi.song import TICKS_PER_BAR, Song
 
 # Message kinds, also their order at the same instant: set-up first, then note-offs (so a
-# repeated note is released before it is struck again), then note-ons.
-PROGRAM, NOTE_OFF, NOTE_ON = 0, 1, 2
+# repeated note is released before it is struck again), then controller changes (a pedal pressed
+# as a note is released does not hold it), then note-ons.
+PROGRAM, NOTE_OFF, CONTROL, NOTE_ON = 0, 1, 2, 3
 
 
 class TimedMessage(NamedTuple):
@@ -38,8 +39,9 @@ class TimedMessage(NamedTuple):
 class Schedule:
     """Every message of a song, sorted by time, as parallel arrays of length n.
 
-    ``kind`` is :data:`PROGRAM`, :data:`NOTE_OFF` or :data:`NOTE_ON`; ``data1`` the program or
-    note number; ``data2`` the velocity (0 for program changes and note-offs)."""
+    ``kind`` is :data:`PROGRAM`, :data:`NOTE_OFF`, :data:`CONTROL` or :data:`NOTE_ON`; ``data1``
+    the program, note or controller number; ``data2`` the velocity or controller value (0 for
+    program changes and note-offs)."""
 
     seconds: np.ndarray  # float64[n], non-decreasing
     kind: np.ndarray  # int8[n]
@@ -84,13 +86,17 @@ def make_message(kind: int, channel: int, data1: int, data2: int) -> mido.Messag
         )
     if kind == NOTE_OFF:
         return mido.Message("note_off", skip_checks=True, channel=channel, note=data1, velocity=0)
+    if kind == CONTROL:
+        return mido.Message(
+            "control_change", skip_checks=True, channel=channel, control=data1, value=data2
+        )
     return mido.Message("program_change", skip_checks=True, channel=channel, program=data1)
 
 
 def song_schedule(song: Song) -> Schedule:
     """The :class:`Schedule` of ``song``: a program change at 0 s for each melodic track (drums on
     channel 10, index 9, get none, as in the MIDI files :func:`~emostudio.midi.write_midi`
-    writes), then each note's on and off on its track's channel."""
+    writes), then each note's on and off and each controller change on its track's channel."""
     parts: list[tuple[np.ndarray, ...]] = []  # (ticks, kind, channel, data1, data2)
     for track, channel in zip(song.tracks, track_channels(song)):
         if not track.is_drum:
@@ -105,6 +111,17 @@ def song_schedule(song: Song) -> Schedule:
             pitches, velocities = np.clip(values[:, 2], 0, 127), np.clip(values[:, 3], 1, 127)
             parts.append(_columns(starts, NOTE_ON, channel, pitches, velocities))
             parts.append(_columns(ends, NOTE_OFF, channel, pitches, np.zeros_like(pitches)))
+        if track.controls:
+            values = np.array([(c.tick, c.control, c.value) for c in track.controls], np.int64)
+            parts.append(
+                _columns(
+                    values[:, 0].astype(np.float64),
+                    CONTROL,
+                    channel,
+                    np.clip(values[:, 1], 0, 127),
+                    np.clip(values[:, 2], 0, 127),
+                )
+            )
     if not parts:
         return Schedule.empty()
     ticks, kind, channel, data1, data2 = (np.concatenate(column) for column in zip(*parts))
@@ -112,6 +129,33 @@ def song_schedule(song: Song) -> Schedule:
     # by time, then kind (set-up, offs, ons); a stable sort keeps track order within those
     order = np.lexsort((kind, seconds))
     return Schedule(seconds[order], kind[order], channel[order], data1[order], data2[order])
+
+
+def controls_at(schedule: Schedule, index: int) -> list[mido.Message]:
+    """What playing from message ``index`` on must send first: each (channel, controller)'s
+    value there, for every controller ``schedule`` changes (its last change among the messages
+    before ``index``, or, for one not changed yet, its reset value from :data:`CONTROL_RESETS`;
+    others are left alone until their first change)."""
+    is_control = schedule.kind == CONTROL
+    before = is_control & (np.arange(len(schedule)) < index)
+    values: dict[tuple[int, int], int] = {}
+    for channel, control in zip(
+        schedule.channel[is_control].tolist(), schedule.data1[is_control].tolist()
+    ):
+        if control in CONTROL_RESETS:
+            values.setdefault((channel, control), CONTROL_RESETS[control])
+    for channel, control, value in zip(
+        schedule.channel[before].tolist(),
+        schedule.data1[before].tolist(),
+        schedule.data2[before].tolist(),
+    ):
+        values[(channel, control)] = value  # in time order: the last one stays
+    return [make_message(CONTROL, ch, control, value) for (ch, control), value in values.items()]
+
+
+#: controllers' values after a MIDI "reset all controllers" (the General MIDI defaults): where
+#: playback starts before a piece's first change of one of these, it starts from this value
+CONTROL_RESETS = {1: 0, 7: 100, 10: 64, 11: 127, 64: 0, 65: 0, 66: 0, 67: 0, 68: 0, 69: 0}
 
 
 def song_to_events(song: Song) -> list[TimedMessage]:

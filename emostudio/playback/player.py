@@ -33,6 +33,7 @@ from emostudio.playback.events import (
     NOTE_OFF,
     PROGRAM,
     Schedule,
+    controls_at,
     loop_end_seconds,
     song_schedule,
 )
@@ -177,6 +178,10 @@ class Player:
                 raise PlaybackError(f"cannot play: {exc}") from exc
             start = max(0.0, float(start_seconds))
             self._index = bisect.bisect_left(self._times, start)
+            try:
+                self._send_controls()
+            except Exception as exc:
+                raise PlaybackError(f"cannot play: {exc}") from exc
             self._last_sent_time = -math.inf
             self._sent_at_last_time = Counter()
             self._played_from = start
@@ -253,6 +258,7 @@ class Player:
                 self._last_sent_time = -math.inf
                 self._sent_at_last_time = Counter()
                 self._played_from = 0.0
+                self._send_controls()  # a pedal held at the loop's end is lifted for its start
                 self._send_due(position)
             return position
         if position >= self._duration:
@@ -320,6 +326,12 @@ class Player:
                 self._sink.send(message)
                 self._programs[message.channel] = message.program
 
+    def _send_controls(self) -> None:
+        """The controllers' values where playback goes on (at ``self._index``): a pedal held
+        there is held, one lifted is lifted."""
+        for message in controls_at(self._schedule, self._index):
+            self._sink.send(message)
+
     def _release_sounding(self) -> None:
         for channel, note in sorted(self._sounding):
             _try(self._sink.send, mido.Message("note_off", channel=channel, note=note, velocity=0))
@@ -352,6 +364,7 @@ class Player:
         released_later = set(zip(rest.channel[is_off].tolist(), rest.data1[is_off].tolist()))
         for channel, note in sorted(self._sounding - released_later):
             self._send(mido.Message("note_off", channel=channel, note=note, velocity=0))
+        self._send_controls()  # the new song's pedals and volumes where it goes on
         for i in unsent_at_last:
             self._send(self._schedule.message(i))
             self._sent_at_last_time[self._schedule.key(i)] += 1

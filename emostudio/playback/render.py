@@ -31,7 +31,7 @@ import numpy as np
 
 from emostudio.atomic import atomic_path
 from emostudio.midi.song import Song
-from emostudio.playback.events import NOTE_OFF, NOTE_ON, song_schedule
+from emostudio.playback.events import CONTROL, NOTE_OFF, NOTE_ON, song_schedule
 from emostudio.playback.fluid import load_fluidsynth, open_synth
 from emostudio.playback.sinks import PlaybackError
 
@@ -159,6 +159,8 @@ def _apply(synth, kind: int, channel: int, data1: int, data2: int) -> None:
         synth.noteon(channel, data1, data2)
     elif kind == NOTE_OFF:
         synth.noteoff(channel, data1)
+    elif kind == CONTROL:
+        synth.cc(channel, data1, data2)
     else:
         synth.program_change(channel, data1)
 

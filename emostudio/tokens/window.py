@@ -19,7 +19,15 @@ from dataclasses import replace
 import numpy as np
 
 from emostudio.midi.families import Family
-from emostudio.midi.song import TICKS_PER_BAR, Note, Song, TempoChange, Track
+from emostudio.midi.song import (
+    TICKS_PER_BAR,
+    ControlChange,
+    Note,
+    Song,
+    TempoChange,
+    Track,
+    controls_in,
+)
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import BAR, PAD, TokenKind
 
@@ -130,7 +138,9 @@ class SongBuilder:
                 tail += sorted(clipped, key=lambda n: (n.start, n.pitch, n.end))
             notes = self._settled[fam] + tuple(tail)
             if notes:
-                tracks.append(replace(self._bases[fam], notes=notes))
+                tracks.append(
+                    replace(self._bases[fam], notes=notes, controls=self._controls(fam, end))
+                )
         if self.template is not None:
             tracks.sort(key=lambda tr: self._order.get(tr.family, len(self._order)))
             return Song(
@@ -143,6 +153,14 @@ class SongBuilder:
         if not tempos or tempos[0].tick != 0:
             tempos.insert(0, TempoChange(0, tempos[0].bpm if tempos else 120.0))
         return Song(tracks=tuple(tracks), tempos=tuple(tempos))
+
+    def _controls(self, fam: int, end: int) -> tuple[ControlChange, ...]:
+        """The controller changes (the pedalling) of the template's track of family ``fam`` up to
+        ``end``: a rewrite of a piece keeps the piece's pedal and volumes; none without a
+        template."""
+        if self.template is None or Family(fam) not in self._order:
+            return ()
+        return controls_in(self.template.tracks[self._order[Family(fam)]].controls, 0, end)
 
     def _settle(self, end: int) -> None:
         """Move the leading bars whose notes all end by ``end`` into ``_settled`` (no later clip
