@@ -1,6 +1,9 @@
-"""How the corpus's players use the sustain pedal, and how much longer their notes sound with it.
+"""How the corpus's players use the sustain pedal, how much longer their notes sound with it, and
+how generated piano sounds with the engine's pedal (``--generated``).
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/pedal_use.py --data ../shared/data
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python benchmarks/pedal_use.py \
+        --data ../shared/data --generated models/default --pieces 25 --seed 6
 
 Per source (EMOPIA, POP909, VGMIDI; every file read with ``read_midi``): the share of files with
 sustain-pedal changes, and over their pedalled tracks the median share of the piece's length with
@@ -8,6 +11,12 @@ the pedal down, presses a bar, and the ratio of a note's sounding length (until 
 released or, when the pedal is down then, until the pedal is lifted) to its key's length. The
 model's tokens hold the key's length only; the sounding length is what a listener hears from a
 piece that is played with its pedal.
+
+``--generated MODEL``: instead, every 5th EMOPIA file (200, cut to 16 bars) against
+``--pieces`` per quadrant of the model's 16-bar pieces (AABA, ``--seed``), with and without the
+sustain pedal (``DecodingSettings.pedal``): per piece the mean sounding length of its notes (in
+sub-beats) and its sounding polyphony (notes sounding at each sub-beat where any sounds), median
+and interquartile range over pieces.
 """
 
 from __future__ import annotations
@@ -18,34 +27,101 @@ from pathlib import Path
 
 import numpy as np
 
-from emostudio.generation.splice import _sustain_use
-from emostudio.midi import TICKS_PER_BAR, read_midi
+from emostudio.midi import TICKS_PER_BAR, TICKS_PER_SUBBEAT, Song, read_midi
+from emostudio.midi.pedal import sustain_use
 from emostudio.midi.song import SUSTAIN, Track
+
+
+def sounding_lengths(track: Track) -> list[int]:
+    """Each note's sounding length in ticks: until its key is released or, when the sustain pedal
+    is down then, until the pedal is lifted."""
+    pedal = [c for c in track.controls if c.control == SUSTAIN]
+    ticks = [c.tick for c in pedal]
+    lengths = []
+    for note in track.notes:
+        end = note.end
+        i = bisect.bisect_right(ticks, note.end) - 1
+        if i >= 0 and pedal[i].value >= 64:
+            lift = next((c.tick for c in pedal[i + 1 :] if c.value < 64), None)
+            end = max(end, lift if lift is not None else note.end)
+        lengths.append(end - note.start)
+    return lengths
+
+
+def sounding(song: Song, pedal: bool) -> tuple[float, float]:
+    """(mean sounding length in sub-beats, mean notes sounding where any sound) of the pitched
+    tracks, with the pedal or by the keys alone."""
+    n = song.n_bars * 16
+    count = np.zeros(n)
+    lengths: list[float] = []
+    for track in song.tracks:
+        if track.is_drum:
+            continue
+        ticks = sounding_lengths(track) if pedal else [x.end - x.start for x in track.notes]
+        for note, length in zip(track.notes, ticks):
+            a = note.start // TICKS_PER_SUBBEAT
+            count[a : min(n, a + -(-length // TICKS_PER_SUBBEAT))] += 1
+            lengths.append(length / TICKS_PER_SUBBEAT)
+    on = count[count > 0]
+    return float(np.mean(lengths)), float(on.mean()) if len(on) else 0.0
+
+
+def generated_report(args) -> None:
+    from emostudio.decoding import DecodingSettings
+    from emostudio.emotion import Emotion
+    from emostudio.generation import Engine
+
+    real = []
+    for path in sorted((args.data / "emopia").rglob("*.mid"))[::5][:200]:
+        song = read_midi(path)
+        real.append(song.slice_bars(0, min(16, song.n_bars)))
+    engine = Engine.load(args.generated, device="cpu")
+    targets = [Emotion.from_quadrant(q) for q in (1, 2, 3, 4) for _ in range(args.pieces)]
+    plain = DecodingSettings(pedal=False)
+    sets = {
+        "EMOPIA, keys only": (real, False),
+        "EMOPIA, with their pedalling": (real, True),
+        "generated, no pedal": (
+            engine.generate_many(targets, 16, args.seed, settings=plain, form="AABA"),
+            False,
+        ),
+        "generated, the engine's pedal": (
+            engine.generate_many(targets, 16, args.seed, form="AABA"),
+            True,
+        ),
+    }
+    print(
+        "| set | pieces | sounding length, sub-beats (median, IQR) | sounding polyphony (median, IQR) |"
+    )
+    print("|---|---|---|---|")
+    for name, (songs, pedal) in sets.items():
+        rows = np.array([sounding(s, pedal) for s in songs if s.note_count])
+        cells = [
+            f"{np.median(c):.2f} ({np.percentile(c, 25):.2f}–{np.percentile(c, 75):.2f})"
+            for c in rows.T
+        ]
+        print(f"| {name} | {len(rows)} | {cells[0]} | {cells[1]} |")
 
 
 def sounding_ratio(track: Track) -> float | None:
     """Sum of the notes' sounding lengths (held on by the pedal) / sum of their keys' lengths."""
-    pedal = [c for c in track.controls if c.control == SUSTAIN]
-    if not pedal or not track.notes:
+    if not track.notes or not any(c.control == SUSTAIN for c in track.controls):
         return None
-    ticks = [c.tick for c in pedal]
-    keys = sounding = 0
-    for note in track.notes:
-        keys += note.end - note.start
-        i = bisect.bisect_right(ticks, note.end) - 1
-        end = note.end
-        if i >= 0 and pedal[i].value >= 64:  # down when the key is released: held to the lift
-            lift = next((c.tick for c in pedal[i + 1 :] if c.value < 64), None)
-            end = max(end, lift if lift is not None else note.end)
-        sounding += end - note.start
-    return sounding / max(keys, 1)
+    keys = sum(n.end - n.start for n in track.notes)
+    return sum(sounding_lengths(track)) / max(keys, 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=0, help="files per source (0: all)")
+    parser.add_argument("--generated", type=Path, metavar="MODEL", help="see the docstring")
+    parser.add_argument("--pieces", type=int, default=25, help="per quadrant, with --generated")
+    parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
+    if args.generated is not None:
+        generated_report(args)
+        return
     print(
         "| source | files | with pedal | pedal down (median) | presses a bar | sounding / key length |"
     )
@@ -62,7 +138,7 @@ def main() -> None:
                 if not any(c.control == SUSTAIN for c in track.controls):
                     continue
                 has = True
-                share, per_bar = _sustain_use(list(track.controls), end)
+                share, per_bar = sustain_use(track.controls, end)
                 down.append(share)
                 presses.append(per_bar)
                 ratio = sounding_ratio(track)

@@ -12,7 +12,7 @@ from songs import TRIADS, bar_pitch_classes
 
 from emostudio.cli.main import main
 from emostudio.generation import Engine
-from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
+from emostudio.midi import Family, Note, Song, TempoChange, Track, read_midi, write_midi
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT
 from emostudio.model import CDGMVAE, ModelConfig, save_model
 from emostudio.tokens import TokenizerConfig
@@ -427,3 +427,15 @@ def test_generate_with_a_cadence_ends_on_a_triad(model_dir, tmp_path):
     assert main([*args, "--model", str(model_dir), "--out", str(out)]) == 0
     last = bar_pitch_classes(read_midi(out), 3)
     assert last and any(last & ~triad == 0 for triad in TRIADS)
+
+
+def test_generate_pedals_the_piano_unless_told_not_to(model_dir, tmp_path):
+    paths = {flag: tmp_path / f"{flag.strip('-')}.mid" for flag in ("--pedal", "--no-pedal")}
+    for flag, out in paths.items():
+        args = ["generate", "--emotion", "calm", "--bars", "3", "--seed", "2", flag]
+        assert main([*args, "--model", str(model_dir), "--out", str(out)]) == 0
+    pedalled, plain = (read_midi(p) for p in paths.values())
+    assert [t.notes for t in pedalled.tracks] == [t.notes for t in plain.tracks]
+    piano = [t for t in pedalled.tracks if t.family is Family.PIANO]
+    assert piano and all(any(c.control == 64 for c in t.controls) for t in piano)
+    assert all(t.controls == () for t in plain.tracks)

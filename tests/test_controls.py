@@ -12,6 +12,7 @@ import songs
 import torch
 from tiny_models import save_tiny_model
 
+from emostudio.decoding import DecodingSettings, DecodingSettingsError
 from emostudio.emotion import Emotion
 from emostudio.generation import Engine
 from emostudio.generation.splice import pedal_on
@@ -19,6 +20,7 @@ from emostudio.midi import (
     TICKS_PER_BAR,
     TICKS_PER_SUBBEAT,
     ControlChange,
+    Family,
     Note,
     Song,
     TempoChange,
@@ -26,6 +28,7 @@ from emostudio.midi import (
     song_from_bytes,
     song_to_bytes,
 )
+from emostudio.midi.pedal import pedal_changes
 from emostudio.playback import Player, RecordingSink
 from emostudio.playback.events import CONTROL, NOTE_OFF, NOTE_ON, controls_at, song_schedule
 from emostudio.playback.render import _apply
@@ -180,16 +183,21 @@ def test_new_bars_after_a_pedalled_piece_change_the_pedal_every_bar_and_lift_it_
     ]
 
 
-def test_a_piece_that_changes_the_pedal_twice_a_bar_is_continued_twice_a_bar():
-    song = pedalled_piano(4)
-    halves = [
-        ControlChange(b * BAR // 2 + d, 64, v) for b in range(8) for d, v in ((0, 0), (9, 127))
+def test_the_pedal_changes_at_every_bar_and_at_a_new_bass_note_two_beats_on():
+    beat = 4 * TICKS_PER_SUBBEAT
+    notes = [
+        Note(70, 0, beat, 80),  # bar 1: no bass note
+        Note(40, BAR + beat, BAR + 2 * beat, 80),  # bass one beat into bar 2: too soon
+        Note(41, BAR + 2 * beat, BAR + 3 * beat, 80),  # bass at half bar: a change
+        Note(60, BAR + 3 * beat, BAR + 4 * beat, 80),  # not bass
+        Note(38, 2 * BAR + 3 * beat, 3 * BAR, 80),  # bass, 3 beats after bar 3's change
+        Note(36, 5 * BAR, 5 * BAR + beat, 80),  # outside [0, 3 bars)
     ]
-    track = replace(song.tracks[0], controls=tuple(halves))
-    new = [
-        c for c in pedal_on(song.with_tracks([track]), 4, 1).tracks[0].controls if c.tick >= 4 * BAR
-    ]
-    assert [c.tick for c in new if c.value == 0] == [4 * BAR, 4 * BAR + BAR // 2, 5 * BAR]
+    changes = pedal_changes(notes, 0, 3 * BAR)
+    lifts = [c.tick for c in changes if c.value == 0]
+    assert lifts == [0, BAR, BAR + 2 * beat, 2 * BAR, 2 * BAR + 3 * beat, 3 * BAR]
+    presses = [c.tick for c in changes if c.value == 127]
+    assert presses == [t + TICKS_PER_SUBBEAT for t in lifts[:-1]]
 
 
 def test_new_bars_after_an_unpedalled_piece_stay_unpedalled():
@@ -232,3 +240,23 @@ def test_continue_and_fill_keep_the_pieces_pedalling_and_continue_pedals_the_new
     assert ControlChange(5 * BAR + TICKS_PER_SUBBEAT, 64, 127) in controls
     (filled,) = engine.fill(song, 2, 3, seed=0)
     assert filled.tracks[0].controls == song.tracks[0].controls
+
+
+def test_generated_piano_is_pedalled_unless_asked_not_to_and_the_notes_are_the_same(engine):
+    (pedalled,) = engine.generate_many([HAPPY], bars=4, seed=3)
+    (plain,) = engine.generate_many([HAPPY], bars=4, seed=3, settings=DecodingSettings(pedal=False))
+    assert [t.notes for t in pedalled.tracks] == [t.notes for t in plain.tracks]
+    assert all(t.controls == () for t in plain.tracks)
+    for track in pedalled.tracks:
+        if track.family is Family.PIANO:
+            assert track.controls == tuple(pedal_changes(track.notes, 0, 4 * BAR))
+        else:
+            assert track.controls == ()
+    assert any(t.family is Family.PIANO for t in pedalled.tracks)
+
+
+def test_pedal_is_a_checked_setting():
+    assert DecodingSettings().pedal is True
+    assert DecodingSettings().replace(pedal=0.0).pedal is False
+    with pytest.raises(DecodingSettingsError, match="pedal"):
+        DecodingSettings(pedal=0.5)  # type: ignore[arg-type]

@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 
 from emostudio.cli.main import seed_value
-from emostudio.decoding import DEFAULT_BASS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_BASS
+from emostudio.decoding import (
+    DEFAULT_BASS,
+    DEFAULT_PEDAL,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    MAX_BASS,
+)
 
 HELP = "generate a new piece in a chosen emotion (MIDI, optionally WAV)"
 
@@ -76,6 +82,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="B",
         help="draw each bar's first note into the bass register (below C3) and hold it longer: "
         f"0 not at all, up to {MAX_BASS:g} (default {DEFAULT_BASS:g})",
+    )
+    parser.add_argument(
+        "--pedal",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_PEDAL,
+        help="sustain pedal on newly written piano parts (changed every bar and at new bass "
+        "notes; a continuation only where the piece is pedalled); a piece's own pedalling is "
+        "always kept (default: on)",
     )
     parser.add_argument(
         "--out", "-o", type=Path, required=True, metavar="OUT.mid", help="the MIDI file to write"
@@ -154,7 +168,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 def decoding_settings(args: argparse.Namespace):
     """The :class:`~emostudio.decoding.DecodingSettings` of the options (``--temperature``,
     ``--top-p``, ``--bass``, and ``--continuity`` / ``--latent-temperature`` / ``--rhythm-persistence`` /
-    ``--latent-draws`` / ``--cadence`` where a command has them)."""
+    ``--latent-draws`` / ``--cadence`` / ``--pedal`` where a command has them)."""
     from emostudio.cli.main import CommandError
     from emostudio.decoding import DecodingSettings, DecodingSettingsError
 
@@ -169,6 +183,7 @@ def decoding_settings(args: argparse.Namespace):
             "rhythm_persistence",
             "latent_draws",
             "cadence",
+            "pedal",
         )
         if getattr(args, name, None) is not None
     }

@@ -67,7 +67,9 @@ def decode_batch(
     cancel: threading.Event | None = None,
 ) -> Iterator[tuple[int, list[SongBuilder]]]:
     """Decode a batch bar by bar; after bar t, yield (t, each row's song builder)."""
-    builders = [SongBuilder(engine.tokenizer, template) for template in batch.templates]
+    builders = [
+        SongBuilder(engine.tokenizer, template, settings.pedal) for template in batch.templates
+    ]
     for t, rows in decode_bars(
         engine.steps,
         engine.grammar,

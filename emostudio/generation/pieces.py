@@ -122,7 +122,8 @@ def continued(
             window = engine._window(kept, [n + 1] * k)
         given = [{**context, ctx: given_bars(row, n, 1)[0]} for row in window]
     return [
-        pedal_on(replace_bars(song, n, bars, part), n, bars) for part in decoded(given, ctx + bars)
+        pedal_on(replace_bars(song, n, bars, part), n, bars, s.pedal)
+        for part in decoded(given, ctx + bars)
     ]
 
 

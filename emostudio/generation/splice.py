@@ -10,15 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from emostudio.midi.song import (
-    PEDALS,
-    SUSTAIN,
-    TICKS_PER_BAR,
-    TICKS_PER_SUBBEAT,
-    ControlChange,
-    Song,
-    Track,
-)
+from emostudio.midi.pedal import pedal_changes, sustain_use
+from emostudio.midi.song import PEDALS, TICKS_PER_BAR, ControlChange, Song, Track
 
 
 def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
@@ -54,15 +47,14 @@ def _matching_track(tracks: list[Track], track: Track) -> int | None:
     return same_family[0] if same_family else None
 
 
-def pedal_on(song: Song, first: int, n_bars: int) -> Song:
-    """``song`` with bars [first, first + n_bars) (new bars after its bar ``first - 1``) pedalled
+def pedal_on(song: Song, first: int, n_bars: int, pedal: bool = True) -> Song:
+    """``song`` with its new bars [first, first + n_bars) (after its bar ``first - 1``) pedalled
     as the piece before them is: where a track's sustain pedal is down for at least
-    :data:`PEDALLED_SHARE` of its bars before ``first``, the pedal is changed (lifted, then pressed
-    again one sub-beat later) at every bar of the new ones, or every half bar where the piece
-    presses it :data:`HALF_BAR_PRESSES` times a bar or more; otherwise the new bars are unpedalled.
-    Pedals still down after them are lifted at their end. The track's controller changes at or
-    after bar ``first`` (a pedal lifted after the piece's last note) give way to these; tracks
-    without controller changes are unchanged."""
+    :data:`PEDALLED_SHARE` of the piece, the new bars' notes get the pedal
+    :func:`~emostudio.midi.pedal.pedal_changes` gives them (unless ``pedal`` is false);
+    otherwise they are unpedalled. Pedals still down after them are lifted at their end. The
+    track's controller changes at or after bar ``first`` (a pedal lifted after the piece's last
+    note) give way to these; tracks without controller changes are unchanged."""
     if first < 1 or n_bars < 1:
         return song
     lo = first * TICKS_PER_BAR
@@ -73,15 +65,9 @@ def pedal_on(song: Song, first: int, n_bars: int) -> Song:
             tracks.append(track)
             continue
         kept = [c for c in track.controls if c.tick < lo]
-        down_share, presses = _sustain_use(kept, lo)
         new: list[ControlChange] = []
-        if down_share >= PEDALLED_SHARE:
-            step = TICKS_PER_BAR // 2 if presses >= HALF_BAR_PRESSES else TICKS_PER_BAR
-            for tick in range(lo, hi, step):
-                new += [
-                    ControlChange(tick, SUSTAIN, 0),
-                    ControlChange(tick + TICKS_PER_SUBBEAT, SUSTAIN, 127),
-                ]
+        if pedal and sustain_use(kept, lo)[0] >= PEDALLED_SHARE:
+            new = pedal_changes(track.notes, lo, hi)
         held: dict[int, int] = {}
         for c in kept + new:
             if c.control in PEDALS:
@@ -93,22 +79,3 @@ def pedal_on(song: Song, first: int, n_bars: int) -> Song:
 
 #: a piece whose sustain pedal is down this share of its length has its continuation pedalled
 PEDALLED_SHARE = 0.25
-#: presses of the sustain pedal a bar from which a continuation changes it every half bar
-HALF_BAR_PRESSES = 1.5
-
-
-def _sustain_use(controls: list[ControlChange], end: int) -> tuple[float, float]:
-    """(share of ticks [0, end) with the sustain pedal down, presses per bar) of ``controls``."""
-    down_since: int | None = None
-    down_ticks = presses = 0
-    for c in controls:
-        if c.control != SUSTAIN:
-            continue
-        if c.value >= 64 and down_since is None:
-            down_since, presses = c.tick, presses + 1
-        elif c.value < 64 and down_since is not None:
-            down_ticks += c.tick - down_since
-            down_since = None
-    if down_since is not None:
-        down_ticks += end - down_since
-    return down_ticks / max(end, 1), presses * TICKS_PER_BAR / max(end, 1)

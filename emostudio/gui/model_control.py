@@ -207,9 +207,9 @@ class ModelControl(QObject):
         return self._run_take(take, job, n_bars, f"taking the {element}")
 
     def _settings(self, o: TransformOptions):
-        """The engine's decoding settings with the panel's temperature, cadence and bass."""
+        """The engine's decoding settings with the panel's temperature, cadence, bass and pedal."""
         return self.engine.settings.replace(
-            temperature=o.temperature, cadence=o.cadence, bass=o.bass
+            temperature=o.temperature, cadence=o.cadence, bass=o.bass, pedal=o.pedal
         )
 
     def cancel(self) -> None:

@@ -36,6 +36,7 @@ from emostudio.decoding import (
     DEFAULT_BASS,
     DEFAULT_CADENCE,
     DEFAULT_FORM,
+    DEFAULT_PEDAL,
     DEFAULT_TEMPERATURE,
     FORMS,
     MAX_BASS,
@@ -68,6 +69,7 @@ class TransformOptions:
     form: str = DEFAULT_FORM  # a generation's form (emostudio.decoding.FORMS; "none": free)
     cadence: float = DEFAULT_CADENCE  # share of a phrase's last bar on its cadence chord (0: off)
     bass: float = DEFAULT_BASS  # how far each bar's first note is drawn into the bass (0: off)
+    pedal: bool = DEFAULT_PEDAL  # the sustain pedal on newly written piano parts
     variations: int = 1  # takes one Generate, Fill or Continue makes, decoded as one batch
     method: str = "edit"  # "edit" or "rewrite"
     keep: tuple[str, ...] = ()  # names of the elements that stay exactly (edit only)
@@ -204,6 +206,12 @@ class TransformPanel(QWidget):
             "Draw each new bar's first note into the bass register (below C3) and hold it "
             "longer: a bass line under the harmony, as real music has. 0: the model alone"
         )
+        self.pedal_box = QCheckBox("Sustain pedal on new piano")
+        self.pedal_box.setChecked(DEFAULT_PEDAL)
+        self.pedal_box.setToolTip(
+            "Pedal the piano parts the model writes (a change every bar and at new bass notes), "
+            "as pianists play; a piece's own pedalling is always kept"
+        )
         self.variations_spin = QSpinBox()
         self.variations_spin.setRange(1, MAX_VARIATIONS)
         self.variations_spin.setToolTip(
@@ -215,6 +223,7 @@ class TransformPanel(QWidget):
         form.addRow("Form", self.form_box)
         form.addRow("Cadence", self.cadence_spin)
         form.addRow("Bass", self.bass_spin)
+        form.addRow("Pedal", self.pedal_box)
         form.addRow("Variations", self.variations_spin)
         form.addRow("Temperature", self.temperature_spin)
         form.addRow("Seed", self.seed_spin)
@@ -274,6 +283,7 @@ class TransformPanel(QWidget):
         self.form_box.currentIndexChanged.connect(self._on_changed)
         self.cadence_spin.valueChanged.connect(self._on_changed)
         self.bass_spin.valueChanged.connect(self._on_changed)
+        self.pedal_box.toggled.connect(self._on_changed)
         self.variations_spin.valueChanged.connect(self._on_changed)
         self._on_changed()
 
@@ -299,6 +309,7 @@ class TransformPanel(QWidget):
             form=self.form_box.currentData(),
             cadence=round(self.cadence_spin.value(), 3),
             bass=round(self.bass_spin.value(), 3),
+            pedal=self.pedal_box.isChecked(),
             variations=self.variations_spin.value(),
         )
 

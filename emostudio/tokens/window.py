@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from emostudio.midi.families import Family
+from emostudio.midi.pedal import pedal_changes
 from emostudio.midi.song import (
     TICKS_PER_BAR,
     ControlChange,
@@ -76,11 +77,15 @@ class SongBuilder:
     :meth:`add` decodes only the new bar; :meth:`song` assembles the bars so far with every note
     ending by the last bar. The result is the song :meth:`Tokenizer.decode` makes of all the bars
     at once, clipped to them; with a template, in the template's track order and with its tempo
-    map, time signatures and name."""
+    map, time signatures, name and each track's controller changes. Without a template and with
+    ``pedal``, its piano part is pedalled (:mod:`emostudio.midi.pedal`)."""
 
-    def __init__(self, tokenizer: Tokenizer, template: Song | None = None) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, template: Song | None = None, pedal: bool = False
+    ) -> None:
         self.tokenizer = tokenizer
         self.template = template
+        self.pedal = pedal
         self.n_bars = 0
         # per family: the notes of each bar so far, in tokenizer order (start, pitch, end), unclipped
         self._bars: dict[int, list[list[Note]]] = {}
@@ -139,7 +144,7 @@ class SongBuilder:
             notes = self._settled[fam] + tuple(tail)
             if notes:
                 tracks.append(
-                    replace(self._bases[fam], notes=notes, controls=self._controls(fam, end))
+                    replace(self._bases[fam], notes=notes, controls=self._controls(fam, notes, end))
                 )
         if self.template is not None:
             tracks.sort(key=lambda tr: self._order.get(tr.family, len(self._order)))
@@ -154,11 +159,15 @@ class SongBuilder:
             tempos.insert(0, TempoChange(0, tempos[0].bpm if tempos else 120.0))
         return Song(tracks=tuple(tracks), tempos=tuple(tempos))
 
-    def _controls(self, fam: int, end: int) -> tuple[ControlChange, ...]:
-        """The controller changes (the pedalling) of the template's track of family ``fam`` up to
-        ``end``: a rewrite of a piece keeps the piece's pedal and volumes; none without a
-        template."""
-        if self.template is None or Family(fam) not in self._order:
+    def _controls(self, fam: int, notes: tuple[Note, ...], end: int) -> tuple[ControlChange, ...]:
+        """The controller changes of family ``fam``'s track up to ``end``: with a template, its
+        track's (a rewrite keeps the piece's pedalling and volumes); without, for a piano part
+        when ``pedal`` is set, the sustain pedal for ``notes`` (:mod:`emostudio.midi.pedal`)."""
+        if self.template is None:
+            if self.pedal and fam == int(Family.PIANO):
+                return tuple(pedal_changes(notes, 0, end))
+            return ()
+        if Family(fam) not in self._order:
             return ()
         return controls_in(self.template.tracks[self._order[Family(fam)]].controls, 0, end)
 
@@ -181,10 +190,13 @@ class SongBuilder:
 
 
 def song_from_bars(
-    tokenizer: Tokenizer, bars: Sequence[np.ndarray], template: Song | None = None
+    tokenizer: Tokenizer,
+    bars: Sequence[np.ndarray],
+    template: Song | None = None,
+    pedal: bool = False,
 ) -> Song:
     """Bars of tokens -> a song (:class:`SongBuilder` fed all of them)."""
-    builder = SongBuilder(tokenizer, template)
+    builder = SongBuilder(tokenizer, template, pedal)
     for bar in bars:
         builder.add(bar)
     return builder.song()

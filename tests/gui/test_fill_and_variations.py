@@ -6,6 +6,7 @@ from songs import TRIADS, bar_pitch_classes, notes_in
 from test_main_window import WAIT_MS, open_by_drop, wait_idle
 
 from emostudio.decoding import DEFAULT_FORM
+from emostudio.midi import Family
 
 window = test_main_window.window
 ready_window = test_main_window.ready_window
@@ -101,6 +102,22 @@ def test_the_bass_setting_reaches_the_engine(qtbot, ready_window):
     bass = click_for_takes(qtbot, window, window.transform.generate_button, 2)[-1]
     assert "bass" not in plain.details and "bass 4" in bass.details
     assert notes_in(plain.song, 0, 4) != notes_in(bass.song, 0, 4)
+
+
+def test_the_pedal_box_reaches_the_engine(qtbot, ready_window):
+    """New piano is pedalled unless Pedal is unchecked; the notes are the same either way."""
+    window = ready_window
+    window.listen_box.setChecked(False)
+    window.transform.bars_spin.setValue(4)
+    window.transform.seed_spin.setValue(5)
+    assert window.transform.pedal_box.isChecked()
+    (pedalled,) = click_for_takes(qtbot, window, window.transform.generate_button, 1)
+    window.transform.pedal_box.setChecked(False)
+    plain = click_for_takes(qtbot, window, window.transform.generate_button, 2)[-1]
+    assert notes_in(pedalled.song, 0, 4) == notes_in(plain.song, 0, 4)
+    piano = [t for t in pedalled.song.tracks if t.family is Family.PIANO]
+    assert piano and all(any(c.control == 64 for c in t.controls) for t in piano)
+    assert all(t.controls == () for t in plain.song.tracks)
 
 
 def test_continue_the_piece_with_the_continue_button(qtbot, ready_window, midi_file):
