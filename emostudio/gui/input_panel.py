@@ -7,19 +7,22 @@ from typing import Any
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from emostudio.gui.document import Document
-from emostudio.midi.song import Song
+from emostudio.midi.song import SUSTAIN, Song
 from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched, meter_note
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
 
 
 def describe_input(name: str, song: Song, recognition: Any = None) -> str:
-    """The input's description (rich text): name, size, a note on its meter when it is not in
-    bars of four beats and, when recognised, its emotion."""
+    """The input's description (rich text): name, size, whether it is pedalled (its pedalling is
+    kept by every take that keeps its bars), a note on its meter when it is not in bars of four
+    beats and, when recognised, its emotion."""
     text = (
         f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
         f"{len(song.tracks)} tracks"
     )
+    if any(c.control == SUSTAIN for t in song.tracks for c in t.controls):
+        text += " · pedalled"
     meter = meter_note(song)
     if meter is not None:
         text += f"<br>{meter}"

@@ -328,3 +328,7 @@ class PianoRoll(QWidget):
         ]
         chips.append(f'<span style="color:{theme.INPUT_COLOUR}">■</span>&nbsp;input')
         self.legend.setText("&nbsp;&nbsp;".join(chips))
+        self.legend.setToolTip(
+            "Notes by instrument; the input in grey in Overlay A/B. Along the bottom: where the "
+            "sustain pedal is down (input grey, take yellow)"
+        )

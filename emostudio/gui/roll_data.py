@@ -3,16 +3,18 @@
 Notes are grouped into layers of one instrument family and one velocity level, so the roll draws a
 song with a handful of single-colour ``BarGraphItem`` s (fast ``drawRects``) however many notes it
 has; velocity is shown as opacity. The x axis is in quarter-note beats, the y axis in MIDI pitch.
+Where the sustain pedal is down (on any track) is drawn as a strip under the notes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from emostudio.midi import TICKS_PER_BAR, TICKS_PER_BEAT, Family, Song
+from emostudio.midi.song import SUSTAIN
 
 #: Number of opacity steps velocity is drawn with.
 VELOCITY_LEVELS = 4
@@ -41,6 +43,9 @@ class RollData:
     end_beat: float
     pitch_low: int  # lowest pitch played (60 for an empty song)
     pitch_high: int
+    # where the sustain pedal is down: spans' starts and widths in beats
+    pedal_x0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pedal_width: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_bars(self) -> int:
@@ -120,13 +125,42 @@ def roll_data(song: Song | None) -> RollData:
                 pitch[chunk].astype(np.float64),
             )
         )
+    end_beat = float(np.max(start + width))
+    pedal = pedal_spans(song, round(end_beat * TICKS_PER_BEAT))
     return RollData(
         layers=tuple(layers),
         n_notes=len(pitch),
-        end_beat=float(np.max(start + width)),
+        end_beat=end_beat,
         pitch_low=int(pitch.min()),
         pitch_high=int(pitch.max()),
+        pedal_x0=pedal[:, 0] / TICKS_PER_BEAT,
+        pedal_width=(pedal[:, 1] - pedal[:, 0]) / TICKS_PER_BEAT,
     )
+
+
+def pedal_spans(song: Song, end: int) -> np.ndarray:
+    """int[n, 2]: the (start, end) ticks, in order and not overlapping, where the sustain pedal
+    of any track is down; a pedal never lifted is down until ``end``."""
+    spans = []
+    for track in song.tracks:
+        down: int | None = None
+        for c in track.controls:
+            if c.control != SUSTAIN:
+                continue
+            if c.value >= 64 and down is None:
+                down = c.tick
+            elif c.value < 64 and down is not None:
+                spans.append((down, c.tick))
+                down = None
+        if down is not None and down < end:
+            spans.append((down, end))
+    merged: list[list[int]] = []
+    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return np.array(merged, dtype=np.int64).reshape(-1, 2)
 
 
 def grid_lines(end_beat: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """One piano-roll view and what it draws with: a pyqtgraph plot with key-row shading, bar/beat
-and octave grid lines, a playhead, and one :class:`_SongLayers` per song (input, take).
+and octave grid lines, a playhead, and one :class:`_SongLayers` per song (input, take), each with
+a strip along the view's bottom edge where its sustain pedal is down.
 
 Each song is drawn with a pool of single-colour ``BarGraphItem`` s, one per (instrument family,
 velocity level) layer, reused with ``setOpts`` when the song changes. The widget that arranges
@@ -20,6 +21,9 @@ from emostudio.midi import Family
 
 BLACK_KEYS = np.array([1, 3, 6, 8, 10])
 NOTE_HEIGHT = 0.84
+#: the pedal strips: height in pitch rows, and each song's offset from the view's bottom edge
+PEDAL_HEIGHT = 0.4
+PEDAL_OFFSET = {"input": 0.1, "take": 0.6}
 MIN_VIEW_BEATS = 2.0
 MIN_VIEW_PITCHES = 12
 
@@ -88,6 +92,15 @@ class _SongLayers:
         self.data: RollData = roll_data(None)
         self.tint: str | None = None  # one colour for every family (the input in overlay mode)
         self.visible = True
+        colour = QColor(theme.INPUT_COLOUR if role == "input" else theme.CURRENT_TAKE)
+        colour.setAlphaF(0.7)
+        self.pedal = _NoteBars(
+            x0=[0.0], width=[0.0], y0=[0.0], height=[0.0], brush=colour, pen=pg.mkPen(None)
+        )
+        self.pedal.setZValue(50 + z)
+        self.pedal.setVisible(False)
+        self.bottom = 0.0  # the view's lowest pitch shown, where the strip sits
+        plot.addItem(self.pedal)
 
     def show(self, data: RollData, tint: str | None, visible: bool) -> None:
         """Draw ``data``; items are reused, and colours are only set when they change."""
@@ -117,6 +130,20 @@ class _SongLayers:
         for key, item in self.items.items():
             if key not in used:
                 item.setVisible(False)
+        self.place_pedal(self.bottom)
+
+    def place_pedal(self, bottom: float) -> None:
+        """Draw the pedal strip just above the view's bottom edge ``bottom`` (a pitch)."""
+        self.bottom = bottom
+        n = len(self.data.pedal_x0)
+        self.pedal.setVisible(self.visible and n > 0)
+        if n:
+            self.pedal.setOpts(
+                x0=self.data.pedal_x0,
+                width=self.data.pedal_width,
+                y0=np.full(n, bottom + PEDAL_OFFSET[self.role]),
+                height=np.full(n, PEDAL_HEIGHT),
+            )
 
     @staticmethod
     def _colours(layer, tint: str | None) -> dict:
@@ -187,6 +214,11 @@ class RollPlot(pg.PlotWidget):
             "take": _SongLayers(plot, "take", 1.0),
         }
         self.end_beat = 0.0
+        self.view.sigYRangeChanged.connect(self._place_pedals)
+
+    def _place_pedals(self, _view, y_range) -> None:
+        for layer in self.layers.values():
+            layer.place_pedal(float(y_range[0]))
 
     def set_extent(self, end_beat: float) -> None:
         """Grid and limits for a piece ``end_beat`` beats long (at least four bars)."""

@@ -9,8 +9,10 @@ def test_every_button_and_box_label_fits_at_the_default_size(qtbot, font_scale):
     from PySide6.QtWidgets import QAbstractButton, QApplication
 
     from emostudio.gui.main_window import MainWindow
+    from emostudio.gui.theme import apply_theme
 
     app = QApplication.instance()
+    apply_theme(app)  # as the app starts (the style sets the widgets' sizes), whatever ran before
     font = app.font()
     scaled = type(font)(font)
     scaled.setPointSizeF(font.pointSizeF() * font_scale)

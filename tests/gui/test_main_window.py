@@ -494,6 +494,17 @@ def test_the_input_is_described_with_how_the_model_hears_it(song):
     heard = describe_input("piece.mid", song, SimpleNamespace(emotion=Emotion(-0.5, -0.25)))
     assert heard.startswith(plain)
     assert heard.endswith("heard as <b>sad</b> (valence -0.50, arousal -0.25)")
+    from dataclasses import replace
+
+    from emostudio.midi import ControlChange
+
+    pedal = (ControlChange(0, 64, 127), ControlChange(480, 64, 0))
+    pedalled = song.with_tracks([replace(song.tracks[0], controls=pedal), *song.tracks[1:]])
+    assert describe_input("piece.mid", pedalled) == plain + " · pedalled"
+    volume = song.with_tracks([replace(song.tracks[0], controls=(ControlChange(0, 7, 90),))])
+    assert describe_input("piece.mid", volume) == describe_input(
+        "piece.mid", song.with_tracks(song.tracks[:1])
+    )
 
 
 # ---- transfer that keeps the piece: lambda 0, the Keep group, the method, a donor ----------------

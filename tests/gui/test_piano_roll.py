@@ -125,3 +125,30 @@ def test_ten_thousand_notes_draw_quickly(roll):
     assert len(roll.drawn_notes("input")) == 10_000
     assert len(roll.layer_items("input")) <= 4
     assert elapsed < 1.0, f"10,000 notes took {elapsed:.2f} s"
+
+
+def test_the_pedal_is_drawn_along_the_bottom_of_the_view_for_each_song(roll):
+    from dataclasses import replace
+
+    from emostudio.midi import ControlChange
+
+    song = make_song(2)
+    pedal = (ControlChange(0, 64, 127), ControlChange(1800, 64, 0))
+    pedalled = song.with_tracks([replace(song.tracks[0], controls=pedal), *song.tracks[1:]])
+    roll.set_input(pedalled)
+    strip = roll.main.layers["input"].pedal
+    assert strip.isVisible()
+    bottom = roll.main.view.viewRange()[1][0]
+    x0, width, y0 = (strip.opts[k] for k in ("x0", "width", "y0"))
+    assert list(x0) == [0.0] and list(width) == [1800 / 480]
+    assert bottom <= y0[0] <= bottom + 1  # along the bottom edge, wherever the view is
+    roll.main.view.setYRange(70, 90, padding=0)
+    assert (
+        roll.main.view.viewRange()[1][0]
+        <= strip.opts["y0"][0]
+        <= roll.main.view.viewRange()[1][0] + 1
+    )
+    roll.set_take(song)  # the take has no pedal: no strip for it
+    assert not roll.main.layers["take"].pedal.isVisible()
+    roll.set_input(song)
+    assert not roll.main.layers["input"].pedal.isVisible()

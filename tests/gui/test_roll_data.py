@@ -132,3 +132,32 @@ def test_changed_notes_count_equal_notes():
     two = Song(tracks=(Track(0).with_notes([Note(60, 0, 240, 80)] * 2),))
     assert changed_notes(one, two).note_count == 1
     assert changed_notes(two, one).note_count == 0
+
+
+def test_the_pedal_spans_join_every_tracks_sustain_and_run_to_the_end_when_never_lifted():
+    from dataclasses import replace
+
+    from emostudio.gui.roll_data import pedal_spans
+    from emostudio.midi import ControlChange
+
+    a = replace(
+        Track(program=0).with_notes([Note(60, 0, 4 * 480, 80)]),
+        controls=(
+            ControlChange(0, 64, 127),
+            ControlChange(100, 64, 90),  # still down: no new span
+            ControlChange(480, 64, 0),
+            ControlChange(960, 7, 100),  # not the pedal
+            ControlChange(1440, 64, 127),
+        ),
+    )
+    b = replace(
+        Track(program=33), controls=(ControlChange(300, 64, 127), ControlChange(600, 64, 0))
+    )
+    song = Song(tracks=(a, b))
+    assert pedal_spans(song, 1920).tolist() == [[0, 600], [1440, 1920]]
+    data = roll_data(song)
+    assert data.pedal_x0.tolist() == [0.0, 3.0] and data.pedal_width.tolist() == [1.25, 1.0]
+    assert (
+        len(roll_data(Song(tracks=(Track(program=0).with_notes([Note(60, 0, 480, 80)]),))).pedal_x0)
+        == 0
+    )
