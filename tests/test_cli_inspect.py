@@ -57,6 +57,23 @@ def test_analyze_text_and_json(tmp_path, capsys):
     assert main(["analyze", str(path)]) == 0
     text = capsys.readouterr().out
     assert "global key:    A minor" in text and "bars 1-8: A minor" in text and "120 BPM" in text
+    assert analysis["tracks"][0]["pedal_down"] is None and "pedal" not in text
+
+
+def test_analyze_says_how_much_of_the_piece_is_pedalled(tmp_path, capsys):
+    from dataclasses import replace
+
+    from emostudio.midi import ControlChange
+
+    song = cadence_song(0, repeats=1)  # four bars
+    pedal = (ControlChange(0, 64, 127), ControlChange(3 * 1920, 64, 0))
+    song = song.with_tracks([replace(song.tracks[0], controls=pedal), *song.tracks[1:]])
+    path = tmp_path / "pedalled.mid"
+    write_midi(song, path)
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tracks"][0]["pedal_down"] == 0.75
+    assert main(["analyze", str(path)]) == 0
+    assert "pedal down 75%" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,8 @@ def analyse_song(song) -> dict:
     """The analysis of a :class:`~emostudio.midi.Song` as JSON-ready values (bars on the model's grid)."""
     import numpy as np
 
+    from emostudio.midi.pedal import sustain_use
+    from emostudio.midi.song import SUSTAIN, TICKS_PER_BAR
     from emostudio.tokens.features import bar_keys, global_key, key_name, polyphony
 
     n_bars = song.n_bars  # the one bar count (emostudio.piece_rules): the engine's and the app's
@@ -53,6 +55,10 @@ def analyse_song(song) -> dict:
                 "drums": t.is_drum,
                 "family": t.family.label,
                 "notes": len(t.notes),
+                # share of the piece with the sustain pedal down (None: the track has no pedal)
+                "pedal_down": round(sustain_use(t.controls, n_bars * TICKS_PER_BAR)[0], 3)
+                if any(c.control == SUSTAIN for c in t.controls)
+                else None,
             }
             for t in song.tracks
         ],
@@ -149,7 +155,9 @@ def format_analysis(analysis: dict) -> list[str]:
         f"tempo:         {tempo}",
         "tracks:        "
         + ", ".join(
-            f"{t['name'] or t['family']} ({t['family']}, {t['notes']} notes)"
+            f"{t['name'] or t['family']} ({t['family']}, {t['notes']} notes"
+            + (f", pedal down {t['pedal_down']:.0%}" if t.get("pedal_down") is not None else "")
+            + ")"
             for t in analysis["tracks"]
         ),
         f"global key:    {analysis['global_key'] or 'none (no pitched notes)'}",
