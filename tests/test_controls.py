@@ -1,4 +1,4 @@
-"""A piece's controller changes (the sustain pedal, volume, ...) kept from the file it was read
+"""A piece's controller changes (the sustain pedal, volume, ...) and pitch-wheel moves kept from the file it was read
 from, through cuts, edits, continue, fill and rewrite, to the file written and what is played."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from emostudio.midi import (
     ControlChange,
     Family,
     Note,
+    PitchBend,
     Song,
     TempoChange,
     Track,
@@ -30,7 +31,15 @@ from emostudio.midi import (
 )
 from emostudio.midi.pedal import pedal_changes
 from emostudio.playback import Player, RecordingSink
-from emostudio.playback.events import CONTROL, NOTE_OFF, NOTE_ON, controls_at, song_schedule
+from emostudio.playback.events import (
+    CONTROL,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCH,
+    PITCH_CENTRE,
+    controls_at,
+    song_schedule,
+)
 from emostudio.playback.render import _apply
 
 BAR = TICKS_PER_BAR
@@ -260,3 +269,71 @@ def test_pedal_is_a_checked_setting():
     assert DecodingSettings().replace(pedal=0.0).pedal is False
     with pytest.raises(DecodingSettingsError, match="pedal"):
         DecodingSettings(pedal=0.5)  # type: ignore[arg-type]
+
+
+# ---- the pitch wheel ------------------------------------------------------------------------------
+def bent_lead() -> Song:
+    """A lead note bent up a semitone and back, then a note bent down and left there."""
+    track = replace(
+        Track(program=81).with_notes([Note(72, 0, 960, 90), Note(74, 1920, 2880, 90)]),
+        bends=(
+            PitchBend(240, 4096),
+            PitchBend(720, 0),
+            PitchBend(2000, -2048),
+        ),
+    )
+    return Song(tracks=(track,))
+
+
+def test_pitch_wheel_moves_are_read_and_written_back():
+    data = songs.midi_bytes(
+        [
+            songs.RawTrack(
+                notes=[(60, 0, 960, 90)],
+                meta=[(100, mido.Message("pitchwheel", channel=0, pitch=-3000))],
+            )
+        ]
+    )
+    song = song_from_bytes(data)
+    assert song.tracks[0].bends == (PitchBend(100, -3000),)
+    assert (
+        song_from_bytes(song_to_bytes(bent_lead())).tracks[0].bends == bent_lead().tracks[0].bends
+    )
+
+
+def test_a_cut_starts_at_the_wheels_position_and_centres_it_at_its_end():
+    song = bent_lead()
+    assert song.slice_bars(0, 1).tracks[0].bends == song.tracks[0].bends[:2]
+    later = replace(song.tracks[0], bends=(PitchBend(500, 1000),))
+    cut = song.with_tracks([later]).slice_bars(0, 1).tracks[0].bends
+    assert cut == (PitchBend(500, 1000), PitchBend(BAR, 0))
+    assert song.with_tracks([later]).slice_bars(1, 1).tracks[0].bends == (
+        PitchBend(0, 1000),
+        PitchBend(BAR, 0),
+    )
+
+
+def test_the_wheel_is_played_rendered_and_chased():
+    song = bent_lead()
+    schedule = song_schedule(song)
+    pitch = schedule.select(schedule.kind == PITCH)
+    assert [pitch.message(i).pitch for i in range(len(pitch))] == [4096, 0, -2048]
+    assert pitch.message(0).type == "pitchwheel"
+    # from the middle of the first bend: the wheel is up there; from the start: centred
+    index = int((schedule.seconds < song.tick_to_seconds(480)).sum())
+    assert [(m.type, m.pitch) for m in controls_at(schedule, index)] == [("pitchwheel", 4096)]
+    assert [(m.type, m.pitch) for m in controls_at(schedule, 0)] == [("pitchwheel", 0)]
+    calls = []
+
+    class Synth:
+        def pitch_bend(self, *args):
+            calls.append(args)
+
+    _apply(Synth(), PITCH, 2, PITCH_CENTRE - 2048, 0)
+    assert calls == [(2, -2048)]
+
+
+def test_a_continuation_starts_with_the_wheel_centred():
+    song = bent_lead()  # two bars, the wheel left bent down
+    moved = pedal_on(song, 2, 2).tracks[0].bends
+    assert moved == (*song.tracks[0].bends, PitchBend(2 * BAR, 0))

@@ -11,8 +11,8 @@ pinned for one draw and generation's own for the default. The bass bias (``Decod
 off by default) changes every sampled bar; its outputs at 1 are pinned beside them. Since
 2026-12-01 a family's pitch written twice at one position decodes as one note (the longer), as
 the tokenizer encodes it: the digests of outputs that held such a pair changed with it. Tracks
-carry controller changes since 2026-12-01 (a piece's own, and the sustain pedal on generated
-piano parts): they are left out of the hash (their tests are ``tests/test_controls.py``), so the
+carry controller changes and pitch-wheel moves since 2026-12-01 (a piece's own, and the sustain
+pedal on generated piano parts): they are left out of the hash (their tests are ``tests/test_controls.py``), so the
 digests pin the notes as before.
 """
 
@@ -37,8 +37,8 @@ HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
 
 
 def digest(*songs: Song) -> str:
-    bare = (s.with_tracks([replace(t, controls=()) for t in s.tracks]) for s in songs)
-    text = "\n".join(repr(s).replace(", controls=()", "") for s in bare)
+    bare = (s.with_tracks([replace(t, controls=(), bends=()) for t in s.tracks]) for s in songs)
+    text = "\n".join(repr(s).replace(", controls=(), bends=()", "") for s in bare)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from emostudio.midi.pedal import pedal_changes, sustain_use
-from emostudio.midi.song import PEDALS, TICKS_PER_BAR, ControlChange, Song, Track
+from emostudio.midi.song import PEDALS, TICKS_PER_BAR, ControlChange, Song, Track, bends_in
 
 
 def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
@@ -54,13 +54,16 @@ def pedal_on(song: Song, first: int, n_bars: int, pedal: bool = True) -> Song:
     :func:`~emostudio.midi.pedal.pedal_changes` gives them (unless ``pedal`` is false);
     otherwise they are unpedalled. Pedals still down after them are lifted at their end. The
     track's controller changes at or after bar ``first`` (a pedal lifted after the piece's last
-    note) give way to these; tracks without controller changes are unchanged."""
+    note) give way to these, and a pitch wheel left off centre is centred at the join; tracks
+    without controller changes or wheel moves are unchanged."""
     if first < 1 or n_bars < 1:
         return song
     lo = first * TICKS_PER_BAR
     hi = lo + n_bars * TICKS_PER_BAR
     tracks = []
     for track in song.tracks:
+        if track.bends:
+            track = replace(track, bends=bends_in(track.bends, 0, lo))
         if not track.controls:
             tracks.append(track)
             continue

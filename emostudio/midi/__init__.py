@@ -3,8 +3,8 @@
 Modules, in the order data passes through them:
 
 - ``families``  General MIDI program / track role -> one of five instrument families (LPD-5 style)
-- ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`: the one
-                in-memory music type
+- ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`,
+                :class:`PitchBend`: the one in-memory music type
 - ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
 """
 
@@ -17,6 +17,7 @@ from emostudio.midi.song import (
     TICKS_PER_SUBBEAT,
     ControlChange,
     Note,
+    PitchBend,
     Song,
     TempoChange,
     TimeSignature,
@@ -32,6 +33,7 @@ __all__ = [
     "Family",
     "MidiReadError",
     "Note",
+    "PitchBend",
     "Song",
     "TempoChange",
     "TimeSignature",

@@ -3,9 +3,9 @@
 Reading accepts type 0 and type 1 files at any resolution: ticks are rescaled to 480 per quarter
 note, notes are split into tracks by (MIDI track, channel, program), channel 10 is drums, overlapping
 notes of one pitch are closed first-in-first-out, and notes never closed end at their track's end.
-Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) go with the
-tracks of their MIDI track and channel (or, where that MIDI track has no notes on the channel,
-with every track on it) and are written back on the track's channel.
+Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) and
+pitch-wheel moves go with the tracks of their MIDI track and channel (or, where that MIDI track has
+no notes on the channel, with every track on it) and are written back on the track's channel.
 Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
 """
 
@@ -25,6 +25,7 @@ from emostudio.midi.song import (
     TICKS_PER_BEAT,
     ControlChange,
     Note,
+    PitchBend,
     Song,
     TempoChange,
     TimeSignature,
@@ -106,6 +107,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
     # (midi track, channel, program) -> notes; per (track, channel): current program & names
     notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
     controls: dict[tuple[int, int], list[ControlChange]] = defaultdict(list)  # (track, channel)
+    bends: dict[tuple[int, int], list[PitchBend]] = defaultdict(list)
     track_names: dict[int, str] = {}
     max_tick = 0
 
@@ -128,6 +130,8 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
                 program[msg.channel] = msg.program
             elif kind == "control_change" and msg.control in KEPT_CONTROLS:
                 controls[(ti, msg.channel)].append(ControlChange(t, msg.control, msg.value))
+            elif kind == "pitchwheel":
+                bends[(ti, msg.channel)].append(PitchBend(t, msg.pitch))
             elif kind == "set_tempo":
                 tempos[t] = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else DEFAULT_BPM
             elif kind == "time_signature":
@@ -152,21 +156,16 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
 
     tracks = []
     keys = sorted(key for key, track_notes in notes.items() if track_notes)
+    with_notes = {key[:2] for key in keys}
     for ti, channel, prog in keys:
         is_drum = channel == DRUM_CHANNEL
         track = Track(program=prog, is_drum=is_drum, name=track_names.get(ti, ""))
-        mine = controls.get((ti, channel), [])
-        # a controller track of its own (no notes on its channel there) plays on every track of
-        # that channel
-        others = [
-            c
-            for (cti, cch), changes in controls.items()
-            if cch == channel and cti != ti and not any(k[:2] == (cti, cch) for k in keys)
-            for c in changes
-        ]
-        together = sorted(mine + others, key=lambda c: c.tick) if others else mine
         tracks.append(
-            replace(track.with_notes(notes[(ti, channel, prog)]), controls=tuple(together))
+            replace(
+                track.with_notes(notes[(ti, channel, prog)]),
+                controls=_channel_events(controls, ti, channel, with_notes),
+                bends=_channel_events(bends, ti, channel, with_notes),
+            )
         )
     song = Song(
         tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name
@@ -177,6 +176,20 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)",
         )
     return song
+
+
+def _channel_events(events: dict[tuple[int, int], list], ti: int, channel: int, with_notes):
+    """The controller changes or wheel moves of MIDI track ``ti``'s ``channel``, with those of
+    the channel in MIDI tracks that have no notes on it (a controller track of its own plays on
+    every track of its channel), in time order."""
+    mine = events.get((ti, channel), [])
+    others = [
+        e
+        for (cti, cch), changes in events.items()
+        if cch == channel and cti != ti and (cti, cch) not in with_notes
+        for e in changes
+    ]
+    return tuple(sorted(mine + others, key=lambda e: e.tick) if others else mine)
 
 
 def _add_note(bucket: list[Note], pitch: int, start: int, end: int, velocity: int) -> None:
@@ -225,8 +238,8 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
             header.append(
                 mido.Message("program_change", channel=channel, program=track.program, time=0)
             )
-        # at one instant: note-offs, then controller changes (a pedal pressed as a note is released
-        # does not hold it), then note-ons
+        # at one instant: note-offs, then controller changes and wheel moves (a pedal pressed as a
+        # note is released does not hold it; a note starts at the wheel's new pitch), then note-ons
         events = [
             (
                 c.tick,
@@ -234,6 +247,10 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
                 mido.Message("control_change", channel=channel, control=c.control, value=c.value),
             )
             for c in track.controls
+        ]
+        events += [
+            (b.tick, 1, mido.Message("pitchwheel", channel=channel, pitch=b.value))
+            for b in track.bends
         ]
         for n in track.notes:
             events.append(

@@ -1,7 +1,8 @@
 """The in-memory music type every stage hands on: :class:`Song` with :class:`Track` s of :class:`Note` s.
 
 A track also keeps its channel's controller changes (:class:`ControlChange`: the sustain pedal,
-volume, expression, ...) as the performance data around the notes: the model neither reads nor
+volume, expression, ...) and pitch-wheel moves (:class:`PitchBend`) as the performance data
+around the notes: the model neither reads nor
 writes them, but a piece read from a file keeps them through every edit that keeps its tracks,
 and they are written and played with it (a pianist's pedalling is most of how a piano piece
 sounds).
@@ -79,6 +80,30 @@ def controls_in(controls: tuple[ControlChange, ...], lo: int, hi: int) -> tuple[
 
 
 @dataclass(frozen=True, slots=True)
+class PitchBend:
+    """A move of the pitch wheel on a track's channel: -8192..8191 (0: centred), at a tick."""
+
+    tick: int
+    value: int
+
+
+def bends_in(bends: tuple[PitchBend, ...], lo: int, hi: int) -> tuple[PitchBend, ...]:
+    """``bends`` of ticks [lo, hi) moved to start at 0: the wheel's position at ``lo`` first (when
+    it is off centre), then the moves inside; a wheel still off centre at ``hi`` is centred there."""
+    at_lo = 0
+    inside = []
+    for b in bends:
+        if b.tick < lo:
+            at_lo = b.value
+        elif b.tick < hi:
+            inside.append(PitchBend(b.tick - lo, b.value))
+    first = [PitchBend(0, at_lo)] if at_lo else []
+    last = inside[-1].value if inside else at_lo
+    end = [PitchBend(hi - lo, 0)] if last else []
+    return tuple(first + inside + end)
+
+
+@dataclass(frozen=True, slots=True)
 class TempoChange:
     tick: int
     bpm: float
@@ -93,8 +118,9 @@ class TimeSignature:
 
 @dataclass(frozen=True)
 class Track:
-    """One instrument: General MIDI program, drum flag, name, notes sorted by (start, pitch) and
-    the controller changes of its channel in time order (``controls``)."""
+    """One instrument: General MIDI program, drum flag, name, notes sorted by (start, pitch), and
+    its channel's controller changes (``controls``) and pitch-wheel moves (``bends``) in time
+    order."""
 
     program: int = 0
     is_drum: bool = False
@@ -102,6 +128,7 @@ class Track:
     notes: tuple[Note, ...] = ()
     family_override: Family | None = None
     controls: tuple[ControlChange, ...] = ()
+    bends: tuple[PitchBend, ...] = ()
 
     @property
     def family(self) -> Family:
@@ -167,8 +194,9 @@ class Song:
     def slice_bars(self, first_bar: int, n_bars: int) -> Song:
         """Bars [first_bar, first_bar + n_bars) as a new song starting at tick 0.
 
-        Notes are kept when they start inside the range, cut at its end; controllers start from
-        their values at the range's start and pedals are released at its end (:func:`controls_in`)."""
+        Notes are kept when they start inside the range, cut at its end; controllers and the pitch
+        wheel start from their values at the range's start, and pedals are released and the wheel
+        centred at its end (:func:`controls_in`, :func:`bends_in`)."""
         lo, hi = first_bar * TICKS_PER_BAR, (first_bar + n_bars) * TICKS_PER_BAR
         tracks = []
         for t in self.tracks:
@@ -177,7 +205,13 @@ class Song:
                 for n in t.notes
                 if lo <= n.start < hi
             ]
-            tracks.append(replace(t.with_notes(notes), controls=controls_in(t.controls, lo, hi)))
+            tracks.append(
+                replace(
+                    t.with_notes(notes),
+                    controls=controls_in(t.controls, lo, hi),
+                    bends=bends_in(t.bends, lo, hi),
+                )
+            )
         tempos = [TempoChange(0, self.bpm_at(lo))] + [
             TempoChange(c.tick - lo, c.bpm) for c in self.tempos if lo < c.tick < hi
         ]

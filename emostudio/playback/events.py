@@ -24,8 +24,11 @@ from emostudio.midi.song import TICKS_PER_BAR, Song
 
 # Message kinds, also their order at the same instant: set-up first, then note-offs (so a
 # repeated note is released before it is struck again), then controller changes (a pedal pressed
-# as a note is released does not hold it), then note-ons.
-PROGRAM, NOTE_OFF, CONTROL, NOTE_ON = 0, 1, 2, 3
+# as a note is released does not hold it) and pitch-wheel moves (a note starts at the wheel's new
+# pitch), then note-ons.
+PROGRAM, NOTE_OFF, CONTROL, PITCH, NOTE_ON = 0, 1, 2, 3, 4
+#: a pitch-wheel move's ``data1`` is its value plus this (0..16383: no negative numbers)
+PITCH_CENTRE = 8192
 
 
 class TimedMessage(NamedTuple):
@@ -39,9 +42,9 @@ class TimedMessage(NamedTuple):
 class Schedule:
     """Every message of a song, sorted by time, as parallel arrays of length n.
 
-    ``kind`` is :data:`PROGRAM`, :data:`NOTE_OFF`, :data:`CONTROL` or :data:`NOTE_ON`; ``data1``
-    the program, note or controller number; ``data2`` the velocity or controller value (0 for
-    program changes and note-offs)."""
+    ``kind`` is :data:`PROGRAM`, :data:`NOTE_OFF`, :data:`CONTROL`, :data:`PITCH` or
+    :data:`NOTE_ON`; ``data1`` the program, note or controller number, or the wheel's value plus
+    :data:`PITCH_CENTRE`; ``data2`` the velocity or controller value (else 0)."""
 
     seconds: np.ndarray  # float64[n], non-decreasing
     kind: np.ndarray  # int8[n]
@@ -90,13 +93,18 @@ def make_message(kind: int, channel: int, data1: int, data2: int) -> mido.Messag
         return mido.Message(
             "control_change", skip_checks=True, channel=channel, control=data1, value=data2
         )
+    if kind == PITCH:
+        return mido.Message(
+            "pitchwheel", skip_checks=True, channel=channel, pitch=data1 - PITCH_CENTRE
+        )
     return mido.Message("program_change", skip_checks=True, channel=channel, program=data1)
 
 
 def song_schedule(song: Song) -> Schedule:
     """The :class:`Schedule` of ``song``: a program change at 0 s for each melodic track (drums on
     channel 10, index 9, get none, as in the MIDI files :func:`~emostudio.midi.write_midi`
-    writes), then each note's on and off and each controller change on its track's channel."""
+    writes), then each note's on and off, each controller change and each pitch-wheel move on
+    its track's channel."""
     parts: list[tuple[np.ndarray, ...]] = []  # (ticks, kind, channel, data1, data2)
     for track, channel in zip(song.tracks, track_channels(song)):
         if not track.is_drum:
@@ -122,6 +130,14 @@ def song_schedule(song: Song) -> Schedule:
                     np.clip(values[:, 2], 0, 127),
                 )
             )
+        if track.bends:
+            values = np.array([(b.tick, b.value) for b in track.bends], np.int64)
+            wheel = np.clip(values[:, 1], -PITCH_CENTRE, PITCH_CENTRE - 1) + PITCH_CENTRE
+            parts.append(
+                _columns(
+                    values[:, 0].astype(np.float64), PITCH, channel, wheel, np.zeros_like(wheel)
+                )
+            )
     if not parts:
         return Schedule.empty()
     ticks, kind, channel, data1, data2 = (np.concatenate(column) for column in zip(*parts))
@@ -135,22 +151,35 @@ def controls_at(schedule: Schedule, index: int) -> list[mido.Message]:
     """What playing from message ``index`` on must send first: each (channel, controller)'s
     value there, for every controller ``schedule`` changes (its last change among the messages
     before ``index``, or, for one not changed yet, its reset value from :data:`CONTROL_RESETS`;
-    others are left alone until their first change)."""
-    is_control = schedule.kind == CONTROL
-    before = is_control & (np.arange(len(schedule)) < index)
-    values: dict[tuple[int, int], int] = {}
-    for channel, control in zip(
-        schedule.channel[is_control].tolist(), schedule.data1[is_control].tolist()
-    ):
-        if control in CONTROL_RESETS:
-            values.setdefault((channel, control), CONTROL_RESETS[control])
-    for channel, control, value in zip(
-        schedule.channel[before].tolist(),
-        schedule.data1[before].tolist(),
-        schedule.data2[before].tolist(),
-    ):
-        values[(channel, control)] = value  # in time order: the last one stays
-    return [make_message(CONTROL, ch, control, value) for (ch, control), value in values.items()]
+    others are left alone until their first change), and the pitch wheel's position on every
+    channel it moves on (centred before its first move)."""
+    before = np.arange(len(schedule)) < index
+    values: dict[tuple[int, int, int], int] = {}  # (kind, channel, controller or 0) -> value
+    for kind in (CONTROL, PITCH):
+        of_kind = schedule.kind == kind
+        channels = schedule.channel[of_kind].tolist()
+        numbers = schedule.data1[of_kind].tolist() if kind == CONTROL else [0] * len(channels)
+        for channel, number in zip(channels, numbers):
+            if kind == PITCH:
+                values.setdefault((kind, channel, 0), PITCH_CENTRE)
+            elif number in CONTROL_RESETS:
+                values.setdefault((kind, channel, number), CONTROL_RESETS[number])
+        done = of_kind & before
+        for channel, data1, data2 in zip(
+            schedule.channel[done].tolist(),
+            schedule.data1[done].tolist(),
+            schedule.data2[done].tolist(),
+        ):
+            if kind == PITCH:
+                values[(kind, channel, 0)] = data1  # in time order: the last one stays
+            else:
+                values[(kind, channel, data1)] = data2
+    return [
+        make_message(kind, channel, number, value)
+        if kind == CONTROL
+        else make_message(kind, channel, value, 0)
+        for (kind, channel, number), value in values.items()
+    ]
 
 
 #: controllers' values after a MIDI "reset all controllers" (the General MIDI defaults): where

@@ -31,7 +31,14 @@ import numpy as np
 
 from emostudio.atomic import atomic_path
 from emostudio.midi.song import Song
-from emostudio.playback.events import CONTROL, NOTE_OFF, NOTE_ON, song_schedule
+from emostudio.playback.events import (
+    CONTROL,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCH,
+    PITCH_CENTRE,
+    song_schedule,
+)
 from emostudio.playback.fluid import load_fluidsynth, open_synth
 from emostudio.playback.sinks import PlaybackError
 
@@ -161,6 +168,8 @@ def _apply(synth, kind: int, channel: int, data1: int, data2: int) -> None:
         synth.noteoff(channel, data1)
     elif kind == CONTROL:
         synth.cc(channel, data1, data2)
+    elif kind == PITCH:
+        synth.pitch_bend(channel, data1 - PITCH_CENTRE)
     else:
         synth.program_change(channel, data1)
 
