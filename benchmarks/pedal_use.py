@@ -17,6 +17,14 @@ piece that is played with its pedal.
 sustain pedal (``DecodingSettings.pedal``): per piece the mean sounding length of its notes (in
 sub-beats) and its sounding polyphony (notes sounding at each sub-beat where any sounds), median
 and interquartile range over pieces.
+
+``--continued MODEL``: ``--pieces`` pedalled EMOPIA clips of 12 bars or more (every 5th file
+from the third), their first 8 bars continued by 8 bars (``Engine.continue_piece``, seed
+``--seed`` + i) with and without the pedal; the new bars (with the pedal state at the join)
+against the clips' own 8 bars.
+
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python benchmarks/pedal_use.py \
+        --data ../shared/data --continued models/default --pieces 40 --seed 6
 """
 
 from __future__ import annotations
@@ -90,6 +98,42 @@ def generated_report(args) -> None:
             True,
         ),
     }
+    print_table(sets)
+
+
+def continued_report(args) -> None:
+    """EMOPIA clips' first 8 bars continued by 8 bars with and without the pedal: the new bars
+    against the clip's own 8 bars with its pedalling."""
+    from emostudio.decoding import DecodingSettings
+    from emostudio.generation import Engine
+
+    engine = Engine.load(args.continued, device="cpu")
+    clips = []
+    for path in sorted((args.data / "emopia").rglob("*.mid"))[2::5]:
+        song = read_midi(path)
+        if song.n_bars >= 12 and any(c.control == SUSTAIN for t in song.tracks for c in t.controls):
+            clips.append(song.slice_bars(0, 8))
+        if len(clips) == args.pieces:
+            break
+    new: dict[bool, list[Song]] = {}
+    for pedal in (True, False):
+        settings = DecodingSettings(pedal=pedal)
+        new[pedal] = [
+            engine.continue_piece(clip, 8, seed=args.seed + i, settings=settings)[0].slice_bars(
+                8, 8
+            )
+            for i, clip in enumerate(clips)
+        ]
+    print_table(
+        {
+            "the clips' 8 bars, with their pedalling": (clips, True),
+            "8 continued bars, no pedal": (new[False], True),
+            "8 continued bars, the engine's pedal": (new[True], True),
+        }
+    )
+
+
+def print_table(sets: dict[str, tuple[list[Song], bool]]) -> None:
     print(
         "| set | pieces | sounding length, sub-beats (median, IQR) | sounding polyphony (median, IQR) |"
     )
@@ -116,11 +160,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=0, help="files per source (0: all)")
     parser.add_argument("--generated", type=Path, metavar="MODEL", help="see the docstring")
+    parser.add_argument("--continued", type=Path, metavar="MODEL", help="see the docstring")
     parser.add_argument("--pieces", type=int, default=25, help="per quadrant, with --generated")
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
     if args.generated is not None:
         generated_report(args)
+        return
+    if args.continued is not None:
+        continued_report(args)
         return
     print(
         "| source | files | with pedal | pedal down (median) | presses a bar | sounding / key length |"

@@ -218,6 +218,17 @@ def test_new_bars_after_an_unpedalled_piece_stay_unpedalled():
     assert pedal_on(plain, 4, 3) == plain
 
 
+def test_a_pedal_held_at_the_join_is_lifted_there_when_the_new_bars_are_not_pedalled():
+    song = pedalled_piano(4).slice_bars(0, 2)  # cut: the pedal, down, is lifted at the cut
+    assert song.tracks[0].controls[-1] == ControlChange(2 * BAR, 64, 0)
+    dry = pedal_on(song, 2, 3, pedal=False).tracks[0].controls
+    assert dry[-1] == ControlChange(2 * BAR, 64, 0)
+    assert all(c.tick <= 2 * BAR for c in dry)
+    wet = pedal_on(song, 2, 3).tracks[0].controls
+    assert next(c for c in wet if c.tick >= 2 * BAR) == ControlChange(2 * BAR, 64, 0)
+    assert wet[-1] == ControlChange(5 * BAR, 64, 0)
+
+
 # ---- the engine's results -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):

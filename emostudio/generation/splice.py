@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from emostudio.midi.pedal import pedal_changes, sustain_use
-from emostudio.midi.song import PEDALS, TICKS_PER_BAR, ControlChange, Song, Track, bends_in
+from emostudio.midi.song import (
+    PEDALS,
+    SUSTAIN,
+    TICKS_PER_BAR,
+    ControlChange,
+    Song,
+    Track,
+    bends_in,
+)
 
 
 def replace_bars(song: Song, first: int, n_bars: int, new: Song) -> Song:
@@ -52,7 +60,7 @@ def pedal_on(song: Song, first: int, n_bars: int, pedal: bool = True) -> Song:
     as the piece before them is: where a track's sustain pedal is down for at least
     :data:`PEDALLED_SHARE` of the piece, the new bars' notes get the pedal
     :func:`~emostudio.midi.pedal.pedal_changes` gives them (unless ``pedal`` is false);
-    otherwise they are unpedalled. Pedals still down after them are lifted at their end. The
+    otherwise they are unpedalled: a pedal still down at the join is lifted there. The
     track's controller changes at or after bar ``first`` (a pedal lifted after the piece's last
     note) give way to these, and a pitch wheel left off centre is centred at the join; tracks
     without controller changes or wheel moves are unchanged."""
@@ -70,13 +78,17 @@ def pedal_on(song: Song, first: int, n_bars: int, pedal: bool = True) -> Song:
         kept = [c for c in track.controls if c.tick < lo]
         new: list[ControlChange] = []
         if pedal and sustain_use(kept, lo)[0] >= PEDALLED_SHARE:
-            new = pedal_changes(track.notes, lo, hi)
+            new = pedal_changes(track.notes, lo, hi)  # lifts the sustain at lo first, and at hi
         held: dict[int, int] = {}
-        for c in kept + new:
+        for c in kept:
             if c.control in PEDALS:
                 held[c.control] = c.value
-        ends = [ControlChange(hi, p, 0) for p, v in sorted(held.items()) if v >= 64]
-        tracks.append(replace(track, controls=tuple(kept + new + ends)))
+        lifted = [
+            ControlChange(lo, p, 0)
+            for p, v in sorted(held.items())
+            if v >= 64 and not (new and p == SUSTAIN)
+        ]
+        tracks.append(replace(track, controls=tuple(kept + lifted + new)))
     return song.with_tracks(tracks)
 
 
