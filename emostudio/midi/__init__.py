@@ -6,6 +6,7 @@ Modules, in the order data passes through them:
 - ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`,
                 :class:`PitchBend`: the one in-memory music type
 - ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
+- ``pedal``     the sustain pedal for piano parts written without one (generation, continue)
 """
 
 from emostudio.midi.families import Family, family_for_track
