@@ -36,23 +36,21 @@ from pathlib import Path
 import numpy as np
 
 from emostudio.midi import TICKS_PER_BAR, TICKS_PER_SUBBEAT, Song, read_midi
-from emostudio.midi.pedal import sustain_use
+from emostudio.midi.pedal import sustain_spans, sustain_use
 from emostudio.midi.song import SUSTAIN, Track
 
 
 def sounding_lengths(track: Track) -> list[int]:
     """Each note's sounding length in ticks: until its key is released or, when the sustain pedal
-    is down then, until the pedal is lifted."""
-    pedal = [c for c in track.controls if c.control == SUSTAIN]
-    ticks = [c.tick for c in pedal]
+    is down then, until the pedal is lifted (a pedal never lifted: until the last note's end)."""
+    end = max((n.end for n in track.notes), default=0)
+    spans = sustain_spans(track.controls, end)
+    presses = [press for press, _ in spans]
     lengths = []
     for note in track.notes:
-        end = note.end
-        i = bisect.bisect_right(ticks, note.end) - 1
-        if i >= 0 and pedal[i].value >= 64:
-            lift = next((c.tick for c in pedal[i + 1 :] if c.value < 64), None)
-            end = max(end, lift if lift is not None else note.end)
-        lengths.append(end - note.start)
+        i = bisect.bisect_right(presses, note.end) - 1
+        held = i >= 0 and note.end < spans[i][1]
+        lengths.append(max(note.end, spans[i][1] if held else note.end) - note.start)
     return lengths
 
 

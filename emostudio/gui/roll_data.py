@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from emostudio.midi import TICKS_PER_BAR, TICKS_PER_BEAT, Family, Song
-from emostudio.midi.song import SUSTAIN
+from emostudio.midi.pedal import sustain_spans
 
 #: Number of opacity steps velocity is drawn with.
 VELOCITY_LEVELS = 4
@@ -141,21 +141,9 @@ def roll_data(song: Song | None) -> RollData:
 def pedal_spans(song: Song, end: int) -> np.ndarray:
     """int[n, 2]: the (start, end) ticks, in order and not overlapping, where the sustain pedal
     of any track is down; a pedal never lifted is down until ``end``."""
-    spans = []
-    for track in song.tracks:
-        down: int | None = None
-        for c in track.controls:
-            if c.control != SUSTAIN:
-                continue
-            if c.value >= 64 and down is None:
-                down = c.tick
-            elif c.value < 64 and down is not None:
-                spans.append((down, c.tick))
-                down = None
-        if down is not None and down < end:
-            spans.append((down, end))
+    spans = sorted(s for t in song.tracks for s in sustain_spans(t.controls, end) if s[1] > s[0])
     merged: list[list[int]] = []
-    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
+    for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], hi)
         else:

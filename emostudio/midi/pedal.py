@@ -50,18 +50,26 @@ def pedal_changes(notes: Sequence[Note], lo: int, hi: int) -> list[ControlChange
     return changes
 
 
-def sustain_use(controls: Sequence[ControlChange], end: int) -> tuple[float, float]:
-    """(share of ticks [0, end) with the sustain pedal down, presses per bar) of ``controls``."""
-    down_since: int | None = None
-    down_ticks = presses = 0
+def sustain_spans(controls: Sequence[ControlChange], end: int) -> list[tuple[int, int]]:
+    """(press, lift) ticks of each time the sustain pedal in ``controls`` is down, in order; one
+    never lifted is down until ``end``."""
+    spans = []
+    down: int | None = None
     for c in controls:
         if c.control != SUSTAIN:
             continue
-        if c.value >= 64 and down_since is None:
-            down_since, presses = c.tick, presses + 1
-        elif c.value < 64 and down_since is not None:
-            down_ticks += c.tick - down_since
-            down_since = None
-    if down_since is not None:
-        down_ticks += end - down_since
-    return down_ticks / max(end, 1), presses * TICKS_PER_BAR / max(end, 1)
+        if c.value >= 64 and down is None:
+            down = c.tick
+        elif c.value < 64 and down is not None:
+            spans.append((down, c.tick))
+            down = None
+    if down is not None:
+        spans.append((down, max(down, end)))
+    return spans
+
+
+def sustain_use(controls: Sequence[ControlChange], end: int) -> tuple[float, float]:
+    """(share of ticks [0, end) with the sustain pedal down, presses per bar) of ``controls``."""
+    spans = sustain_spans(controls, end)
+    down = sum(lift - press for press, lift in spans)
+    return down / max(end, 1), len(spans) * TICKS_PER_BAR / max(end, 1)
