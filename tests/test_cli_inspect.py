@@ -58,6 +58,24 @@ def test_analyze_text_and_json(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "global key:    A minor" in text and "bars 1-8: A minor" in text and "120 BPM" in text
     assert analysis["tracks"][0]["pedal_down"] is None and "pedal" not in text
+    assert analysis["key_signatures"] == [] and "key signature: none stated" in text
+
+
+def test_analyze_names_the_key_signatures_a_file_states(tmp_path, capsys):
+    from dataclasses import replace
+
+    from emostudio.midi.song import KeySignature
+
+    stating = (KeySignature(0, 0, True), KeySignature(4 * 1920, -3, True))
+    path = tmp_path / "stated.mid"
+    write_midi(replace(cadence_song(9, minor=True), key_signatures=stating), path)
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["key_signatures"] == [
+        [1, "A minor"],
+        [5, "C minor"],
+    ]
+    assert main(["analyze", str(path)]) == 0
+    assert "key signature: A minor (bar 1), C minor (bar 5)" in capsys.readouterr().out
 
 
 def test_analyze_says_how_much_of_the_piece_is_pedalled(tmp_path, capsys):

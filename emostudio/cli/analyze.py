@@ -67,6 +67,10 @@ def analyse_song(song) -> dict:
         "note_density": round(song.note_count / n_bars, 3) if n_bars else 0.0,
         "mean_polyphony": round(float(np.mean(poly)), 3) if n_bars else 0.0,
         "global_key": key_name(global_key(song)) if pitched else None,
+        # the key signatures the file states (what a notation program shows), (bar, key)
+        "key_signatures": [
+            [k.tick // TICKS_PER_BAR + 1, key_name(k.key)] for k in song.key_signatures
+        ],
         "bar_keys": [key_name(k) for k in keys] if pitched else [],
     }
 
@@ -161,6 +165,11 @@ def format_analysis(analysis: dict) -> list[str]:
             for t in analysis["tracks"]
         ),
         f"global key:    {analysis['global_key'] or 'none (no pitched notes)'}",
+        "key signature: "
+        + (
+            ", ".join(f"{key} (bar {bar})" for bar, key in analysis["key_signatures"])
+            or "none stated"
+        ),
         f"mean polyphony: {analysis['mean_polyphony']:.2f} notes sounding per sub-beat",
         f"note density:  {analysis['note_density']:.1f} notes per bar",
     ]

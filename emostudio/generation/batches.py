@@ -1,6 +1,7 @@
 """The engine's one decoding path: a :class:`Batch` (latents, constraints, templates) decoded bar
 by bar (:func:`~emostudio.generation.decode.decode_bars`) into songs, streamed as
-:class:`~emostudio.generation.results.BarEvent` s or finished as a list.
+:class:`~emostudio.generation.results.BarEvent` s or finished as a list; a finished song states
+the keys it is heard in (:func:`~emostudio.tokens.signatures.stated_keys`).
 
 Also the batches of the plain calls (generate, decode given latents) and the tensor helpers every
 call shares: a window of tokens on the model's device, posterior means, teacher-forced bars.
@@ -33,6 +34,7 @@ from emostudio.generation.form import (
 from emostudio.generation.latents import moved_latents, target_latents, targets_per_bar
 from emostudio.generation.results import BarEvent
 from emostudio.midi.song import Song
+from emostudio.tokens.signatures import stated_keys
 from emostudio.tokens.vocab import PAD
 from emostudio.tokens.window import SongBuilder
 
@@ -98,7 +100,8 @@ def stream(
     for settings, generator, batch in jobs:
         (total,) = batch.lengths
         for t, (builder,) in decode_batch(engine, batch, settings, generator, cancel):
-            yield BarEvent(t, total, builder.song())
+            song = builder.song()
+            yield BarEvent(t, total, stated_keys(song) if t == total - 1 else song)
 
 
 def finish(engine: Engine, jobs: Iterator[Job]) -> list[Song]:
@@ -108,7 +111,7 @@ def finish(engine: Engine, jobs: Iterator[Job]) -> list[Song]:
         builders: list[SongBuilder] = []
         for _, builders in decode_batch(engine, batch, settings, generator):  # noqa: B007
             pass
-        songs += [b.song() for b in builders]
+        songs += [stated_keys(b.song()) for b in builders]
     return songs
 
 

@@ -24,6 +24,7 @@ from emostudio.generation.form import cadence_kinds, plan_form
 from emostudio.generation.latents import DIMENSIONS, blend, cycled
 from emostudio.generation.splice import pedal_on, replace_bars
 from emostudio.midi.song import Song
+from emostudio.tokens.signatures import stated_keys
 
 if TYPE_CHECKING:
     from emostudio.generation.engine import Engine
@@ -122,7 +123,7 @@ def continued(
             window = engine._window(kept, [n + 1] * k)
         given = [{**context, ctx: given_bars(row, n, 1)[0]} for row in window]
     return [
-        pedal_on(replace_bars(song, n, bars, part), n, bars, s.pedal)
+        stated_keys(pedal_on(replace_bars(song, n, bars, part), n, bars, s.pedal), n)
         for part in decoded(given, ctx + bars)
     ]
 

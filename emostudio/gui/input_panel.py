@@ -9,13 +9,14 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 from emostudio.gui.document import Document
 from emostudio.midi.song import SUSTAIN, Song
 from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched, meter_note
+from emostudio.tokens.features import key_name
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
 
 
 def describe_input(name: str, song: Song, recognition: Any = None) -> str:
     """The input's description (rich text): name, size, whether it is pedalled (its pedalling is
-    kept by every take that keeps its bars), a note on its meter when it is not in bars of four
+    kept by every take that keeps its bars), the key signature it states, a note on its meter when it is not in bars of four
     beats and, when recognised, its emotion."""
     text = (
         f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
@@ -23,6 +24,10 @@ def describe_input(name: str, song: Song, recognition: Any = None) -> str:
     )
     if any(c.control == SUSTAIN for t in song.tracks for c in t.controls):
         text += " · pedalled"
+    if song.key_signatures:
+        first, changes = song.key_signatures[0], len(song.key_signatures) - 1
+        text += f" · key signature {key_name(first.key)}"
+        text += f" (+{changes} change{'s' if changes > 1 else ''})" if changes else ""
     meter = meter_note(song)
     if meter is not None:
         text += f"<br>{meter}"

@@ -4,7 +4,7 @@ Modules, in the order data passes through them:
 
 - ``families``  General MIDI program / track role -> one of five instrument families (LPD-5 style)
 - ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`,
-                :class:`PitchBend`: the one in-memory music type
+                :class:`PitchBend`, :class:`KeySignature`: the one in-memory music type
 - ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
 - ``pedal``     the sustain pedal for piano parts written without one (generation, continue)
 """
@@ -17,6 +17,7 @@ from emostudio.midi.song import (
     TICKS_PER_BEAT,
     TICKS_PER_SUBBEAT,
     ControlChange,
+    KeySignature,
     Note,
     PitchBend,
     Song,
@@ -32,6 +33,7 @@ __all__ = [
     "TICKS_PER_SUBBEAT",
     "ControlChange",
     "Family",
+    "KeySignature",
     "MidiReadError",
     "Note",
     "PitchBend",

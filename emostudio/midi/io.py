@@ -6,6 +6,7 @@ notes of one pitch are closed first-in-first-out, and notes never closed end at 
 Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) and
 pitch-wheel moves go with the tracks of their MIDI track and channel (or, where that MIDI track has
 no notes on the channel, with every track on it) and are written back on the track's channel.
+Key signatures are read and written as the file states them (:class:`KeySignature`).
 Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
 """
 
@@ -24,6 +25,7 @@ from emostudio.midi.song import (
     DEFAULT_BPM,
     TICKS_PER_BEAT,
     ControlChange,
+    KeySignature,
     Note,
     PitchBend,
     Song,
@@ -104,6 +106,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
 
     tempos: dict[int, float] = {}
     signatures: dict[int, tuple[int, int]] = {}
+    key_signatures: dict[int, KeySignature] = {}
     # (midi track, channel, program) -> notes; per (track, channel): current program & names
     notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
     controls: dict[tuple[int, int], list[ControlChange]] = defaultdict(list)  # (track, channel)
@@ -136,6 +139,8 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
                 tempos[t] = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else DEFAULT_BPM
             elif kind == "time_signature":
                 signatures[t] = (msg.numerator, msg.denominator)
+            elif kind == "key_signature":
+                key_signatures[t] = KeySignature.parse(t, msg.key)
             elif kind == "track_name" and ti not in track_names:
                 track_names[ti] = msg.name
         end = round(tick * scale)
@@ -168,7 +173,11 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             )
         )
     song = Song(
-        tracks=tuple(tracks), tempos=tuple(tempo_list), time_signatures=tuple(sig_list), name=name
+        tracks=tuple(tracks),
+        tempos=tuple(tempo_list),
+        time_signatures=tuple(sig_list),
+        name=name,
+        key_signatures=_changes(key_signatures),
     )
     if song.duration_seconds > MAX_SECONDS:
         raise MidiReadError(
@@ -176,6 +185,15 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)",
         )
     return song
+
+
+def _changes(key_signatures: dict[int, KeySignature]) -> tuple[KeySignature, ...]:
+    """The key signatures in time order, each one that restates the key before it left out."""
+    kept: list[KeySignature] = []
+    for _, k in sorted(key_signatures.items()):
+        if not kept or (k.sharps, k.minor) != (kept[-1].sharps, kept[-1].minor):
+            kept.append(k)
+    return tuple(kept)
 
 
 def _channel_events(events: dict[tuple[int, int], list], ti: int, channel: int, with_notes):
@@ -216,7 +234,8 @@ def track_channels(song: Song) -> tuple[int, ...]:
 
 
 def song_to_midifile(song: Song) -> mido.MidiFile:
-    """A type 1 file: a conductor track (tempo, time signatures) and one track per :class:`Track`."""
+    """A type 1 file: a conductor track (tempo, time and key signatures) and one track per
+    :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
     for tick, bpm in song.tempo_map.changes:  # from tick 0, so every player starts at our tempo
@@ -230,7 +249,9 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
                 ),
             )
         )
-    # tempo changes and time signatures interleave by tick (a stable sort keeps each list's order)
+    for k in song.key_signatures:
+        conductor.append((k.tick, mido.MetaMessage("key_signature", key=k.name)))
+    # tempo changes and time and key signatures interleave by tick (a stable sort keeps each list's order)
     midi.tracks.append(_to_delta([conductor[0]], sorted(conductor[1:], key=lambda e: e[0])))
     for track, channel in zip(song.tracks, track_channels(song)):
         header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]

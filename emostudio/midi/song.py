@@ -116,6 +116,85 @@ class TimeSignature:
     denominator: int
 
 
+#: the key signatures MIDI can state, by sharps (negative: flats) -7..7 + 7: major, then minor
+MAJOR_SIGNATURES = (
+    "Cb",
+    "Gb",
+    "Db",
+    "Ab",
+    "Eb",
+    "Bb",
+    "F",
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "B",
+    "F#",
+    "C#",
+)
+MINOR_SIGNATURES = tuple(
+    f"{tonic}m"
+    for tonic in ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeySignature:
+    """A key signature as a MIDI file states it: ``sharps`` -7..7 (negative: flats) and the mode,
+    from a tick on. Notation programs draw the staff's accidentals from it; the music's sound does
+    not depend on it."""
+
+    tick: int
+    sharps: int
+    minor: bool = False
+
+    def __post_init__(self) -> None:
+        if not -7 <= self.sharps <= 7:
+            raise ValueError(f"a key signature has -7..7 sharps, got {self.sharps}")
+
+    @property
+    def key(self) -> int:
+        """The key as the tokens' key features number it: 0-11 major C..B, 12-23 minor C..B."""
+        tonic = (7 * self.sharps + (9 if self.minor else 0)) % 12
+        return tonic + (12 if self.minor else 0)
+
+    @property
+    def name(self) -> str:
+        """The key as MIDI tools spell it ("Eb", "F#m")."""
+        names = MINOR_SIGNATURES if self.minor else MAJOR_SIGNATURES
+        return names[self.sharps + 7]
+
+    @classmethod
+    def parse(cls, tick: int, name: str) -> KeySignature:
+        """From a spelled key ("Eb", "F#m"); ``ValueError`` for anything else."""
+        for minor, names in ((False, MAJOR_SIGNATURES), (True, MINOR_SIGNATURES)):
+            if name in names:
+                return cls(tick, names.index(name) - 7, minor)
+        raise ValueError(f"not a key signature: {name!r}")
+
+    @classmethod
+    def of_key(cls, tick: int, key: int) -> KeySignature:
+        """Key 0-23 (see :attr:`key`) spelled with the fewest accidentals (flats at six)."""
+        if not 0 <= key < 24:
+            raise ValueError(f"key must be 0-23, got {key}")
+        minor = key >= 12
+        major_tonic = (key + (3 if minor else 0)) % 12  # a minor key shares its relative major's
+        sharps = (7 * major_tonic) % 12  # the circle of fifths: C 0, G 1, ..., F 11 -> -1
+        return cls(tick, sharps - 12 if sharps >= 6 else sharps, minor)
+
+
+def signature_at(signatures: tuple[KeySignature, ...], tick: int) -> KeySignature | None:
+    """The key signature in force at ``tick`` (the last stated at or before it), if any."""
+    current = None
+    for s in signatures:
+        if s.tick > tick:
+            break
+        current = s
+    return current
+
+
 @dataclass(frozen=True)
 class Track:
     """One instrument: General MIDI program, drum flag, name, notes sorted by (start, pitch), and
@@ -142,12 +221,14 @@ class Track:
 
 @dataclass(frozen=True)
 class Song:
-    """A piece of music: tracks, tempo map and time signatures, at :data:`TICKS_PER_BEAT`."""
+    """A piece of music: tracks, tempo map, time signatures and key signatures (none when the
+    piece states no key), at :data:`TICKS_PER_BEAT`."""
 
     tracks: tuple[Track, ...] = ()
     tempos: tuple[TempoChange, ...] = (TempoChange(0, DEFAULT_BPM),)
     time_signatures: tuple[TimeSignature, ...] = (TimeSignature(0, 4, 4),)
     name: str = ""
+    key_signatures: tuple[KeySignature, ...] = ()
 
     # ---- sizes -------------------------------------------------------------------------------
     @property
@@ -196,7 +277,8 @@ class Song:
 
         Notes are kept when they start inside the range, cut at its end; controllers and the pitch
         wheel start from their values at the range's start, and pedals are released and the wheel
-        centred at its end (:func:`controls_in`, :func:`bends_in`)."""
+        centred at its end (:func:`controls_in`, :func:`bends_in`); the time and key signatures in
+        force at the start are stated there."""
         lo, hi = first_bar * TICKS_PER_BAR, (first_bar + n_bars) * TICKS_PER_BAR
         tracks = []
         for t in self.tracks:
@@ -220,8 +302,16 @@ class Song:
             for s in self.time_signatures
             if lo < s.tick < hi
         ]
+        first_key = signature_at(self.key_signatures, lo)
+        keys = ([replace(first_key, tick=0)] if first_key is not None else []) + [
+            replace(k, tick=k.tick - lo) for k in self.key_signatures if lo < k.tick < hi
+        ]
         return replace(
-            self, tracks=tuple(tracks), tempos=tuple(tempos), time_signatures=tuple(sigs)
+            self,
+            tracks=tuple(tracks),
+            tempos=tuple(tempos),
+            time_signatures=tuple(sigs),
+            key_signatures=tuple(keys),
         )
 
     def _signature_at(self, tick: int) -> tuple[int, int]:

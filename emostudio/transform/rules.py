@@ -57,6 +57,7 @@ import numpy as np
 from emostudio.emotion import Emotion
 from emostudio.midi.song import TICKS_PER_BAR, TICKS_PER_SUBBEAT, Note, Song, TempoChange, Track
 from emostudio.tokens.features import bar_keys
+from emostudio.tokens.signatures import parallel_keys
 from emostudio.transform.elements import (
     ALL_ELEMENTS,
     Element,
@@ -211,12 +212,9 @@ def transform(
     voices = split_voices(song)
     phase = beat_phase(song) if amounts.density < 0 else 0
     n_bars = max(1, song.n_bars)
-    keys = (
-        bar_keys(song, n_bars)
-        if amounts.mode and (free & {Element.MELODY, Element.ACCOMPANIMENT})
-        else np.zeros(n_bars, dtype=np.int8)
-    )
-    pitch_maps = mode_map(keys, amounts.mode)
+    mode_moves = bool(amounts.mode and (free & {Element.MELODY, Element.ACCOMPANIMENT}))
+    keys = bar_keys(song, n_bars) if mode_moves else np.zeros(n_bars, dtype=np.int8)
+    pitch_maps = mode_map(keys, amounts.mode if mode_moves else 0.0)
     tracks = []
     candidate = 0  # running index of accompaniment notes for the density selection
     for i, track in enumerate(song.tracks):
@@ -229,7 +227,9 @@ def transform(
         tempos = tuple(TempoChange(t.tick, t.bpm * amounts.tempo_factor) for t in song.tempos)
     if tempos == song.tempos and all(a is b for a, b in zip(tracks, song.tracks)):
         return song
-    return replace(song, tracks=tuple(tracks), tempos=tempos)
+    # the bars moved to the other mode state it (when the piece states its key at all)
+    moved = [b for b, table in enumerate(pitch_maps) if table]
+    return parallel_keys(replace(song, tracks=tuple(tracks), tempos=tempos), moved, keys)
 
 
 def _transform_track(

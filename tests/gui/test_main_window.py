@@ -505,6 +505,12 @@ def test_the_input_is_described_with_how_the_model_hears_it(song):
     assert describe_input("piece.mid", volume) == describe_input(
         "piece.mid", song.with_tracks(song.tracks[:1])
     )
+    from emostudio.midi.song import KeySignature
+
+    stating = replace(song, key_signatures=(KeySignature(0, -3),))
+    assert describe_input("piece.mid", stating) == plain + " · key signature Eb major"
+    moving = replace(song, key_signatures=(KeySignature(0, -3), KeySignature(1920, 0, True)))
+    assert describe_input("piece.mid", moving) == plain + " · key signature Eb major (+1 change)"
 
 
 # ---- transfer that keeps the piece: lambda 0, the Keep group, the method, a donor ----------------
