@@ -78,6 +78,24 @@ def test_analyze_names_the_key_signatures_a_file_states(tmp_path, capsys):
     assert "key signature: A minor (bar 1), C minor (bar 5)" in capsys.readouterr().out
 
 
+def test_analyze_shows_the_texts_a_file_carries(tmp_path, capsys):
+    from dataclasses import replace
+
+    from emostudio.midi import TextEvent
+
+    texts = (TextEvent(0, "copyright", "(c) A. Composer"), TextEvent(4 * 1920, "marker", "Bridge"))
+    path = tmp_path / "texts.mid"
+    write_midi(replace(cadence_song(0), texts=texts), path)
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["texts"] == [
+        {"bar": 1, "kind": "copyright", "text": "(c) A. Composer"},
+        {"bar": 5, "kind": "marker", "text": "Bridge"},
+    ]
+    assert main(["analyze", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "copyright:     (c) A. Composer" in text and "marker:        Bridge (bar 5)" in text
+
+
 def test_analyze_says_how_much_of_the_piece_is_pedalled(tmp_path, capsys):
     from dataclasses import replace
 

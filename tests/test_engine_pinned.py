@@ -13,8 +13,8 @@ off by default) changes every sampled bar; its outputs at 1 are pinned beside th
 the tokenizer encodes it: the digests of outputs that held such a pair changed with it. Tracks
 carry controller changes and pitch-wheel moves since 2026-12-01 (a piece's own, and the sustain
 pedal on generated piano parts): they are left out of the hash (their tests are ``tests/test_controls.py``), so the
-digests pin the notes as before; so are the key signatures songs state since then
-(``tests/test_key_signatures.py``).
+digests pin the notes as before; so are the key signatures and texts songs carry since then
+(``tests/test_key_signatures.py``, ``tests/test_file_texts.py``).
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ HAPPY, TENSE, SAD, CALM = (Emotion.from_quadrant(q) for q in (1, 2, 3, 4))
 
 def digest(*songs: Song) -> str:
     bare = (
-        replace(s, key_signatures=()).with_tracks(
+        replace(s, key_signatures=(), texts=()).with_tracks(
             [replace(t, controls=(), bends=()) for t in s.tracks]
         )
         for s in songs
     )
     text = "\n".join(
-        repr(s).replace(", controls=(), bends=()", "").replace(", key_signatures=()", "")
+        repr(s).replace(", controls=(), bends=()", "").replace(", key_signatures=(), texts=()", "")
         for s in bare
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]

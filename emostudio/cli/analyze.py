@@ -71,6 +71,10 @@ def analyse_song(song) -> dict:
         "key_signatures": [
             [k.tick // TICKS_PER_BAR + 1, key_name(k.key)] for k in song.key_signatures
         ],
+        # the texts the file carries beside the music (copyright, credits, markers)
+        "texts": [
+            {"bar": e.tick // TICKS_PER_BAR + 1, "kind": e.kind, "text": e.text} for e in song.texts
+        ],
         "bar_keys": [key_name(k) for k in keys] if pitched else [],
     }
 
@@ -169,6 +173,11 @@ def format_analysis(analysis: dict) -> list[str]:
         + (
             ", ".join(f"{key} (bar {bar})" for bar, key in analysis["key_signatures"])
             or "none stated"
+        ),
+        *(
+            f"{e['kind'].replace('_', ' ') + ':':14} {e['text'].strip()}"
+            + (f" (bar {e['bar']})" if e["kind"] in ("marker", "cue_marker") else "")
+            for e in analysis.get("texts", ())
         ),
         f"mean polyphony: {analysis['mean_polyphony']:.2f} notes sounding per sub-beat",
         f"note density:  {analysis['note_density']:.1f} notes per bar",

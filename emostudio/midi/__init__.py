@@ -4,7 +4,8 @@ Modules, in the order data passes through them:
 
 - ``families``  General MIDI program / track role -> one of five instrument families (LPD-5 style)
 - ``song``      :class:`Song`, :class:`Track`, :class:`Note`, :class:`ControlChange`,
-                :class:`PitchBend`, :class:`KeySignature`: the one in-memory music type
+                :class:`PitchBend`, :class:`KeySignature`, :class:`TextEvent`: the one in-memory
+                music type
 - ``io``        :func:`read_midi` (any type 0/1 file, any resolution) and :func:`write_midi`
 - ``pedal``     the sustain pedal for piano parts written without one (generation, continue)
 """
@@ -22,6 +23,7 @@ from emostudio.midi.song import (
     PitchBend,
     Song,
     TempoChange,
+    TextEvent,
     TimeSignature,
     Track,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "PitchBend",
     "Song",
     "TempoChange",
+    "TextEvent",
     "TimeSignature",
     "Track",
     "family_for_track",

@@ -6,7 +6,9 @@ notes of one pitch are closed first-in-first-out, and notes never closed end at 
 Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) and
 pitch-wheel moves go with the tracks of their MIDI track and channel (or, where that MIDI track has
 no notes on the channel, with every track on it) and are written back on the track's channel.
-Key signatures are read and written as the file states them (:class:`KeySignature`).
+Key signatures are read and written as the file states them (:class:`KeySignature`), and so are
+its copyright notice, free texts and markers (:class:`TextEvent`, :data:`TEXT_KINDS`: written to
+the conductor track).
 Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
 """
 
@@ -23,6 +25,7 @@ import mido
 from emostudio.atomic import atomic_write
 from emostudio.midi.song import (
     DEFAULT_BPM,
+    TEXT_KINDS,
     TICKS_PER_BEAT,
     ControlChange,
     KeySignature,
@@ -30,6 +33,7 @@ from emostudio.midi.song import (
     PitchBend,
     Song,
     TempoChange,
+    TextEvent,
     TimeSignature,
     Track,
 )
@@ -107,6 +111,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
     tempos: dict[int, float] = {}
     signatures: dict[int, tuple[int, int]] = {}
     key_signatures: dict[int, KeySignature] = {}
+    texts: list[TextEvent] = []
     # (midi track, channel, program) -> notes; per (track, channel): current program & names
     notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
     controls: dict[tuple[int, int], list[ControlChange]] = defaultdict(list)  # (track, channel)
@@ -141,6 +146,8 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
                 signatures[t] = (msg.numerator, msg.denominator)
             elif kind == "key_signature":
                 key_signatures[t] = KeySignature.parse(t, msg.key)
+            elif kind in TEXT_KINDS:
+                texts.append(TextEvent(t, kind, msg.text))
             elif kind == "track_name" and ti not in track_names:
                 track_names[ti] = msg.name
         end = round(tick * scale)
@@ -178,6 +185,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
         time_signatures=tuple(sig_list),
         name=name,
         key_signatures=_changes(key_signatures),
+        texts=tuple(sorted(texts, key=lambda e: e.tick)),
     )
     if song.duration_seconds > MAX_SECONDS:
         raise MidiReadError(
@@ -234,7 +242,7 @@ def track_channels(song: Song) -> tuple[int, ...]:
 
 
 def song_to_midifile(song: Song) -> mido.MidiFile:
-    """A type 1 file: a conductor track (tempo, time and key signatures) and one track per
+    """A type 1 file: a conductor track (tempo, time and key signatures, texts) and one track per
     :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
@@ -251,7 +259,9 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
         )
     for k in song.key_signatures:
         conductor.append((k.tick, mido.MetaMessage("key_signature", key=k.name)))
-    # tempo changes and time and key signatures interleave by tick (a stable sort keeps each list's order)
+    for e in song.texts:
+        conductor.append((e.tick, mido.MetaMessage(e.kind, text=e.text)))
+    # tempo changes, signatures and texts interleave by tick (a stable sort keeps each list's order)
     midi.tracks.append(_to_delta([conductor[0]], sorted(conductor[1:], key=lambda e: e[0])))
     for track, channel in zip(song.tracks, track_channels(song)):
         header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]

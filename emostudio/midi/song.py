@@ -185,6 +185,31 @@ class KeySignature:
         return cls(tick, sharps - 12 if sharps >= 6 else sharps, minor)
 
 
+#: the text meta events a piece keeps: its copyright notice, free text (credits, notes) and markers
+TEXT_KINDS = ("copyright", "text", "marker", "cue_marker")
+
+
+@dataclass(frozen=True, slots=True)
+class TextEvent:
+    """A text a MIDI file carries beside the music, at a tick: ``kind`` is one of
+    :data:`TEXT_KINDS` (a copyright notice, free text such as credits, a marker naming a section,
+    a cue)."""
+
+    tick: int
+    kind: str
+    text: str
+
+
+def texts_in(texts: tuple[TextEvent, ...], lo: int, hi: int) -> tuple[TextEvent, ...]:
+    """``texts`` of ticks [lo, hi) moved to start at 0, with every copyright notice (wherever the
+    file put it, it is the whole piece's) at 0."""
+    return tuple(
+        replace(t, tick=0) if t.kind == "copyright" else replace(t, tick=t.tick - lo)
+        for t in texts
+        if t.kind == "copyright" or lo <= t.tick < hi
+    )
+
+
 def signature_at(signatures: tuple[KeySignature, ...], tick: int) -> KeySignature | None:
     """The key signature in force at ``tick`` (the last stated at or before it), if any."""
     current = None
@@ -221,14 +246,16 @@ class Track:
 
 @dataclass(frozen=True)
 class Song:
-    """A piece of music: tracks, tempo map, time signatures and key signatures (none when the
-    piece states no key), at :data:`TICKS_PER_BEAT`."""
+    """A piece of music: tracks, tempo map, time signatures, key signatures (none when the
+    piece states no key) and the texts its file carries (copyright, credits, markers), at
+    :data:`TICKS_PER_BEAT`."""
 
     tracks: tuple[Track, ...] = ()
     tempos: tuple[TempoChange, ...] = (TempoChange(0, DEFAULT_BPM),)
     time_signatures: tuple[TimeSignature, ...] = (TimeSignature(0, 4, 4),)
     name: str = ""
     key_signatures: tuple[KeySignature, ...] = ()
+    texts: tuple[TextEvent, ...] = ()
 
     # ---- sizes -------------------------------------------------------------------------------
     @property
@@ -278,7 +305,8 @@ class Song:
         Notes are kept when they start inside the range, cut at its end; controllers and the pitch
         wheel start from their values at the range's start, and pedals are released and the wheel
         centred at its end (:func:`controls_in`, :func:`bends_in`); the time and key signatures in
-        force at the start are stated there."""
+        force at the start are stated there; texts inside the range move with it, and the
+        copyright notice stays at its start (:func:`texts_in`)."""
         lo, hi = first_bar * TICKS_PER_BAR, (first_bar + n_bars) * TICKS_PER_BAR
         tracks = []
         for t in self.tracks:
@@ -312,6 +340,7 @@ class Song:
             tempos=tuple(tempos),
             time_signatures=tuple(sigs),
             key_signatures=tuple(keys),
+            texts=texts_in(self.texts, lo, hi),
         )
 
     def _signature_at(self, tick: int) -> tuple[int, int]:

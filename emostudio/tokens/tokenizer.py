@@ -284,6 +284,7 @@ class Tokenizer:
             tempos=tuple(tempos),
             time_signatures=tuple(sigs),
             name=template.name if template is not None else "",
+            texts=template.texts if template is not None else (),
         )
 
     # ---- checks and transforms --------------------------------------------------------------------

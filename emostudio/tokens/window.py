@@ -28,6 +28,7 @@ from emostudio.midi.song import (
     TempoChange,
     Track,
     controls_in,
+    texts_in,
 )
 from emostudio.tokens.tokenizer import Tokenizer
 from emostudio.tokens.vocab import BAR, PAD, TokenKind
@@ -153,6 +154,7 @@ class SongBuilder:
                 tempos=self._template_tempos(end),
                 time_signatures=self.template.time_signatures,
                 name=self.template.name,
+                texts=texts_in(self.template.texts, 0, end),
             )
         tempos = list(self._tempos)
         if not tempos or tempos[0].tick != 0:
