@@ -40,13 +40,18 @@ def _histogram(x: np.ndarray, bins) -> np.ndarray:
 
 
 def note_histograms(song) -> np.ndarray | None:
-    """float[75]: the critic's features of one piece (``None``: no pitched notes)."""
+    """float[70]: the critic's features of one piece (``None``: no pitched notes)."""
     from emostudio.evaluation.descriptors import pitched_notes
 
     q = pitched_notes(song)
     if len(q) == 0:
         return None
-    pitch, onset = q.pitch.astype(float), q.onset.astype(int)
+    return histograms_of(q.pitch, q.onset, q.duration, q.velocity)
+
+
+def histograms_of(pitch, onset, duration, velocity) -> np.ndarray:
+    """float[70]: the histograms of some notes on the grid (at least one)."""
+    pitch, onset = pitch.astype(float), onset.astype(int)
     onsets, per_onset = np.unique(onset, return_counts=True)
     lowest = np.array([pitch[onset == t].min() for t in onsets])
     moves = np.diff(lowest) if len(lowest) > 1 else np.zeros(0)
@@ -55,8 +60,8 @@ def note_histograms(song) -> np.ndarray | None:
         [
             _histogram(pitch, np.arange(20, 113, 8)),
             _histogram(onset % 16, np.arange(17)),
-            _histogram(np.log2(np.maximum(q.duration.astype(float), 1)), [0, 1, 2, 3, 4, 5, 99]),
-            _histogram(q.velocity.astype(float), np.linspace(0, 128, 9)),
+            _histogram(np.log2(np.maximum(duration.astype(float), 1)), [0, 1, 2, 3, 4, 5, 99]),
+            _histogram(velocity.astype(float), np.linspace(0, 128, 9)),
             _histogram(per_onset, [1, 2, 3, 4, 5, 6, 99]),
             _histogram(moves, [-99, -12, -7, -4, -2, -0.5, 0.5, 2, 4, 7, 12, 99]),
             profile / profile.sum(),
