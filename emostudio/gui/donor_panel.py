@@ -12,9 +12,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from emostudio.gui.files import accepts_drop, dropped_paths
+from emostudio.gui.input_panel import WrappingLabel
 
 NO_DONOR = "Drop a second MIDI file here to take its rhythm or its key"
 
@@ -30,9 +31,8 @@ class DonorPanel(QGroupBox):
         self.setAcceptDrops(True)
         self._has_donor = False
         self._ready = False
-        self.label = QLabel(NO_DONOR)
+        self.label = WrappingLabel(NO_DONOR)
         self.label.setObjectName("dim")
-        self.label.setWordWrap(True)
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Open a MIDI file as the donor piece")
         self.clear_button = QPushButton("Clear")

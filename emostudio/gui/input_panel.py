@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
@@ -12,6 +13,38 @@ from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched, meter_note
 from emostudio.tokens.features import key_name
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
+#: where a file name may break across lines (a zero-width space after each of these)
+_NAME_BREAKS = "_-."
+
+
+class WrappingLabel(QLabel):
+    """A word-wrapped label whose height follows its text at its width: a layout sizes a plain
+    wrapped QLabel for a width it does not have, and its last lines were cut."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        if height > 0 and height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+
+def breakable(name: str) -> str:
+    """``name`` as rich text that may wrap after ``_``, ``-`` and ``.`` (a long file name)."""
+    text = html.escape(name)
+    for mark in _NAME_BREAKS:
+        text = text.replace(mark, mark + "\u200b")
+    return text
 
 
 def describe_input(name: str, song: Song, recognition: Any = None) -> str:
@@ -19,7 +52,7 @@ def describe_input(name: str, song: Song, recognition: Any = None) -> str:
     kept by every take that keeps its bars), the key signature it states, a note on its meter when it is not in bars of four
     beats and, when recognised, its emotion."""
     text = (
-        f"<b>{name}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
+        f"<b>{breakable(name)}</b><br>{song.n_bars} bars · {song.note_count:,} notes · "
         f"{len(song.tracks)} tracks"
     )
     if any(c.control == SUSTAIN for t in song.tracks for c in t.controls):
@@ -49,8 +82,7 @@ class InputPanel(QGroupBox):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__("Input", parent)
         self.document = document
-        self.label = QLabel(NO_INPUT)
-        self.label.setWordWrap(True)
+        self.label = WrappingLabel(NO_INPUT)
         self.label.setObjectName("dim")
         QVBoxLayout(self).addWidget(self.label)
         document.input_changed.connect(self.refresh)

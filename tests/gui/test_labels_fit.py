@@ -53,3 +53,43 @@ def test_the_app_routes_alsa_messages_to_the_log(monkeypatch):
     monkeypatch.setattr(gui_app, "route_alsa_errors_to_log", lambda: called.append(True))
     gui_app.create_app()
     assert called == [True]
+
+
+def test_the_input_and_donor_boxes_show_every_line_of_a_long_description(qtbot):
+    """A piece with a long file name, pedalled, stating its key and heard: the boxes grow to
+    their text at the window's width (their last line was cut) and the name wraps."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from emostudio.emotion import Emotion
+    from emostudio.gui.input_panel import describe_input
+    from emostudio.gui.main_window import MainWindow
+    from emostudio.gui.theme import apply_theme
+    from emostudio.midi import ControlChange
+    from emostudio.midi.song import KeySignature
+
+    apply_theme(QApplication.instance())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    song = make_song(32)
+    pedal = (ControlChange(0, 64, 127), ControlChange(480, 64, 0))
+    song = replace(
+        song.with_tracks([replace(song.tracks[0], controls=pedal), *song.tracks[1:]]),
+        key_signatures=(KeySignature(0, -3), KeySignature(1920, 0, True)),
+    )
+    name = "Castlevania_2_Simons_Quest_BloodyTears_arranged.mid"
+    text = describe_input(name, song, SimpleNamespace(emotion=Emotion(-0.83, 0.91)))
+    window.input_panel.label.setText(text)
+    window.donor_panel.set_donor(text)
+    qtbot.wait(50)
+    for label in (window.input_panel.label, window.donor_panel.label):
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, (label.height(), needed)
+        assert (
+            label.sizeHint().width() <= label.width()
+            or label.minimumSizeHint().width() <= label.width()
+        )
