@@ -26,7 +26,6 @@ as ``realism.py`` does against EMOPIA's validation clips (mean overlap, AUC, jud
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from critic_selection import histograms_of
+from critic_selection import critic_arguments, critic_setup, histograms_of
 from realism import QUADRANTS, _print, summarise
 
 SUBBEATS = 16
@@ -169,43 +168,17 @@ def bar_chosen_pieces(engine, targets, bars, form, k, seed, critic, choice, rng)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True)
-    p.add_argument("--cache", default=None)
-    p.add_argument("--judge", required=True)
-    p.add_argument("--model", default=None)
-    p.add_argument("--form", default="none")
-    p.add_argument("--k", type=int, default=4)
-    p.add_argument("--pieces", type=int, default=100, help="per quadrant")
-    p.add_argument("--bars", type=int, default=16)
-    p.add_argument("--seed", type=int, default=3)
+    p = critic_arguments(__doc__.splitlines()[0], "per quadrant")
     p.add_argument("--choice", choices=("first", "best", "resample"), default="resample")
-    p.add_argument("--critic-seed", type=int, default=11)
-    p.add_argument("--critic-pieces", type=int, default=100, help="per quadrant")
-    p.add_argument("--json", type=Path)
     args = p.parse_args()
 
-    import torch
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from emostudio.emotion import Emotion
-    from emostudio.evaluation.data import EvaluationCorpus
-    from emostudio.evaluation.judge import EmotionJudge
-    from emostudio.evaluation.structure import realism_table
-    from emostudio.generation import Engine
 
-    torch.set_num_threads(1)
-    judge = EmotionJudge.load(args.judge)
-    corpus = EvaluationCorpus(args.data, args.cache)
-
-    def clips(split: str) -> list:
-        found = corpus.pieces(split, labelled_only=True, sources=("emopia",))
-        return [c.song.slice_bars(0, args.bars) for c in found]
-
-    real_table = realism_table(clips("val"))
-    engine = Engine.load(args.model, device="cpu")
+    judge, clips, real_table, engine = critic_setup(args)
     t0 = time.perf_counter()
     critic = None
     if args.choice != "first":

@@ -76,28 +76,29 @@ def features(songs) -> np.ndarray:
     return np.asarray(rows)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def critic_arguments(description: str, pieces_help: str) -> argparse.ArgumentParser:
+    """The options a critic experiment shares (this script's and ``bar_critic.py``'s)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--data", required=True)
     p.add_argument("--cache", default=None)
     p.add_argument("--judge", required=True)
     p.add_argument("--model", default=None)
     p.add_argument("--form", default="none")
     p.add_argument("--k", type=int, default=4)
-    p.add_argument("--pieces", type=int, default=100, help="groups per quadrant")
+    p.add_argument("--pieces", type=int, default=100, help=pieces_help)
     p.add_argument("--bars", type=int, default=16)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--critic-seed", type=int, default=11)
     p.add_argument("--critic-pieces", type=int, default=100, help="per quadrant")
     p.add_argument("--json", type=Path)
-    args = p.parse_args()
+    return p
 
+
+def critic_setup(args):
+    """(the judge, EMOPIA's clips of a split cut to ``--bars``, the validation clips' realism
+    table, the engine on one CPU thread) for a critic experiment."""
     import torch
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    from emostudio.emotion import Emotion
     from emostudio.evaluation.data import EvaluationCorpus
     from emostudio.evaluation.judge import EmotionJudge
     from emostudio.evaluation.structure import realism_table
@@ -111,8 +112,19 @@ def main() -> None:
         found = corpus.pieces(split, labelled_only=True, sources=("emopia",))
         return [c.song.slice_bars(0, args.bars) for c in found]
 
-    real_table = realism_table(clips("val"))
-    engine = Engine.load(args.model, device="cpu")
+    return judge, clips, realism_table(clips("val")), Engine.load(args.model, device="cpu")
+
+
+def main() -> None:
+    args = critic_arguments(__doc__.splitlines()[0], "groups per quadrant").parse_args()
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from emostudio.emotion import Emotion
+
+    judge, clips, real_table, engine = critic_setup(args)
 
     def pieces(per_quadrant: int, repeat: int, seed: int) -> tuple[list, np.ndarray]:
         quadrants = np.repeat(QUADRANTS, per_quadrant)
