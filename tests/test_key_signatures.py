@@ -51,6 +51,8 @@ def test_every_key_is_spelled_with_the_fewest_accidentals_and_names_its_own_key(
     assert KeySignature.of_key(0, 3).name == "Eb"
     assert KeySignature.of_key(0, 6).name == "Gb"  # six flats rather than six sharps
     assert KeySignature.of_key(0, 13).name == "C#m"
+    assert KeySignature.of_key(0, 13).label == "C# minor"  # as the file spells it, not "Db minor"
+    assert KeySignature.of_key(0, 3).label == "Eb major"
     for names in (MAJOR_SIGNATURES, MINOR_SIGNATURES):
         for name in names:
             assert KeySignature.parse(5, name).name == name

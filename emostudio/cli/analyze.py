@@ -68,9 +68,7 @@ def analyse_song(song) -> dict:
         "mean_polyphony": round(float(np.mean(poly)), 3) if n_bars else 0.0,
         "global_key": key_name(global_key(song)) if pitched else None,
         # the key signatures the file states (what a notation program shows), (bar, key)
-        "key_signatures": [
-            [k.tick // TICKS_PER_BAR + 1, key_name(k.key)] for k in song.key_signatures
-        ],
+        "key_signatures": [[k.tick // TICKS_PER_BAR + 1, k.label] for k in song.key_signatures],
         # the texts the file carries beside the music (copyright, credits, markers)
         "texts": [
             {"bar": e.tick // TICKS_PER_BAR + 1, "kind": e.kind, "text": e.text} for e in song.texts

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 from emostudio.gui.document import Document
 from emostudio.midi.song import SUSTAIN, Song
 from emostudio.piece_rules import UNPITCHED_NOTE, is_unpitched, meter_note
-from emostudio.tokens.features import key_name
 
 NO_INPUT = "No input: drop a MIDI file here, or File ▸ Open"
 #: where a file name may break across lines (a zero-width space after each of these)
@@ -59,7 +58,7 @@ def describe_input(name: str, song: Song, recognition: Any = None) -> str:
         text += " · pedalled"
     if song.key_signatures:
         first, changes = song.key_signatures[0], len(song.key_signatures) - 1
-        text += f" · key signature {key_name(first.key)}"
+        text += f" · key signature {first.label}"
         text += f" (+{changes} change{'s' if changes > 1 else ''})" if changes else ""
     meter = meter_note(song)
     if meter is not None:

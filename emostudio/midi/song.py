@@ -166,6 +166,12 @@ class KeySignature:
         names = MINOR_SIGNATURES if self.minor else MAJOR_SIGNATURES
         return names[self.sharps + 7]
 
+    @property
+    def label(self) -> str:
+        """The key in words, spelled as the signature is ("C# minor", "Eb major")."""
+        name = self.name
+        return f"{name[:-1]} minor" if self.minor else f"{name} major"
+
     @classmethod
     def parse(cls, tick: int, name: str) -> KeySignature:
         """From a spelled key ("Eb", "F#m"); ``ValueError`` for anything else."""
