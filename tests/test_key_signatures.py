@@ -167,3 +167,16 @@ def test_continue_and_fill_keep_the_pieces_signatures_before_the_new_bars(engine
     assert continued.key_signatures[:2] == song.key_signatures
     (filled,) = engine.fill(song, 2, 3, seed=0)
     assert filled.key_signatures == song.key_signatures
+
+
+def test_a_key_signature_no_key_has_is_left_out_and_the_music_read(caplog):
+    import logging
+
+    data = bytearray(file_with_keys((0, "Eb"), (BAR, "F#m")))
+    first = data.find(b"\xff\x59\x02")
+    data[first + 3] = 12  # twelve sharps: no key has them
+    with caplog.at_level(logging.WARNING):
+        song = song_from_bytes(bytes(data), source="odd.mid")
+    assert song.note_count == 24
+    assert stated(song) == [(1, "F#m")]  # the readable one stays
+    assert "odd.mid: a key signature no key has is left out" in caplog.text

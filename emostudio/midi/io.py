@@ -6,7 +6,8 @@ notes of one pitch are closed first-in-first-out, and notes never closed end at 
 Controller changes (:data:`KEPT_CONTROLS`: the pedals, volume, expression, pan, ...) and
 pitch-wheel moves go with the tracks of their MIDI track and channel (or, where that MIDI track has
 no notes on the channel, with every track on it) and are written back on the track's channel.
-Key signatures are read and written as the file states them (:class:`KeySignature`), and so are
+Key signatures are read and written as the file states them (:class:`KeySignature`; one that
+states no key is left out, with a warning, and the music read), and so are
 its copyright notice, free texts and markers (:class:`TextEvent`, :data:`TEXT_KINDS`: written to
 the conductor track).
 Anything unreadable raises :class:`MidiReadError` with the file and the reason in one line.
@@ -15,6 +16,7 @@ Anything unreadable raises :class:`MidiReadError` with the file and the reason i
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections import defaultdict, deque
 from dataclasses import replace
@@ -37,6 +39,8 @@ from emostudio.midi.song import (
     TimeSignature,
     Track,
 )
+
+log = logging.getLogger(__name__)
 
 #: Longer files are refused (a guard against absurd delta times that would make millions of bars).
 MAX_SECONDS = 2 * 3600
@@ -90,6 +94,14 @@ def song_from_bytes(data: bytes, source: str = "<bytes>", name: str = "") -> Son
         raise MidiReadError(source, "not a MIDI file (no MThd header)")
     try:
         midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except mido.KeySignatureError:
+        # a key signature no key has (sharps outside -7..7, a mode neither major nor minor): the
+        # music is read without it rather than refused
+        log.warning("%s: a key signature no key has is left out", source)
+        try:
+            midi = mido.MidiFile(file=io.BytesIO(_without_bad_key_signatures(data)), clip=True)
+        except Exception as exc:
+            raise MidiReadError(source, _plain_reason(exc)) from exc
     except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
         raise MidiReadError(source, _plain_reason(exc)) from exc
     try:
@@ -98,6 +110,20 @@ def song_from_bytes(data: bytes, source: str = "<bytes>", name: str = "") -> Son
         raise
     except Exception as exc:
         raise MidiReadError(source, f"unusable MIDI content ({type(exc).__name__}: {exc})") from exc
+
+
+def _without_bad_key_signatures(data: bytes) -> bytes:
+    """``data`` with each key signature meta event that states no key (``FF 59 02 sf mi``, sf
+    outside -7..7 or mi neither 0 nor 1) turned into a sequencer-specific one of the same length,
+    which the reader ignores."""
+    out = bytearray(data)
+    i = out.find(b"\xff\x59\x02")
+    while i >= 0 and i + 4 < len(out):
+        sharps = out[i + 3] - 256 if out[i + 3] > 127 else out[i + 3]
+        if not -7 <= sharps <= 7 or out[i + 4] not in (0, 1):
+            out[i + 1] = 0x7F
+        i = out.find(b"\xff\x59\x02", i + 3)
+    return bytes(out)
 
 
 def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
