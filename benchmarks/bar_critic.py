@@ -27,7 +27,6 @@ as ``realism.py`` does against EMOPIA's validation clips (mean overlap, AUC, jud
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from critic_selection import critic_arguments, critic_setup, histograms_of
+from critic_selection import critic_arguments, critic_setup, histograms_of, write_sets
 from realism import QUADRANTS, _print, summarise
 
 SUBBEATS = 16
@@ -221,10 +220,7 @@ def main() -> None:
         seconds,
     )
     _print(row)
-    if args.json:
-        args.json.write_text(
-            json.dumps({"args": vars(args) | {"json": str(args.json)}, "sets": [row]}, indent=1)
-        )
+    write_sets(args, [row])
 
 
 if __name__ == "__main__":

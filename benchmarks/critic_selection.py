@@ -115,6 +115,14 @@ def critic_setup(args):
     return judge, clips, realism_table(clips("val")), Engine.load(args.model, device="cpu")
 
 
+def write_sets(args, rows: list[dict]) -> None:
+    """The options and the summarised sets as ``--json`` (when given)."""
+    if args.json:
+        args.json.write_text(
+            json.dumps({"args": vars(args) | {"json": str(args.json)}, "sets": rows}, indent=1)
+        )
+
+
 def main() -> None:
     args = critic_arguments(__doc__.splitlines()[0], "groups per quadrant").parse_args()
 
@@ -170,10 +178,7 @@ def main() -> None:
         )
         _print(row)
         rows.append(row)
-    if args.json:
-        args.json.write_text(
-            json.dumps({"args": vars(args) | {"json": str(args.json)}, "sets": rows}, indent=1)
-        )
+    write_sets(args, rows)
 
 
 if __name__ == "__main__":

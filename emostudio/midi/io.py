@@ -38,6 +38,7 @@ from emostudio.midi.song import (
     TextEvent,
     TimeSignature,
     Track,
+    key_changes,
 )
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
 
     tempos: dict[int, float] = {}
     signatures: dict[int, tuple[int, int]] = {}
-    key_signatures: dict[int, KeySignature] = {}
+    key_signatures: list[KeySignature] = []
     texts: list[TextEvent] = []
     # (midi track, channel, program) -> notes; per (track, channel): current program & names
     notes: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
@@ -171,7 +172,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             elif kind == "time_signature":
                 signatures[t] = (msg.numerator, msg.denominator)
             elif kind == "key_signature":
-                key_signatures[t] = KeySignature.parse(t, msg.key)
+                key_signatures.append(KeySignature.parse(t, msg.key))
             elif kind in TEXT_KINDS:
                 texts.append(TextEvent(t, kind, msg.text))
             elif kind == "track_name" and ti not in track_names:
@@ -210,7 +211,7 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
         tempos=tuple(tempo_list),
         time_signatures=tuple(sig_list),
         name=name,
-        key_signatures=_changes(key_signatures),
+        key_signatures=key_changes(key_signatures),
         texts=tuple(sorted(texts, key=lambda e: e.tick)),
     )
     if song.duration_seconds > MAX_SECONDS:
@@ -219,15 +220,6 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             f"too long ({song.duration_seconds / 3600:.1f} h; at most {MAX_SECONDS // 3600} h)",
         )
     return song
-
-
-def _changes(key_signatures: dict[int, KeySignature]) -> tuple[KeySignature, ...]:
-    """The key signatures in time order, each one that restates the key before it left out."""
-    kept: list[KeySignature] = []
-    for _, k in sorted(key_signatures.items()):
-        if not kept or (k.sharps, k.minor) != (kept[-1].sharps, kept[-1].minor):
-            kept.append(k)
-    return tuple(kept)
 
 
 def _channel_events(events: dict[tuple[int, int], list], ti: int, channel: int, with_notes):

@@ -15,6 +15,7 @@ bar of four quarter notes, 120 ticks per sub-beat (MODEL.md section 1).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -214,6 +215,17 @@ def texts_in(texts: tuple[TextEvent, ...], lo: int, hi: int) -> tuple[TextEvent,
         for t in texts
         if t.kind == "copyright" or lo <= t.tick < hi
     )
+
+
+def key_changes(signatures: Iterable[KeySignature]) -> tuple[KeySignature, ...]:
+    """``signatures`` in time order, the later of two at one tick kept, and each one that
+    restates the key in force before it left out."""
+    at_tick = {k.tick: k for k in sorted(signatures, key=lambda k: k.tick)}
+    kept: list[KeySignature] = []
+    for k in at_tick.values():
+        if not kept or (k.sharps, k.minor) != (kept[-1].sharps, kept[-1].minor):
+            kept.append(k)
+    return tuple(kept)
 
 
 def signature_at(signatures: tuple[KeySignature, ...], tick: int) -> KeySignature | None:

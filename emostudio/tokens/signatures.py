@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from emostudio.midi.song import TICKS_PER_BAR, KeySignature, Song, signature_at
+from emostudio.midi.song import TICKS_PER_BAR, KeySignature, Song, key_changes, signature_at
 from emostudio.tokens.features import bar_keys
 
 
@@ -63,21 +63,14 @@ def _in_force(song: Song, n_bars: int) -> list[KeySignature | None]:
 
 def _restated(song: Song, want: Sequence[KeySignature | None], changed: Collection[int]) -> Song:
     """``song`` whose bars ``changed`` state ``want[bar]``: a signature at each changed bar's start
-    where the wanted key differs from the bar before's, and the piece's own signature restated
-    at the first unchanged bar after them; the piece's signatures outside changed bars stay."""
+    and the piece's own signature restated at the first unchanged bar after them (those that say
+    nothing new are left out); the piece's signatures outside changed bars stay."""
     changed = set(changed)
     out = [k for k in song.key_signatures if k.tick // TICKS_PER_BAR not in changed]
-    for b, k in enumerate(want):
-        if k is None or not (b in changed or b - 1 in changed):
-            continue
-        previous = want[b - 1] if b else None
-        if previous is None or (previous.sharps, previous.minor) != (k.sharps, k.minor):
-            out.append(KeySignature(b * TICKS_PER_BAR, k.sharps, k.minor))
-    at_tick = {k.tick: k for k in sorted(out, key=lambda k: k.tick)}  # the later one at a tick
-    kept: list[KeySignature] = []
-    for k in at_tick.values():
-        if not kept or (kept[-1].sharps, kept[-1].minor) != (k.sharps, k.minor):
-            kept.append(k)
-    if tuple(kept) == song.key_signatures:
-        return song
-    return replace(song, key_signatures=tuple(kept))
+    out += [
+        KeySignature(b * TICKS_PER_BAR, k.sharps, k.minor)
+        for b, k in enumerate(want)
+        if k is not None and (b in changed or b - 1 in changed)
+    ]
+    kept = key_changes(out)
+    return song if kept == song.key_signatures else replace(song, key_signatures=kept)
