@@ -1,5 +1,5 @@
 """The window's actions (with their shortcuts, live wherever the focus is) and its menus: File,
-Make, Play, View and Model. :meth:`WindowActions.refresh` enables what can be done now."""
+Edit, Make, Play, View and Model. :meth:`WindowActions.refresh` enables what can be done now."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from emostudio.gui.document import Document
@@ -38,9 +38,18 @@ class Commands:
 
 
 class WindowActions:
-    def __init__(self, window: QMainWindow, commands: Commands, recent_menu: QMenu) -> None:
+    def __init__(
+        self, window: QMainWindow, commands: Commands, recent_menu: QMenu, history: QUndoStack
+    ) -> None:
         self._window = window
         c = commands
+        # "Undo delete take “3 · happy”": the stack names the step and enables them
+        self.undo_action = history.createUndoAction(window, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.redo_action = history.createRedoAction(window, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence(QKeySequence.Redo), QKeySequence("Ctrl+Y")])
+        for action in (self.undo_action, self.redo_action):
+            window.addAction(action)
         self.open_action = self._action(
             "&Open MIDI…", c.open_file, QKeySequence.Open, "Open a MIDI file as the input"
         )
@@ -94,6 +103,7 @@ class WindowActions:
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         groups = (
+            ("&Edit", (self.undo_action, self.redo_action)),
             (
                 "&Make",
                 (

@@ -1,7 +1,9 @@
 """The session's document: the input piece, the takes made from it, the current take, the target.
 
 Widgets never keep their own copy of this state: they change it through the document's methods
-and redraw from its signals (the napari pattern: the model emits, the views subscribe).
+and redraw from its signals (the napari pattern: the model emits, the views subscribe). What the
+user changes is also a step of :attr:`Document.history`, the undo stack
+(:mod:`emostudio.gui.edits`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
 
 from emostudio.emotion import Emotion
 from emostudio.midi import Song
+
+Curve = list[tuple[float, float]]  # a path drawn on the pad: (valence, arousal) points
 
 
 @dataclass(eq=False)
@@ -32,6 +37,7 @@ class Take:
     new_bars: tuple[int, int] | None = None
     exported_to: list[Path] = field(default_factory=list)
     details: str = ""  # settings it was made with, for its tooltip
+    previous: Take | None = None  # the take current when this one was made (undo returns there)
 
     @property
     def exported(self) -> bool:
@@ -66,8 +72,9 @@ class Document(QObject):
         self.takes: list[Take] = []
         self.current: Take | None = None
         self.target = Emotion(0.5, 0.5)
-        self.curve: list[tuple[float, float]] | None = None
+        self.curve: Curve | None = None
         self._next_number = 1
+        self.history = QUndoStack(self)  # the user's changes, to undo (emostudio.gui.edits)
 
     # ---- input -----------------------------------------------------------------------------
     def set_input(self, song: Song | None, path: Path | None = None) -> None:
@@ -88,7 +95,7 @@ class Document(QObject):
             self.target = emotion
             self.target_changed.emit(emotion)
 
-    def set_curve(self, points: list[tuple[float, float]] | None) -> None:
+    def set_curve(self, points: Curve | None) -> None:
         self.curve = list(points) if points else None
         self.curve_changed.emit(self.curve)
 
@@ -99,7 +106,7 @@ class Document(QObject):
         source = self.input_path.stem if kind == "transfer" and self.input_path else None
         what = target.name if isinstance(target, Emotion) else "curve"
         name = f"{number} · {source} → {what}" if source else f"{number} · {what}"
-        take = Take(number=number, name=name, kind=kind, target=target, details=details)
+        take = Take(number, name, kind, target, details=details, previous=self.current)
         self.takes.append(take)
         self.takes_changed.emit()
         self.set_current(take)
@@ -127,6 +134,12 @@ class Document(QObject):
         if name and name != take.name:
             take.name = name
             self.take_updated.emit(take)
+
+    def insert_take(self, take: Take, index: int) -> None:
+        """Put a removed take back at ``index`` in the list (undo)."""
+        if take not in self.takes:
+            self.takes.insert(min(max(index, 0), len(self.takes)), take)
+            self.takes_changed.emit()
 
     def remove_take(self, take: Take) -> None:
         if take not in self.takes:

@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         )
         self.files = FileActions(self.document, self.workers, lambda: self.settings, self)
         commands = self._commands()
-        self.menus = WindowActions(self, commands, self.files.recent_menu)
+        self.menus = WindowActions(self, commands, self.files.recent_menu, self.document.history)
         self._wire(commands)
         self.transport.set_soundfont(self.settings.soundfont)
         self.transport.refresh_ports(keep=(self.settings.output, self.settings.midi_port))
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
             lambda element: self.model.take_element(element, self.transform.options())
         )
         d.donor_changed.connect(self._on_donor_changed)
-        for source in (m, self.playback, self.files):
+        for source in (m, self.playback, self.files, self.takes):
             source.message.connect(self.status.show)
         for source in (self.playback, self.files):
             source.settings_changed.connect(lambda changes: self._update_settings(**changes))

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from emostudio.decoding import MAX_BARS
 from emostudio.emotion import Emotion
-from emostudio.gui import jobs
+from emostudio.gui import edits, jobs
 from emostudio.gui.curve import curve_to_bars
 from emostudio.gui.document import Document, Take
 from emostudio.gui.transform_panel import TransformOptions
@@ -260,6 +260,7 @@ class ModelControl(QObject):
                 self.message.emit(f"{verb} {what}: no take kept", not cancelled)
             else:
                 self.document.update_take(take, complete=True)
+                edits.made_takes(self.document, [take], verb)
                 self.take_done.emit(take)
                 note = "cancelled, the bars done so far are kept" if cancelled else "done"
                 self.message.emit(
@@ -321,6 +322,7 @@ class ModelControl(QObject):
                     heard = heard.slice_bars(new_bars[0], new_bars[1] - new_bars[0])
                 self._pending.append((take, heard))
             if kept:
+                edits.made_takes(self.document, kept, verb)
                 self.message.emit(f"{verb}: {len(kept)} take(s) done", False)
             else:
                 what = "cancelled" if worker.cancelled else "made no notes"

@@ -85,6 +85,11 @@ class EmotionPad(QWidget):
         self._describe()
         self.update()
 
+    def show_curve(self, curve: list[tuple[float, float]] | None) -> None:
+        """Draw ``curve`` (None: none) without announcing it: the document's, e.g. after an undo."""
+        self._curve = list(curve) if curve else []
+        self.update()
+
     def clear_curve(self) -> None:
         if self._curve:
             self._curve = []

@@ -1,9 +1,10 @@
-"""The takes panel: every take of the session, to rename, delete, compare, export and drag out."""
+"""The takes panel: every take of the session, to rename, delete, compare, export and drag out.
+Deleting and renaming are steps of the session's undo history (:mod:`emostudio.gui.edits`)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emostudio.gui import theme
+from emostudio.gui import edits, theme
 from emostudio.gui.document import Document, Take
 from emostudio.gui.files import DragHandle
 
@@ -39,6 +40,7 @@ def may_close(parent: QWidget, document: Document) -> bool:
 
 class TakesPanel(QWidget):
     export_requested = Signal(object, str)  # Take, a format of file_actions.EXPORT_FORMATS
+    message = Signal(str, bool)  # text, is an error
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,7 +55,7 @@ class TakesPanel(QWidget):
         self.export_midi_button = QPushButton("Export MIDI…")
         self.export_wav_button = QPushButton("Export WAV…")
         self.delete_button.setToolTip(
-            "Remove the take from the session (asks when it was never exported)"
+            "Remove the take from the session (Del; Ctrl+Z brings it back)"
         )
         self.export_midi_button.setToolTip("Save the take as a MIDI file (Ctrl+E)")
         self.export_wav_button.setToolTip("Render the take to a WAV file with the soundfont")
@@ -79,6 +81,11 @@ class TakesPanel(QWidget):
         self.list.currentRowChanged.connect(self._on_row)
         self.list.itemChanged.connect(self._on_edited)
         self.list.customContextMenuRequested.connect(self._context_menu)
+        delete_key = QAction("Delete take", self.list)
+        delete_key.setShortcuts([QKeySequence(QKeySequence.Delete), QKeySequence(Qt.Key_Backspace)])
+        delete_key.setShortcutContext(Qt.WidgetShortcut)  # only where the list has the focus
+        delete_key.triggered.connect(lambda: self.delete(self.document.current))
+        self.list.addAction(delete_key)
         self.rename_button.clicked.connect(self.rename_current)
         self.delete_button.clicked.connect(lambda: self.delete(self.document.current))
         self.export_midi_button.clicked.connect(lambda: self._request("midi"))
@@ -92,19 +99,11 @@ class TakesPanel(QWidget):
             self.list.editItem(item)
 
     def delete(self, take: Take | None) -> None:
-        if take is None:
+        """Delete ``take`` without asking: Edit ▸ Undo brings it back."""
+        if take is None or take not in self.document.takes:
             return
-        if not take.exported and take.song is not None and take.song.note_count:
-            answer = QMessageBox.question(
-                self,
-                "Delete take",
-                f"“{take.name}” was never exported. Delete it anyway?",
-                QMessageBox.Yes | QMessageBox.No,
-                QMessageBox.No,
-            )
-            if answer != QMessageBox.Yes:
-                return
-        self.document.remove_take(take)
+        edits.delete_take(self.document, take)
+        self.message.emit(f"deleted take “{take.name}” (Ctrl+Z brings it back)", False)
 
     def _request(self, kind: str) -> None:
         take = self.document.current
@@ -182,7 +181,7 @@ class TakesPanel(QWidget):
         if not item.text().strip():
             self._show(item, take)  # an empty name is refused: the old one comes back
             return
-        self.document.rename_take(take, item.text())
+        edits.rename_take(self.document, take, item.text())
 
     def _context_menu(self, pos) -> None:
         item = self.list.itemAt(pos)

@@ -1,10 +1,12 @@
 """The Target emotion box: the pad (a target point or a drawn curve, and markers for how the input
-and each take are heard), the curve buttons, and a line that says what the target is."""
+and each take are heard), the curve buttons, and a line that says what the target is. Drawing and
+clearing the curve are steps of the undo history (:mod:`emostudio.gui.edits`)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from emostudio.gui import edits
 from emostudio.gui.curve import curve_to_bars
 from emostudio.gui.document import Document, Take
 from emostudio.gui.pad import EmotionPad, PadMarker
@@ -40,11 +42,12 @@ class TargetPanel(QGroupBox):
 
         self._marked_takes: set[int] = set()  # takes whose recognised emotion the pad shows
         self.pad.target_changed.connect(document.set_target)
-        self.pad.curve_changed.connect(document.set_curve)
+        self.pad.curve_changed.connect(lambda curve: edits.set_curve(document, curve))
         self.curve_button.toggled.connect(self.pad.set_curve_mode)
         self.clear_curve_button.clicked.connect(self.pad.clear_curve)
         document.target_changed.connect(self.show_target)
         document.curve_changed.connect(self.show_target)
+        document.curve_changed.connect(self.pad.show_curve)  # an undone curve comes back
         for signal in (
             document.input_changed,
             document.input_recognised,

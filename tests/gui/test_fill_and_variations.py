@@ -62,6 +62,11 @@ def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
     assert "fill between its neighbours" in tip and "toward" not in tip  # no target: seamless
     assert window.takes.list.count() == 2
     assert window.document.current is takes[0]
+    undo = window.menus.undo_action  # the fill is one step: both takes leave, the input stays
+    assert undo.text() == "&Undo fill (2 takes)"
+    undo.trigger()
+    assert window.document.takes == [] and window.takes.list.count() == 0
+    assert window.document.working_piece() is song
 
 
 def test_variations_of_a_generation_are_takes(qtbot, ready_window):

@@ -290,20 +290,34 @@ def test_export_midi_and_wav_from_the_takes_panel(qtbot, ready_window, tmp_path,
     assert wav.stat().st_size > 44 and wav.read_bytes()[:4] == b"RIFF"
 
 
-def test_rename_and_delete_takes(qtbot, ready_window, monkeypatch):
+def test_rename_delete_and_undo_takes(qtbot, ready_window):
     window = ready_window
     first = make_take(qtbot, window)
     second = make_take(qtbot, window)
+    name = second.name
     item = window.takes.item_for(second)
     item.setText("my favourite")
     assert second.name == "my favourite"
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
-    window.takes.delete(second)
-    assert second in window.document.takes  # unexported: asked, and the answer was no
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
-    qtbot.mouseClick(window.takes.delete_button, Qt.LeftButton)
+    qtbot.mouseClick(window.takes.delete_button, Qt.LeftButton)  # no question: it can be undone
     assert window.document.takes == [first] and window.document.current is first
     assert window.takes.list.count() == 1
+    assert "Ctrl+Z" in window.statusBar().currentMessage()
+    undo, redo = window.menus.undo_action, window.menus.redo_action
+    assert undo.text() == "&Undo delete take “my favourite”" and undo.isEnabled()
+    undo.trigger()
+    assert window.document.takes == [first, second] and window.document.current is second
+    assert window.takes.list.count() == 2
+    np.testing.assert_allclose(window.roll.drawn_notes("take"), notes_of(second.song))
+    undo.trigger()
+    assert second.name == name and window.takes.item_for(second).text() == name
+    undo.trigger()  # the generation that made the second take
+    assert window.document.takes == [first] and window.document.current is first
+    redo.trigger()
+    assert window.document.takes == [first, second] and window.document.current is second
+    window.takes.list.setFocus()
+    qtbot.keyClick(window.takes.list, Qt.Key_Delete)
+    assert window.document.takes == [first]
+    assert [a.text() for a in window.menuBar().actions()][:2] == ["&File", "&Edit"]
 
 
 def test_drag_out_offers_the_take_as_a_midi_file(qtbot, ready_window):
