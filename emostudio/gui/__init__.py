@@ -14,6 +14,7 @@ Qt:
 - ``worker``          the one worker: runs a job generator off the GUI thread, emits its events
 - ``document``        the session state: input song, takes, current take, target emotion
 - ``edits``           the user's changes as undo steps (takes made, deleted, renamed; the curve)
+- ``recovery``        the takes kept on disk as they are made; a crashed session's offered back
 - ``qt_player``       the pure :class:`~emostudio.playback.Player` adapted to Qt signals
 - ``theme``           the dark palette and the instrument-family colours
 - ``pad``             the valence-arousal pad (target point, markers, emotion curve)

@@ -54,6 +54,9 @@ def quit_on_signals(app: QApplication) -> QTimer:
 
     def on_signal(signum, frame) -> None:
         log.info("signal %d: quitting", signum)
+        for widget in app.topLevelWidgets():
+            if isinstance(widget, MainWindow):  # no question: the takes are kept for next time
+                widget.close_keeping_takes()
         app.closeAllWindows()
         app.quit()
 
@@ -78,6 +81,7 @@ def run_app(
     signal_timer = quit_on_signals(app)  # noqa: F841 (kept alive while the loop runs)
     if load_model:
         QTimer.singleShot(0, lambda: window.load_model(window.model.model_dir))
+    QTimer.singleShot(0, lambda: window.offer_recovery(reopen_input=not files))
     for path in (files or [])[:1]:
         QTimer.singleShot(0, lambda p=path: window.open_file(Path(p)))
     return app.exec()

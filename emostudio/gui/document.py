@@ -44,6 +44,14 @@ class Take:
         return bool(self.exported_to)
 
     @property
+    def heard_song(self) -> Song | None:
+        """What its recognition hears: the bars it wrote into a piece (``new_bars``), else all."""
+        if self.song is None or self.new_bars is None:
+            return self.song
+        first, end = self.new_bars
+        return self.song.slice_bars(first, end - first)
+
+    @property
     def target_text(self) -> str:
         if isinstance(self.target, Emotion):
             return self.target.name
@@ -134,6 +142,18 @@ class Document(QObject):
         if name and name != take.name:
             take.name = name
             self.take_updated.emit(take)
+
+    def add_takes(self, takes: list[Take]) -> None:
+        """Finished takes from elsewhere (a lost session's, restored), after this session's; each
+        keeps its number unless this session has used it."""
+        used = {t.number for t in self.takes}
+        for take in takes:
+            if take.number in used or take.number < 1:
+                take.number = max(self._next_number, max(used, default=0) + 1)
+            used.add(take.number)
+            self._next_number = max(self._next_number, take.number + 1)
+            self.takes.append(take)
+        self.takes_changed.emit()
 
     def insert_take(self, take: Take, index: int) -> None:
         """Put a removed take back at ``index`` in the list (undo)."""

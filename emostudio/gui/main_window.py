@@ -37,6 +37,7 @@ from emostudio.gui.input_panel import InputPanel, describe_input
 from emostudio.gui.model_control import ModelControl
 from emostudio.gui.piano_roll import PianoRoll
 from emostudio.gui.playback_control import PlaybackControl
+from emostudio.gui.recovery import SessionKeeper, offer_lost_sessions
 from emostudio.gui.status import StatusLine
 from emostudio.gui.takes import TakesPanel, may_close
 from emostudio.gui.target_panel import TargetPanel
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
             self,
         )
         self.status = StatusLine(self.statusBar())
+        self.keeper = SessionKeeper(self.document, parent=self)  # the takes, kept for a crash
+        self._keep_takes = False  # closing keeps the kept takes for the next start (a signal)
         self._build_panels()
         self.playback = PlaybackControl(
             self.document, self.transport, self.roll, self.workers, self
@@ -165,7 +168,7 @@ class MainWindow(QMainWindow):
             lambda element: self.model.take_element(element, self.transform.options())
         )
         d.donor_changed.connect(self._on_donor_changed)
-        for source in (m, self.playback, self.files, self.takes):
+        for source in (m, self.playback, self.files, self.takes, self.keeper):
             source.message.connect(self.status.show)
         for source in (self.playback, self.files):
             source.settings_changed.connect(lambda changes: self._update_settings(**changes))
@@ -193,6 +196,28 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: Path) -> Worker | None:
         return self.files.open_file(path)
+
+    def offer_recovery(self, reopen_input: bool = True) -> str | None:
+        """Offer back the takes of a session that ended without closing (a crash, a kill);
+        ``reopen_input``: also open its input file again (not when a file was given to open)."""
+        answer = offer_lost_sessions(
+            self,
+            self.document,
+            self.keeper,
+            self.files.open_file if reopen_input else None,
+            self.files.open_donor,
+        )
+        if answer == "restore":
+            self.model.hear_takes()
+        return answer
+
+    def close_keeping_takes(self) -> bool:
+        """Close without asking about unexported takes: they are kept for the next start to offer
+        back (SIGTERM, Ctrl-C in the terminal)."""
+        self._keep_takes = True
+        closed = self.close()
+        self._keep_takes = closed
+        return closed
 
     def open_training_wizard(self):
         """The training wizard (:mod:`emostudio.gui.wizard`): its own window; the model it makes
@@ -284,7 +309,7 @@ class MainWindow(QMainWindow):
             if child.isWindow() and child.isVisible() and not child.close():
                 event.ignore()
                 return
-        if not may_close(self, self.document):
+        if not self._keep_takes and not may_close(self, self.document):
             event.ignore()
             return
         self._update_settings(
@@ -295,6 +320,7 @@ class MainWindow(QMainWindow):
         self.playback.close()
         self.workers.wait(10_000)
         self.takes.drag_handle.close_scratch()
+        self.keeper.close(keep=self._keep_takes)
         event.accept()
 
 

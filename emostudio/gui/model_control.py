@@ -75,6 +75,7 @@ class ModelControl(QObject):
             self.message.emit(f"ready: model {name} on {self.engine.device}{note}", False)
             if self.document.input_song is not None:
                 self.recognise(None, self.document.input_song)
+            self.hear_takes()
 
         def failed(reason: str) -> None:
             kept = " (the previous model is still in use)" if self.engine is not None else ""
@@ -317,10 +318,7 @@ class ModelControl(QObject):
                 take.new_bars = new_bars
                 self.document.update_take(take, complete=True)
                 self.take_done.emit(take)
-                heard = take.song
-                if new_bars is not None:
-                    heard = heard.slice_bars(new_bars[0], new_bars[1] - new_bars[0])
-                self._pending.append((take, heard))
+                self._pending.append((take, take.heard_song))
             if kept:
                 edits.made_takes(self.document, kept, verb)
                 self.message.emit(f"{verb}: {len(kept)} take(s) done", False)
@@ -365,6 +363,15 @@ class ModelControl(QObject):
         )
         worker.finished.connect(self._job_done)
         self._job_started(worker)
+
+    def hear_takes(self) -> None:
+        """Recognise the finished takes not heard yet (restored ones, or made before a model)."""
+        waiting = {id(t) for t, _ in self._pending}
+        for take in self.document.takes:
+            song = take.heard_song
+            unheard = take.complete and take.recognition is None and id(take) not in waiting
+            if unheard and song is not None:
+                self.recognise(take, song)
 
     def _on_input_changed(self) -> None:
         if self.document.input_song is not None:
