@@ -31,6 +31,7 @@ Qt:
 - ``file_actions``    open (dialog, drop, recent) and export a take (one dialog, MIDI or WAV)
 - ``status``          the status bar: messages, file-job progress, the model's state
 - ``actions``         the window's actions with their shortcuts, and its menus
+- ``help_dialogs``    the model's card, the keyboard shortcuts (read from the actions), About
 - ``model_control``   the engine in the window: load, generate, transfer, recognise (one job at a time)
 - ``playback_control`` what plays (A input / B take), where (outputs opened in a worker), the playhead
 - ``main_window``     composes all of the above and wires their signals

@@ -1,5 +1,5 @@
 """The window's actions (with their shortcuts, live wherever the focus is) and its menus: File,
-Edit, Make, Play, View and Model. :meth:`WindowActions.refresh` enables what can be done now."""
+Edit, Make, Play, View, Model and Help. :meth:`WindowActions.refresh` enables what can be done now."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class Commands:
     cancel: Slot
     switch_source: Slot
     set_mode: Callable[[str], object]
+    shortcuts: Slot
+    about: Slot
 
 
 class WindowActions:
@@ -47,7 +49,7 @@ class WindowActions:
         self.undo_action = history.createUndoAction(window, "&Undo")
         self.undo_action.setShortcut(QKeySequence.Undo)
         self.redo_action = history.createRedoAction(window, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence(QKeySequence.Redo), QKeySequence("Ctrl+Y")])
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for action in (self.undo_action, self.redo_action):
             window.addAction(action)
         self.open_action = self._action(
@@ -78,6 +80,8 @@ class WindowActions:
             self._action(MODE_LABELS[mode], lambda _=False, m=mode: c.set_mode(m), f"Ctrl+{i + 1}")
             for i, mode in enumerate(MODES)
         ]
+        self.shortcuts_action = self._action("&Keyboard shortcuts", c.shortcuts, "F1")
+        self.about_action = self._action("&About emostudio", c.about)
         self.model_menu = ModelMenu(window)
         self._build_menus(recent_menu)
 
@@ -121,6 +125,9 @@ class WindowActions:
             for a in actions:
                 sub.addAction(a)
         menu.addMenu(self.model_menu)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
 
     def refresh(self, document: Document, model: ModelControl) -> None:
         """Export needs a finished take with notes; generate an idle model; transfer an input too."""

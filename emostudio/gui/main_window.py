@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emostudio.gui import help_dialogs
 from emostudio.gui.actions import Commands, WindowActions
 from emostudio.gui.document import Document, Take
 from emostudio.gui.donor_panel import DonorPanel
@@ -143,6 +144,8 @@ class MainWindow(QMainWindow):
             cancel=self.model.cancel,
             switch_source=self.playback.switch_source,
             set_mode=self.roll.set_mode,
+            shortcuts=lambda: help_dialogs.show_shortcuts(self, self.actions()),
+            about=lambda: help_dialogs.show_about(self, self.model.engine),
         )
 
     def _wire(self, c: Commands) -> None:
@@ -188,6 +191,9 @@ class MainWindow(QMainWindow):
         menu.device_changed.connect(lambda device: self._update_settings(device=device))
         menu.device_changed.connect(self.model.set_device)
         menu.train_requested.connect(self.open_training_wizard)
+        menu.card_requested.connect(
+            lambda: m.engine is not None and help_dialogs.show_model_card(self, m.engine.model_dir)
+        )
         self._refresh_actions()
 
     # ---- what the app command and the training wizard call -------------------------------------

@@ -19,11 +19,15 @@ class ModelMenu(QMenu):
     load_requested = Signal(object)  # Path of a model folder, or None for the default model
     device_changed = Signal(str)
     train_requested = Signal()
+    card_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("&Model", parent)
         self.status_action = self.addAction("No model loaded")
         self.status_action.setEnabled(False)
+        self.card_action = self.addAction("Model &card…", self.card_requested.emit)
+        self.card_action.setToolTip("What the model was trained on, its licences, its quality")
+        self.card_action.setEnabled(False)
         self.addSeparator()
         self.open_action = self.addAction("Load model &folder…", self.choose_folder)
         self.default_action = self.addAction(
@@ -63,6 +67,18 @@ class ModelMenu(QMenu):
         action.setEnabled(available)
         action.setToolTip("" if available else "No CUDA GPU on this machine")
 
+    def set_card(self, model_dir: Path) -> None:
+        """Model card… opens the card of ``model_dir``, if it has one."""
+        from emostudio.model.store import CARD
+
+        has = (model_dir / CARD).is_file()
+        self.card_action.setEnabled(has)
+        self.card_action.setToolTip(
+            "What the model was trained on, its licences, its quality"
+            if has
+            else f"{model_dir.name} has no model card"
+        )
+
     def set_status(self, text: str) -> None:
         self.status_action.setText(text)
 
@@ -74,6 +90,7 @@ class ModelMenu(QMenu):
                 f"Model: {Path(engine.model_dir).name} on {engine.device}"
             )
         )
+        model.ready.connect(lambda engine: self.set_card(Path(engine.model_dir)))
         model.failed.connect(
             lambda _reason: model.engine is None and self.set_status("No model loaded")
         )
