@@ -49,6 +49,10 @@ class Settings:
     recent_files: tuple[str, ...] = field(default_factory=tuple)  # newest first
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
+    # the Transfer and Sampling choices as the panel last had them (the panel checks them when
+    # it takes them back: gui.transform_panel.TransformPanel.restore), and the pad's target
+    panel: dict = field(default_factory=dict)
+    target: tuple[float, float] = (0.5, 0.5)  # (valence, arousal)
     format_version: int = SETTINGS_FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -72,6 +76,16 @@ class Settings:
         ):
             if not isinstance(getattr(self, name), str):
                 raise SettingsError(f"settings: {name} must be a string")
+        if not isinstance(self.panel, dict):
+            raise SettingsError("settings: panel must be a JSON object")
+        target = self.target
+        if (
+            isinstance(target, (str, bytes))
+            or len(target) != 2
+            or not all(isinstance(x, (int, float)) and -1.0 <= x <= 1.0 for x in target)
+        ):
+            raise SettingsError("settings: target must be [valence, arousal], each in -1..1")
+        object.__setattr__(self, "target", (float(target[0]), float(target[1])))
         recent = self.recent_files
         if isinstance(recent, (str, bytes)) or not all(isinstance(p, str) for p in recent):
             raise SettingsError("settings: recent_files must be a list of paths")
@@ -87,6 +101,7 @@ class Settings:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["recent_files"] = list(self.recent_files)
+        data["target"] = list(self.target)
         return data
 
     @classmethod

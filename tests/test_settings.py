@@ -40,6 +40,8 @@ def _custom() -> Settings:
         recent_files=("/music/a.mid", "/music/b.mid"),
         window_geometry="AdnQywADAAA=",
         window_state="AAAA/wAAAAD9",
+        panel={"bars": 16, "form": "ABAB", "keep": ["melody"]},
+        target=(-0.5, 0.25),
     )
 
 
@@ -72,6 +74,9 @@ def test_missing_file_gives_defaults_quietly(config_dir, caplog):
         (json.dumps({"device": "tpu"}), "device must be one of"),
         (json.dumps({"colour": "blue"}), "unknown fields"),
         (json.dumps({"recent_files": "a.mid"}), "recent_files must be a list"),
+        (json.dumps({"target": [0.5, 2.0]}), "target must be [valence, arousal]"),
+        (json.dumps({"target": "happy"}), "target must be [valence, arousal]"),
+        (json.dumps({"panel": [16]}), "panel must be a JSON object"),
         (b"\xff\xfe\x00garbage", "codec"),
     ],
 )

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emostudio.emotion import Emotion
 from emostudio.gui import help_dialogs
 from emostudio.gui.actions import Commands, WindowActions
 from emostudio.gui.document import Document, Take
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else load_settings()
         self.document = Document(self)
+        self.document.set_target(Emotion(*self.settings.target))  # where the pad was left
         self.workers = Workers(self)
         chosen = model_dir or self.settings.model_dir
         self.model = ModelControl(
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.keeper = SessionKeeper(self.document, parent=self)  # the takes, kept for a crash
         self._keep_takes = False  # closing keeps the kept takes for the next start (a signal)
         self._build_panels()
+        self.transform.restore(self.settings.panel)  # the choices of the last session
         self.playback = PlaybackControl(
             self.document, self.transport, self.roll, self.workers, self
         )
@@ -318,9 +321,12 @@ class MainWindow(QMainWindow):
         if not self._keep_takes and not may_close(self, self.document):
             event.ignore()
             return
+        target = self.document.target
         self._update_settings(
             window_geometry=base64.b64encode(bytes(self.saveGeometry())).decode(),
             window_state=base64.b64encode(bytes(self.saveState())).decode(),
+            panel=self.transform.saved(),
+            target=(target.valence, target.arousal),
         )
         self.workers.cancel_all()
         self.playback.close()

@@ -12,7 +12,7 @@ panel shows its progress and offers Cancel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -312,6 +312,52 @@ class TransformPanel(QWidget):
             pedal=self.pedal_box.isChecked(),
             variations=self.variations_spin.value(),
         )
+
+    def saved(self) -> dict:
+        """The panel's choices as JSON values, for the settings (``restore`` takes them back)."""
+        data = asdict(self.options())
+        data["keep"] = [e.value for e, box in self.keep_boxes.items() if box.isChecked()]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    def restore(self, saved: dict) -> None:
+        """Show the choices ``saved`` holds; a value of the wrong kind, or a form, method or
+        element this version does not have, leaves that control as it is (numbers out of range
+        are brought into it)."""
+
+        def number(key: str, kind=(int, float)):
+            value = saved.get(key)
+            ok = isinstance(value, kind) and not isinstance(value, bool)
+            return value if ok else None
+
+        if (strength := number("strength")) is not None:
+            self.set_strength(float(strength))
+        dims = saved.get("dims")
+        if isinstance(dims, list):
+            self.arousal_box.setChecked("arousal" in dims)
+            self.valence_box.setChecked("valence" in dims)
+        for key, spin in (("bars", self.bars_spin), ("variations", self.variations_spin)):
+            if (value := number(key, int)) is not None:
+                spin.setValue(value)
+        for key, dspin in (
+            ("temperature", self.temperature_spin),
+            ("cadence", self.cadence_spin),
+            ("bass", self.bass_spin),
+        ):
+            if (value := number(key)) is not None:
+                dspin.setValue(float(value))
+        if "seed" in saved and (saved["seed"] is None or number("seed", int) is not None):
+            self.seed_spin.setValue(RANDOM_SEED if saved["seed"] is None else saved["seed"])
+        for key, check in (("whole_piece", self.whole_box), ("pedal", self.pedal_box)):
+            if isinstance(saved.get(key), bool):
+                check.setChecked(saved[key])
+        for key, combo in (("form", self.form_box), ("method", self.method_box)):
+            index = combo.findData(saved.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        keep = saved.get("keep")
+        if isinstance(keep, list):
+            for element, box in self.keep_boxes.items():
+                box.setChecked(element.value in keep)
 
     def set_strength(self, value: float) -> None:
         self.strength_slider.setValue(round(max(0.0, min(1.0, value)) * SLIDER_STEPS))

@@ -11,6 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from tiny_models import gpu_that_cannot_take_models
 
+from emostudio.emotion import Emotion
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.roll_data import changed_notes
 from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
@@ -663,3 +664,32 @@ def test_a_drums_only_input_gets_a_note_instead_of_a_valence():
     assert "heard with arousal <b>+0.50</b>" in heard
     assert "drums carry no key, so valence is not judged" in heard
     assert "valence +0.86" not in heard and "happy" not in heard
+
+
+def test_the_panel_and_the_target_are_remembered_across_sessions(qtbot, monkeypatch):
+    first = MainWindow(settings=load_settings())
+    t = first.transform
+    t.bars_spin.setValue(12)
+    t.form_box.setCurrentIndex(t.form_box.findData("ABAB"))
+    t.variations_spin.setValue(3)
+    t.seed_spin.setValue(42)
+    t.pedal_box.setChecked(False)
+    t.method_box.setCurrentIndex(t.method_box.findData("edit"))
+    t.keep_boxes[Element.MELODY].setChecked(True)
+    t.set_strength(0.4)
+    first.target_panel.pad.set_target(Emotion(-0.6, -0.3))
+    options = t.options()
+    assert first.close()
+    first.deleteLater()
+    second = MainWindow(settings=load_settings())
+    assert second.transform.options() == options
+    assert second.document.target == Emotion(-0.6, -0.3)
+    assert second.target_panel.pad.target == Emotion(-0.6, -0.3)
+    # a value of the wrong kind, or a form this version does not have, leaves the control alone
+    second.transform.restore({"bars": "twelve", "form": "ABCDE", "temperature": 9.0, "seed": None})
+    after = second.transform.options()
+    assert after.bars == 12 and after.form == "ABAB" and after.seed is None
+    assert after.temperature == second.transform.temperature_spin.maximum()  # brought into range
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    second.close()
+    second.deleteLater()
