@@ -241,3 +241,53 @@ def test_set_sink_moves_playback_to_the_new_sink(player_and_sink):
     assert second.messages[0][1].type == "program_change"  # instruments re-sent
     assert [m.note for _, m in second.notes_on()] == [61, 62, 63][-len(second.notes_on()) :]
     assert len(first.notes_on()) + len(second.notes_on()) == 4
+
+
+def test_a_loop_range_repeats_those_bars_only(player_and_sink):
+    player, sink = player_and_sink
+    bars = _bar_song(3)  # bars of 0.5 s: pitches 60-63, 64-67, 68-71
+    held = Note(40, 1920, 3 * 1920, 90)  # from the second bar to the end: crosses the loop's end
+    song = Song(tracks=(Track(program=0, notes=(*bars.tracks[0].notes, held)),), tempos=bars.tempos)
+    player.set_song(song)
+    player.loop = True
+    player.loop_range = (0.5, 1.0)  # the second bar
+    positions = []
+    player.on_position(positions.append)
+    started = time.monotonic()
+    player.play(0.5)
+    assert sink.wait_for(lambda s: len(s.notes_on()) >= 11, timeout=3.0)
+    player.stop()
+    ons = [(t, m) for t, m in _note_ons(sink) if m.note != 40]
+    assert [m.note for _, m in ons[:9]] == [64, 65, 66, 67] * 2 + [64]
+    for k, (arrived, _) in enumerate(ons[:9]):
+        expected = (k // 4) * 0.5 + (k % 4) * 0.125
+        assert -0.001 <= (arrived - started) - expected <= LATE_S
+    assert positions and all(0.5 <= p < 1.0 for p in positions)
+    # the held note is released at the loop's end and struck again at its start
+    held_events = [
+        (round(t - started, 2), m.type == "note_on" and m.velocity > 0)
+        for t, m in sink.messages
+        if getattr(m, "note", None) == 40
+    ]
+    assert held_events[:3] == [
+        (pytest.approx(0.0, abs=LATE_S), True),
+        (pytest.approx(0.5, abs=LATE_S), False),
+        (pytest.approx(0.5, abs=LATE_S), True),
+    ]
+
+
+def test_a_loop_range_past_the_end_stops_at_the_last_bar_and_bad_ranges_are_refused(
+    player_and_sink,
+):
+    player, sink = player_and_sink
+    player.set_song(_bar_song(1))
+    player.loop = True
+    player.loop_range = (0.0, 9.0)
+    player.play()
+    assert sink.wait_for(lambda s: len(s.notes_on()) >= 5, timeout=3.0)
+    player.stop()
+    assert [m.note for _, m in _note_ons(sink)[:5]] == [60, 61, 62, 63, 60]
+    with pytest.raises(ValueError, match="start < end"):
+        player.loop_range = (1.0, 1.0)
+    player.loop_range = None
+    assert player.loop_range is None

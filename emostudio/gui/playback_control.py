@@ -3,7 +3,9 @@
 It owns the :class:`~emostudio.gui.qt_player.QtPlayer` and opens outputs (FluidSynth or a MIDI
 port) in a worker, so a slow soundfont load never blocks the window and a machine without a sound
 card gets a message while everything else keeps working. A take still being generated plays as it
-grows; switching A/B while playing carries on from the same position.
+grows; switching A/B while playing carries on from the same position. With bars selected on
+the piano roll, Play starts at the selection and Loop repeats it (the selection's seconds follow
+the tempo map of what plays).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from emostudio.gui.qt_player import QtPlayer
 from emostudio.gui.roll_data import seconds_to_beat
 from emostudio.gui.transport import FLUIDSYNTH, TransportBar
 from emostudio.gui.worker import Worker, Workers
-from emostudio.midi import Song
+from emostudio.midi import TICKS_PER_BAR, Song
 from emostudio.playback import PlaybackError, Sink
 
 
@@ -42,6 +44,7 @@ class PlaybackControl(QObject):
         self._song: Song | None = None  # what the player has
         self._opening: Worker | None = None
         self._play_when_open = False
+        self._selection: tuple[int, int] | None = None  # bars (first, last) selected on the roll
 
         transport.play_requested.connect(self.toggle)
         transport.stop_requested.connect(self.stop)
@@ -59,6 +62,7 @@ class PlaybackControl(QObject):
             lambda _take: self.transport.source == "take" and self.follow_source()
         )
         document.take_updated.connect(self._on_take_updated)
+        roll.selection_changed.connect(self._on_selection)
 
     # ---- what plays ------------------------------------------------------------------------
     def source_song(self) -> Song | None:
@@ -66,6 +70,31 @@ class PlaybackControl(QObject):
             return self.document.input_song
         take = self.document.current
         return take.song if take is not None else None
+
+    def selection_seconds(self, song: Song | None) -> tuple[float, float] | None:
+        """The selected bars in ``song``'s seconds; None without a selection inside it."""
+        if self._selection is None or song is None:
+            return None
+        first, last = self._selection
+        if first >= song.n_bars:
+            return None
+        end = min(last + 1, song.n_bars)
+        return (
+            song.tick_to_seconds(first * TICKS_PER_BAR),
+            song.tick_to_seconds(end * TICKS_PER_BAR),
+        )
+
+    def _start(self, song: Song, growing: bool) -> float:
+        """Where Play starts: the selection's first bar (not in a take still being made)."""
+        span = None if growing else self.selection_seconds(song)
+        return span[0] if span is not None else 0.0
+
+    def _on_selection(self, selected: tuple[int, int] | None) -> None:
+        self._selection = selected
+        self._apply_selection()
+
+    def _apply_selection(self) -> None:
+        self.player.set_loop_range(self.selection_seconds(self._song))
 
     def _growing(self) -> bool:
         take = self.document.current
@@ -76,6 +105,7 @@ class PlaybackControl(QObject):
         song = self.source_song()
         if not self.player.is_playing:
             self._song = song
+            self._apply_selection()
             self.player.set_song(song)
             self.transport.set_time(0.0, song.duration_seconds if song is not None else 0.0)
             return
@@ -84,6 +114,7 @@ class PlaybackControl(QObject):
             return
         position = self.player.position
         self._song = song
+        self._apply_selection()
         self.player.set_song(song, growing=self._growing())
         if position > song.duration_seconds:
             self.player.play(0.0)
@@ -96,13 +127,15 @@ class PlaybackControl(QObject):
         ):
             if self.player.is_playing:
                 self._song = take.song
+                self._apply_selection()
                 self.player.set_song(take.song, growing=not take.complete)
             else:
                 self.transport.set_time(0.0, take.song.duration_seconds)
 
     # ---- transport ---------------------------------------------------------------------------
     def toggle(self) -> None:
-        """Space: stop when playing, else play the chosen source from the start."""
+        """Space: stop when playing, else play the chosen source from the start (from the
+        selected bars when there are)."""
         if self.player.is_playing:
             self.stop()
             return
@@ -116,15 +149,17 @@ class PlaybackControl(QObject):
         self.play(song, growing=self._growing())
 
     def play(self, song: Song, growing: bool = False) -> None:
-        """Play ``song`` from the start; the output is opened first when there is none."""
+        """Play ``song`` from the start, or from the selected bars; the output is opened first
+        when there is none."""
         self._song = song
+        self._apply_selection()
         self.player.set_song(song, growing=growing)
         if self.player.sink is None:
             self._play_when_open = True
             self.open_output()
             return
         try:
-            self.player.play(0.0)
+            self.player.play(self._start(song, growing))
         except PlaybackError as exc:
             self.message.emit(str(exc), True)
 
@@ -159,7 +194,7 @@ class PlaybackControl(QObject):
             self.message.emit(f"playing through {what}", False)
             if self._play_when_open and self._song is not None:
                 try:
-                    self.player.play(0.0)
+                    self.player.play(self._start(self._song, self._growing()))
                 except PlaybackError as exc:
                     self.message.emit(str(exc), True)
 

@@ -34,6 +34,7 @@ class QtPlayer(QObject):
         self._song: Song | None = None
         self._growing = False
         self._loop = False
+        self._loop_range: tuple[float, float] | None = None
         self._relay.connect(self._deliver, Qt.QueuedConnection)
 
     # ---- output ----------------------------------------------------------------------------
@@ -51,6 +52,7 @@ class QtPlayer(QObject):
             self._player.on_finished(lambda: self._relay.emit("finished", None))
             self._player.on_error(lambda message: self._relay.emit("error", message))
             self._player.loop = self._loop
+            self._player.loop_range = self._loop_range
             self._player.set_song(self._song, growing=self._growing)
         else:
             self._player.set_sink(sink)
@@ -76,6 +78,16 @@ class QtPlayer(QObject):
         self._loop = bool(on)
         if self._player is not None:
             self._player.loop = self._loop
+
+    @property
+    def loop_range(self) -> tuple[float, float] | None:
+        return self._loop_range
+
+    def set_loop_range(self, span: tuple[float, float] | None) -> None:
+        """The seconds a loop repeats (the selected bars); None: the whole song."""
+        self._loop_range = span
+        if self._player is not None:
+            self._player.loop_range = span
 
     @property
     def is_playing(self) -> bool:

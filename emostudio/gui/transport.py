@@ -52,7 +52,7 @@ class TransportBar(QWidget):
         self.loop_button = QToolButton()
         self.loop_button.setText("⟲ Loop")
         self.loop_button.setCheckable(True)
-        self.loop_button.setToolTip("Loop playback (L)")
+        self.loop_button.setToolTip("Loop playback (L): the bars selected on the roll, or all")
         self.a_button = QToolButton()
         self.a_button.setText("A · input")
         self.b_button = QToolButton()

@@ -62,6 +62,7 @@ class Player:
         self._growing = False
         # the state
         self._loop = False
+        self._loop_range: tuple[float, float] | None = None  # None: the whole song
         self._playing = False
         self._stalled = False  # a growing song ran out: waiting for more bars
         self._origin = 0.0  # clock time of position 0 while playing
@@ -125,6 +126,24 @@ class Player:
     def loop(self, value: bool) -> None:
         with self._lock:
             self._loop = bool(value)
+            self._changed()
+
+    @property
+    def loop_range(self) -> tuple[float, float] | None:
+        """The seconds (start, end) a loop repeats (e.g. the selected bars); None: the whole
+        song, from 0 to :attr:`loop_end`. A range beyond the song's end stops there."""
+        with self._lock:
+            return self._loop_range
+
+    @loop_range.setter
+    def loop_range(self, span: tuple[float, float] | None) -> None:
+        if span is not None:
+            start, end = float(span[0]), float(span[1])
+            if not 0.0 <= start < end:
+                raise ValueError(f"a loop range needs 0 <= start < end, not {span}")
+            span = (start, end)
+        with self._lock:
+            self._loop_range = span
             self._changed()
 
     # ---- control --------------------------------------------------------------------------------
@@ -224,7 +243,10 @@ class Player:
                 now = self._clock()
                 position = now - self._origin
                 try:
-                    self._send_due(position)
+                    span = self._loop_span()
+                    self._send_due(position, before=math.inf if span is None else span[1])
+                    if span is not None and position >= span[1]:
+                        position = self._wrap(position, span)
                     if self._index >= len(self._schedule):
                         position = self._at_end(position, notices)
                 except Exception as exc:  # a port unplugged, a synth gone, ...
@@ -244,23 +266,13 @@ class Player:
                         self._lock.wait(timeout)
 
     def _at_end(self, position: float, notices: list) -> float:
-        """Every message is sent: wrap (loop), wait for more bars (growing) or finish."""
+        """Every message is sent: wait for more bars (growing), for the loop's end, or finish."""
         if self._growing:
             if position >= self._duration:
                 self._stalled, self._held_position = True, position
             return position
-        if self._loop and self._loop_end > 0:
-            if position >= self._loop_end:
-                while position >= self._loop_end:  # keep the bar grid exact across wraps
-                    self._origin += self._loop_end
-                    position -= self._loop_end
-                self._index = 0
-                self._last_sent_time = -math.inf
-                self._sent_at_last_time = Counter()
-                self._played_from = 0.0
-                self._send_controls()  # a pedal held at the loop's end is lifted for its start
-                self._send_due(position)
-            return position
+        if self._loop_span() is not None:
+            return position  # _run wraps at the loop's end
         if position >= self._duration:
             self._playing = False
             self._held_position = self._duration
@@ -269,13 +281,39 @@ class Player:
         return position
 
     def _next_wake(self, next_report: float) -> float:
+        span = self._loop_span()
         if self._index < len(self._schedule):
             due = self._times[self._index]
-        elif self._loop and not self._growing and self._loop_end > 0:
-            due = self._loop_end
+            if span is not None:
+                due = min(due, span[1])
         else:
-            due = self._duration
+            due = span[1] if span is not None else self._duration
         return min(self._origin + due, next_report)
+
+    def _loop_span(self) -> tuple[float, float] | None:
+        """Where playback wraps now, (start, end) seconds; None when it does not loop."""
+        if not self._loop or self._growing or self._loop_end <= 0:
+            return None
+        if self._loop_range is None:
+            return (0.0, self._loop_end)
+        start, end = self._loop_range
+        end = min(end, self._loop_end)
+        return (start, end) if start < end else (0.0, self._loop_end)
+
+    def _wrap(self, position: float, span: tuple[float, float]) -> float:
+        """Back to the loop's start; what still sounds at its end is released there."""
+        start, end = span
+        while position >= end:  # keep the bar grid exact across wraps
+            self._origin += end - start
+            position -= end - start
+        self._release_sounding()
+        self._index = bisect.bisect_left(self._times, start)
+        self._last_sent_time = -math.inf
+        self._sent_at_last_time = Counter()
+        self._played_from = start
+        self._send_controls()  # a pedal held at the loop's end is lifted for its start
+        self._send_due(position)
+        return position
 
     # ---- helpers (lock held) --------------------------------------------------------------------
     def _changed(self) -> None:
@@ -300,8 +338,10 @@ class Player:
         if not self._playing or self._stalled:
             return self._held_position
         position = self._clock() - self._origin
-        if self._loop and not self._growing and self._loop_end > 0:
-            return position % self._loop_end
+        span = self._loop_span()
+        if span is not None:
+            start, end = span
+            return start + (position - start) % (end - start) if position >= end else position
         return max(0.0, min(position, self._duration)) if not self._growing else max(0.0, position)
 
     def _send(self, message: mido.Message) -> None:
@@ -311,8 +351,15 @@ class Player:
         elif message.type in ("note_off", "note_on"):
             self._sounding.discard((message.channel, message.note))
 
-    def _send_due(self, position: float) -> None:
-        while self._index < len(self._schedule) and self._times[self._index] <= position:
+    def _send_due(self, position: float, before: float = math.inf) -> None:
+        """Send what is due at ``position``, all but what is due at ``before`` or later (a
+        loop's end: what starts there belongs to the bar after the loop)."""
+        times = self._times
+        while (
+            self._index < len(self._schedule)
+            and times[self._index] <= position
+            and times[self._index] < before
+        ):
             seconds = self._times[self._index]
             self._send(self._schedule.message(self._index))
             if seconds != self._last_sent_time:

@@ -377,6 +377,32 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
     assert window.roll.playhead_beat is None and "Play" in window.transport.play_button.text()
 
 
+def test_selected_bars_play_and_loop(qtbot, window, tmp_path):
+    song = make_song(3, bpm=480.0)  # bars of 0.5 s; the bass note is 36, 37, 38 bar by bar
+    path = tmp_path / "three.mid"
+    write_midi(song, path)
+    open_by_drop(qtbot, window, path)
+    sink = RecordingSink()
+    window.playback.set_sink(sink)
+    qtbot.mouseClick(window.transport.a_button, Qt.LeftButton)
+    window.roll.select_bars(1, 1)  # the second bar, as a double-click on it does
+    qtbot.mouseClick(window.transport.loop_button, Qt.LeftButton)
+    playheads = []
+    window.playback.player.position_changed.connect(
+        lambda s: playheads.append(window.roll.playhead_beat)
+    )
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: len(sink.notes_on()) >= 12, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key_Space)
+    basses = [m.note for _, m in sink.notes_on() if m.note < 60]
+    assert basses[:2] == [37, 37]  # the selected bar, again: not the bars around it
+    assert {m.note for _, m in sink.notes_on()} == {37, 60, 64, 67, 72}
+    seen = [b for b in playheads if b is not None]
+    assert seen and all(4.0 <= b < 8.0 for b in seen)
+    window.roll.select_bars(None)
+    assert window.playback.player.loop_range is None
+
+
 def test_playback_starts_while_the_take_is_being_generated(qtbot, ready_window):
     window = ready_window
     sink = RecordingSink()
