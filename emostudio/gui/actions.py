@@ -26,6 +26,7 @@ class Commands:
     open_donor: Slot
     export_midi: Slot
     export_wav: Slot
+    export_all: Slot
     quit: Slot
     play: Slot
     loop: Slot
@@ -63,6 +64,12 @@ class WindowActions:
         )
         self.export_midi_action = self._action("&Export take as MIDI…", c.export_midi, "Ctrl+E")
         self.export_wav_action = self._action("Export take as &WAV…", c.export_wav, "Ctrl+Shift+E")
+        self.export_all_action = self._action(
+            "Export a&ll takes as MIDI…",
+            c.export_all,
+            "Ctrl+Alt+E",
+            "Write every take into a folder, each file named after its take",
+        )
         self.quit_action = self._action("&Quit", c.quit, QKeySequence.Quit)
         self.play_action = self._action("Play / Stop", c.play, Qt.Key_Space, "Play or stop (Space)")
         self.loop_action = self._action("Loop", c.loop, "L")
@@ -104,6 +111,7 @@ class WindowActions:
         file_menu.addSeparator()
         file_menu.addAction(self.export_midi_action)
         file_menu.addAction(self.export_wav_action)
+        file_menu.addAction(self.export_all_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         groups = (
@@ -140,6 +148,7 @@ class WindowActions:
         )
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
+        self.export_all_action.setEnabled(bool(document.finished_takes()))
         idle = model.engine is not None and not model.busy
         self.generate_action.setEnabled(idle)
         self.continue_action.setEnabled(idle and document.working_piece() is not None)

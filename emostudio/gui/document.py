@@ -183,6 +183,10 @@ class Document(QObject):
             self.current = take
             self.current_changed.emit(take)
 
+    def finished_takes(self) -> list[Take]:
+        """Takes with notes whose job has ended: what can be exported or kept."""
+        return [t for t in self.takes if t.complete and t.song is not None and t.song.note_count]
+
     def unexported_takes(self) -> list[Take]:
         """Takes with notes that were never exported: closing asks before losing them."""
         return [

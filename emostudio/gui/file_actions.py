@@ -19,6 +19,7 @@ from emostudio.gui.files import (
     RecentFilesMenu,
     accepts_drop,
     dropped_paths,
+    free_paths,
     recent_without_missing,
     safe_file_name,
 )
@@ -183,6 +184,44 @@ class FileActions(QObject):
         )
         if path:
             self.export(take, Path(path) if Path(path).suffix else Path(path + fmt.suffix), kind)
+
+    def export_all_dialog(self) -> None:
+        """Ask for a folder, then write every finished take there as MIDI, named after it."""
+        takes = self.document.finished_takes()
+        if not takes:
+            self.message.emit("no take to export: generate or transfer first", True)
+            return
+        settings = self._settings()
+        start = settings.last_export_dir or settings.last_open_dir or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self._window, f"Export all {len(takes)} takes as MIDI into the folder", start
+        )
+        if folder:
+            self.export_all(takes, Path(folder))
+
+    def export_all(self, takes: list[Take], folder: Path) -> Worker:
+        """Every take in ``takes`` as ``folder/<its name>.mid`` (no file is overwritten)."""
+        paths = free_paths(folder, [safe_file_name(t.name) for t in takes], ".mid")
+        files = [(t.song, p) for t, p in zip(takes, paths) if t.song is not None]
+        self.message.emit(f"exporting {len(files)} takes to {folder}…", False)
+
+        def done(written: list[Path]) -> None:
+            for take, path in zip(takes, written):
+                self.document.mark_exported(take, path)
+            self.settings_changed.emit({"last_export_dir": str(folder)})
+            self.message.emit(f"exported {len(written)} takes to {folder}", False)
+
+        worker = self.workers.run(
+            jobs.export_midi_files_job(files),
+            "export takes",
+            on_progress=lambda p: self.progress.emit(p.done, p.total),
+            on_result=done,
+            on_error=lambda message: self.message.emit(
+                f"cannot export the takes to {folder}: {message}", True
+            ),
+        )
+        worker.finished.connect(lambda: self.progress.emit(None, 0))
+        return worker
 
     def export(self, take: Take, path: Path, kind: str) -> Worker:
         if take.song is None:

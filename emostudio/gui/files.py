@@ -34,6 +34,19 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[\s-]*-[\s-]*", "-", cleaned) or "take"
 
 
+def free_paths(folder: Path, stems: list[str], suffix: str) -> list[Path]:
+    """One path in ``folder`` per stem, none of them an existing file or another's: a stem
+    taken gets " (2)", " (3)", … (exporting all takes never overwrites a file)."""
+    paths: list[Path] = []
+    for stem in stems:
+        path, n = folder / f"{stem}{suffix}", 1
+        while path.exists() or path in paths:
+            n += 1
+            path = folder / f"{stem} ({n}){suffix}"
+        paths.append(path)
+    return paths
+
+
 class RecentFilesMenu(QMenu):
     """File ▸ Open Recent: the settings' recent files, newest first."""
 

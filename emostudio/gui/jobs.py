@@ -238,6 +238,23 @@ def export_midi_job(song: Song, path: str | Path):
     return job
 
 
+def export_midi_files_job(files: list[tuple[Song, Path]]):
+    """Write several songs (every take at once); returns the files written (all of them unless
+    cancelled)."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, list[Path]]:
+        written = []
+        for i, (song, path) in enumerate(files):
+            if cancel.is_set():
+                break
+            yield Progress("files", done=i, total=len(files), text=f"writing {path.name}…")
+            write_midi(song, path)
+            written.append(path)
+        return written
+
+    return job
+
+
 def render_wav_job(song: Song, path: str | Path, soundfont: str | Path | None):
     """Render ``song`` to a WAV file; returns the RenderDone, or None when cancelled."""
 

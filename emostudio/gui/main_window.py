@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
             open_donor=self.files.open_donor_dialog,
             export_midi=lambda: self.files.export_dialog(self.document.current, "midi"),
             export_wav=lambda: self.files.export_dialog(self.document.current, "wav"),
+            export_all=self.files.export_all_dialog,
             quit=self.close,
             play=self.playback.toggle,
             loop=lambda: self.transport.loop_button.toggle(),

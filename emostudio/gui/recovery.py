@@ -99,7 +99,7 @@ class SessionKeeper(QObject):
             done.set_result(None)
             return done
         d = self.document
-        kept = [t for t in d.takes if t.complete and t.song is not None and t.song.note_count]
+        kept = d.finished_takes()
         songs = [(t.number, t.song) for t in kept]
         session = {
             "format_version": SESSION_FORMAT_VERSION,

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from tiny_models import gpu_that_cannot_take_models
 
 from emostudio.emotion import Emotion
+from emostudio.gui.files import safe_file_name
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.roll_data import changed_notes
 from emostudio.midi import Note, Song, TempoChange, Track, read_midi, write_midi
@@ -319,6 +320,30 @@ def test_rename_delete_and_undo_takes(qtbot, ready_window):
     qtbot.keyClick(window.takes.list, Qt.Key_Delete)
     assert window.document.takes == [first]
     assert [a.text() for a in window.menuBar().actions()][:2] == ["&File", "&Edit"]
+
+
+def test_export_all_takes_into_a_folder_overwrites_nothing(
+    qtbot, ready_window, tmp_path, monkeypatch
+):
+    window = ready_window
+    first, second = make_take(qtbot, window), make_take(qtbot, window)
+    window.takes.item_for(second).setText(first.name)  # two takes of one name
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    mine = folder / f"{safe_file_name(first.name)}.mid"
+    mine.write_bytes(b"the user's own file")
+    assert window.menus.export_all_action.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    window.menus.export_all_action.trigger()
+    qtbot.waitUntil(lambda: second.exported and first.exported, timeout=WAIT_MS)
+    stem = safe_file_name(first.name)
+    assert first.exported_to == [folder / f"{stem} (2).mid"]
+    assert second.exported_to == [folder / f"{stem} (3).mid"]
+    assert mine.read_bytes() == b"the user's own file"
+    for take in (first, second):
+        np.testing.assert_allclose(notes_of(read_midi(take.exported_to[0])), notes_of(take.song))
+    assert window.document.unexported_takes() == []
+    assert load_settings().last_export_dir == str(folder)
 
 
 def test_drag_out_offers_the_take_as_a_midi_file(qtbot, ready_window):
