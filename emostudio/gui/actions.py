@@ -140,12 +140,7 @@ class WindowActions:
     def refresh(self, document: Document, model: ModelControl) -> None:
         """Export needs a finished take with notes; generate an idle model; transfer an input too."""
         take = document.current
-        ready = (
-            take is not None
-            and take.complete
-            and take.song is not None
-            and take.song.note_count > 0
-        )
+        ready = take is not None and take.finished
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
         self.export_all_action.setEnabled(bool(document.finished_takes()))

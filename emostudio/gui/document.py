@@ -44,6 +44,11 @@ class Take:
         return bool(self.exported_to)
 
     @property
+    def finished(self) -> bool:
+        """Its job has ended and it has notes: it can be played whole, exported, kept."""
+        return self.complete and self.song is not None and self.song.note_count > 0
+
+    @property
     def heard_song(self) -> Song | None:
         """What its recognition hears: the bars it wrote into a piece (``new_bars``), else all."""
         if self.song is None or self.new_bars is None:
@@ -174,7 +179,7 @@ class Document(QObject):
         """The piece Fill and Continue work on: the current take once finished with notes, else
         the input (None when there is neither)."""
         take = self.current
-        if take is not None and take.complete and take.song is not None and take.song.note_count:
+        if take is not None and take.finished:
             return take.song
         return self.input_song
 
@@ -185,7 +190,7 @@ class Document(QObject):
 
     def finished_takes(self) -> list[Take]:
         """Takes with notes whose job has ended: what can be exported or kept."""
-        return [t for t in self.takes if t.complete and t.song is not None and t.song.note_count]
+        return [t for t in self.takes if t.finished]
 
     def unexported_takes(self) -> list[Take]:
         """Takes with notes that were never exported: closing asks before losing them."""

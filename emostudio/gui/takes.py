@@ -200,7 +200,7 @@ class TakesPanel(QWidget):
     def _refresh_buttons(self) -> None:
         take = self.document.current
         has = take is not None
-        ready = has and take.complete and take.song is not None and take.song.note_count > 0
+        ready = has and take.finished
         self.rename_button.setEnabled(has)
         self.delete_button.setEnabled(has)
         for widget in (self.export_midi_button, self.export_wav_button, self.drag_handle):
