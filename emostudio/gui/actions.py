@@ -36,6 +36,7 @@ class Commands:
     cancel: Slot
     switch_source: Slot
     set_mode: Callable[[str], object]
+    select_no_bars: Slot
     shortcuts: Slot
     about: Slot
 
@@ -87,6 +88,9 @@ class WindowActions:
             self._action(MODE_LABELS[mode], lambda _=False, m=mode: c.set_mode(m), f"Ctrl+{i + 1}")
             for i, mode in enumerate(MODES)
         ]
+        self.select_none_action = self._action(
+            "Select &no bars", c.select_no_bars, "Ctrl+Shift+A", "Clear the piano roll's selection"
+        )
         self.shortcuts_action = self._action("&Keyboard shortcuts", c.shortcuts, "F1")
         self.about_action = self._action("&About emostudio", c.about)
         self.model_menu = ModelMenu(window)
@@ -115,7 +119,7 @@ class WindowActions:
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         groups = (
-            ("&Edit", (self.undo_action, self.redo_action)),
+            ("&Edit", (self.undo_action, self.redo_action, self.select_none_action)),
             (
                 "&Make",
                 (

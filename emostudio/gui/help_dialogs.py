@@ -69,8 +69,9 @@ def show_shortcuts(parent: QWidget, actions: Iterable[QAction]) -> QDialog:
     )
     extra = (
         "<p>On the pad: arrow keys move the target (Shift: further), Home centres it, Esc or "
-        "Delete clears a drawn curve. On the piano roll: double-click a bar to select it, drag "
-        "the selection's edges to widen it; Play then starts there and Loop repeats it. In the takes list: Delete removes the take (Ctrl+Z "
+        "Delete clears a drawn curve. On the piano roll: double-click a bar to select it (again: "
+        "select none), drag the selection's edges to widen it; Play then starts there and Loop "
+        "repeats it. In the takes list: Delete removes the take (Ctrl+Z "
         "brings it back), F2 or a double-click renames it.</p>"
     )
     dialog = _text_dialog(parent, "Keyboard shortcuts", (560, 620))

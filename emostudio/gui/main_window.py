@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
             cancel=self.model.cancel,
             switch_source=self.playback.switch_source,
             set_mode=self.roll.set_mode,
+            select_no_bars=lambda: self.roll.select_bars(None),
             shortcuts=lambda: help_dialogs.show_shortcuts(self, self.actions()),
             about=lambda: help_dialogs.show_about(self, self.model.engine),
         )

@@ -13,9 +13,10 @@ x is in beats (quarter notes; the bottom axis names bars), y in MIDI pitch; each
 :class:`~emostudio.gui.roll_plot.RollPlot`. The views are fenced with ``setLimits``; wheel zooms,
 drag scrolls. A playhead line follows playback.
 
-Bars are selected for Fill: a double-click selects the bar under the pointer, the selection's
-edges drag (snapping to bar lines) to widen it; the Fill button beside it asks for those bars to
-be re-written (``fill_requested(first, last)``, 0-based).
+Bars are selected for Fill (and for playing and looping them): a double-click selects the bar
+under the pointer (on the one selected bar: selects none), the selection's edges drag (snapping
+to bar lines) to widen it, ✕ (or Edit ▸ Select no bars) clears it; the Fill button beside it asks
+for those bars to be re-written (``fill_requested(first, last)``, 0-based).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -115,6 +117,11 @@ class PianoRoll(QWidget):
             "edges), keeping the rest"
         )
         self.fill_button.setEnabled(False)
+        self.clear_button = QToolButton()
+        self.clear_button.setText("✕")
+        self.clear_button.setToolTip("Select no bars (Ctrl+Shift+A)")
+        self.clear_button.setAccessibleName("Clear the bar selection")
+        self.clear_button.setEnabled(False)
         self._fill_allowed = False
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
@@ -124,6 +131,7 @@ class PianoRoll(QWidget):
         header.addWidget(self.legend)
         header.addWidget(self.summary, 1)  # takes the free width, right-aligned
         header.addWidget(self.fill_button)
+        header.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -142,6 +150,7 @@ class PianoRoll(QWidget):
         self.main.viewport().installEventFilter(self)  # a double-click selects a bar
         self.selection.sigRegionChangeFinished.connect(self._on_region_moved)
         self.fill_button.clicked.connect(self._on_fill)
+        self.clear_button.clicked.connect(lambda: self.select_bars(None))
         self._set_legend()
         self._redraw()
 
@@ -244,6 +253,7 @@ class PianoRoll(QWidget):
 
     def _refresh_fill(self) -> None:
         self.fill_button.setEnabled(self._fill_allowed and self._selected is not None)
+        self.clear_button.setEnabled(self._selected is not None)
 
     def _on_fill(self) -> None:
         if self._selected is not None:
@@ -254,7 +264,8 @@ class PianoRoll(QWidget):
             scene = self.main.mapToScene(event.position().toPoint())
             beat = self.main.view.mapSceneToView(scene).x()
             if beat >= 0:
-                self.select_bars(int(beat // BEATS_PER_BAR))
+                bar = int(beat // BEATS_PER_BAR)
+                self.select_bars(None if self._selected == (bar, bar) else bar)
         return super().eventFilter(watched, event)
 
     def _on_region_moved(self) -> None:

@@ -42,6 +42,16 @@ def test_fill_a_selection_on_the_piano_roll(qtbot, ready_window, midi_file):
     assert not roll.fill_button.isEnabled()  # nothing selected yet
     roll.main.view.setRange(xRange=(0, 16), yRange=(40, 80), padding=0)
     double_click_bar(qtbot, roll, 1)
+    assert roll.selected_bars == (1, 1) and roll.clear_button.isEnabled()
+    double_click_bar(qtbot, roll, 1)  # the one selected bar again: none
+    assert roll.selected_bars is None and not roll.clear_button.isEnabled()
+    double_click_bar(qtbot, roll, 2)
+    qtbot.mouseClick(roll.clear_button, Qt.LeftButton)
+    assert roll.selected_bars is None and not roll.selection.isVisible()
+    double_click_bar(qtbot, roll, 0)
+    window.menus.select_none_action.trigger()
+    assert roll.selected_bars is None
+    double_click_bar(qtbot, roll, 1)
     assert roll.selected_bars == (1, 1)
     roll.select_bars(1, 2)  # as dragging the selection's right edge one bar on does
     assert roll.selection.getRegion() == (4.0, 12.0)
