@@ -176,8 +176,7 @@ class FileActions(QObject):
             self.message.emit("no take to export: generate or transfer first", True)
             return
         fmt = EXPORT_FORMATS[kind]
-        settings = self._settings()
-        folder = settings.last_export_dir or settings.last_open_dir or str(Path.home())
+        folder = self._export_folder()
         suggested = str(Path(folder) / f"{safe_file_name(take.name)}{fmt.suffix}")
         path, _ = QFileDialog.getSaveFileName(
             self._window, f"Export take as {fmt.name}", suggested, fmt.file_filter
@@ -185,14 +184,18 @@ class FileActions(QObject):
         if path:
             self.export(take, Path(path) if Path(path).suffix else Path(path + fmt.suffix), kind)
 
+    def _export_folder(self) -> str:
+        """Where an export dialog opens: the last export's folder, else the last opened file's."""
+        settings = self._settings()
+        return settings.last_export_dir or settings.last_open_dir or str(Path.home())
+
     def export_all_dialog(self) -> None:
         """Ask for a folder, then write every finished take there as MIDI, named after it."""
         takes = self.document.finished_takes()
         if not takes:
             self.message.emit("no take to export: generate or transfer first", True)
             return
-        settings = self._settings()
-        start = settings.last_export_dir or settings.last_open_dir or str(Path.home())
+        start = self._export_folder()
         folder = QFileDialog.getExistingDirectory(
             self._window, f"Export all {len(takes)} takes as MIDI into the folder", start
         )
@@ -211,17 +214,12 @@ class FileActions(QObject):
             self.settings_changed.emit({"last_export_dir": str(folder)})
             self.message.emit(f"exported {len(written)} takes to {folder}", False)
 
-        worker = self.workers.run(
+        return self._write(
             jobs.export_midi_files_job(files),
             "export takes",
-            on_progress=lambda p: self.progress.emit(p.done, p.total),
-            on_result=done,
-            on_error=lambda message: self.message.emit(
-                f"cannot export the takes to {folder}: {message}", True
-            ),
+            done,
+            f"cannot export the takes to {folder}",
         )
-        worker.finished.connect(lambda: self.progress.emit(None, 0))
-        return worker
 
     def export(self, take: Take, path: Path, kind: str) -> Worker:
         if take.song is None:
@@ -236,14 +234,22 @@ class FileActions(QObject):
                 self.settings_changed.emit({"last_export_dir": str(Path(written).parent)})
                 self.message.emit(f"exported {take.name} to {written}", False)
 
-        worker = self.workers.run(
+        return self._write(
             fmt.job(take.song, path, self._settings()),
             f"{fmt.verb} {fmt.name}",
+            done,
+            f"cannot {fmt.verb} {path.name}",
+        )
+
+    def _write(self, job, name: str, done: Callable[[Any], None], failure: str) -> Worker:
+        """Run an export ``job`` with its progress in the status bar; ``failure``: the error's
+        lead-in ("cannot export take.mid")."""
+        worker = self.workers.run(
+            job,
+            name,
             on_progress=lambda p: self.progress.emit(p.done, p.total),
             on_result=done,
-            on_error=lambda message: self.message.emit(
-                f"cannot {fmt.verb} {path.name}: {message}", True
-            ),
+            on_error=lambda message: self.message.emit(f"{failure}: {message}", True),
         )
         worker.finished.connect(lambda: self.progress.emit(None, 0))
         return worker

@@ -372,9 +372,9 @@ def test_closing_with_unexported_takes_asks_first(qtbot, ready_window, monkeypat
 # ---- playback -------------------------------------------------------------------------------------
 
 
-def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, tmp_path):
-    song = make_song(1, bpm=240.0)  # quarter notes 0.25 s apart
-    path = tmp_path / "fast.mid"
+def input_playing_into_a_port(qtbot, window, path, song):
+    """``song`` opened as the input (from ``path``) and A chosen, playing into a recording port;
+    -> the port and the playhead positions the roll will have shown."""
     write_midi(song, path)
     open_by_drop(qtbot, window, path)
     sink = RecordingSink()
@@ -384,6 +384,12 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
     window.playback.player.position_changed.connect(
         lambda s: playheads.append(window.roll.playhead_beat)
     )
+    return sink, playheads
+
+
+def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, tmp_path):
+    song = make_song(1, bpm=240.0)  # quarter notes 0.25 s apart
+    sink, playheads = input_playing_into_a_port(qtbot, window, tmp_path / "fast.mid", song)
     with qtbot.waitSignal(window.playback.player.finished, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key_Space)
     notes = [(t, m.note, m.velocity) for t, m in sink.notes_on()]
@@ -404,18 +410,9 @@ def test_space_plays_the_input_into_a_midi_port_with_its_timing(qtbot, window, t
 
 def test_selected_bars_play_and_loop(qtbot, window, tmp_path):
     song = make_song(3, bpm=480.0)  # bars of 0.5 s; the bass note is 36, 37, 38 bar by bar
-    path = tmp_path / "three.mid"
-    write_midi(song, path)
-    open_by_drop(qtbot, window, path)
-    sink = RecordingSink()
-    window.playback.set_sink(sink)
-    qtbot.mouseClick(window.transport.a_button, Qt.LeftButton)
+    sink, playheads = input_playing_into_a_port(qtbot, window, tmp_path / "three.mid", song)
     window.roll.select_bars(1, 1)  # the second bar, as a double-click on it does
     qtbot.mouseClick(window.transport.loop_button, Qt.LeftButton)
-    playheads = []
-    window.playback.player.position_changed.connect(
-        lambda s: playheads.append(window.roll.playhead_beat)
-    )
     qtbot.keyClick(window, Qt.Key_Space)
     qtbot.waitUntil(lambda: len(sink.notes_on()) >= 12, timeout=10_000)
     qtbot.keyClick(window, Qt.Key_Space)
