@@ -37,6 +37,7 @@ class Commands:
     switch_source: Slot
     set_mode: Callable[[str], object]
     select_no_bars: Slot
+    use_as_input: Slot
     shortcuts: Slot
     about: Slot
 
@@ -82,6 +83,12 @@ class WindowActions:
             "New bars after the current take (else the input), towards the target emotion",
         )
         self.transfer_action = self._action("&Transfer", c.transfer, "Ctrl+T")
+        self.use_as_input_action = self._action(
+            "&Use the take as input",
+            c.use_as_input,
+            "Ctrl+I",
+            "The current take becomes the input: transfer it, or compare the next takes with it",
+        )
         self.cancel_action = self._action("&Cancel", c.cancel, Qt.Key_Escape)
         self.ab_action = self._action("Switch A/B", c.switch_source, "Tab")
         self.mode_actions = [
@@ -126,6 +133,7 @@ class WindowActions:
                     self.generate_action,
                     self.continue_action,
                     self.transfer_action,
+                    self.use_as_input_action,
                     self.cancel_action,
                 ),
             ),
@@ -147,6 +155,7 @@ class WindowActions:
         ready = take is not None and take.finished
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
+        self.use_as_input_action.setEnabled(ready)
         self.export_all_action.setEnabled(bool(document.finished_takes()))
         idle = model.engine is not None and not model.busy
         self.generate_action.setEnabled(idle)

@@ -116,7 +116,9 @@ class Document(QObject):
     def new_take(self, kind: str, target: Emotion | list[Emotion], details: str = "") -> Take:
         number = self._next_number
         self._next_number += 1
-        source = self.input_path.stem if kind == "transfer" and self.input_path else None
+        source = None
+        if kind == "transfer" and self.input_song is not None:  # its file's, or a take's name
+            source = self.input_path.stem if self.input_path else self.input_song.name or None
         what = target.name if isinstance(target, Emotion) else "curve"
         name = f"{number} · {source} → {what}" if source else f"{number} · {what}"
         take = Take(number, name, kind, target, details=details, previous=self.current)

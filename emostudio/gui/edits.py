@@ -1,6 +1,7 @@
 """Undo and redo of what the user changes in a session (Edit ▸ Undo, Ctrl+Z): a take made
 (generate, transfer, fill, continue, variations: undone, the takes leave the list and the take
-that was current comes back), a take deleted or renamed, the emotion curve drawn or cleared.
+that was current comes back), a take deleted or renamed, a take made the input, the emotion curve
+drawn or cleared.
 
 Every change the user makes goes through a function here, which pushes a command on the
 document's undo stack (:attr:`Document.history`); the commands change the document only through
@@ -11,9 +12,12 @@ directly and is not a step of the history.
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtGui import QUndoCommand
 
 from emostudio.gui.document import Curve, Document, Take
+from emostudio.midi import Song
 
 
 def made_takes(document: Document, takes: list[Take], verb: str) -> None:
@@ -34,6 +38,14 @@ def rename_take(document: Document, take: Take, name: str) -> None:
     name = name.strip()
     if name and name != take.name:
         document.history.push(_RenameTake(document, take, name))
+
+
+def use_as_input(document: Document, take: Take) -> None:
+    """``take`` becomes the input (to transfer it, or to keep its bars through a fill), named
+    after it; the input it replaces comes back on undo."""
+    if take.song is not None:
+        song = dataclasses.replace(take.song, name=take.name)
+        document.history.push(_SetInput(document, song, f"use take “{take.name}” as the input"))
 
 
 def set_curve(document: Document, curve: Curve | None) -> None:
@@ -97,6 +109,22 @@ class _RenameTake(QUndoCommand):
 
     def undo(self) -> None:
         self.document.rename_take(self.take, self.old)
+
+
+class _SetInput(QUndoCommand):
+    def __init__(self, document: Document, song: Song, what: str) -> None:
+        super().__init__(what)
+        self.document, self.song = document, song
+        self.old = (document.input_song, document.input_path, document.input_recognition)
+
+    def redo(self) -> None:
+        self.document.set_input(self.song, None)
+
+    def undo(self) -> None:
+        song, path, recognition = self.old
+        self.document.set_input(song, path)
+        if recognition is not None:  # heard already: no need to listen again
+            self.document.set_input_recognition(recognition)
 
 
 class _SetCurve(QUndoCommand):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.emotion import Emotion
-from emostudio.gui import help_dialogs
+from emostudio.gui import edits, help_dialogs
 from emostudio.gui.actions import Commands, WindowActions
 from emostudio.gui.document import Document, Take
 from emostudio.gui.donor_panel import DonorPanel
@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
             switch_source=self.playback.switch_source,
             set_mode=self.roll.set_mode,
             select_no_bars=lambda: self.roll.select_bars(None),
+            use_as_input=lambda: (
+                self.document.current is not None
+                and edits.use_as_input(self.document, self.document.current)
+            ),
             shortcuts=lambda: help_dialogs.show_shortcuts(self, self.actions()),
             about=lambda: help_dialogs.show_about(self, self.model.engine),
         )

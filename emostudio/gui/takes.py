@@ -191,6 +191,8 @@ class TakesPanel(QWidget):
         self.document.set_current(take)
         menu = QMenu(self)
         menu.addAction("Rename", self.rename_current)
+        use = menu.addAction("Use as input", lambda: edits.use_as_input(self.document, take))
+        use.setEnabled(take.finished)
         menu.addAction("Export MIDI…", lambda: self._request("midi"))
         menu.addAction("Export WAV…", lambda: self._request("wav"))
         menu.addSeparator()

@@ -1,5 +1,7 @@
 """Undo and redo of the user's changes: takes made, deleted and renamed, the curve drawn."""
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -83,3 +85,24 @@ def test_the_curve_drawn_and_cleared_comes_back_on_the_pad(qtbot, document):
     assert panel.clear_curve_button.isEnabled() and "Curve over" in panel.label.text()
     document.history.undo()
     assert document.curve is None and panel.pad.curve == []
+
+
+def test_a_take_used_as_the_input_and_undone(document):
+    from gui_songs import make_song
+
+    piece = make_song(2)
+    document.set_input(piece, Path("/music/piece.mid"))
+    heard = object()
+    document.set_input_recognition(heard)
+    take = make(document)
+    document.update_take(take, song=make_song(3))
+    edits.use_as_input(document, take)
+    assert document.input_song.name == take.name and document.input_path is None
+    assert document.input_song.note_count == take.song.note_count
+    assert document.history.undoText() == f"use take “{take.name}” as the input"
+    transfer = document.new_take("transfer", Emotion(-0.5, -0.5))
+    assert transfer.name == f"2 · {take.name} → sad"
+    document.remove_take(transfer)
+    document.history.undo()
+    assert document.input_song is piece and document.input_path == Path("/music/piece.mid")
+    assert document.input_recognition is heard

@@ -346,6 +346,21 @@ def test_export_all_takes_into_a_folder_overwrites_nothing(
     assert load_settings().last_export_dir == str(folder)
 
 
+def test_a_take_becomes_the_input_to_transfer_it(qtbot, ready_window):
+    window = ready_window
+    assert not window.menus.use_as_input_action.isEnabled()  # no take yet
+    take = make_take(qtbot, window)
+    assert window.menus.use_as_input_action.isEnabled()
+    window.takes.list.setFocus()
+    qtbot.keyClick(window, Qt.Key_I, Qt.ControlModifier)
+    assert window.document.input_song.name == take.name
+    assert take.name in shown(window.input_panel.label)
+    assert window.transform.transfer_button.isEnabled()
+    qtbot.waitUntil(lambda: window.document.input_recognition is not None, timeout=WAIT_MS)
+    window.menus.undo_action.trigger()
+    assert window.document.input_song is None and not window.transform.transfer_button.isEnabled()
+
+
 def test_drag_out_offers_the_take_as_a_midi_file(qtbot, ready_window):
     window = ready_window
     take = make_take(qtbot, window)
