@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from emostudio import __version__
 from emostudio.gui.main_window import MainWindow
 from emostudio.gui.theme import apply_theme
-from emostudio.playback.fluid import route_alsa_errors_to_log
+from emostudio.playback.alsa import route_alsa_errors_to_log
 from emostudio.shipped import icon_path
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mido
 
+from emostudio.playback.alsa import log_alsa_messages, route_alsa_errors_to_log
 from emostudio.playback.sinks import PlaybackError
 from emostudio.playback.soundfont import resolve_soundfont
 
@@ -25,43 +26,6 @@ log = logging.getLogger(__name__)
 _FLUID_ERR, _FLUID_WARN = 1, 2
 _LOG_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 _log_capture_lock = threading.Lock()  # FluidSynth's log function is process-wide
-# ALSA's error handler: void (*)(const char *file, int line, const char *function, int err,
-# const char *fmt, ...); the variadic arguments are not read, the format names the problem
-_ALSA_HANDLER_TYPE = ctypes.CFUNCTYPE(
-    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
-)
-_alsa_handler = None  # kept alive for as long as ALSA may call it
-
-
-def route_alsa_errors_to_log() -> bool:
-    """Send libasound's messages (a screenful per failed driver start with no sound card, written
-    straight to stderr) to this module's log at debug level. Process-wide, once; False when there
-    is no libasound (not Linux) or it cannot be hooked."""
-    global _alsa_handler
-    if _alsa_handler is not None:
-        return True
-    import ctypes.util
-
-    name = ctypes.util.find_library("asound")
-    if name is None:
-        return False
-    try:
-        lib = ctypes.CDLL(name)
-
-        def handler(file, line, function, err, fmt):
-            log.debug(
-                "ALSA %s:%d (%s): %s",
-                (file or b"").decode(errors="replace"),
-                line,
-                (function or b"").decode(errors="replace"),
-                (fmt or b"").decode(errors="replace"),
-            )
-
-        _alsa_handler = _ALSA_HANDLER_TYPE(handler)
-        lib.snd_lib_error_set_handler(_alsa_handler)
-    except (OSError, AttributeError):
-        return False
-    return True
 
 
 def load_fluidsynth():
@@ -152,6 +116,7 @@ class FluidSynthSink:
         route_alsa_errors_to_log()
         with _captured_fluid_errors() as errors:
             synth.audio_driver = fluidsynth.new_fluid_audio_driver(synth.settings, synth.synth)
+        log_alsa_messages()
         if not synth.audio_driver:
             synth.delete()
             reason = errors[-1] if errors else f"the {driver!r} audio driver did not start"

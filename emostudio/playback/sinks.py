@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import mido
 
+from emostudio.playback.alsa import log_alsa_messages
 from emostudio.playback.events import panic_messages
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def list_output_ports() -> PortListing:
         reason = _first_line(str(exc)) or type(exc).__name__
         log.info("cannot list MIDI output ports: %s", reason)
         return PortListing((), reason)
+    finally:
+        log_alsa_messages()
     return PortListing(tuple(str(name) for name in names), None)
 
 
@@ -81,6 +84,8 @@ class MidiPortSink:
             except Exception as exc:
                 reason = _first_line(str(exc)) or type(exc).__name__
                 raise PlaybackError(f"cannot open MIDI port {port_name!r}: {reason}") from exc
+            finally:
+                log_alsa_messages()
         self._port = port
         self.name = port_name or getattr(port, "name", None) or "MIDI port"
 
