@@ -38,6 +38,7 @@ class Commands:
     set_mode: Callable[[str], object]
     select_no_bars: Slot
     use_as_input: Slot
+    transpose: Slot
     shortcuts: Slot
     about: Slot
 
@@ -89,6 +90,12 @@ class WindowActions:
             "Ctrl+I",
             "The current take becomes the input: transfer it, or compare the next takes with it",
         )
+        self.transpose_action = self._action(
+            "Trans&pose the take…",
+            c.transpose,
+            "Ctrl+Shift+T",
+            "A new take: the current one moved up or down by semitones (drums stay)",
+        )
         self.cancel_action = self._action("&Cancel", c.cancel, Qt.Key_Escape)
         self.ab_action = self._action("Switch A/B", c.switch_source, "Tab")
         self.mode_actions = [
@@ -134,6 +141,7 @@ class WindowActions:
                     self.continue_action,
                     self.transfer_action,
                     self.use_as_input_action,
+                    self.transpose_action,
                     self.cancel_action,
                 ),
             ),
@@ -156,6 +164,7 @@ class WindowActions:
         self.export_midi_action.setEnabled(ready)
         self.export_wav_action.setEnabled(ready)
         self.use_as_input_action.setEnabled(ready)
+        self.transpose_action.setEnabled(ready)
         self.export_all_action.setEnabled(bool(document.finished_takes()))
         idle = model.engine is not None and not model.busy
         self.generate_action.setEnabled(idle)

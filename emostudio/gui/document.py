@@ -27,7 +27,7 @@ class Take:
 
     number: int
     name: str
-    kind: str  # "generate" | "transfer" | "fill" | "continue"
+    kind: str  # "generate" | "transfer" | "fill" | "continue" | "transpose"
     target: Emotion | list[Emotion]
     song: Song | None = None
     complete: bool = False  # False while bars are still arriving

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
             switch_source=self.playback.switch_source,
             set_mode=self.roll.set_mode,
             select_no_bars=lambda: self.roll.select_bars(None),
+            transpose=self.takes.transpose_current,
             use_as_input=lambda: (
                 self.document.current is not None
                 and edits.use_as_input(self.document, self.document.current)
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
+        self.takes.takes_made.connect(m.hear_takes)
         donor = self.donor_panel
         donor.file_dropped.connect(self.files.open_donor)
         donor.open_requested.connect(c.open_donor)

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -19,6 +20,8 @@ from PySide6.QtWidgets import (
 from emostudio.gui import edits, theme
 from emostudio.gui.document import Document, Take
 from emostudio.gui.files import DragHandle
+
+MAX_TRANSPOSE = 12  # semitones either way
 
 
 def may_close(parent: QWidget, document: Document) -> bool:
@@ -41,6 +44,7 @@ def may_close(parent: QWidget, document: Document) -> bool:
 class TakesPanel(QWidget):
     export_requested = Signal(object, str)  # Take, a format of file_actions.EXPORT_FORMATS
     message = Signal(str, bool)  # text, is an error
+    takes_made = Signal()  # made here, not by the model (a transposition): to be heard
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +109,37 @@ class TakesPanel(QWidget):
         edits.delete_take(self.document, take)
         self.message.emit(f"deleted take “{take.name}” (Ctrl+Z brings it back)", False)
 
+    def transpose_current(self) -> None:
+        """Ask by how many semitones, then transpose the current take into a new take."""
+        take = self.document.current
+        if take is None or not take.finished:
+            self.message.emit("no finished take to transpose", True)
+            return
+        semitones, ok = QInputDialog.getInt(
+            self,
+            "Transpose the take",
+            f"Semitones to move “{take.name}” by (drums stay):",
+            0,
+            -MAX_TRANSPOSE,
+            MAX_TRANSPOSE,
+        )
+        if ok and semitones:
+            self.transpose(take, semitones)
+
+    def transpose(self, take: Take, semitones: int) -> Take | None:
+        """A new take: ``take`` moved by ``semitones`` (an undo step, as any take made)."""
+        if take.song is None or not semitones:
+            return None
+        d = self.document
+        shift = f"{semitones:+d}"
+        new = d.new_take("transpose", take.target, f"{take.name} transposed {shift} semitones")
+        d.rename_take(new, f"{new.number} · {take.name} {shift}")
+        new.new_bars = take.new_bars
+        d.update_take(new, song=take.song.transposed(semitones), complete=True)
+        edits.made_takes(d, [new], "transpose")
+        self.takes_made.emit()
+        return new
+
     def _request(self, kind: str) -> None:
         take = self.document.current
         if take is not None and take.song is not None:
@@ -138,7 +173,9 @@ class TakesPanel(QWidget):
             part = "" if take.new_bars is None else "its new bars "
             heard = f"\n{part}heard as {take.recognition.emotion}"
         # fill re-writes bars between their neighbours, whatever the pad's target
-        aim = "between its neighbours" if take.kind == "fill" else f"toward {take.target_text}"
+        aim = {"fill": "between its neighbours", "transpose": "of a take"}.get(
+            take.kind, f"toward {take.target_text}"
+        )
         item.setToolTip(
             f"{take.name}\n{take.kind} {aim}; {notes} notes; {state}{heard}"
             + (f"\n{take.details}" if take.details else "")
@@ -192,7 +229,9 @@ class TakesPanel(QWidget):
         menu = QMenu(self)
         menu.addAction("Rename", self.rename_current)
         use = menu.addAction("Use as input", lambda: edits.use_as_input(self.document, take))
-        use.setEnabled(take.finished)
+        transpose = menu.addAction("Transpose…", self.transpose_current)
+        for action in (use, transpose):
+            action.setEnabled(take.finished)
         menu.addAction("Export MIDI…", lambda: self._request("midi"))
         menu.addAction("Export WAV…", lambda: self._request("wav"))
         menu.addSeparator()

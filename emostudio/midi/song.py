@@ -317,6 +317,29 @@ class Song:
     def with_tracks(self, tracks: list[Track] | tuple[Track, ...]) -> Song:
         return replace(self, tracks=tuple(tracks))
 
+    def transposed(self, semitones: int) -> Song:
+        """Every pitched note moved by ``semitones`` (drum tracks stay as they are); a note the
+        move would take out of MIDI's 0..127 moves an octave less. Key signatures name the new
+        key, spelled with the fewest accidentals."""
+
+        def moved(pitch: int) -> int:
+            p = pitch + semitones
+            while p > 127:
+                p -= 12
+            while p < 0:
+                p += 12
+            return p
+
+        tracks = [
+            t if t.is_drum else t.with_notes([replace(n, pitch=moved(n.pitch)) for n in t.notes])
+            for t in self.tracks
+        ]
+        keys = tuple(
+            KeySignature.of_key(k.tick, (k.key % 12 + semitones) % 12 + (12 if k.minor else 0))
+            for k in self.key_signatures
+        )
+        return replace(self, tracks=tuple(tracks), key_signatures=key_changes(keys))
+
     def slice_bars(self, first_bar: int, n_bars: int) -> Song:
         """Bars [first_bar, first_bar + n_bars) as a new song starting at tick 0.
 

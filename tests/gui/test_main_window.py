@@ -8,7 +8,7 @@ import pytest
 from gui_songs import make_song
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 from tiny_models import gpu_that_cannot_take_models
 
 from emostudio.emotion import Emotion
@@ -359,6 +359,25 @@ def test_a_take_becomes_the_input_to_transfer_it(qtbot, ready_window):
     qtbot.waitUntil(lambda: window.document.input_recognition is not None, timeout=WAIT_MS)
     window.menus.undo_action.trigger()
     assert window.document.input_song is None and not window.transform.transfer_button.isEnabled()
+
+
+def test_transpose_a_take_into_a_new_take_and_undo_it(qtbot, ready_window, monkeypatch):
+    window = ready_window
+    take = make_take(qtbot, window)
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
+    window.menus.transpose_action.trigger()
+    new = window.document.current
+    assert new is not take and new.kind == "transpose" and new.name.endswith(f"{take.name} +3")
+    pitched = [t for t in take.song.tracks if not t.is_drum]
+    assert [n.pitch for t in new.song.tracks if not t.is_drum for n in t.notes] == [
+        n.pitch + 3 if n.pitch + 3 <= 127 else n.pitch - 9  # an octave less past the top
+        for t in pitched
+        for n in t.notes
+    ]
+    qtbot.waitUntil(lambda: new.recognition is not None, timeout=WAIT_MS)  # heard, as any take
+    assert window.menus.undo_action.text() == f"&Undo transpose “{new.name}”"
+    window.menus.undo_action.trigger()
+    assert window.document.takes == [take] and window.document.current is take
 
 
 def test_drag_out_offers_the_take_as_a_midi_file(qtbot, ready_window):
