@@ -53,6 +53,7 @@ class Settings:
     # it takes them back: gui.transform_panel.TransformPanel.restore), and the pad's target
     panel: dict = field(default_factory=dict)
     target: tuple[float, float] = (0.5, 0.5)  # (valence, arousal)
+    generate_on_pick: bool = False  # a click on the pad generates there
     format_version: int = SETTINGS_FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -76,6 +77,8 @@ class Settings:
         ):
             if not isinstance(getattr(self, name), str):
                 raise SettingsError(f"settings: {name} must be a string")
+        if not isinstance(self.generate_on_pick, bool):
+            raise SettingsError("settings: generate_on_pick must be true or false")
         if not isinstance(self.panel, dict):
             raise SettingsError("settings: panel must be a JSON object")
         target = self.target

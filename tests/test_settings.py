@@ -42,6 +42,7 @@ def _custom() -> Settings:
         window_state="AAAA/wAAAAD9",
         panel={"bars": 16, "form": "ABAB", "keep": ["melody"]},
         target=(-0.5, 0.25),
+        generate_on_pick=True,
     )
 
 
@@ -77,6 +78,7 @@ def test_missing_file_gives_defaults_quietly(config_dir, caplog):
         (json.dumps({"target": [0.5, 2.0]}), "target must be [valence, arousal]"),
         (json.dumps({"target": "happy"}), "target must be [valence, arousal]"),
         (json.dumps({"panel": [16]}), "panel must be a JSON object"),
+        (json.dumps({"generate_on_pick": "yes"}), "generate_on_pick must be true or false"),
         (b"\xff\xfe\x00garbage", "codec"),
     ],
 )

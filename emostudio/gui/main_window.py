@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self._keep_takes = False  # closing keeps the kept takes for the next start (a signal)
         self._build_panels()
         self.transform.restore(self.settings.panel)  # the choices of the last session
+        self.target_panel.generate_on_pick_box.setChecked(self.settings.generate_on_pick)
         self.playback = PlaybackControl(
             self.document, self.transport, self.roll, self.workers, self
         )
@@ -174,6 +175,12 @@ class MainWindow(QMainWindow):
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
         self.takes.takes_made.connect(m.hear_takes)
+        self.target_panel.pad.picked.connect(
+            lambda _emotion: (
+                self.target_panel.generate_on_pick_box.isChecked()
+                and m.generate_when_free(self.transform.options())
+            )
+        )
         donor = self.donor_panel
         donor.file_dropped.connect(self.files.open_donor)
         donor.open_requested.connect(c.open_donor)
@@ -334,6 +341,7 @@ class MainWindow(QMainWindow):
             window_geometry=base64.b64encode(bytes(self.saveGeometry())).decode(),
             window_state=base64.b64encode(bytes(self.saveState())).decode(),
             panel=self.transform.saved(),
+            generate_on_pick=self.target_panel.generate_on_pick_box.isChecked(),
             target=(target.valence, target.arousal),
         )
         self.workers.cancel_all()

@@ -103,6 +103,15 @@ class ModelControl(QObject):
             return curve_to_bars(self.document.curve, n_bars)
         return self.document.target
 
+    def generate_when_free(self, o: TransformOptions) -> Worker | None:
+        """Generate now, or as soon as the job running ends (a pick on the pad while a piece is
+        being made: the latest pick waits, earlier waiting ones are dropped)."""
+        if self.engine is not None and self._job is not None:
+            self._deferred = (self.generate, o)
+            self.message.emit("generating the new target once this job ends…", False)
+            return None
+        return self.generate(o)
+
     def generate(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.generate, o):
             return None

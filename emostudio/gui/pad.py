@@ -37,6 +37,7 @@ class PadMarker:
 
 class EmotionPad(QWidget):
     target_changed = Signal(object)  # Emotion
+    picked = Signal(object)  # Emotion: a click or drag on the pad ended there
     # list[tuple[float, float]] (valence, arousal), or None when cleared
     curve_changed = Signal(object)
 
@@ -160,6 +161,8 @@ class EmotionPad(QWidget):
         if event.button() != Qt.LeftButton or not self._dragging:
             return
         self._dragging = False
+        if not self._curve_mode:
+            self.picked.emit(self._target)
         if self._curve_mode:
             v, a = self.to_pad(event.position())
             if self._curve and (v, a) != self._curve[-1]:

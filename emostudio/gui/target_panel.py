@@ -4,7 +4,15 @@ clearing the curve are steps of the undo history (:mod:`emostudio.gui.edits`).""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from emostudio.gui import edits
 from emostudio.gui.curve import curve_to_bars
@@ -31,6 +39,11 @@ class TargetPanel(QGroupBox):
         self.label = QLabel()
         self.label.setObjectName("dim")
         self.label.setWordWrap(True)
+        self.generate_on_pick_box = QCheckBox("Generate when I pick a point")
+        self.generate_on_pick_box.setToolTip(
+            "A click on the pad generates music there at once (with Listen while generating, "
+            "it plays as it is written); a pick while a piece is being made waits for it"
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self.pad, 1)
         curve_row = QHBoxLayout()
@@ -39,6 +52,7 @@ class TargetPanel(QGroupBox):
         curve_row.addStretch(1)
         layout.addLayout(curve_row)
         layout.addWidget(self.label)
+        layout.addWidget(self.generate_on_pick_box)
 
         self._marked_takes: set[int] = set()  # takes whose recognised emotion the pad shows
         self.pad.target_changed.connect(document.set_target)

@@ -361,6 +361,28 @@ def test_a_take_becomes_the_input_to_transfer_it(qtbot, ready_window):
     assert window.document.input_song is None and not window.transform.transfer_button.isEnabled()
 
 
+def test_generate_when_a_point_is_picked_and_a_later_pick_waits(qtbot, ready_window, monkeypatch):
+    window = ready_window
+    window.listen_box.setChecked(False)
+    window.transform.bars_spin.setValue(2)
+    pad = window.target_panel.pad
+    qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(0.6, 0.6).toPoint())
+    assert window.document.takes == []  # the box is off: a pick only moves the target
+    window.target_panel.generate_on_pick_box.setChecked(True)
+    qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(-0.6, -0.6).toPoint())
+    assert window.model.busy and len(window.document.takes) == 1
+    qtbot.mouseClick(pad, Qt.LeftButton, pos=pad.to_widget(0.6, -0.6).toPoint())  # waits
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    assert [t.target.name for t in window.document.takes] == ["sad", "calm"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    assert window.close()  # the choice is remembered
+    assert load_settings().generate_on_pick
+
+
 def test_transpose_a_take_into_a_new_take_and_undo_it(qtbot, ready_window, monkeypatch):
     window = ready_window
     take = make_take(qtbot, window)

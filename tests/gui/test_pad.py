@@ -32,6 +32,19 @@ def test_click_moves_the_target_to_that_quadrant(qtbot, pad):
     assert pad.target == emotion
 
 
+def test_a_pick_is_announced_when_the_click_ends_not_while_drawing_a_curve(qtbot, pad):
+    picks = []
+    pad.picked.connect(picks.append)
+    qtbot.mousePress(pad, Qt.LeftButton, pos=_at(pad, 0.0, 0.0))
+    qtbot.mouseMove(pad, _at(pad, 0.6, 0.6))
+    assert picks == []  # not while dragging
+    qtbot.mouseRelease(pad, Qt.LeftButton, pos=_at(pad, 0.6, 0.6))
+    assert len(picks) == 1 and picks[0] == pad.target and picks[0].name == "happy"
+    pad.set_curve_mode(True)
+    qtbot.mouseClick(pad, Qt.LeftButton, pos=_at(pad, -0.5, -0.5))
+    assert len(picks) == 1
+
+
 def test_drag_moves_the_target(qtbot, pad):
     qtbot.mousePress(pad, Qt.LeftButton, pos=_at(pad, 0.0, 0.0))
     qtbot.mouseMove(pad, _at(pad, -0.5, 0.8))
