@@ -330,7 +330,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # windows of our own (the training wizard) close first, and may refuse (a run in progress)
         for child in self.findChildren(QWidget):
-            if child.isWindow() and child.isVisible() and not child.close():
+            if not (child.isWindow() and child.isVisible()):
+                continue
+            # a signal's close asks nothing: the wizard pauses its run (close_pausing)
+            close = (
+                getattr(child, "close_pausing", child.close) if self._keep_takes else child.close
+            )
+            if not close():
                 event.ignore()
                 return
         if not self._keep_takes and not may_close(self, self.document):

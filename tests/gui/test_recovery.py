@@ -225,3 +225,24 @@ def test_a_folder_that_cannot_be_written_is_said_once(qtbot, tmp_path):
     assert "cannot keep the takes for crash recovery" in messages[0][0] and messages[0][1]
     keeper.close()
     assert document.takes  # the session goes on
+
+
+def test_a_signal_closes_the_windows_of_the_app_without_their_questions(qtbot, window):
+    from PySide6.QtWidgets import QDialog
+
+    class Wizardish(QDialog):  # a window of the app that asks before closing, as the wizard does
+        paused = 0
+
+        def close_pausing(self):
+            Wizardish.paused += 1
+            return self.close()
+
+        def closeEvent(self, event):
+            if not Wizardish.paused:
+                event.ignore()  # "No" to its question
+
+    w = window()
+    child = Wizardish(w)
+    child.show()
+    assert not w.close()  # closed by the user: the child asked, and the answer was no
+    assert w.close_keeping_takes() and Wizardish.paused == 1 and not child.isVisible()

@@ -186,8 +186,12 @@ def test_closing_while_training_pauses_and_the_run_resumes_from_the_list(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
     assert not wizard.close()  # "No": the window stays and training goes on
     assert train.running
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
-    assert wizard.close()
+
+    def no_question(*args, **kwargs):
+        raise AssertionError("a signal's close asks nothing")
+
+    monkeypatch.setattr(QMessageBox, "question", no_question)
+    assert wizard.close_pausing()  # as SIGTERM's close of the app does ("Yes" without asking)
     assert (
         train.process.wait(0) == 0
     )  # the child saved its checkpoint and exited before close returned

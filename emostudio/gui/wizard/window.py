@@ -58,6 +58,7 @@ class TrainingWizard(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model on your music")
         self.resize(1100, 760)
+        self._ask_before_pausing = True  # False: closing pauses a run without a question
         self.runs_root = Path(runs_root) if runs_root else default_runs_root()
         cache_root = Path(cache_root) if cache_root else default_cache_root()
         self.flow = WizardFlow(
@@ -184,19 +185,29 @@ class TrainingWizard(QDialog):
             return True
         return False
 
+    def close_pausing(self) -> bool:
+        """Close without asking: a run in progress is paused (its checkpoint saved), as when the
+        app is ended by a signal (SIGTERM, Ctrl-C)."""
+        self._ask_before_pausing = False
+        try:
+            return self.close()
+        finally:
+            self._ask_before_pausing = True
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.train_page.running:
-            answer = QMessageBox.question(
-                self,
-                "Training is running",
-                "Training is still running. Pause it (a checkpoint is saved; continue it later with "
-                "'Continue an earlier run') and close the wizard?",
-                QMessageBox.Yes | QMessageBox.No,
-                QMessageBox.No,
-            )
-            if answer != QMessageBox.Yes:
-                event.ignore()
-                return
+            if self._ask_before_pausing:
+                answer = QMessageBox.question(
+                    self,
+                    "Training is running",
+                    "Training is still running. Pause it (a checkpoint is saved; continue it later "
+                    "with 'Continue an earlier run') and close the wizard?",
+                    QMessageBox.Yes | QMessageBox.No,
+                    QMessageBox.No,
+                )
+                if answer != QMessageBox.Yes:
+                    event.ignore()
+                    return
             self.train_page.pause()
             if self.train_page.process is not None:
                 self.train_page.process.wait(CLOSE_WAIT_S)
