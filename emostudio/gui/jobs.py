@@ -8,9 +8,11 @@ or FluidSynth are loaded.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,16 +67,33 @@ def load_song_job(path: str | Path):
     return job
 
 
+@contextmanager
+def _no_collection_pauses() -> Iterator[None]:
+    """No garbage collection while torch is imported and a model loaded (hundreds of thousands of
+    new objects: full collections over them held the interpreter lock, so the window, drawn by the
+    other thread, froze for up to a third of a second), then every object made so far moved out of
+    the collector's sight (``gc.freeze``), so later full collections stay short."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.freeze()
+
+
 def load_model_job(model_dir: str | Path | None, device: str):
     """Load an engine (None: the shipped default model); ModelLoadError says why a folder is unusable."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, LoadedModel]:
         yield Progress("models", done=0, total=1, text="loading model…")
-        import torch
+        with _no_collection_pauses():
+            import torch
 
-        from emostudio.generation import Engine
+            from emostudio.generation import Engine
 
-        engine = Engine.load(model_dir=Path(model_dir) if model_dir else None, device=device)
+            engine = Engine.load(model_dir=Path(model_dir) if model_dir else None, device=device)
         return LoadedModel(engine, bool(torch.cuda.is_available()))
 
     return job

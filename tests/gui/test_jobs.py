@@ -72,3 +72,24 @@ def test_a_long_piece_is_heard_on_its_first_bars(tiny_model_dir):
     engine = Engine.load(tiny_model_dir, device="cpu")
     _, recognition = run(jobs.recognise_job(engine, make_song(jobs.LONG_PIECE_BARS + 40)))
     assert len(recognition.arousal) == jobs.LONG_PIECE_BARS
+
+
+def test_loading_a_model_collects_no_garbage_meanwhile_and_freezes_what_it_made(tiny_model_dir):
+    import gc
+
+    pauses = []
+
+    def during(phase, info):
+        if phase == "start":
+            pauses.append(info["generation"])
+
+    gc.unfreeze()
+    gc.callbacks.append(during)
+    try:
+        _, loaded = run(jobs.load_model_job(tiny_model_dir, "cpu"))
+    finally:
+        gc.callbacks.remove(during)
+    assert loaded.engine.model_dir == tiny_model_dir
+    assert pauses == []  # no collection ran while torch and the model came in
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    gc.unfreeze()
