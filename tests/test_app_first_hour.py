@@ -20,6 +20,13 @@ def _env(**changes) -> dict[str, str]:
     return {k: v for k, v in env.items() if v is not None}
 
 
+def _python(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by this Python with the checkout importable, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
+    )
+
+
 def test_audio_driver_chatter_goes_to_the_log_not_the_terminal():
     code = (
         "from emostudio.playback.fluid import FluidSynthSink\n"
@@ -30,9 +37,7 @@ def test_audio_driver_chatter_goes_to_the_log_not_the_terminal():
         "except PlaybackError as exc:\n"
         "    print('NO SOUND', exc)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
-    )
+    done = _python(code)
     if "STARTED" in done.stdout:
         pytest.skip("this machine has a sound card: ALSA has nothing to complain about")
     assert "NO SOUND" in done.stdout, done.stdout + done.stderr
@@ -58,9 +63,7 @@ def test_alsa_chatter_logged_at_debug_level_does_not_crash():
         "    print('NO SOUND', exc)\n"
         "print('SURVIVED')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
-    )
+    done = _python(code)
     assert done.returncode == 0 and "SURVIVED" in done.stdout, done.stdout + done.stderr
     assert "ALSA lib" not in done.stderr, done.stderr
     if "error=None" not in done.stdout:  # no sequencer here: what ALSA said is in the log

@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         self.transform.options_changed.connect(lambda o: self.target_panel.set_bars(o.bars))
         self.target_panel.set_bars(self.transform.options().bars)
         self.takes.export_requested.connect(self.files.export_dialog)
-        self.takes.takes_made.connect(m.hear_takes)
+        self.takes.take_made.connect(lambda take: m.recognise(take, take.heard_song))
         self.target_panel.pad.picked.connect(
             lambda _emotion: (
                 self.target_panel.generate_on_pick_box.isChecked()
@@ -239,9 +239,10 @@ class MainWindow(QMainWindow):
         """Close without asking about unexported takes: they are kept for the next start to offer
         back (SIGTERM, Ctrl-C in the terminal)."""
         self._keep_takes = True
-        closed = self.close()
-        self._keep_takes = closed
-        return closed
+        try:
+            return self.close()
+        finally:
+            self._keep_takes = False
 
     def open_training_wizard(self):
         """The training wizard (:mod:`emostudio.gui.wizard`): its own window; the model it makes

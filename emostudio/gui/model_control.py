@@ -377,10 +377,8 @@ class ModelControl(QObject):
         """Recognise the finished takes not heard yet (restored ones, or made before a model)."""
         waiting = {id(t) for t, _ in self._pending}
         for take in self.document.takes:
-            song = take.heard_song
-            unheard = take.complete and take.recognition is None and id(take) not in waiting
-            if unheard and song is not None:
-                self.recognise(take, song)
+            if take.finished and take.recognition is None and id(take) not in waiting:
+                self.recognise(take, take.heard_song)
 
     def _on_input_changed(self) -> None:
         if self.document.input_song is not None:

@@ -96,6 +96,13 @@ class PlaybackControl(QObject):
     def _apply_selection(self) -> None:
         self.player.set_loop_range(self.selection_seconds(self._song))
 
+    def _load(self, song: Song | None, growing: bool = False) -> None:
+        """``song`` into the player (playing on from the position when it plays), with the
+        selection's loop in its seconds."""
+        self._song = song
+        self._apply_selection()
+        self.player.set_song(song, growing=growing)
+
     def _growing(self) -> bool:
         take = self.document.current
         return self.transport.source == "take" and take is not None and not take.complete
@@ -104,18 +111,14 @@ class PlaybackControl(QObject):
         """The source or its song changed: A/B carries on from the same position while playing."""
         song = self.source_song()
         if not self.player.is_playing:
-            self._song = song
-            self._apply_selection()
-            self.player.set_song(song)
+            self._load(song)
             self.transport.set_time(0.0, song.duration_seconds if song is not None else 0.0)
             return
         if song is None:
             self.stop()
             return
         position = self.player.position
-        self._song = song
-        self._apply_selection()
-        self.player.set_song(song, growing=self._growing())
+        self._load(song, growing=self._growing())
         if position > song.duration_seconds:
             self.player.play(0.0)
 
@@ -126,9 +129,7 @@ class PlaybackControl(QObject):
             and take.song is not None
         ):
             if self.player.is_playing:
-                self._song = take.song
-                self._apply_selection()
-                self.player.set_song(take.song, growing=not take.complete)
+                self._load(take.song, growing=not take.complete)
             else:
                 self.transport.set_time(0.0, take.song.duration_seconds)
 
@@ -151,9 +152,7 @@ class PlaybackControl(QObject):
     def play(self, song: Song, growing: bool = False) -> None:
         """Play ``song`` from the start, or from the selected bars; the output is opened first
         when there is none."""
-        self._song = song
-        self._apply_selection()
-        self.player.set_song(song, growing=growing)
+        self._load(song, growing=growing)
         if self.player.sink is None:
             self._play_when_open = True
             self.open_output()

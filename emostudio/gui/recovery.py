@@ -60,9 +60,10 @@ class SessionKeeper(QObject):
         self.document = document
         root = root or recovery_root()
         self.folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # if mkdtemp fails
-        # the writer thread's own: take number -> id() of the song in its file; the session file
+        # the writer thread's own: take number -> the song in its file (held, so compared by
+        # identity: a take whose song was replaced is written again); the session file's text
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="emostudio-keeper")
-        self._written: dict[int, int] = {}
+        self._written: dict[int, Song] = {}
         self._session_text = ""
         self._closed = False
         self._failed = False
@@ -110,11 +111,6 @@ class SessionKeeper(QObject):
         }
         return self._writer.submit(self._write, songs, json.dumps(session, indent=1))
 
-    def wait(self) -> None:
-        """Until what was saved is on disk."""
-        if not self._closed:
-            self._writer.submit(lambda: None).result()
-
     def _write(self, songs: list[tuple[int, Song]], text: str) -> None:  # the writer thread
         if self._lock is None:
             if songs:
@@ -122,10 +118,10 @@ class SessionKeeper(QObject):
             return
         try:
             for number, song in songs:
-                if self._written.get(number) != id(song):
+                if self._written.get(number) is not song:
                     with atomic_path(self.folder / f"take-{number}.mid") as tmp:
                         write_midi(song, tmp)
-                    self._written[number] = id(song)
+                    self._written[number] = song
             if text != self._session_text:  # not while a take's bars stream in
                 atomic_write(self.folder / SESSION_FILE, text, durable=True)
                 self._session_text = text
@@ -307,8 +303,7 @@ def offer_lost_sessions(
             document.add_takes(session.takes)
             if session.current is not None:
                 document.set_current(session.takes[session.current])
-        keeper.save()
-        keeper.wait()  # in this session's folder before the lost ones go
+        keeper.save().result()  # in this session's folder before the lost ones go
         restored = sum(len(s.takes) for s in sessions)
         lost = [name for s in sessions for name in s.unreadable]
         note = f"; {len(lost)} could not be read ({', '.join(lost)})" if lost else ""

@@ -44,7 +44,7 @@ def may_close(parent: QWidget, document: Document) -> bool:
 class TakesPanel(QWidget):
     export_requested = Signal(object, str)  # Take, a format of file_actions.EXPORT_FORMATS
     message = Signal(str, bool)  # text, is an error
-    takes_made = Signal()  # made here, not by the model (a transposition): to be heard
+    take_made = Signal(object)  # Take made here, not by the model (a transposition): to be heard
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,7 +137,7 @@ class TakesPanel(QWidget):
         new.new_bars = take.new_bars
         d.update_take(new, song=take.song.transposed(semitones), complete=True)
         edits.made_takes(d, [new], "transpose")
-        self.takes_made.emit()
+        self.take_made.emit(new)
         return new
 
     def _request(self, kind: str) -> None:
