@@ -8,8 +8,12 @@ or FluidSynth are loaded.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import importlib.util
 import logging
+import os
+import sys
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -83,11 +87,45 @@ def _no_collection_pauses() -> Iterator[None]:
         gc.freeze()
 
 
+# torch's largest shared libraries, in load order, opened ahead of ``import torch``
+TORCH_LIBRARIES = ("libc10.so", "libtorch_cpu.so")
+
+
+def open_torch_libraries() -> bool:
+    """Map torch's largest shared libraries into the process before ``import torch`` does.
+
+    The import holds the interpreter lock while the dynamic linker maps libtorch_cpu and runs its
+    static initialisers (~0.35 s), so the window, drawn by the other thread, froze for that long;
+    ``ctypes.CDLL`` lets go of the lock around ``dlopen``, and the import then finds them mapped.
+    True when they were opened; False (and nothing done) where torch is imported already or its
+    libraries are not where a Linux install keeps them (the import then loads them as always)."""
+    if "torch" in sys.modules:
+        return False
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
+    paths = [lib / name for name in TORCH_LIBRARIES]
+    if not all(path.is_file() for path in paths):
+        return False
+    # dlopen called as a foreign function, which ctypes calls without the lock (``ctypes.CDLL``
+    # itself holds it through dlopen on Python 3.11)
+    dlopen = ctypes.CDLL(None).dlopen
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, (ctypes.c_char_p, ctypes.c_int)
+    for path in paths:  # never closed: the import uses them
+        if not dlopen(bytes(path), ctypes.RTLD_GLOBAL | os.RTLD_NOW):
+            log.debug("could not open %s ahead of the import", path)
+            return False  # the import will say what is wrong, in its own words
+    log.debug("opened torch's libraries from %s ahead of the import", lib)
+    return True
+
+
 def load_model_job(model_dir: str | Path | None, device: str):
     """Load an engine (None: the shipped default model); ModelLoadError says why a folder is unusable."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, LoadedModel]:
         yield Progress("models", done=0, total=1, text="loading model…")
+        open_torch_libraries()
         with _no_collection_pauses():
             import torch
 

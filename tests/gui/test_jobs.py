@@ -93,3 +93,39 @@ def test_loading_a_model_collects_no_garbage_meanwhile_and_freezes_what_it_made(
     assert pauses == []  # no collection ran while torch and the model came in
     assert gc.isenabled() and gc.get_freeze_count() > 0
     gc.unfreeze()
+
+
+# a fresh interpreter opens torch's libraries on a thread while the main thread counts its own
+# turns: with the interpreter lock held through dlopen (as ``ctypes.CDLL`` holds it) it gets none
+_OPEN_WHILE_COUNTING = """
+import sys, threading, time
+from emostudio.gui.jobs import open_torch_libraries
+started, finished, opened = threading.Event(), threading.Event(), []
+def opener():
+    started.set()
+    opened.append(open_torch_libraries())
+    finished.set()
+threading.Thread(target=opener).start()
+started.wait()
+turns = 0
+while not finished.is_set():
+    turns += 1
+    time.sleep(0.001)
+import torch
+assert 'torch' in sys.modules and torch.ones(2).sum().item() == 2.0
+print(opened[0], turns, open_torch_libraries())
+"""
+
+
+def test_torch_libraries_open_without_holding_the_interpreter_lock():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _OPEN_WHILE_COUNTING], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    opened, turns, again = done.stdout.split()
+    assert opened == "True"  # this install keeps them where a Linux install does
+    assert int(turns) >= 5  # the other thread ran while libtorch_cpu was mapped and initialised
+    assert again == "False"  # once torch is imported there is nothing to open
