@@ -5,7 +5,8 @@ a power cut, a logout).
 ``<config folder>/recovery/<session>/`` holds ``session.json`` (the input and donor files' paths,
 the takes in order: name, kind, target, the settings they were made with, the bars they wrote,
 where they were exported, which was current) and one ``take-N.mid`` per finished take, written
-by the same MIDI writer as an export (so pedal, key signatures and texts are kept). A
+by the same MIDI writer as an export (so pedal, key signatures and texts are kept); an input
+that is no file (a take used as the input) is kept as ``input.mid``. A
 ``QLockFile`` in the folder says its session is alive; a folder whose lock can be taken (its
 process is gone) is a lost session. Closing the window deletes the folder (it has asked about
 unexported takes by then); a signal (SIGTERM, Ctrl-C) closes it keeping the folder, so its
@@ -22,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 FOLDER = "recovery"
 SESSION_FILE = "session.json"
 LOCK_FILE = "lock"
+INPUT_FILE = "input.mid"  # the input, when it is no file of the user's (a take used as input)
 SESSION_FORMAT_VERSION = 1
 SAVE_DELAY_MS = 300  # changes within this time are written together (a take's bars stream in)
 
@@ -64,6 +66,7 @@ class SessionKeeper(QObject):
         # identity: a take whose song was replaced is written again); the session file's text
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="emostudio-keeper")
         self._written: dict[int, Song] = {}
+        self._written_input: Song | None = None
         self._session_text = ""
         self._closed = False
         self._failed = False
@@ -102,16 +105,24 @@ class SessionKeeper(QObject):
         d = self.document
         kept = d.finished_takes()
         songs = [(t.number, t.song) for t in kept]
+        # an input with no file of its own is kept beside the takes
+        own_input = d.input_song if d.input_song is not None and d.input_path is None else None
         session = {
             "format_version": SESSION_FORMAT_VERSION,
             "input": os.path.abspath(d.input_path) if d.input_path else None,
+            "input_song": (
+                {"file": INPUT_FILE, "name": own_input.name} if own_input is not None else None
+            ),
             "donor": os.path.abspath(d.donor_path) if d.donor_path else None,
             "current": d.current.number if d.current in kept else None,
             "takes": [_take_entry(t) for t in kept],
         }
-        return self._writer.submit(self._write, songs, json.dumps(session, indent=1))
+        text = json.dumps(session, indent=1)
+        return self._writer.submit(self._write, songs, own_input, text)
 
-    def _write(self, songs: list[tuple[int, Song]], text: str) -> None:  # the writer thread
+    def _write(  # the writer thread
+        self, songs: list[tuple[int, Song]], own_input: Song | None, text: str
+    ) -> None:
         if self._lock is None:
             if songs:
                 self._fail(self._folder_error or OSError(f"{self.folder} is in use"))
@@ -122,6 +133,13 @@ class SessionKeeper(QObject):
                     with atomic_path(self.folder / f"take-{number}.mid") as tmp:
                         write_midi(song, tmp)
                     self._written[number] = song
+            if own_input is not self._written_input:
+                if own_input is None:
+                    (self.folder / INPUT_FILE).unlink(missing_ok=True)
+                else:
+                    with atomic_path(self.folder / INPUT_FILE) as tmp:
+                        write_midi(own_input, tmp)
+                self._written_input = own_input
             if text != self._session_text:  # not while a take's bars stream in
                 atomic_write(self.folder / SESSION_FILE, text, durable=True)
                 self._session_text = text
@@ -182,6 +200,7 @@ class LostSession:
     takes: list[Take]
     current: int | None = None  # index into takes
     input_path: Path | None = None
+    input_song: Song | None = None  # an input that was no file (kept in the folder)
     donor_path: Path | None = None
     unreadable: list[str] = field(default_factory=list)  # takes whose file could not be read
     lock: QLockFile | None = None  # held while it is being offered: no other window takes it
@@ -238,6 +257,14 @@ def read_session(folder: Path) -> LostSession | None:
             session.current = len(session.takes)
         session.takes.append(take)
     session.input_path = Path(data["input"]) if data.get("input") else None
+    own_input = data.get("input_song")
+    if own_input:
+        try:
+            song = read_midi(folder / str(own_input["file"]))
+            session.input_song = replace(song, name=str(own_input.get("name") or song.name))
+        except (OSError, MidiReadError, KeyError, TypeError) as exc:
+            session.unreadable.append("the input")
+            log.warning("cannot read the kept input in %s: %s", folder, exc)
     session.donor_path = Path(data["donor"]) if data.get("donor") else None
     return session
 
@@ -293,7 +320,8 @@ def offer_lost_sessions(
     """At start: offer back the takes of sessions that ended without closing, and do what the
     user answers ("restore", "discard", "later"; None when there was nothing to offer). Restored
     takes join this session (kept by ``keeper`` from now on), with the lost session's input
-    (unless ``open_input`` is None) and donor files opened again when they are still there."""
+    (unless ``open_input`` is None) and donor files opened again when they are still there (an
+    input that was no file, a take used as the input, comes back from the folder)."""
     sessions = find_lost_sessions(root)
     if not sessions:
         return None
@@ -309,6 +337,8 @@ def offer_lost_sessions(
         note = f"; {len(lost)} could not be read ({', '.join(lost)})" if lost else ""
         keeper.message.emit(f"restored {restored} take(s) from the last session{note}", bool(lost))
         newest = sessions[-1]  # its input and donor are opened again
+        if newest.input_song is not None and open_input is not None:
+            document.set_input(newest.input_song, None)
         for path, open_file, role in (
             (newest.input_path, open_input, "input"),
             (newest.donor_path, open_donor, "donor"),

@@ -168,6 +168,48 @@ def test_a_take_whose_file_is_damaged_is_named_and_the_others_come_back(qtbot, t
     assert not keeper.folder.exists()
 
 
+def test_an_input_that_was_a_take_comes_back_with_the_takes(qtbot, tmp_path, window, answer):
+    from emostudio.gui.edits import use_as_input
+
+    root = recovery_root()
+    document = Document()
+    keeper = SessionKeeper(document, root)
+    take = document.new_take("generate", Emotion(-0.5, 0.5))
+    document.update_take(take, song=make_song(5), complete=True)
+    use_as_input(document, take)  # the input is no file now
+    keeper.save().result()
+    assert (keeper.folder / "input.mid").is_file()
+    keeper._lock.unlock()  # as when its process is gone
+    w = window()
+    assert w.offer_recovery() == "restore"
+    restored = w.document.input_song
+    assert restored is not None and w.document.input_path is None
+    assert restored.name == "1 · tense" and restored.note_count == make_song(5).note_count
+    assert restored.n_bars == 5
+    # an input from a file again: the kept copy goes
+    piece = tmp_path / "piece.mid"
+    write_midi(make_song(2), piece)
+    w.files.open_file(piece)
+    qtbot.waitUntil(lambda: w.document.input_path == piece, timeout=20_000)
+    qtbot.waitUntil(lambda: not (w.keeper.folder / "input.mid").exists(), timeout=5_000)
+    assert json.loads((w.keeper.folder / "session.json").read_text())["input_song"] is None
+
+
+def test_a_damaged_kept_input_is_named_and_the_takes_come_back(qtbot, tmp_path):
+    document = Document()
+    keeper = SessionKeeper(document, tmp_path)
+    take = document.new_take("generate", Emotion(0.5, 0.5))
+    document.update_take(take, song=make_song(2), complete=True)
+    document.set_input(make_song(3), None)
+    keeper.save().result()
+    keeper._lock.unlock()
+    (keeper.folder / "input.mid").write_bytes(b"MThd garbage")
+    (lost,) = find_lost_sessions(tmp_path)
+    assert [t.name for t in lost.takes] == ["1 · happy"]
+    assert lost.input_song is None and lost.unreadable == ["the input"]
+    lost.discard()
+
+
 def test_deleted_takes_leave_the_kept_session(qtbot, tmp_path):
     document = Document()
     keeper = SessionKeeper(document, tmp_path)
