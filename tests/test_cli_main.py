@@ -76,3 +76,39 @@ def test_evaluate_takes_the_latent_draws_into_its_decoding_settings():
     args = parser.parse_args(["evaluate", "--data", "d", "--out", "o", "--latent-draws", "0"])
     with pytest.raises(CommandError, match="latent draws"):
         decoding_settings(args)
+
+
+@pytest.mark.parametrize(
+    "command, words, attribute",
+    [
+        ("generate", ["--emotion", "-0.5,0.3"], "emotion"),
+        ("generate", ["-e", "-0.5,-0.3"], "emotion"),
+        ("transfer", ["in.mid", "--to", "-0.62, -0.55"], "to"),
+        ("continue", ["in.mid", "--bars", "4", "--emotion", "-.5,.2"], "emotion"),
+    ],
+)
+def test_an_emotion_with_negative_valence_is_taken_as_the_option_s_value(
+    monkeypatch, command, words, attribute
+):
+    import importlib
+
+    module = importlib.import_module(
+        f"emostudio.cli.{'continue_piece' if command == 'continue' else command}"
+    )
+    seen = {}
+
+    def run(args):
+        seen["value"] = getattr(args, attribute)
+        return 0
+
+    monkeypatch.setattr(module, "run", run)
+    assert cli_main.main([command, *words, "--out", "x.mid"]) == 0
+    assert seen["value"] == words[-1]  # argparse refused it before ("expected one argument")
+
+
+def test_only_a_pair_after_an_option_is_attached():
+    attach = cli_main.attach_negative_pairs
+    assert attach(["--to=-1,1", "-v"]) == ["--to=-1,1", "-v"]
+    assert attach(["--", "-1,1"]) == ["--", "-1,1"]
+    assert attach(["--bars", "-3"]) == ["--bars", "-3"]  # a plain number argparse takes itself
+    assert attach(["--to", "-1,1", "--strength", "0.5"]) == ["--to=-1,1", "--strength", "0.5"]

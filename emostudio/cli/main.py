@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 
 # subcommand name -> module under emostudio.cli; each module defines ``HELP``, ``add_arguments(p)``
@@ -86,9 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# a 'valence,arousal' pair whose valence is negative ("-0.5,0.3"): argparse takes it for an option
+_NEGATIVE_PAIR = re.compile(r"^-\d*\.?\d+\s*,\s*[-+]?\d*\.?\d+$")
+
+
+def attach_negative_pairs(argv: list[str]) -> list[str]:
+    """``--emotion -0.5,0.3`` as ``--emotion=-0.5,0.3`` (``-e -0.5,0.3`` as ``-e-0.5,0.3``): argparse
+    reads a word starting with '-' as an option unless it is a plain negative number, so without
+    this the pair was refused ("expected one argument")."""
+    out: list[str] = []
+    for word in argv:
+        prev = out[-1] if out else ""
+        option = prev.startswith("-") and "=" not in prev and not _NEGATIVE_PAIR.match(prev)
+        if _NEGATIVE_PAIR.match(word) and option and prev != "--":
+            out[-1] = f"{prev}={word}" if prev.startswith("--") else prev + word
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = attach_negative_pairs(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
