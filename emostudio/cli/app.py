@@ -13,7 +13,12 @@ HELP = "open the desktop app (the default command)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="*", type=Path, help="a MIDI file to open as the input")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="a MIDI file to open as the input, or a saved session (.emostudio)",
+    )
     parser.add_argument(
         "--model",
         type=Path,

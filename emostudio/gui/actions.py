@@ -24,6 +24,9 @@ class Commands:
 
     open_file: Slot
     open_donor: Slot
+    open_session: Slot
+    save_session: Slot
+    save_session_as: Slot
     export_midi: Slot
     export_wav: Slot
     export_all: Slot
@@ -64,6 +67,21 @@ class WindowActions:
             c.open_donor,
             "Ctrl+Shift+O",
             "Open a second MIDI file to take its rhythm or its key",
+        )
+        self.open_session_action = self._action(
+            "Open &session…",
+            c.open_session,
+            "Ctrl+Alt+O",
+            "Open a saved session: its input, donor and takes (Open MIDI opens sessions too)",
+        )
+        self.save_session_action = self._action(
+            "&Save session",
+            c.save_session,
+            QKeySequence.Save,
+            "Save the input, the donor and every take in one file, to come back to later",
+        )
+        self.save_session_as_action = self._action(
+            "Save session &as…", c.save_session_as, "Ctrl+Shift+S", "Save the session to a new file"
         )
         self.export_midi_action = self._action("&Export take as MIDI…", c.export_midi, "Ctrl+E")
         self.export_wav_action = self._action("Export take as &WAV…", c.export_wav, "Ctrl+Shift+E")
@@ -127,6 +145,10 @@ class WindowActions:
         file_menu.addMenu(recent_menu)
         file_menu.addAction(self.open_donor_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.open_session_action)
+        file_menu.addAction(self.save_session_action)
+        file_menu.addAction(self.save_session_as_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.export_midi_action)
         file_menu.addAction(self.export_wav_action)
         file_menu.addAction(self.export_all_action)
@@ -166,6 +188,9 @@ class WindowActions:
         self.use_as_input_action.setEnabled(ready)
         self.transpose_action.setEnabled(ready)
         self.export_all_action.setEnabled(bool(document.finished_takes()))
+        something = document.input_song is not None or bool(document.finished_takes())
+        self.save_session_action.setEnabled(something)
+        self.save_session_as_action.setEnabled(something)
         idle = model.engine is not None and not model.busy
         self.generate_action.setEnabled(idle)
         self.continue_action.setEnabled(idle and document.working_piece() is not None)

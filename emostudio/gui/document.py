@@ -73,6 +73,7 @@ class Document(QObject):
     take_updated = Signal(object)
     current_changed = Signal(object)  # Take | None
     target_changed = Signal(object)  # Emotion
+    session_changed = Signal()  # saved to (or opened from) a session file
     curve_changed = Signal(object)  # list[(valence, arousal)] | None
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -88,6 +89,8 @@ class Document(QObject):
         self.curve: Curve | None = None
         self._next_number = 1
         self.history = QUndoStack(self)  # the user's changes, to undo (emostudio.gui.edits)
+        self.session_path: Path | None = None  # the session file it was saved to or opened from
+        self._saved: set[Take] = set()  # the takes in that file
 
     # ---- input -----------------------------------------------------------------------------
     def set_input(self, song: Song | None, path: Path | None = None) -> None:
@@ -199,3 +202,49 @@ class Document(QObject):
         return [
             t for t in self.takes if not t.exported and t.song is not None and t.song.note_count
         ]
+
+    # ---- the session file ----------------------------------------------------------------------
+    def unsaved_takes(self) -> list[Take]:
+        """Takes with notes neither exported nor in the saved session file: lost on closing."""
+        return [t for t in self.unexported_takes() if t not in self._saved]
+
+    @property
+    def modified(self) -> bool:
+        """Changed since it was saved to (or opened from) its session file."""
+        return self.session_path is not None and not self.history.isClean()
+
+    def mark_saved(self, path: Path, takes: list[Take], clean: bool = True) -> None:
+        """``takes`` are in the session file ``path`` now; ``clean``: nothing changed since the
+        snapshot that was saved (the undo stack's clean state is where it was saved)."""
+        self.session_path = Path(path)
+        self._saved = set(takes)
+        if clean:
+            self.history.setClean()
+        self.session_changed.emit()
+
+    def replace_session(
+        self,
+        path: Path,
+        input_song: Song | None,
+        input_path: Path | None,
+        donor_song: Song | None,
+        donor_path: Path | None,
+        takes: list[Take],
+        current: Take | None,
+        target: Emotion,
+        curve: Curve | None,
+    ) -> None:
+        """Everything replaced by a session opened from ``path`` (not undoable: the undo stack
+        starts again, as it does when the app starts)."""
+        self.set_input(input_song, input_path)
+        self.set_donor(donor_song, donor_path)
+        self.current = None
+        self.takes = list(takes)
+        self._next_number = max((t.number for t in takes), default=0) + 1
+        self.takes_changed.emit()
+        self.current_changed.emit(None)
+        self.set_current(current)
+        self.set_target(target)
+        self.set_curve(curve)
+        self.history.clear()
+        self.mark_saved(path, takes)

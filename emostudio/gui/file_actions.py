@@ -1,5 +1,6 @@
-"""Files in and out of the window: open (dialog, drop, recent files) and export a take (one dialog
-for every format of :data:`EXPORT_FORMATS`). The work runs in workers; what the user should know
+"""Files in and out of the window: open (dialog, drop, recent files), export a take (one dialog
+for every format of :data:`EXPORT_FORMATS`), and save or open the whole session as one file
+(:mod:`emostudio.gui.session_file`). The work runs in workers; what the user should know
 comes out as :attr:`FileActions.message`, and what the settings should remember as
 :attr:`FileActions.settings_changed` (the window keeps the settings)."""
 
@@ -13,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from emostudio.gui import jobs
+from emostudio.gui import jobs, session_file
 from emostudio.gui.document import Document, Take
 from emostudio.gui.files import (
     RecentFilesMenu,
@@ -23,6 +24,7 @@ from emostudio.gui.files import (
     recent_without_missing,
     safe_file_name,
 )
+from emostudio.gui.takes import may_close
 from emostudio.gui.worker import Worker, Workers
 from emostudio.midi.song import Song
 from emostudio.settings import Settings
@@ -36,6 +38,13 @@ class ExportFormat:
     verb: str  # what the job does, in messages: "cannot render take.wav"
     job: Callable[[Song, Path, Settings], Any]  # a job of emostudio.gui.jobs
     written: Callable[[Any], Path | None]  # the job's result -> the file written (None: cancelled)
+
+
+SESSION_FILTER = f"emostudio sessions (*{session_file.SUFFIX});;All files (*)"
+
+
+def is_session_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() == session_file.SUFFIX
 
 
 EXPORT_FORMATS = {
@@ -62,6 +71,7 @@ class FileActions(QObject):
     message = Signal(str, bool)  # text, is an error
     settings_changed = Signal(dict)  # fields of Settings to change
     progress = Signal(object, int)  # done (None: finished), total
+    session_opened = Signal()  # the document now holds a session read from a file
 
     def __init__(
         self,
@@ -69,11 +79,13 @@ class FileActions(QObject):
         workers: Workers,
         settings: Callable[[], Settings],
         window: QWidget,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(window)
         self.document = document
         self.workers = workers
         self._settings = settings
+        self._busy = busy  # the model is making a take (a session cannot replace it meanwhile)
         self._window = window  # the dialogs' parent
         self.recent_menu = RecentFilesMenu(window)
         self.recent_menu.file_chosen.connect(self.open_file)
@@ -85,16 +97,19 @@ class FileActions(QObject):
         start = self._settings().last_open_dir or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(
             self._window,
-            "Open a MIDI file",
+            "Open a MIDI file (or a saved session)",
             start,
-            "MIDI files (*.mid *.midi *.kar);;All files (*)",
+            f"MIDI files and sessions (*.mid *.midi *.kar *{session_file.SUFFIX});;All files (*)",
         )
         if path:
             self.open_file(Path(path))
 
     def open_file(self, path: Path) -> Worker | None:
-        """Load ``path`` as the input in the background; a bad file leaves the current work as it is."""
+        """Load ``path`` as the input in the background (a session file: the whole session); a
+        bad file leaves the current work as it is."""
         path = Path(path)
+        if is_session_path(path):
+            return self.open_session(path)
         if not jobs.is_midi_path(path):
             self.message.emit(
                 f"{path.name} is not a MIDI file (.mid or .midi): nothing was opened", True
@@ -144,6 +159,10 @@ class FileActions(QObject):
     def drop(self, mime: QMimeData) -> bool:
         """Open the first MIDI file of a drop; False (and a message) when there is none."""
         paths = dropped_paths(mime)
+        sessions = [p for p in paths if is_session_path(p)]
+        if sessions:
+            self.open_session(sessions[0])
+            return True
         midi = [p for p in paths if jobs.is_midi_path(p)]
         if not midi:
             names = ", ".join(p.name for p in paths) or "that"
@@ -159,11 +178,121 @@ class FileActions(QObject):
     def _on_song_loaded(self, loaded: jobs.LoadedSong) -> None:
         self.document.set_input(loaded.song, loaded.path)
         self.message.emit(loaded.note, False)
-        recent = self._settings().with_recent_file(str(loaded.path)).recent_files
-        self.settings_changed.emit(
-            {"last_open_dir": str(loaded.path.parent), "recent_files": recent}
-        )
+        self._remember_opened(loaded.path)
+
+    def _remember_opened(self, path: Path, folder_key: str = "last_open_dir") -> None:
+        """``path`` heads the recent files; its folder is where the next dialog opens."""
+        recent = self._settings().with_recent_file(str(path)).recent_files
+        self.settings_changed.emit({folder_key: str(path.parent), "recent_files": recent})
         self.recent_menu.set_files(recent_without_missing(recent))
+
+    # ---- the session as one file ---------------------------------------------------------------
+    def open_session_dialog(self) -> None:
+        start = self._settings().last_open_dir or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open a session", start, SESSION_FILTER)
+        if path:
+            self.open_session(Path(path))
+
+    def open_session(self, path: Path) -> Worker | None:
+        """Replace the session by the one saved in ``path`` (after asking, when takes would be
+        lost); a file that is no session leaves the current one as it is."""
+        path = Path(path)
+        if self._busy():
+            self.message.emit(
+                f"cannot open {path.name} while a take is being made: wait, or Cancel (Esc)", True
+            )
+            return None
+        if not may_close(self._window, self.document, "Open session", "Open"):
+            return None
+
+        def opened(contents: session_file.SessionContents) -> None:
+            if self._busy():  # a take began meanwhile: it would be lost with the session
+                self.message.emit(f"{path.name} was not opened: a take is being made", True)
+                return
+            c = contents
+            current = c.takes[c.current] if c.current is not None else None
+            self.document.replace_session(
+                path,
+                c.input_song,
+                c.input_path,
+                c.donor_song,
+                c.donor_path,
+                c.takes,
+                current or (c.takes[-1] if c.takes else None),
+                c.target,
+                c.curve,
+            )
+            self._remember_opened(path)
+            lost = f"; {len(c.unreadable)} could not be read ({', '.join(c.unreadable)})"
+            self.message.emit(
+                f"opened {path.name}: {len(c.takes)} take(s){lost if c.unreadable else ''}",
+                bool(c.unreadable),
+            )
+            self.session_opened.emit()
+
+        self.message.emit(f"opening {path.name}…", False)
+        return self.workers.run(
+            jobs.open_session_job(path),
+            f"open {path.name}",
+            on_result=opened,
+            on_error=lambda message: self.message.emit(f"cannot open {message}", True),
+        )
+
+    def save_session(self) -> Worker | None:
+        """Save to the session's file (the first time: ask where)."""
+        if self.document.session_path is None:
+            return self.save_session_as_dialog()
+        return self.save_session_to(self.document.session_path)
+
+    def save_session_as_dialog(self) -> Worker | None:
+        d = self.document
+        if d.session_path is not None:
+            suggested = d.session_path
+        else:
+            stem = safe_file_name(d.input_path.stem if d.input_path else "session")
+            folder = Path(self._export_folder())
+            suggested = folder / f"{stem}{session_file.SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(
+            self._window, "Save the session", str(suggested), SESSION_FILTER
+        )
+        if not path:
+            return None
+        chosen = Path(path)
+        if chosen.suffix.lower() != session_file.SUFFIX:
+            chosen = chosen.with_name(chosen.name + session_file.SUFFIX)
+        return self.save_session_to(chosen)
+
+    def save_session_to(self, path: Path) -> Worker:
+        """Write the input, the donor and every finished take, with the pad's target and curve, to
+        ``path`` in the background; the session is marked saved there when it is written."""
+        d = self.document
+        takes = d.finished_takes()
+        contents = session_file.SessionContents(
+            input_song=d.input_song,
+            input_path=d.input_path,
+            donor_song=d.donor_song,
+            donor_path=d.donor_path,
+            takes=takes,
+            current=takes.index(d.current) if d.current in takes else None,
+            target=d.target,
+            curve=d.curve,
+        )
+        step = d.history.index()  # what is saved: a change made meanwhile leaves it modified
+
+        def saved(written: Path | None) -> None:
+            if written is None:  # cancelled
+                self.message.emit(f"{path.name} was not saved", False)
+                return
+            d.mark_saved(written, takes, clean=d.history.index() == step)
+            self._remember_opened(written, "last_export_dir")
+            self.message.emit(f"saved the session to {written} ({len(takes)} take(s))", False)
+
+        return self._write(
+            jobs.save_session_job(contents, path),
+            "save session",
+            saved,
+            f"cannot save {path.name}",
+        )
 
     def _clear_recent(self) -> None:
         self.settings_changed.emit({"recent_files": ()})

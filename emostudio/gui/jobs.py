@@ -295,6 +295,37 @@ def export_midi_job(song: Song, path: str | Path):
     return job
 
 
+def save_session_job(contents: Any, path: Path):
+    """Write a session file (``session_file.SessionContents``) with a progress step per piece;
+    returns its path (None when cancelled). A folder that cannot be written fails with the
+    OSError's reason; cancelled or failed, any file at ``path`` stays as it was."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Path | None]:
+        from emostudio.gui.session_file import writing_session_file
+
+        steps = writing_session_file(path, contents)
+        for done, total in steps:
+            if cancel.is_set():
+                steps.close()  # the file stays as it was
+                return None
+            yield Progress("files", done=done, total=total, text=f"saving {path.name}…")
+        return path
+
+    return job
+
+
+def open_session_job(path: Path):
+    """Read a session file; returns ``session_file.SessionContents`` (SessionFileError: why not)."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, Any]:
+        from emostudio.gui.session_file import read_session_file
+
+        yield Progress("files", done=0, total=1, text=f"opening {path.name}…")
+        return read_session_file(path)
+
+    return job
+
+
 def export_midi_files_job(files: list[tuple[Song, Path]]):
     """Write several songs (every take at once); returns the files written (all of them unless
     cancelled)."""

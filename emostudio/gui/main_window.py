@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         self.playback = PlaybackControl(
             self.document, self.transport, self.roll, self.workers, self
         )
-        self.files = FileActions(self.document, self.workers, lambda: self.settings, self)
+        self.files = FileActions(
+            self.document, self.workers, lambda: self.settings, self, lambda: self.model.busy
+        )
         commands = self._commands()
         self.menus = WindowActions(self, commands, self.files.recent_menu, self.document.history)
         self._wire(commands)
@@ -137,6 +139,9 @@ class MainWindow(QMainWindow):
         return Commands(
             open_file=self.files.open_dialog,
             open_donor=self.files.open_donor_dialog,
+            open_session=self.files.open_session_dialog,
+            save_session=self.files.save_session,
+            save_session_as=self.files.save_session_as_dialog,
             export_midi=lambda: self.files.export_dialog(self.document.current, "midi"),
             export_wav=lambda: self.files.export_dialog(self.document.current, "wav"),
             export_all=self.files.export_all_dialog,
@@ -189,6 +194,10 @@ class MainWindow(QMainWindow):
             lambda element: self.model.take_element(element, self.transform.options())
         )
         d.donor_changed.connect(self._on_donor_changed)
+        d.session_changed.connect(self._show_session)
+        d.history.cleanChanged.connect(self._show_session)
+        self.files.session_opened.connect(m.hear_takes)
+        self._show_session()
         for source in (m, self.playback, self.files, self.takes, self.keeper):
             source.message.connect(self.status.show)
         for source in (self.playback, self.files):
@@ -262,6 +271,12 @@ class MainWindow(QMainWindow):
         self.transform.set_busy(True, total)
         self.roll.set_take(None)
         self.roll.frame_bars(total)
+
+    def _show_session(self) -> None:
+        """The title names the session's file, marked while it has unsaved changes."""
+        path = self.document.session_path
+        self.setWindowTitle(f"{path.stem}[*] — emostudio" if path else "emostudio")
+        self.setWindowModified(self.document.modified)
 
     def _on_model_busy(self, busy: bool) -> None:
         if not busy:

@@ -6,7 +6,8 @@ a power cut, a logout).
 the takes in order: name, kind, target, the settings they were made with, the bars they wrote,
 where they were exported, which was current) and one ``take-N.mid`` per finished take, written
 by the same MIDI writer as an export (so pedal, key signatures and texts are kept); an input
-that is no file (a take used as the input) is kept as ``input.mid``. A
+that is no file (a take used as the input, a session's input whose file is gone) is kept as
+``input.mid``. A
 ``QLockFile`` in the folder says its session is alive; a folder whose lock can be taken (its
 process is gone) is a lost session. Closing the window deletes the folder (it has asked about
 unexported takes by then); a signal (SIGTERM, Ctrl-C) closes it keeping the folder, so its
@@ -30,8 +31,8 @@ from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from emostudio.atomic import atomic_path, atomic_write
-from emostudio.emotion import Emotion
 from emostudio.gui.document import Document, Take
+from emostudio.gui.session_file import take_entry, take_from
 from emostudio.midi import MidiReadError, Song, read_midi, write_midi
 from emostudio.settings import settings_path
 
@@ -105,17 +106,19 @@ class SessionKeeper(QObject):
         d = self.document
         kept = d.finished_takes()
         songs = [(t.number, t.song) for t in kept]
-        # an input with no file of its own is kept beside the takes
-        own_input = d.input_song if d.input_song is not None and d.input_path is None else None
+        # an input with no file of its own (a take used as the input, or a session's input
+        # whose file is gone) is kept beside the takes
+        has_file = d.input_path is not None and d.input_path.is_file()
+        own_input = d.input_song if d.input_song is not None and not has_file else None
         session = {
             "format_version": SESSION_FORMAT_VERSION,
-            "input": os.path.abspath(d.input_path) if d.input_path else None,
+            "input": os.path.abspath(d.input_path) if d.input_path and has_file else None,
             "input_song": (
                 {"file": INPUT_FILE, "name": own_input.name} if own_input is not None else None
             ),
             "donor": os.path.abspath(d.donor_path) if d.donor_path else None,
             "current": d.current.number if d.current in kept else None,
-            "takes": [_take_entry(t) for t in kept],
+            "takes": [take_entry(t) for t in kept],
         }
         text = json.dumps(session, indent=1)
         return self._writer.submit(self._write, songs, own_input, text)
@@ -174,24 +177,6 @@ class SessionKeeper(QObject):
             )
 
 
-def _take_entry(take: Take) -> dict:
-    target = take.target
-    return {
-        "number": take.number,
-        "file": f"take-{take.number}.mid",
-        "name": take.name,
-        "kind": take.kind,
-        "target": (
-            [target.valence, target.arousal]
-            if isinstance(target, Emotion)
-            else [[e.valence, e.arousal] for e in target]
-        ),
-        "new_bars": list(take.new_bars) if take.new_bars is not None else None,
-        "exported_to": [str(p) for p in take.exported_to],
-        "details": take.details,
-    }
-
-
 @dataclass
 class LostSession:
     """What a session that ended without closing left: its takes (read back) and files."""
@@ -248,7 +233,7 @@ def read_session(folder: Path) -> LostSession | None:
     session = LostSession(folder, [])
     for entry in entries:
         try:
-            take = _take_from(entry, folder)
+            take = take_from(entry, read_midi(folder / str(entry["file"])))
         except (OSError, MidiReadError, ValueError, KeyError, TypeError) as exc:
             session.unreadable.append(str(entry.get("name", "?")))
             log.warning("cannot read a kept take in %s: %s", folder, exc)
@@ -267,28 +252,6 @@ def read_session(folder: Path) -> LostSession | None:
             log.warning("cannot read the kept input in %s: %s", folder, exc)
     session.donor_path = Path(data["donor"]) if data.get("donor") else None
     return session
-
-
-def _take_from(entry: dict, folder: Path) -> Take:
-    song = read_midi(folder / str(entry["file"]))
-    raw = entry["target"]
-    target: Emotion | list[Emotion] = (
-        [Emotion(float(v), float(a)) for v, a in raw]
-        if raw and isinstance(raw[0], list)
-        else Emotion(float(raw[0]), float(raw[1]))
-    )
-    new_bars = entry.get("new_bars")
-    return Take(
-        number=int(entry["number"]),
-        name=str(entry["name"]),
-        kind=str(entry["kind"]),
-        target=target,
-        song=song,
-        complete=True,
-        new_bars=(int(new_bars[0]), int(new_bars[1])) if new_bars else None,
-        exported_to=[Path(p) for p in entry.get("exported_to", [])],
-        details=str(entry.get("details", "")),
-    )
 
 
 def ask_to_restore(parent: QWidget, sessions: list[LostSession]) -> str:

@@ -24,17 +24,24 @@ from emostudio.gui.files import DragHandle
 MAX_TRANSPOSE = 12  # semitones either way
 
 
-def may_close(parent: QWidget, document: Document) -> bool:
-    """Whether the session may end: yes when every take was exported, else the user's answer."""
-    unexported = document.unexported_takes()
-    if not unexported:
+def may_close(
+    parent: QWidget, document: Document, title: str = "Close emostudio", verb: str = "Close"
+) -> bool:
+    """Whether the session may end (or be replaced by another: ``title``, ``verb``): yes when
+    nothing would be lost (every take exported or saved in the session file, which has no unsaved
+    changes), else the user's answer."""
+    unsaved = document.unsaved_takes()
+    if unsaved:
+        names = ", ".join(t.name for t in unsaved[:3]) + (" …" if len(unsaved) > 3 else "")
+        text = f"{len(unsaved)} take(s) were never exported or saved ({names}). They will be lost."
+    elif document.modified and document.session_path is not None:
+        text = f"The changes since {document.session_path.name} was saved will be lost."
+    else:
         return True
-    names = ", ".join(t.name for t in unexported[:3]) + (" …" if len(unexported) > 3 else "")
     answer = QMessageBox.question(
         parent,
-        "Close emostudio",
-        f"{len(unexported)} take(s) were never exported ({names}). They will be lost. "
-        "Close anyway?",
+        title,
+        f"{text} {verb} anyway?",
         QMessageBox.Discard | QMessageBox.Cancel,
         QMessageBox.Cancel,
     )
