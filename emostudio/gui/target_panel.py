@@ -59,6 +59,7 @@ class TargetPanel(QGroupBox):
         self.pad.curve_changed.connect(lambda curve: edits.set_curve(document, curve))
         self.curve_button.toggled.connect(self.pad.set_curve_mode)
         self.clear_curve_button.clicked.connect(self.pad.clear_curve)
+        document.target_changed.connect(self.pad.set_target)  # an opened session's target
         document.target_changed.connect(self.show_target)
         document.curve_changed.connect(self.show_target)
         document.curve_changed.connect(self.pad.show_curve)  # an undone curve comes back

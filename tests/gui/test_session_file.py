@@ -244,6 +244,8 @@ def test_an_opened_session_replaces_the_work_and_can_be_saved_again(
     assert d.current is d.takes[0] and d.takes[0].song.n_bars == 3
     assert d.input_song.note_count == make_song(5).note_count and d.input_path == piece
     assert d.target == Emotion(-0.3, 0.6) and d.curve == [(-1.0, 0.0), (1.0, 0.5)]
+    pad = window.target_panel.pad  # the pad shows them
+    assert pad.target == Emotion(-0.3, 0.6) and pad.curve == [(-1.0, 0.0), (1.0, 0.5)]
     assert d.history.count() == 0 and not window.isWindowModified()
     assert window.windowTitle() == "work[*] — emostudio"
     assert window.takes.list.count() == 2
