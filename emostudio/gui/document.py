@@ -222,6 +222,14 @@ class Document(QObject):
             self.history.setClean()
         self.session_changed.emit()
 
+    def reattach_session(self, path: Path) -> None:
+        """Takes restored after a crash belong to the session file ``path`` again: Save writes
+        there, and until it does they count as unsaved (what the file holds is not known)."""
+        self.session_path = Path(path)
+        self._saved = set()
+        self.history.resetClean()
+        self.session_changed.emit()
+
     def replace_session(
         self,
         path: Path,

@@ -117,6 +117,7 @@ class SessionKeeper(QObject):
                 {"file": INPUT_FILE, "name": own_input.name} if own_input is not None else None
             ),
             "donor": os.path.abspath(d.donor_path) if d.donor_path else None,
+            "session_file": os.path.abspath(d.session_path) if d.session_path else None,
             "current": d.current.number if d.current in kept else None,
             "takes": [take_entry(t) for t in kept],
         }
@@ -187,6 +188,7 @@ class LostSession:
     input_path: Path | None = None
     input_song: Song | None = None  # an input that was no file (kept in the folder)
     donor_path: Path | None = None
+    session_file: Path | None = None  # the session file it was saved to or opened from
     unreadable: list[str] = field(default_factory=list)  # takes whose file could not be read
     lock: QLockFile | None = None  # held while it is being offered: no other window takes it
 
@@ -251,6 +253,7 @@ def read_session(folder: Path) -> LostSession | None:
             session.unreadable.append("the input")
             log.warning("cannot read the kept input in %s: %s", folder, exc)
     session.donor_path = Path(data["donor"]) if data.get("donor") else None
+    session.session_file = Path(data["session_file"]) if data.get("session_file") else None
     return session
 
 
@@ -300,6 +303,8 @@ def offer_lost_sessions(
         note = f"; {len(lost)} could not be read ({', '.join(lost)})" if lost else ""
         keeper.message.emit(f"restored {restored} take(s) from the last session{note}", bool(lost))
         newest = sessions[-1]  # its input and donor are opened again
+        if newest.session_file is not None and document.session_path is None:
+            document.reattach_session(newest.session_file)  # Save goes there again
         if newest.input_song is not None and open_input is not None:
             document.set_input(newest.input_song, None)
         for path, open_file, role in (

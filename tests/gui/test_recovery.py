@@ -195,6 +195,35 @@ def test_an_input_that_was_a_take_comes_back_with_the_takes(qtbot, tmp_path, win
     assert json.loads((w.keeper.folder / "session.json").read_text())["input_song"] is None
 
 
+def test_takes_of_a_saved_session_come_back_to_its_file(qtbot, tmp_path, window, answer):
+    from emostudio.gui.session_file import read_session_file
+
+    w = window()
+    take = w.document.new_take("generate", Emotion(0.5, 0.5))
+    w.document.update_take(take, song=make_song(2), complete=True)
+    saved = tmp_path / "work.emostudio"
+    worker = w.files.save_session_to(saved)
+    with qtbot.waitSignal(worker.finished, timeout=20_000):
+        pass
+    later = w.document.new_take("generate", Emotion(-0.5, 0.5))  # made after the save
+    w.document.update_take(later, song=make_song(3), complete=True)
+    w.keeper.save().result()
+    w.keeper._lock.unlock()  # as when its process is gone
+    w.keeper._closed = True  # the dead process writes nothing more
+    restored = window()
+    assert restored.offer_recovery() == "restore"
+    d = restored.document
+    assert d.session_path == saved and restored.windowTitle() == "work[*] — emostudio"
+    assert restored.isWindowModified() and [t.name for t in d.unsaved_takes()] == [
+        "1 · happy",
+        "2 · tense",
+    ]
+    worker = restored.files.save_session()  # to the same file, no dialog
+    with qtbot.waitSignal(worker.finished, timeout=20_000):
+        pass
+    assert len(read_session_file(saved).takes) == 2 and not restored.isWindowModified()
+
+
 def test_a_damaged_kept_input_is_named_and_the_takes_come_back(qtbot, tmp_path):
     document = Document()
     keeper = SessionKeeper(document, tmp_path)
