@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import html
 import platform
+import sys
 from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 
 import PySide6
@@ -81,9 +83,9 @@ def show_shortcuts(parent: QWidget, actions: Iterable[QAction]) -> QDialog:
 
 
 def about_text(engine=None) -> str:
-    """About emostudio, as rich text: versions, the code's licence, the model in use."""
-    import torch
-
+    """About emostudio, as rich text: versions, the code's licence, the model in use. Never
+    imports torch (on the GUI thread that froze the window for seconds when no model was loaded
+    yet): its version is read from the installed package's metadata."""
     if engine is None:
         model = "No model is loaded."
     else:
@@ -99,7 +101,7 @@ def about_text(engine=None) -> str:
         "piece, with a semi-supervised Transformer Gaussian-mixture VAE.</p>"
         f"<p>{model}</p>"
         "<p>The code is MIT-licensed.</p>"
-        f"<p style='color:gray'>Python {platform.python_version()} · torch {torch.__version__} · "
+        f"<p style='color:gray'>Python {platform.python_version()} · torch {torch_version()} · "
         f"PySide6 {PySide6.__version__}</p>"
     )
 
@@ -124,3 +126,14 @@ def _text_dialog(parent: QWidget, title: str, size: tuple[int, int]) -> _TextDia
     layout.addWidget(buttons)
     dialog.resize(*size)
     return dialog
+
+
+def torch_version() -> str:
+    """torch's version without importing it: the loaded module's, else its installed metadata."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return str(torch.__version__)
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:  # a bundle without the metadata
+        return "(not loaded yet)"

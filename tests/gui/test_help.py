@@ -65,3 +65,20 @@ def test_a_folder_without_a_card_says_so(qtbot, window, tmp_path, monkeypatch):
 def test_the_shipped_models_card_names_its_licences():
     card = help_dialogs.model_card_text(default_model_path())
     assert "CC BY-NC-SA 4.0" in card and "POP909" in card and "VGMIDI" in card
+
+
+def test_about_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from emostudio.gui.help_dialogs import about_text\n"
+        "text = about_text(None)\n"
+        "print('torch' in sys.modules)\n"
+        "import torch\n"
+        "assert 'torch ' + torch.__version__ in text, text\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"  # the About text was written without importing torch
