@@ -120,12 +120,31 @@ def open_torch_libraries() -> bool:
     return True
 
 
+def import_torch() -> None:
+    """``import torch`` on a worker as the window needs it: its libraries opened without the
+    interpreter lock first, and no garbage collection over the objects it makes."""
+    open_torch_libraries()
+    with _no_collection_pauses():
+        import torch  # noqa: F401
+
+
+def import_torch_job():
+    """Import torch (for a window that needs it before any model is loaded: the training
+    wizard); returns None."""
+
+    def job(cancel: threading.Event) -> Generator[Progress, None, None]:
+        yield Progress("models", done=0, total=1, text="loading torch…")
+        import_torch()
+
+    return job
+
+
 def load_model_job(model_dir: str | Path | None, device: str):
     """Load an engine (None: the shipped default model); ModelLoadError says why a folder is unusable."""
 
     def job(cancel: threading.Event) -> Generator[Progress, None, LoadedModel]:
         yield Progress("models", done=0, total=1, text="loading model…")
-        open_torch_libraries()
+        import_torch()
         with _no_collection_pauses():
             import torch
 

@@ -12,6 +12,7 @@ recognition, WAV) runs in :mod:`emostudio.gui.worker` workers.
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from emostudio.emotion import Emotion
-from emostudio.gui import edits, help_dialogs
+from emostudio.gui import edits, help_dialogs, jobs
 from emostudio.gui.actions import Commands, WindowActions
 from emostudio.gui.document import Document, Take
 from emostudio.gui.donor_panel import DonorPanel
@@ -253,12 +254,24 @@ class MainWindow(QMainWindow):
         finally:
             self._keep_takes = False
 
-    def open_training_wizard(self):
+    def open_training_wizard(self) -> None:
         """The training wizard (:mod:`emostudio.gui.wizard`): its own window; the model it makes
-        can be loaded here."""
+        can be loaded here. Before any model is loaded torch is imported on a worker first (the
+        wizard asks it about the GPU; on this thread the import froze the window for seconds)."""
         from emostudio.gui.wizard.window import open_wizard
 
-        return open_wizard(self)
+        if torch_imported():
+            open_wizard(self)
+            return
+        self.status.show("opening the training wizard…")
+        self.workers.run(
+            jobs.import_torch_job(),
+            "import torch",
+            on_result=lambda _none: open_wizard(self),
+            on_error=lambda reason: self.status.show(
+                f"cannot open the training wizard: {reason}", error=True
+            ),
+        )
 
     # ---- model and document -> views -----------------------------------------------------------
     def _on_model_ready(self, _engine) -> None:
@@ -372,6 +385,10 @@ class MainWindow(QMainWindow):
         self.takes.drag_handle.close_scratch()
         self.keeper.close(keep=self._keep_takes)
         event.accept()
+
+
+def torch_imported() -> bool:
+    return "torch" in sys.modules
 
 
 def _column(margins: tuple[int, int, int, int], *items) -> QWidget:

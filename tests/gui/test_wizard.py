@@ -3,6 +3,7 @@ child process: a whole run to a model that the main window loads and generates w
 closing the window and resume from the run list; a killed child and its surviving checkpoint."""
 
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -313,6 +314,34 @@ def test_the_model_menu_opens_the_wizard_and_closing_the_window_asks(qtbot, tmp_
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.No)
     assert not main.close() and wizard.isVisible()  # the wizard asked, the answer was No
     wizard.train_page._worker = None
+    assert wizard.close()
+
+
+def test_before_torch_is_imported_the_wizard_opens_after_a_worker_imports_it(
+    qtbot, tmp_path, monkeypatch
+):
+    from emostudio.gui import main_window
+    from emostudio.gui.wizard.window import TrainingWizard
+    from emostudio.settings import Settings
+
+    monkeypatch.setenv("EMOSTUDIO_WIZARD_DIR", str(tmp_path / "wizard"))
+    monkeypatch.setattr(main_window, "torch_imported", lambda: False)  # as with no model yet
+    imported_on = []
+    real_import = main_window.jobs.import_torch
+    monkeypatch.setattr(
+        main_window.jobs,
+        "import_torch",
+        lambda: imported_on.append(threading.current_thread()) or real_import(),
+    )
+    main = main_window.MainWindow(settings=Settings())
+    qtbot.addWidget(main)
+    main.show()
+    main.open_training_wizard()
+    assert main.findChildren(TrainingWizard) == []  # not on this thread: a worker imports first
+    assert "opening the training wizard" in main.status.message()
+    qtbot.waitUntil(lambda: bool(main.findChildren(TrainingWizard)), timeout=20_000)
+    [wizard] = main.findChildren(TrainingWizard)
+    assert wizard.isVisible() and imported_on and imported_on[0] is not threading.main_thread()
     assert wizard.close()
 
 
