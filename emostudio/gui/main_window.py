@@ -184,7 +184,18 @@ class MainWindow(QMainWindow):
         self.target_panel.pad.picked.connect(
             lambda _emotion: (
                 self.target_panel.generate_on_pick_box.isChecked()
-                and m.generate_when_free(self.transform.options())
+                and m.start_when_free(
+                    m.generate,
+                    self.transform.options(),
+                    "generating the new target once this job ends…",
+                )
+            )
+        )
+        self.transform.strength_chosen.connect(
+            lambda: m.start_when_free(
+                m.transfer,
+                self.transform.options(),
+                "transferring at the new λ once this job ends…",
             )
         )
         donor = self.donor_panel

@@ -103,14 +103,15 @@ class ModelControl(QObject):
             return curve_to_bars(self.document.curve, n_bars)
         return self.document.target
 
-    def generate_when_free(self, o: TransformOptions) -> Worker | None:
-        """Generate now, or as soon as the job running ends (a pick on the pad while a piece is
-        being made: the latest pick waits, earlier waiting ones are dropped)."""
+    def start_when_free(self, request, o: TransformOptions, waiting: str) -> Worker | None:
+        """``request(o)`` now, or as soon as the job running ends (a pick on the pad or a new λ
+        while a piece is being made: the latest waits, earlier waiting ones are dropped);
+        ``waiting``: what the status bar says meanwhile."""
         if self.engine is not None and self._job is not None:
-            self._deferred = (self.generate, o)
-            self.message.emit("generating the new target once this job ends…", False)
+            self._deferred = (request, o)
+            self.message.emit(waiting, False)
             return None
-        return self.generate(o)
+        return request(o)
 
     def generate(self, o: TransformOptions) -> Worker | None:
         if not self._can_start(self.generate, o):

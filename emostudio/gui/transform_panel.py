@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -46,6 +47,7 @@ from emostudio.decoding import (
 from emostudio.transform import Element
 
 SLIDER_STEPS = 100
+STRENGTH_REST_MS = 400  # λ moved by keys is chosen once it rests this long
 RANDOM_SEED = -1  # the seed box's special value: a fresh seed every time
 #: the Keep boxes' labels where the element's name is too long for the panel, and their tooltips
 KEEP_LABELS = {Element.ACCOMPANIMENT: "harmony"}
@@ -79,6 +81,8 @@ class TransformPanel(QWidget):
     generate_requested = Signal()
     continue_requested = Signal()
     transfer_requested = Signal()
+    # λ was moved to a new value and let go of, with "Transfer when I let go of λ" ticked
+    strength_chosen = Signal()
     cancel_requested = Signal()
     options_changed = Signal(object)  # TransformOptions
 
@@ -110,6 +114,17 @@ class TransformPanel(QWidget):
         strength_row.addWidget(input_end)
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_label)
+        self.transfer_on_release_box = QCheckBox("Transfer when I let go of λ")
+        self.transfer_on_release_box.setToolTip(
+            "Each new λ makes a take at once: drag the slider (or move it with the keys) and "
+            "hear how far; a move while a take is being made waits for it"
+        )
+        # λ moved by keys or the wheel: chosen once it rests (a drag: when let go)
+        self._strength_rest = QTimer(self)
+        self._strength_rest.setSingleShot(True)
+        self._strength_rest.setInterval(STRENGTH_REST_MS)
+        self._strength_rest.timeout.connect(self._strength_chosen)
+        self._pressed_at = self.strength_slider.value()
         self.arousal_box = QCheckBox("Arousal")
         self.arousal_box.setToolTip("Move the arousal (energy: rhythm, density) of the input")
         self.valence_box = QCheckBox("Valence")
@@ -153,6 +168,7 @@ class TransformPanel(QWidget):
             keep_grid.addWidget(box, i // 3, 1 + i % 3)
         transfer_layout = QVBoxLayout(transfer_box)
         transfer_layout.addLayout(strength_row)
+        transfer_layout.addWidget(self.transfer_on_release_box)
         transfer_layout.addLayout(dims_row)
         # its own line: beside "Move Arousal Valence" it was cut to "Whole piec" at the default size
         transfer_layout.addWidget(self.whole_box)
@@ -274,6 +290,14 @@ class TransformPanel(QWidget):
         self.transfer_button.clicked.connect(self.transfer_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.strength_slider.valueChanged.connect(self._on_changed)
+        slider = self.strength_slider
+        slider.sliderPressed.connect(lambda: setattr(self, "_pressed_at", slider.value()))
+        slider.sliderReleased.connect(
+            lambda: slider.value() != self._pressed_at and self._strength_chosen()
+        )
+        slider.actionTriggered.connect(  # keys, wheel, a click beside the handle (not setValue)
+            lambda action: action != QAbstractSlider.SliderMove and self._strength_rest.start()
+        )
         for box in (self.arousal_box, self.valence_box, self.whole_box, *self.keep_boxes.values()):
             box.toggled.connect(self._on_changed)
         self.method_box.currentIndexChanged.connect(self._on_changed)
@@ -313,10 +337,16 @@ class TransformPanel(QWidget):
             variations=self.variations_spin.value(),
         )
 
+    def _strength_chosen(self) -> None:
+        self._strength_rest.stop()
+        if self.transfer_on_release_box.isChecked():
+            self.strength_chosen.emit()
+
     def saved(self) -> dict:
         """The panel's choices as JSON values, for the settings (``restore`` takes them back)."""
         data = asdict(self.options())
         data["keep"] = [e.value for e, box in self.keep_boxes.items() if box.isChecked()]
+        data["transfer_on_release"] = self.transfer_on_release_box.isChecked()
         return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
     def restore(self, saved: dict) -> None:
@@ -347,7 +377,11 @@ class TransformPanel(QWidget):
                 dspin.setValue(float(value))
         if "seed" in saved and (saved["seed"] is None or number("seed", int) is not None):
             self.seed_spin.setValue(RANDOM_SEED if saved["seed"] is None else saved["seed"])
-        for key, check in (("whole_piece", self.whole_box), ("pedal", self.pedal_box)):
+        for key, check in (
+            ("whole_piece", self.whole_box),
+            ("pedal", self.pedal_box),
+            ("transfer_on_release", self.transfer_on_release_box),
+        ):
             if isinstance(saved.get(key), bool):
                 check.setChecked(saved[key])
         for key, combo in (("form", self.form_box), ("method", self.method_box)):

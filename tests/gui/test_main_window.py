@@ -383,6 +383,45 @@ def test_generate_when_a_point_is_picked_and_a_later_pick_waits(qtbot, ready_win
     assert load_settings().generate_on_pick
 
 
+def test_transfer_when_lambda_is_let_go_of_and_a_later_lambda_waits(
+    qtbot, ready_window, midi_file, monkeypatch
+):
+    window = ready_window
+    open_by_drop(qtbot, window, midi_file)
+    wait_idle(qtbot, window)
+    window.listen_box.setChecked(False)
+    slider = window.transform.strength_slider
+
+    def drag_to(value: int) -> None:  # what a drag of the handle does: down, moved, let go
+        slider.setSliderDown(True)
+        slider.setValue(value)
+        slider.setSliderDown(False)
+
+    drag_to(40)
+    assert window.document.takes == []  # the box is off: λ only moves
+    window.transform.transfer_on_release_box.setChecked(True)
+    drag_to(40)  # let go where it was: nothing new to hear
+    assert window.document.takes == []
+    drag_to(60)
+    assert window.model.busy and len(window.document.takes) == 1
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key_Right)  # by the keys: chosen once λ rests, after this job
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 2 and all(t.complete for t in window.document.takes),
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    assert [t.kind for t in window.document.takes] == ["transfer", "transfer"]
+    assert ["λ 0.60" in t.details for t in window.document.takes] == [True, False]
+    assert "λ 0.61" in window.document.takes[1].details
+    slider.setValue(20)  # set by the program (a restored setting), not moved by the user
+    qtbot.wait(2 * 400)
+    assert len(window.document.takes) == 2
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    assert window.close()  # the choice is remembered
+    assert load_settings().panel["transfer_on_release"] is True
+
+
 def test_transpose_a_take_into_a_new_take_and_undo_it(qtbot, ready_window, monkeypatch):
     window = ready_window
     take = make_take(qtbot, window)
