@@ -8,6 +8,7 @@ the :class:`~emostudio.gui.document.Document` and into signals the window shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -287,9 +288,10 @@ class ModelControl(QObject):
             on_progress=progress,
             on_result=result,
             on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True),
+            latest_progress_only=True,  # each carries the take's song so far
+            before_start=self._as_the_job(finished),
+            after_paint=True,  # the take's start is on screen before the job runs
         )
-        worker.finished.connect(finished)
-        self._job_started(worker)
         return worker
 
     def _new_takes(self, kind: str, target, details: str, count: int) -> list[Take]:
@@ -342,9 +344,9 @@ class ModelControl(QObject):
             verb,
             on_result=result,
             on_error=lambda reason: self.message.emit(f"{verb} failed: {reason}", True),
+            before_start=self._as_the_job(finished),
+            after_paint=True,  # the take's start is on screen before the job runs
         )
-        worker.finished.connect(finished)
-        self._job_started(worker)
         return worker
 
     # ---- recognise ---------------------------------------------------------------------------
@@ -363,16 +365,15 @@ class ModelControl(QObject):
             elif take in self.document.takes:
                 self.document.set_take_recognition(take, recognition)
 
-        worker = self.workers.run(
+        self.workers.run(
             jobs.recognise_job(self.engine, song),
             "recognise",
             on_result=heard,
             on_error=lambda reason: self.message.emit(
                 f"cannot recognise the emotion: {reason}", True
             ),
+            before_start=self._as_the_job(self._job_done),
         )
-        worker.finished.connect(self._job_done)
-        self._job_started(worker)
 
     def hear_takes(self) -> None:
         """Recognise the finished takes not heard yet (restored ones, or made before a model)."""
@@ -384,6 +385,16 @@ class ModelControl(QObject):
     def _on_input_changed(self) -> None:
         if self.document.input_song is not None:
             self.recognise(None, self.document.input_song)
+
+    def _as_the_job(self, finished: Callable[[], None]) -> Callable[[Worker], None]:
+        """A worker's ``before_start`` hook: it becomes the model's job (the window shows it
+        busy) and ``finished`` follows its end."""
+
+        def hook(worker: Worker) -> None:
+            worker.finished.connect(finished)
+            self._job_started(worker)
+
+        return hook
 
     def _job_started(self, worker: Worker) -> None:
         self._job = worker

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from emostudio.gui import theme
+from emostudio.gui.progress_bar import show_progress
 
 if TYPE_CHECKING:
     from emostudio.gui.model_control import ModelControl
@@ -46,8 +47,7 @@ class StatusLine:
             self.job_progress.setVisible(False)
             return
         self.job_progress.setVisible(True)
-        self.job_progress.setRange(0, max(1, total))
-        self.job_progress.setValue(done)
+        show_progress(self.job_progress, done, total)
 
     def follow_model(self, model: ModelControl) -> None:
         """The model label says whether the model is loading, ready (which, where) or failed."""

@@ -44,6 +44,7 @@ from emostudio.decoding import (
     MAX_VARIATIONS,
     PANEL_MAX_BARS,
 )
+from emostudio.gui.progress_bar import show_progress
 from emostudio.transform import Element
 
 SLIDER_STEPS = 100
@@ -414,13 +415,11 @@ class TransformPanel(QWidget):
         self._busy = busy
         self.progress.setVisible(busy)
         if busy:
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(0)
+            show_progress(self.progress, 0, total)
         self._refresh()
 
     def set_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
+        show_progress(self.progress, done, total)
 
     def _on_changed(self, *_args) -> None:
         options = self.options()

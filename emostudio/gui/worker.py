@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,25 @@ class Worker(QObject):
 
     _relay = Signal(str, object)  # emitted on the pool thread: (kind, payload)
 
-    def __init__(self, job: Job, name: str = "job", parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        job: Job,
+        name: str = "job",
+        parent: QObject | None = None,
+        latest_progress_only: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.name = name
         self.cancel_event = threading.Event()
         self._job = job
         self._running = False
         self._relay.connect(self._deliver, Qt.QueuedConnection)
+        # progress that supersedes the one before (a take's song so far): a burst of events is
+        # delivered as its latest, once the event loop has had its turn (each drew the take
+        # again: an edit transfer's 17 bars arrive within milliseconds and kept the window from
+        # its timers for 40-90 ms)
+        self._latest_only = latest_progress_only
+        self._latest: list[object] = []  # the progress waiting to be delivered (0 or 1)
 
     @property
     def is_running(self) -> bool:
@@ -91,6 +103,12 @@ class Worker(QObject):
 
     @Slot(str, object)
     def _deliver(self, kind: str, payload: object) -> None:  # on the GUI thread
+        if kind == "progress" and self._latest_only:
+            if not self._latest:
+                QTimer.singleShot(0, self, self._deliver_latest)
+            self._latest[:] = [payload]
+            return
+        self._deliver_latest()  # progress goes before what follows it
         if kind == "progress":
             self.progress.emit(payload)
         elif kind == "result":
@@ -100,6 +118,11 @@ class Worker(QObject):
         else:
             self._running = False
             self.finished.emit()
+
+    def _deliver_latest(self) -> None:
+        if self._latest:
+            payload = self._latest.pop()
+            self.progress.emit(payload)
 
 
 #: How much nicer than the GUI thread a worker thread is (Linux: per-thread niceness). Under CPU
@@ -146,8 +169,18 @@ class Workers(QObject):
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
         on_finished: Callable[[], None] | None = None,
+        latest_progress_only: bool = False,
+        before_start: Callable[[Worker], None] | None = None,
+        after_paint: bool = False,
     ) -> Worker:
-        worker = Worker(job, name, self)
+        """Start ``job``; ``latest_progress_only``: each progress event supersedes the ones
+        before it, so a burst is delivered as its latest (see :class:`Worker`);
+        ``before_start(worker)``: the window's own changes for the job, made before the job
+        runs (once it runs, its Python code shares the interpreter lock with this thread, and
+        every Qt call here waits for its turn); ``after_paint``: the job starts in the event
+        loop's next pass, once the window has painted those changes (a job running meanwhile
+        slowed that paint to 30-50 ms)."""
+        worker = Worker(job, name, self, latest_progress_only)
         for signal, slot in (
             (worker.progress, on_progress),
             (worker.result, on_result),
@@ -158,7 +191,12 @@ class Workers(QObject):
                 signal.connect(slot)
         worker.finished.connect(lambda: self._active.discard(worker))
         self._active.add(worker)
-        worker.start(self.pool)
+        if before_start is not None:
+            before_start(worker)
+        if after_paint:
+            QTimer.singleShot(0, self, lambda: worker.start(self.pool))
+        else:
+            worker.start(self.pool)
         return worker
 
     @property

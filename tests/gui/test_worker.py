@@ -68,3 +68,45 @@ def test_call_wraps_a_plain_function(qtbot):
     with qtbot.waitSignal(worker.finished, timeout=5000):
         pass
     assert results == [6]
+
+
+def test_a_burst_of_superseding_progress_arrives_as_its_latest_and_before_the_result(qtbot):
+    def burst(cancel):
+        yield from range(300)
+        return "done"
+
+    workers = Workers()
+    seen = []
+    worker = workers.run(
+        burst,
+        "burst",
+        on_progress=lambda p: seen.append(p),
+        on_result=lambda r: seen.append(r),
+        latest_progress_only=True,
+    )
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        pass
+    assert seen[-2:] == [299, "done"]  # the last progress, then the result
+    assert len(seen) < 300 and seen[:-1] == sorted(seen[:-1])  # fewer, in order
+    every = []
+    worker = workers.run(burst, "burst", on_progress=every.append)  # the default: every event
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        pass
+    assert every == list(range(300))
+
+
+def test_the_window_changes_for_a_job_before_it_runs(qtbot):
+    started = threading.Event()
+    order = []
+    workers = Workers()
+    worker = workers.run(
+        _counting_job(1, started),
+        "count",
+        before_start=lambda w: order.append(("before", started.is_set(), w.is_running)),
+        after_paint=True,
+    )
+    assert order == [("before", False, False)]
+    assert not started.is_set() and not worker.is_running  # not until the event loop's next pass
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        pass
+    assert started.is_set()
