@@ -40,6 +40,27 @@ def test_a_files_texts_are_read_and_written_back_on_the_conductor_track():
     assert [m.text for m in conductor if m.type == "marker"] == ["Chorus"]
 
 
+def test_names_and_texts_beyond_latin_1_are_written_as_utf_8_and_read_back():
+    from dataclasses import replace
+
+    song = song_from_bytes(texted_file())
+    named = replace(
+        song,
+        name="1 · 001 → sad",  # a take's name, as a take used as the input carries it
+        tracks=tuple(replace(t, name="ピアノ") for t in song.tracks),
+        texts=(TextEvent(0, "copyright", "© 2026 Ünïcode"), TextEvent(BAR, "marker", "→ B")),
+    )
+    written = song_to_bytes(named)  # raised UnicodeEncodeError
+    back = song_from_bytes(written)
+    assert [t.name for t in back.tracks] == ["ピアノ"] and back.texts == named.texts
+    raw = mido.MidiFile(file=io.BytesIO(written))
+    name_bytes = next(m.name for m in raw.tracks[0] if m.type == "track_name").encode("latin-1")
+    assert name_bytes.decode("utf-8") == "1 · 001 → sad"  # what other programs find: UTF-8
+    copyright_bytes = next(m.text for m in raw.tracks[0] if m.type == "copyright")
+    assert copyright_bytes == "© 2026 Ünïcode"  # latin-1 text stays latin-1, byte for byte
+    assert song_to_bytes(replace(back, name=named.name)) == written  # the same bytes again
+
+
 def test_a_cut_keeps_the_texts_inside_it_and_the_copyright_notice():
     song = song_from_bytes(texted_file())
     assert song.slice_bars(2, 2).texts == (

@@ -152,6 +152,9 @@ class SessionKeeper(QObject):
                 del self._written[number]
         except OSError as exc:
             self._fail(exc)
+        except Exception as exc:  # a bug: said, not lost in the writer's future
+            log.exception("the session keeper failed")
+            self._fail(exc)
 
     def close(self, keep: bool = False) -> None:
         """The session ends: its folder is deleted, or with ``keep`` left for the next start."""
@@ -168,10 +171,10 @@ class SessionKeeper(QObject):
         if not keep:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _fail(self, exc: OSError) -> None:  # either thread: the signal is queued to the window
+    def _fail(self, exc: Exception) -> None:  # either thread: the signal is queued to the window
         if not self._failed:  # said once: the session goes on without a copy on disk
             self._failed = True
-            reason = exc.strerror or str(exc)
+            reason = getattr(exc, "strerror", None) or str(exc)
             log.warning("cannot keep the session in %s: %s", self.folder, reason)
             self.message.emit(
                 f"cannot keep the takes for crash recovery in {self.folder}: {reason}", True

@@ -174,9 +174,9 @@ def _song_from_midifile(midi: mido.MidiFile, source: str, name: str) -> Song:
             elif kind == "key_signature":
                 key_signatures.append(KeySignature.parse(t, msg.key))
             elif kind in TEXT_KINDS:
-                texts.append(TextEvent(t, kind, msg.text))
+                texts.append(TextEvent(t, kind, _from_midi_text(msg.text)))
             elif kind == "track_name" and ti not in track_names:
-                track_names[ti] = msg.name
+                track_names[ti] = _from_midi_text(msg.name)
         end = round(tick * scale)
         max_tick = max(max_tick, end)
         for (channel, pitch), queue in open_notes.items():  # never closed: end at the track's end
@@ -263,7 +263,9 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
     """A type 1 file: a conductor track (tempo, time and key signatures, texts) and one track per
     :class:`Track`."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    conductor = [mido.MetaMessage("track_name", name=song.name or "emostudio", time=0)]
+    conductor = [
+        mido.MetaMessage("track_name", name=_to_midi_text(song.name or "emostudio"), time=0)
+    ]
     for tick, bpm in song.tempo_map.changes:  # from tick 0, so every player starts at our tempo
         conductor.append((tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     for s in song.time_signatures:
@@ -278,11 +280,12 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
     for k in song.key_signatures:
         conductor.append((k.tick, mido.MetaMessage("key_signature", key=k.name)))
     for e in song.texts:
-        conductor.append((e.tick, mido.MetaMessage(e.kind, text=e.text)))
+        conductor.append((e.tick, mido.MetaMessage(e.kind, text=_to_midi_text(e.text))))
     # tempo changes, signatures and texts interleave by tick (a stable sort keeps each list's order)
     midi.tracks.append(_to_delta([conductor[0]], sorted(conductor[1:], key=lambda e: e[0])))
     for track, channel in zip(song.tracks, track_channels(song)):
-        header = [mido.MetaMessage("track_name", name=track.name or track.family.label, time=0)]
+        name = _to_midi_text(track.name or track.family.label)
+        header = [mido.MetaMessage("track_name", name=name, time=0)]
         if not track.is_drum:
             header.append(
                 mido.Message("program_change", channel=channel, program=track.program, time=0)
@@ -315,6 +318,29 @@ def song_to_midifile(song: Song) -> mido.MidiFile:
         events.sort(key=lambda e: (e[0], e[1]))
         midi.tracks.append(_to_delta(header, [(tick, msg) for tick, _, msg in events]))
     return midi
+
+
+def _to_midi_text(text: str) -> str:
+    """Text for a meta event, which mido writes as latin-1: text beyond it (a take's name, "1 ·
+    001 → sad", as a song's name) goes as its UTF-8 bytes, which most programs read as UTF-8 (it
+    raised UnicodeEncodeError: no export, no crash-recovery copy); :func:`_from_midi_text` reads
+    them back."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8").decode("latin-1")
+    return text
+
+
+def _from_midi_text(text: str) -> str:
+    """A meta event's text as mido reads it (latin-1), with UTF-8 bytes read as UTF-8 (a file's
+    bytes are kept either way: written back, the text gives the same bytes)."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 def _pow2(denominator: int) -> int:

@@ -271,6 +271,25 @@ def make_take(qtbot, window, bars=2):
     return window.document.takes[-1]
 
 
+def test_a_take_used_as_the_input_transfers_and_exports(qtbot, ready_window, tmp_path):
+    window = ready_window
+    take = make_take(qtbot, window)
+    window.document.rename_take(take, "1 · mine → sad")  # a name MIDI text cannot hold as is
+    window.menus.use_as_input_action.trigger()
+    qtbot.waitUntil(lambda: window.document.input_recognition is not None, timeout=WAIT_MS)
+    window.model.transfer(window.transform.options())
+    qtbot.waitUntil(
+        lambda: len(window.document.takes) == 2 and window.document.takes[-1].complete,
+        timeout=WAIT_MS,
+    )
+    wait_idle(qtbot, window)
+    transferred = window.document.takes[-1]
+    target = tmp_path / "transferred.mid"
+    window.files.export(transferred, target, "midi")  # failed: 'latin-1' codec can't encode
+    qtbot.waitUntil(lambda: transferred.exported, timeout=WAIT_MS)
+    assert read_midi(target).note_count == transferred.song.note_count
+
+
 def test_export_midi_and_wav_from_the_takes_panel(qtbot, ready_window, tmp_path, monkeypatch):
     window = ready_window
     take = make_take(qtbot, window)

@@ -298,6 +298,28 @@ def test_a_folder_that_cannot_be_written_is_said_once(qtbot, tmp_path):
     assert document.takes  # the session goes on
 
 
+def test_a_take_named_beyond_latin_1_is_kept_and_a_failure_of_any_kind_is_said(
+    qtbot, tmp_path, monkeypatch
+):
+    from dataclasses import replace
+
+    document = Document()
+    keeper = SessionKeeper(document, tmp_path)
+    messages = []
+    keeper.message.connect(lambda text, error: messages.append((text, error)))
+    take = document.new_take("generate", Emotion(0.5, 0.5))  # as a session's take reads back
+    document.update_take(take, song=replace(make_song(2), name="1 · 001 → sad"), complete=True)
+    keeper.save().result()
+    assert (keeper.folder / "take-1.mid").is_file() and messages == []  # it raised, unsaid
+    monkeypatch.setattr(recovery, "write_midi", lambda song, path: 1 / 0)  # any bug
+    second = document.new_take("generate", Emotion(0.5, 0.5))
+    document.update_take(second, song=make_song(3), complete=True)
+    keeper.save().result()
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=5_000)
+    assert "cannot keep the takes for crash recovery" in messages[0][0] and messages[0][1]
+    keeper.close()
+
+
 def test_a_signal_closes_the_windows_of_the_app_without_their_questions(qtbot, window):
     from PySide6.QtWidgets import QDialog
 
