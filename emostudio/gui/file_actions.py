@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QMimeData, QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from emostudio.gui import jobs, session_file
 from emostudio.gui.document import Document, Take
@@ -202,7 +202,7 @@ class FileActions(QObject):
                 f"cannot open {path.name} while a take is being made: wait, or Cancel (Esc)", True
             )
             return None
-        if not may_close(self._window, self.document, "Open session", "Open"):
+        if not may_close(self._window, self.document, "Open session", "Open", self.save_now):
             return None
 
         def opened(contents: session_file.SessionContents) -> None:
@@ -245,6 +245,11 @@ class FileActions(QObject):
         return self.save_session_to(self.document.session_path)
 
     def save_session_as_dialog(self) -> Worker | None:
+        chosen = self._ask_session_path()
+        return self.save_session_to(chosen) if chosen is not None else None
+
+    def _ask_session_path(self) -> Path | None:
+        """Where to save the session (a dialog); None when the user cancels."""
         d = self.document
         if d.session_path is not None:
             suggested = d.session_path
@@ -260,11 +265,31 @@ class FileActions(QObject):
         chosen = Path(path)
         if chosen.suffix.lower() != session_file.SUFFIX:
             chosen = chosen.with_name(chosen.name + session_file.SUFFIX)
-        return self.save_session_to(chosen)
+        return chosen
 
-    def save_session_to(self, path: Path) -> Worker:
-        """Write the input, the donor and every finished take, with the pad's target and curve, to
-        ``path`` in the background; the session is marked saved there when it is written."""
+    def save_now(self) -> bool:
+        """Save the session before the window closes or opens another (the Save of that
+        question): here, not in a worker, with a wait cursor; its file the first time asked for.
+        True when it is saved; a failure is shown and keeps the work open."""
+        path = self.document.session_path or self._ask_session_path()
+        if path is None:
+            return False
+        contents, takes = self._session_contents()
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            session_file.write_session_file(path, contents)
+        except (OSError, ValueError) as exc:
+            QApplication.restoreOverrideCursor()
+            reason = getattr(exc, "strerror", None) or str(exc)
+            QMessageBox.warning(self._window, "Save session", f"Cannot save {path.name}: {reason}")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.document.mark_saved(path, takes)
+        self._remember_opened(path, "last_export_dir")
+        return True
+
+    def _session_contents(self) -> tuple[session_file.SessionContents, list[Take]]:
+        """What a session file of the document holds now, and its takes (the finished ones)."""
         d = self.document
         takes = d.finished_takes()
         contents = session_file.SessionContents(
@@ -277,6 +302,13 @@ class FileActions(QObject):
             target=d.target,
             curve=d.curve,
         )
+        return contents, takes
+
+    def save_session_to(self, path: Path) -> Worker:
+        """Write the input, the donor and every finished take, with the pad's target and curve, to
+        ``path`` in the background; the session is marked saved there when it is written."""
+        d = self.document
+        contents, takes = self._session_contents()
         step = d.history.index()  # what is saved: a change made meanwhile leaves it modified
 
         def saved(written: Path | None) -> None:

@@ -379,7 +379,7 @@ class MainWindow(QMainWindow):
             if not close():
                 event.ignore()
                 return
-        if not self._keep_takes and not may_close(self, self.document):
+        if not self._keep_takes and not may_close(self, self.document, save=self.files.save_now):
             event.ignore()
             return
         target = self.document.target

@@ -3,6 +3,8 @@ Deleting and renaming are steps of the session's undo history (:mod:`emostudio.g
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
@@ -25,11 +27,16 @@ MAX_TRANSPOSE = 12  # semitones either way
 
 
 def may_close(
-    parent: QWidget, document: Document, title: str = "Close emostudio", verb: str = "Close"
+    parent: QWidget,
+    document: Document,
+    title: str = "Close emostudio",
+    verb: str = "Close",
+    save: Callable[[], bool] | None = None,
 ) -> bool:
     """Whether the session may end (or be replaced by another: ``title``, ``verb``): yes when
     nothing would be lost (every take exported or saved in the session file, which has no unsaved
-    changes), else the user's answer."""
+    changes), else the user's answer; ``save`` (offered as Save when given) saves the session and
+    says whether it did."""
     unsaved = document.unsaved_takes()
     if unsaved:
         names = ", ".join(t.name for t in unsaved[:3]) + (" …" if len(unsaved) > 3 else "")
@@ -38,13 +45,15 @@ def may_close(
         text = f"The changes since {document.session_path.name} was saved will be lost."
     else:
         return True
-    answer = QMessageBox.question(
-        parent,
-        title,
-        f"{text} {verb} anyway?",
-        QMessageBox.Discard | QMessageBox.Cancel,
-        QMessageBox.Cancel,
-    )
+    buttons = QMessageBox.Discard | QMessageBox.Cancel
+    if save is not None:
+        buttons |= QMessageBox.Save
+        text += " Save the session first?"
+    else:
+        text += f" {verb} anyway?"
+    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.Cancel)
+    if answer == QMessageBox.Save and save is not None:
+        return save()
     return answer == QMessageBox.Discard
 
 

@@ -315,3 +315,48 @@ def test_saving_reports_each_piece_and_a_cancelled_save_leaves_the_old_file(tmp_
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["work.emostudio"]
     whole = jobs.save_session_job(bigger, path)(threading.Event())
     assert len(list(whole)) == 6 and len(read_session_file(path).takes) == 4
+
+
+def test_closing_offers_to_save_the_session_first(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    made_take(window, "keep me")
+    asked = asked_questions(monkeypatch, QMessageBox.Save)
+    chosen = tmp_path / "chosen"  # the dialog's answer: the suffix is added
+    offered = []
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(a[3]) or (str(chosen), "")
+    )
+    assert window.close()  # saved here, then closed
+    assert "Save the session first?" in asked[0]
+    saved = tmp_path / "chosen.emostudio"
+    assert [t.name for t in read_session_file(saved).takes] == ["keep me"]
+
+    again = make_window()
+    again.open_file(saved)
+    qtbot.waitUntil(lambda: again.document.session_path == saved, timeout=WAIT_MS)
+    made_take(again, "second")
+    asked_questions(monkeypatch, QMessageBox.Save)
+    assert again.close()  # to its own file, no dialog
+    assert len(offered) == 1
+    assert [t.name for t in read_session_file(saved).takes] == ["keep me", "second"]
+
+
+def test_a_save_that_fails_or_is_cancelled_keeps_the_window_open(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    made_take(window, "precious")
+    asked_questions(monkeypatch, QMessageBox.Save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    assert not window.close() and window.isVisible()  # the dialog was cancelled
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    missing = tmp_path / "no such folder" / "x.emostudio"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(missing), ""))
+    assert not window.close() and window.isVisible()
+    assert warnings and warnings[0].startswith("Cannot save x.emostudio")
+    assert [t.name for t in window.document.takes] == ["precious"]
