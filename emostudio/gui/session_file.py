@@ -133,8 +133,9 @@ def _piece_entry(role: str, song: Song | None, path: Path | None) -> dict | None
 
 
 def read_session_file(path: Path) -> SessionContents:
-    """The session in ``path``; SessionFileError says why a file is not one. A take whose music
-    cannot be read is left out and named in ``unreadable``."""
+    """The session in ``path``; SessionFileError says why a file is not one (or why its input's or
+    donor's music cannot be read). A take whose music cannot be read is left out and named in
+    ``unreadable``."""
     name = Path(path).name
     try:
         with zipfile.ZipFile(path) as archive:
@@ -155,6 +156,8 @@ def read_session_file(path: Path) -> SessionContents:
         raise SessionFileError(f"{name}: not an emostudio session (not a zip archive)") from None
     except OSError as exc:
         raise SessionFileError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    except MidiReadError as exc:  # the input's or the donor's music ("work.emostudio:input.mid: …")
+        raise SessionFileError(str(exc)) from None
     except (ValueError, KeyError, TypeError) as exc:  # a damaged index
         raise SessionFileError(f"{name}: the session's index is damaged ({exc})") from None
 

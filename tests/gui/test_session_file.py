@@ -124,6 +124,14 @@ def test_a_take_whose_music_is_damaged_is_named_and_the_others_come_back(tmp_pat
     back = read_session_file(damaged)
     assert [t.name for t in back.takes] == ["1 · happy", "my fill"]
     assert back.unreadable == ["2 · curve"] and back.current == 1
+    no_input = tmp_path / "no-input.emostudio"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(no_input, "w") as target:
+        for member in source.namelist():
+            data = b"MThd garbage" if member == "input.mid" else source.read(member)
+            target.writestr(member, data)
+    with pytest.raises(SessionFileError) as caught:
+        read_session_file(no_input)
+    assert str(caught.value).startswith("no-input.emostudio:input.mid: ")  # not "index damaged"
 
 
 def test_a_session_that_cannot_be_written_leaves_the_old_file(tmp_path):
