@@ -202,7 +202,7 @@ class FileActions(QObject):
                 f"cannot open {path.name} while a take is being made: wait, or Cancel (Esc)", True
             )
             return None
-        if not may_close(self._window, self.document, "Open session", "Open", self.save_now):
+        if not may_close(self._window, self.document, self.save_now, "Open session"):
             return None
 
         def opened(contents: session_file.SessionContents) -> None:
@@ -279,11 +279,14 @@ class FileActions(QObject):
         try:
             session_file.write_session_file(path, contents)
         except (OSError, ValueError) as exc:
-            QApplication.restoreOverrideCursor()
             reason = getattr(exc, "strerror", None) or str(exc)
+        else:
+            reason = None
+        finally:
+            QApplication.restoreOverrideCursor()
+        if reason is not None:
             QMessageBox.warning(self._window, "Save session", f"Cannot save {path.name}: {reason}")
             return False
-        QApplication.restoreOverrideCursor()
         self.document.mark_saved(path, takes)
         self._remember_opened(path, "last_export_dir")
         return True

@@ -96,10 +96,11 @@ def open_torch_libraries() -> bool:
 
     The import holds the interpreter lock while the dynamic linker maps libtorch_cpu and runs its
     static initialisers (~0.35 s), so the window, drawn by the other thread, froze for that long;
-    ``ctypes.CDLL`` lets go of the lock around ``dlopen``, and the import then finds them mapped.
-    True when they were opened; False (and nothing done) where torch is imported already or its
-    libraries are not where a Linux install keeps them (the import then loads them as always)."""
-    if "torch" in sys.modules:
+    libc's ``dlopen``, called as a ctypes foreign function, runs without the lock, and the import
+    then finds them mapped. True when they were opened; False (and nothing done) where torch is
+    imported already or its libraries are not where a Linux install keeps them (the import then
+    loads them as always)."""
+    if torch_imported():
         return False
     spec = importlib.util.find_spec("torch")
     if spec is None or not spec.submodule_search_locations:
@@ -118,6 +119,10 @@ def open_torch_libraries() -> bool:
             return False  # the import will say what is wrong, in its own words
     log.debug("opened torch's libraries from %s ahead of the import", lib)
     return True
+
+
+def torch_imported() -> bool:
+    return "torch" in sys.modules
 
 
 def import_torch() -> None:

@@ -12,7 +12,6 @@ recognition, WAV) runs in :mod:`emostudio.gui.worker` workers.
 from __future__ import annotations
 
 import base64
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -271,7 +270,7 @@ class MainWindow(QMainWindow):
         wizard asks it about the GPU; on this thread the import froze the window for seconds)."""
         from emostudio.gui.wizard.window import open_wizard
 
-        if torch_imported():
+        if jobs.torch_imported():
             open_wizard(self)
             return
         self.status.show("opening the training wizard…")
@@ -379,7 +378,7 @@ class MainWindow(QMainWindow):
             if not close():
                 event.ignore()
                 return
-        if not self._keep_takes and not may_close(self, self.document, save=self.files.save_now):
+        if not self._keep_takes and not may_close(self, self.document, self.files.save_now):
             event.ignore()
             return
         target = self.document.target
@@ -396,10 +395,6 @@ class MainWindow(QMainWindow):
         self.takes.drag_handle.close_scratch()
         self.keeper.close(keep=self._keep_takes)
         event.accept()
-
-
-def torch_imported() -> bool:
-    return "torch" in sys.modules
 
 
 def _column(margins: tuple[int, int, int, int], *items) -> QWidget:

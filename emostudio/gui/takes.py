@@ -27,16 +27,12 @@ MAX_TRANSPOSE = 12  # semitones either way
 
 
 def may_close(
-    parent: QWidget,
-    document: Document,
-    title: str = "Close emostudio",
-    verb: str = "Close",
-    save: Callable[[], bool] | None = None,
+    parent: QWidget, document: Document, save: Callable[[], bool], title: str = "Close emostudio"
 ) -> bool:
-    """Whether the session may end (or be replaced by another: ``title``, ``verb``): yes when
-    nothing would be lost (every take exported or saved in the session file, which has no unsaved
-    changes), else the user's answer; ``save`` (offered as Save when given) saves the session and
-    says whether it did."""
+    """Whether the session may end (or be replaced by another: ``title``): yes when nothing would
+    be lost (every take exported or saved in the session file, which has no unsaved changes), else
+    the user's answer: Save (``save`` saves the session and says whether it did), Discard or
+    Cancel."""
     unsaved = document.unsaved_takes()
     if unsaved:
         names = ", ".join(t.name for t in unsaved[:3]) + (" …" if len(unsaved) > 3 else "")
@@ -45,14 +41,11 @@ def may_close(
         text = f"The changes since {document.session_path.name} was saved will be lost."
     else:
         return True
-    buttons = QMessageBox.Discard | QMessageBox.Cancel
-    if save is not None:
-        buttons |= QMessageBox.Save
-        text += " Save the session first?"
-    else:
-        text += f" {verb} anyway?"
-    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.Cancel)
-    if answer == QMessageBox.Save and save is not None:
+    buttons = QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel
+    answer = QMessageBox.question(
+        parent, title, f"{text} Save the session first?", buttons, QMessageBox.Cancel
+    )
+    if answer == QMessageBox.Save:
         return save()
     return answer == QMessageBox.Discard
 

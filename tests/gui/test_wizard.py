@@ -325,7 +325,7 @@ def test_before_torch_is_imported_the_wizard_opens_after_a_worker_imports_it(
     from emostudio.settings import Settings
 
     monkeypatch.setenv("EMOSTUDIO_WIZARD_DIR", str(tmp_path / "wizard"))
-    monkeypatch.setattr(main_window, "torch_imported", lambda: False)  # as with no model yet
+    monkeypatch.setattr(main_window.jobs, "torch_imported", lambda: False)  # no model yet
     imported_on = []
     real_import = main_window.jobs.import_torch
     monkeypatch.setattr(
